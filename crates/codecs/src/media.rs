@@ -1,0 +1,222 @@
+//! Photo and video metadata: capture time and position from EXIF, title and description
+//! from Google-Takeout-style sidecars (`IMG_0001.jpg.json`), media types by extension.
+
+use chrono::{DateTime, NaiveDateTime};
+use ferry_core::model::{GeoPosition, MediaItem};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Seek};
+
+/// Media type of a photo or video file, by extension; `None` for anything else.
+pub fn media_type(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "webp" => "image/webp",
+        "tif" | "tiff" => "image/tiff",
+        "dng" => "image/x-adobe-dng",
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "avi" => "video/x-msvideo",
+        "mkv" => "video/x-matroska",
+        "webm" => "video/webm",
+        "3gp" => "video/3gpp",
+        _ => return None,
+    })
+}
+
+/// Media type of any file, by extension.
+pub fn file_media_type(name: &str) -> &'static str {
+    if let Some(m) = media_type(name) {
+        return m;
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "text" => "text/plain",
+        "md" => "text/markdown",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        "jsonl" => "application/jsonl",
+        "pdf" => "application/pdf",
+        "vcf" => "text/vcard",
+        "ics" => "text/calendar",
+        "eml" => "message/rfc822",
+        "mbox" => "application/mbox",
+        "zip" => "application/zip",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Reads what EXIF says into `item`. A file without EXIF, or with broken EXIF, leaves
+/// the fields empty: metadata is never a reason to lose the photo.
+pub fn read_exif(input: &mut (impl BufRead + Seek), item: &mut MediaItem) {
+    let Ok(exif) = exif::Reader::new().read_from_container(input) else { return };
+    use exif::{In, Tag, Value};
+    let text = |tag: Tag| {
+        exif.get_field(tag, In::PRIMARY).map(|f| f.display_value().to_string().trim_matches('"').trim().to_owned())
+    };
+    let taken = [Tag::DateTimeOriginal, Tag::DateTimeDigitized, Tag::DateTime]
+        .into_iter()
+        .filter_map(|t| exif.get_field(t, In::PRIMARY))
+        .find_map(|f| match &f.value {
+            Value::Ascii(v) => v.first().and_then(|b| exif::DateTime::from_ascii(b).ok()),
+            _ => None,
+        });
+    if let Some(d) = taken {
+        item.taken_at = chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+            .and_then(|day| day.and_hms_opt(d.hour.into(), d.minute.into(), d.second.into()));
+    }
+    let make = text(Tag::Make).unwrap_or_default();
+    let model = text(Tag::Model).unwrap_or_default();
+    let camera = if model.starts_with(&make) { model } else { format!("{make} {model}").trim().to_owned() };
+    if !camera.is_empty() {
+        item.camera = Some(camera);
+    }
+    let dim = |tags: [Tag; 2]| tags.into_iter().find_map(|t| exif.get_field(t, In::PRIMARY).and_then(|f| f.value.get_uint(0)));
+    item.width = dim([Tag::PixelXDimension, Tag::ImageWidth]);
+    item.height = dim([Tag::PixelYDimension, Tag::ImageLength]);
+    let coord = |tag: Tag, reference: Tag, negative: &str| -> Option<f64> {
+        let f = exif.get_field(tag, In::PRIMARY)?;
+        let Value::Rational(r) = &f.value else { return None };
+        if r.len() < 3 || r.iter().any(|x| x.denom == 0) {
+            return None;
+        }
+        let v = r[0].to_f64() + r[1].to_f64() / 60.0 + r[2].to_f64() / 3600.0;
+        let sign = match exif.get_field(reference, In::PRIMARY).map(|f| f.display_value().to_string()) {
+            Some(s) if s.contains(negative) => -1.0,
+            _ => 1.0,
+        };
+        Some(sign * v)
+    };
+    if let (Some(lat), Some(lon)) = (
+        coord(Tag::GPSLatitude, Tag::GPSLatitudeRef, "S"),
+        coord(Tag::GPSLongitude, Tag::GPSLongitudeRef, "W"),
+    ) {
+        let altitude = exif.get_field(Tag::GPSAltitude, In::PRIMARY).and_then(|f| match &f.value {
+            Value::Rational(r) if !r.is_empty() && r[0].denom != 0 => {
+                let below = exif
+                    .get_field(Tag::GPSAltitudeRef, In::PRIMARY)
+                    .and_then(|f| f.value.get_uint(0))
+                    == Some(1);
+                Some(if below { -r[0].to_f64() } else { r[0].to_f64() })
+            }
+            _ => None,
+        });
+        if lat.abs() <= 90.0 && lon.abs() <= 180.0 {
+            item.location = Some(GeoPosition { latitude: lat, longitude: lon, altitude });
+        }
+    }
+}
+
+/// A Google Takeout photo sidecar. Only the fields ferry reads and writes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidecar {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_taken_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo_data: Option<GeoData>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// Seconds since the epoch, as a string (Takeout writes it so).
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GeoData {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default)]
+    pub altitude: f64,
+}
+
+impl Sidecar {
+    pub fn parse(bytes: &[u8]) -> Result<Sidecar, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not a photo sidecar: {e}"))
+    }
+
+    /// Sidecar values win over EXIF, since a person wrote them.
+    pub fn apply(&self, item: &mut MediaItem) {
+        if let Some(t) = self.title.as_ref().filter(|t| !t.is_empty() && **t != item.file_name) {
+            item.title = Some(t.clone());
+        }
+        if let Some(d) = self.description.as_ref().filter(|d| !d.is_empty()) {
+            item.description = Some(d.clone());
+        }
+        if item.taken_at.is_none()
+            && let Some(ts) = self.photo_taken_time.as_ref().and_then(|t| t.timestamp.parse::<i64>().ok())
+        {
+            item.taken_at = DateTime::from_timestamp(ts, 0).map(|d| d.naive_utc());
+        }
+        if let Some(g) = &self.geo_data
+            && (g.latitude != 0.0 || g.longitude != 0.0)
+        {
+            item.location = Some(GeoPosition {
+                latitude: g.latitude,
+                longitude: g.longitude,
+                altitude: if g.altitude != 0.0 { Some(g.altitude) } else { None },
+            });
+        }
+    }
+
+    /// The sidecar for what a record holds beyond the file itself, or `None` if nothing.
+    pub fn from_item(item: &MediaItem) -> Option<Sidecar> {
+        if item.title.is_none() && item.description.is_none() {
+            return None;
+        }
+        Some(Sidecar {
+            title: item.title.clone(),
+            description: item.description.clone(),
+            photo_taken_time: item.taken_at.map(|t: NaiveDateTime| Timestamp { timestamp: t.and_utc().timestamp().to_string() }),
+            geo_data: item.location.map(|g| GeoData { latitude: g.latitude, longitude: g.longitude, altitude: g.altitude.unwrap_or(0.0) }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_by_extension() {
+        assert_eq!(media_type("a.JPG"), Some("image/jpeg"));
+        assert_eq!(media_type("clip.mov"), Some("video/quicktime"));
+        assert_eq!(media_type("notes.txt"), None);
+        assert_eq!(file_media_type("notes.txt"), "text/plain");
+    }
+
+    #[test]
+    fn no_exif_leaves_fields_empty() {
+        let mut item = MediaItem { file_name: "x.jpg".into(), ..Default::default() };
+        read_exif(&mut std::io::Cursor::new(b"\xff\xd8\xff\xd9".to_vec()), &mut item);
+        assert!(item.taken_at.is_none() && item.location.is_none());
+        read_exif(&mut std::io::Cursor::new(b"garbage".to_vec()), &mut item);
+        assert!(item.camera.is_none());
+    }
+
+    #[test]
+    fn sidecar_round_trip() {
+        let s = Sidecar::parse(br#"{"title":"Beach","description":"Sunset","photoTakenTime":{"timestamp":"1736150400"},"geoData":{"latitude":48.1,"longitude":11.5,"altitude":520.0},"other":1}"#).unwrap();
+        let mut item = MediaItem { file_name: "a.jpg".into(), ..Default::default() };
+        s.apply(&mut item);
+        assert_eq!(item.title.as_deref(), Some("Beach"));
+        assert_eq!(item.taken_at.unwrap().to_string(), "2025-01-06 08:00:00");
+        assert_eq!(item.location.unwrap().altitude, Some(520.0));
+        let back = Sidecar::from_item(&item).unwrap();
+        let mut again = MediaItem { file_name: "a.jpg".into(), ..Default::default() };
+        back.apply(&mut again);
+        assert_eq!(again, item);
+        assert!(Sidecar::parse(b"{not json").is_err());
+    }
+}

@@ -1,0 +1,385 @@
+//! vCard 2.1, 3.0 and 4.0 reading; vCard 4.0 (or 3.0 on request) writing.
+
+use crate::text_component::{Piece, Splitter};
+use crate::{CodecError, Limits};
+use calcard::vcard::{
+    VCard, VCardEntry, VCardParameterName, VCardProperty, VCardValue,
+    VCardVersion,
+};
+use ferry_core::model::{Address, Contact, ContactName, TypedValue};
+use std::borrow::Cow;
+use std::io::BufRead;
+
+/// One card as read: its bytes as they were, and the record parsed from them.
+#[derive(Debug, Clone)]
+pub struct ParsedCard {
+    pub line: u64,
+    pub original: Vec<u8>,
+    pub contact: Contact,
+}
+
+/// Reads the cards of a `.vcf` stream one by one.
+pub struct VcardReader<R> {
+    splitter: Splitter<R>,
+}
+
+impl<R: BufRead> VcardReader<R> {
+    pub fn new(input: R, limits: Limits) -> Self {
+        VcardReader { splitter: Splitter::new(input, 0, limits) }
+    }
+}
+
+impl<R: BufRead> Iterator for VcardReader<R> {
+    type Item = Result<ParsedCard, CodecError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            return Some(match self.splitter.next_piece()? {
+                Piece::Component(c) if c.name == "VCARD" => parse_card(&c.bytes, c.line)
+                    .map(|contact| ParsedCard { line: c.line, original: c.bytes, contact }),
+                Piece::Component(c) => Err(CodecError::Syntax {
+                    line: c.line,
+                    reason: format!("BEGIN:{} where BEGIN:VCARD was expected", c.name),
+                }),
+                Piece::Broken { error, .. } => Err(error),
+                Piece::Stray { line } => Err(CodecError::Syntax {
+                    line,
+                    reason: "text outside BEGIN:VCARD ... END:VCARD".into(),
+                }),
+                Piece::WrapperLine(_) => continue,
+            });
+        }
+    }
+}
+
+/// Text of a card: UTF-8 as is, or decoded with the charset its CHARSET parameter names.
+pub fn decode_text(bytes: &[u8], line: u64) -> Result<Cow<'_, str>, CodecError> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(Cow::Borrowed(s)),
+        Err(e) => {
+            let bad_line = line + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
+            let lower = String::from_utf8_lossy(bytes).to_ascii_lowercase();
+            let label = lower
+                .split("charset=")
+                .nth(1)
+                .map(|rest| rest.split([';', ':', ',', '\r', '\n']).next().unwrap_or("").trim().to_owned());
+            match label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())) {
+                Some(enc) if enc != encoding_rs::UTF_8 => Ok(Cow::Owned(enc.decode(bytes).0.into_owned())),
+                _ => Err(CodecError::InvalidUtf8 { line: bad_line }),
+            }
+        }
+    }
+}
+
+/// Parses one card into the canonical record.
+pub fn parse_card(bytes: &[u8], line: u64) -> Result<Contact, CodecError> {
+    let text = decode_text(bytes, line)?;
+    let card = VCard::parse(text.as_ref()).map_err(|e| CodecError::Syntax {
+        line,
+        reason: format!("not a readable vCard ({})", entry_kind(&e)),
+    })?;
+    Ok(contact_from(&card))
+}
+
+pub(crate) fn entry_kind(e: &calcard::Entry) -> String {
+    match e {
+        calcard::Entry::InvalidLine(l) => format!("invalid line `{}`", l.chars().take(60).collect::<String>()),
+        calcard::Entry::UnterminatedComponent(c) => format!("unterminated {c:?}"),
+        calcard::Entry::UnexpectedComponentEnd { expected, found } => {
+            format!("END:{found:?} where END:{expected:?} was expected")
+        }
+        calcard::Entry::Eof => "empty".into(),
+        _ => "unexpected content".into(),
+    }
+}
+
+fn value_text(v: &VCardValue) -> String {
+    match v {
+        VCardValue::Text(s) => s.clone(),
+        VCardValue::Component(parts) => parts.join(","),
+        VCardValue::Integer(i) => i.to_string(),
+        VCardValue::Float(f) => f.to_string(),
+        VCardValue::Boolean(b) => b.to_string(),
+        VCardValue::PartialDateTime(d) => format_partial_date(d),
+        VCardValue::Binary(d) => d.content_type.clone().unwrap_or_default(),
+        other => other.as_text().unwrap_or_default().to_owned(),
+    }
+}
+
+fn format_partial_date(d: &calcard::common::PartialDateTime) -> String {
+    let mut s = match (d.year, d.month, d.day) {
+        (Some(y), Some(m), Some(day)) => format!("{y:04}-{m:02}-{day:02}"),
+        (None, Some(m), Some(day)) => format!("--{m:02}-{day:02}"),
+        (Some(y), Some(m), None) => format!("{y:04}-{m:02}"),
+        (Some(y), None, None) => format!("{y:04}"),
+        _ => String::new(),
+    };
+    if let (Some(h), Some(mi)) = (d.hour, d.minute) {
+        s.push_str(&format!("T{h:02}:{mi:02}:{:02}", d.second.unwrap_or(0)));
+    }
+    s
+}
+
+fn entry_text(e: &VCardEntry) -> String {
+    e.values.iter().map(value_text).collect::<Vec<_>>().join(",")
+}
+
+fn components(e: &VCardEntry) -> Vec<String> {
+    e.values.iter().map(value_text).collect()
+}
+
+fn typed(e: &VCardEntry) -> TypedValue {
+    let mut types = Vec::new();
+    let mut preferred = false;
+    for p in &e.params {
+        match p.name {
+            VCardParameterName::Type => {
+                let t = p.value.clone().into_text().to_ascii_lowercase();
+                if t == "pref" {
+                    preferred = true;
+                } else if !t.is_empty() && !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+            VCardParameterName::Pref => preferred = true,
+            _ => {}
+        }
+    }
+    TypedValue { value: entry_text(e), types, preferred }
+}
+
+fn contact_from(card: &VCard) -> Contact {
+    let mut c = Contact {
+        vcard_version: match card.version() {
+            Some(VCardVersion::V2_0) => "2.0",
+            Some(VCardVersion::V2_1) => "2.1",
+            Some(VCardVersion::V3_0) => "3.0",
+            _ => "4.0",
+        }
+        .into(),
+        ..Default::default()
+    };
+    for e in &card.entries {
+        match &e.name {
+            VCardProperty::Fn => {
+                if c.formatted_name.is_empty() {
+                    c.formatted_name = entry_text(e);
+                }
+            }
+            VCardProperty::N => {
+                let p = components(e);
+                let get = |i: usize| p.get(i).cloned().unwrap_or_default();
+                c.name = Some(ContactName {
+                    family: get(0),
+                    given: get(1),
+                    additional: get(2),
+                    prefix: get(3),
+                    suffix: get(4),
+                });
+            }
+            VCardProperty::Nickname => c.nicknames.extend(components(e)),
+            VCardProperty::Email => c.emails.push(typed(e)),
+            VCardProperty::Tel => c.phones.push(typed(e)),
+            VCardProperty::Adr => {
+                let p = components(e);
+                let get = |i: usize| p.get(i).cloned().unwrap_or_default();
+                c.addresses.push(Address {
+                    types: typed(e).types,
+                    po_box: get(0),
+                    extended: get(1),
+                    street: get(2),
+                    locality: get(3),
+                    region: get(4),
+                    postal_code: get(5),
+                    country: get(6),
+                });
+            }
+            VCardProperty::Org => {
+                let parts: Vec<String> = components(e).into_iter().filter(|s| !s.is_empty()).collect();
+                c.organization = Some(parts.join(", "));
+            }
+            VCardProperty::Title => c.title = Some(entry_text(e)),
+            VCardProperty::Bday => c.birthday = Some(entry_text(e)),
+            VCardProperty::Url => c.urls.push(entry_text(e)),
+            VCardProperty::Categories => c.categories.extend(components(e)),
+            VCardProperty::Note => c.note = Some(entry_text(e)),
+            VCardProperty::Uid => {
+                let uid = entry_text(e);
+                c.uid = Some(uid.strip_prefix("urn:uuid:").map(str::to_owned).unwrap_or(uid));
+            }
+            VCardProperty::Photo => {
+                c.photo = Some(match e.values.first() {
+                    Some(VCardValue::Binary(d)) => format!(
+                        "{} ({} bytes)",
+                        d.content_type.as_deref().unwrap_or("application/octet-stream"),
+                        d.data.len()
+                    ),
+                    Some(v) => value_text(v),
+                    None => String::new(),
+                })
+            }
+            VCardProperty::Begin | VCardProperty::End | VCardProperty::Version => {}
+            VCardProperty::Prodid | VCardProperty::Rev | VCardProperty::Kind => {}
+            other => {
+                let name = other.as_str().to_ascii_uppercase();
+                if !c.other_properties.contains(&name) {
+                    c.other_properties.push(name);
+                }
+            }
+        }
+    }
+    if c.formatted_name.is_empty() {
+        c.formatted_name = c
+            .name
+            .as_ref()
+            .map(|n| [n.prefix.as_str(), &n.given, &n.additional, &n.family, &n.suffix]
+                .iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty())
+            .or_else(|| c.organization.clone())
+            .or_else(|| c.emails.first().map(|e| e.value.clone()))
+            .unwrap_or_default();
+    }
+    c
+}
+
+/// Which vCard version to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteVersion {
+    V3,
+    V4,
+}
+
+/// Rewrites a card in vCard 4.0 (or 3.0): every property kept, legacy CHARSET and
+/// ENCODING parameters dropped since the output is UTF-8 and not quoted-printable.
+pub fn convert(original: &[u8], version: WriteVersion) -> Result<String, CodecError> {
+    let text = decode_text(original, 1)?;
+    let mut card = VCard::parse(text.as_ref()).map_err(|e| CodecError::Syntax {
+        line: 1,
+        reason: format!("not a readable vCard ({})", entry_kind(&e)),
+    })?;
+    for e in &mut card.entries {
+        e.params.retain(|p| {
+            !matches!(&p.name, VCardParameterName::Other(n)
+                if n.eq_ignore_ascii_case("CHARSET") || n.eq_ignore_ascii_case("ENCODING"))
+        });
+    }
+    let mut out = String::new();
+    let v = match version {
+        WriteVersion::V3 => VCardVersion::V3_0,
+        WriteVersion::V4 => VCardVersion::V4_0,
+    };
+    card.write_to(&mut out, v).map_err(|_| CodecError::Syntax { line: 1, reason: "cannot write vCard".into() })?;
+    Ok(out)
+}
+
+/// A minimal vCard 4.0 for a record that came without one (from CSV, say).
+pub fn build_v4(c: &Contact) -> String {
+    fn esc(s: &str) -> String {
+        s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace('\n', "\\n")
+    }
+    let mut lines = vec!["BEGIN:VCARD".to_owned(), "VERSION:4.0".to_owned()];
+    if let Some(uid) = &c.uid {
+        lines.push(format!("UID:{}", esc(uid)));
+    }
+    lines.push(format!("FN:{}", esc(&c.formatted_name)));
+    if let Some(n) = &c.name {
+        lines.push(format!(
+            "N:{};{};{};{};{}",
+            esc(&n.family), esc(&n.given), esc(&n.additional), esc(&n.prefix), esc(&n.suffix)
+        ));
+    }
+    for (prop, list) in [("EMAIL", &c.emails), ("TEL", &c.phones)] {
+        for v in list {
+            let mut params = String::new();
+            if !v.types.is_empty() {
+                params.push_str(&format!(";TYPE={}", v.types.join(",")));
+            }
+            if v.preferred {
+                params.push_str(";PREF=1");
+            }
+            lines.push(format!("{prop}{params}:{}", esc(&v.value)));
+        }
+    }
+    for a in &c.addresses {
+        let params = if a.types.is_empty() { String::new() } else { format!(";TYPE={}", a.types.join(",")) };
+        lines.push(format!(
+            "ADR{params}:{};{};{};{};{};{};{}",
+            esc(&a.po_box), esc(&a.extended), esc(&a.street), esc(&a.locality),
+            esc(&a.region), esc(&a.postal_code), esc(&a.country)
+        ));
+    }
+    if let Some(o) = &c.organization {
+        lines.push(format!("ORG:{}", esc(o)));
+    }
+    if let Some(t) = &c.title {
+        lines.push(format!("TITLE:{}", esc(t)));
+    }
+    if let Some(b) = &c.birthday {
+        lines.push(format!("BDAY:{b}"));
+    }
+    for u in &c.urls {
+        lines.push(format!("URL:{}", esc(u)));
+    }
+    if !c.categories.is_empty() {
+        lines.push(format!("CATEGORIES:{}", c.categories.iter().map(|s| esc(s)).collect::<Vec<_>>().join(",")));
+    }
+    if let Some(n) = &c.note {
+        lines.push(format!("NOTE:{}", esc(n)));
+    }
+    lines.push("END:VCARD".into());
+    let raw = lines.join("\r\n") + "\r\n";
+    // round it through the parser so that folding is right
+    if let Ok(card) = VCard::parse(&raw) {
+        let mut out = String::new();
+        if card.write_to(&mut out, VCardVersion::V4_0).is_ok() {
+            return out;
+        }
+    }
+    raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_vcard_21_quoted_printable() {
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Zo=C3=AB;;;\r\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Zo=C3=AB M=\r\n=C3=BCller\r\nTEL;CELL;HOME:+49 123\r\nEND:VCARD\r\n";
+        let cards: Vec<_> = VcardReader::new(&input[..], Limits::default()).collect();
+        let c = &cards[0].as_ref().unwrap().contact;
+        assert_eq!(c.formatted_name, "Zoë Müller");
+        assert_eq!(c.name.as_ref().unwrap().family, "Müller");
+        assert_eq!(c.phones[0].types, ["cell", "home"]);
+        assert_eq!(c.vcard_version, "2.1");
+        let v4 = convert(&cards[0].as_ref().unwrap().original, WriteVersion::V4).unwrap();
+        assert!(v4.contains("VERSION:4.0") && v4.contains("FN:Zoë Müller") && !v4.contains("CHARSET"), "{v4}");
+    }
+
+    #[test]
+    fn latin1_with_charset_is_decoded_and_bad_utf8_is_an_error() {
+        let mut input = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN;CHARSET=ISO-8859-1:Jos".to_vec();
+        input.extend_from_slice(&[0xE9]);
+        input.extend_from_slice(b"\r\nEND:VCARD\r\n");
+        let c = parse_card(&input, 1).unwrap();
+        assert_eq!(c.formatted_name, "José");
+        let bad = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jos\xE9\r\nEND:VCARD\r\n";
+        assert!(matches!(parse_card(bad, 10), Err(CodecError::InvalidUtf8 { line: 12 })));
+    }
+
+    #[test]
+    fn built_card_parses_back() {
+        let c = Contact {
+            uid: Some("u1".into()),
+            formatted_name: "A; B".into(),
+            emails: vec![TypedValue { value: "a@b.c".into(), types: vec!["work".into()], preferred: true }],
+            birthday: Some("1990-04-05".into()),
+            vcard_version: "4.0".into(),
+            ..Default::default()
+        };
+        let text = build_v4(&c);
+        let back = parse_card(text.as_bytes(), 1).unwrap();
+        assert_eq!(back.formatted_name, "A; B");
+        assert_eq!(back.emails, c.emails);
+        assert_eq!(back.uid.as_deref(), Some("u1"));
+    }
+}

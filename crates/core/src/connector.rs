@@ -1,0 +1,77 @@
+use crate::error::{ConnectorError, ItemError};
+use crate::item::Item;
+use crate::vertical::Vertical;
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// How a connector authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    None,
+    Password,
+    OAuth2,
+    Token,
+}
+
+/// What a connector can do, declared once next to its code.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capabilities {
+    pub name: &'static str,
+    /// URI schemes it answers to (`dir`, `package`, `imap`, `imaps`).
+    pub schemes: &'static [&'static str],
+    pub description: &'static str,
+    pub exports: &'static [Vertical],
+    pub imports: &'static [Vertical],
+    pub auth: AuthKind,
+    /// Whether a later export can list only what changed.
+    pub incremental: bool,
+    /// Items the importer accepts at once.
+    pub max_concurrency: usize,
+}
+
+/// A slice of an export. `cursor`, when set, resumes the export right after this page.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub items: Vec<Result<Item, ItemError>>,
+    pub cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait PageStream: Send {
+    /// The next page, or `None` at the end.
+    async fn next_page(&mut self) -> Result<Option<Page>, ConnectorError>;
+}
+
+#[async_trait]
+pub trait Exporter: Send + Sync {
+    /// Lists one vertical page by page, starting after `cursor` if given.
+    async fn pages(
+        &self,
+        vertical: Vertical,
+        cursor: Option<String>,
+    ) -> Result<Box<dyn PageStream>, ConnectorError>;
+}
+
+/// What the destination did with an item.
+#[derive(Debug, Clone, Default)]
+pub struct PutOutcome {
+    /// The item's id at the destination (a path, a URL, a UID).
+    pub dest_id: String,
+    /// False when the destination already held this exact item.
+    pub created: bool,
+    /// Fields the destination could not represent.
+    pub warnings: Vec<String>,
+    /// SHA-256 of the item's data as written.
+    pub sha256: Option<String>,
+}
+
+#[async_trait]
+pub trait Importer: Send + Sync {
+    /// Writes one item. Must be idempotent on `(vertical, item.id)`: putting the same item
+    /// again, for example after a crash, leaves one copy at the destination.
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError>;
+
+    /// Called once when every item is in, to assemble and flush.
+    async fn finish(&self) -> Result<(), ConnectorError>;
+}

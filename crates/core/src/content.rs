@@ -1,0 +1,161 @@
+//! Content streams: the bytes of a message, photo or file, opened on demand (and opened
+//! again on a retry), never required to be in memory.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, ReadBuf};
+
+pub type BoxRead = Pin<Box<dyn AsyncRead + Send>>;
+
+/// Lower-case hex SHA-256.
+pub type Sha256Hex = String;
+
+/// Something that can produce the content's bytes, as many times as asked.
+#[async_trait]
+pub trait ContentSource: Send + Sync {
+    async fn open(&self) -> io::Result<BoxRead>;
+}
+
+#[async_trait]
+impl ContentSource for Bytes {
+    async fn open(&self) -> io::Result<BoxRead> {
+        Ok(Box::pin(io::Cursor::new(self.clone())))
+    }
+}
+
+/// A local file, opened when the content is read.
+pub struct FileSource(pub PathBuf);
+
+#[async_trait]
+impl ContentSource for FileSource {
+    async fn open(&self) -> io::Result<BoxRead> {
+        let f = tokio::fs::File::open(&self.0).await?;
+        Ok(Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)))
+    }
+}
+
+#[derive(Clone)]
+pub struct Content {
+    pub media_type: String,
+    /// Exact size in bytes, where known before reading.
+    pub size: Option<u64>,
+    /// Known hash; readers check it as the bytes go by.
+    pub sha256: Option<Sha256Hex>,
+    pub source: Arc<dyn ContentSource>,
+}
+
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Content")
+            .field("media_type", &self.media_type)
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+impl Content {
+    pub fn from_bytes(media_type: impl Into<String>, bytes: Bytes) -> Self {
+        let sha = sha256_hex(&bytes);
+        Content {
+            media_type: media_type.into(),
+            size: Some(bytes.len() as u64),
+            sha256: Some(sha),
+            source: Arc::new(bytes),
+        }
+    }
+
+    pub fn from_file(media_type: impl Into<String>, path: PathBuf, size: u64) -> Self {
+        Content { media_type: media_type.into(), size: Some(size), sha256: None, source: Arc::new(FileSource(path)) }
+    }
+
+    /// Opens the stream wrapped in a reader that hashes and counts what passes through
+    /// and fails at the end if the size or a known hash does not match.
+    pub async fn open_verified(&self) -> io::Result<HashingReader> {
+        Ok(HashingReader::new(self.source.open().await?, self.size, self.sha256.clone()))
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> Sha256Hex {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Hashes and counts the bytes read through it. At end of stream it checks the expected
+/// size and hash, turning a mismatch into an `InvalidData` error.
+pub struct HashingReader {
+    inner: BoxRead,
+    hasher: Sha256,
+    read: u64,
+    expect_size: Option<u64>,
+    expect_sha: Option<Sha256Hex>,
+    digest: Option<Sha256Hex>,
+}
+
+impl HashingReader {
+    pub fn new(inner: BoxRead, expect_size: Option<u64>, expect_sha: Option<Sha256Hex>) -> Self {
+        HashingReader { inner, hasher: Sha256::new(), read: 0, expect_size, expect_sha, digest: None }
+    }
+
+    /// The hash and size, once the stream has been read to its end.
+    pub fn finish(&self) -> Option<(Sha256Hex, u64)> {
+        self.digest.clone().map(|d| (d, self.read))
+    }
+}
+
+impl AsyncRead for HashingReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match this.inner.as_mut().poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if new.is_empty() {
+                    if this.digest.is_none() {
+                        let digest = hex::encode(std::mem::take(&mut this.hasher).finalize());
+                        if let Some(size) = this.expect_size
+                            && size != this.read
+                        {
+                            return Poll::Ready(Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!("content is {} bytes, expected {size}", this.read),
+                            )));
+                        }
+                        if let Some(sha) = &this.expect_sha
+                            && *sha != digest
+                        {
+                            return Poll::Ready(Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!("content SHA-256 is {digest}, expected {sha}"),
+                            )));
+                        }
+                        this.digest = Some(digest);
+                    }
+                } else {
+                    this.hasher.update(new);
+                    this.read += new.len() as u64;
+                    if let Some(size) = this.expect_size
+                        && this.read > size
+                    {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("content is longer than the {size} bytes announced"),
+                        )));
+                    }
+                }
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! ferry's core: the canonical data model of every vertical, the item that carries it,
+//! content streams, and the traits every connector implements.
+
+pub mod connector;
+pub mod content;
+pub mod error;
+pub mod item;
+pub mod model;
+pub mod uri;
+pub mod vertical;
+
+pub use connector::{AuthKind, Capabilities, Exporter, Importer, Page, PageStream, PutOutcome};
+pub use content::{BoxRead, Content, ContentSource, Sha256Hex};
+pub use error::{ConnectorError, ItemError};
+pub use item::{Item, Original, Record};
+pub use uri::Endpoint;
+pub use vertical::Vertical;
