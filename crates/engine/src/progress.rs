@@ -1,0 +1,12 @@
+use ferry_core::Vertical;
+use ferry_store::Outcome;
+
+/// What the engine tells whoever watches (a progress bar, a log, the server).
+pub trait Progress: Send + Sync {
+    fn vertical_started(&self, _vertical: Vertical) {}
+    fn item_done(&self, _vertical: Vertical, _outcome: Outcome, _bytes: u64) {}
+    fn retrying(&self, _what: &str, _error: &str, _delay: std::time::Duration) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}

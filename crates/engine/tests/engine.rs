@@ -1,0 +1,279 @@
+//! Engine guarantees against in-process exporter and importer doubles. (The connectors'
+//! own tests run the same guarantees against real files and servers.)
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use ferry_core::model::FileEntry;
+use ferry_core::*;
+use ferry_engine::*;
+use ferry_store::{Job, JobOptions, JobSpec, JobState, SqliteStore};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const PAGE: usize = 10;
+
+struct Source {
+    items: Vec<(String, String)>, // id, version
+    bad: Vec<usize>,
+    pages_opened: AtomicUsize,
+    pages_served: Arc<AtomicUsize>,
+}
+
+struct Pages {
+    items: Vec<(String, String)>,
+    bad: Vec<usize>,
+    pos: usize,
+    served: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl PageStream for Pages {
+    async fn next_page(&mut self) -> Result<Option<Page>, ConnectorError> {
+        if self.pos >= self.items.len() {
+            return Ok(None);
+        }
+        self.served.fetch_add(1, Ordering::SeqCst);
+        let end = (self.pos + PAGE).min(self.items.len());
+        let items = (self.pos..end)
+            .map(|i| {
+                let (id, version) = &self.items[i];
+                if self.bad.contains(&i) {
+                    return Err(ItemError { id: id.clone(), location: format!("item {i}"), reason: "broken".into() });
+                }
+                let body = Bytes::from(format!("{id}:{version}"));
+                Ok(Item {
+                    id: id.clone(),
+                    container: String::new(),
+                    version: version.clone(),
+                    record: Record::File(FileEntry { name: id.clone(), ..Default::default() }),
+                    original: None,
+                    content: Some(Content::from_bytes("text/plain", body)),
+                })
+            })
+            .collect();
+        self.pos = end;
+        Ok(Some(Page { items, cursor: Some(end.to_string()) }))
+    }
+}
+
+#[async_trait]
+impl Exporter for Source {
+    async fn pages(&self, _v: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        self.pages_opened.fetch_add(1, Ordering::SeqCst);
+        let pos = cursor.map(|c| c.parse().unwrap()).unwrap_or(0);
+        Ok(Box::new(Pages { items: self.items.clone(), bad: self.bad.clone(), pos, served: self.pages_served.clone() }))
+    }
+}
+
+fn source(n: usize) -> Source {
+    Source {
+        items: (0..n).map(|i| (format!("item{i:04}"), "v1".into())).collect(),
+        bad: vec![],
+        pages_opened: AtomicUsize::new(0),
+        pages_served: Arc::new(AtomicUsize::new(0)),
+    }
+}
+
+/// Stores items by id (idempotent), counts writes, and fails on command.
+#[derive(Default)]
+struct Dest {
+    stored: Mutex<HashMap<String, Vec<u8>>>,
+    writes: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    transient_failures: Mutex<HashMap<String, usize>>,
+    fatal_at: Mutex<Option<String>>,
+    item_error: Mutex<Option<String>>,
+    cancel_after: Mutex<Option<(usize, CancellationToken)>>,
+    finished: AtomicUsize,
+}
+
+#[async_trait]
+impl Importer for Dest {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(n, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.fatal_at.lock().unwrap().as_deref() == Some(&item.id) {
+            return Err(ConnectorError::Fatal("destination is full".into()));
+        }
+        if self.item_error.lock().unwrap().as_deref() == Some(&item.id) {
+            return Err(ConnectorError::Item("rejected by destination".into()));
+        }
+        if let Some(left) = self.transient_failures.lock().unwrap().get_mut(&item.id)
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(ConnectorError::Transient { message: "503".into(), retry_after: None });
+        }
+        let mut body = Vec::new();
+        let mut r = item.content.as_ref().unwrap().open_verified().await.unwrap();
+        tokio::io::AsyncReadExt::read_to_end(&mut r, &mut body).await.unwrap();
+        let created = self.stored.lock().unwrap().insert(item.id.clone(), body.clone()).as_ref() != Some(&body);
+        let writes = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((after, token)) = &*self.cancel_after.lock().unwrap()
+            && writes >= *after
+        {
+            token.cancel();
+        }
+        Ok(PutOutcome { dest_id: format!("dest/{}", item.id), created, warnings: if item.id == "item0003" { vec!["X-FOO not kept".into()] } else { vec![] }, sha256: None })
+    }
+
+    async fn finish(&self) -> Result<(), ConnectorError> {
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+async fn setup() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let mut engine = Engine::new(Arc::new(store));
+    engine.retry = RetryPolicy { min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5), max_retries: 3 };
+    (dir, engine)
+}
+
+async fn job(engine: &Engine, options: JobOptions) -> Job {
+    engine
+        .store
+        .create_job(&JobSpec { source: "test:src".into(), destination: "test:dst".into(), verticals: vec![Vertical::Files], options })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn transfers_everything_and_reports_failures_and_warnings() {
+    let (_d, engine) = setup().await;
+    let mut src = source(95);
+    src.bad = vec![7];
+    let dst = Dest::default();
+    *dst.item_error.lock().unwrap() = Some("item0050".into());
+    dst.transient_failures.lock().unwrap().insert("item0020".into(), 2);
+    let j = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    let f = &report.verticals[&Vertical::Files];
+    assert_eq!((f.found, f.transferred, f.failed), (95, 93, 2));
+    assert!(f.failures.iter().any(|p| p.item == "item0007" && p.reason.contains("broken")));
+    assert!(f.failures.iter().any(|p| p.item == "item0050" && p.reason.contains("rejected")));
+    assert_eq!(f.fidelity_warnings[0].item, "item0003");
+    assert_eq!(report.state, Some(JobState::CompletedWithErrors));
+    assert_eq!(dst.stored.lock().unwrap().len(), 93);
+    assert_eq!(dst.finished.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn streaming_one_page_at_a_time_and_bounded_concurrency() {
+    let (_d, engine) = setup().await;
+    let src = source(500);
+    let dst = Dest::default();
+    let j = job(&engine, JobOptions::default()).await;
+    engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    assert_eq!(src.pages_served.load(Ordering::SeqCst), 50);
+    assert!(dst.max_in_flight.load(Ordering::SeqCst) <= engine.concurrency);
+    assert!(dst.max_in_flight.load(Ordering::SeqCst) > 1, "items go in parallel");
+}
+
+#[tokio::test]
+async fn fatal_error_stops_the_job_and_resume_finishes_without_duplicates() {
+    let (_d, engine) = setup().await;
+    let src = source(60);
+    let dst = Dest::default();
+    *dst.fatal_at.lock().unwrap() = Some("item0034".into());
+    let j = job(&engine, JobOptions::default()).await;
+    let err = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap_err();
+    assert!(err.to_string().contains("destination is full"), "{err}");
+    let state = engine.store.job(&j.id).await.unwrap();
+    assert_eq!(state.state, JobState::Failed);
+    assert!(state.reason.unwrap().contains("item0034"));
+    assert!(dst.stored.lock().unwrap().len() < 60);
+    assert_eq!(dst.finished.load(Ordering::SeqCst), 0);
+
+    *dst.fatal_at.lock().unwrap() = None;
+    let writes_before = dst.writes.load(Ordering::SeqCst);
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    let f = &report.verticals[&Vertical::Files];
+    assert_eq!((f.found, f.transferred, f.failed), (60, 60, 0));
+    assert_eq!(dst.stored.lock().unwrap().len(), 60);
+    // only the page that was cut short is read again
+    assert!(dst.writes.load(Ordering::SeqCst) - writes_before <= 60 - 30);
+}
+
+#[tokio::test]
+async fn cancellation_pauses_and_resume_completes() {
+    let (_d, engine) = setup().await;
+    let src = source(200);
+    let dst = Dest::default();
+    let token = CancellationToken::new();
+    *dst.cancel_after.lock().unwrap() = Some((45, token.clone()));
+    let j = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &token).await.unwrap();
+    assert_eq!(report.state, Some(JobState::Paused));
+    assert!(dst.stored.lock().unwrap().len() < 200);
+    *dst.cancel_after.lock().unwrap() = None;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    assert_eq!(report.state, Some(JobState::Completed));
+    assert_eq!(report.verticals[&Vertical::Files].transferred, 200);
+    assert_eq!(dst.stored.lock().unwrap().len(), 200);
+    assert!(dst.writes.load(Ordering::SeqCst) <= 200 + PAGE, "at most one page is written twice");
+}
+
+#[tokio::test]
+async fn incremental_rerun_moves_only_changes() {
+    let (_d, engine) = setup().await;
+    let mut src = source(30);
+    let dst = Dest::default();
+    let first = job(&engine, JobOptions { incremental: true, ..Default::default() }).await;
+    engine.run(&first, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    src.items[4].1 = "v2".into();
+    src.items.push(("item9999".into(), "v1".into()));
+    let writes_before = dst.writes.load(Ordering::SeqCst);
+    let second = job(&engine, JobOptions { incremental: true, ..Default::default() }).await;
+    let report = engine.run(&second, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    let f = &report.verticals[&Vertical::Files];
+    assert_eq!((f.found, f.transferred, f.already_present), (31, 2, 29));
+    assert_eq!(dst.writes.load(Ordering::SeqCst) - writes_before, 2);
+    assert_eq!(dst.stored.lock().unwrap()["item0004"], b"item0004:v2");
+}
+
+#[tokio::test]
+async fn non_incremental_rerun_checks_the_destination() {
+    let (_d, engine) = setup().await;
+    let src = source(25);
+    let dst = Dest::default();
+    let a = job(&engine, JobOptions::default()).await;
+    engine.run(&a, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    let b = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&b, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    let f = &report.verticals[&Vertical::Files];
+    assert_eq!((f.transferred, f.already_present), (0, 25));
+    assert_eq!(dst.stored.lock().unwrap().len(), 25);
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let (_d, engine) = setup().await;
+    let src = source(15);
+    let dst = Dest::default();
+    let j = job(&engine, JobOptions { dry_run: true, ..Default::default() }).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.verticals[&Vertical::Files].found, 15);
+    assert_eq!(dst.writes.load(Ordering::SeqCst), 0);
+    assert_eq!(dst.finished.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn exhausted_retries_fail_only_that_item() {
+    let (_d, engine) = setup().await;
+    let src = source(12);
+    let dst = Dest::default();
+    dst.transient_failures.lock().unwrap().insert("item0002".into(), 100);
+    let j = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    let f = &report.verticals[&Vertical::Files];
+    assert_eq!((f.transferred, f.failed), (11, 1));
+    assert!(f.failures[0].reason.contains("gave up after 3 retries"));
+}
