@@ -385,33 +385,34 @@ fn attendee(e: &ICalendarEntry) -> Attendee {
     }
 }
 
-/// Writes calendar objects into one VCALENDAR, each VTIMEZONE once.
-pub struct CalendarWriter<W: Write> {
-    out: W,
+/// Merges calendar objects into one VCALENDAR written to `out`, each VTIMEZONE once.
+/// The writer is passed to every call, so it can be borrowed between calls.
+#[derive(Default)]
+pub struct CalendarMerger {
     timezones_written: BTreeSet<String>,
 }
 
-impl<W: Write> CalendarWriter<W> {
-    pub fn new(mut out: W, name: &str) -> std::io::Result<Self> {
+impl CalendarMerger {
+    pub fn begin(out: &mut impl Write, name: &str) -> std::io::Result<Self> {
         write!(out, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//ferry//ferry {}//EN\r\n", env!("CARGO_PKG_VERSION"))?;
         if !name.is_empty() {
             write!(out, "X-WR-CALNAME:{}\r\n", name.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;"))?;
         }
-        Ok(CalendarWriter { out, timezones_written: BTreeSet::new() })
+        Ok(CalendarMerger::default())
     }
 
     /// Adds the components of one calendar object (its own VCALENDAR wrapper dropped).
-    pub fn add(&mut self, original: &[u8]) -> Result<(), CodecError> {
+    pub fn add(&mut self, out: &mut impl Write, original: &[u8]) -> Result<(), CodecError> {
         let mut splitter = Splitter::new(original, 1, Limits { max_line: usize::MAX, max_record: usize::MAX });
         while let Some(piece) = splitter.next_piece() {
             match piece {
                 Piece::Component(c) if c.name == "VTIMEZONE" => {
                     let tzid = property_value(&c.bytes, "TZID").unwrap_or_default();
                     if self.timezones_written.insert(tzid) {
-                        self.out.write_all(&c.bytes)?;
+                        out.write_all(&c.bytes)?;
                     }
                 }
-                Piece::Component(c) => self.out.write_all(&c.bytes)?,
+                Piece::Component(c) => out.write_all(&c.bytes)?,
                 Piece::Broken { error, .. } => return Err(error),
                 Piece::WrapperLine(_) | Piece::Stray { .. } => {}
             }
@@ -419,9 +420,30 @@ impl<W: Write> CalendarWriter<W> {
         Ok(())
     }
 
+    pub fn finish(self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(b"END:VCALENDAR\r\n")?;
+        out.flush()
+    }
+}
+
+/// Writes calendar objects into one VCALENDAR, each VTIMEZONE once.
+pub struct CalendarWriter<W: Write> {
+    out: W,
+    merger: CalendarMerger,
+}
+
+impl<W: Write> CalendarWriter<W> {
+    pub fn new(mut out: W, name: &str) -> std::io::Result<Self> {
+        let merger = CalendarMerger::begin(&mut out, name)?;
+        Ok(CalendarWriter { out, merger })
+    }
+
+    pub fn add(&mut self, original: &[u8]) -> Result<(), CodecError> {
+        self.merger.add(&mut self.out, original)
+    }
+
     pub fn finish(mut self) -> std::io::Result<W> {
-        self.out.write_all(b"END:VCALENDAR\r\n")?;
-        self.out.flush()?;
+        self.merger.finish(&mut self.out)?;
         Ok(self.out)
     }
 }

@@ -208,6 +208,32 @@ fn parse_separator(line: &[u8]) -> (Option<String>, Option<DateTime<Utc>>) {
     (from, date)
 }
 
+/// Writes one message in mboxrd (separator line, escaped body, empty line); returns the
+/// number of bytes written.
+pub fn write_message(out: &mut impl Write, envelope_from: Option<&str>, received: Option<DateTime<Utc>>, message: &[u8]) -> std::io::Result<u64> {
+    let mut written = 0u64;
+    let mut put = |b: &[u8]| -> std::io::Result<()> {
+        out.write_all(b)?;
+        written += b.len() as u64;
+        Ok(())
+    };
+    let from = envelope_from.filter(|f| !f.is_empty() && !f.contains(char::is_whitespace)).unwrap_or("MAILER-DAEMON");
+    let date = received.unwrap_or(DateTime::UNIX_EPOCH).format("%a %b %e %H:%M:%S %Y");
+    put(format!("From {from} {date}\n").as_bytes())?;
+    for line in message.split_inclusive(|b| *b == b'\n') {
+        let quoted = line.iter().take_while(|b| **b == b'>').count();
+        if line[quoted..].starts_with(b"From ") {
+            put(b">")?;
+        }
+        put(line)?;
+    }
+    if !message.ends_with(b"\n") {
+        put(b"\n")?;
+    }
+    put(b"\n")?;
+    Ok(written)
+}
+
 /// Writes messages in mboxrd.
 pub struct MboxWriter<W: Write> {
     out: W,
@@ -226,29 +252,9 @@ impl<W: Write> MboxWriter<W> {
 
     /// Appends a message; returns the number of bytes written for it.
     pub fn append(&mut self, envelope_from: Option<&str>, received: Option<DateTime<Utc>>, message: &[u8]) -> std::io::Result<u64> {
-        let start = self.written;
-        let from = envelope_from.filter(|f| !f.is_empty() && !f.contains(char::is_whitespace)).unwrap_or("MAILER-DAEMON");
-        let date = received.unwrap_or(DateTime::UNIX_EPOCH).format("%a %b %e %H:%M:%S %Y");
-        let sep = format!("From {from} {date}\n");
-        self.write(sep.as_bytes())?;
-        for line in message.split_inclusive(|b| *b == b'\n') {
-            let quoted = line.iter().take_while(|b| **b == b'>').count();
-            if line[quoted..].starts_with(b"From ") {
-                self.write(b">")?;
-            }
-            self.write(line)?;
-        }
-        if !message.ends_with(b"\n") {
-            self.write(b"\n")?;
-        }
-        self.write(b"\n")?;
-        Ok(self.written - start)
-    }
-
-    fn write(&mut self, b: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(b)?;
-        self.written += b.len() as u64;
-        Ok(())
+        let n = write_message(&mut self.out, envelope_from, received, message)?;
+        self.written += n;
+        Ok(n)
     }
 
     pub fn finish(mut self) -> std::io::Result<W> {

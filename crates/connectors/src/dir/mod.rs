@@ -1,0 +1,32 @@
+//! `dir:PATH`: a folder of ordinary files. Read: `*.vcf`, `*.ics`, mbox files, maildir
+//! folders, `*.eml`, Google/Outlook contacts CSV, photos and videos (with EXIF and
+//! Takeout sidecars), and any other file as the files vertical. Written: one file per
+//! contact, event and task (as vdirsyncer does), a maildir per mail folder, media and
+//! files as they are. See docs/connectors/dir.md.
+
+mod config;
+mod exporter;
+mod importer;
+mod layout;
+
+pub use config::DirConfig;
+
+use crate::Spec;
+use ferry_core::{AuthKind, Capabilities, Vertical};
+
+pub static CAPABILITIES: Capabilities = Capabilities {
+    name: "dir",
+    schemes: &["dir"],
+    description: "A local folder of vCard, iCalendar, mbox/maildir/eml, photo and other files",
+    exports: &Vertical::ALL,
+    imports: &Vertical::ALL,
+    auth: AuthKind::None,
+    incremental: true,
+    max_concurrency: 8,
+};
+
+pub const SPEC: Spec = Spec {
+    capabilities: &CAPABILITIES,
+    exporter: |e, _| Ok(Box::new(exporter::DirExporter::new(DirConfig::from_endpoint(e)?))),
+    importer: |e, _, _| Ok(Box::new(importer::DirImporter::new(DirConfig::from_endpoint(e)?)?)),
+};

@@ -1,0 +1,50 @@
+//! Connectors: one folder each, every one with the same shape (`mod.rs` declares the
+//! capabilities, `config.rs` reads the URI, `exporter.rs` and `importer.rs` do the work).
+//! The registry below maps URI schemes to them.
+
+pub mod dir;
+pub mod package;
+mod pager;
+
+use ferry_core::{Capabilities, ConnectorError, Endpoint, Exporter, Importer};
+use ferry_package::UnpackLimits;
+use ferry_package::crypt::{Decryption, Encryption};
+use std::path::PathBuf;
+
+/// What the caller (CLI or server) hands every connector.
+#[derive(Clone, Default)]
+pub struct Settings {
+    /// For temporary files (decrypted packages).
+    pub temp_dir: PathBuf,
+    pub encryption: Option<Encryption>,
+    pub decryption: Option<Decryption>,
+    pub unpack_limits: UnpackLimits,
+}
+
+/// One connector: its capabilities and how to open it.
+pub struct Spec {
+    pub capabilities: &'static Capabilities,
+    pub exporter: fn(&Endpoint, &Settings) -> Result<Box<dyn Exporter>, ConnectorError>,
+    pub importer: fn(&Endpoint, &Settings, &str) -> Result<Box<dyn Importer>, ConnectorError>,
+}
+
+/// Every connector ferry has.
+pub fn all() -> &'static [Spec] {
+    &[dir::SPEC, package::SPEC]
+}
+
+pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {
+    all().iter().find(|s| s.capabilities.schemes.contains(&scheme)).ok_or_else(|| {
+        let known: Vec<&str> = all().iter().flat_map(|s| s.capabilities.schemes.iter().copied()).collect();
+        ConnectorError::Fatal(format!("no connector for `{scheme}:`; known: {}", known.join(", ")))
+    })
+}
+
+pub fn open_exporter(endpoint: &Endpoint, settings: &Settings) -> Result<Box<dyn Exporter>, ConnectorError> {
+    (find(&endpoint.scheme)?.exporter)(endpoint, settings)
+}
+
+/// `source` is the URI the data comes from (recorded in packages).
+pub fn open_importer(endpoint: &Endpoint, settings: &Settings, source: &str) -> Result<Box<dyn Importer>, ConnectorError> {
+    (find(&endpoint.scheme)?.importer)(endpoint, settings, source)
+}

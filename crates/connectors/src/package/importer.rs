@@ -1,0 +1,49 @@
+use super::config::PackageConfig;
+use crate::Settings;
+use async_trait::async_trait;
+use ferry_core::{ConnectorError, Importer, Item, PutOutcome};
+use ferry_package::{PackageError, PackageWriter};
+use tokio::sync::OnceCell;
+
+pub struct PackageImporter {
+    cfg: PackageConfig,
+    settings: Settings,
+    source: String,
+    writer: OnceCell<PackageWriter>,
+}
+
+impl PackageImporter {
+    pub fn new(cfg: PackageConfig, settings: Settings, source: String) -> Self {
+        PackageImporter { cfg, settings, source, writer: OnceCell::new() }
+    }
+
+    async fn writer(&self) -> Result<&PackageWriter, ConnectorError> {
+        self.writer
+            .get_or_try_init(|| PackageWriter::open(&self.cfg.path, &self.source, self.settings.encryption.clone()))
+            .await
+            .map_err(fatal)
+    }
+}
+
+fn fatal(e: PackageError) -> ConnectorError {
+    match e {
+        PackageError::Io { context, source } => ConnectorError::from_io(&format!("package: {context}"), source),
+        other => ConnectorError::Fatal(format!("package: {other}")),
+    }
+}
+
+#[async_trait]
+impl Importer for PackageImporter {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let added = self.writer().await?.add(item).await.map_err(|e| match e {
+            // the item's own content could not be read: that item fails, the job goes on
+            PackageError::Io { context, source } if context.starts_with("reading") => ConnectorError::Item(format!("{context}: {source}")),
+            other => fatal(other),
+        })?;
+        Ok(PutOutcome { dest_id: format!("{}#{}", added.path_hint, item.id), created: added.created, warnings: vec![], sha256: added.sha256 })
+    }
+
+    async fn finish(&self) -> Result<(), ConnectorError> {
+        self.writer().await?.finish().await.map(|_| ()).map_err(fatal)
+    }
+}

@@ -1,0 +1,106 @@
+//! Where things go in a package.
+
+use ferry_core::Vertical;
+
+/// The canonical records of a vertical.
+pub fn records_path(v: Vertical) -> &'static str {
+    match v {
+        Vertical::Contacts => "contacts/contacts.jsonl",
+        Vertical::Calendar => "calendar/events.jsonl",
+        Vertical::Tasks => "tasks/tasks.jsonl",
+        Vertical::Mail => "mail/messages.jsonl",
+        Vertical::Media => "media/media.jsonl",
+        Vertical::Files => "files/files.jsonl",
+    }
+}
+
+/// The contacts CSV (Google Contacts layout).
+pub const CONTACTS_CSV: &str = "contacts/contacts.csv";
+
+/// A container name as a relative path whose every segment is safe on every file
+/// system: no `..`, no separators or reserved characters, no control characters.
+pub fn safe_container(container: &str) -> String {
+    let segs: Vec<String> = container.split('/').filter(|s| !s.is_empty()).map(safe_segment).collect();
+    if segs.is_empty() { "default".into() } else { segs.join("/") }
+}
+
+pub fn safe_segment(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    let trimmed = out.trim_end_matches(['.', ' ']).trim_start();
+    out = if trimmed.is_empty() || trimmed == "." || trimmed == ".." { "_".into() } else { trimmed.to_owned() };
+    if out.len() > 200 {
+        let mut cut = 200;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+/// Standard-format file of one container.
+pub fn standard_path(v: Vertical, container: &str) -> Option<String> {
+    let c = safe_container(container);
+    match v {
+        Vertical::Contacts => Some(format!("contacts/{c}.vcf")),
+        Vertical::Calendar => Some(format!("calendar/{c}.ics")),
+        Vertical::Tasks => Some(format!("tasks/{c}.ics")),
+        Vertical::Mail => Some(format!("mail/{c}.mbox")),
+        Vertical::Media | Vertical::Files => None,
+    }
+}
+
+/// A checked relative path: `/`-separated, no empty, `.` or `..` segments, not absolute,
+/// no backslashes or drive letters.
+pub fn check_relative(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("empty path".into());
+    }
+    if path.starts_with('/') || path.starts_with('\\') {
+        return Err("absolute path".into());
+    }
+    if path.contains('\\') {
+        return Err("backslash in path".into());
+    }
+    if path.len() >= 2 && path.as_bytes()[1] == b':' {
+        return Err("drive letter in path".into());
+    }
+    if path.contains('\0') {
+        return Err("NUL in path".into());
+    }
+    for seg in path.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return Err(format!("path segment `{seg}` is not allowed"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_are_made_safe() {
+        assert_eq!(safe_container("Work/Projects"), "Work/Projects");
+        assert_eq!(safe_container("../../etc"), "_/_/etc");
+        assert_eq!(safe_container(""), "default");
+        assert_eq!(safe_container("a:b*c"), "a_b_c");
+        assert_eq!(safe_segment("Zoë's \u{7}photos"), "Zoë's _photos");
+    }
+
+    #[test]
+    fn relative_paths_are_checked() {
+        assert!(check_relative("media/a/b.jpg").is_ok());
+        for bad in ["../x", "/etc/passwd", "a/../b", "a//b", "C:/x", "a\\b", ""] {
+            assert!(check_relative(bad).is_err(), "{bad}");
+        }
+    }
+}

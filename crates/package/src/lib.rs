@@ -1,0 +1,67 @@
+//! The ferry package: a ZIP file or a directory (optionally age-encrypted) holding, per
+//! vertical, the standard format other software imports and ferry's canonical JSON Lines
+//! records, with a manifest that lists every file's size, media type and SHA-256.
+//! See `docs/package-format.md`.
+
+pub mod crypt;
+mod fs;
+pub mod layout;
+pub mod manifest;
+mod reader;
+mod readme;
+pub mod record;
+mod verify;
+mod writer;
+
+pub use fs::{PackageFs, UnpackLimits};
+pub use manifest::{FileEntry, Manifest, VerticalSummary};
+pub use reader::PackageReader;
+pub use record::{ContentRef, PackageRecord};
+pub use verify::{VerifyReport, verify};
+pub use writer::PackageWriter;
+
+pub const FORMAT_NAME: &str = "ferry-package";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// The package is damaged, hostile or not a ferry package; says which file.
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error("{0}")]
+    Limit(String),
+    #[error("cannot decrypt the package: {0}")]
+    Decrypt(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("package staging: {0}")]
+    Staging(#[from] sqlx::Error),
+}
+
+impl PackageError {
+    pub fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        PackageError::Invalid { path: path.into(), reason: reason.into() }
+    }
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        PackageError::Io { context: context.into(), source }
+    }
+}
+
+/// How a package is stored, from its path: `.zip` is a ZIP file, `.age` an encrypted
+/// ZIP, anything else a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Directory,
+    Zip,
+    EncryptedZip,
+}
+
+impl Form {
+    pub fn of(path: &std::path::Path) -> Form {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("zip") => Form::Zip,
+            Some("age") => Form::EncryptedZip,
+            _ => Form::Directory,
+        }
+    }
+}

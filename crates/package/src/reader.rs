@@ -1,0 +1,219 @@
+//! Reads a package back into items, checking every message and file against its hash.
+
+use crate::crypt::{Decryption, decrypt_to_temp};
+use crate::fs::{PackageFs, UnpackLimits};
+use crate::manifest::Manifest;
+use crate::record::PackageRecord;
+use crate::{FORMAT_NAME, FORMAT_VERSION, Form, PackageError, layout};
+use async_trait::async_trait;
+use bytes::Bytes;
+use ferry_codecs::lines::LineReader;
+use ferry_codecs::mbox::{Flavor, MboxReader};
+use ferry_codecs::Limits;
+use ferry_core::content::{BoxRead, ContentSource, sha256_hex};
+use ferry_core::{Content, Item, ItemError, Vertical};
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Largest manifest read into memory.
+const MAX_MANIFEST: u64 = 1 << 30;
+
+pub struct PackageReader {
+    fs: Arc<PackageFs>,
+    manifest: Manifest,
+    _decrypted: Option<tempfile::NamedTempFile>,
+}
+
+impl PackageReader {
+    /// Opens a package; `.age` packages need `decryption` and are decrypted into `tmp_dir`.
+    pub fn open(path: &Path, decryption: Option<&Decryption>, tmp_dir: &Path, limits: UnpackLimits) -> Result<Self, PackageError> {
+        let decrypted = match Form::of(path) {
+            Form::EncryptedZip => {
+                let d = decryption.ok_or_else(|| PackageError::Decrypt(format!("{} is encrypted: give --passphrase-file or --identity", path.display())))?;
+                Some(decrypt_to_temp(path, d, tmp_dir)?)
+            }
+            _ => None,
+        };
+        let fs = PackageFs::open(decrypted.as_ref().map(|t| t.path()).unwrap_or(path), limits)?;
+        let manifest = read_manifest(&fs)?;
+        Ok(PackageReader { fs: Arc::new(fs), manifest, _decrypted: decrypted })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn fs(&self) -> &PackageFs {
+        &self.fs
+    }
+
+    /// The items of one vertical, in package order, each checked against its hash.
+    pub fn items(&self, v: Vertical) -> Result<ItemIter, PackageError> {
+        let path = layout::records_path(v);
+        let lines = if self.manifest.verticals.contains_key(v.as_str()) {
+            Some(LineReader::new(BufReader::new(self.fs.open_file(path)?), Limits::default().max_line * 32))
+        } else {
+            None
+        };
+        Ok(ItemIter { fs: self.fs.clone(), vertical: v, path: path.to_owned(), lines, buf: Vec::new(), mbox: None })
+    }
+}
+
+fn read_manifest(fs: &PackageFs) -> Result<Manifest, PackageError> {
+    let size = fs.size("manifest.json").ok_or_else(|| PackageError::invalid("manifest.json", "missing: this is not a ferry package"))?;
+    if size > MAX_MANIFEST {
+        return Err(PackageError::Limit(format!("manifest.json is larger than {MAX_MANIFEST} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    fs.open_file("manifest.json")?.read_to_end(&mut bytes).map_err(|e| PackageError::io("manifest.json", e))?;
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| PackageError::invalid("manifest.json", format!("not a valid manifest: {e}")))?;
+    if m.format != FORMAT_NAME {
+        return Err(PackageError::invalid("manifest.json", format!("format is `{}`, not `{FORMAT_NAME}`", m.format)));
+    }
+    if m.version > FORMAT_VERSION {
+        return Err(PackageError::invalid("manifest.json", format!("format version {} is newer than this ferry reads ({FORMAT_VERSION}); upgrade ferry", m.version)));
+    }
+    for f in &m.files {
+        layout::check_relative(&f.path).map_err(|why| PackageError::invalid(&f.path, format!("manifest lists an unsafe path ({why})")))?;
+    }
+    Ok(m)
+}
+
+type MboxState = (String, MboxReader<BufReader<Box<dyn Read + Send>>>, u64);
+
+pub struct ItemIter {
+    fs: Arc<PackageFs>,
+    vertical: Vertical,
+    path: String,
+    lines: Option<LineReader<BufReader<Box<dyn Read + Send>>>>,
+    buf: Vec<u8>,
+    mbox: Option<MboxState>,
+}
+
+impl ItemIter {
+    fn item(&mut self, line_no: u64) -> Result<Item, ItemError> {
+        let location = format!("{} line {line_no}", self.path);
+        let err = |id: &str, reason: String| ItemError { id: id.to_owned(), location: location.clone(), reason };
+        let rec: PackageRecord = serde_json::from_slice(&self.buf).map_err(|e| err(&format!("line-{line_no}"), format!("not a valid record: {e}")))?;
+        if rec.record.vertical() != self.vertical {
+            return Err(err(&rec.id, format!("a {} record in the {} file", rec.record.vertical(), self.vertical)));
+        }
+        let original = rec.original().map_err(|e| err(&rec.id, e))?;
+        let content = match &rec.content {
+            None => None,
+            Some(c) if self.vertical == Vertical::Mail => {
+                let index = c.index.ok_or_else(|| err(&rec.id, "message without its index in the mbox".into()))?;
+                let bytes = self.message(&c.path, index).map_err(|e| err(&rec.id, e))?;
+                let mut bytes = bytes;
+                // mbox cannot keep a message without a final newline; the record knows the size
+                if bytes.len() as u64 == c.size + 1 && bytes.ends_with(b"\n") {
+                    bytes.pop();
+                }
+                let got = sha256_hex(&bytes);
+                if got != c.sha256 || bytes.len() as u64 != c.size {
+                    return Err(err(&rec.id, format!("message {index} of {} does not match its SHA-256 (the package was altered)", c.path)));
+                }
+                Some(Content { media_type: c.media_type.clone(), size: Some(c.size), sha256: Some(got), source: Arc::new(Bytes::from(bytes)) })
+            }
+            Some(c) => {
+                layout::check_relative(&c.path).map_err(|why| err(&rec.id, format!("unsafe content path ({why})")))?;
+                if self.fs.size(&c.path) != Some(c.size) {
+                    return Err(err(&rec.id, format!("{} is missing or not {} bytes", c.path, c.size)));
+                }
+                Some(Content {
+                    media_type: c.media_type.clone(),
+                    size: Some(c.size),
+                    sha256: Some(c.sha256.clone()),
+                    source: Arc::new(EntrySource { fs: self.fs.clone(), path: c.path.clone() }),
+                })
+            }
+        };
+        Ok(Item { id: rec.id, container: rec.container, version: rec.version, record: rec.record, original, content })
+    }
+
+    fn message(&mut self, path: &str, index: u64) -> Result<Vec<u8>, String> {
+        let reopen = match &self.mbox {
+            Some((p, _, next)) => p != path || *next > index,
+            None => true,
+        };
+        if reopen {
+            let r = self.fs.open_file(path).map_err(|e| e.to_string())?;
+            self.mbox = Some((path.to_owned(), MboxReader::new(BufReader::new(r), Flavor::Mboxrd, Limits::default()), 0));
+        }
+        let (_, reader, next) = self.mbox.as_mut().expect("opened");
+        loop {
+            let m = reader.next().ok_or_else(|| format!("{path} holds fewer than {} messages", index + 1))?.map_err(|e| format!("{path}: {e}"))?;
+            *next += 1;
+            if *next - 1 == index {
+                return Ok(m.bytes);
+            }
+        }
+    }
+}
+
+impl Iterator for ItemIter {
+    type Item = Result<Item, ItemError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let lines = self.lines.as_mut()?;
+            self.buf.clear();
+            let line_no = lines.line_no + 1;
+            match lines.read_line(&mut self.buf) {
+                Ok(false) => return None,
+                Ok(true) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
+                Ok(true) => return Some(self.item(line_no)),
+                Err(e) => return Some(Err(ItemError { id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() })),
+            }
+        }
+    }
+}
+
+/// A file inside a package, opened when read.
+struct EntrySource {
+    fs: Arc<PackageFs>,
+    path: String,
+}
+
+#[async_trait]
+impl ContentSource for EntrySource {
+    async fn open(&self) -> std::io::Result<BoxRead> {
+        if let Some(p) = self.fs.local_path(&self.path) {
+            return ferry_core::content::FileSource(p).open().await;
+        }
+        let fs = self.fs.clone();
+        let path = self.path.clone();
+        let reader = tokio::task::spawn_blocking(move || fs.open_file(&path))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        Ok(sync_to_async(reader))
+    }
+}
+
+/// Reads a blocking reader on a blocking thread, handing the bytes over a small channel.
+pub(crate) fn sync_to_async(mut reader: Box<dyn Read + Send>) -> BoxRead {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; 128 * 1024];
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    Box::pin(tokio_util::io::StreamReader::new(stream))
+}
+

@@ -1,0 +1,68 @@
+//! The canonical record: one JSON object per line in `<vertical>/*.jsonl`.
+
+use ferry_core::item::OriginalJson;
+use ferry_core::{Item, Original, Record};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PackageRecord {
+    /// The item's id in the source.
+    pub id: String,
+    /// Address book, calendar, list, folder, album or directory (`/`-separated).
+    pub container: String,
+    /// The source's version of the item (hash, ETag, size and time).
+    pub version: String,
+    pub record: Record,
+    /// The standard-format original (vCard, iCalendar), byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<ContentRef>,
+}
+
+/// Where an item's content is in the package.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct ContentRef {
+    /// File in the package (a photo, a file, or the mbox holding the message).
+    pub path: String,
+    /// For a message: its position in the mbox, from 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    pub size: u64,
+    pub sha256: String,
+    pub media_type: String,
+}
+
+impl PackageRecord {
+    pub fn from_item(item: &Item, content: Option<ContentRef>) -> Self {
+        PackageRecord {
+            id: item.id.clone(),
+            container: item.container.clone(),
+            version: item.version.clone(),
+            record: item.record.clone(),
+            original: item.original.as_ref().map(OriginalJson::from),
+            content,
+        }
+    }
+
+    pub fn original(&self) -> Result<Option<Original>, String> {
+        self.original.clone().map(Original::try_from).transpose()
+    }
+}
+
+/// JSON Schemas of what a package holds, by file name under `schemas/`.
+pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    let mut out = vec![
+        ("manifest.schema.json", serde_json::to_value(schemars::schema_for!(crate::Manifest)).unwrap()),
+        ("record.schema.json", serde_json::to_value(schemars::schema_for!(PackageRecord)).unwrap()),
+    ];
+    use ferry_core::model::*;
+    out.push(("contact.schema.json", serde_json::to_value(schemars::schema_for!(Contact)).unwrap()));
+    out.push(("event.schema.json", serde_json::to_value(schemars::schema_for!(Event)).unwrap()));
+    out.push(("task.schema.json", serde_json::to_value(schemars::schema_for!(Task)).unwrap()));
+    out.push(("mail.schema.json", serde_json::to_value(schemars::schema_for!(MailMessage)).unwrap()));
+    out.push(("media.schema.json", serde_json::to_value(schemars::schema_for!(MediaItem)).unwrap()));
+    out.push(("file.schema.json", serde_json::to_value(schemars::schema_for!(FileEntry)).unwrap()));
+    out
+}
