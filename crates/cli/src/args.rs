@@ -1,0 +1,125 @@
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// ferry moves your data (contacts, calendars, tasks, mail, photos, files) from one
+/// place to another and proves that nothing was lost.
+#[derive(Parser)]
+#[command(name = "ferry", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Where ferry keeps its job store [default: $FERRY_DATA_DIR, else the user data directory]
+    #[arg(long, global = true, env = "FERRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON on standard output
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress output
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub const EXIT_CODES: &str = "Exit codes:
+  0  done: every item transferred, or the package verified
+  1  failed: the job stopped (the reason is printed); `ferry resume JOB` continues it
+  2  usage error
+  3  done with errors: some items could not be transferred (listed in the report)
+  4  the package failed verification
+  5  interrupted (Ctrl-C); `ferry resume JOB` finishes it";
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Move data from one place to another
+    Transfer {
+        /// Source URI, such as dir:./old or package:backup.zip
+        #[arg(long)]
+        from: String,
+        /// Destination URI, such as dir:./new or package:export.zip
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        opts: TransferOpts,
+    },
+    /// Export a source into a package (`ferry transfer --to package:PACKAGE`)
+    Export {
+        /// Source URI
+        source: String,
+        /// Package to write: NAME.zip, NAME.age (encrypted) or a directory
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        opts: TransferOpts,
+    },
+    /// Import a package into a destination (`ferry transfer --from package:PACKAGE`)
+    Import {
+        /// Package to read
+        package: PathBuf,
+        /// Destination URI
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        opts: TransferOpts,
+    },
+    /// Check every file and record of a package against its manifest and hashes
+    Verify {
+        package: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+    },
+    /// Summarize a package
+    Inspect {
+        package: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+    },
+    /// List jobs, or show one with its report
+    Jobs {
+        /// Job id
+        job: Option<String>,
+        /// How many jobs to list
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Continue an interrupted or failed job
+    Resume {
+        job: String,
+        #[command(flatten)]
+        keys: KeyOpts,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// List connectors and what each can do
+    Connectors,
+}
+
+#[derive(Args, Clone)]
+pub struct TransferOpts {
+    /// Only these verticals (comma-separated): contacts, calendar, tasks, mail, media, files
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Read everything and report what would be transferred, writing nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip items that an earlier job of the same source and destination transferred and
+    /// that have not changed since
+    #[arg(long)]
+    pub incremental: bool,
+    /// Items transferred at once
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub keys: KeyOpts,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct KeyOpts {
+    /// File whose first line is the passphrase of an encrypted (.age) package
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Encrypt a new .age package to this age public key (repeatable)
+    #[arg(long)]
+    pub recipient: Vec<String>,
+    /// age identity file that opens an encrypted package
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+}
