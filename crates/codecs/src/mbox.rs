@@ -60,6 +60,11 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
+    /// The underlying reader (positioned after what was read).
+    pub fn into_inner(self) -> R {
+        self.lines.into_inner()
+    }
+
     fn unescape<'a>(&self, line: &'a [u8]) -> &'a [u8] {
         let quoted = line.iter().take_while(|b| **b == b'>').count();
         let escaped = match self.flavor {

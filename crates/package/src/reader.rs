@@ -12,6 +12,8 @@ use ferry_codecs::mbox::{Flavor, MboxReader};
 use ferry_codecs::Limits;
 use ferry_core::content::{BoxRead, ContentSource, sha256_hex};
 use ferry_core::{Content, Item, ItemError, Vertical};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +24,8 @@ const MAX_MANIFEST: u64 = 1 << 30;
 pub struct PackageReader {
     fs: Arc<PackageFs>,
     manifest: Manifest,
+    /// path -> (size, SHA-256) as the manifest lists them
+    listed: Arc<HashMap<String, (u64, String)>>,
     _decrypted: Option<tempfile::NamedTempFile>,
 }
 
@@ -37,7 +41,8 @@ impl PackageReader {
         };
         let fs = PackageFs::open(decrypted.as_ref().map(|t| t.path()).unwrap_or(path), limits)?;
         let manifest = read_manifest(&fs)?;
-        Ok(PackageReader { fs: Arc::new(fs), manifest, _decrypted: decrypted })
+        let listed = Arc::new(manifest.files.iter().map(|f| (f.path.clone(), (f.size, f.sha256.clone()))).collect());
+        Ok(PackageReader { fs: Arc::new(fs), manifest, listed, _decrypted: decrypted })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -52,11 +57,11 @@ impl PackageReader {
     pub fn items(&self, v: Vertical) -> Result<ItemIter, PackageError> {
         let path = layout::records_path(v);
         let lines = if self.manifest.verticals.contains_key(v.as_str()) {
-            Some(LineReader::new(BufReader::new(self.fs.open_file(path)?), Limits::default().max_line * 32))
+            Some(LineReader::new(BufReader::new(HashRead::new(self.fs.open_file(path)?)), Limits::default().max_line * 32))
         } else {
             None
         };
-        Ok(ItemIter { fs: self.fs.clone(), vertical: v, path: path.to_owned(), lines, buf: Vec::new(), mbox: None })
+        Ok(ItemIter { fs: self.fs.clone(), listed: self.listed.clone(), vertical: v, path: path.to_owned(), lines, buf: Vec::new(), mbox: None, pending: Vec::new() })
     }
 }
 
@@ -80,13 +85,44 @@ fn read_manifest(fs: &PackageFs) -> Result<Manifest, PackageError> {
     Ok(m)
 }
 
-type MboxState = (String, MboxReader<BufReader<Box<dyn Read + Send>>>, u64);
+/// Hashes what is read through it, to compare with the manifest at the end.
+pub(crate) struct HashRead<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> HashRead<R> {
+    fn new(inner: R) -> Self {
+        HashRead { inner, hasher: Sha256::new(), size: 0 }
+    }
+
+    /// Reads what is left and returns the size and hash of the whole.
+    fn finish(&mut self) -> std::io::Result<(u64, String)> {
+        std::io::copy(self, &mut std::io::sink())?;
+        Ok((self.size, hex::encode(self.hasher.clone().finalize())))
+    }
+}
+
+impl<R: Read> Read for HashRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+type MboxState = (String, MboxReader<BufReader<HashRead<Box<dyn Read + Send>>>>, u64);
 
 pub struct ItemIter {
     fs: Arc<PackageFs>,
+    listed: Arc<HashMap<String, (u64, String)>>,
+    /// Errors found at the end of a file, reported before the iteration ends.
+    pending: Vec<ItemError>,
     vertical: Vertical,
     path: String,
-    lines: Option<LineReader<BufReader<Box<dyn Read + Send>>>>,
+    lines: Option<LineReader<BufReader<HashRead<Box<dyn Read + Send>>>>>,
     buf: Vec<u8>,
     mbox: Option<MboxState>,
 }
@@ -121,6 +157,9 @@ impl ItemIter {
                 if self.fs.size(&c.path) != Some(c.size) {
                     return Err(err(&rec.id, format!("{} is missing or not {} bytes", c.path, c.size)));
                 }
+                if self.listed.get(&c.path) != Some(&(c.size, c.sha256.clone())) {
+                    return Err(err(&rec.id, format!("{} is not what the manifest lists (the package was altered)", c.path)));
+                }
                 Some(Content {
                     media_type: c.media_type.clone(),
                     size: Some(c.size),
@@ -138,8 +177,9 @@ impl ItemIter {
             None => true,
         };
         if reopen {
+            self.finish_mbox();
             let r = self.fs.open_file(path).map_err(|e| e.to_string())?;
-            self.mbox = Some((path.to_owned(), MboxReader::new(BufReader::new(r), Flavor::Mboxrd, Limits::default()), 0));
+            self.mbox = Some((path.to_owned(), MboxReader::new(BufReader::new(HashRead::new(r)), Flavor::Mboxrd, Limits::default()), 0));
         }
         let (_, reader, next) = self.mbox.as_mut().expect("opened");
         loop {
@@ -152,16 +192,51 @@ impl ItemIter {
     }
 }
 
+impl ItemIter {
+    /// Compares a whole file with the manifest; a difference becomes a pending error.
+    fn check_listed(&mut self, path: &str, got: std::io::Result<(u64, String)>) {
+        let problem = match (got, self.listed.get(path)) {
+            (Err(e), _) => Some(format!("cannot be read to its end: {e}")),
+            (Ok(_), None) => Some("is not listed in the manifest".to_owned()),
+            (Ok((size, sha)), Some((lsize, lsha))) if size != *lsize || sha != *lsha => {
+                Some(format!("does not match the manifest ({size} bytes, SHA-256 {sha}; listed {lsize} bytes, {lsha}): the package was altered"))
+            }
+            _ => None,
+        };
+        if let Some(reason) = problem {
+            self.pending.push(ItemError { id: path.to_owned(), location: path.to_owned(), reason });
+        }
+    }
+
+    fn finish_mbox(&mut self) {
+        if let Some((path, reader, _)) = self.mbox.take() {
+            let mut inner = reader.into_inner();
+            let got = inner.get_mut().finish();
+            self.check_listed(&path, got);
+        }
+    }
+}
+
 impl Iterator for ItemIter {
     type Item = Result<Item, ItemError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            if let Some(e) = self.pending.pop() {
+                return Some(Err(e));
+            }
             let lines = self.lines.as_mut()?;
             self.buf.clear();
             let line_no = lines.line_no + 1;
             match lines.read_line(&mut self.buf) {
-                Ok(false) => return None,
+                Ok(false) => {
+                    let mut lines = self.lines.take().expect("present").into_inner();
+                    let got = lines.get_mut().finish();
+                    let path = self.path.clone();
+                    self.check_listed(&path, got);
+                    self.finish_mbox();
+                    continue;
+                }
                 Ok(true) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
                 Ok(true) => return Some(self.item(line_no)),
                 Err(e) => return Some(Err(ItemError { id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() })),

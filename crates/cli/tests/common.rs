@@ -1,0 +1,80 @@
+//! Helpers shared by the CLI tests: run the real `ferry` binary, read packages.
+#![allow(dead_code)]
+
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn ferry_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ferry")
+}
+
+pub fn example_account() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/account").canonicalize().unwrap()
+}
+
+pub fn ferry(data: &Path, args: &[&str]) -> Output {
+    let out = Command::new(ferry_bin()).arg("--data-dir").arg(data).args(args).output().expect("ferry runs");
+    out
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Every item of a ZIP or directory package as (vertical, container, SHA-256 of its
+/// content or original), with how many times it occurs.
+pub fn package_items(pkg: &Path) -> BTreeMap<(String, String, String), u32> {
+    let files = ["contacts/contacts.jsonl", "calendar/events.jsonl", "tasks/tasks.jsonl", "mail/messages.jsonl", "media/media.jsonl", "files/files.jsonl"];
+    let mut out = BTreeMap::new();
+    for f in files {
+        let body = if pkg.is_dir() {
+            match std::fs::read_to_string(pkg.join(f)) {
+                Ok(b) => b,
+                Err(_) => continue,
+            }
+        } else {
+            let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+            let mut s = String::new();
+            match z.by_name(f) {
+                Ok(mut e) => {
+                    e.read_to_string(&mut s).unwrap();
+                }
+                Err(_) => continue,
+            }
+            s
+        };
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            let sha = match r.get("content") {
+                Some(c) => c["sha256"].as_str().unwrap().to_owned(),
+                None => hex::encode(Sha256::digest(r["original"]["text"].as_str().unwrap().as_bytes())),
+            };
+            *out.entry((f.split('/').next().unwrap().to_owned(), r["container"].as_str().unwrap().to_owned(), sha)).or_default() += 1;
+        }
+    }
+    out
+}
+
+pub fn count_files(dir: &Path) -> usize {
+    walk(dir).len()
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
