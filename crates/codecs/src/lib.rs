@@ -23,8 +23,6 @@ pub enum CodecError {
     RecordTooLarge { line: u64, limit: usize },
     #[error("line {line}: not valid UTF-8 and no CHARSET parameter says what it is")]
     InvalidUtf8 { line: u64 },
-    #[error("{0}")]
-    Truncated(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

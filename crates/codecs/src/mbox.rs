@@ -142,10 +142,10 @@ impl<R: BufRead> MboxReader<R> {
             bytes.truncate(bytes.len() - 1);
         } else if at_end {
             if !bytes.ends_with(b"\n") || !header_complete(&bytes) {
-                return Err(CodecError::Truncated(format!(
-                    "the mailbox ends in the middle of message {} (from line {sep_line}); the file looks truncated",
-                    self.index + 1
-                )));
+                return Err(CodecError::Syntax {
+                    line: sep_line,
+                    reason: format!("the mailbox ends in the middle of message {}; the file looks truncated", self.index + 1),
+                });
             }
         }
         let index = self.index;
@@ -188,8 +188,8 @@ impl<R: BufRead> Iterator for MboxReader<R> {
             Ok(Some(m)) => Some(Ok(m)),
             Ok(None) => None,
             Err(e) => {
-                // a malformed start or a truncated end ends the file; a bad message does not
-                if matches!(e, CodecError::Truncated(_)) || !self.started || self.next_sep.is_none() && !matches!(e, CodecError::LineTooLong { .. } | CodecError::RecordTooLarge { .. }) {
+                // reading goes on only if another message follows
+                if self.next_sep.is_none() {
                     self.done = true;
                 }
                 self.index += 1;
@@ -307,7 +307,8 @@ mod tests {
         let data = b"From a Mon Jan  6 09:00:00 2025\nSubject: x\n\nbody\n\nFrom b Mon Jan  6 09:00:00 2025\nSubject: cut off in the hea";
         let m = read_all(data, Flavor::Mboxrd);
         assert!(m[0].is_ok());
-        assert!(matches!(&m[1], Err(CodecError::Truncated(t)) if t.contains("message 2")), "{m:?}");
+        assert!(matches!(&m[1], Err(CodecError::Syntax { line: 6, reason }) if reason.contains("message 2") && reason.contains("truncated")), "{m:?}");
+        assert_eq!(m.len(), 2);
     }
 
     #[test]

@@ -99,11 +99,10 @@ impl<R: BufRead> Splitter<R> {
                 Ok(None) => {
                     if let Some(open) = self.wrappers.pop() {
                         self.wrappers.clear();
+                        let line = self.lines.line_no;
                         return Some(Piece::Broken {
-                            line: self.lines.line_no,
-                            error: CodecError::Truncated(format!(
-                                "input ends inside BEGIN:{open} (no END:{open})"
-                            )),
+                            line,
+                            error: CodecError::Syntax { line, reason: format!("input ends inside BEGIN:{open} (no END:{open}); the file looks truncated") },
                         });
                     }
                     return None;
@@ -166,11 +165,11 @@ impl<R: BufRead> Splitter<R> {
             let l = match self.read() {
                 Ok(Some(l)) => l,
                 Ok(None) => {
+                    // the enclosing wrappers cannot be closed either; one error says it all
+                    self.wrappers.clear();
                     return Piece::Broken {
                         line,
-                        error: CodecError::Truncated(format!(
-                            "BEGIN:{name} at line {line} is never closed (input ends first)"
-                        )),
+                        error: CodecError::Syntax { line, reason: format!("BEGIN:{name} at line {line} is never closed (input ends first)") },
                     };
                 }
                 Err(e) => {
@@ -251,7 +250,8 @@ mod tests {
     #[test]
     fn unterminated_component_is_reported() {
         let p = pieces("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\n", 1);
-        assert!(matches!(&p[0], Piece::Broken { error: CodecError::Truncated(m), .. } if m.contains("VEVENT")));
+        assert!(matches!(&p[0], Piece::Broken { error: CodecError::Syntax { line: 2, reason }, .. } if reason.contains("VEVENT")));
+        assert_eq!(p.len(), 1, "{p:?}");
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl Exporter for DirExporter {
             return Err(ConnectorError::Fatal(format!("dir: {} is not a folder", self.cfg.root.display())));
         }
         let cfg = self.cfg.clone();
-        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit }.run()))
+        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit, seen: HashMap::new() }.run()))
     }
 }
 
@@ -46,6 +46,8 @@ struct Walk<'a> {
     cfg: DirConfig,
     vertical: Vertical,
     emit: &'a mut Emit,
+    /// Ids handed out so far, so that two records with one id (a UID used twice) both go.
+    seen: HashMap<String, u32>,
 }
 
 fn item_err(id: &str, location: impl Into<String>, e: impl ToString) -> ItemError {
@@ -63,6 +65,18 @@ fn file_version(meta: &std::fs::Metadata) -> String {
 }
 
 impl Walk<'_> {
+    fn send(&mut self, item: Result<Item, ItemError>) -> bool {
+        let item = item.map(|mut i| {
+            let n = self.seen.entry(i.id.clone()).or_default();
+            *n += 1;
+            if *n > 1 {
+                i.id = format!("{}~{n}", i.id);
+            }
+            i
+        });
+        self.emit.emit(item)
+    }
+
     fn run(mut self) -> Result<(), ConnectorError> {
         let root = self.cfg.root.clone();
         let mut it = walkdir::WalkDir::new(&root).follow_links(false).sort_by_file_name().into_iter();
@@ -71,7 +85,7 @@ impl Walk<'_> {
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().map(|p| rel_str(p.strip_prefix(&root).unwrap_or(p))).unwrap_or_default();
-                    if !self.emit.emit(Err(item_err(&path, &path, format!("cannot read: {e}")))) {
+                    if !self.send(Err(item_err(&path, &path, format!("cannot read: {e}")))) {
                         return Ok(());
                     }
                     continue;
@@ -84,7 +98,7 @@ impl Walk<'_> {
                 if classify(&name, b"") == self.vertical {
                     let target = std::fs::read_link(&path).map(|t| t.display().to_string()).unwrap_or_default();
                     let id = rel_str(&rel);
-                    if !self.emit.emit(Err(item_err(&id, &id, format!("symbolic link to {target} not followed: ferry reads only the files inside the folder; copy the file in if you want it")))) {
+                    if !self.send(Err(item_err(&id, &id, format!("symbolic link to {target} not followed: ferry reads only the files inside the folder; copy the file in if you want it")))) {
                         return Ok(());
                     }
                 }
@@ -132,7 +146,7 @@ impl Walk<'_> {
             Ok(f) => Some(BufReader::with_capacity(256 * 1024, f)),
             Err(e) => {
                 let id = rel_str(rel);
-                self.emit.emit(Err(item_err(&id, &id, format!("cannot open: {e}"))));
+                self.send(Err(item_err(&id, &id, format!("cannot open: {e}"))));
                 None
             }
         }
@@ -158,7 +172,7 @@ impl Walk<'_> {
                 }
                 Err(e) => Err(codec_err(&file, e)),
             };
-            if !self.emit.emit(item) {
+            if !self.send(item) {
                 return false;
             }
         }
@@ -171,7 +185,7 @@ impl Walk<'_> {
         let file = rel_str(rel);
         let reader = match CsvContactsReader::new(input) {
             Ok(r) => r,
-            Err(e) => return self.emit.emit(Err(codec_err(&file, e))),
+            Err(e) => return self.send(Err(codec_err(&file, e))),
         };
         for (line, row) in reader {
             let item = match row {
@@ -189,7 +203,7 @@ impl Walk<'_> {
                 }
                 Err(e) => Err(item_err(&format!("{file}:{line}"), format!("{file} line {line}"), e)),
             };
-            if !self.emit.emit(item) {
+            if !self.send(item) {
                 return false;
             }
         }
@@ -202,7 +216,7 @@ impl Walk<'_> {
         let file = rel_str(rel);
         let reader = match IcsReader::new(input, Limits::default()) {
             Ok(r) => r,
-            Err(e) => return self.emit.emit(Err(codec_err(&file, e))),
+            Err(e) => return self.send(Err(codec_err(&file, e))),
         };
         for obj in reader {
             let item = match obj {
@@ -219,7 +233,7 @@ impl Walk<'_> {
                 Err(_) if self.vertical == Vertical::Tasks => continue,
                 Err(e) => Err(codec_err(&file, e)),
             };
-            if !self.emit.emit(item) {
+            if !self.send(item) {
                 return false;
             }
         }
@@ -252,7 +266,7 @@ impl Walk<'_> {
                 }
                 Err(e) => Err(codec_err(&file, e)),
             };
-            if !self.emit.emit(item) {
+            if !self.send(item) {
                 return false;
             }
         }
@@ -289,7 +303,7 @@ impl Walk<'_> {
                 Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))).collect(),
                 Err(e) => {
                     let id = rel_str(&rel.join(sub));
-                    if !self.emit.emit(Err(item_err(&id, &id, e))) {
+                    if !self.send(Err(item_err(&id, &id, e))) {
                         return false;
                     }
                     continue;
@@ -301,7 +315,7 @@ impl Walk<'_> {
                 let (unique, flags) = maildir::parse_name(&fname);
                 let id = format!("{}/{unique}", rel_str(rel));
                 let item = self.message_item(&p, id, container.clone(), flags);
-                if !self.emit.emit(item) {
+                if !self.send(item) {
                     return false;
                 }
             }
@@ -313,7 +327,7 @@ impl Walk<'_> {
         let id = rel_str(rel);
         let container = container_dirs(rel, Vertical::Mail).join("/");
         let item = self.message_item(path, id, container, Vec::new());
-        self.emit.emit(item)
+        self.send(item)
     }
 
     fn media(&mut self, path: &Path, rel: &Path, name: &str) -> bool {
@@ -340,7 +354,7 @@ impl Walk<'_> {
                 content: Some(Content::from_file(media_type(name).unwrap_or("application/octet-stream"), path.to_owned(), meta.len())),
             })
         })();
-        self.emit.emit(item)
+        self.send(item)
     }
 
     fn file(&mut self, path: &Path, rel: &Path, name: &str) -> bool {
@@ -360,7 +374,7 @@ impl Walk<'_> {
                 content: Some(Content::from_file(file_media_type(name), path.to_owned(), meta.len())),
             }
         });
-        self.emit.emit(item)
+        self.send(item)
     }
 }
 
@@ -383,7 +397,7 @@ fn codec_err(file: &str, e: CodecError) -> ItemError {
         CodecError::LineTooLong { limit, .. } => format!("line longer than the {limit} byte limit; the record is skipped"),
         CodecError::RecordTooLarge { limit, .. } => format!("record larger than the {limit} byte limit; it is skipped"),
         CodecError::InvalidUtf8 { .. } => "not valid UTF-8, and no CHARSET says what it is".into(),
-        other => other.to_string(),
+        CodecError::Io(e) => format!("cannot read: {e}"),
     };
     ItemError { id, location, reason }
 }
