@@ -64,5 +64,10 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     out.push(("mail.schema.json", serde_json::to_value(schemars::schema_for!(MailMessage)).unwrap()));
     out.push(("media.schema.json", serde_json::to_value(schemars::schema_for!(MediaItem)).unwrap()));
     out.push(("file.schema.json", serde_json::to_value(schemars::schema_for!(FileEntry)).unwrap()));
+    for (name, schema) in &mut out {
+        if let Some(obj) = schema.as_object_mut() {
+            obj.insert("$id".into(), format!("https://ferry.dev/schemas/package/v{}/{name}", crate::FORMAT_VERSION).into());
+        }
+    }
     out
 }
