@@ -3,16 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests use (none of the core tests needs a server; later
-# connectors add theirs here). Installed only when missing, so a warm machine skips apt.
-need=()
-for cmd in unzip; do
-    command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
+# Debian packages the tests need, installed only when missing. (The core tests need no
+# server; the protocol connectors add their servers here.)
+packages=()
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
-if ((${#need[@]})); then
+if ((${#missing[@]})); then
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}"
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
