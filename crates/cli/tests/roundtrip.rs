@@ -23,6 +23,18 @@ fn example_account_round_trips_through_a_package_and_a_folder() {
     for v in ["contacts", "calendar", "tasks", "mail", "media", "files"] {
         assert!(a.keys().any(|k| k.0 == v), "{v} present");
     }
+    // photo metadata from EXIF and from Takeout sidecars survives both ways
+    for pkg in [&p1, &p2] {
+        let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+        let mut media = String::new();
+        std::io::Read::read_to_string(&mut z.by_name("media/media.jsonl").unwrap(), &mut media).unwrap();
+        let recs: Vec<serde_json::Value> = media.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let with = |f: &str| recs.iter().filter(|r| !r["record"][f].is_null()).count();
+        assert_eq!(with("taken_at"), 8, "{media}");
+        assert!(with("location") >= 6, "{media}");
+        assert!(with("camera") >= 6, "{media}");
+        assert_eq!(with("description"), 2, "sidecar descriptions: {media}");
+    }
 }
 
 #[test]

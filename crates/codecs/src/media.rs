@@ -52,10 +52,12 @@ pub fn file_media_type(name: &str) -> &'static str {
     }
 }
 
-/// Reads what EXIF says into `item`. A file without EXIF, or with broken EXIF, leaves
-/// the fields empty: metadata is never a reason to lose the photo.
+/// Reads what EXIF says into `item`. A file without EXIF leaves the fields empty, and
+/// slightly broken EXIF (a bad IFD link, as some writers make) gives what could be read:
+/// metadata is never a reason to lose the photo.
 pub fn read_exif(input: &mut (impl BufRead + Seek), item: &mut MediaItem) {
-    let Ok(exif) = exif::Reader::new().read_from_container(input) else { return };
+    let read = exif::Reader::new().continue_on_error(true).read_from_container(input);
+    let Ok(exif) = read.or_else(|e| e.distill_partial_result(|_ignored| {})) else { return };
     use exif::{In, Tag, Value};
     let text = |tag: Tag| {
         exif.get_field(tag, In::PRIMARY).map(|f| f.display_value().to_string().trim_matches('"').trim().to_owned())
@@ -218,5 +220,19 @@ mod tests {
         back.apply(&mut again);
         assert_eq!(again, item);
         assert!(Sidecar::parse(b"{not json").is_err());
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    /// The example photos were written by piexif, whose IFD links kamadak-exif calls
+    /// invalid; their capture time and position must still be read.
+    #[test]
+    fn example_photo_exif_is_read() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/account/media/Holidays 2025/IMG_0002.jpg");
+        let mut item = ferry_core::model::MediaItem::default();
+        super::read_exif(&mut std::io::BufReader::new(std::fs::File::open(p).unwrap()), &mut item);
+        assert!(item.taken_at.is_some(), "{item:?}");
+        assert!(item.location.is_some() && item.camera.is_some(), "{item:?}");
     }
 }

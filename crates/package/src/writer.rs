@@ -135,6 +135,7 @@ impl PackageWriter {
         let meta: BTreeMap<String, String> = sqlx::query("SELECT key, value FROM meta").fetch_all(&self.db).await?.iter().map(|r| (r.get("key"), r.get("value"))).collect();
         let created = meta.get("created").and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
         let source = meta.get("source").cloned().unwrap_or_default();
+        sink.time = zip_time(created);
         let mut summaries = BTreeMap::new();
         for v in Vertical::ALL {
             if let Some(s) = self.write_vertical(&mut sink, v).await? {
@@ -304,6 +305,11 @@ pub fn partial_path(target: &Path) -> PathBuf {
 
 type Staged = Option<(String, u64, String)>;
 
+fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
+    use chrono::{Datelike, Timelike};
+    zip::DateTime::from_date_and_time(t.year().clamp(1980, 2107) as u16, t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8).unwrap_or_default()
+}
+
 fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<(PackageRecord, Staged), PackageError> {
     let rec: PackageRecord = serde_json::from_str(row.get::<&str, _>("record")).map_err(|e| PackageError::invalid("staging", e.to_string()))?;
     let staged = match (row.get::<Option<String>, _>("content_file"), row.get::<Option<i64>, _>("content_size"), row.get::<Option<String>, _>("content_sha")) {
@@ -372,6 +378,8 @@ struct Open {
 /// Where the final package's files go, hashing each as it is written.
 struct Sink {
     out: Out,
+    /// Modification time of ZIP entries: the package's creation time.
+    time: zip::DateTime,
     open: Option<Open>,
     entries: Vec<FileEntry>,
 }
@@ -379,12 +387,12 @@ struct Sink {
 impl Sink {
     fn dir(root: &Path) -> Result<Sink, PackageError> {
         std::fs::create_dir_all(root).map_err(io_err(format!("cannot create {}", root.display())))?;
-        Ok(Sink { out: Out::Dir(root.to_owned()), open: None, entries: Vec::new() })
+        Ok(Sink { out: Out::Dir(root.to_owned()), time: zip::DateTime::default(), open: None, entries: Vec::new() })
     }
 
     fn zip(path: &Path) -> Result<Sink, PackageError> {
         let f = File::create(path).map_err(io_err(format!("cannot create {}", path.display())))?;
-        Ok(Sink { out: Out::Zip(zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, f))), open: None, entries: Vec::new() })
+        Ok(Sink { out: Out::Zip(zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, f))), time: zip::DateTime::default(), open: None, entries: Vec::new() })
     }
 
     fn start_stream(&mut self, path: &str, media_type: &str, compress: bool) -> Result<(), PackageError> {
@@ -397,7 +405,7 @@ impl Sink {
             }
             Out::Zip(z) => {
                 let method = if compress { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored };
-                let opts = zip::write::SimpleFileOptions::default().compression_method(method).large_file(true).unix_permissions(0o644);
+                let opts = zip::write::SimpleFileOptions::default().compression_method(method).large_file(true).unix_permissions(0o644).last_modified_time(self.time);
                 z.start_file(path, opts).map_err(|e| PackageError::io(path, io::Error::other(e)))?;
                 None
             }
