@@ -119,3 +119,17 @@ fn connectors_jobs_and_dry_run() {
     let o = ferry(&data, &["resume", "0000"]);
     assert!(text(&o).contains("no job with id"), "{}", text(&o));
 }
+
+#[test]
+fn contacts_can_be_written_as_vcard_3() {
+    let t = tempfile::tempdir().unwrap();
+    let dst = t.path().join("v3");
+    let o = ferry(&t.path().join("data"), &["transfer", "--only", "contacts", "--from", &format!("dir:{}", example_account().display()), "--to", &format!("dir:{}?vcard=3.0", dst.display())]);
+    assert!(o.status.success(), "{}", text(&o));
+    let cards = walk(&dst);
+    assert_eq!(cards.len(), 32);
+    for c in cards {
+        let body = std::fs::read_to_string(&c).unwrap();
+        assert!(body.contains("VERSION:3.0") && !body.contains("VERSION:4.0") && !body.contains("VERSION:2.1"), "{body}");
+    }
+}

@@ -3,7 +3,7 @@ use super::layout::folder_name;
 use async_trait::async_trait;
 use ferry_codecs::maildir;
 use ferry_codecs::media::Sidecar;
-use ferry_codecs::vcard::build_v4;
+use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::content::sha256_hex;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
 use ferry_package::layout::{safe_container, safe_segment};
@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// so writing an item again replaces it rather than adding a copy.
 pub struct DirImporter {
     root: PathBuf,
+    vcard: Option<WriteVersion>,
     /// Per maildir: unique name -> current file name (flags may change).
     maildirs: Mutex<HashMap<PathBuf, HashMap<String, String>>>,
     /// Media and file names taken in this run: path hash -> item id hash.
@@ -35,7 +36,7 @@ fn io(ctx: &str, e: std::io::Error) -> ConnectorError {
 impl DirImporter {
     pub fn new(cfg: DirConfig) -> Result<Self, ConnectorError> {
         std::fs::create_dir_all(&cfg.root).map_err(|e| io(&format!("dir: cannot create {}", cfg.root.display()), e))?;
-        Ok(DirImporter { root: cfg.root, maildirs: Mutex::new(HashMap::new()), claimed: Mutex::new(HashMap::new()) })
+        Ok(DirImporter { root: cfg.root, vcard: cfg.vcard, maildirs: Mutex::new(HashMap::new()), claimed: Mutex::new(HashMap::new()) })
     }
 
     fn container_dir(&self, v: Vertical, container: &str, default: &str) -> PathBuf {
@@ -57,6 +58,9 @@ impl DirImporter {
     async fn put_text(&self, item: &Item, default: &str, ext: &str) -> Result<PutOutcome, ConnectorError> {
         let v = item.vertical();
         let bytes = match (&item.original, &item.record) {
+            (Some(o), Record::Contact(_)) if self.vcard.is_some() => {
+                convert(&o.bytes, self.vcard.expect("checked")).map_err(|e| ConnectorError::Item(format!("cannot convert the vCard: {e}")))?.into_bytes()
+            }
             (Some(o), _) => o.bytes.to_vec(),
             (None, Record::Contact(c)) => build_v4(c).into_bytes(),
             (None, _) => return Err(ConnectorError::Item("no iCalendar data to write".into())),
