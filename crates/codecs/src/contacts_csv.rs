@@ -158,7 +158,12 @@ fn google_row(get: &dyn Fn(&str) -> String) -> Contact {
     c.birthday = Some(get("Birthday")).filter(|s| !s.is_empty());
     c.note = Some(get("Notes")).filter(|s| !s.is_empty());
     let labels = [get("Labels"), get("Group Membership")].join(":::");
-    c.categories = multi(&labels).into_iter().filter(|l| l != "* myContacts" && l != "myContacts").map(|l| l.trim_start_matches("* ").to_owned()).collect();
+    // Google's system group: "* myContacts" in the current layout, "* My Contacts" in the old one
+    c.categories = multi(&labels)
+        .into_iter()
+        .map(|l| l.trim_start_matches("* ").to_owned())
+        .filter(|l| !l.eq_ignore_ascii_case("myContacts") && !l.eq_ignore_ascii_case("My Contacts"))
+        .collect();
     if c.formatted_name.is_empty() {
         c.formatted_name = c.organization.clone().or_else(|| c.emails.first().map(|e| e.value.clone())).unwrap_or_default();
     }

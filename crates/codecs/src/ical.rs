@@ -8,7 +8,7 @@ use crate::{CodecError, Limits};
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterName,
-    ICalendarProperty, ICalendarValue,
+    ICalendarPeriod, ICalendarProperty, ICalendarValue,
 };
 use ferry_core::Record;
 use ferry_core::model::{Alarm, Attendee, DateOrDateTime, Event, Task};
@@ -364,11 +364,14 @@ fn dates_of(e: &ICalendarEntry) -> Vec<DateOrDateTime> {
     e.values
         .iter()
         .filter_map(|v| match v {
-            ICalendarValue::PartialDateTime(d) => {
-                let (value, date_only) = format_date(d);
-                Some(DateOrDateTime { value, tzid: tz.clone(), date_only })
-            }
+            ICalendarValue::PartialDateTime(d) => Some(d.as_ref()),
+            // an RDATE;VALUE=PERIOD occurrence is recorded by its start
+            ICalendarValue::Period(ICalendarPeriod::Range { start, .. } | ICalendarPeriod::Duration { start, .. }) => Some(start),
             _ => None,
+        })
+        .map(|d| {
+            let (value, date_only) = format_date(d);
+            DateOrDateTime { value, tzid: tz.clone(), date_only }
         })
         .collect()
 }

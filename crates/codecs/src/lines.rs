@@ -80,7 +80,7 @@ impl<R: BufRead> LineReader<R> {
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 /// The line without its `\n` or `\r\n`.

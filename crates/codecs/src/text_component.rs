@@ -85,6 +85,10 @@ impl<R: BufRead> Splitter<R> {
         match got {
             Ok(true) => {
                 self.offset += self.line.len() as u64;
+                // a UTF-8 byte order mark before the first BEGIN: is not part of the text
+                if self.lines.line_no == 1 && self.line.starts_with(b"\xEF\xBB\xBF") {
+                    self.line.drain(..3);
+                }
                 Ok(Some(std::mem::take(&mut self.line)))
             }
             Ok(false) => Ok(None),

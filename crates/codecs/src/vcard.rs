@@ -249,8 +249,9 @@ pub enum WriteVersion {
     V4,
 }
 
-/// Rewrites a card in vCard 4.0 (or 3.0): every property kept, legacy CHARSET and
-/// ENCODING parameters dropped since the output is UTF-8 and not quoted-printable.
+/// Rewrites a card in vCard 4.0 (or 3.0): every property kept, the source's CHARSET and
+/// ENCODING parameters dropped since the output is UTF-8 and not quoted-printable (the
+/// 3.0 writer marks non-ASCII values `CHARSET=UTF-8` again, as 3.0 readers expect).
 pub fn convert(original: &[u8], version: WriteVersion) -> Result<String, CodecError> {
     let text = decode_text(original, 1)?;
     let mut card = VCard::parse(text.as_ref()).map_err(|e| CodecError::Syntax {

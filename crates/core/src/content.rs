@@ -21,6 +21,12 @@ pub type Sha256Hex = String;
 #[async_trait]
 pub trait ContentSource: Send + Sync {
     async fn open(&self) -> io::Result<BoxRead>;
+
+    /// The local file holding the content, when there is one, so that a local
+    /// destination can link it instead of copying.
+    fn local_path(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 #[async_trait]
@@ -38,6 +44,10 @@ impl ContentSource for FileSource {
     async fn open(&self) -> io::Result<BoxRead> {
         let f = tokio::fs::File::open(&self.0).await?;
         Ok(Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)))
+    }
+
+    fn local_path(&self) -> Option<&std::path::Path> {
+        Some(&self.0)
     }
 }
 

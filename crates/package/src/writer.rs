@@ -20,7 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
@@ -58,7 +58,8 @@ impl PackageWriter {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let db = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        // one connection: concurrent puts queue here instead of sleeping on SQLite's lock
+        let db = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS items (vertical TEXT NOT NULL, id TEXT NOT NULL, container TEXT NOT NULL, record TEXT NOT NULL, content_file TEXT, content_size INTEGER, content_sha TEXT, media_type TEXT, PRIMARY KEY (vertical, id))").execute(&db).await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").execute(&db).await?;
         sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?), ('source', ?)")
@@ -80,44 +81,53 @@ impl PackageWriter {
             let path = self.staging.join(&rel);
             let tmp = self.staging.join(format!("content/{}/.{}.tmp", &key[..2], key));
             tokio::fs::create_dir_all(path.parent().unwrap()).await.map_err(io_err("staging"))?;
-            let mut reader = content.open_verified().await.map_err(io_err(format!("reading {}", item.id)))?;
-            let mut f = tokio::fs::File::create(&tmp).await.map_err(io_err("staging"))?;
+            let _ = tokio::fs::remove_file(&tmp).await;
+            // a local file is linked into the staging (no copy) and hashed in place
+            // (only for ZIP packages: a directory package must not share files with the source)
+            let linked = match content.source.local_path() {
+                Some(src) if Form::of(&self.target) != Form::Directory => tokio::fs::hard_link(src, &tmp).await.is_ok(),
+                _ => false,
+            };
+            let mut reader = if linked {
+                let f = tokio::fs::File::open(&tmp).await.map_err(io_err(format!("reading {}", item.id)))?;
+                ferry_core::content::HashingReader::new(Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)), content.size, content.sha256.clone())
+            } else {
+                content.open_verified().await.map_err(io_err(format!("reading {}", item.id)))?
+            };
+            let mut out = if linked { None } else { Some(tokio::fs::File::create(&tmp).await.map_err(io_err("staging"))?) };
             let mut buf = vec![0u8; 256 * 1024];
             loop {
                 let n = reader.read(&mut buf).await.map_err(io_err(format!("reading {}", item.id)))?;
                 if n == 0 {
                     break;
                 }
-                tokio::io::AsyncWriteExt::write_all(&mut f, &buf[..n]).await.map_err(io_err("staging"))?;
+                if let Some(f) = &mut out {
+                    tokio::io::AsyncWriteExt::write_all(f, &buf[..n]).await.map_err(io_err("staging"))?;
+                }
             }
-            tokio::io::AsyncWriteExt::flush(&mut f).await.map_err(io_err("staging"))?;
-            drop(f);
+            if let Some(mut f) = out {
+                tokio::io::AsyncWriteExt::flush(&mut f).await.map_err(io_err("staging"))?;
+            }
             let (digest, size) = reader.finish().expect("read to the end");
             tokio::fs::rename(&tmp, &path).await.map_err(io_err("staging"))?;
             sha = Some(digest.clone());
             content_cols = (Some(rel), Some(size as i64), Some(digest), Some(content.media_type.clone()));
         }
         let record = serde_json::to_string(&PackageRecord::from_item(item, None)).expect("records serialize");
-        let previous: Option<(String, Option<String>)> = sqlx::query("SELECT record, content_sha FROM items WHERE vertical = ? AND id = ?")
+        // one statement: insert, or update only if something changed
+        let changed = sqlx::query("INSERT INTO items (vertical, id, container, record, content_file, content_size, content_sha, media_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vertical, id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, media_type = excluded.media_type WHERE items.record IS NOT excluded.record OR items.content_sha IS NOT excluded.content_sha")
             .bind(v.as_str())
             .bind(&item.id)
-            .fetch_optional(&self.db)
+            .bind(&item.container)
+            .bind(&record)
+            .bind(&content_cols.0)
+            .bind(content_cols.1)
+            .bind(&content_cols.2)
+            .bind(&content_cols.3)
+            .execute(&self.db)
             .await?
-            .map(|r| (r.get("record"), r.get("content_sha")));
-        let created = previous.as_ref() != Some(&(record.clone(), content_cols.2.clone()));
-        if created {
-            sqlx::query("INSERT INTO items (vertical, id, container, record, content_file, content_size, content_sha, media_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vertical, id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, media_type = excluded.media_type")
-                .bind(v.as_str())
-                .bind(&item.id)
-                .bind(&item.container)
-                .bind(&record)
-                .bind(&content_cols.0)
-                .bind(content_cols.1)
-                .bind(&content_cols.2)
-                .bind(&content_cols.3)
-                .execute(&self.db)
-                .await?;
-        }
+            .rows_affected();
+        let created = changed > 0;
         Ok(Added { created, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)) })
     }
 
@@ -405,7 +415,8 @@ impl Sink {
             }
             Out::Zip(z) => {
                 let method = if compress { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored };
-                let opts = zip::write::SimpleFileOptions::default().compression_method(method).large_file(true).unix_permissions(0o644).last_modified_time(self.time);
+                // level 1: text compresses almost as well, several times faster
+                let opts = zip::write::SimpleFileOptions::default().compression_method(method).compression_level(compress.then_some(1)).large_file(true).unix_permissions(0o644).last_modified_time(self.time);
                 z.start_file(path, opts).map_err(|e| PackageError::io(path, io::Error::other(e)))?;
                 None
             }
@@ -458,21 +469,16 @@ impl Sink {
             self.entries.push(FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() });
             return Ok(());
         }
+        // the hash is known from staging: copy without hashing again, but check the size
         self.start_stream(path, media_type, compress)?;
         let mut f = File::open(staged).map_err(io_err(path))?;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = f.read(&mut buf).map_err(io_err(path))?;
-            if n == 0 {
-                break;
-            }
-            self.write_stream(&buf[..n])?;
+        let Out::Zip(z) = &mut self.out else { unreachable!() };
+        let copied = io::copy(&mut f, z).map_err(io_err(path))?;
+        self.open = None;
+        if copied != size {
+            return Err(PackageError::invalid(path, format!("staged content is {copied} bytes, expected {size}")));
         }
-        let written = self.open.as_ref().map(|o| (o.size, hex::encode(o.hasher.clone().finalize())));
-        self.end_stream()?;
-        if written != Some((size, sha.to_owned())) {
-            return Err(PackageError::invalid(path, "staged content changed on disk"));
-        }
+        self.entries.push(FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() });
         Ok(())
     }
 

@@ -122,39 +122,40 @@ impl JobStore for SqliteStore {
     async fn commit_page(&self, job: &str, pair: &str, vertical: Vertical, rows: &[ItemRow], cursor: Option<&str>, done: bool) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let t = now();
-        for r in rows {
-            sqlx::query("INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256")
+        // the whole page in three statements: rows travel as one JSON array
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "source_id": r.source_id, "outcome": r.outcome.as_str(), "reason": r.reason,
+                    "dest_id": r.dest_id, "sha256": r.sha256, "version": r.version,
+                    "ledger": matches!(r.outcome, Outcome::Transferred | Outcome::AlreadyPresent) && r.dest_id.is_some(),
+                })
+            })
+            .collect();
+        let json = serde_json::Value::Array(json).to_string();
+        sqlx::query("INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), json_extract(value, '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256') FROM json_each(?3) WHERE true ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256")
+            .bind(job)
+            .bind(vertical.as_str())
+            .bind(&json)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, updated_at) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.version'), json_extract(value, '$.sha256'), json_extract(value, '$.dest_id'), ?3, ?4 FROM json_each(?5) WHERE json_extract(value, '$.ledger') ON CONFLICT (pair, vertical, source_id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, dest_id = excluded.dest_id, job_id = excluded.job_id, updated_at = excluded.updated_at")
+            .bind(pair)
+            .bind(vertical.as_str())
+            .bind(job)
+            .bind(&t)
+            .bind(&json)
+            .execute(&mut *tx)
+            .await?;
+        let warnings: Vec<serde_json::Value> = rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
+        if !warnings.is_empty() {
+            sqlx::query("INSERT INTO job_warnings (job_id, vertical, source_id, warning) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.warning') FROM json_each(?3)")
                 .bind(job)
                 .bind(vertical.as_str())
-                .bind(&r.source_id)
-                .bind(r.outcome.as_str())
-                .bind(&r.reason)
-                .bind(&r.dest_id)
-                .bind(&r.sha256)
+                .bind(serde_json::Value::Array(warnings).to_string())
                 .execute(&mut *tx)
                 .await?;
-            for w in &r.warnings {
-                sqlx::query("INSERT INTO job_warnings (job_id, vertical, source_id, warning) VALUES (?, ?, ?, ?)")
-                    .bind(job)
-                    .bind(vertical.as_str())
-                    .bind(&r.source_id)
-                    .bind(w)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let (Outcome::Transferred | Outcome::AlreadyPresent, Some(dest)) = (r.outcome, &r.dest_id) {
-                sqlx::query("INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pair, vertical, source_id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, dest_id = excluded.dest_id, job_id = excluded.job_id, updated_at = excluded.updated_at")
-                    .bind(pair)
-                    .bind(vertical.as_str())
-                    .bind(&r.source_id)
-                    .bind(&r.version)
-                    .bind(&r.sha256)
-                    .bind(dest)
-                    .bind(job)
-                    .bind(&t)
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         sqlx::query("INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, vertical) DO UPDATE SET cursor = excluded.cursor, done = excluded.done")
             .bind(job)
