@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 
 pub const PAGE_ITEMS: usize = 200;
 /// A page also ends once the items in it hold this many bytes in memory.
-pub const PAGE_BYTES: usize = 8 << 20;
+pub const PAGE_BYTES: usize = 4 << 20;
+/// Items waiting between the producer thread and the pages.
+const CHANNEL_ITEMS: usize = 32;
 
 pub enum Msg {
     Item(Result<Item, ItemError>),
@@ -48,7 +50,7 @@ where
     F: FnOnce(&mut Emit) -> Result<(), ConnectorError> + Send + 'static,
 {
     let start: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (tx, rx) = mpsc::channel(PAGE_ITEMS);
+    let (tx, rx) = mpsc::channel(CHANNEL_ITEMS);
     let fatal_tx = tx.clone();
     std::thread::spawn(move || {
         let mut emit = Emit { tx, skip: start };

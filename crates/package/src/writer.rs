@@ -219,7 +219,8 @@ impl PackageWriter {
                         Vertical::Mail => "application/mbox",
                         _ => "text/calendar",
                     };
-                    sink.start_stream(&path, media_type, true)?;
+                    // mail is mostly attachments that do not compress: stored, like media
+                    sink.start_stream(&path, media_type, v != Vertical::Mail)?;
                     if matches!(v, Vertical::Calendar | Vertical::Tasks) {
                         cal = Some(CalendarMerger::begin(sink, &rec.container).map_err(io_err("writing calendar"))?);
                     }
