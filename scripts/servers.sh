@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Starts the real servers the connector tests talk to, on 127.0.0.1, with throwaway
+# configuration under $FERRY_SERVERS_DIR (default: a new temporary directory), and writes
+# their addresses to $FERRY_SERVERS_DIR/servers.env. `servers.sh stop DIR` stops them.
+#
+#   Dovecot (IMAP with STARTTLS, self-signed certificate), users alice and bob
+set -euo pipefail
+
+if [ "${1:-start}" = stop ]; then
+    dir=${2:?usage: servers.sh stop DIR}
+    for pidfile in "$dir"/*.pid "$dir"/dovecot/run/master.pid; do
+        [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    done
+    exit 0
+fi
+
+dir=${FERRY_SERVERS_DIR:-$(mktemp -d /tmp/ferry-servers.XXXXXX)}
+mkdir -p "$dir"
+chmod 755 "$dir"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "servers.sh: $2 did not start on port $1; see $dir" >&2
+    return 1
+}
+
+# --- a self-signed certificate for TLS
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1
+
+# --- Dovecot
+imap_port=$(free_port)
+d="$dir/dovecot"
+mkdir -p "$d/run" "$d/state" "$d/home"
+chown nobody:nogroup "$d/home"
+chmod 755 "$d"
+cat > "$d/users" <<USERS
+alice:{PLAIN}alice-secret
+bob:{PLAIN}bob-secret
+USERS
+cat > "$d/dovecot.conf" <<CONF
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/dovecot.log
+info_log_path = $d/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = yes
+ssl_cert = <$dir/cert.pem
+ssl_key = <$dir/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $d/users
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$d/home/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $imap_port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0666
+  }
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \\Archive
+    auto = subscribe
+  }
+}
+CONF
+dovecot -c "$d/dovecot.conf"
+wait_port "$imap_port" Dovecot
+
+cat > "$dir/servers.env" <<ENV
+FERRY_SERVERS_DIR=$dir
+FERRY_TEST_CA=$dir/cert.pem
+FERRY_TEST_IMAP=127.0.0.1:$imap_port
+ENV
+echo "$dir"
