@@ -3,7 +3,8 @@
 # configuration under $FERRY_SERVERS_DIR (default: a new temporary directory), and writes
 # their addresses to $FERRY_SERVERS_DIR/servers.env. `servers.sh stop DIR` stops them.
 #
-#   Dovecot (IMAP with STARTTLS, self-signed certificate), users alice and bob
+#   Dovecot: IMAP with STARTTLS (self-signed certificate). Any user name logs in with
+#   the password in servers.env (FERRY_TEST_PASSWORD), so each test uses its own users.
 set -euo pipefail
 
 if [ "${1:-start}" = stop ]; then
@@ -27,21 +28,20 @@ wait_port() {
     return 1
 }
 
-# --- a self-signed certificate for TLS
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1
+# --- a throwaway CA and a server certificate it signs (for 127.0.0.1 and localhost)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ferry test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+    -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/key.pem" -out "$dir/server.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/cert.pem" >/dev/null 2>&1
 
 # --- Dovecot
 imap_port=$(free_port)
 d="$dir/dovecot"
 mkdir -p "$d/run" "$d/state" "$d/home"
 chown nobody:nogroup "$d/home"
-chmod 755 "$d"
-cat > "$d/users" <<USERS
-alice:{PLAIN}alice-secret
-bob:{PLAIN}bob-secret
-USERS
 cat > "$d/dovecot.conf" <<CONF
 base_dir = $d/run
 state_dir = $d/state
@@ -58,8 +58,8 @@ mail_location = maildir:~/Maildir
 default_login_user = dovenull
 default_internal_user = dovecot
 passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $d/users
+  driver = static
+  args = password=ferry-test-secret
 }
 userdb {
   driver = static
@@ -112,7 +112,8 @@ wait_port "$imap_port" Dovecot
 
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
-FERRY_TEST_CA=$dir/cert.pem
+FERRY_TEST_CA=$dir/ca.pem
 FERRY_TEST_IMAP=127.0.0.1:$imap_port
+FERRY_TEST_PASSWORD=ferry-test-secret
 ENV
 echo "$dir"

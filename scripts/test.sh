@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need, installed only when missing. (The core tests need no
-# server; the protocol connectors add their servers here.)
-packages=()
+# Debian packages the tests need, installed only when missing: the real servers the
+# connectors are tested against, and openssl for their throwaway certificates.
+packages=(dovecot-imapd openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -18,5 +18,14 @@ fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo build --workspace --all-targets --locked
+
+# start the servers on 127.0.0.1; they stop when this script ends, however it ends
+servers=$(./scripts/servers.sh)
+trap './scripts/servers.sh stop "$servers"' EXIT
+set -a
+# shellcheck disable=SC1091
+. "$servers/servers.env"
+set +a
+
 cargo test --workspace --locked -- --test-threads="${FERRY_TEST_THREADS:-2}"
 echo "ferry: all tests passed"

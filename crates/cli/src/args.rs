@@ -85,6 +85,8 @@ pub enum Command {
         job: String,
         #[command(flatten)]
         keys: KeyOpts,
+        #[command(flatten)]
+        conn: ConnOpts,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
@@ -109,6 +111,35 @@ pub struct TransferOpts {
     pub concurrency: usize,
     #[command(flatten)]
     pub keys: KeyOpts,
+    #[command(flatten)]
+    pub conn: ConnOpts,
+}
+
+/// How to reach servers.
+#[derive(Args, Clone, Default)]
+pub struct ConnOpts {
+    /// File whose first line is the password for the source and destination servers
+    /// [env: FERRY_PASSWORD; asked on a terminal when needed]
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// Password file for the source only [env: FERRY_FROM_PASSWORD]
+    #[arg(long)]
+    pub from_password_file: Option<PathBuf>,
+    /// Password file for the destination only [env: FERRY_TO_PASSWORD]
+    #[arg(long)]
+    pub to_password_file: Option<PathBuf>,
+    /// Trust these CA certificates (PEM) too, such as a self-signed server's
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any TLS certificate (dangerous: only for servers you control)
+    #[arg(long)]
+    pub insecure: bool,
+    /// Allow servers on loopback, private and link-local addresses
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// Connections to one server at once
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
 }
 
 #[derive(Args, Clone, Default)]

@@ -1,4 +1,4 @@
-use crate::args::{Cli, Command, KeyOpts, TransferOpts};
+use crate::args::{Cli, Command, ConnOpts, KeyOpts, TransferOpts};
 use crate::output::{Console, print_report};
 use anyhow::{Context, Result, anyhow, bail};
 use ferry_connectors::Settings;
@@ -7,6 +7,7 @@ use ferry_engine::{CancellationToken, Engine, EngineError};
 use ferry_package::crypt::{Decryption, Encryption, parse_recipient, read_identities};
 use ferry_package::{Form, PackageReader};
 use ferry_store::{Job, JobOptions, JobSpec, JobState, JobStore, SqliteStore};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Verify { ref package, ref keys } => verify(&cli, &data_dir, package, keys).await,
         Command::Inspect { ref package, ref keys } => inspect(&cli, &data_dir, package, keys).await,
         Command::Jobs { ref job, limit } => jobs(&cli, &data_dir, job.as_deref(), limit).await,
-        Command::Resume { ref job, ref keys, concurrency } => resume(&cli, &data_dir, job, keys, concurrency).await,
+        Command::Resume { ref job, ref keys, ref conn, concurrency } => resume(&cli, &data_dir, job, keys, conn, concurrency).await,
         Command::Connectors => connectors(&cli),
     }
 }
@@ -108,14 +109,55 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
     }
-    execute(cli, store, &job, settings(data_dir, &opts.keys)?, opts.concurrency).await
+    execute(cli, store, &job, settings(data_dir, &opts.keys)?, &opts.conn, opts.concurrency).await
 }
 
-async fn execute(cli: &Cli, store: Arc<SqliteStore>, job: &Job, settings: Settings, concurrency: usize) -> Result<u8> {
+fn read_first_line(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read password file {}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").to_owned();
+    if line.is_empty() {
+        bail!("password file {} is empty", path.display());
+    }
+    Ok(line)
+}
+
+/// The password for one side: its own file or variable, the shared ones, or a prompt.
+fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts) -> Result<Option<ferry_connectors::Secret>> {
+    let spec = ferry_connectors::find(&uri.scheme).map_err(|e| anyhow!(e))?;
+    if spec.capabilities.auth != ferry_core::AuthKind::Password {
+        return Ok(None);
+    }
+    let var = if side == "source" { "FERRY_FROM_PASSWORD" } else { "FERRY_TO_PASSWORD" };
+    let pw = if let Some(f) = own {
+        read_first_line(f)?
+    } else if let Ok(p) = std::env::var(var) {
+        p
+    } else if let Some(f) = &conn.password_file {
+        read_first_line(f)?
+    } else if let Ok(p) = std::env::var("FERRY_PASSWORD") {
+        p
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for the {side} ({uri}): ")).context("cannot read the password")?
+    } else {
+        bail!("the {side} {uri} needs a password: give --{}password-file FILE or set {var}", if side == "source" { "from-" } else { "to-" });
+    };
+    Ok(Some(ferry_connectors::Secret(pw)))
+}
+
+async fn execute(cli: &Cli, store: Arc<SqliteStore>, job: &Job, settings: Settings, conn: &ConnOpts, concurrency: usize) -> Result<u8> {
     let src = Endpoint::parse(&job.spec.source).map_err(|e| anyhow!(e))?;
     let dst = Endpoint::parse(&job.spec.destination).map_err(|e| anyhow!(e))?;
-    let exporter = ferry_connectors::open_exporter(&src, &settings).map_err(|e| anyhow!("{}: {e}", job.spec.source))?;
-    let importer = ferry_connectors::open_importer(&dst, &settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
+    let settings = Settings {
+        insecure: conn.insecure,
+        ca_file: conn.ca_file.clone(),
+        allow_private_network: conn.allow_private_network,
+        connections: conn.connections,
+        ..settings
+    };
+    let src_settings = Settings { password: password(&src, "source", conn.from_password_file.as_ref(), conn)?, ..settings.clone() };
+    let dst_settings = Settings { password: password(&dst, "destination", conn.to_password_file.as_ref(), conn)?, ..settings };
+    let exporter = ferry_connectors::open_exporter(&src, &src_settings).map_err(|e| anyhow!("{}: {e}", job.spec.source))?;
+    let importer = ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
     let mut engine = Engine::new(store.clone() as Arc<dyn JobStore>);
     engine.concurrency = concurrency.clamp(1, 64);
     let console = Console::new(cli.quiet || cli.json);
@@ -166,7 +208,7 @@ fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, concurrency: usize) -> Result<u8> {
+async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &ConnOpts, concurrency: usize) -> Result<u8> {
     let store = open_store(data_dir).await?;
     let job = store.job(id).await?;
     if job.state.is_final() {
@@ -186,7 +228,7 @@ async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, concurrenc
     if !cli.quiet && !cli.json {
         eprintln!("ferry: resuming job {id} ({} -> {})", job.spec.source, job.spec.destination);
     }
-    execute(cli, store, &job, settings(data_dir, keys)?, concurrency).await
+    execute(cli, store, &job, settings(data_dir, keys)?, conn, concurrency).await
 }
 
 async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Result<u8> {

@@ -14,6 +14,8 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("FERRY_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    // one rustls crypto provider for the whole process, before any TLS client exists
+    ferry_connectors::net::ensure_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(code),

@@ -3,6 +3,8 @@
 //! The registry below maps URI schemes to them.
 
 pub mod dir;
+pub mod imap;
+pub mod net;
 pub mod package;
 mod pager;
 
@@ -19,6 +21,26 @@ pub struct Settings {
     pub encryption: Option<Encryption>,
     pub decryption: Option<Decryption>,
     pub unpack_limits: UnpackLimits,
+    /// Password for servers that need one (kept out of logs and URIs).
+    pub password: Option<Secret>,
+    /// Accept any TLS certificate (only by explicit choice).
+    pub insecure: bool,
+    /// Extra CA certificates (PEM) to trust, such as a self-signed server's.
+    pub ca_file: Option<PathBuf>,
+    /// Allow endpoints on loopback, private and link-local addresses.
+    pub allow_private_network: bool,
+    /// Connections to one server at once.
+    pub connections: usize,
+}
+
+/// A secret string that never prints.
+#[derive(Clone, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// One connector: its capabilities and how to open it.
@@ -30,7 +52,7 @@ pub struct Spec {
 
 /// Every connector ferry has.
 pub fn all() -> &'static [Spec] {
-    &[dir::SPEC, package::SPEC]
+    &[dir::SPEC, package::SPEC, imap::SPEC]
 }
 
 pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {

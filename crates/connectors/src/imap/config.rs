@@ -1,0 +1,87 @@
+use crate::Settings;
+use ferry_core::{ConnectorError, Endpoint};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// imaps://: TLS from the first byte.
+    Implicit,
+    /// imap://: plain connection upgraded with STARTTLS before login.
+    StartTls,
+}
+
+/// Where an IMAP account is: `imap[s]://USER@HOST[:PORT][/FOLDER]`. USER may be
+/// percent-encoded (`me%40example.org`). With a folder, only that folder (and its
+/// subfolders) is exported.
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub tls: Tls,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub folder: Option<String>,
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl ImapConfig {
+    pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
+        let tls = if e.scheme == "imaps" { Tls::Implicit } else { Tls::StartTls };
+        let rest = e.rest.strip_prefix("//").ok_or_else(|| ConnectorError::Fatal(format!("{e}: write it as {}://user@host", e.scheme)))?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (user, hostport) = authority
+            .rsplit_once('@')
+            .ok_or_else(|| ConnectorError::Fatal(format!("{}: needs a user name, as in {}://me@{authority}", e.scheme, e.scheme)))?;
+        if user.contains(':') {
+            return Err(ConnectorError::Fatal("do not put the password in the URI; use --password-file or FERRY_PASSWORD".into()));
+        }
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+                (h.trim_matches(['[', ']']).to_owned(), p.parse().map_err(|_| ConnectorError::Fatal(format!("bad port in {hostport}")))?)
+            }
+            _ => (hostport.trim_matches(['[', ']']).to_owned(), if tls == Tls::Implicit { 993 } else { 143 }),
+        };
+        if host.is_empty() {
+            return Err(ConnectorError::Fatal(format!("{}: needs a host", e.scheme)));
+        }
+        if settings.password.is_none() {
+            return Err(ConnectorError::Fatal(format!("{}: needs a password: give --password-file FILE or set FERRY_PASSWORD", e.scheme)));
+        }
+        let folder = Some(percent_decode(path.trim_matches('/'))).filter(|f| !f.is_empty());
+        Ok(ImapConfig { tls, host, port, user: percent_decode(user), folder })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Secret;
+
+    #[test]
+    fn parses_uris() {
+        let s = Settings { password: Some(Secret("x".into())), ..Default::default() };
+        let c = ImapConfig::from_endpoint(&Endpoint::parse("imaps://me%40example.org@mail.example.org/Work%2FProjects").unwrap(), &s).unwrap();
+        assert_eq!((c.tls, c.host.as_str(), c.port, c.user.as_str(), c.folder.as_deref()), (Tls::Implicit, "mail.example.org", 993, "me@example.org", Some("Work/Projects")));
+        let c = ImapConfig::from_endpoint(&Endpoint::parse("imap://bob@127.0.0.1:1143").unwrap(), &s).unwrap();
+        assert_eq!((c.tls, c.port), (Tls::StartTls, 1143));
+        assert!(ImapConfig::from_endpoint(&Endpoint::parse("imap://bob:pw@host").unwrap(), &s).is_err());
+        assert!(ImapConfig::from_endpoint(&Endpoint::parse("imap://host").unwrap(), &s).is_err());
+        let none = Settings::default();
+        assert!(ImapConfig::from_endpoint(&Endpoint::parse("imap://bob@host").unwrap(), &none).unwrap_err().to_string().contains("password"));
+    }
+}

@@ -1,0 +1,32 @@
+//! `imap://user@host[:port]` (STARTTLS) and `imaps://user@host[:port]` (TLS): mail, export
+//! and import. Folders map both ways (hierarchy delimiter to `/`, special-use folders to
+//! Sent, Drafts, Trash, Archive, Junk); flags, keywords and INTERNALDATE are kept, messages
+//! byte for byte. Several connections work at once. See docs/connectors/imap.md.
+
+mod config;
+mod exporter;
+mod folders;
+mod importer;
+mod session;
+
+pub use config::ImapConfig;
+
+use crate::Spec;
+use ferry_core::{AuthKind, Capabilities, Vertical};
+
+pub static CAPABILITIES: Capabilities = Capabilities {
+    name: "imap",
+    schemes: &["imap", "imaps"],
+    description: "An IMAP mail server (STARTTLS on imap://, TLS on imaps://)",
+    exports: &[Vertical::Mail],
+    imports: &[Vertical::Mail],
+    auth: AuthKind::Password,
+    incremental: true,
+    max_concurrency: 8,
+};
+
+pub const SPEC: Spec = Spec {
+    capabilities: &CAPABILITIES,
+    exporter: |e, s| Ok(Box::new(exporter::ImapExporter::new(ImapConfig::from_endpoint(e, s)?, s.clone()))),
+    importer: |e, s, _| Ok(Box::new(importer::ImapImporter::new(ImapConfig::from_endpoint(e, s)?, s.clone()))),
+};

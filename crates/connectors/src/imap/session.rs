@@ -1,0 +1,193 @@
+//! IMAP connections: TLS or STARTTLS, login, a read budget that bounds what a server may
+//! send for one command, and a small pool so that several commands run at once.
+
+use super::config::{ImapConfig, Tls};
+use crate::{Settings, net};
+use ferry_core::ConnectorError;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{Mutex, Semaphore};
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// Most a server may send in answer to one ordinary command.
+pub const DEFAULT_BUDGET: i64 = 64 << 20;
+
+/// The connection, counting what the server sends against a budget: a server that
+/// claims or sends more than it should gets an error, not our memory.
+pub struct Conn {
+    inner: Box<dyn Io>,
+    budget: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("imap connection")
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            let n = (buf.filled().len() - before) as i64;
+            if self.budget.fetch_sub(n, Ordering::SeqCst) - n < 0 {
+                return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the IMAP server sent more than the answer could hold (a hostile or broken server?)")));
+            }
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+pub type Session = async_imap::Session<Conn>;
+
+/// A logged-in session and the mailbox it has selected.
+pub struct Live {
+    pub session: Session,
+    pub selected: Option<(String, bool)>,
+    budget: Arc<AtomicI64>,
+}
+
+impl Live {
+    /// Lets the server send up to `bytes` for the next command.
+    pub fn allow(&self, bytes: i64) {
+        self.budget.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Selects (read-write) or examines (read-only) a mailbox unless it already is.
+    pub async fn open_mailbox(&mut self, name: &str, write: bool) -> Result<async_imap::types::Mailbox, ConnectorError> {
+        self.allow(DEFAULT_BUDGET);
+        let mailbox = if write { self.session.select(name).await } else { self.session.examine(name).await }.map_err(|e| imap_err(&format!("opening {name}"), e))?;
+        self.selected = Some((name.to_owned(), write));
+        Ok(mailbox)
+    }
+}
+
+pub fn imap_err(what: &str, e: async_imap::error::Error) -> ConnectorError {
+    use async_imap::error::Error;
+    let msg = format!("imap: {what}: {e}");
+    match e {
+        Error::Io(_) | Error::ConnectionLost => ConnectorError::transient(msg),
+        Error::No(_) => ConnectorError::Item(msg),
+        _ => ConnectorError::Fatal(msg),
+    }
+}
+
+pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, ConnectorError> {
+    let tcp = net::connect(&cfg.host, cfg.port, settings).await?;
+    let budget = Arc::new(AtomicI64::new(DEFAULT_BUDGET));
+    let conn = match cfg.tls {
+        Tls::Implicit => Conn { inner: Box::new(net::tls_wrap(tcp, &cfg.host, settings).await?), budget: budget.clone() },
+        Tls::StartTls => {
+            let mut client = async_imap::Client::new(Conn { inner: Box::new(tcp), budget: budget.clone() });
+            client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
+            client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
+                ConnectorError::Fatal(format!("imap: {} refused STARTTLS ({e}); ferry does not send a password without TLS", cfg.host))
+            })?;
+            let plain = client.into_inner();
+            // the budget counter stays the same; the TLS layer goes around the raw socket
+            let raw: Box<dyn Io> = plain.inner;
+            let tls = tls_over(raw, &cfg.host, settings).await?;
+            Conn { inner: Box::new(tls), budget: budget.clone() }
+        }
+    };
+    let mut client = async_imap::Client::new(conn);
+    if cfg.tls == Tls::Implicit {
+        client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
+    }
+    let password = settings.password.as_ref().map(|p| p.0.as_str()).unwrap_or_default();
+    let session = client
+        .login(&cfg.user, password)
+        .await
+        .map_err(|(e, _)| ConnectorError::Fatal(format!("imap: login as {} at {} failed: {e}", cfg.user, cfg.host)))?;
+    Ok(Live { session, selected: None, budget })
+}
+
+async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| ConnectorError::Fatal(format!("{host}: {e}")))?;
+    tokio_rustls::TlsConnector::from(net::tls_config(settings)?)
+        .connect(name, raw)
+        .await
+        .map_err(|e| ConnectorError::Fatal(format!("TLS with {host} failed: {e} (for a self-signed certificate give --ca-file, or --insecure to skip the check)")))
+}
+
+/// Up to `max` sessions, made when first needed and reused.
+pub struct Pool {
+    cfg: ImapConfig,
+    settings: Settings,
+    idle: Mutex<Vec<Live>>,
+    permits: Semaphore,
+}
+
+pub struct Lease<'a> {
+    pool: &'a Pool,
+    live: Option<Live>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Live;
+    fn deref(&self) -> &Live {
+        self.live.as_ref().expect("held")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Live {
+        self.live.as_mut().expect("held")
+    }
+}
+
+impl Lease<'_> {
+    /// Drops the session instead of returning it (after an error it may be out of step).
+    pub fn discard(mut self) {
+        self.live = None;
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(live) = self.live.take()
+            && let Ok(mut idle) = self.pool.idle.try_lock()
+        {
+            idle.push(live);
+        }
+    }
+}
+
+impl Pool {
+    pub fn new(cfg: ImapConfig, settings: Settings) -> Self {
+        let max = settings.connections.clamp(1, 16);
+        Pool { cfg, settings, idle: Mutex::new(Vec::new()), permits: Semaphore::new(max) }
+    }
+
+    pub async fn get(&self) -> Result<Lease<'_>, ConnectorError> {
+        let permit = self.permits.acquire().await.expect("never closed");
+        let live = match self.idle.lock().await.pop() {
+            Some(l) => l,
+            None => connect(&self.cfg, &self.settings).await?,
+        };
+        Ok(Lease { pool: self, live: Some(live), _permit: permit })
+    }
+
+    pub fn config(&self) -> &ImapConfig {
+        &self.cfg
+    }
+}
