@@ -6,6 +6,7 @@ use ferry_core::{Endpoint, Vertical};
 use ferry_engine::{CancellationToken, Engine, EngineError};
 use ferry_package::crypt::{Decryption, Encryption, parse_recipient, read_identities};
 use ferry_package::{Form, PackageReader};
+use ferry_store::secrets::SecretKey;
 use ferry_store::{Job, JobOptions, JobSpec, JobState, JobStore, SqliteStore};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -109,7 +110,7 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
     }
-    execute(cli, store, &job, settings(data_dir, &opts.keys)?, &opts.conn, opts.concurrency).await
+    execute(cli, data_dir, store, &job, settings(data_dir, &opts.keys)?, &opts.conn, opts.concurrency).await
 }
 
 fn read_first_line(path: &Path) -> Result<String> {
@@ -122,7 +123,7 @@ fn read_first_line(path: &Path) -> Result<String> {
 }
 
 /// The password for one side: its own file or variable, the shared ones, or a prompt.
-fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts) -> Result<Option<ferry_connectors::Secret>> {
+fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts, stored: Option<ferry_connectors::Secret>) -> Result<Option<ferry_connectors::Secret>> {
     let spec = ferry_connectors::find(&uri.scheme).map_err(|e| anyhow!(e))?;
     if spec.capabilities.auth != ferry_core::AuthKind::Password {
         return Ok(None);
@@ -136,6 +137,8 @@ fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts) 
         read_first_line(f)?
     } else if let Ok(p) = std::env::var("FERRY_PASSWORD") {
         p
+    } else if let Some(p) = stored {
+        return Ok(Some(p));
     } else if std::io::stdin().is_terminal() {
         rpassword::prompt_password(format!("Password for the {side} ({uri}): ")).context("cannot read the password")?
     } else {
@@ -144,7 +147,22 @@ fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts) 
     Ok(Some(ferry_connectors::Secret(pw)))
 }
 
-async fn execute(cli: &Cli, store: Arc<SqliteStore>, job: &Job, settings: Settings, conn: &ConnOpts, concurrency: usize) -> Result<u8> {
+/// A credential sealed in the job store for `ferry resume`, if there is one.
+async fn stored_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: &str) -> Result<Option<ferry_connectors::Secret>> {
+    let Some((nonce, ct)) = store.secret(job, name).await? else { return Ok(None) };
+    let plain = key.open(&nonce, &ct, &format!("{job}/{name}"))?;
+    Ok(Some(ferry_connectors::Secret(String::from_utf8_lossy(&plain).into_owned())))
+}
+
+async fn remember_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: &str, secret: &Option<ferry_connectors::Secret>) -> Result<()> {
+    if let Some(s) = secret {
+        let (nonce, ct) = key.seal(s.0.as_bytes(), &format!("{job}/{name}"));
+        store.put_secret(job, name, &nonce, &ct).await?;
+    }
+    Ok(())
+}
+
+async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job, settings: Settings, conn: &ConnOpts, concurrency: usize) -> Result<u8> {
     let src = Endpoint::parse(&job.spec.source).map_err(|e| anyhow!(e))?;
     let dst = Endpoint::parse(&job.spec.destination).map_err(|e| anyhow!(e))?;
     let settings = Settings {
@@ -154,8 +172,14 @@ async fn execute(cli: &Cli, store: Arc<SqliteStore>, job: &Job, settings: Settin
         connections: conn.connections,
         ..settings
     };
-    let src_settings = Settings { password: password(&src, "source", conn.from_password_file.as_ref(), conn)?, ..settings.clone() };
-    let dst_settings = Settings { password: password(&dst, "destination", conn.to_password_file.as_ref(), conn)?, ..settings };
+    let key = SecretKey::load(data_dir)?;
+    let stored_src = stored_secret(&store, &key, &job.id, "source_password").await?;
+    let stored_dst = stored_secret(&store, &key, &job.id, "destination_password").await?;
+    let src_settings = Settings { password: password(&src, "source", conn.from_password_file.as_ref(), conn, stored_src)?, ..settings.clone() };
+    let dst_settings = Settings { password: password(&dst, "destination", conn.to_password_file.as_ref(), conn, stored_dst)?, ..settings };
+    // kept sealed until the job ends, so that `ferry resume` needs no password again
+    remember_secret(&store, &key, &job.id, "source_password", &src_settings.password).await?;
+    remember_secret(&store, &key, &job.id, "destination_password", &dst_settings.password).await?;
     let exporter = ferry_connectors::open_exporter(&src, &src_settings).map_err(|e| anyhow!("{}: {e}", job.spec.source))?;
     let importer = ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
     let mut engine = Engine::new(store.clone() as Arc<dyn JobStore>);
@@ -174,6 +198,9 @@ async fn execute(cli: &Cli, store: Arc<SqliteStore>, job: &Job, settings: Settin
     });
     let result = engine.run(job, exporter.as_ref(), importer.as_ref(), &console, &cancel).await;
     console.done();
+    if store.job(&job.id).await?.state.is_final() {
+        store.delete_secrets(&job.id).await?;
+    }
     let report = match result {
         Ok(r) => r,
         Err(EngineError::Fatal(reason)) => {
@@ -228,7 +255,7 @@ async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &Con
     if !cli.quiet && !cli.json {
         eprintln!("ferry: resuming job {id} ({} -> {})", job.spec.source, job.spec.destination);
     }
-    execute(cli, store, &job, settings(data_dir, keys)?, conn, concurrency).await
+    execute(cli, data_dir, store, &job, settings(data_dir, keys)?, conn, concurrency).await
 }
 
 async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Result<u8> {

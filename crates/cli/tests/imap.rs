@@ -146,3 +146,73 @@ fn tls_and_private_network_guards() {
     assert!(text(&o).contains("login as"), "{}", text(&o));
     assert!(!text(&o).contains("wrong"), "the password is never printed: {}", text(&o));
 }
+
+#[test]
+fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
+    let s = dovecot();
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let (a, b) = (format!("imap://{}@{}", user("erin"), s.addr), format!("imap://{}@{}", user("frank"), s.addr));
+    // 600 messages of 1 to 30 KB in two folders
+    let src = t.path().join("src/mail");
+    std::fs::create_dir_all(&src).unwrap();
+    for folder in ["INBOX", "Projects"] {
+        let mut mbox = String::new();
+        for i in 0..300 {
+            let body = format!("line of message {i} in {folder}\n").repeat(1 + (i * 37) % 900);
+            mbox.push_str(&format!("From a@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <{folder}-{i}@example.org>\nSubject: {folder} {i}\n\n{body}\n"));
+        }
+        std::fs::write(src.join(format!("{folder}.mbox")), mbox).unwrap();
+    }
+    let o = run(&s, &data, &["transfer", "--from", &format!("dir:{}", t.path().join("src").display()), "--to", &a, "--connections", "8", "--concurrency", "8"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let spawn = |args: &[&str], with_password: bool| {
+        let mut c = std::process::Command::new(ferry_bin());
+        c.arg("--data-dir").arg(&data).arg("-q").args(args).args(["--ca-file", &s.ca, "--allow-private-network"]);
+        if with_password {
+            c.env("FERRY_PASSWORD", &s.password);
+        } else {
+            c.env_remove("FERRY_PASSWORD");
+        }
+        c.stdin(std::process::Stdio::null()).spawn().unwrap()
+    };
+    let mut kills = 0;
+    let mut child = spawn(&["transfer", "--from", &a, "--to", &b], true);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+        kills += 1;
+    }
+    child.wait().unwrap();
+    let o = ferry(&data, &["--json", "jobs"]);
+    let jobs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let job = jobs[0]["id"].as_str().unwrap().to_owned();
+    // the password is in the job store only sealed
+    let db = std::fs::read(data.join("ferry.db")).unwrap_or_default();
+    let wal = std::fs::read(data.join("ferry.db-wal")).unwrap_or_default();
+    assert!(!db.windows(s.password.len()).any(|w| w == s.password.as_bytes()) && !wal.windows(s.password.len()).any(|w| w == s.password.as_bytes()), "no plaintext password at rest");
+    let mut again = spawn(&["resume", &job], false);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    if again.try_wait().unwrap().is_none() {
+        again.kill().unwrap();
+        kills += 1;
+    }
+    again.wait().unwrap();
+    assert!(kills >= 1, "the transfer was interrupted at least once");
+    let done = spawn(&["resume", &job], false).wait_with_output().unwrap();
+    assert!(done.status.success(), "resume without a password: {:?}", done);
+
+    let (pa, pb) = (t.path().join("a.zip"), t.path().join("b.zip"));
+    for (uri, p) in [(&a, &pa), (&b, &pb)] {
+        let o = run(&s, &data, &["export", uri, "-o", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let (ia, ib) = (mail_only(package_items(&pa)), mail_only(package_items(&pb)));
+    assert_eq!(ia.values().sum::<u32>(), 600);
+    assert_eq!(ia, ib, "every message exactly once at the destination");
+    // the job has ended: its sealed password is gone too
+    let o = ferry(&data, &["--json", "jobs", &job]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["report"]["state"], "completed", "{r}");
+}

@@ -5,6 +5,7 @@
 //! implementation (one file in the data directory). A PostgreSQL store implements the
 //! same trait.
 
+pub mod secrets;
 mod sqlite;
 mod types;
 
@@ -47,4 +48,10 @@ pub trait JobStore: Send + Sync {
     async fn ledger(&self, pair: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, LedgerEntry>>;
 
     async fn report(&self, job: &str) -> Result<Report>;
+
+    /// Stores a sealed credential for a job (see [`secrets`]).
+    async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<()>;
+    async fn secret(&self, job: &str, name: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>>;
+    /// Forgets a job's credentials (when it ends).
+    async fn delete_secrets(&self, job: &str) -> Result<()>;
 }

@@ -236,4 +236,25 @@ impl JobStore for SqliteStore {
         }
         Ok(report)
     }
+
+    async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<()> {
+        sqlx::query("INSERT INTO job_secrets (job_id, name, nonce, ciphertext) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext")
+            .bind(job)
+            .bind(name)
+            .bind(nonce)
+            .bind(ciphertext)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn secret(&self, job: &str, name: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let row = sqlx::query("SELECT nonce, ciphertext FROM job_secrets WHERE job_id = ? AND name = ?").bind(job).bind(name).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| (r.get("nonce"), r.get("ciphertext"))))
+    }
+
+    async fn delete_secrets(&self, job: &str) -> Result<()> {
+        sqlx::query("DELETE FROM job_secrets WHERE job_id = ?").bind(job).execute(&self.pool).await?;
+        Ok(())
+    }
 }

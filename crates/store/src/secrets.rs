@@ -1,0 +1,121 @@
+//! Credentials at rest: sealed with ChaCha20-Poly1305 under a 256-bit key that is either
+//! the operator's (`FERRY_SECRET_KEY`: 64 hex digits, or a passphrase stretched with
+//! Argon2id) or a random key kept in `secret.key` in the data directory (mode 0600).
+//! The job id and the secret's name are bound in as associated data, so a sealed value
+//! cannot be moved to another job.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use rand::RngCore;
+use std::path::Path;
+use zeroize::{Zeroize, Zeroizing};
+
+pub struct SecretKey(Zeroizing<[u8; 32]>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret key: {0}")]
+    Key(String),
+    #[error("a stored credential cannot be opened with this key (was FERRY_SECRET_KEY changed?)")]
+    Open,
+}
+
+impl SecretKey {
+    /// The operator's key from `FERRY_SECRET_KEY`, else the data directory's key file
+    /// (created on first use).
+    pub fn load(data_dir: &Path) -> Result<SecretKey, SecretError> {
+        if let Ok(mut v) = std::env::var("FERRY_SECRET_KEY") {
+            let key = Self::from_operator(&v, data_dir);
+            v.zeroize();
+            return key;
+        }
+        let path = data_dir.join("secret.key");
+        match std::fs::read(&path) {
+            Ok(mut bytes) if bytes.len() == 32 => {
+                let mut k = Zeroizing::new([0u8; 32]);
+                k.copy_from_slice(&bytes);
+                bytes.zeroize();
+                Ok(SecretKey(k))
+            }
+            Ok(_) => Err(SecretError::Key(format!("{} is not a 32-byte key", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut k = Zeroizing::new([0u8; 32]);
+                rand::rngs::OsRng.fill_bytes(&mut *k);
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::create_dir_all(data_dir).map_err(|e| SecretError::Key(e.to_string()))?;
+                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(|e| SecretError::Key(format!("{}: {e}", path.display())))?;
+                f.write_all(&*k).map_err(|e| SecretError::Key(e.to_string()))?;
+                Ok(SecretKey(k))
+            }
+            Err(e) => Err(SecretError::Key(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    fn from_operator(v: &str, data_dir: &Path) -> Result<SecretKey, SecretError> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        if v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()) {
+            hex::decode_to_slice(v, &mut *k).map_err(|e| SecretError::Key(e.to_string()))?;
+            return Ok(SecretKey(k));
+        }
+        if v.len() < 12 {
+            return Err(SecretError::Key("FERRY_SECRET_KEY must be 64 hex digits or a passphrase of 12 characters or more".into()));
+        }
+        // a per-installation salt, so equal passphrases give different keys
+        let salt_path = data_dir.join("secret.salt");
+        let salt = match std::fs::read(&salt_path) {
+            Ok(s) if s.len() >= 16 => s,
+            _ => {
+                let mut s = vec![0u8; 16];
+                rand::rngs::OsRng.fill_bytes(&mut s);
+                std::fs::create_dir_all(data_dir).map_err(|e| SecretError::Key(e.to_string()))?;
+                std::fs::write(&salt_path, &s).map_err(|e| SecretError::Key(e.to_string()))?;
+                s
+            }
+        };
+        argon2::Argon2::default().hash_password_into(v.as_bytes(), &salt, &mut *k).map_err(|e| SecretError::Key(e.to_string()))?;
+        Ok(SecretKey(k))
+    }
+
+    pub fn seal(&self, plaintext: &[u8], aad: &str) -> (Vec<u8>, Vec<u8>) {
+        let cipher = ChaCha20Poly1305::new((&*self.0).into());
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() }).expect("encryption does not fail");
+        (nonce.to_vec(), ct)
+    }
+
+    pub fn open(&self, nonce: &[u8], ciphertext: &[u8], aad: &str) -> Result<Zeroizing<Vec<u8>>, SecretError> {
+        if nonce.len() != 12 {
+            return Err(SecretError::Open);
+        }
+        let cipher = ChaCha20Poly1305::new((&*self.0).into());
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
+            .map(Zeroizing::new)
+            .map_err(|_| SecretError::Open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_and_tamper() {
+        let d = tempfile::tempdir().unwrap();
+        let k = SecretKey::load(d.path()).unwrap();
+        let (n, c) = k.seal(b"hunter2", "job1/source");
+        assert!(!c.windows(7).any(|w| w == b"hunter2"));
+        assert_eq!(&*k.open(&n, &c, "job1/source").unwrap(), b"hunter2");
+        assert!(k.open(&n, &c, "job2/source").is_err(), "bound to its job");
+        let mut bad = c.clone();
+        bad[0] ^= 1;
+        assert!(k.open(&n, &bad, "job1/source").is_err());
+        // the same key comes back from the key file
+        let again = SecretKey::load(d.path()).unwrap();
+        assert_eq!(&*again.open(&n, &c, "job1/source").unwrap(), b"hunter2");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(d.path().join("secret.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
