@@ -5,6 +5,8 @@
 #
 #   Dovecot: IMAP with STARTTLS (self-signed certificate). Any user name logs in with
 #   the password in servers.env (FERRY_TEST_PASSWORD), so each test uses its own users.
+#   rclone serve webdav: WebDAV over HTTPS, user `ferry` with the same password; each test
+#   uses its own folder.
 set -euo pipefail
 
 if [ "${1:-start}" = stop ]; then
@@ -110,10 +112,21 @@ CONF
 dovecot -c "$d/dovecot.conf"
 wait_port "$imap_port" Dovecot
 
+# --- WebDAV (rclone)
+dav_port=$(free_port)
+mkdir -p "$dir/webdav"
+: > "$dir/rclone.conf"
+RCLONE_CONFIG="$dir/rclone.conf" rclone serve webdav "$dir/webdav" --addr "127.0.0.1:$dav_port" \
+    --user ferry --pass ferry-test-secret --cert "$dir/cert.pem" --key "$dir/key.pem" \
+    --log-file "$dir/rclone.log" >/dev/null 2>&1 &
+echo $! > "$dir/rclone.pid"
+wait_port "$dav_port" "rclone serve webdav"
+
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
 FERRY_TEST_CA=$dir/ca.pem
 FERRY_TEST_IMAP=127.0.0.1:$imap_port
 FERRY_TEST_PASSWORD=ferry-test-secret
+FERRY_TEST_WEBDAV=127.0.0.1:$dav_port
 ENV
 echo "$dir"

@@ -2,11 +2,14 @@
 //! capabilities, `config.rs` reads the URI, `exporter.rs` and `importer.rs` do the work).
 //! The registry below maps URI schemes to them.
 
+mod dav;
 pub mod dir;
+mod http;
 pub mod imap;
 pub mod net;
 pub mod package;
 mod pager;
+pub mod webdav;
 
 use ferry_core::{Capabilities, ConnectorError, Endpoint, Exporter, Importer};
 use ferry_package::UnpackLimits;
@@ -52,7 +55,7 @@ pub struct Spec {
 
 /// Every connector ferry has.
 pub fn all() -> &'static [Spec] {
-    &[dir::SPEC, package::SPEC, imap::SPEC]
+    &[dir::SPEC, package::SPEC, imap::SPEC, webdav::SPEC]
 }
 
 pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {

@@ -172,7 +172,7 @@ impl DirImporter {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(ConnectorError::Item(format!("reading content: {e}")));
+                    return Err(ConnectorError::from_io("reading content", e));
                 }
             };
             if n == 0 {

@@ -7,7 +7,7 @@
 mod config;
 mod exporter;
 mod importer;
-mod layout;
+pub(crate) mod layout;
 
 pub use config::DirConfig;
 

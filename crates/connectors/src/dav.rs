@@ -1,0 +1,163 @@
+//! WebDAV plumbing shared by the WebDAV, CalDAV and CardDAV connectors: PROPFIND with a
+//! bounded, streaming reader of the multistatus answer, and path checks.
+
+use crate::http::{request_error, status_error};
+use ferry_core::ConnectorError;
+use futures::StreamExt;
+use quick_xml::events::Event;
+
+/// Largest PROPFIND answer ferry reads.
+pub const MAX_MULTISTATUS: usize = 64 << 20;
+
+/// One `<response>` of a multistatus.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entry {
+    /// Percent-decoded path from the href.
+    pub path: String,
+    pub collection: bool,
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub modified: Option<String>,
+    pub content_type: Option<String>,
+}
+
+pub const PROPFIND_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getcontentlength/><d:getetag/><d:getlastmodified/><d:getcontenttype/></d:prop></d:propfind>"#;
+
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn percent_encode_path(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Reads a multistatus answer into entries.
+pub fn parse_multistatus(xml: &[u8]) -> Result<Vec<Entry>, String> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    reader.config_mut().trim_text(true);
+    let mut out = Vec::new();
+    let mut cur: Option<Entry> = None;
+    let mut stack: Vec<String> = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if name == "response" {
+                    cur = Some(Entry::default());
+                }
+                stack.push(name);
+            }
+            Ok(Event::Empty(e)) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if name == "collection" && stack.iter().any(|s| s == "resourcetype")
+                    && let Some(c) = cur.as_mut()
+                {
+                    c.collection = true;
+                }
+            }
+            Ok(Event::Text(t)) => {
+                let text = t.decode().map_err(|e| e.to_string())?.into_owned();
+                let text = quick_xml::escape::unescape(&text).map(|c| c.into_owned()).unwrap_or(text);
+                if let (Some(c), Some(top)) = (cur.as_mut(), stack.last()) {
+                    match top.as_str() {
+                        "href" => c.path = percent_decode(text.trim()),
+                        "getcontentlength" => c.size = text.trim().parse().ok(),
+                        "getetag" => c.etag = Some(text.trim().to_owned()),
+                        "getlastmodified" => c.modified = Some(text.trim().to_owned()),
+                        "getcontenttype" => c.content_type = Some(text.trim().to_owned()),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(Event::End(e)) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                stack.pop();
+                if name == "response"
+                    && let Some(c) = cur.take()
+                {
+                    out.push(c);
+                }
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(format!("not a readable WebDAV answer at byte {}: {e}", reader.buffer_position())),
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(out)
+}
+
+/// PROPFIND with Depth 0 or 1. The answer is read in chunks and refused past the limit.
+pub async fn propfind(client: &reqwest::Client, url: &str, depth: u8, auth: &(String, String)) -> Result<Option<Vec<Entry>>, ConnectorError> {
+    let resp = client
+        .request(reqwest::Method::from_bytes(b"PROPFIND").expect("valid"), url)
+        .basic_auth(&auth.0, Some(&auth.1))
+        .header("Depth", depth.to_string())
+        .header("Content-Type", "application/xml; charset=utf-8")
+        .body(PROPFIND_BODY)
+        .send()
+        .await
+        .map_err(|e| request_error(&format!("listing {url}"), e))?;
+    if resp.status().as_u16() == 404 {
+        return Ok(None);
+    }
+    if resp.status().as_u16() != 207 {
+        return Err(status_error(&format!("listing {url}"), &resp));
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| request_error(&format!("listing {url}"), e))?;
+        if body.len() + chunk.len() > MAX_MULTISTATUS {
+            return Err(ConnectorError::Fatal(format!("listing {url}: the server's answer is larger than {MAX_MULTISTATUS} bytes (a hostile or broken server?)")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    parse_multistatus(&body).map(Some).map_err(|e| ConnectorError::Fatal(format!("listing {url}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_multistatus() {
+        let xml = br#"<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"><D:response><D:href>/a/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response><D:response><D:href>/a/Caf%C3%A9%20menu.txt</D:href><D:propstat><D:prop><D:resourcetype/><D:getcontentlength>12</D:getcontentlength><D:getetag>"x1"</D:getetag><D:getlastmodified>Mon, 06 Jan 2025 09:00:00 GMT</D:getlastmodified></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#;
+        let e = parse_multistatus(xml).unwrap();
+        assert_eq!(e.len(), 2);
+        assert!(e[0].collection && !e[1].collection);
+        assert_eq!(e[1].path, "/a/Café menu.txt");
+        assert_eq!(e[1].size, Some(12));
+        assert_eq!(e[1].etag.as_deref(), Some("\"x1\""));
+        assert!(parse_multistatus(b"<D:multistatus><D:response><unclosed").is_err());
+    }
+
+    #[test]
+    fn encodes_paths() {
+        assert_eq!(percent_encode_path("/a b/Café?.txt"), "/a%20b/Caf%C3%A9%3F.txt");
+        assert_eq!(percent_decode("/a%20b/Caf%C3%A9%3F.txt"), "/a b/Café?.txt");
+    }
+}

@@ -1,0 +1,30 @@
+//! `webdavs://user@host[:port]/path` (HTTPS) and `webdav://...` (HTTP, only with
+//! --insecure): files and media, export and import. PROPFIND walks the tree one level at
+//! a time, GET and PUT stream, MKCOL makes folders, modification times go along where the
+//! server takes them (`X-OC-Mtime`). See docs/connectors/webdav.md.
+
+mod config;
+mod exporter;
+mod importer;
+
+pub use config::WebDavConfig;
+
+use crate::Spec;
+use ferry_core::{AuthKind, Capabilities, Vertical};
+
+pub static CAPABILITIES: Capabilities = Capabilities {
+    name: "webdav",
+    schemes: &["webdav", "webdavs"],
+    description: "A WebDAV server (Nextcloud, ownCloud, Apache mod_dav, rclone): files and photos",
+    exports: &[Vertical::Media, Vertical::Files],
+    imports: &[Vertical::Media, Vertical::Files],
+    auth: AuthKind::Password,
+    incremental: true,
+    max_concurrency: 16,
+};
+
+pub const SPEC: Spec = Spec {
+    capabilities: &CAPABILITIES,
+    exporter: |e, s| Ok(Box::new(exporter::WebDavExporter::new(WebDavConfig::from_endpoint(e, s)?, s)?)),
+    importer: |e, s, _| Ok(Box::new(importer::WebDavImporter::new(WebDavConfig::from_endpoint(e, s)?, s)?)),
+};
