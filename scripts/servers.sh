@@ -11,7 +11,8 @@ set -euo pipefail
 
 if [ "${1:-start}" = stop ]; then
     dir=${2:?usage: servers.sh stop DIR}
-    for pidfile in "$dir"/*.pid "$dir"/dovecot/run/master.pid; do
+    [ -f "$dir/dovecot/dovecot.conf" ] && dovecot -c "$dir/dovecot/dovecot.conf" stop 2>/dev/null || true
+    for pidfile in "$dir"/*.pid; do
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     done
     exit 0
