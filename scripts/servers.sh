@@ -7,6 +7,10 @@
 #   the password in servers.env (FERRY_TEST_PASSWORD), so each test uses its own users.
 #   rclone serve webdav: WebDAV over HTTPS, user `ferry` with the same password; each test
 #   uses its own folder.
+#   Radicale: CalDAV and CardDAV over HTTPS, users alice, bob, carol, dave, erin, frank
+#   with the same password.
+#   Xandikos: CalDAV and CardDAV over plain HTTP (it has no TLS or accounts of its own),
+#   two instances (two users), for tests that pass --insecure.
 set -euo pipefail
 
 if [ "${1:-start}" = stop ]; then
@@ -123,11 +127,54 @@ RCLONE_CONFIG="$dir/rclone.conf" rclone serve webdav "$dir/webdav" --addr "127.0
 echo $! > "$dir/rclone.pid"
 wait_port "$dav_port" "rclone serve webdav"
 
+# --- Radicale
+rad_port=$(free_port)
+r="$dir/radicale"
+mkdir -p "$r/collections"
+: > "$r/users"
+for u in alice bob carol dave erin frank; do echo "$u:ferry-test-secret" >> "$r/users"; done
+cat > "$r/config" <<CONF
+[server]
+hosts = 127.0.0.1:$rad_port
+ssl = True
+certificate = $dir/cert.pem
+key = $dir/key.pem
+max_content_length = 100000000
+[auth]
+type = htpasswd
+htpasswd_filename = $r/users
+htpasswd_encryption = plain
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $r/collections
+[logging]
+level = warning
+CONF
+radicale --config "$r/config" > "$r/radicale.log" 2>&1 &
+echo $! > "$dir/radicale.pid"
+wait_port "$rad_port" Radicale
+
+# --- Xandikos, two instances
+xa_port=$(free_port)
+xb_port=$(free_port)
+for x in a b; do
+    port_var="x${x}_port"
+    mkdir -p "$dir/xandikos-$x"
+    xandikos -d "$dir/xandikos-$x" -l 127.0.0.1 -p "${!port_var}" --defaults > "$dir/xandikos-$x.log" 2>&1 &
+    echo $! > "$dir/xandikos-$x.pid"
+done
+wait_port "$xa_port" Xandikos
+wait_port "$xb_port" Xandikos
+
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
 FERRY_TEST_CA=$dir/ca.pem
 FERRY_TEST_IMAP=127.0.0.1:$imap_port
 FERRY_TEST_PASSWORD=ferry-test-secret
 FERRY_TEST_WEBDAV=127.0.0.1:$dav_port
+FERRY_TEST_RADICALE=127.0.0.1:$rad_port
+FERRY_TEST_XANDIKOS_A=127.0.0.1:$xa_port
+FERRY_TEST_XANDIKOS_B=127.0.0.1:$xb_port
 ENV
 echo "$dir"

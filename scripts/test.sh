@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, installed only when missing: the real servers the
 # connectors are tested against, and openssl for their throwaway certificates.
-packages=(dovecot-imapd rclone openssl time)
+packages=(dovecot-imapd rclone radicale xandikos openssl time)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
