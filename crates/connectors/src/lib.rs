@@ -2,6 +2,7 @@
 //! capabilities, `config.rs` reads the URI, `exporter.rs` and `importer.rs` do the work).
 //! The registry below maps URI schemes to them.
 
+pub mod caldav;
 mod dav;
 pub mod dir;
 mod http;
@@ -55,7 +56,7 @@ pub struct Spec {
 
 /// Every connector ferry has.
 pub fn all() -> &'static [Spec] {
-    &[dir::SPEC, package::SPEC, imap::SPEC, webdav::SPEC]
+    &[dir::SPEC, package::SPEC, imap::SPEC, caldav::CALDAV_SPEC, caldav::CARDDAV_SPEC, webdav::SPEC]
 }
 
 pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {

@@ -1,10 +1,11 @@
 //! WebDAV plumbing shared by the WebDAV, CalDAV and CardDAV connectors: PROPFIND with a
-//! bounded, streaming reader of the multistatus answer, and path checks.
+//! bounded reader of the multistatus answer, and path encoding.
+
+pub mod multistatus;
 
 use crate::http::{request_error, status_error};
 use ferry_core::ConnectorError;
 use futures::StreamExt;
-use quick_xml::events::Event;
 
 /// Largest PROPFIND answer ferry reads.
 pub const MAX_MULTISTATUS: usize = 64 << 20;
@@ -55,59 +56,52 @@ pub fn percent_encode_path(path: &str) -> String {
 
 /// Reads a multistatus answer into entries.
 pub fn parse_multistatus(xml: &[u8]) -> Result<Vec<Entry>, String> {
-    let mut reader = quick_xml::Reader::from_reader(xml);
-    reader.config_mut().trim_text(true);
-    let mut out = Vec::new();
-    let mut cur: Option<Entry> = None;
-    let mut stack: Vec<String> = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if name == "response" {
-                    cur = Some(Entry::default());
-                }
-                stack.push(name);
-            }
-            Ok(Event::Empty(e)) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if name == "collection" && stack.iter().any(|s| s == "resourcetype")
-                    && let Some(c) = cur.as_mut()
-                {
-                    c.collection = true;
-                }
-            }
-            Ok(Event::Text(t)) => {
-                let text = t.decode().map_err(|e| e.to_string())?.into_owned();
-                let text = quick_xml::escape::unescape(&text).map(|c| c.into_owned()).unwrap_or(text);
-                if let (Some(c), Some(top)) = (cur.as_mut(), stack.last()) {
-                    match top.as_str() {
-                        "href" => c.path = percent_decode(text.trim()),
-                        "getcontentlength" => c.size = text.trim().parse().ok(),
-                        "getetag" => c.etag = Some(text.trim().to_owned()),
-                        "getlastmodified" => c.modified = Some(text.trim().to_owned()),
-                        "getcontenttype" => c.content_type = Some(text.trim().to_owned()),
-                        _ => {}
-                    }
-                }
-            }
-            Ok(Event::End(e)) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                stack.pop();
-                if name == "response"
-                    && let Some(c) = cur.take()
-                {
-                    out.push(c);
-                }
-            }
-            Ok(Event::Eof) => break,
-            Err(e) => return Err(format!("not a readable WebDAV answer at byte {}: {e}", reader.buffer_position())),
-            _ => {}
-        }
-        buf.clear();
+    Ok(multistatus::parse(xml)?
+        .into_iter()
+        .map(|r| Entry {
+            collection: r.has_child("resourcetype", "collection"),
+            size: r.text("getcontentlength").and_then(|s| s.trim().parse().ok()),
+            etag: r.text("getetag").map(|s| s.trim().to_owned()),
+            modified: r.text("getlastmodified").map(|s| s.trim().to_owned()),
+            content_type: r.text("getcontenttype").map(|s| s.trim().to_owned()),
+            path: r.href,
+        })
+        .collect())
+}
+
+/// Sends a WebDAV request with an XML body and reads the multistatus answer (bounded).
+/// `None` when the resource does not exist.
+pub async fn request(client: &reqwest::Client, method: &str, url: &str, depth: Option<u8>, body: &str, auth: &(String, String)) -> Result<Option<Vec<multistatus::Response>>, ConnectorError> {
+    let mut req = client
+        .request(reqwest::Method::from_bytes(method.as_bytes()).expect("valid method"), url)
+        .basic_auth(&auth.0, Some(&auth.1))
+        .header("Content-Type", "application/xml; charset=utf-8")
+        .body(body.to_owned());
+    if let Some(d) = depth {
+        req = req.header("Depth", d.to_string());
     }
-    Ok(out)
+    let resp = req.send().await.map_err(|e| request_error(&format!("{method} {url}"), e))?;
+    if resp.status().as_u16() == 404 {
+        return Ok(None);
+    }
+    if resp.status().as_u16() != 207 {
+        return Err(status_error(&format!("{method} {url}"), &resp));
+    }
+    let body = read_bounded(resp, url).await?;
+    multistatus::parse(&body).map(Some).map_err(|e| ConnectorError::Fatal(format!("{method} {url}: {e}")))
+}
+
+async fn read_bounded(resp: reqwest::Response, url: &str) -> Result<Vec<u8>, ConnectorError> {
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| request_error(&format!("reading {url}"), e))?;
+        if body.len() + chunk.len() > MAX_MULTISTATUS {
+            return Err(ConnectorError::Fatal(format!("{url}: the server's answer is larger than {MAX_MULTISTATUS} bytes (a hostile or broken server?)")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// PROPFIND with Depth 0 or 1. The answer is read in chunks and refused past the limit.
@@ -127,15 +121,7 @@ pub async fn propfind(client: &reqwest::Client, url: &str, depth: u8, auth: &(St
     if resp.status().as_u16() != 207 {
         return Err(status_error(&format!("listing {url}"), &resp));
     }
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| request_error(&format!("listing {url}"), e))?;
-        if body.len() + chunk.len() > MAX_MULTISTATUS {
-            return Err(ConnectorError::Fatal(format!("listing {url}: the server's answer is larger than {MAX_MULTISTATUS} bytes (a hostile or broken server?)")));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_bounded(resp, url).await?;
     parse_multistatus(&body).map(Some).map_err(|e| ConnectorError::Fatal(format!("listing {url}: {e}")))
 }
 

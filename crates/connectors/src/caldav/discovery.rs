@@ -1,0 +1,85 @@
+//! Finding the collections, as calendar and address book clients do: the well-known URI
+//! (RFC 6764), `current-user-principal` (RFC 5397), the home set, then the collections
+//! in it.
+
+use super::DavConfig;
+use crate::dav::{self, multistatus::Response};
+use ferry_core::ConnectorError;
+
+#[derive(Debug, Clone)]
+pub struct Collection {
+    /// Absolute path, ending with `/`.
+    pub path: String,
+    /// The display name, else the last path segment.
+    pub name: String,
+}
+
+/// Absolute path of an href (which may be a full URL).
+pub fn href_path(href: &str) -> String {
+    match href.find("://") {
+        Some(i) => href[i + 3..].find('/').map(|j| href[i + 3 + j..].to_owned()).unwrap_or_else(|| "/".into()),
+        None => href.to_owned(),
+    }
+}
+
+fn with_slash(p: String) -> String {
+    if p.ends_with('/') { p } else { format!("{p}/") }
+}
+
+async fn props(client: &reqwest::Client, cfg: &DavConfig, path: &str, depth: u8, props: &str) -> Result<Option<Vec<Response>>, ConnectorError> {
+    let body = format!(r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:x="{}"><d:prop>{props}</d:prop></d:propfind>"#, cfg.kind.namespace());
+    dav::request(client, "PROPFIND", &cfg.url(path), Some(depth), &body, &cfg.auth()).await
+}
+
+/// The home set: where collections live and new ones are made.
+pub async fn home(client: &reqwest::Client, cfg: &DavConfig) -> Result<String, ConnectorError> {
+    let want = format!("<d:current-user-principal/><x:{}/>", cfg.kind.home_set());
+    let mut starts = vec![cfg.path.clone()];
+    if cfg.path == "/" {
+        starts.insert(0, cfg.kind.well_known().to_owned());
+    }
+    let mut principal = None;
+    for start in starts {
+        // a well-known URI that redirects or is missing is not an error: go on
+        let Ok(Some(r)) = props(client, cfg, &start, 0, &want).await else { continue };
+        if let Some(home) = r.first().and_then(|r| r.href(cfg.kind.home_set())) {
+            return Ok(with_slash(href_path(home)));
+        }
+        if let Some(p) = r.first().and_then(|r| r.href("current-user-principal")) {
+            principal = Some(href_path(p));
+            break;
+        }
+    }
+    let principal = principal.unwrap_or_else(|| cfg.path.clone());
+    let r = props(client, cfg, &principal, 0, &want).await?.unwrap_or_default();
+    Ok(with_slash(r.first().and_then(|r| r.href(cfg.kind.home_set())).map(href_path).unwrap_or(principal)))
+}
+
+/// The collections of this kind in the home set.
+pub async fn collections(client: &reqwest::Client, cfg: &DavConfig, home: &str) -> Result<Vec<Collection>, ConnectorError> {
+    let r = props(client, cfg, home, 1, "<d:resourcetype/><d:displayname/>").await?.unwrap_or_default();
+    let mut out: Vec<Collection> = r
+        .into_iter()
+        .filter(|r| r.has_child("resourcetype", cfg.kind.collection()))
+        .map(|r| {
+            let path = with_slash(href_path(&r.href));
+            let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_owned();
+            Collection { name: r.text("displayname").map(str::to_owned).unwrap_or(last), path }
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Resource paths and ETags in a collection.
+pub async fn resources(client: &reqwest::Client, cfg: &DavConfig, collection: &str) -> Result<Vec<(String, String)>, ConnectorError> {
+    let r = props(client, cfg, collection, 1, "<d:getetag/><d:resourcetype/>").await?.unwrap_or_default();
+    let mut out: Vec<(String, String)> = r
+        .into_iter()
+        .filter(|r| !r.has_child("resourcetype", "collection"))
+        .map(|r| (href_path(&r.href), r.text("getetag").unwrap_or("").trim().to_owned()))
+        .filter(|(p, _)| p.starts_with(collection) && p.len() > collection.len())
+        .collect();
+    out.sort();
+    Ok(out)
+}

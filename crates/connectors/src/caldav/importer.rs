@@ -1,0 +1,199 @@
+use super::discovery::{self, Collection};
+use super::exporter::xml_escape;
+use super::{DavConfig, Kind};
+use crate::http::{client, request_error, status_error};
+use async_trait::async_trait;
+use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
+use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
+use sha2::Digest;
+use tokio::sync::Mutex;
+
+/// Writes each calendar object or vCard as one resource named from its UID, created with
+/// `If-None-Match: *`; a resource already there with the same bytes is left alone, a
+/// changed one replaced. Missing calendars (MKCALENDAR) and address books (extended
+/// MKCOL) are created in the home set.
+pub struct DavImporter {
+    cfg: DavConfig,
+    http: reqwest::Client,
+    /// The home set and the collections in it, found on first use.
+    state: Mutex<Option<(String, Vec<Collection>)>>,
+    /// Per collection: the resources in it and their ETags, listed on first use.
+    listed: Mutex<std::collections::HashMap<String, std::collections::HashMap<String, String>>>,
+}
+
+impl DavImporter {
+    pub fn new(cfg: DavConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
+        Ok(DavImporter { cfg, http: client(settings)?, state: Mutex::new(None), listed: Mutex::new(Default::default()) })
+    }
+
+    /// The collection for a container: one with that name, or a new one.
+    async fn collection(&self, container: &str) -> Result<String, ConnectorError> {
+        let name = if container.is_empty() { "default" } else { container };
+        let mut state = self.state.lock().await;
+        if state.is_none() {
+            let home = discovery::home(&self.http, &self.cfg).await?;
+            let cols = discovery::collections(&self.http, &self.cfg, &home).await?;
+            *state = Some((home, cols));
+        }
+        let (home, cols) = state.as_mut().expect("found");
+        if let Some(c) = cols.iter().find(|c| c.name == name) {
+            return Ok(c.path.clone());
+        }
+        let slug: String = name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+        let slug: String = slug.trim_matches('-').to_lowercase().chars().take(60).collect();
+        let slug = if slug.is_empty() { "default".to_owned() } else { slug };
+        // a calendar and an address book may share a home set and a name
+        for candidate in [format!("{home}{slug}/"), format!("{home}{slug}-{}/", self.cfg.kind.collection())] {
+            match self.make(&candidate, name).await? {
+                true => {
+                    cols.push(Collection { path: candidate.clone(), name: name.to_owned() });
+                    return Ok(candidate);
+                }
+                false => continue,
+            }
+        }
+        Err(ConnectorError::Item(format!("cannot create a {} for `{name}` in {home}", self.cfg.kind.collection())))
+    }
+
+    /// Makes a collection; false if the path is taken by something else.
+    async fn make(&self, path: &str, name: &str) -> Result<bool, ConnectorError> {
+        let url = self.cfg.url(path);
+        let (method, body) = match self.cfg.kind {
+            Kind::Cal => ("MKCALENDAR", format!(r#"<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>{}</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/><c:comp name="VTODO"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"#, xml_escape(name))),
+            Kind::Card => ("MKCOL", format!(r#"<?xml version="1.0" encoding="utf-8"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype><d:displayname>{}</d:displayname></d:prop></d:set></d:mkcol>"#, xml_escape(name))),
+        };
+        let resp = self
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).expect("valid"), &url)
+            .basic_auth(&self.cfg.user, Some(&self.cfg.password))
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| request_error(&format!("creating {url}"), e))?;
+        if resp.status().is_success() {
+            return Ok(true);
+        }
+        if resp.status().as_u16() == 405 || resp.status().as_u16() == 409 {
+            return Ok(false);
+        }
+        Err(status_error(&format!("creating {url}"), &resp))
+    }
+
+    /// ETag of a resource if the collection holds it (the collection is listed once).
+    async fn existing(&self, collection: &str, path: &str) -> Result<Option<String>, ConnectorError> {
+        let mut listed = self.listed.lock().await;
+        if !listed.contains_key(collection) {
+            let list = discovery::resources(&self.http, &self.cfg, collection).await?;
+            listed.insert(collection.to_owned(), list.into_iter().collect());
+        }
+        Ok(listed[collection].get(path).cloned())
+    }
+}
+
+/// A resource name from the UID when it is plain, else from its hash.
+fn resource_name(uid: Option<&str>, id: &str, ext: &str) -> String {
+    match uid {
+        Some(u) if !u.is_empty() && u.len() <= 100 && u.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)) && !u.starts_with('.') => format!("{u}.{ext}"),
+        _ => format!("{}.{ext}", &hex::encode(sha2::Sha256::digest(uid.unwrap_or(id).as_bytes()))[..32]),
+    }
+}
+
+#[async_trait]
+impl Importer for DavImporter {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let kind = self.cfg.kind;
+        let mut warnings = Vec::new();
+        let (uid, bytes) = match (&item.record, kind) {
+            (Record::Event(e), Kind::Cal) => (Some(e.uid.clone()), item.original.as_ref().map(|o| o.bytes.to_vec())),
+            (Record::Task(t), Kind::Cal) => (Some(t.uid.clone()), item.original.as_ref().map(|o| o.bytes.to_vec())),
+            (Record::Contact(c), Kind::Card) => {
+                let bytes = match &item.original {
+                    // CardDAV servers take vCard 3.0 and 4.0; 2.1 is converted
+                    Some(o) if c.vcard_version == "2.1" || c.vcard_version == "2.0" => {
+                        warnings.push(format!("vCard {} converted to 3.0 (CardDAV stores 3.0 and 4.0)", c.vcard_version));
+                        Some(convert(&o.bytes, WriteVersion::V3).map_err(|e| ConnectorError::Item(e.to_string()))?.into_bytes())
+                    }
+                    Some(o) => Some(o.bytes.to_vec()),
+                    None => Some(build_v4(c).into_bytes()),
+                };
+                // CardDAV servers require a UID; a card without one gets one from its id
+                match (&c.uid, bytes) {
+                    (None, Some(b)) => {
+                        let uid = format!("ferry-{}", &hex::encode(sha2::Sha256::digest(item.id.as_bytes()))[..24]);
+                        warnings.push(format!("the card had no UID; given UID {uid}"));
+                        (Some(uid.clone()), Some(add_uid(&b, &uid)))
+                    }
+                    (uid, b) => (uid.clone(), b),
+                }
+            }
+            _ => return Err(ConnectorError::Item(format!("a {} item cannot go to this server", item.vertical()))),
+        };
+        let bytes = bytes.ok_or_else(|| ConnectorError::Item("no iCalendar data to write".into()))?;
+        let collection = self.collection(&item.container).await?;
+        let path = format!("{collection}{}", resource_name(uid.as_deref(), &item.id, kind.extension()));
+        let url = self.cfg.url(&path);
+        let sha = ferry_core::content::sha256_hex(&bytes);
+        let put = |condition: Option<(&'static str, String)>| {
+            let mut req = self.http.put(&url).basic_auth(&self.cfg.user, Some(&self.cfg.password)).header("Content-Type", kind.media_type()).body(bytes.clone());
+            if let Some((h, v)) = condition {
+                req = req.header(h, v);
+            }
+            req.send()
+        };
+        // not all servers honour If-None-Match; the collection's listing says what is there
+        if self.existing(&collection, &path).await?.is_none() {
+            let resp = put(Some(("If-None-Match", "*".into()))).await.map_err(|e| request_error(&format!("writing {url}"), e))?;
+            if resp.status().is_success() {
+                return Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) });
+            }
+            if resp.status().as_u16() != 412 {
+                return Err(status_error(&format!("writing {url}"), &resp));
+            }
+        }
+        // there already: the same bytes, or an older version to replace
+        let current = self.http.get(&url).basic_auth(&self.cfg.user, Some(&self.cfg.password)).send().await.map_err(|e| request_error(&format!("reading {url}"), e))?;
+        let etag = current.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let existing = current.bytes().await.map_err(|e| request_error(&format!("reading {url}"), e))?;
+        if existing.as_ref() == bytes.as_slice() || same_record(kind, &existing, &bytes) {
+            return Ok(PutOutcome { dest_id: path, created: false, warnings, sha256: Some(sha) });
+        }
+        let resp = put(etag.map(|e| ("If-Match", e))).await.map_err(|e| request_error(&format!("writing {url}"), e))?;
+        if !resp.status().is_success() {
+            return Err(status_error(&format!("writing {url}"), &resp));
+        }
+        Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) })
+    }
+
+    async fn finish(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+/// Whether two resources hold the same record: servers rewrite what they store (line
+/// folding, property order, PRODID), so equal bytes are too strict a test.
+fn same_record(kind: Kind, a: &[u8], b: &[u8]) -> bool {
+    match kind {
+        Kind::Cal => matches!((ferry_codecs::ical::parse_object(a, 1), ferry_codecs::ical::parse_object(b, 1)), (Ok(x), Ok(y)) if x == y),
+        Kind::Card => match (ferry_codecs::vcard::parse_card(a, 1), ferry_codecs::vcard::parse_card(b, 1)) {
+            (Ok(mut x), Ok(mut y)) => {
+                x.vcard_version.clear();
+                y.vcard_version.clear();
+                x.other_properties.clear();
+                y.other_properties.clear();
+                x == y
+            }
+            _ => false,
+        },
+    }
+}
+
+/// Inserts `UID:` before the card's END line.
+fn add_uid(card: &[u8], uid: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(card);
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    match text.rfind("END:VCARD") {
+        Some(i) => format!("{}UID:{uid}{eol}{}", &text[..i], &text[i..]).into_bytes(),
+        None => card.to_vec(),
+    }
+}
