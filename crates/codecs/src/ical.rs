@@ -256,6 +256,8 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
             other_properties.push(n);
         }
     }
+    // a set, in name order: servers reorder properties
+    other_properties.sort();
     let rrule = master.property(&ICalendarProperty::Rrule).map(value_string);
     let dates = |p: ICalendarProperty| -> Vec<DateOrDateTime> {
         master.properties(&p).flat_map(dates_of).collect()

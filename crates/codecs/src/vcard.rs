@@ -228,6 +228,8 @@ fn contact_from(card: &VCard) -> Contact {
             }
         }
     }
+    // a set, in name order: servers reorder properties
+    c.other_properties.sort();
     if c.formatted_name.is_empty() {
         c.formatted_name = c
             .name

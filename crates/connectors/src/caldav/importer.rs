@@ -175,13 +175,14 @@ impl Importer for DavImporter {
 fn same_record(kind: Kind, a: &[u8], b: &[u8]) -> bool {
     match kind {
         Kind::Cal => matches!((ferry_codecs::ical::parse_object(a, 1), ferry_codecs::ical::parse_object(b, 1)), (Ok(x), Ok(y)) if x == y),
+        // servers rewrite cards (3.0 types, parameters): compare what they keep
         Kind::Card => match (ferry_codecs::vcard::parse_card(a, 1), ferry_codecs::vcard::parse_card(b, 1)) {
-            (Ok(mut x), Ok(mut y)) => {
-                x.vcard_version.clear();
-                y.vcard_version.clear();
-                x.other_properties.clear();
-                y.other_properties.clear();
-                x == y
+            (Ok(x), Ok(y)) => {
+                let key = |c: &ferry_core::model::Contact| {
+                    let values = |v: &[ferry_core::model::TypedValue]| v.iter().map(|t| t.value.clone()).collect::<Vec<_>>();
+                    (c.uid.clone(), c.formatted_name.clone(), c.name.clone(), values(&c.emails), values(&c.phones), c.organization.clone(), c.birthday.clone())
+                };
+                key(&x) == key(&y)
             }
             _ => false,
         },

@@ -37,7 +37,8 @@ pub struct Contact {
     pub photo: Option<String>,
     /// vCard version of the original: 2.1, 3.0 or 4.0.
     pub vcard_version: String,
-    /// Properties the model has no field for (X- and rarer ones), by name. They are kept
+    /// Properties the model has no field for (X- and rarer ones), by name, in name order.
+    /// They are kept
     /// byte for byte in the original vCard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_properties: Vec<String>,
