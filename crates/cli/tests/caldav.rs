@@ -6,20 +6,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-fn env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts the servers (scripts/servers.sh)"))
-}
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .args(["--ca-file", &env("FERRY_TEST_CA"), "--allow-private-network"])
-        .env("FERRY_PASSWORD", env("FERRY_TEST_PASSWORD"))
-        .output()
-        .unwrap()
-}
 
 fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.code() == Some(0) || o.status.code() == Some(3), "{}", text(o));
@@ -49,18 +35,18 @@ fn records(pkg: &Path) -> BTreeSet<(String, String, String)> {
 fn radicale_calendars_tasks_contacts_round_trip_and_rerun() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
-    let host = env("FERRY_TEST_RADICALE");
+    let host = server_env("FERRY_TEST_RADICALE");
     let account = format!("dir:{}", example_account().display());
     let reference = t.path().join("ref.zip");
-    let o = run(&data, &["export", &account, "--only", "calendar,tasks,contacts", "-o", reference.to_str().unwrap()]);
+    let o = run_with_servers(&data, &["export", &account, "--only", "calendar,tasks,contacts", "-o", reference.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
 
     let cal = format!("caldav://dave@{host}");
     let card = format!("carddav://dave@{host}");
-    let r = json(&run(&data, &["--json", "transfer", "--from", &account, "--to", &cal]));
+    let r = json(&run_with_servers(&data, &["--json", "transfer", "--from", &account, "--to", &cal]));
     assert_eq!(r["report"]["verticals"]["calendar"]["transferred"], 23, "{r}");
     assert_eq!(r["report"]["verticals"]["tasks"]["transferred"], 10, "{r}");
-    let r = json(&run(&data, &["--json", "transfer", "--from", &account, "--to", &card]));
+    let r = json(&run_with_servers(&data, &["--json", "transfer", "--from", &account, "--to", &card]));
     let c = &r["report"]["verticals"]["contacts"];
     assert_eq!(c["transferred"], 31, "{r}");
     // Radicale refuses the card with two N properties: listed, with the server's answer
@@ -71,8 +57,8 @@ fn radicale_calendars_tasks_contacts_round_trip_and_rerun() {
     assert!(warnings.contains("2.1 converted") && warnings.contains("had no UID"), "{warnings}");
 
     let (pc, pk) = (t.path().join("cal.zip"), t.path().join("card.zip"));
-    assert!(run(&data, &["export", &cal, "-o", pc.to_str().unwrap()]).status.success());
-    assert!(run(&data, &["export", &card, "-o", pk.to_str().unwrap()]).status.success());
+    assert!(run_with_servers(&data, &["export", &cal, "-o", pc.to_str().unwrap()]).status.success());
+    assert!(run_with_servers(&data, &["export", &card, "-o", pk.to_str().unwrap()]).status.success());
     let want = records(&reference);
     let mut got = records(&pc);
     got.extend(records(&pk));
@@ -90,10 +76,10 @@ fn radicale_calendars_tasks_contacts_round_trip_and_rerun() {
     assert!(tasks.contains("\"due\""));
 
     // again: nothing new
-    let r = json(&run(&data, &["--json", "transfer", "--from", &account, "--to", &cal]));
+    let r = json(&run_with_servers(&data, &["--json", "transfer", "--from", &account, "--to", &cal]));
     assert_eq!(r["report"]["verticals"]["calendar"]["transferred"], 0, "{r}");
     assert_eq!(r["report"]["verticals"]["tasks"]["transferred"], 0, "{r}");
-    let r = json(&run(&data, &["--json", "transfer", "--from", &account, "--to", &card]));
+    let r = json(&run_with_servers(&data, &["--json", "transfer", "--from", &account, "--to", &card]));
     assert_eq!(r["report"]["verticals"]["contacts"]["transferred"], 0, "{r}");
 }
 
@@ -101,35 +87,35 @@ fn radicale_calendars_tasks_contacts_round_trip_and_rerun() {
 fn server_to_server_and_through_a_package() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
-    let host = env("FERRY_TEST_RADICALE");
+    let host = server_env("FERRY_TEST_RADICALE");
     let account = format!("dir:{}", example_account().display());
     let (cal, card) = (format!("caldav://erin@{host}"), format!("carddav://erin@{host}"));
-    assert!(run(&data, &["transfer", "--from", &account, "--to", &cal]).status.code() == Some(0));
-    assert!(matches!(run(&data, &["transfer", "--from", &account, "--to", &card]).status.code(), Some(0) | Some(3)));
+    assert!(run_with_servers(&data, &["transfer", "--from", &account, "--to", &cal]).status.code() == Some(0));
+    assert!(matches!(run_with_servers(&data, &["transfer", "--from", &account, "--to", &card]).status.code(), Some(0) | Some(3)));
 
     // CardDAV on Radicale to CardDAV on Xandikos (another server, plain HTTP: --insecure)
-    let xb = format!("carddav+http://x@{}", env("FERRY_TEST_XANDIKOS_B"));
-    let o = run(&data, &["--json", "transfer", "--from", &card, "--to", &xb, "--insecure"]);
+    let xb = format!("carddav+http://x@{}", server_env("FERRY_TEST_XANDIKOS_B"));
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &card, "--to", &xb, "--insecure"]);
     let r = json(&o);
     // (the Xandikos instances are shared by the tests: count what is there either way)
     let c = &r["report"]["verticals"]["contacts"];
     assert_eq!(c["transferred"].as_u64().unwrap() + c["already_present"].as_u64().unwrap(), 31, "{r}");
     // CalDAV to a package to CalDAV on Xandikos
     let pkg = t.path().join("cal.zip");
-    assert!(run(&data, &["export", &cal, "-o", pkg.to_str().unwrap()]).status.success());
-    let xa = format!("caldav+http://x@{}", env("FERRY_TEST_XANDIKOS_A"));
-    let o = run(&data, &["--json", "import", pkg.to_str().unwrap(), "--to", &xa, "--insecure"]);
+    assert!(run_with_servers(&data, &["export", &cal, "-o", pkg.to_str().unwrap()]).status.success());
+    let xa = format!("caldav+http://x@{}", server_env("FERRY_TEST_XANDIKOS_A"));
+    let o = run_with_servers(&data, &["--json", "import", pkg.to_str().unwrap(), "--to", &xa, "--insecure"]);
     let r = json(&o);
     for (v, n) in [("calendar", 23), ("tasks", 10)] {
         let x = &r["report"]["verticals"][v];
         assert_eq!(x["transferred"].as_u64().unwrap() + x["already_present"].as_u64().unwrap(), n, "{r}");
     }
     let back = t.path().join("back.zip");
-    assert!(run(&data, &["export", &xa, "-o", back.to_str().unwrap(), "--insecure"]).status.success());
+    assert!(run_with_servers(&data, &["export", &xa, "-o", back.to_str().unwrap(), "--insecure"]).status.success());
     assert_eq!(records(&back), records(&pkg), "the same events and tasks in the same calendars");
 
     // plain HTTP needs --insecure
-    let o = run(&data, &["transfer", "--from", &xa, "--to", &format!("dir:{}", t.path().join("x").display())]);
+    let o = run_with_servers(&data, &["transfer", "--from", &xa, "--to", &format!("dir:{}", t.path().join("x").display())]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("clear text"), "{}", text(&o));
 }

@@ -78,3 +78,20 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A variable scripts/servers.sh sets; missing means the servers were not started.
+pub fn server_env(k: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts the servers (scripts/servers.sh)"))
+}
+
+/// Runs ferry against the test servers: their CA, loopback allowed, the test password.
+pub fn run_with_servers(data: &Path, args: &[&str]) -> Output {
+    Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .args(["--ca-file", &server_env("FERRY_TEST_CA"), "--allow-private-network"])
+        .env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"))
+        .output()
+        .unwrap()
+}

@@ -8,20 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts the servers (scripts/servers.sh)"))
-}
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .args(["--ca-file", &env("FERRY_TEST_CA"), "--allow-private-network"])
-        .env("FERRY_PASSWORD", env("FERRY_TEST_PASSWORD"))
-        .output()
-        .unwrap()
-}
 
 fn files_and_media(p: &Path) -> std::collections::BTreeMap<(String, String, String), u32> {
     package_items(p).into_iter().filter(|(k, _)| k.0 == "media" || k.0 == "files").collect()
@@ -31,27 +17,27 @@ fn files_and_media(p: &Path) -> std::collections::BTreeMap<(String, String, Stri
 fn folder_to_webdav_to_folder_and_rerun() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
-    let dav = format!("webdavs://ferry@{}/rt-{}/", env("FERRY_TEST_WEBDAV"), std::process::id());
+    let dav = format!("webdavs://ferry@{}/rt-{}/", server_env("FERRY_TEST_WEBDAV"), std::process::id());
     let account = format!("dir:{}", example_account().display());
     let reference = t.path().join("ref.zip");
-    let o = run(&data, &["export", &account, "--only", "media,files", "-o", reference.to_str().unwrap()]);
+    let o = run_with_servers(&data, &["export", &account, "--only", "media,files", "-o", reference.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
 
-    let o = run(&data, &["--json", "transfer", "--from", &account, "--to", &dav]);
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &account, "--to", &dav]);
     assert!(o.status.success(), "{}", text(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["report"]["verticals"]["media"]["transferred"], 10, "{r}");
     assert_eq!(r["report"]["verticals"]["media"]["fidelity_warnings"].as_array().unwrap().len(), 2, "sidecar descriptions are reported");
 
     let back = t.path().join("back");
-    let o = run(&data, &["transfer", "--from", &dav, "--to", &format!("dir:{}", back.display())]);
+    let o = run_with_servers(&data, &["transfer", "--from", &dav, "--to", &format!("dir:{}", back.display())]);
     assert!(o.status.success(), "{}", text(&o));
     let check = t.path().join("check.zip");
-    let o = run(&data, &["export", &format!("dir:{}", back.display()), "-o", check.to_str().unwrap()]);
+    let o = run_with_servers(&data, &["export", &format!("dir:{}", back.display()), "-o", check.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(files_and_media(&check), files_and_media(&reference), "same files, same folders, same bytes");
 
-    let o = run(&data, &["--json", "transfer", "--from", &account, "--to", &dav]);
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &account, "--to", &dav]);
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for v in ["media", "files"] {
         assert_eq!(r["report"]["verticals"][v]["transferred"], 0, "{v}: {r}");

@@ -21,24 +21,6 @@ pub struct ImapConfig {
     pub folder: Option<String>,
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl ImapConfig {
     pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
         let tls = if e.scheme == "imaps" { Tls::Implicit } else { Tls::StartTls };
@@ -62,8 +44,8 @@ impl ImapConfig {
         if settings.password.is_none() {
             return Err(ConnectorError::Fatal(format!("{}: needs a password: give --password-file FILE or set FERRY_PASSWORD", e.scheme)));
         }
-        let folder = Some(percent_decode(path.trim_matches('/'))).filter(|f| !f.is_empty());
-        Ok(ImapConfig { tls, host, port, user: percent_decode(user), folder })
+        let folder = Some(crate::dav::percent_decode(path.trim_matches('/'))).filter(|f| !f.is_empty());
+        Ok(ImapConfig { tls, host, port, user: crate::dav::percent_decode(user), folder })
     }
 }
 
