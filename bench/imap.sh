@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# IMAP to IMAP: ferry against mbsync (isync) and doveadm backup, same messages, same
+# Dovecot, one after another. Usage: bench/imap.sh [MESSAGES] (default 10000; 2-200 KB,
+# with attachments, in 4 folders). Needs dovecot-imapd, isync, rclone (scripts/servers.sh).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+N=${1:-10000}
+SKIP_BUILD=${SKIP_BUILD:-0}
+[ "$SKIP_BUILD" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
+FERRY=${FERRY:-$REPO/target/release/ferry}
+command -v /usr/bin/time >/dev/null || { echo "install the 'time' package" >&2; exit 1; }
+
+servers=$("$REPO/scripts/servers.sh")
+work=$(mktemp -d /tmp/ferry-imap-bench.XXXXXX)
+cleanup() { "$REPO/scripts/servers.sh" stop "$servers"; [ "${KEEP:-0}" = 1 ] || rm -rf "$work" "$servers"; }
+trap cleanup EXIT
+set -a; . "$servers/servers.env"; set +a
+export FERRY_PASSWORD=$FERRY_TEST_PASSWORD
+imap_host=${FERRY_TEST_IMAP%:*}; imap_port=${FERRY_TEST_IMAP#*:}
+common=(--ca-file "$FERRY_TEST_CA" --allow-private-network --connections 8 --concurrency 16)
+
+echo "== generating $N messages"
+python3 "$REPO/bench/gen_account.py" "$work/account" --contacts 0 --messages "$N" --photos 0 >/dev/null
+bytes=$(du -sb "$work/account/mail" | cut -f1)
+echo "== seeding the source account (ferry, folder -> IMAP)"
+"$FERRY" -q --data-dir "$work/seed" transfer --from "dir:$work/account" --to "imap://src@$FERRY_TEST_IMAP" "${common[@]}"
+server_cpu() { { ps -C imap -o cputimes= || true; } | awk '{s+=$1} END {print s+0}'; }
+
+measure() { # name, command...
+    local name=$1; shift
+    sync
+    local before; before=$(server_cpu)
+    /usr/bin/time -f '%e %M' -o "$work/time.$name" "$@" >"$work/log.$name" 2>&1 || { echo "$name failed:"; tail -5 "$work/log.$name"; exit 1; }
+    read -r secs rss < "$work/time.$name"
+    printf '%s %s %s %s\n' "$name" "$secs" "$rss" "$(( $(server_cpu) - before ))" >> "$work/results"
+}
+
+measure ferry "$FERRY" -q --data-dir "$work/ferry-data" transfer --from "imap://src@$FERRY_TEST_IMAP" --to "imap://dst-ferry@$FERRY_TEST_IMAP" "${common[@]}"
+
+cat > "$work/mbsyncrc" <<RC
+IMAPAccount src
+Host localhost
+Port $imap_port
+User src
+Pass $FERRY_PASSWORD
+SSLType STARTTLS
+CertificateFile $FERRY_TEST_CA
+PipelineDepth 50
+
+IMAPAccount dst
+Host localhost
+Port $imap_port
+User dst-mbsync
+Pass $FERRY_PASSWORD
+SSLType STARTTLS
+CertificateFile $FERRY_TEST_CA
+PipelineDepth 50
+
+IMAPStore src
+Account src
+
+IMAPStore dst
+Account dst
+
+Channel all
+Far :src:
+Near :dst:
+Patterns *
+Create Near
+Sync Pull
+SyncState $work/mbsync-state/
+RC
+mkdir -p "$work/mbsync-state"
+measure mbsync mbsync -c "$work/mbsyncrc" -a -q
+
+src_maildir="$servers/dovecot/home/src/Maildir"
+# dsync asks to be run again when the new account's auto-created folders race it
+dsync_cmd="doveadm -c $servers/dovecot/dovecot.conf sync -1 -u dst-doveadm maildir:$src_maildir"
+measure doveadm bash -c "$dsync_cmd || $dsync_cmd"
+
+echo
+printf "%d messages, %.1f MB (as mbox)\n" "$N" "$(echo "$bytes / 1000000" | bc -l)"
+printf "%-8s %9s %10s %9s %13s %16s %12s\n" tool seconds msgs/s MB/s "peak RSS MiB" "server CPU s" "ferry/peer"
+ferry_secs=$(awk '$1=="ferry"{print $2}' "$work/results")
+while read -r name secs rss cpu; do
+    awk -v n="$name" -v s="$secs" -v r="$rss" -v c="$cpu" -v m="$N" -v b="$bytes" -v f="$ferry_secs" 'BEGIN {
+        ratio = (n == "ferry") ? "-" : sprintf("%.2f", s / f);
+        printf "%-8s %9.2f %10.0f %9.1f %13.1f %16s %12s\n", n, s, m / s, b / 1e6 / s, r / 1024, c, ratio }'
+done < "$work/results"
+echo "ferry/peer = peer_seconds / ferry_seconds (above 1: ferry is faster)"
