@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use ferry_core::content::sha256_hex;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
 use futures::TryStreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Mutex;
 
@@ -16,11 +16,36 @@ pub struct ImapImporter {
     pool: Pool,
     folders: Mutex<Option<Vec<Folder>>>,
     created: Mutex<HashSet<String>>,
+    /// Per folder: (Message-ID, size) of what it holds, read once, so that the check for
+    /// an existing message costs no round trip.
+    present: Mutex<HashMap<String, HashSet<(String, u32)>>>,
+}
+
+/// The Message-ID in a header block, without angle brackets.
+fn header_message_id(header: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(header);
+    let mut lines = text.split("\r\n").flat_map(|l| l.split('\n')).peekable();
+    while let Some(l) = lines.next() {
+        if l.len() > 11 && l[..11].eq_ignore_ascii_case("message-id:") {
+            let mut v = l[11..].trim().to_owned();
+            while let Some(next) = lines.peek() {
+                if next.starts_with([' ', '\t']) {
+                    v.push_str(next.trim());
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            let v = v.trim().trim_matches(['<', '>']).to_owned();
+            return (!v.is_empty()).then_some(v);
+        }
+    }
+    None
 }
 
 impl ImapImporter {
     pub fn new(cfg: ImapConfig, settings: Settings) -> Self {
-        ImapImporter { pool: Pool::new(cfg, settings), folders: Mutex::new(None), created: Mutex::new(HashSet::new()) }
+        ImapImporter { pool: Pool::new(cfg, settings), folders: Mutex::new(None), created: Mutex::new(HashSet::new()), present: Mutex::new(HashMap::new()) }
     }
 
     /// The server folder for a container, created if missing.
@@ -66,9 +91,6 @@ fn to_crlf(bytes: Vec<u8>) -> Vec<u8> {
     out
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
 
 #[async_trait]
 impl Importer for ImapImporter {
@@ -87,17 +109,38 @@ impl Importer for ImapImporter {
         let bytes = to_crlf(bytes);
         let sha = sha256_hex(&bytes);
         let folder = self.folder(&item.container).await?;
+        let mid = m.message_id.as_deref().map(|id| id.trim_matches(['<', '>']).to_owned()).filter(|id| !id.is_empty());
         let mut lease = self.pool.get().await?;
         if lease.selected.as_ref().map(|s| s.0.as_str()) != Some(folder.as_str()) {
             lease.open_mailbox(&folder, false).await?;
         }
-        // already there?
-        let query = match m.message_id.as_deref().map(|id| id.trim_matches(['<', '>'])) {
-            Some(id) if !id.is_empty() && !id.contains(['"', '\\', '\r', '\n']) => format!("HEADER Message-ID {}", quote(id)),
-            _ => format!("LARGER {} SMALLER {}", bytes.len().saturating_sub(1), bytes.len() + 1),
+        if let Some(id) = &mid {
+            let mut present = self.present.lock().await;
+            if !present.contains_key(&folder) {
+                lease.allow(DEFAULT_BUDGET * 4);
+                let all: Vec<_> = lease
+                    .session
+                    .uid_fetch("1:*", "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+                    .await
+                    .map_err(|e| imap_err(&format!("reading {folder}"), e))?
+                    .try_collect()
+                    .await
+                    .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
+                let set = all.iter().filter_map(|f| Some((header_message_id(f.header()?)?, f.size?))).collect();
+                present.insert(folder.clone(), set);
+            }
+            if present[&folder].contains(&(id.clone(), bytes.len() as u32)) {
+                return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: false, warnings: vec![], sha256: Some(sha) });
+            }
+        }
+        // without a Message-ID: look for a message of the same size and compare the bytes
+        let candidates = if mid.is_none() {
+            let query = format!("LARGER {} SMALLER {}", bytes.len().saturating_sub(1), bytes.len() + 1);
+            lease.allow(DEFAULT_BUDGET);
+            lease.session.uid_search(&query).await.map_err(|e| imap_err(&format!("searching {folder}"), e))?
+        } else {
+            HashSet::new()
         };
-        lease.allow(DEFAULT_BUDGET);
-        let candidates = lease.session.uid_search(&query).await.map_err(|e| imap_err(&format!("searching {folder}"), e))?;
         if !candidates.is_empty() {
             let set = candidates.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
             let what = if m.message_id.is_some() { "RFC822.SIZE" } else { "BODY.PEEK[]" };
@@ -125,6 +168,11 @@ impl Importer for ImapImporter {
         if let Err(e) = lease.session.append(&folder, Some(&flags), date.as_deref(), &bytes).await {
             lease.discard();
             return Err(imap_err(&format!("appending to {folder}"), e));
+        }
+        if let Some(id) = mid
+            && let Some(set) = self.present.lock().await.get_mut(&folder)
+        {
+            set.insert((id, bytes.len() as u32));
         }
         Ok(PutOutcome { dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())), created: true, warnings: vec![], sha256: Some(sha) })
     }
