@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
@@ -132,7 +132,9 @@ async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<t
 pub struct Pool {
     cfg: ImapConfig,
     settings: Settings,
-    idle: Mutex<Vec<Live>>,
+    /// Sessions not in use (a plain mutex: it is never held across an await, and a
+    /// returning lease must always get it).
+    idle: std::sync::Mutex<Vec<Live>>,
     permits: Semaphore,
 }
 
@@ -164,10 +166,8 @@ impl Lease<'_> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(live) = self.live.take()
-            && let Ok(mut idle) = self.pool.idle.try_lock()
-        {
-            idle.push(live);
+        if let Some(live) = self.live.take() {
+            self.pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(live);
         }
     }
 }
@@ -175,12 +175,13 @@ impl Drop for Lease<'_> {
 impl Pool {
     pub fn new(cfg: ImapConfig, settings: Settings) -> Self {
         let max = settings.connections.clamp(1, 16);
-        Pool { cfg, settings, idle: Mutex::new(Vec::new()), permits: Semaphore::new(max) }
+        Pool { cfg, settings, idle: std::sync::Mutex::new(Vec::new()), permits: Semaphore::new(max) }
     }
 
     pub async fn get(&self) -> Result<Lease<'_>, ConnectorError> {
         let permit = self.permits.acquire().await.expect("never closed");
-        let live = match self.idle.lock().await.pop() {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let live = match idle {
             Some(l) => l,
             None => connect(&self.cfg, &self.settings).await?,
         };
