@@ -2,6 +2,7 @@
 //! capabilities, `config.rs` reads the URI, `exporter.rs` and `importer.rs` do the work).
 //! The registry below maps URI schemes to them.
 
+mod account;
 pub mod caldav;
 mod dav;
 pub mod dir;

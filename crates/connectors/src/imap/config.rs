@@ -24,28 +24,16 @@ pub struct ImapConfig {
 impl ImapConfig {
     pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
         let tls = if e.scheme == "imaps" { Tls::Implicit } else { Tls::StartTls };
-        let rest = e.rest.strip_prefix("//").ok_or_else(|| ConnectorError::Fatal(format!("{e}: write it as {}://user@host", e.scheme)))?;
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let (user, hostport) = authority
-            .rsplit_once('@')
-            .ok_or_else(|| ConnectorError::Fatal(format!("{}: needs a user name, as in {}://me@{authority}", e.scheme, e.scheme)))?;
-        if user.contains(':') {
-            return Err(ConnectorError::Fatal("do not put the password in the URI; use --password-file or FERRY_PASSWORD".into()));
-        }
+        let a = crate::account::Account::parse(e, settings)?;
+        let hostport = a.authority.as_str();
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+            Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
                 (h.trim_matches(['[', ']']).to_owned(), p.parse().map_err(|_| ConnectorError::Fatal(format!("bad port in {hostport}")))?)
             }
             _ => (hostport.trim_matches(['[', ']']).to_owned(), if tls == Tls::Implicit { 993 } else { 143 }),
         };
-        if host.is_empty() {
-            return Err(ConnectorError::Fatal(format!("{}: needs a host", e.scheme)));
-        }
-        if settings.password.is_none() {
-            return Err(ConnectorError::Fatal(format!("{}: needs a password: give --password-file FILE or set FERRY_PASSWORD", e.scheme)));
-        }
-        let folder = Some(crate::dav::percent_decode(path.trim_matches('/'))).filter(|f| !f.is_empty());
-        Ok(ImapConfig { tls, host, port, user: crate::dav::percent_decode(user), folder })
+        let folder = Some(a.path).filter(|f| !f.is_empty());
+        Ok(ImapConfig { tls, host, port, user: a.user, folder })
     }
 }
 
