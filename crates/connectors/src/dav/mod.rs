@@ -54,9 +54,9 @@ pub fn percent_encode_path(path: &str) -> String {
     out
 }
 
-/// Reads a multistatus answer into entries.
-pub fn parse_multistatus(xml: &[u8]) -> Result<Vec<Entry>, String> {
-    Ok(multistatus::parse(xml)?
+/// The file and folder properties of a multistatus answer.
+fn entries(responses: Vec<multistatus::Response>) -> Vec<Entry> {
+    responses
         .into_iter()
         .map(|r| Entry {
             collection: r.has_child("resourcetype", "collection"),
@@ -66,7 +66,7 @@ pub fn parse_multistatus(xml: &[u8]) -> Result<Vec<Entry>, String> {
             content_type: r.text("getcontenttype").map(|s| s.trim().to_owned()),
             path: r.href,
         })
-        .collect())
+        .collect()
 }
 
 /// Sends a WebDAV request with an XML body and reads the multistatus answer (bounded).
@@ -104,25 +104,9 @@ async fn read_bounded(resp: reqwest::Response, url: &str) -> Result<Vec<u8>, Con
     Ok(body)
 }
 
-/// PROPFIND with Depth 0 or 1. The answer is read in chunks and refused past the limit.
+/// PROPFIND with Depth 0 or 1 for the properties of files and folders.
 pub async fn propfind(client: &reqwest::Client, url: &str, depth: u8, auth: &(String, String)) -> Result<Option<Vec<Entry>>, ConnectorError> {
-    let resp = client
-        .request(reqwest::Method::from_bytes(b"PROPFIND").expect("valid"), url)
-        .basic_auth(&auth.0, Some(&auth.1))
-        .header("Depth", depth.to_string())
-        .header("Content-Type", "application/xml; charset=utf-8")
-        .body(PROPFIND_BODY)
-        .send()
-        .await
-        .map_err(|e| request_error(&format!("listing {url}"), e))?;
-    if resp.status().as_u16() == 404 {
-        return Ok(None);
-    }
-    if resp.status().as_u16() != 207 {
-        return Err(status_error(&format!("listing {url}"), &resp));
-    }
-    let body = read_bounded(resp, url).await?;
-    parse_multistatus(&body).map(Some).map_err(|e| ConnectorError::Fatal(format!("listing {url}: {e}")))
+    Ok(request(client, "PROPFIND", url, Some(depth), PROPFIND_BODY, auth).await?.map(entries))
 }
 
 #[cfg(test)]
@@ -132,13 +116,13 @@ mod tests {
     #[test]
     fn parses_multistatus() {
         let xml = br#"<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"><D:response><D:href>/a/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response><D:response><D:href>/a/Caf%C3%A9%20menu.txt</D:href><D:propstat><D:prop><D:resourcetype/><D:getcontentlength>12</D:getcontentlength><D:getetag>"x1"</D:getetag><D:getlastmodified>Mon, 06 Jan 2025 09:00:00 GMT</D:getlastmodified></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#;
-        let e = parse_multistatus(xml).unwrap();
+        let e = entries(multistatus::parse(xml).unwrap());
         assert_eq!(e.len(), 2);
         assert!(e[0].collection && !e[1].collection);
         assert_eq!(e[1].path, "/a/Café menu.txt");
         assert_eq!(e[1].size, Some(12));
         assert_eq!(e[1].etag.as_deref(), Some("\"x1\""));
-        assert!(parse_multistatus(b"<D:multistatus><D:response><unclosed").is_err());
+        assert!(multistatus::parse(b"<D:multistatus><D:response><unclosed").is_err());
     }
 
     #[test]
