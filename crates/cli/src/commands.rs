@@ -47,14 +47,6 @@ fn normalize(uri: &str) -> Result<String> {
     Ok(uri.to_owned())
 }
 
-fn read_passphrase(path: &Path) -> Result<age::secrecy::SecretString> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read passphrase file {}", path.display()))?;
-    let line = text.lines().next().unwrap_or("").to_owned();
-    if line.is_empty() {
-        bail!("passphrase file {} is empty", path.display());
-    }
-    Ok(age::secrecy::SecretString::from(line))
-}
 
 fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
     let mut s = Settings { temp_dir: data_dir.join("tmp"), ..Default::default() };
@@ -63,7 +55,7 @@ fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
         s.encryption = Some(Encryption::Recipients(r));
     }
     if let Some(p) = &keys.passphrase_file {
-        let pass = read_passphrase(p)?;
+        let pass = age::secrecy::SecretString::from(read_first_line(p, "passphrase")?);
         if s.encryption.is_none() {
             s.encryption = Some(Encryption::Passphrase(pass.clone()));
         }
@@ -113,11 +105,12 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
     execute(cli, data_dir, store, &job, settings(data_dir, &opts.keys)?, &opts.conn, opts.concurrency).await
 }
 
-fn read_first_line(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read password file {}", path.display()))?;
+/// The first line of a passphrase or password file.
+fn read_first_line(path: &Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {what} file {}", path.display()))?;
     let line = text.lines().next().unwrap_or("").to_owned();
     if line.is_empty() {
-        bail!("password file {} is empty", path.display());
+        bail!("{what} file {} is empty", path.display());
     }
     Ok(line)
 }
@@ -130,11 +123,11 @@ fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts, 
     }
     let var = if side == "source" { "FERRY_FROM_PASSWORD" } else { "FERRY_TO_PASSWORD" };
     let pw = if let Some(f) = own {
-        read_first_line(f)?
+        read_first_line(f, "password")?
     } else if let Ok(p) = std::env::var(var) {
         p
     } else if let Some(f) = &conn.password_file {
-        read_first_line(f)?
+        read_first_line(f, "password")?
     } else if let Ok(p) = std::env::var("FERRY_PASSWORD") {
         p
     } else if let Some(p) = stored {

@@ -453,17 +453,6 @@ impl<W: Write> CalendarWriter<W> {
     }
 }
 
-/// Reads calendar objects from any reader by spooling it to memory first; for inputs
-/// that are not seekable and known to be small (a single resource).
-pub fn read_objects(input: impl Read, limits: Limits) -> Result<Vec<Result<CalendarObject, CodecError>>, CodecError> {
-    let mut buf = Vec::new();
-    input.take(limits.max_record as u64 + 1).read_to_end(&mut buf)?;
-    if buf.len() > limits.max_record {
-        return Err(CodecError::RecordTooLarge { line: 1, limit: limits.max_record });
-    }
-    Ok(IcsReader::new(std::io::Cursor::new(buf), limits)?.collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,23 @@ use std::time::Duration;
 
 struct Guarded(Settings);
 
+/// The resolver's refusal, found again in reqwest's error chain.
+#[derive(Debug)]
+struct Refused(ConnectorError);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 impl Resolve for Guarded {
     fn resolve(&self, name: Name) -> Resolving {
         let settings = self.0.clone();
         Box::pin(async move {
-            let addrs = net::resolve(name.as_str(), 0, &settings).await.map_err(|e| Box::new(std::io::Error::other(e.to_string())) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs = net::resolve(name.as_str(), 0, &settings).await.map_err(|e| Box::new(Refused(e)) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
@@ -52,12 +64,16 @@ pub fn status_error(what: &str, resp: &reqwest::Response) -> ConnectorError {
 }
 
 pub fn request_error(what: &str, e: reqwest::Error) -> ConnectorError {
+    // the guard's refusal (or a name that does not resolve) is not worth retrying
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if let Some(Refused(inner)) = s.downcast_ref::<Refused>() {
+            return ConnectorError::Fatal(format!("{what}: {inner}"));
+        }
+        source = s.source();
+    }
     let msg = format!("{what}: {e}");
     if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
-        // the guard's refusal is not worth retrying
-        if format!("{e:?}").contains("--allow-private-network") {
-            return ConnectorError::Fatal(format!("{what}: the host resolves to an internal address; ferry refuses it unless --allow-private-network is given"));
-        }
         ConnectorError::transient(msg)
     } else {
         ConnectorError::Item(msg)

@@ -220,13 +220,6 @@ impl PackageFs {
             }
         }
     }
-
-    pub fn describe(&self) -> String {
-        match self {
-            PackageFs::Dir { root, .. } => root.display().to_string(),
-            PackageFs::Zip { name, .. } => name.clone(),
-        }
-    }
 }
 
 struct ChannelReader {

@@ -14,13 +14,7 @@ pub struct Collection {
     pub name: String,
 }
 
-/// Absolute path of an href (which may be a full URL).
-pub fn href_path(href: &str) -> String {
-    match href.find("://") {
-        Some(i) => href[i + 3..].find('/').map(|j| href[i + 3 + j..].to_owned()).unwrap_or_else(|| "/".into()),
-        None => href.to_owned(),
-    }
-}
+pub use crate::dav::href_path;
 
 fn with_slash(p: String) -> String {
     if p.ends_with('/') { p } else { format!("{p}/") }

@@ -42,6 +42,14 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The absolute path of an href, which servers may send as a full URL.
+pub fn href_path(href: &str) -> String {
+    match href.find("://") {
+        Some(i) => href[i + 3..].find('/').map(|j| href[i + 3 + j..].to_owned()).unwrap_or_else(|| "/".into()),
+        None => href.to_owned(),
+    }
+}
+
 pub fn percent_encode_path(path: &str) -> String {
     let mut out = String::new();
     for b in path.bytes() {

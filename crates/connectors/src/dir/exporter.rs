@@ -248,20 +248,21 @@ impl Walk<'_> {
         for msg in MboxReader::new(input, self.cfg.mbox, Limits::default()) {
             let item = match msg {
                 Ok(m) => {
-                    let sha = sha256_hex(&m.bytes);
+                    let mut record = read_meta(&m.bytes);
+                    let content = Content::from_bytes("message/rfc822", Bytes::from(m.bytes));
+                    let sha = content.sha256.clone().expect("hashed from bytes");
                     let n = seen.entry(sha[..16].to_owned()).or_default();
                     *n += 1;
                     let id = if *n == 1 { format!("{file}#{}", &sha[..16]) } else { format!("{file}#{}~{n}", &sha[..16]) };
-                    let mut record = read_meta(&m.bytes);
                     record.received = m.received;
                     record.envelope_from = m.envelope_from;
                     Ok(Item {
                         id,
                         container: container.clone(),
-                        version: sha.clone(),
+                        version: sha,
                         record: Record::Mail(record),
                         original: None,
-                        content: Some(Content::from_bytes("message/rfc822", Bytes::from(m.bytes))),
+                        content: Some(content),
                     })
                 }
                 Err(e) => Err(codec_err(&file, e)),
@@ -285,13 +286,14 @@ impl Walk<'_> {
             record.flags = flags;
         }
         record.received = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from);
+        let content = Content::from_bytes("message/rfc822", Bytes::from(bytes));
         Ok(Item {
             id,
             container,
-            version: format!("{}-{}", sha256_hex(&bytes), record.flags.join(",")),
+            version: format!("{}-{}", content.sha256.as_deref().unwrap_or_default(), record.flags.join(",")),
             record: Record::Mail(record),
             original: None,
-            content: Some(Content::from_bytes("message/rfc822", Bytes::from(bytes))),
+            content: Some(content),
         })
     }
 

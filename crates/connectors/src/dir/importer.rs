@@ -1,5 +1,4 @@
 use super::config::DirConfig;
-use super::layout::folder_name;
 use async_trait::async_trait;
 use ferry_codecs::maildir;
 use ferry_codecs::media::Sidecar;
@@ -41,7 +40,7 @@ impl DirImporter {
 
     fn container_dir(&self, v: Vertical, container: &str, default: &str) -> PathBuf {
         let c = if container.is_empty() { default.to_owned() } else { safe_container(container) };
-        self.root.join(folder_name(v)).join(c)
+        self.root.join(v.as_str()).join(c)
     }
 
     /// Writes `bytes` to `path` unless it already holds exactly them.
@@ -143,7 +142,7 @@ impl DirImporter {
             Record::File(f) => (f.name.clone(), f.modified, f.mode),
             _ => unreachable!(),
         };
-        let dir = if item.container.is_empty() { self.root.join(folder_name(v)) } else { self.root.join(folder_name(v)).join(safe_container(&item.container)) };
+        let dir = if item.container.is_empty() { self.root.join(v.as_str()) } else { self.root.join(v.as_str()).join(safe_container(&item.container)) };
         tokio::fs::create_dir_all(&dir).await.map_err(|e| io("dir: creating folder", e))?;
         let name = safe_segment(&name);
         let alt = {

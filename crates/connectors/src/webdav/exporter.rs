@@ -81,11 +81,7 @@ impl Walk {
         let mut subdirs = Vec::new();
         let mut files = Vec::new();
         for e in entries {
-            // hrefs may be absolute URLs or paths
-            let path = match e.path.find("://") {
-                Some(i) => e.path[i + 3..].find('/').map(|j| e.path[i + 3 + j..].to_owned()).unwrap_or_else(|| "/".into()),
-                None => e.path.clone(),
-            };
+            let path = dav::href_path(&e.path);
             let trimmed = path.trim_end_matches('/');
             if trimmed == here.trim_end_matches('/') {
                 continue;
