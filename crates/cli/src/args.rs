@@ -87,8 +87,9 @@ pub enum Command {
         keys: KeyOpts,
         #[command(flatten)]
         conn: ConnOpts,
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
+        /// Items transferred at once [default: what the destination connector declares]
+        #[arg(long)]
+        concurrency: Option<usize>,
     },
     /// List connectors and what each can do
     Connectors,
@@ -106,9 +107,9 @@ pub struct TransferOpts {
     /// that have not changed since
     #[arg(long)]
     pub incremental: bool,
-    /// Items transferred at once
-    #[arg(long, default_value_t = 4)]
-    pub concurrency: usize,
+    /// Items transferred at once [default: what the destination connector declares]
+    #[arg(long)]
+    pub concurrency: Option<usize>,
     #[command(flatten)]
     pub keys: KeyOpts,
     #[command(flatten)]

@@ -155,7 +155,7 @@ async fn remember_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: 
     Ok(())
 }
 
-async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job, settings: Settings, conn: &ConnOpts, concurrency: usize) -> Result<u8> {
+async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job, settings: Settings, conn: &ConnOpts, concurrency: Option<usize>) -> Result<u8> {
     let src = Endpoint::parse(&job.spec.source).map_err(|e| anyhow!(e))?;
     let dst = Endpoint::parse(&job.spec.destination).map_err(|e| anyhow!(e))?;
     let settings = Settings {
@@ -176,7 +176,9 @@ async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job,
     let exporter = ferry_connectors::open_exporter(&src, &src_settings).map_err(|e| anyhow!("{}: {e}", job.spec.source))?;
     let importer = ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
     let mut engine = Engine::new(store.clone() as Arc<dyn JobStore>);
-    engine.concurrency = concurrency.clamp(1, 64);
+    // items in flight; each connector bounds its own connections (--connections) beneath
+    let declared = ferry_connectors::find(&dst.scheme).map(|s| s.capabilities.max_concurrency).unwrap_or(4);
+    engine.concurrency = concurrency.unwrap_or(declared).clamp(1, 64);
     let console = Console::new(cli.quiet || cli.json);
     let cancel = CancellationToken::new();
     let c = cancel.clone();
@@ -228,7 +230,7 @@ fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &ConnOpts, concurrency: usize) -> Result<u8> {
+async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<u8> {
     let store = open_store(data_dir).await?;
     let job = store.job(id).await?;
     if job.state.is_final() {

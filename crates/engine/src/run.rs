@@ -104,11 +104,17 @@ impl Engine {
         let mut pages = self.open_pages(exporter, vertical, cursor.clone(), progress).await?;
         let pair = job.pair();
         let mut source_retries = 0;
+        // the next page is read while the current one is written
+        let mut ahead = None;
         loop {
             if cancel.is_cancelled() {
                 return Err(RunError::Stop(Stop::Cancelled));
             }
-            let page = match pages.next_page().await {
+            let next = match ahead.take() {
+                Some(n) => n,
+                None => pages.next_page().await,
+            };
+            let page = match next {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) if e.is_transient() && source_retries < self.retry.max_retries => {
@@ -123,83 +129,10 @@ impl Engine {
                 Err(e) => return Err(RunError::Stop(Stop::Fatal(format!("reading {vertical} from the source failed: {e}")))),
             };
             source_retries = 0;
-            let ids: Vec<&str> = page.items.iter().filter_map(|i| i.as_ref().ok().map(|i| i.id.as_str())).collect();
-            let recorded = self.store.recorded(&job.id, vertical, &ids).await?;
-            let ledger = if job.spec.options.incremental {
-                self.store.ledger(&pair, vertical, &ids).await?
-            } else {
-                Default::default()
-            };
-            let mut stop = None;
-            let halt = std::sync::atomic::AtomicBool::new(false);
-            let results: Vec<Option<ItemRow>> = futures::stream::iter(page.items.iter())
-                .map(|entry| {
-                    let recorded = &recorded;
-                    let ledger = &ledger;
-                    let halt = &halt;
-                    let stop_now = cancel.is_cancelled() || halt.load(std::sync::atomic::Ordering::SeqCst);
-                    async move {
-                        let item = match entry {
-                            Err(e) => {
-                                let row = failed_row(e);
-                                if recorded.contains_key(&row.source_id) {
-                                    return Ok(None);
-                                }
-                                progress.item_done(vertical, Outcome::Failed, 0);
-                                return Ok(Some(row));
-                            }
-                            Ok(item) => item,
-                        };
-                        if recorded.contains_key(&item.id) {
-                            return Ok(None);
-                        }
-                        if stop_now {
-                            // not started: the page is read again on resume
-                            return Err(Stop::Cancelled);
-                        }
-                        if let Some(prev) = ledger.get(&item.id).filter(|l| l.version == item.version) {
-                            progress.item_done(vertical, Outcome::AlreadyPresent, 0);
-                            return Ok(Some(row(item, Outcome::AlreadyPresent, None, Some(prev.dest_id.clone()), prev.sha256.clone(), vec![])));
-                        }
-                        if job.spec.options.dry_run {
-                            progress.item_done(vertical, Outcome::Transferred, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
-                            return Ok(Some(row(item, Outcome::Transferred, Some("dry run: not written".into()), None, item.known_sha256(), vec![])));
-                        }
-                        let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
-                        Ok(Some(match put {
-                            Ok(out) => {
-                                let outcome = if out.created { Outcome::Transferred } else { Outcome::AlreadyPresent };
-                                progress.item_done(vertical, outcome, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
-                                row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings)
-                            }
-                            Err(ConnectorError::Fatal(m)) => {
-                                halt.store(true, std::sync::atomic::Ordering::SeqCst);
-                                return Err(Stop::Fatal(format!("{vertical} item {}: {m}", item.id)));
-                            }
-                            Err(e) => {
-                                progress.item_done(vertical, Outcome::Failed, 0);
-                                let reason = if e.is_transient() { format!("gave up after {} retries: {e}", self.retry.max_retries) } else { e.to_string() };
-                                row(item, Outcome::Failed, Some(reason), None, None, vec![])
-                            }
-                        }))
-                    }
-                })
-                .buffered(self.concurrency.max(1))
-                .filter_map(|r| {
-                    let keep = match r {
-                        Ok(row) => Some(row),
-                        Err(s) => {
-                            if matches!(s, Stop::Fatal(_)) || stop.is_none() {
-                                stop = Some(s);
-                            }
-                            None
-                        }
-                    };
-                    async move { keep }
-                })
-                .collect()
-                .await;
-            let rows: Vec<ItemRow> = results.into_iter().flatten().collect();
+            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, vertical, &page, importer, progress, cancel), async {
+                if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
+            });
+            let rows = rows?;
             if let Some(s) = stop {
                 // what was confirmed is kept; the page itself is read again on resume
                 self.store.commit_page(&job.id, &pair, vertical, &rows, cursor.as_deref(), false).await?;
@@ -207,11 +140,111 @@ impl Engine {
             }
             if page.cursor.is_some() {
                 cursor = page.cursor;
+                ahead = Some(fetched);
             }
             self.store.commit_page(&job.id, &pair, vertical, &rows, cursor.as_deref(), false).await?;
         }
         self.store.commit_page(&job.id, &pair, vertical, &[], cursor.as_deref(), true).await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Writes one page's items, `concurrency` at a time. Returns the rows to commit and
+    /// why the job must stop, if it must.
+    async fn write_page(
+        &self,
+        job: &Job,
+        vertical: Vertical,
+        page: &ferry_core::Page,
+        importer: &dyn Importer,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+    ) -> (Result<Vec<ItemRow>, StoreError>, Option<Stop>) {
+        let pair = job.pair();
+        let ids: Vec<&str> = page.items.iter().filter_map(|i| i.as_ref().ok().map(|i| i.id.as_str())).collect();
+        let recorded = match self.store.recorded(&job.id, vertical, &ids).await {
+            Ok(r) => r,
+            Err(e) => return (Err(e), None),
+        };
+        let ledger = if job.spec.options.incremental {
+            match self.store.ledger(&pair, vertical, &ids).await {
+                Ok(l) => l,
+                Err(e) => return (Err(e), None),
+            }
+        } else {
+            Default::default()
+        };
+        let mut stop = None;
+        let halt = std::sync::atomic::AtomicBool::new(false);
+        let results: Vec<Option<ItemRow>> = futures::stream::iter(page.items.iter())
+            .map(|entry| {
+                let recorded = &recorded;
+                let ledger = &ledger;
+                let halt = &halt;
+                let stop_now = cancel.is_cancelled() || halt.load(std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    let item = match entry {
+                        Err(e) => {
+                            let row = failed_row(e);
+                            if recorded.contains_key(&row.source_id) {
+                                return Ok(None);
+                            }
+                            progress.item_done(vertical, Outcome::Failed, 0);
+                            return Ok(Some(row));
+                        }
+                        Ok(item) => item,
+                    };
+                    if recorded.contains_key(&item.id) {
+                        return Ok(None);
+                    }
+                    if stop_now {
+                        // not started: the page is read again on resume
+                        return Err(Stop::Cancelled);
+                    }
+                    if let Some(prev) = ledger.get(&item.id).filter(|l| l.version == item.version) {
+                        progress.item_done(vertical, Outcome::AlreadyPresent, 0);
+                        return Ok(Some(row(item, Outcome::AlreadyPresent, None, Some(prev.dest_id.clone()), prev.sha256.clone(), vec![])));
+                    }
+                    if job.spec.options.dry_run {
+                        progress.item_done(vertical, Outcome::Transferred, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
+                        return Ok(Some(row(item, Outcome::Transferred, Some("dry run: not written".into()), None, item.known_sha256(), vec![])));
+                    }
+                    let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
+                    Ok(Some(match put {
+                        Ok(out) => {
+                            let outcome = if out.created { Outcome::Transferred } else { Outcome::AlreadyPresent };
+                            progress.item_done(vertical, outcome, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
+                            row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings)
+                        }
+                        Err(ConnectorError::Fatal(m)) => {
+                            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                            return Err(Stop::Fatal(format!("{vertical} item {}: {m}", item.id)));
+                        }
+                        Err(e) => {
+                            progress.item_done(vertical, Outcome::Failed, 0);
+                            let reason = if e.is_transient() { format!("gave up after {} retries: {e}", self.retry.max_retries) } else { e.to_string() };
+                            row(item, Outcome::Failed, Some(reason), None, None, vec![])
+                        }
+                    }))
+                }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .filter_map(|r| {
+                let keep = match r {
+                    Ok(row) => Some(row),
+                    Err(s) => {
+                        if matches!(s, Stop::Fatal(_)) || stop.is_none() {
+                            stop = Some(s);
+                        }
+                        None
+                    }
+                };
+                async move { keep }
+            })
+            .collect()
+            .await;
+        (Ok(results.into_iter().flatten().collect()), stop)
     }
 }
 

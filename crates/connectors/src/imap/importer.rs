@@ -7,13 +7,17 @@ use ferry_core::content::sha256_hex;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
 use futures::TryStreamExt;
 use std::collections::{HashMap, HashSet};
-use tokio::io::AsyncReadExt;
+use super::append::{Appender, Data, Message};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
 /// Appends messages. A message already in the destination folder (same Message-ID and
 /// size, or, without a Message-ID, the same bytes) is not appended again.
 pub struct ImapImporter {
     pool: Pool,
+    settings: Settings,
+    appender: Appender,
     folders: Mutex<Option<Vec<Folder>>>,
     created: Mutex<HashSet<String>>,
     /// Per folder: (Message-ID, size) of what it holds, read once, so that the check for
@@ -26,7 +30,7 @@ fn header_message_id(header: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(header);
     let mut lines = text.split("\r\n").flat_map(|l| l.split('\n')).peekable();
     while let Some(l) = lines.next() {
-        if l.len() > 11 && l[..11].eq_ignore_ascii_case("message-id:") {
+        if l.len() >= 11 && l.is_char_boundary(11) && l[..11].eq_ignore_ascii_case("message-id:") {
             let mut v = l[11..].trim().to_owned();
             while let Some(next) = lines.peek() {
                 if next.starts_with([' ', '\t']) {
@@ -45,7 +49,7 @@ fn header_message_id(header: &[u8]) -> Option<String> {
 
 impl ImapImporter {
     pub fn new(cfg: ImapConfig, settings: Settings) -> Self {
-        ImapImporter { pool: Pool::new(cfg, settings), folders: Mutex::new(None), created: Mutex::new(HashSet::new()), present: Mutex::new(HashMap::new()) }
+        ImapImporter { pool: Pool::new(cfg, settings.clone()), settings, appender: Appender::default(), folders: Mutex::new(None), created: Mutex::new(HashSet::new()), present: Mutex::new(HashMap::new()) }
     }
 
     /// The server folder for a container, created if missing.
@@ -75,109 +79,193 @@ impl ImapImporter {
     }
 }
 
-/// Turns bare LF line ends into CRLF (RFC 5322), leaving CRLF alone.
-fn to_crlf(bytes: Vec<u8>) -> Vec<u8> {
-    let bare = bytes.iter().enumerate().any(|(i, b)| *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'));
-    if !bare {
-        return bytes;
-    }
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 40);
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(*b);
-    }
-    out
+/// Turns bare LF line ends into CRLF (RFC 5322), leaving CRLF alone, across the chunks of
+/// a stream.
+#[derive(Default)]
+struct Crlf {
+    after_cr: bool,
 }
 
+impl Crlf {
+    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let mut start = 0;
+        for i in memchr::memchr_iter(b'\n', chunk) {
+            let prev_cr = if i == 0 { self.after_cr } else { chunk[i - 1] == b'\r' };
+            if !prev_cr {
+                out.extend_from_slice(&chunk[start..i]);
+                out.extend_from_slice(b"\r\n");
+                start = i + 1;
+            }
+        }
+        out.extend_from_slice(&chunk[start..]);
+        if let Some(last) = chunk.last() {
+            self.after_cr = *last == b'\r';
+        }
+    }
+}
+
+/// Messages up to this size are held in memory on their way; larger ones are spooled to
+/// a temporary file.
+const IN_MEMORY: usize = 8 << 20;
+/// Bytes compared when looking for a copy of a message without a Message-ID.
+const PREFIX: usize = 1 << 20;
+
+impl ImapImporter {
+    /// The message with CRLF line ends, its SHA-256 and the SHA-256 of its first PREFIX bytes.
+    async fn read(&self, content: &ferry_core::Content) -> Result<(Data, String, String), ConnectorError> {
+        let fail = |e: std::io::Error| ConnectorError::transient(format!("reading the message: {e}"));
+        let mut reader = content.open_verified().await.map_err(fail)?;
+        let mut crlf = Crlf::default();
+        let (mut whole, mut prefix) = (Sha256::new(), Sha256::new());
+        let (mut len, mut mem, mut out) = (0usize, Vec::new(), Vec::new());
+        let mut file: Option<(tokio::fs::File, tempfile::TempPath)> = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf).await.map_err(fail)?;
+            if n == 0 {
+                break;
+            }
+            out.clear();
+            crlf.push(&buf[..n], &mut out);
+            whole.update(&out);
+            if len < PREFIX {
+                prefix.update(&out[..out.len().min(PREFIX - len)]);
+            }
+            len += out.len();
+            if file.is_none() && len > IN_MEMORY {
+                let spool = tempfile::NamedTempFile::new_in(&self.settings.temp_dir).map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
+                let (f, path) = spool.into_parts();
+                let mut f = tokio::fs::File::from_std(f);
+                f.write_all(&mem).await.map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
+                mem = Vec::new();
+                file = Some((f, path));
+            }
+            match &mut file {
+                Some((f, _)) => f.write_all(&out).await.map_err(|e| ConnectorError::from_io("spooling a large message", e))?,
+                None => mem.extend_from_slice(&out),
+            }
+        }
+        let data = match file {
+            Some((mut f, path)) => {
+                f.flush().await.map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
+                Data::File(path, len as u64)
+            }
+            None => Data::Memory(mem),
+        };
+        Ok((data, hex::encode(whole.finalize()), hex::encode(prefix.finalize())))
+    }
+
+    /// Whether `folder` holds a message with this Message-ID and size (the folder's list
+    /// is read once).
+    async fn has_message_id(&self, folder: &str, id: &str, size: u64) -> Result<bool, ConnectorError> {
+        let mut present = self.present.lock().await;
+        if !present.contains_key(folder) {
+            let mut lease = self.pool.get().await?;
+            if lease.selected.as_ref().map(|s| s.0.as_str()) != Some(folder) {
+                lease.open_mailbox(folder, false).await?;
+            }
+            lease.allow(DEFAULT_BUDGET * 4);
+            let all: Vec<_> = lease
+                .session
+                .uid_fetch("1:*", "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+                .await
+                .map_err(|e| imap_err(&format!("reading {folder}"), e))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
+            let set = all.iter().filter_map(|f| Some((header_message_id(f.header()?)?, f.size?))).collect();
+            present.insert(folder.to_owned(), set);
+        }
+        Ok(present[folder].contains(&(id.to_owned(), size as u32)))
+    }
+
+    /// The UID of a message in `folder` of the same size whose first PREFIX bytes hash
+    /// to `prefix` (for messages without a Message-ID).
+    async fn same_bytes(&self, folder: &str, size: u64, prefix: &str) -> Result<Option<u32>, ConnectorError> {
+        let mut lease = self.pool.get().await?;
+        // a fresh look: messages appended since the folder was opened must be seen
+        lease.open_mailbox(folder, false).await?;
+        let query = format!("LARGER {} SMALLER {}", size.saturating_sub(1), size + 1);
+        let candidates = lease.session.uid_search(&query).await.map_err(|e| imap_err(&format!("searching {folder}"), e))?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let set = candidates.iter().take(50).map(u32::to_string).collect::<Vec<_>>().join(",");
+        lease.allow(DEFAULT_BUDGET.max(PREFIX as i64 * 51));
+        let fetched: Vec<_> = lease
+            .session
+            .uid_fetch(&set, format!("(UID BODY.PEEK[]<0.{PREFIX}>)"))
+            .await
+            .map_err(|e| imap_err(&format!("reading {folder}"), e))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
+        lease.allow(DEFAULT_BUDGET);
+        Ok(fetched.iter().find(|f| f.body().is_some_and(|b| sha256_hex(b) == prefix)).and_then(|f| f.uid))
+    }
+}
 
 #[async_trait]
 impl Importer for ImapImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
         let Record::Mail(m) = &item.record else { return Err(ConnectorError::Item("not a mail message".into())) };
         let content = item.content.as_ref().ok_or_else(|| ConnectorError::Item("message without content".into()))?;
-        let mut bytes = Vec::new();
-        content
-            .open_verified()
-            .await
-            .map_err(|e| ConnectorError::transient(format!("reading the message: {e}")))?
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| ConnectorError::transient(format!("reading the message: {e}")))?;
         // IMAP carries messages with CRLF line ends; mbox and maildir files often have LF
-        let bytes = to_crlf(bytes);
-        let sha = sha256_hex(&bytes);
+        let (data, sha, prefix) = self.read(content).await?;
+        let size = data.len();
         let folder = self.folder(&item.container).await?;
         let mid = m.message_id.as_deref().map(|id| id.trim_matches(['<', '>']).to_owned()).filter(|id| !id.is_empty());
-        let mut lease = self.pool.get().await?;
-        if lease.selected.as_ref().map(|s| s.0.as_str()) != Some(folder.as_str()) {
-            lease.open_mailbox(&folder, false).await?;
-        }
-        if let Some(id) = &mid {
-            let mut present = self.present.lock().await;
-            if !present.contains_key(&folder) {
-                lease.allow(DEFAULT_BUDGET * 4);
-                let all: Vec<_> = lease
-                    .session
-                    .uid_fetch("1:*", "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-                    .await
-                    .map_err(|e| imap_err(&format!("reading {folder}"), e))?
-                    .try_collect()
-                    .await
-                    .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
-                let set = all.iter().filter_map(|f| Some((header_message_id(f.header()?)?, f.size?))).collect();
-                present.insert(folder.clone(), set);
+        let already = |dest_id: String| Ok(PutOutcome { dest_id, created: false, warnings: vec![], sha256: Some(sha.clone()) });
+        match &mid {
+            Some(id) if self.has_message_id(&folder, id, size).await? => return already(format!("{folder}#<{id}>")),
+            None => {
+                if let Some(uid) = self.same_bytes(&folder, size, &prefix).await? {
+                    return already(format!("{folder}/{uid}"));
+                }
             }
-            if present[&folder].contains(&(id.clone(), bytes.len() as u32)) {
-                return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: false, warnings: vec![], sha256: Some(sha) });
-            }
-        }
-        // without a Message-ID: look for a message of the same size and compare the bytes
-        let candidates = if mid.is_none() {
-            let query = format!("LARGER {} SMALLER {}", bytes.len().saturating_sub(1), bytes.len() + 1);
-            lease.allow(DEFAULT_BUDGET);
-            lease.session.uid_search(&query).await.map_err(|e| imap_err(&format!("searching {folder}"), e))?
-        } else {
-            HashSet::new()
-        };
-        if !candidates.is_empty() {
-            let set = candidates.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let what = if m.message_id.is_some() { "RFC822.SIZE" } else { "BODY.PEEK[]" };
-            lease.allow(DEFAULT_BUDGET.max(bytes.len() as i64 * candidates.len() as i64 + (1 << 20)));
-            let fetched: Vec<_> = lease
-                .session
-                .uid_fetch(&set, what)
-                .await
-                .map_err(|e| imap_err(&format!("reading {folder}"), e))?
-                .try_collect()
-                .await
-                .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
-            let present = fetched.iter().find(|f| match f.body() {
-                Some(b) => sha256_hex(b) == sha,
-                None => f.size == Some(bytes.len() as u32),
-            });
-            if let Some(f) = present {
-                return Ok(PutOutcome { dest_id: format!("{folder}/{}", f.uid.unwrap_or(0)), created: false, warnings: vec![], sha256: Some(sha) });
-            }
+            _ => {}
         }
         let flags: Vec<&str> = m.flags.iter().map(String::as_str).filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
         let flags = format!("({})", flags.join(" "));
         let date = m.received.or(m.date).map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
-        lease.allow(DEFAULT_BUDGET);
-        if let Err(e) = lease.session.append(&folder, Some(&flags), date.as_deref(), &bytes).await {
-            lease.discard();
-            return Err(imap_err(&format!("appending to {folder}"), e));
-        }
-        if let Some(id) = mid
+        self.appender.append(&self.pool, &folder, Message { flags, date, data }).await?;
+        if let Some(id) = mid.clone()
             && let Some(set) = self.present.lock().await.get_mut(&folder)
         {
-            set.insert((id, bytes.len() as u32));
+            set.insert((id, size as u32));
         }
         Ok(PutOutcome { dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())), created: true, warnings: vec![], sha256: Some(sha) })
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut c = Crlf::default();
+        let mut out = Vec::new();
+        chunks.iter().for_each(|ch| c.push(ch, &mut out));
+        out
+    }
+
+    #[test]
+    fn bare_lf_becomes_crlf_across_chunk_boundaries() {
+        assert_eq!(convert(&[b"a\nb\r\nc\n"]), b"a\r\nb\r\nc\r\n");
+        assert_eq!(convert(&[b"a\r", b"\nb"]), b"a\r\nb", "a CR ending one chunk pairs with the LF opening the next");
+        assert_eq!(convert(&[b"a", b"\n", b"\n"]), b"a\r\n\r\n");
+        assert_eq!(convert(&[b"\n"]), b"\r\n");
+        assert_eq!(convert(&[b"", b"x\r\r\n"]), b"x\r\r\n");
+    }
+
+    #[test]
+    fn message_id_is_read_from_folded_headers() {
+        assert_eq!(header_message_id(b"Subject: x\r\nMessage-ID:\r\n <a@b>\r\n\r\n").as_deref(), Some("a@b"));
+        assert_eq!(header_message_id(b"message-id: <>\r\n"), None);
+        assert_eq!(header_message_id(b"Subject: x\r\n"), None);
     }
 }

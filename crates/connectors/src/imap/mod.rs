@@ -6,6 +6,7 @@
 mod config;
 mod exporter;
 mod folders;
+mod append;
 mod importer;
 mod session;
 
@@ -22,7 +23,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     imports: &[Vertical::Mail],
     auth: AuthKind::Password,
     incremental: true,
-    max_concurrency: 8,
+    max_concurrency: 64,
 };
 
 pub const SPEC: Spec = Spec {

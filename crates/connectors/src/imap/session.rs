@@ -62,6 +62,10 @@ pub type Session = async_imap::Session<Conn>;
 pub struct Live {
     pub session: Session,
     pub selected: Option<(String, bool)>,
+    /// The server takes non-synchronizing literals of any size (LITERAL+, RFC 7888).
+    pub literal_plus: bool,
+    /// The server takes several messages in one APPEND (RFC 3502).
+    pub multiappend: bool,
     budget: Arc<AtomicI64>,
 }
 
@@ -117,7 +121,12 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
         .login(&cfg.user, password)
         .await
         .map_err(|(e, _)| ConnectorError::Fatal(format!("imap: login as {} at {} failed: {e}", cfg.user, cfg.host)))?;
-    Ok(Live { session, selected: None, budget })
+    let mut session = session;
+    let caps = session.capabilities().await.map_err(|e| imap_err("reading capabilities", e))?;
+    // LITERAL- allows non-synchronizing literals up to 4096 bytes only
+    let literal_plus = caps.has_str("LITERAL+");
+    let multiappend = caps.has_str("MULTIAPPEND");
+    Ok(Live { session, selected: None, literal_plus, multiappend, budget })
 }
 
 async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
