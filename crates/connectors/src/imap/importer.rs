@@ -228,7 +228,14 @@ impl Importer for ImapImporter {
         let flags: Vec<&str> = m.flags.iter().map(String::as_str).filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
         let flags = format!("({})", flags.join(" "));
         let date = m.received.or(m.date).map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
-        self.appender.append(&self.pool, &folder, Message { flags, date, data }).await?;
+        if let Err(e) = self.appender.append(&self.pool, &folder, Message { flags, date, data }).await {
+            if e.is_transient() {
+                // the server may have stored it before the connection broke: look again
+                // before a retry appends it
+                self.present.lock().await.remove(&folder);
+            }
+            return Err(e);
+        }
         if let Some(id) = mid.clone()
             && let Some(set) = self.present.lock().await.get_mut(&folder)
         {
