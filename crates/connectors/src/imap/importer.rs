@@ -1,4 +1,5 @@
 use super::config::ImapConfig;
+use super::exporter::flag_name;
 use super::folders::{self, Folder};
 use super::session::{DEFAULT_BUDGET, Pool, imap_err};
 use crate::Settings;
@@ -20,9 +21,9 @@ pub struct ImapImporter {
     appender: Appender,
     folders: Mutex<Option<Vec<Folder>>>,
     created: Mutex<HashSet<String>>,
-    /// Per folder: (Message-ID, size) of what it holds, read once, so that the check for
-    /// an existing message costs no round trip.
-    present: Mutex<HashMap<String, HashSet<(String, u32)>>>,
+    /// Per folder: (Message-ID, size) of what it holds, with UID and flags, read once, so
+    /// that the check for an existing message costs no round trip.
+    present: Mutex<HashMap<String, HashMap<(String, u32), (u32, Vec<String>)>>>,
 }
 
 /// The Message-ID in a header block, without angle brackets.
@@ -77,6 +78,15 @@ impl ImapImporter {
         self.created.lock().await.insert(name.clone());
         Ok(name)
     }
+}
+
+/// Flags as IMAP stores them: sorted, without duplicates and without `\Recent` (which
+/// only the server sets).
+fn flag_set(flags: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = flags.filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Turns bare LF line ends into CRLF (RFC 5322), leaving CRLF alone, across the chunks of
@@ -155,28 +165,42 @@ impl ImapImporter {
         Ok((data, hex::encode(whole.finalize()), hex::encode(prefix.finalize())))
     }
 
-    /// Whether `folder` holds a message with this Message-ID and size (the folder's list
-    /// is read once).
-    async fn has_message_id(&self, folder: &str, id: &str, size: u64) -> Result<bool, ConnectorError> {
+    /// The UID and flags of the message in `folder` with this Message-ID and size, if
+    /// there is one (the folder's list is read once).
+    async fn by_message_id(&self, folder: &str, id: &str, size: u64) -> Result<Option<(u32, Vec<String>)>, ConnectorError> {
         let mut present = self.present.lock().await;
         if !present.contains_key(folder) {
             let mut lease = self.pool.get().await?;
-            if lease.selected.as_ref().map(|s| s.0.as_str()) != Some(folder) {
-                lease.open_mailbox(folder, false).await?;
-            }
+            // a fresh look, also after a broken APPEND
+            lease.open_mailbox(folder, false).await?;
             lease.allow(DEFAULT_BUDGET * 4);
             let all: Vec<_> = lease
                 .session
-                .uid_fetch("1:*", "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+                .uid_fetch("1:*", "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
                 .await
                 .map_err(|e| imap_err(&format!("reading {folder}"), e))?
                 .try_collect()
                 .await
                 .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
-            let set = all.iter().filter_map(|f| Some((header_message_id(f.header()?)?, f.size?))).collect();
-            present.insert(folder.to_owned(), set);
+            let map = all.iter().filter_map(|f| Some(((header_message_id(f.header()?)?, f.size?), (f.uid?, flag_set(f.flags().map(|fl| flag_name(&fl))))))).collect();
+            present.insert(folder.to_owned(), map);
         }
-        Ok(present[folder].contains(&(id.to_owned(), size as u32)))
+        Ok(present[folder].get(&(id.to_owned(), size as u32)).cloned())
+    }
+
+    /// Sets a present message's flags to the source's.
+    async fn set_flags(&self, folder: &str, uid: u32, flags: &[String]) -> Result<(), ConnectorError> {
+        let mut lease = self.pool.get().await?;
+        if lease.selected.as_ref() != Some(&(folder.to_owned(), true)) {
+            lease.open_mailbox(folder, true).await?;
+        }
+        let list = format!("({})", flags.join(" "));
+        lease.allow(DEFAULT_BUDGET);
+        let r: Result<Vec<_>, _> = match lease.session.uid_store(uid.to_string(), format!("FLAGS.SILENT {list}")).await {
+            Ok(stream) => stream.try_collect().await,
+            Err(e) => Err(e),
+        };
+        r.map(drop).map_err(|e| imap_err(&format!("setting the flags of {folder} UID {uid}"), e))
     }
 
     /// The UID of a message in `folder` of the same size whose first PREFIX bytes hash
@@ -216,17 +240,34 @@ impl Importer for ImapImporter {
         let folder = self.folder(&item.container).await?;
         let mid = m.message_id.as_deref().map(|id| id.trim_matches(['<', '>']).to_owned()).filter(|id| !id.is_empty());
         let already = |dest_id: String| Ok(PutOutcome { dest_id, created: false, warnings: vec![], sha256: Some(sha.clone()) });
+        let wanted = flag_set(m.flags.iter().cloned());
         match &mid {
-            Some(id) if self.has_message_id(&folder, id, size).await? => return already(format!("{folder}#<{id}>")),
+            Some(id) => {
+                let mut found = self.by_message_id(&folder, id, size).await?;
+                if found.as_ref().is_some_and(|(uid, flags)| *uid == 0 && *flags != wanted) {
+                    // appended by this run, UID unknown: read the folder again
+                    self.present.lock().await.remove(&folder);
+                    found = self.by_message_id(&folder, id, size).await?;
+                }
+                if let Some((uid, flags)) = found {
+                    if flags == wanted {
+                        return already(format!("{folder}#<{id}>"));
+                    }
+                    // the same message with other flags (read, answered, labelled since)
+                    self.set_flags(&folder, uid, &wanted).await?;
+                    if let Some(map) = self.present.lock().await.get_mut(&folder) {
+                        map.insert((id.clone(), size as u32), (uid, wanted));
+                    }
+                    return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: true, warnings: vec![], sha256: Some(sha) });
+                }
+            }
             None => {
                 if let Some(uid) = self.same_bytes(&folder, size, &prefix).await? {
                     return already(format!("{folder}/{uid}"));
                 }
             }
-            _ => {}
         }
-        let flags: Vec<&str> = m.flags.iter().map(String::as_str).filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
-        let flags = format!("({})", flags.join(" "));
+        let flags = format!("({})", wanted.join(" "));
         let date = m.received.or(m.date).map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
         if let Err(e) = self.appender.append(&self.pool, &folder, Message { flags, date, data }).await {
             if e.is_transient() {
@@ -237,9 +278,10 @@ impl Importer for ImapImporter {
             return Err(e);
         }
         if let Some(id) = mid.clone()
-            && let Some(set) = self.present.lock().await.get_mut(&folder)
+            && let Some(map) = self.present.lock().await.get_mut(&folder)
         {
-            set.insert((id, size as u32));
+            // the UID is not known without UIDPLUS; 0 makes a later flag change look again
+            map.insert((id, size as u32), (0, wanted));
         }
         Ok(PutOutcome { dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())), created: true, warnings: vec![], sha256: Some(sha) })
     }
