@@ -155,17 +155,16 @@ radicale --config "$r/config" > "$r/radicale.log" 2>&1 &
 echo $! > "$dir/radicale.pid"
 wait_port "$rad_port" Radicale
 
-# --- Xandikos, two instances
-xa_port=$(free_port)
-xb_port=$(free_port)
-for x in a b; do
-    port_var="x${x}_port"
+# --- Xandikos: one account per instance; A and B for the CalDAV/CardDAV tests, C, D and E
+# for the behaviour suite's three accounts
+declare -A x_port
+for x in a b c d e; do
+    x_port[$x]=$(free_port)
     mkdir -p "$dir/xandikos-$x"
-    xandikos -d "$dir/xandikos-$x" -l 127.0.0.1 -p "${!port_var}" --defaults > "$dir/xandikos-$x.log" 2>&1 &
+    xandikos -d "$dir/xandikos-$x" -l 127.0.0.1 -p "${x_port[$x]}" --defaults > "$dir/xandikos-$x.log" 2>&1 &
     echo $! > "$dir/xandikos-$x.pid"
 done
-wait_port "$xa_port" Xandikos
-wait_port "$xb_port" Xandikos
+for x in a b c d e; do wait_port "${x_port[$x]}" "Xandikos $x"; done
 
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
@@ -174,7 +173,10 @@ FERRY_TEST_IMAP=127.0.0.1:$imap_port
 FERRY_TEST_PASSWORD=ferry-test-secret
 FERRY_TEST_WEBDAV=127.0.0.1:$dav_port
 FERRY_TEST_RADICALE=127.0.0.1:$rad_port
-FERRY_TEST_XANDIKOS_A=127.0.0.1:$xa_port
-FERRY_TEST_XANDIKOS_B=127.0.0.1:$xb_port
+FERRY_TEST_XANDIKOS_A=127.0.0.1:${x_port[a]}
+FERRY_TEST_XANDIKOS_B=127.0.0.1:${x_port[b]}
+FERRY_TEST_XANDIKOS_C=127.0.0.1:${x_port[c]}
+FERRY_TEST_XANDIKOS_D=127.0.0.1:${x_port[d]}
+FERRY_TEST_XANDIKOS_E=127.0.0.1:${x_port[e]}
 ENV
 echo "$dir"

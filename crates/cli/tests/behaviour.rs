@@ -1,0 +1,480 @@
+//! The behaviour suite: every server connector, against every real server it supports
+//! (started by scripts/servers.sh), goes through the same steps with the same kind of data:
+//!
+//! 1. import a generated account into an empty account A and export A again: the same
+//!    items, folders and contents as the generated account;
+//! 2. transfer A to an empty account B and export B: the same as A;
+//! 3. run that transfer again: nothing new;
+//! 4. transfer A to an empty account C, killing ferry with SIGKILL mid-transfer, then
+//!    resume: each item exactly once;
+//! 5. change one item and add two at A, then an incremental A to B moves only those three,
+//!    and B equals A again.
+//!
+//! Fidelity cases ride along in the data (a contact with many emails, phones, addresses, a
+//! photo and a birthday; a recurring event with exceptions and a time zone; tasks with due
+//! dates; a message with attachments and non-ASCII headers) and are checked field by
+//! field at the end.
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Instant;
+
+/// Item key -> how many times it occurs.
+type Items = BTreeMap<String, u32>;
+
+struct Target {
+    name: &'static str,
+    /// The verticals this connector carries (`--only`).
+    only: &'static str,
+    /// Three empty accounts: A, B, C.
+    accounts: [String; 3],
+    /// Extra arguments (`--insecure` for plain-HTTP servers).
+    args: Vec<&'static str>,
+    /// Writes the generated account and, into the second folder, the change: one changed
+    /// item and two new ones.
+    fixture: fn(&Path, &Path),
+    /// Items in the generated account.
+    count: u32,
+}
+
+fn tag() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{}{}", std::process::id(), nanos % 100_000)
+}
+
+fn run(data: &Path, t: &Target, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(t.args.iter().copied());
+    run_with_servers(data, &all)
+}
+
+/// Runs ferry with --json and returns the report; exit code 0 required.
+fn report(data: &Path, t: &Target, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = run(data, t, &all);
+    assert_eq!(o.status.code(), Some(0), "{}: ferry {args:?}: {}", t.name, text(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)))
+}
+
+fn total(r: &serde_json::Value, what: &str) -> u64 {
+    r["report"]["verticals"].as_object().unwrap().values().map(|v| v[what].as_u64().unwrap_or(0)).sum()
+}
+
+/// Every item of a package as a key that holds what must survive a transfer: container
+/// and content hash (and flags) for mail, files and media; container, UID and the main
+/// fields for contacts, events and tasks (servers rewrite their bytes).
+fn items(pkg: &Path) -> Items {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    let mut out = Items::new();
+    for f in ["contacts/contacts.jsonl", "calendar/events.jsonl", "tasks/tasks.jsonl", "mail/messages.jsonl", "media/media.jsonl", "files/files.jsonl"] {
+        let mut s = String::new();
+        match z.by_name(f) {
+            Ok(mut e) => std::io::Read::read_to_string(&mut e, &mut s).unwrap(),
+            Err(_) => continue,
+        };
+        for line in s.lines().filter(|l| !l.trim().is_empty()) {
+            let j: serde_json::Value = serde_json::from_str(line).unwrap();
+            let (c, r) = (j["container"].as_str().unwrap(), &j["record"]);
+            let sha = j["content"]["sha256"].as_str().unwrap_or("");
+            let key = match f.split('/').next().unwrap() {
+                "mail" => format!("mail|{c}|{sha}|{}", r["flags"]),
+                "files" => format!("files|{c}|{}|{sha}", r["name"]),
+                "media" => format!("media|{c}|{}|{sha}", r["file_name"]),
+                "contacts" => {
+                    let mut emails: Vec<String> = r["emails"].as_array().map(|a| a.iter().map(|e| e["value"].to_string()).collect()).unwrap_or_default();
+                    emails.sort();
+                    format!("contacts|{c}|{}|{}|{}", r["uid"], r["formatted_name"], emails.join(","))
+                }
+                v => format!("{v}|{c}|{}|{}|{}|{}", r["uid"], r["summary"], r["start"]["value"], r["due"]["value"]),
+            };
+            *out.entry(key).or_default() += 1;
+        }
+    }
+    out
+}
+
+fn export(data: &Path, t: &Target, uri: &str, to: &Path) -> Items {
+    let o = run(data, t, &["export", uri, "--only", t.only, "-o", to.to_str().unwrap()]);
+    assert!(o.status.success(), "{}: export {uri}: {}", t.name, text(&o));
+    items(to)
+}
+
+fn last_job(data: &Path) -> String {
+    let o = ferry(data, &["--json", "jobs"]);
+    let jobs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    jobs[0]["id"].as_str().unwrap().to_owned()
+}
+
+fn spawn(data: &Path, t: &Target, args: &[&str]) -> Child {
+    Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .arg("-q")
+        .args(args)
+        .args(&t.args)
+        .args(["--ca-file", &server_env("FERRY_TEST_CA"), "--allow-private-network"])
+        .env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn behave(t: &Target) {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, change, data) = (dir.path().join("src"), dir.path().join("change"), dir.path().join("data"));
+    (t.fixture)(&src, &change);
+    let [a, b, c] = &t.accounts;
+    let from_src = format!("dir:{}", src.display());
+
+    for (acct, name) in [(a, "a"), (b, "b"), (c, "c")] {
+        let pkg = dir.path().join(format!("empty-{name}.zip"));
+        let o = run(&data, t, &["export", acct, "--only", t.only, "-o", pkg.to_str().unwrap()]);
+        // a WebDAV folder that is not there yet is as empty as can be
+        let empty = if o.status.success() { items(&pkg).is_empty() } else { text(&o).contains("does not exist") };
+        assert!(empty, "{}: account {acct} is not empty (the servers keep state between runs; restart them): {}", t.name, text(&o));
+    }
+
+    // 1. into an empty account, and out again: what was generated
+    let expected = export(&data, t, &from_src, &dir.path().join("expected.zip"));
+    assert_eq!(expected.values().sum::<u32>(), t.count, "{}: the generated account", t.name);
+    let r = report(&data, t, &["transfer", "--only", t.only, "--from", &from_src, "--to", a]);
+    assert_eq!(total(&r, "transferred"), t.count as u64, "{}: {r}", t.name);
+    let in_a = export(&data, t, a, &dir.path().join("a.zip"));
+    assert_eq!(in_a, expected, "{}: A holds what was imported", t.name);
+
+    // 2. server to server
+    let started = Instant::now();
+    let r = report(&data, t, &["transfer", "--from", a, "--to", b]);
+    let full = started.elapsed();
+    assert_eq!(total(&r, "transferred"), t.count as u64, "{}: {r}", t.name);
+    assert_eq!(export(&data, t, b, &dir.path().join("b.zip")), in_a, "{}: B equals A", t.name);
+
+    // 3. again: nothing new
+    let r = report(&data, t, &["transfer", "--from", a, "--to", b]);
+    assert_eq!(total(&r, "transferred"), 0, "{}: a rerun writes nothing: {r}", t.name);
+    assert_eq!(total(&r, "already_present"), t.count as u64, "{}: {r}", t.name);
+
+    // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time is slower
+    // than step 2 was, so half of step 2's time lands mid-transfer, wherever that is
+    // (between commits, or with a write on the wire).
+    let kill_data = dir.path().join("kill-data");
+    let mut child = spawn(&kill_data, t, &["transfer", "--from", a, "--to", c, "--concurrency", "1"]);
+    std::thread::sleep(full / 2);
+    let killed = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(killed, "{}: the transfer was killed mid-way", t.name);
+    let job = last_job(&kill_data);
+    let r = report(&kill_data, t, &["resume", &job]);
+    assert_eq!(r["report"]["state"], "completed", "{}: {r}", t.name);
+    let in_c = export(&data, t, c, &dir.path().join("c.zip"));
+    assert_eq!(in_c, in_a, "{}: after SIGKILL and resume, C holds each item of A exactly once", t.name);
+
+    // 5. change one item and add two at A; an incremental run moves those three only
+    let r = report(&data, t, &["transfer", "--from", &format!("dir:{}", change.display()), "--to", a]);
+    assert_eq!(total(&r, "transferred"), 3, "{}: one changed and two new items at A: {r}", t.name);
+    let r = report(&data, t, &["transfer", "--incremental", "--from", a, "--to", b]);
+    assert_eq!(total(&r, "transferred"), 3, "{}: the incremental run moves the changed and new items only: {r}", t.name);
+    let in_a = export(&data, t, a, &dir.path().join("a2.zip"));
+    assert_eq!(in_a.values().sum::<u32>(), t.count + 2, "{}", t.name);
+    assert_ne!(in_a, expected, "{}: the change is visible at A", t.name);
+    assert_eq!(export(&data, t, b, &dir.path().join("b2.zip")), in_a, "{}: B equals A after the incremental run", t.name);
+    fidelity(t, &dir.path().join("b2.zip"));
+}
+
+/// The hard cases, field by field, as they came out of B.
+fn fidelity(t: &Target, pkg: &Path) {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    let mut read = |f: &str| {
+        let mut s = String::new();
+        if let Ok(mut e) = z.by_name(f) {
+            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+        }
+        s.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).collect::<Vec<_>>()
+    };
+    match t.only {
+        "mail" => {
+            let all = read("mail/messages.jsonl");
+            let m = all.iter().find(|m| m["record"]["message_id"] == "<rich@example.org>").unwrap_or_else(|| panic!("{}: the rich message", t.name));
+            assert_eq!(m["record"]["subject"], "Grüße aus Köln — 日本語の件名", "{}", t.name);
+            assert_eq!(m["record"]["from"].as_str().unwrap().contains("Jürgen Müller"), true, "{}: {m}", t.name);
+            assert_eq!(m["content"]["sha256"], sha_of(&rich_message()), "{}: byte for byte", t.name);
+            let changed = all.iter().find(|m| m["record"]["message_id"] == "<m0@example.org>").unwrap();
+            assert_eq!(changed["record"]["flags"], serde_json::json!(["\\Flagged", "\\Seen"]), "{}: the flag change arrived", t.name);
+            assert!(all.iter().any(|m| m["container"] == "Work/Projects"), "{}: nested folder", t.name);
+            assert!(all.iter().any(|m| m["record"]["message_id"].is_null()), "{}: the message without Message-ID", t.name);
+        }
+        "contacts" => {
+            let all = read("contacts/contacts.jsonl");
+            let c = all.iter().find(|c| c["record"]["uid"] == "rich-contact").unwrap_or_else(|| panic!("{}: the rich contact", t.name));
+            let r = &c["record"];
+            assert_eq!(r["formatted_name"], "Zoë Ångström-Núñez", "{}", t.name);
+            assert_eq!(r["emails"].as_array().unwrap().len(), 4, "{}: {r}", t.name);
+            assert_eq!(r["phones"].as_array().unwrap().len(), 3, "{}: {r}", t.name);
+            assert_eq!(r["addresses"].as_array().unwrap().len(), 2, "{}: {r}", t.name);
+            assert!(r["birthday"].as_str().unwrap().contains("1984"), "{}: {r}", t.name);
+            assert!(!r["photo"].as_str().unwrap().is_empty(), "{}: the photo: {r}", t.name);
+            let changed = all.iter().find(|c| c["record"]["uid"] == "contact-0").unwrap();
+            assert_eq!(changed["record"]["formatted_name"], "Person 0 (changed)", "{}", t.name);
+        }
+        "calendar,tasks" => {
+            let events = read("calendar/events.jsonl");
+            let e = events.iter().find(|e| e["record"]["uid"] == "recurring@example.org").unwrap_or_else(|| panic!("{}: the recurring event", t.name));
+            let r = &e["record"];
+            assert!(r["rrule"].as_str().unwrap().contains("FREQ=WEEKLY"), "{}: {r}", t.name);
+            assert_eq!(r["exdates"].as_array().unwrap().len(), 1, "{}: {r}", t.name);
+            assert_eq!(r["overrides"].as_array().unwrap().len(), 1, "{}: {r}", t.name);
+            assert_eq!(r["start"]["tzid"], "Europe/Berlin", "{}: {r}", t.name);
+            assert!(!r["alarms"].as_array().unwrap().is_empty(), "{}: {r}", t.name);
+            let tasks = read("tasks/tasks.jsonl");
+            assert_eq!(tasks.len(), 40, "{}", t.name);
+            assert!(tasks.iter().all(|t| !t["record"]["due"].is_null()), "{}: due dates", t.name);
+            let changed = events.iter().find(|e| e["record"]["uid"] == "event-0").unwrap();
+            assert_eq!(changed["record"]["summary"], "Event 0 (moved)", "{}", t.name);
+        }
+        _ => {
+            let files = read("files/files.jsonl");
+            assert!(files.iter().any(|f| f["record"]["name"] == "Überweisung März.txt"), "{}: non-ASCII names", t.name);
+            assert!(files.iter().any(|f| f["content"]["size"].as_u64().unwrap_or(0) > 2_000_000), "{}: large files", t.name);
+            assert!(!read("media/media.jsonl").is_empty(), "{}: media", t.name);
+        }
+    }
+}
+
+fn sha_of(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// A tiny deterministic generator.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+// --- mail: maildir folders (flags in file names), CRLF messages as IMAP keeps them
+
+fn message(n: usize, rng: &mut Rng) -> String {
+    let body: String = (0..(rng.next() % 300 + 5)).map(|l| format!("line {l} of message {n}, with some text to make it longer\r\n")).collect();
+    format!("Message-ID: <m{n}@example.org>\r\nFrom: Sender {n} <s{n}@example.org>\r\nTo: ferry@example.org\r\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\r\nSubject: message {n}\r\n\r\n{body}", n % 60)
+}
+
+fn rich_message() -> Vec<u8> {
+    let attachment: String = (0..40).map(|i| format!("{:076}\r\n", i)).collect();
+    format!(
+        "Message-ID: <rich@example.org>\r\nFrom: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.de>\r\nTo: =?UTF-8?B?5bGx55Sw?= <yamada@example.jp>\r\nSubject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4g4oCUIOaXpeacrOiqnuOBruS7tuWQjQ==?=\r\nDate: Tue, 7 Jan 2025 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße!\r\n--b1\r\nContent-Type: application/pdf; name=\"Rechnung März.pdf\"\r\nContent-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{attachment}--b1\r\nContent-Type: image/png; name=\"x.png\"\r\nContent-Disposition: attachment; filename=\"x.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+fn put_mail(root: &Path, folder: &str, name: &str, flags: &str, body: &[u8]) {
+    let d = root.join("mail").join(folder);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    std::fs::write(d.join("cur").join(format!("{name}:2,{flags}")), body).unwrap();
+}
+
+fn mail_fixture(src: &Path, change: &Path) {
+    let mut rng = Rng(7);
+    let flags = ["S", "RS", "F", "", "S"];
+    for n in 0..500 {
+        let folder = match n % 10 {
+            0..=5 => "INBOX",
+            6..=8 => "Work/Projects",
+            _ => "Sent",
+        };
+        put_mail(src, folder, &format!("m{n}"), flags[n % 5], message(n, &mut rng).as_bytes());
+    }
+    put_mail(src, "INBOX", "rich", "S", &rich_message());
+    put_mail(src, "INBOX", "no-id", "", b"From: x@example.org\r\nSubject: no message id\r\n\r\nhello\r\n");
+    // the change: message 0 flagged, two new messages
+    let mut rng = Rng(7);
+    put_mail(change, "INBOX", "m0", "FS", message(0, &mut rng).as_bytes());
+    let mut rng = Rng(99);
+    put_mail(change, "INBOX", "new1", "", message(1001, &mut rng).as_bytes());
+    put_mail(change, "Work/Projects", "new2", "S", message(1002, &mut rng).as_bytes());
+}
+
+// --- contacts: two address books of vCard 3.0
+
+fn card(n: usize, name: &str) -> String {
+    format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{n}\r\nFN:{name}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=HOME:p{n}@example.org\r\nTEL;TYPE=CELL:+49 30 {:07}\r\nEND:VCARD\r\n", n * 7919 % 10_000_000)
+}
+
+const RICH_CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich-contact\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z.angstrom@example.com\r\nEMAIL;TYPE=INTERNET:zoe.n@example.net\r\nEMAIL:zan@example.se\r\nTEL;TYPE=CELL:+46 70 123 45 67\r\nTEL;TYPE=WORK,VOICE:+46 8 555 010 00\r\nTEL;TYPE=HOME:+34 91 555 0100\r\nADR;TYPE=HOME:;;Drottninggatan 1;Stockholm;;111 51;Sweden\r\nADR;TYPE=WORK:;Piso 3;Calle de Alcalá 20;Madrid;;28014;Spain\r\nBDAY:1984-02-29\r\nORG:Ferry AB;Research\r\nPHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\nNOTE:Many ways to reach her\\, and a birthday on a leap day.\r\nEND:VCARD\r\n";
+
+fn contacts_fixture(src: &Path, change: &Path) {
+    std::fs::create_dir_all(src.join("contacts")).unwrap();
+    for (book, range) in [("Family", 0..150), ("Work", 150..299)] {
+        let mut vcf: String = range.map(|n| card(n, &format!("Person {n}"))).collect();
+        if book == "Family" {
+            vcf.push_str(RICH_CARD);
+        }
+        std::fs::write(src.join(format!("contacts/{book}.vcf")), vcf).unwrap();
+    }
+    std::fs::create_dir_all(change.join("contacts")).unwrap();
+    let vcf = card(0, "Person 0 (changed)") + &card(1001, "New Person 1") + &card(1002, "New Person 2");
+    std::fs::write(change.join("contacts/Family.vcf"), vcf).unwrap();
+}
+
+// --- calendars and tasks
+
+const TZ: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+
+fn event(n: usize, summary: &str) -> String {
+    format!("BEGIN:VEVENT\r\nUID:event-{n}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:2025{:02}{:02}T{:02}0000Z\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n", 1 + n % 12, 1 + n % 28, 8 + n % 10)
+}
+
+fn calendar(events: &str, with_tz: bool) -> String {
+    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//ferry tests//EN\r\n{}{events}END:VCALENDAR\r\n", if with_tz { TZ } else { "" })
+}
+
+fn calendar_fixture(src: &Path, change: &Path) {
+    std::fs::create_dir_all(src.join("calendar")).unwrap();
+    std::fs::create_dir_all(src.join("tasks")).unwrap();
+    let recurring = "BEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20250106T090000\r\nDTEND;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=20\r\nEXDATE;TZID=Europe/Berlin:20250120T090000\r\nSUMMARY:Stand-up (wöchentlich)\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Stand-up\r\nEND:VALARM\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250127T090000\r\nDTSTART;TZID=Europe/Berlin:20250127T110000\r\nDTEND;TZID=Europe/Berlin:20250127T113000\r\nSUMMARY:Stand-up (moved)\r\nEND:VEVENT\r\n";
+    let home: String = (0..150).map(|n| event(n, &format!("Event {n}"))).collect::<String>() + recurring;
+    std::fs::write(src.join("calendar/Home.ics"), calendar(&home, true)).unwrap();
+    let work: String = (150..259).map(|n| event(n, &format!("Event {n}"))).collect();
+    std::fs::write(src.join("calendar/Work.ics"), calendar(&work, false)).unwrap();
+    let mut todos = String::new();
+    for n in 0..40 {
+        write!(todos, "BEGIN:VTODO\r\nUID:task-{n}\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:Task {n}\r\nDUE;VALUE=DATE:2025{:02}{:02}\r\nEND:VTODO\r\n", 1 + n % 12, 1 + n % 28).unwrap();
+    }
+    std::fs::write(src.join("tasks/Todo.ics"), calendar(&todos, false)).unwrap();
+    std::fs::create_dir_all(change.join("calendar")).unwrap();
+    let changed = event(0, "Event 0 (moved)") + &event(1001, "New event 1") + &event(1002, "New event 2");
+    std::fs::write(change.join("calendar/Home.ics"), calendar(&changed, false)).unwrap();
+}
+
+// --- files and media
+
+fn files_fixture(src: &Path, change: &Path) {
+    let mut rng = Rng(3);
+    for i in 0..150 {
+        let d = src.join(format!("files/Dokumente/d{}/e {}", i % 6, i % 4));
+        std::fs::create_dir_all(&d).unwrap();
+        let len = if i % 50 == 7 { 2_500_000 } else { (rng.next() % 40_000) as usize };
+        let body: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        std::fs::write(d.join(format!("file {i}.bin")), body).unwrap();
+    }
+    std::fs::write(src.join("files/Dokumente/Überweisung März.txt"), "Betrag: 42 €\n").unwrap();
+    let media = example_account().join("media");
+    for e in walk(&media) {
+        let to = src.join("media").join(e.strip_prefix(&media).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&e, to).unwrap();
+    }
+    std::fs::create_dir_all(change.join("files/Dokumente")).unwrap();
+    // (another size: a change of the same size within the same second is not seen, as
+    // with rsync's default check)
+    std::fs::write(change.join("files/Dokumente/Überweisung März.txt"), "Betrag: 1043 €\n").unwrap();
+    std::fs::write(change.join("files/Dokumente/neu 1.txt"), "new\n").unwrap();
+    std::fs::write(change.join("files/Dokumente/neu 2.txt"), "newer\n").unwrap();
+}
+
+fn files_count() -> u32 {
+    // 151 files and the example's photos (sidecar JSON files are not items)
+    let photos = walk(&example_account().join("media")).iter().filter(|p| !p.extension().is_some_and(|e| e == "json")).count();
+    151 + photos as u32
+}
+
+fn dav(scheme: &str, user: &str, host: &str) -> String {
+    format!("{scheme}://{user}@{}", server_env(host))
+}
+
+/// Three new Radicale users (Radicale reads its htpasswd file at each login).
+fn radicale_users(scheme: &str) -> [String; 3] {
+    let t = tag();
+    let users = ["a", "b", "c"].map(|x| format!("bh{x}{scheme}{t}"));
+    let file = Path::new(&server_env("FERRY_SERVERS_DIR")).join("radicale/users");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let lines: String = users.iter().map(|u| format!("{u}:{}\n", server_env("FERRY_TEST_PASSWORD"))).collect();
+    std::io::Write::write_all(&mut f, lines.as_bytes()).unwrap();
+    users.map(|u| dav(scheme, &u, "FERRY_TEST_RADICALE"))
+}
+
+#[test]
+fn imap_on_dovecot() {
+    let host = server_env("FERRY_TEST_IMAP");
+    let t = tag();
+    behave(&Target {
+        name: "imap/dovecot",
+        only: "mail",
+        accounts: [format!("imap://bh-a-{t}@{host}"), format!("imap://bh-b-{t}@{host}"), format!("imap://bh-c-{t}@{host}")],
+        args: vec![],
+        fixture: mail_fixture,
+        count: 502,
+    });
+}
+
+#[test]
+fn carddav_on_radicale() {
+    behave(&Target {
+        name: "carddav/radicale",
+        only: "contacts",
+        accounts: radicale_users("carddav"),
+        args: vec![],
+        fixture: contacts_fixture,
+        count: 300,
+    });
+}
+
+#[test]
+fn caldav_on_radicale() {
+    behave(&Target {
+        name: "caldav/radicale",
+        only: "calendar,tasks",
+        accounts: radicale_users("caldav"),
+        args: vec![],
+        fixture: calendar_fixture,
+        count: 300,
+    });
+}
+
+#[test]
+fn carddav_and_caldav_on_xandikos() {
+    let x = ["FERRY_TEST_XANDIKOS_C", "FERRY_TEST_XANDIKOS_D", "FERRY_TEST_XANDIKOS_E"];
+    behave(&Target {
+        name: "carddav/xandikos",
+        only: "contacts",
+        accounts: x.map(|h| dav("carddav+http", "x", h)),
+        args: vec!["--insecure"],
+        fixture: contacts_fixture,
+        count: 300,
+    });
+    behave(&Target {
+        name: "caldav/xandikos",
+        only: "calendar,tasks",
+        accounts: x.map(|h| dav("caldav+http", "x", h)),
+        args: vec!["--insecure"],
+        fixture: calendar_fixture,
+        count: 300,
+    });
+}
+
+#[test]
+fn webdav_on_rclone() {
+    let host = server_env("FERRY_TEST_WEBDAV");
+    let t = tag();
+    behave(&Target {
+        name: "webdav/rclone",
+        only: "files,media",
+        accounts: ["a", "b", "c"].map(|x| format!("webdavs://ferry@{host}/bh-{x}-{t}/")),
+        args: vec![],
+        fixture: files_fixture,
+        count: files_count(),
+    });
+}
