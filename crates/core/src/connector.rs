@@ -41,6 +41,13 @@ pub struct Page {
 pub trait PageStream: Send {
     /// The next page, or `None` at the end.
     async fn next_page(&mut self) -> Result<Option<Page>, ConnectorError>;
+
+    /// Once the stream has ended: the source's change-tracking state (sync tokens),
+    /// from which [`Exporter::changes`] lists only what changed since. `None` when the
+    /// source keeps no such state.
+    fn sync_state(&self) -> Option<String> {
+        None
+    }
 }
 
 #[async_trait]
@@ -51,6 +58,18 @@ pub trait Exporter: Send + Sync {
         vertical: Vertical,
         cursor: Option<String>,
     ) -> Result<Box<dyn PageStream>, ConnectorError>;
+
+    /// Lists only what changed since `since` (a [`PageStream::sync_state`] of an earlier
+    /// export); deletions are not listed. Sources without change tracking list everything.
+    async fn changes(
+        &self,
+        vertical: Vertical,
+        cursor: Option<String>,
+        since: String,
+    ) -> Result<Box<dyn PageStream>, ConnectorError> {
+        let _ = since;
+        self.pages(vertical, cursor).await
+    }
 }
 
 /// What the destination did with an item.

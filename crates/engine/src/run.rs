@@ -79,9 +79,18 @@ impl Engine {
         Ok(self.store.report(&job.id).await?)
     }
 
-    async fn open_pages(&self, exporter: &dyn Exporter, vertical: Vertical, cursor: Option<String>, progress: &dyn Progress) -> Result<Box<dyn PageStream>, RunError> {
+    /// The source's pages: everything, or, given a sync state, only what changed since.
+    async fn open_pages(&self, exporter: &dyn Exporter, vertical: Vertical, cursor: Option<String>, since: &Option<String>, progress: &dyn Progress) -> Result<Box<dyn PageStream>, RunError> {
         self.retry
-            .run(|| exporter.pages(vertical, cursor.clone()), |e, d| progress.retrying("opening the source", &e.to_string(), d))
+            .run(
+                || async {
+                    match since {
+                        Some(s) => exporter.changes(vertical, cursor.clone(), s.clone()).await,
+                        None => exporter.pages(vertical, cursor.clone()).await,
+                    }
+                },
+                |e, d| progress.retrying("opening the source", &e.to_string(), d),
+            )
             .await
             .map_err(|e| RunError::Stop(Stop::Fatal(format!("cannot read {vertical} from the source: {e}"))))
     }
@@ -101,8 +110,11 @@ impl Engine {
         }
         progress.vertical_started(vertical);
         let mut cursor = saved.and_then(|c| c.cursor);
-        let mut pages = self.open_pages(exporter, vertical, cursor.clone(), progress).await?;
         let pair = job.pair();
+        // an incremental job lists only what changed since the last complete export, where
+        // the source tracks changes
+        let since = if job.spec.options.incremental { self.store.sync_state(&pair, vertical).await? } else { None };
+        let mut pages = self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await?;
         let mut source_retries = 0;
         // the next page is read while the current one is written
         let mut ahead = None;
@@ -123,7 +135,7 @@ impl Engine {
                     let delay = self.retry.min_delay * 2u32.pow(source_retries as u32);
                     progress.retrying("reading the source", &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
-                    pages = self.open_pages(exporter, vertical, cursor.clone(), progress).await?;
+                    pages = self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await?;
                     continue;
                 }
                 Err(e) => return Err(RunError::Stop(Stop::Fatal(format!("reading {vertical} from the source failed: {e}")))),
@@ -145,6 +157,13 @@ impl Engine {
             self.store.commit_page(&job.id, &pair, vertical, &rows, cursor.as_deref(), false).await?;
         }
         self.store.commit_page(&job.id, &pair, vertical, &[], cursor.as_deref(), true).await?;
+        // remembered only when nothing failed: a failed item must be offered again
+        if let Some(state) = pages.sync_state()
+            && !job.spec.options.dry_run
+            && self.store.report(&job.id).await?.verticals.get(&vertical).is_none_or(|v| v.failed == 0)
+        {
+            self.store.set_sync_state(&pair, vertical, &state).await?;
+        }
         Ok(())
     }
 }

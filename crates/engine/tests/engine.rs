@@ -277,3 +277,85 @@ async fn exhausted_retries_fail_only_that_item() {
     assert_eq!((f.transferred, f.failed), (11, 1));
     assert!(f.failures[0].reason.contains("gave up after 3 retries"));
 }
+
+/// A source that tracks changes: each item carries the sequence number of its last
+/// change, and the sync state is the highest one.
+struct Tracked {
+    items: Mutex<Vec<(String, String, u64)>>, // id, version, changed at
+}
+
+struct TrackedPages {
+    items: Vec<(String, String)>,
+    pos: usize,
+    state: u64,
+}
+
+#[async_trait]
+impl PageStream for TrackedPages {
+    async fn next_page(&mut self) -> Result<Option<Page>, ConnectorError> {
+        let mut inner = Pages { items: self.items.clone(), bad: vec![], pos: self.pos, served: Arc::new(AtomicUsize::new(0)) };
+        let page = inner.next_page().await?;
+        self.pos = inner.pos;
+        Ok(page)
+    }
+    fn sync_state(&self) -> Option<String> {
+        Some(self.state.to_string())
+    }
+}
+
+impl Tracked {
+    fn list(&self, since: u64, cursor: Option<String>) -> Box<dyn PageStream> {
+        let all = self.items.lock().unwrap();
+        let items = all.iter().filter(|i| i.2 > since).map(|i| (i.0.clone(), i.1.clone())).collect();
+        let state = all.iter().map(|i| i.2).max().unwrap_or(0);
+        Box::new(TrackedPages { items, pos: cursor.map(|c| c.parse().unwrap()).unwrap_or(0), state })
+    }
+}
+
+#[async_trait]
+impl Exporter for Tracked {
+    async fn pages(&self, _v: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        Ok(self.list(0, cursor))
+    }
+    async fn changes(&self, _v: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+        Ok(self.list(since.parse().unwrap(), cursor))
+    }
+}
+
+#[tokio::test]
+async fn incremental_jobs_list_only_changes_where_the_source_tracks_them() {
+    let (_d, engine) = setup().await;
+    let src = Tracked { items: Mutex::new((0..30).map(|i| (format!("item{i:04}"), "v1".into(), i as u64 + 1)).collect()) };
+    let dst = Dest::default();
+    let run = |options| async {
+        let j = job(&engine, options).await;
+        let r = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+        r.verticals[&Vertical::Files].clone()
+    };
+    // a full job saves the state
+    let f = run(JobOptions::default()).await;
+    assert_eq!((f.found, f.transferred), (30, 30));
+    // one changed, one new: an incremental job is offered just those two
+    {
+        let mut items = src.items.lock().unwrap();
+        items[4] = ("item0004".into(), "v2".into(), 31);
+        items.push(("item9999".into(), "v1".into(), 32));
+    }
+    let f = run(JobOptions { incremental: true, ..Default::default() }).await;
+    assert_eq!((f.found, f.transferred), (2, 2));
+    assert_eq!(dst.stored.lock().unwrap()["item0004"], b"item0004:v2");
+    // nothing changed: nothing listed
+    let f = run(JobOptions { incremental: true, ..Default::default() }).await;
+    assert_eq!(f.found, 0);
+    // a change that fails at the destination keeps the old state: offered again next time
+    src.items.lock().unwrap()[7] = ("item0007".into(), "v2".into(), 33);
+    *dst.item_error.lock().unwrap() = Some("item0007".into());
+    let f = run(JobOptions { incremental: true, ..Default::default() }).await;
+    assert_eq!((f.found, f.failed), (1, 1));
+    *dst.item_error.lock().unwrap() = None;
+    let f = run(JobOptions { incremental: true, ..Default::default() }).await;
+    assert_eq!((f.found, f.transferred), (1, 1), "the failed change is listed again");
+    // a job that is not incremental lists everything
+    let f = run(JobOptions::default()).await;
+    assert_eq!(f.found, 31);
+}

@@ -49,6 +49,10 @@ pub trait JobStore: Send + Sync {
 
     async fn report(&self, job: &str) -> Result<Report>;
 
+    /// The source's change-tracking state for a pair, saved after a complete export.
+    async fn sync_state(&self, pair: &str, vertical: Vertical) -> Result<Option<String>>;
+    async fn set_sync_state(&self, pair: &str, vertical: Vertical, state: &str) -> Result<()>;
+
     /// Stores a sealed credential for a job (see [`secrets`]).
     async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<()>;
     async fn secret(&self, job: &str, name: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>>;

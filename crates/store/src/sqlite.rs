@@ -237,6 +237,21 @@ impl JobStore for SqliteStore {
         Ok(report)
     }
 
+    async fn sync_state(&self, pair: &str, vertical: Vertical) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT state FROM sync_state WHERE pair = ? AND vertical = ?").bind(pair).bind(vertical.as_str()).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.get("state")))
+    }
+
+    async fn set_sync_state(&self, pair: &str, vertical: Vertical, state: &str) -> Result<()> {
+        sqlx::query("INSERT INTO sync_state (pair, vertical, state) VALUES (?, ?, ?) ON CONFLICT (pair, vertical) DO UPDATE SET state = excluded.state")
+            .bind(pair)
+            .bind(vertical.as_str())
+            .bind(state)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<()> {
         sqlx::query("INSERT INTO job_secrets (job_id, name, nonce, ciphertext) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext")
             .bind(job)
