@@ -1,6 +1,8 @@
 //! A small, general reader of WebDAV multistatus answers: for every `<response>`, its
 //! href and, per property (by local name), its text, the hrefs inside it and the names of
-//! its child elements. Only properties in a 200 propstat count.
+//! its child elements. Only properties in a 200 propstat count. A sync-collection answer's
+//! new `<sync-token>` (RFC 6578) comes last, as a response with an empty href and that one
+//! property.
 
 use quick_xml::events::Event;
 use std::collections::HashMap;
@@ -38,6 +40,7 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
     let mut pending: HashMap<String, Prop> = HashMap::new();
     let mut status_ok = true;
     let mut stack: Vec<String> = Vec::new();
+    let mut sync_token: Option<String> = None;
     let mut buf = Vec::new();
     loop {
         let ev = reader.read_event_into(&mut buf).map_err(|e| format!("not a readable WebDAV answer at byte {}: {e}", reader.buffer_position()))?;
@@ -54,7 +57,11 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
             Event::Text(t) => {
                 let raw = t.decode().map_err(|e| e.to_string())?.into_owned();
                 let text = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
-                add_text(&text, &stack, &mut cur, &mut pending, &mut status_ok);
+                if cur.is_none() && stack.last().is_some_and(|t| t == "sync-token") {
+                    sync_token.get_or_insert_default().push_str(text.trim());
+                } else {
+                    add_text(&text, &stack, &mut cur, &mut pending, &mut status_ok);
+                }
             }
             Event::CData(c) => {
                 let text = String::from_utf8_lossy(&c.into_inner()).into_owned();
@@ -96,6 +103,9 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
             _ => {}
         }
         buf.clear();
+    }
+    if let Some(token) = sync_token {
+        out.push(Response { href: String::new(), props: HashMap::from([("sync-token".to_owned(), Prop { text: token, ..Default::default() })]) });
     }
     Ok(out)
 }
@@ -161,5 +171,19 @@ END:VCALENDAR&#13;
         assert!(!r[0].props.contains_key("getetag"), "404 propstat ignored");
         assert_eq!(r[1].text("getetag"), Some("\"1\""));
         assert_eq!(r[1].text("calendar-data"), Some("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"));
+    }
+
+    #[test]
+    fn sync_collection_answer_gives_changes_deletions_and_the_new_token() {
+        let xml = br#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a/b.vcf</d:href><d:propstat><d:prop><d:getetag>"2"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response><d:response><d:href>/a/gone.vcf</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response><d:sync-token>http://x/sync/7</d:sync-token></d:multistatus>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].text("getetag"), Some("\"2\""));
+        assert_eq!((r[1].href.as_str(), r[1].text("getetag")), ("/a/gone.vcf", None), "a deletion has no ETag");
+        assert_eq!((r[2].href.as_str(), r[2].text("sync-token")), ("", Some("http://x/sync/7")));
+        // a PROPFIND's sync-token property stays a property of its response
+        let xml = br#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a/</d:href><d:propstat><d:prop><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!((r.len(), r[0].text("sync-token")), (1, Some("t1")));
     }
 }
