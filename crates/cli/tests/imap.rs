@@ -178,8 +178,9 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
         c.stdin(std::process::Stdio::null()).spawn().unwrap()
     };
     let mut kills = 0;
-    let mut child = spawn(&["transfer", "--from", &a, "--to", &b], true);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // one message at a time, so that the kill lands mid-transfer
+    let mut child = spawn(&["transfer", "--from", &a, "--to", &b, "--concurrency", "1"], true);
+    std::thread::sleep(std::time::Duration::from_millis(400));
     if child.try_wait().unwrap().is_none() {
         child.kill().unwrap();
         kills += 1;
@@ -192,8 +193,8 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
     let db = std::fs::read(data.join("ferry.db")).unwrap_or_default();
     let wal = std::fs::read(data.join("ferry.db-wal")).unwrap_or_default();
     assert!(!db.windows(s.password.len()).any(|w| w == s.password.as_bytes()) && !wal.windows(s.password.len()).any(|w| w == s.password.as_bytes()), "no plaintext password at rest");
-    let mut again = spawn(&["resume", &job], false);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut again = spawn(&["resume", &job, "--concurrency", "1"], false);
+    std::thread::sleep(std::time::Duration::from_millis(400));
     if again.try_wait().unwrap().is_none() {
         again.kill().unwrap();
         kills += 1;

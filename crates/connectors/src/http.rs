@@ -72,8 +72,16 @@ pub fn request_error(what: &str, e: reqwest::Error) -> ConnectorError {
         }
         source = s.source();
     }
-    let msg = format!("{what}: {e}");
-    if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+    // reqwest's own message leaves out the cause ("error decoding response body"): add it
+    let mut msg = format!("{what}: {e}");
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        msg.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    // a connection lost while the answer's body is read is a "decode" error to reqwest
+    // (ferry asks for no content decoding, so that is all a decode error can be)
+    if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode() {
         ConnectorError::transient(msg)
     } else {
         ConnectorError::Item(msg)

@@ -141,7 +141,17 @@ pub async fn tls_wrap(tcp: tokio::net::TcpStream, host: &str, settings: &Setting
     tokio_rustls::TlsConnector::from(tls_config(settings)?)
         .connect(name, tcp)
         .await
-        .map_err(|e| ConnectorError::Fatal(format!("TLS with {host} failed: {e} (for a self-signed certificate give --ca-file, or --insecure to skip the check)")))
+        .map_err(|e| tls_error(host, e))
+}
+
+/// A failed TLS handshake: what rustls refused (a certificate, a protocol) stops the job;
+/// a connection lost during the handshake is worth another try.
+pub fn tls_error(host: &str, e: std::io::Error) -> ConnectorError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        ConnectorError::Fatal(format!("TLS with {host} failed: {e} (for a self-signed certificate give --ca-file, or --insecure to skip the check)"))
+    } else {
+        ConnectorError::transient(format!("TLS with {host}: the connection was lost during the handshake: {e}"))
+    }
 }
 
 #[cfg(test)]

@@ -34,8 +34,15 @@ pub async fn home(client: &reqwest::Client, cfg: &DavConfig) -> Result<String, C
     }
     let mut principal = None;
     for start in starts {
-        // a well-known URI that redirects or is missing is not an error: go on
-        let Ok(Some(r)) = props(client, cfg, &start, 0, &want).await else { continue };
+        let r = match props(client, cfg, &start, 0, &want).await {
+            Ok(Some(r)) => r,
+            // a busy server or a lost connection is worth another try, and going on would
+            // end at a wrong home set (the server's root), where collections would be made
+            // and read that no client ever sees
+            Err(e) if e.is_transient() => return Err(e),
+            // a well-known URI that redirects or is missing is not an error: go on
+            Ok(None) | Err(_) => continue,
+        };
         if let Some(home) = r.first().and_then(|r| r.href(cfg.kind.home_set())) {
             return Ok(with_slash(href_path(home)));
         }

@@ -44,12 +44,18 @@ impl DavImporter {
         let slug = if slug.is_empty() { "default".to_owned() } else { slug };
         // a calendar and an address book may share a home set and a name
         for candidate in [format!("{home}{slug}/"), format!("{home}{slug}-{}/", self.cfg.kind.collection())] {
-            match self.make(&candidate, name).await? {
-                true => {
-                    cols.push(Collection { path: candidate.clone(), name: name.to_owned() });
-                    return Ok(candidate);
-                }
-                false => continue,
+            if self.make(&candidate, name).await? {
+                cols.push(Collection { path: candidate.clone(), name: name.to_owned() });
+                return Ok(candidate);
+            }
+            // the path is taken: perhaps by this very collection, made by an earlier try
+            // whose answer was lost, or by another client meanwhile; look again before
+            // making a second one
+            let now = discovery::collections(&self.http, &self.cfg, home).await?;
+            if let Some(c) = now.iter().find(|c| c.name == name) {
+                let path = c.path.clone();
+                *cols = now;
+                return Ok(path);
             }
         }
         Err(ConnectorError::Item(format!("cannot create a {} for `{name}` in {home}", self.cfg.kind.collection())))

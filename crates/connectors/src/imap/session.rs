@@ -6,7 +6,7 @@ use crate::{Settings, net};
 use ferry_core::ConnectorError;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Semaphore;
@@ -22,6 +22,8 @@ pub const DEFAULT_BUDGET: i64 = 64 << 20;
 pub struct Conn {
     inner: Box<dyn Io>,
     budget: Arc<AtomicI64>,
+    /// Set once the connection failed or the server closed it: the session is not reused.
+    dead: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -33,12 +35,31 @@ impl std::fmt::Debug for Conn {
 impl AsyncRead for Conn {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = r {
-            let n = (buf.filled().len() - before) as i64;
-            if self.budget.fetch_sub(n, Ordering::SeqCst) - n < 0 {
-                return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the IMAP server sent more than the answer could hold (a hostile or broken server?)")));
+        match &r {
+            Poll::Ready(Ok(())) => {
+                let n = (buf.filled().len() - before) as i64;
+                if n == 0 && room {
+                    // the server closed the connection
+                    self.dead.store(true, Ordering::SeqCst);
+                }
+                if self.budget.fetch_sub(n, Ordering::SeqCst) - n < 0 {
+                    self.dead.store(true, Ordering::SeqCst);
+                    return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the IMAP server sent more than the answer could hold (a hostile or broken server?)")));
+                }
             }
+            Poll::Ready(Err(_)) => self.dead.store(true, Ordering::SeqCst),
+            Poll::Pending => {}
+        }
+        r
+    }
+}
+
+impl Conn {
+    fn failed<T>(&self, r: Poll<std::io::Result<T>>) -> Poll<std::io::Result<T>> {
+        if let Poll::Ready(Err(_)) = &r {
+            self.dead.store(true, Ordering::SeqCst);
         }
         r
     }
@@ -46,13 +67,16 @@ impl AsyncRead for Conn {
 
 impl AsyncWrite for Conn {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.failed(r)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let r = Pin::new(&mut self.inner).poll_flush(cx);
+        self.failed(r)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let r = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.failed(r)
     }
 }
 
@@ -67,9 +91,16 @@ pub struct Live {
     /// The server takes several messages in one APPEND (RFC 3502).
     pub multiappend: bool,
     budget: Arc<AtomicI64>,
+    dead: Arc<AtomicBool>,
 }
 
 impl Live {
+    /// Whether the connection failed or was closed by the server (then the session is
+    /// dropped, never handed out again).
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
     /// Lets the server send up to `bytes` for the next command.
     pub fn allow(&self, bytes: i64) {
         self.budget.store(bytes, Ordering::SeqCst);
@@ -97,19 +128,21 @@ pub fn imap_err(what: &str, e: async_imap::error::Error) -> ConnectorError {
 pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, ConnectorError> {
     let tcp = net::connect(&cfg.host, cfg.port, settings).await?;
     let budget = Arc::new(AtomicI64::new(DEFAULT_BUDGET));
+    let dead = Arc::new(AtomicBool::new(false));
     let conn = match cfg.tls {
-        Tls::Implicit => Conn { inner: Box::new(net::tls_wrap(tcp, &cfg.host, settings).await?), budget: budget.clone() },
+        Tls::Implicit => Conn { inner: Box::new(net::tls_wrap(tcp, &cfg.host, settings).await?), budget: budget.clone(), dead: dead.clone() },
         Tls::StartTls => {
-            let mut client = async_imap::Client::new(Conn { inner: Box::new(tcp), budget: budget.clone() });
+            let mut client = async_imap::Client::new(Conn { inner: Box::new(tcp), budget: budget.clone(), dead: dead.clone() });
             client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
-            client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
-                ConnectorError::Fatal(format!("imap: {} refused STARTTLS ({e}); ferry does not send a password without TLS", cfg.host))
+            client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| match e {
+                async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => ConnectorError::transient(format!("imap: {}: the connection was lost at STARTTLS: {e}", cfg.host)),
+                e => ConnectorError::Fatal(format!("imap: {} refused STARTTLS ({e}); ferry does not send a password without TLS", cfg.host)),
             })?;
             let plain = client.into_inner();
             // the budget counter stays the same; the TLS layer goes around the raw socket
             let raw: Box<dyn Io> = plain.inner;
             let tls = tls_over(raw, &cfg.host, settings).await?;
-            Conn { inner: Box::new(tls), budget: budget.clone() }
+            Conn { inner: Box::new(tls), budget: budget.clone(), dead: dead.clone() }
         }
     };
     let mut client = async_imap::Client::new(conn);
@@ -120,13 +153,17 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     let session = client
         .login(&cfg.user, password)
         .await
-        .map_err(|(e, _)| ConnectorError::Fatal(format!("imap: login as {} at {} failed: {e}", cfg.user, cfg.host)))?;
+        .map_err(|(e, _)| match e {
+            // the connection went, not the credentials
+            async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => ConnectorError::transient(format!("imap: {}: the connection was lost while logging in: {e}", cfg.host)),
+            e => ConnectorError::Fatal(format!("imap: login as {} at {} failed: {e}", cfg.user, cfg.host)),
+        })?;
     let mut session = session;
     let caps = session.capabilities().await.map_err(|e| imap_err("reading capabilities", e))?;
     // LITERAL- allows non-synchronizing literals up to 4096 bytes only
     let literal_plus = caps.has_str("LITERAL+");
     let multiappend = caps.has_str("MULTIAPPEND");
-    Ok(Live { session, selected: None, literal_plus, multiappend, budget })
+    Ok(Live { session, selected: None, literal_plus, multiappend, budget, dead })
 }
 
 async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
@@ -134,7 +171,7 @@ async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<t
     tokio_rustls::TlsConnector::from(net::tls_config(settings)?)
         .connect(name, raw)
         .await
-        .map_err(|e| ConnectorError::Fatal(format!("TLS with {host} failed: {e} (for a self-signed certificate give --ca-file, or --insecure to skip the check)")))
+        .map_err(|e| net::tls_error(host, e))
 }
 
 /// Up to `max` sessions, made when first needed and reused.
@@ -175,7 +212,8 @@ impl Lease<'_> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(live) = self.live.take() {
+        // a session whose connection failed goes, whichever command found out
+        if let Some(live) = self.live.take().filter(|l| !l.is_dead()) {
             self.pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(live);
         }
     }
@@ -189,7 +227,11 @@ impl Pool {
 
     pub async fn get(&self) -> Result<Lease<'_>, ConnectorError> {
         let permit = self.permits.acquire().await.expect("never closed");
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let idle = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.retain(|l| !l.is_dead());
+            idle.pop()
+        };
         let live = match idle {
             Some(l) => l,
             None => connect(&self.cfg, &self.settings).await?,
