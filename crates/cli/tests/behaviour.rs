@@ -111,27 +111,17 @@ fn last_job(data: &Path) -> String {
     jobs[0]["id"].as_str().unwrap().to_owned()
 }
 
-/// Items the newest job has committed so far, read from its store while it runs.
-fn committed(data: &Path) -> u64 {
-    let o = ferry(data, &["--json", "jobs"]);
-    let Ok(jobs) = serde_json::from_slice::<serde_json::Value>(&o.stdout) else { return 0 };
-    let Some(id) = jobs[0]["id"].as_str() else { return 0 };
-    let o = ferry(data, &["--json", "jobs", id]);
-    serde_json::from_slice::<serde_json::Value>(&o.stdout).map(|r| total(&r, "found")).unwrap_or(0)
-}
-
 fn spawn(data: &Path, t: &Target, args: &[&str]) -> Child {
     Command::new(ferry_bin())
         .arg("--data-dir")
         .arg(data)
-        .arg("-q")
         .args(args)
         .args(&t.args)
         .args(["--ca-file", &server_env("FERRY_TEST_CA"), "--allow-private-network"])
         .env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
@@ -171,26 +161,29 @@ fn behave(t: &Target) {
     assert_eq!(total(&r, "transferred"), 0, "{}: a rerun writes nothing: {r}", t.name);
     assert_eq!(total(&r, "already_present"), t.count as u64, "{}: {r}", t.name);
 
-    // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time, killed
-    // once the first page is committed or half of step 2's time has passed, whichever
-    // comes first: wherever the transfer is then (between commits, or with a write on
-    // the wire).
+    // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time, killed a
+    // third of step 2's time after the job started: wherever the transfer is then
+    // (between commits, or with a write on the wire).
     let kill_data = dir.path().join("kill-data");
     let mut child = spawn(&kill_data, t, &["transfer", "--from", a, "--to", c, "--concurrency", "1"]);
-    let started = Instant::now();
-    let killed = loop {
-        if child.try_wait().unwrap().is_some() {
-            break false;
+    // the job's first line says it has started (its store holds it)
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+            if line.starts_with("ferry: job ") {
+                let _ = tx.send(());
+            }
         }
-        if started.elapsed() >= full / 2 || committed(&kill_data) > 0 {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert!(killed, "{}: the transfer was killed mid-way", t.name);
+    });
+    let started = rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok();
+    std::thread::sleep(full / 3);
+    let killed = started && child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
     let job = last_job(&kill_data);
+    assert!(killed, "{}: the transfer was killed mid-way, not over {:?} after it started (step 2 took {full:?}): {}", t.name, full / 3, text(&ferry(&kill_data, &["--json", "jobs", &job])));
     let r = report(&kill_data, t, &["resume", &job]);
     assert_eq!(r["report"]["state"], "completed", "{}: {r}", t.name);
     let in_c = export(&data, t, c, &dir.path().join("c.zip"));
