@@ -8,7 +8,7 @@ use ferry_codecs::ical::parse_object;
 use ferry_codecs::vcard::parse_card;
 use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Vertical};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Resources fetched per multiget REPORT.
 const BATCH: usize = 50;
@@ -16,12 +16,25 @@ const BATCH: usize = 50;
 pub struct DavExporter {
     cfg: Arc<DavConfig>,
     http: reqwest::Client,
+    /// What earlier passes of this export read: resource path -> (ETag, vertical).
+    seen: Seen,
 }
+
+/// A calendar collection is read once per vertical (calendar, then tasks), and each pass
+/// gets every resource; what an earlier pass found to be of another vertical, with the
+/// same ETag, is not fetched again.
+type Seen = Arc<Mutex<HashMap<String, (String, Vertical)>>>;
 
 impl DavExporter {
     pub fn new(cfg: DavConfig, settings: &Settings) -> Result<Self, ConnectorError> {
-        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)? })
+        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)?, seen: Seen::default() })
     }
+}
+
+/// Whether a listed resource is known to hold another vertical than `vertical`: read by
+/// an earlier pass, unchanged since (same, non-empty ETag).
+fn other_vertical(seen: &HashMap<String, (String, Vertical)>, path: &str, etag: &str, vertical: Vertical) -> bool {
+    matches!(seen.get(path), Some((e, v)) if !etag.is_empty() && e == etag && *v != vertical)
 }
 
 #[async_trait]
@@ -45,7 +58,7 @@ impl DavExporter {
         let collections = discovery::collections(&self.http, &self.cfg, &home).await?;
         // cursor: "<collection index>:<resources done in it>"
         let (c, done) = cursor.as_deref().and_then(|c| c.split_once(':')).and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))).unwrap_or((0usize, 0usize));
-        Ok(Box::new(Pages { cfg: self.cfg.clone(), http: self.http.clone(), vertical, collections, index: c, done, listing: None, since, tokens: BTreeMap::new() }))
+        Ok(Box::new(Pages { cfg: self.cfg.clone(), http: self.http.clone(), vertical, collections, index: c, done, listing: None, since, tokens: BTreeMap::new(), seen: self.seen.clone() }))
     }
 }
 
@@ -61,6 +74,7 @@ struct Pages {
     since: HashMap<String, String>,
     /// Per collection path, the token that describes what this export listed.
     tokens: BTreeMap<String, String>,
+    seen: Seen,
 }
 
 #[async_trait]
@@ -78,9 +92,26 @@ impl PageStream for Pages {
                 self.listing = None;
                 continue;
             }
-            let batch: Vec<(String, String)> = listing[self.done..(self.done + BATCH).min(listing.len())].to_vec();
+            // the next BATCH resources, passing over those known to be of another vertical;
+            // the cursor counts them as done (a resumed run without this knowledge reads
+            // from the cursor on, and those before it are of another vertical)
+            let (mut batch, mut end) = (Vec::with_capacity(BATCH), self.done);
+            {
+                let seen = self.seen.lock().expect("not poisoned");
+                while end < listing.len() && batch.len() < BATCH {
+                    let (path, etag) = &listing[end];
+                    if !other_vertical(&seen, path, etag, self.vertical) {
+                        batch.push(listing[end].clone());
+                    }
+                    end += 1;
+                }
+            }
+            if batch.is_empty() {
+                self.done = end;
+                continue;
+            }
             let items = self.fetch(&col, &batch).await?;
-            self.done += batch.len();
+            self.done = end;
             return Ok(Some(Page { items, cursor: Some(format!("{}:{}", self.index, self.done)) }));
         }
     }
@@ -144,6 +175,7 @@ impl Pages {
             data = kind.data()
         );
         let responses = dav::request(&self.http, "REPORT", &self.cfg.url(&col.path), Some(1), &body, &self.cfg.auth()).await?.unwrap_or_default();
+        let listed: HashMap<&str, &str> = batch.iter().map(|(p, e)| (p.as_str(), e.as_str())).collect();
         let mut out = Vec::new();
         for r in responses {
             let path = discovery::href_path(&r.href);
@@ -168,6 +200,11 @@ impl Pages {
                     content: None,
                 })
             });
+            if let (Ok(i), Some(etag)) = (&item, listed.get(path.as_str()))
+                && !etag.is_empty()
+            {
+                self.seen.lock().expect("not poisoned").insert(path.clone(), ((*etag).to_owned(), i.vertical()));
+            }
             match item {
                 Ok(i) if i.vertical() != self.vertical => {}
                 other => out.push(other),
@@ -179,4 +216,23 @@ impl Pages {
 
 pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_over_only_unchanged_resources_of_another_vertical() {
+        let mut seen = HashMap::new();
+        seen.insert("/c/a.ics".to_owned(), ("\"1\"".to_owned(), Vertical::Calendar));
+        seen.insert("/c/t.ics".to_owned(), ("\"2\"".to_owned(), Vertical::Tasks));
+        assert!(other_vertical(&seen, "/c/a.ics", "\"1\"", Vertical::Tasks));
+        assert!(!other_vertical(&seen, "/c/a.ics", "\"1\"", Vertical::Calendar), "same vertical: read it");
+        assert!(!other_vertical(&seen, "/c/a.ics", "\"9\"", Vertical::Tasks), "changed since: read it");
+        assert!(!other_vertical(&seen, "/c/a.ics", "", Vertical::Tasks), "no ETag: read it");
+        assert!(!other_vertical(&seen, "/c/t.ics", "\"2\"", Vertical::Tasks));
+        assert!(other_vertical(&seen, "/c/t.ics", "\"2\"", Vertical::Calendar));
+        assert!(!other_vertical(&seen, "/c/new.ics", "\"3\"", Vertical::Tasks), "not read yet");
+    }
 }
