@@ -117,6 +117,9 @@ want_cal=$(davcount cal "$work/account/calendar")
 # CPU seconds (user + system) a server process has used so far
 hz=$(getconf CLK_TCK)
 cpu() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$(cat "$servers/$1.pid")/stat"; }
+# CPU seconds the whole machine has been busy (all cores): what the tool and the servers
+# did not use of it was other work, which competed with them
+busy() { awk -v hz="$hz" '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
 
 echo "== seeding the source account (ferry, folder -> Radicale, alice)"
 seed_start=$(date +%s.%N); seed_cpu=$(cpu radicale)
@@ -135,9 +138,9 @@ measure() { # step tool kind where-stored command...
     local step=$1 tool=$2 kind=$3 dest=$4; shift 4
     echo "== $step: $tool"
     sync
-    local r0 a0 b0; r0=$(cpu radicale); a0=$(cpu xandikos-a); b0=$(cpu xandikos-b)
+    local r0 a0 b0 m0; r0=$(cpu radicale); a0=$(cpu xandikos-a); b0=$(cpu xandikos-b); m0=$(busy)
     /usr/bin/time -f '%e %M %U %S' -o "$work/time.$step.$tool" "$@" >"$work/log.$step.$tool" 2>&1 || { echo "$step/$tool failed:"; tail -20 "$work/log.$step.$tool"; exit 1; }
-    local rcpu xcpu; rcpu=$(echo "$(cpu radicale) - $r0" | bc); xcpu=$(echo "$(cpu xandikos-a) + $(cpu xandikos-b) - $a0 - $b0" | bc)
+    local rcpu xcpu mcpu; rcpu=$(echo "$(cpu radicale) - $r0" | bc); xcpu=$(echo "$(cpu xandikos-a) + $(cpu xandikos-b) - $a0 - $b0" | bc); mcpu=$(echo "$(busy) - $m0" | bc)
     read -r secs rss usr sys < "$work/time.$step.$tool"
     local got want=want_$kind bytes=${kind}_bytes
     got=$(davcount "$kind" "$dest")
@@ -146,7 +149,8 @@ measure() { # step tool kind where-stored command...
         echo "$step/$tool: the destination holds $stored items, not $N:" >&2; echo "  got  $got" >&2; echo "  want ${!want}" >&2; exit 1
     fi
     [ "$got" = "${!want}" ] || printf '%s/%s: stored differs from the source\n  got  %s\n  want %s\n' "$step" "$tool" "$got" "${!want}" >> "$work/notes"
-    printf '%s %s %s %s %s %s %s %s\n' "$step" "$tool" "$secs" "$rss" "$(echo "$usr + $sys" | bc)" "$rcpu" "$xcpu" "$stored ${!bytes}" >> "$work/results"
+    local other; other=$(echo "$mcpu - $usr - $sys - $rcpu - $xcpu" | bc)
+    printf '%s %s %s %s %s %s %s %s %s\n' "$step" "$tool" "$secs" "$rss" "$(echo "$usr + $sys" | bc)" "$rcpu" "$xcpu" "$stored ${!bytes}" "$other" >> "$work/results"
 }
 
 # vdirsyncer: one pair per step; `discover` (creating the collections, answered yes) is part
@@ -208,11 +212,12 @@ echo
 printf "%d contacts (%.1f MB), %d events (%.1f MB); source: Radicale (HTTPS), destinations: a folder, Xandikos (HTTP)\n" \
     "$N" "$(echo "$card_bytes / 1000000" | bc -l)" "$N" "$(echo "$cal_bytes / 1000000" | bc -l)"
 echo "$seeding"
-printf "%-12s %-10s %8s %8s %7s %13s %6s %14s %14s %7s %11s\n" step tool seconds items/s MB/s "peak RSS MiB" "CPU s" "radicale CPU s" "xandikos CPU s" stored ferry/peer
+printf "%-12s %-10s %8s %8s %7s %13s %6s %14s %14s %11s %7s %11s\n" step tool seconds items/s MB/s "peak RSS MiB" "CPU s" "radicale CPU s" "xandikos CPU s" "other CPU s" stored ferry/peer
 awk '{ if ($2=="ferry") f[$1]=$3; s[NR]=$0 } END {
     for (i=1; i<=NR; i++) { split(s[i], a, " ");
         ratio = (a[2]=="ferry") ? "-" : sprintf("%.2f", a[3] / f[a[1]]);
-        printf "%-12s %-10s %8.2f %8.0f %7.2f %13.1f %6.1f %14.1f %14.1f %7d %11s\n", a[1], a[2], a[3], a[8]/a[3], a[9]/1e6/a[3], a[4]/1024, a[5], a[6], a[7], a[8], ratio } }' "$work/results"
+        printf "%-12s %-10s %8.2f %8.0f %7.2f %13.1f %6.1f %14.1f %14.1f %11.1f %7d %11s\n", a[1], a[2], a[3], a[8]/a[3], a[9]/1e6/a[3], a[4]/1024, a[5], a[6], a[7], a[10], a[8], ratio } }' "$work/results"
 echo "ferry/peer = peer_seconds / ferry_seconds (above 1: ferry is faster); CPU s = the tool's user + system time;"
+echo "other CPU s = CPU the machine spent meanwhile on anything else (other work competing with the run)"
 echo "vdirsyncer's time includes its 'discover' (which creates the collections); stored = items counted at the destination"
 if [ -s "$work/notes" ]; then echo; echo "fidelity (UIDs and property/component counts, destination against the source):"; cat "$work/notes"; else echo "fidelity: every destination holds the source's UIDs and the same counts of EMAIL/TEL/ADR/BDAY/PHOTO, VEVENT/VALARM/VTIMEZONE/RRULE/EXDATE/RECURRENCE-ID"; fi

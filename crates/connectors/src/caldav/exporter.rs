@@ -18,6 +18,8 @@ pub struct DavExporter {
     http: reqwest::Client,
     /// What earlier passes of this export read: resource path -> (ETag, vertical).
     seen: Seen,
+    /// Listings made by an earlier pass, for the next one.
+    listings: Listings,
 }
 
 /// A calendar collection is read once per vertical (calendar, then tasks), and each pass
@@ -25,9 +27,21 @@ pub struct DavExporter {
 /// same ETag, is not fetched again.
 type Seen = Arc<Mutex<HashMap<String, (String, Vertical)>>>;
 
+/// A calendar collection's listing (and the sync token taken before it), made by the
+/// calendar pass and used once more by the tasks pass, instead of listing it again: a
+/// PROPFIND of every resource is what costs a server most (Radicale: 2.5 s of CPU for
+/// 3,000 events, against 0.2 s for fetching all of them with multiget). Keyed by the
+/// collection's path and the token the pass lists changes from.
+type Listings = Arc<Mutex<HashMap<(String, Option<String>), Listing>>>;
+
+struct Listing {
+    resources: Vec<(String, String)>,
+    token: Option<String>,
+}
+
 impl DavExporter {
     pub fn new(cfg: DavConfig, settings: &Settings) -> Result<Self, ConnectorError> {
-        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)?, seen: Seen::default() })
+        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)?, seen: Seen::default(), listings: Listings::default() })
     }
 }
 
@@ -58,7 +72,7 @@ impl DavExporter {
         let collections = discovery::collections(&self.http, &self.cfg, &home).await?;
         // cursor: "<collection index>:<resources done in it>"
         let (c, done) = cursor.as_deref().and_then(|c| c.split_once(':')).and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))).unwrap_or((0usize, 0usize));
-        Ok(Box::new(Pages { cfg: self.cfg.clone(), http: self.http.clone(), vertical, collections, index: c, done, listing: None, since, tokens: BTreeMap::new(), seen: self.seen.clone() }))
+        Ok(Box::new(Pages { cfg: self.cfg.clone(), http: self.http.clone(), vertical, collections, index: c, done, listing: None, since, tokens: BTreeMap::new(), seen: self.seen.clone(), listings: self.listings.clone() }))
     }
 }
 
@@ -75,6 +89,7 @@ struct Pages {
     /// Per collection path, the token that describes what this export listed.
     tokens: BTreeMap<String, String>,
     seen: Seen,
+    listings: Listings,
 }
 
 #[async_trait]
@@ -122,9 +137,30 @@ impl PageStream for Pages {
 }
 
 impl Pages {
+    /// A collection's resources (path, ETag) and its token: for a calendar, the listing an
+    /// earlier pass of this export made, if there is one (taken: a third pass lists
+    /// again); else from the server.
+    async fn list(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
+        if self.cfg.kind != Kind::Cal {
+            return self.list_from_server(col).await;
+        }
+        let key = (col.path.clone(), self.since.get(&col.path).cloned());
+        let earlier = self.listings.lock().expect("not poisoned").remove(&key);
+        if let Some(l) = earlier {
+            if let Some(t) = l.token {
+                self.tokens.insert(col.path.clone(), t);
+            }
+            return Ok(l.resources);
+        }
+        let resources = self.list_from_server(col).await?;
+        let token = self.tokens.get(&col.path).cloned();
+        self.listings.lock().expect("not poisoned").insert(key, Listing { resources: resources.clone(), token });
+        Ok(resources)
+    }
+
     /// A collection's resources (path, ETag): the changes since its saved token, or all
     /// of them. Records the collection's current token either way.
-    async fn list(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
+    async fn list_from_server(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
         let url = self.cfg.url(&col.path);
         if let Some(token) = self.since.get(&col.path) {
             let body = format!(
