@@ -159,46 +159,20 @@ impl Pages {
     }
 
     /// A collection's resources (path, ETag): the changes since its saved token, or all
-    /// of them. Records the collection's current token either way.
+    /// of them (also when the server no longer knows the token). Records the collection's
+    /// current token either way.
     async fn list_from_server(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
-        let url = self.cfg.url(&col.path);
-        if let Some(token) = self.since.get(&col.path) {
-            let body = format!(
-                r#"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>{}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#,
-                xml_escape(token)
-            );
-            match dav::request(&self.http, "REPORT", &url, Some(0), &body, &self.cfg.auth()).await {
-                Ok(Some(responses)) => {
-                    let mut out = Vec::new();
-                    for r in responses {
-                        if let Some(t) = r.text("sync-token").filter(|_| r.href.is_empty()) {
-                            self.tokens.insert(col.path.clone(), t.to_owned());
-                            continue;
-                        }
-                        let path = discovery::href_path(&r.href);
-                        // a deletion has no ETag; ferry does not carry deletions over
-                        if let Some(etag) = r.text("getetag")
-                            && path.starts_with(&col.path)
-                            && path.len() > col.path.len()
-                            && !path.ends_with('/')
-                        {
-                            out.push((path, etag.trim().to_owned()));
-                        }
-                    }
-                    out.sort();
-                    return Ok(out);
-                }
-                Err(e) if e.is_transient() => return Err(e),
-                // an expired token (403/409 valid-sync-token) or no support: list it all
-                Ok(None) | Err(_) => {}
-            }
+        if let Some(token) = self.since.get(&col.path).filter(|t| !t.is_empty())
+            && let Some((changed, next)) = discovery::sync_collection(&self.http, &self.cfg, &col.path, token).await?
+        {
+            self.tokens.insert(col.path.clone(), next);
+            return Ok(changed);
         }
-        // the token before the listing: a change made meanwhile is listed again next time
-        let r = dav::request(&self.http, "PROPFIND", &url, Some(0), r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>"#, &self.cfg.auth()).await?;
-        if let Some(t) = r.as_ref().and_then(|r| r.first()).and_then(|r| r.text("sync-token")) {
-            self.tokens.insert(col.path.clone(), t.trim().to_owned());
+        let (all, token) = discovery::listing(&self.http, &self.cfg, &col.path).await?;
+        if let Some(t) = token {
+            self.tokens.insert(col.path.clone(), t);
         }
-        discovery::resources(&self.http, &self.cfg, &col.path).await
+        Ok(all)
     }
 
     async fn fetch(&self, col: &Collection, batch: &[(String, String)]) -> Result<Vec<Result<Item, ItemError>>, ConnectorError> {

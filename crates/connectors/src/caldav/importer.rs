@@ -90,7 +90,7 @@ impl DavImporter {
     async fn existing(&self, collection: &str, path: &str) -> Result<Option<String>, ConnectorError> {
         let mut listed = self.listed.lock().await;
         if !listed.contains_key(collection) {
-            let list = discovery::resources(&self.http, &self.cfg, collection).await?;
+            let (list, _) = discovery::listing(&self.http, &self.cfg, collection).await?;
             listed.insert(collection.to_owned(), list.into_iter().collect());
         }
         Ok(listed[collection].get(path).cloned())

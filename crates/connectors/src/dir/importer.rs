@@ -44,14 +44,24 @@ impl DirImporter {
     }
 
     /// Writes `bytes` to `path` unless it already holds exactly them.
+    /// One blocking task for the whole check-and-write: a small file costs a handful of
+    /// system calls, and a thread hand-off for each would cost more than they do.
     async fn write_if_changed(&self, path: &Path, bytes: &[u8]) -> Result<bool, ConnectorError> {
-        if let Ok(existing) = tokio::fs::read(path).await
-            && existing == bytes
-        {
-            return Ok(false);
-        }
-        write_atomic(path, bytes).await?;
-        Ok(true)
+        let (path, bytes) = (path.to_owned(), bytes.to_vec());
+        tokio::task::spawn_blocking(move || {
+            if std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
+                return Ok(false);
+            }
+            let dir = path.parent().expect("has a parent");
+            std::fs::create_dir_all(dir).map_err(|e| io("dir: creating folder", e))?;
+            let tmp = path.with_file_name(format!(".{}.ferry-tmp", path.file_name().unwrap().to_string_lossy()));
+            let what = format!("dir: writing {}", path.display());
+            std::fs::write(&tmp, &bytes).map_err(|e| io(&what, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(&what, e))?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| ConnectorError::Item(format!("dir: writing: {e}")))?
     }
 
     async fn put_text(&self, item: &Item, default: &str, ext: &str) -> Result<PutOutcome, ConnectorError> {
@@ -165,15 +175,21 @@ impl DirImporter {
         let tmp = dir.join(format!(".{alt}.ferry-tmp"));
         let mut reader = content.open_verified().await.map_err(|e| io("reading content", e))?;
         let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| io("dir: writing", e))?;
-        let mut buf = vec![0u8; 256 * 1024];
+        // a network source yields a TLS record (16 KiB) per read: the buffer is filled
+        // before each write, so that a write (a hand-off to a blocking thread) moves 1 MiB
+        let mut buf = vec![0u8; 1024 * 1024];
         loop {
-            let n = match reader.read(&mut buf).await {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(ConnectorError::from_io("reading content", e));
+            let mut n = 0;
+            while n < buf.len() {
+                match reader.read(&mut buf[n..]).await {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => {
+                        let _ = tokio::fs::remove_file(&tmp).await;
+                        return Err(ConnectorError::from_io("reading content", e));
+                    }
                 }
-            };
+            }
             if n == 0 {
                 break;
             }
@@ -264,14 +280,6 @@ fn rel(root: &Path, p: &Path) -> String {
 
 async fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ConnectorError> {
     tokio::fs::write(path, bytes).await.map_err(|e| io(&format!("dir: writing {}", path.display()), e))
-}
-
-async fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConnectorError> {
-    let dir = path.parent().expect("has a parent");
-    tokio::fs::create_dir_all(dir).await.map_err(|e| io("dir: creating folder", e))?;
-    let tmp = path.with_file_name(format!(".{}.ferry-tmp", path.file_name().unwrap().to_string_lossy()));
-    write_file(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, path).await.map_err(|e| io(&format!("dir: writing {}", path.display()), e))
 }
 
 async fn file_sha(path: &Path) -> Option<String> {
