@@ -521,3 +521,38 @@ fn dav_server_drops_connections_and_answers() {
     assert!(down.stats.cuts_down.load(Ordering::SeqCst) >= 2, "answers were cut: {}", down.stats.summary());
     remove_collections(&xandikos, &name);
 }
+
+#[test]
+fn dav_server_without_sync_collection() {
+    let _one = XANDIKOS_B.lock().unwrap_or_else(|e| e.into_inner());
+    let t = tempfile::tempdir().unwrap();
+    let xandikos = server_env("FERRY_TEST_XANDIKOS_B");
+    let name = unique("nosync");
+    // where ferry asks for sync-collection (RFC 6578), the server sees a report it does
+    // not know and answers as it does for any such report: ferry lists by PROPFIND instead
+    let proxy = Proxy::start(&xandikos, Plan { rewrite: vec![(b"sync-collection".to_vec(), b"sync-collectiox".to_vec())], ..Plan::default() });
+    let counts = (30, 10, 30);
+    dav_to_xandikos(t.path(), &xandikos, &proxy, &name, counts);
+    let after_import = proxy.stats.rewrites.load(Ordering::SeqCst);
+    assert!(after_import >= 2, "the importer asked for sync-collection: {}", proxy.stats.summary());
+
+    // the same items again, from a job store that knows nothing: the importer finds each
+    // one in its PROPFIND listing of the collection
+    let from = format!("dir:{}", t.path().join("src").display());
+    for (scheme, only, verticals) in [("caldav+http", "calendar,tasks", vec![("calendar", counts.0), ("tasks", counts.1)]), ("carddav+http", "contacts", vec![("contacts", counts.2)])] {
+        let r = completed(&t.path().join("data2"), &["transfer", "--only", only, "--from", &from, "--to", &format!("{scheme}://x@{}", proxy.addr), "--insecure"], &[&proxy]);
+        for (v, want) in verticals {
+            let x = report_of(&r, v);
+            assert_eq!((n(x, "already_present"), n(x, "transferred")), (want as u64, 0), "{v}: {r}");
+        }
+    }
+
+    // and out again: every item listed by PROPFIND and read
+    let out = t.path().join("out");
+    for scheme in ["caldav+http", "carddav+http"] {
+        completed(&t.path().join("data3"), &["transfer", "--from", &format!("{scheme}://x@{}", proxy.addr), "--to", &format!("dir:{}", out.display()), "--insecure"], &[&proxy]);
+    }
+    assert_eq!((dir_items(&out, "calendar", &name), dir_items(&out, "tasks", &name), dir_items(&out, "contacts", &name)), counts);
+    assert!(proxy.stats.rewrites.load(Ordering::SeqCst) > after_import, "the exporter asked for sync-collection too: {}", proxy.stats.summary());
+    remove_collections(&xandikos, &name);
+}

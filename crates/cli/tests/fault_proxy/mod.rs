@@ -10,7 +10,9 @@
 //!   balancers close idle connections),
 //! - delay every forwarded chunk (a slow server or network),
 //! - answer a new connection `503 Service Unavailable` (`Retry-After: 1`,
-//!   `Connection: close`) instead of forwarding it (plain HTTP upstreams only).
+//!   `Connection: close`) instead of forwarding it (plain HTTP upstreams only),
+//! - rewrite bytes the client sends (same length), so that the server sees a request
+//!   it does not support (plain protocols only).
 //!
 //! Connections are numbered from 1 in the order they are accepted. Every fault is bounded
 //! by a maximum, and counted when it actually fires, so that a test can assert that its
@@ -67,11 +69,15 @@ pub struct Plan {
     /// directions is closed (as servers, NATs and load balancers close idle
     /// connections), at most this many times.
     pub idle_cut: Option<(Duration, usize)>,
+    /// Byte strings replaced in what the client sends, each by one of the same length
+    /// (so that Content-Length holds): a real server then sees, say, a request it does
+    /// not support. Only matches within one chunk.
+    pub rewrite: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Default for Plan {
     fn default() -> Self {
-        Plan { cut: Arc::new(|_| None), max_cuts: 0, markers: Vec::new(), delay_ms: None, unavailable: Arc::new(|_| false), max_unavailable: 0, idle_cut: None }
+        Plan { cut: Arc::new(|_| None), max_cuts: 0, markers: Vec::new(), delay_ms: None, unavailable: Arc::new(|_| false), max_unavailable: 0, idle_cut: None, rewrite: Vec::new() }
     }
 }
 
@@ -93,6 +99,8 @@ pub struct Stats {
     pub unavailable: AtomicUsize,
     pub idle_cuts: AtomicUsize,
     pub delayed_chunks: AtomicUsize,
+    /// Replacements made in what clients sent.
+    pub rewrites: AtomicUsize,
     pub bytes_up: AtomicU64,
     pub bytes_down: AtomicU64,
     /// Budgets taken (a cut is taken when it fires, a marker cut when it is armed).
@@ -107,7 +115,7 @@ impl Stats {
     }
     pub fn summary(&self) -> String {
         format!(
-            "connections {}, cuts up {}, cuts down {}, lost answers {}, idle cuts {}, 503s {}, delayed chunks {}, bytes up {}, bytes down {}",
+            "connections {}, cuts up {}, cuts down {}, lost answers {}, idle cuts {}, 503s {}, delayed chunks {}, rewrites {}, bytes up {}, bytes down {}",
             self.connections.load(Ordering::SeqCst),
             self.cuts_up.load(Ordering::SeqCst),
             self.cuts_down.load(Ordering::SeqCst),
@@ -115,6 +123,7 @@ impl Stats {
             self.idle_cuts.load(Ordering::SeqCst),
             self.unavailable.load(Ordering::SeqCst),
             self.delayed_chunks.load(Ordering::SeqCst),
+            self.rewrites.load(Ordering::SeqCst),
             self.bytes_up.load(Ordering::SeqCst),
             self.bytes_down.load(Ordering::SeqCst),
         )
@@ -267,6 +276,17 @@ async fn pump(
             }
             Ok(k) => k,
         };
+        if dir == Dir::Up {
+            for (from, to) in &plan.rewrite {
+                assert_eq!(from.len(), to.len(), "a rewrite keeps the length");
+                let mut i = 0;
+                while let Some(at) = buf[i..got].windows(from.len()).position(|w| w == from.as_slice()) {
+                    buf[i + at..i + at + from.len()].copy_from_slice(to);
+                    st.rewrites.fetch_add(1, Ordering::SeqCst);
+                    i += at + from.len();
+                }
+            }
+        }
         let mut chunk = &buf[..got];
         if dir == Dir::Down && armed.load(Ordering::SeqCst) {
             // the client's request reached the server; the answer never reaches the client
