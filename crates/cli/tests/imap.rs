@@ -105,10 +105,12 @@ fn imap_to_imap_round_trip_rerun_and_incremental() {
     assert!(o.status.success(), "{}", text(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["report"]["verticals"]["mail"]["transferred"], 2, "{r}");
-    // and once more: nothing
+    assert_eq!(r["report"]["verticals"]["mail"]["found"], 2, "only the new messages are listed (UIDNEXT, CONDSTORE): {r}");
+    // and once more: nothing, and nothing listed
     let o = run(&s, &data, &["--json", "transfer", "--incremental", "--from", &a, "--to", &b]);
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["report"]["verticals"]["mail"]["transferred"], 0, "{r}");
+    assert_eq!(r["report"]["verticals"]["mail"]["found"], 0, "{r}");
 }
 
 #[test]

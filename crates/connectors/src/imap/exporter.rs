@@ -8,7 +8,7 @@ use ferry_codecs::mail_meta::read_meta;
 use ferry_core::content::{BoxRead, ContentSource};
 use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Vertical};
 use futures::TryStreamExt;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Messages whose sizes, flags and headers are read in one command.
@@ -35,9 +35,36 @@ impl ImapExporter {
     }
 }
 
+/// What an export saw of a folder when it listed it. From it a later export lists only
+/// the messages that are new (UID at or above `next`) or changed (flags: modification
+/// sequence above `modseq`, RFC 7162 CONDSTORE), as long as UIDVALIDITY is the same.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Seen {
+    validity: u32,
+    next: u32,
+    modseq: u64,
+}
+
+/// Per folder name; kept by the engine between jobs as the export's sync state.
+type State = BTreeMap<String, Seen>;
+
 #[async_trait]
 impl Exporter for ImapExporter {
     async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        self.list(vertical, cursor, State::new()).await
+    }
+
+    /// Folders whose UIDVALIDITY is unchanged since `since` are asked only for new and
+    /// changed messages; the others, and any folder of a server without CONDSTORE, are
+    /// listed whole (the job ledger then passes over what is unchanged).
+    async fn changes(&self, vertical: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+        // a state ferry cannot read (another version's) means: list everything
+        self.list(vertical, cursor, serde_json::from_str(&since).unwrap_or_default()).await
+    }
+}
+
+impl ImapExporter {
+    async fn list(&self, vertical: Vertical, cursor: Option<String>, since: State) -> Result<Box<dyn PageStream>, ConnectorError> {
         if vertical != Vertical::Mail {
             return Ok(Box::new(Empty));
         }
@@ -57,7 +84,7 @@ impl Exporter for ImapExporter {
             .and_then(|c| c.split_once(':'))
             .and_then(|(f, u)| Some((f.parse().ok()?, u.parse().ok()?)))
             .unwrap_or((0usize, 0u32));
-        Ok(Box::new(Pages { pool: self.pool.clone(), folders: all, folder, after, uids: None, pending: VecDeque::new(), validity: 0 }))
+        Ok(Box::new(Pages { pool: self.pool.clone(), folders: all, folder, after, uids: None, pending: VecDeque::new(), validity: 0, state: since.clone(), since }))
     }
 }
 
@@ -81,6 +108,10 @@ struct Pages {
     /// Messages looked at but not yet in a page.
     pending: VecDeque<Meta>,
     validity: u32,
+    /// What the job lists changes from (empty: everything).
+    since: State,
+    /// What a later job will list changes from: `since`, updated for each folder listed.
+    state: State,
 }
 
 /// What one FETCH tells of a message before its body is read.
@@ -98,13 +129,7 @@ impl PageStream for Pages {
         loop {
             let Some(folder) = self.folders.get(self.folder).cloned() else { return Ok(None) };
             if self.uids.is_none() {
-                let mut lease = self.pool.get().await?;
-                let mailbox = lease.open_mailbox(&folder.name, false).await?;
-                self.validity = mailbox.uid_validity.unwrap_or(0);
-                lease.allow(DEFAULT_BUDGET);
-                let found = lease.session.uid_search("ALL").await.map_err(|e| imap_err(&format!("searching {}", folder.name), e))?;
-                let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > self.after).collect();
-                uids.sort_unstable();
+                let uids = self.listing(&folder).await?;
                 self.uids = Some(uids.into_iter());
             }
             if self.pending.is_empty() {
@@ -137,9 +162,59 @@ impl PageStream for Pages {
             return Ok(Some(Page { items, cursor: Some(format!("{}:{}", self.folder, self.after)) }));
         }
     }
+
+    fn sync_state(&self) -> Option<String> {
+        (!self.state.is_empty()).then(|| serde_json::to_string(&self.state).expect("plain data"))
+    }
 }
 
 impl Pages {
+    /// The folder's UIDs after the cursor, sorted: all of them, or, when the folder is
+    /// the same as at `since`, those new or changed since. Records what a later job
+    /// lists changes from (read before the listing: a change made meanwhile is listed
+    /// again next time, never missed).
+    async fn listing(&mut self, folder: &Folder) -> Result<Vec<u32>, ConnectorError> {
+        let name = &folder.name;
+        let mut lease = self.pool.get().await?;
+        lease.allow(DEFAULT_BUDGET);
+        let status = if lease.condstore { Some(lease.session.status(name, "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ)").await.map_err(|e| imap_err(&format!("reading the status of {name}"), e))?) } else { None };
+        let mailbox = lease.open_mailbox(name, false).await?;
+        self.validity = mailbox.uid_validity.unwrap_or(0);
+        lease.allow(DEFAULT_BUDGET);
+        let search = |e| imap_err(&format!("searching {name}"), e);
+        let mut uids: Vec<u32> = match self.since.get(name).filter(|s| s.validity == self.validity) {
+            Some(s) => {
+                // "n:*" also names the highest UID when it is below n
+                let mut uids: Vec<u32> = lease.session.uid_search(format!("UID {}:*", s.next)).await.map_err(search)?.into_iter().filter(|u| *u >= s.next).collect();
+                if s.next > 1 {
+                    let changed: Result<Vec<async_imap::types::Fetch>, _> = match lease.session.uid_fetch(format!("1:{}", s.next - 1), format!("(UID) (CHANGEDSINCE {})", s.modseq)).await {
+                        Ok(stream) => stream.try_collect().await,
+                        Err(e) => Err(e),
+                    };
+                    let changed = changed.map_err(|e| {
+                        lease.discard();
+                        search(e)
+                    })?;
+                    uids.extend(changed.iter().filter_map(|f| f.uid).filter(|u| *u < s.next));
+                }
+                uids
+            }
+            None => lease.session.uid_search("ALL").await.map_err(search)?.into_iter().collect(),
+        };
+        uids.retain(|u| *u > self.after);
+        uids.sort_unstable();
+        uids.dedup();
+        match status {
+            Some(st) if st.uid_validity == Some(self.validity) && st.uid_next.is_some() && st.highest_modseq.is_some() => {
+                self.state.insert(name.clone(), Seen { validity: self.validity, next: st.uid_next.expect("checked"), modseq: st.highest_modseq.expect("checked") });
+            }
+            _ => {
+                self.state.remove(name);
+            }
+        }
+        Ok(uids)
+    }
+
     /// Sizes, flags, dates and headers of a batch of messages, in UID order.
     async fn meta(&self, folder: &Folder, uids: &[u32]) -> Result<Vec<Meta>, ConnectorError> {
         let fetched = fetch(&self.pool, &folder.name, self.validity, &set_of(uids.iter().copied()), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])", DEFAULT_BUDGET * 4)

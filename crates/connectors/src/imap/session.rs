@@ -90,6 +90,8 @@ pub struct Live {
     pub literal_plus: bool,
     /// The server takes several messages in one APPEND (RFC 3502).
     pub multiappend: bool,
+    /// The server keeps a modification sequence per message (RFC 7162).
+    pub condstore: bool,
     budget: Arc<AtomicI64>,
     dead: Arc<AtomicBool>,
 }
@@ -163,7 +165,8 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     // LITERAL- allows non-synchronizing literals up to 4096 bytes only
     let literal_plus = caps.has_str("LITERAL+");
     let multiappend = caps.has_str("MULTIAPPEND");
-    Ok(Live { session, selected: None, literal_plus, multiappend, budget, dead })
+    let condstore = caps.has_str("CONDSTORE");
+    Ok(Live { session, selected: None, literal_plus, multiappend, condstore, budget, dead })
 }
 
 async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
