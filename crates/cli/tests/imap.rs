@@ -111,6 +111,25 @@ fn imap_to_imap_round_trip_rerun_and_incremental() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["report"]["verticals"]["mail"]["transferred"], 0, "{r}");
     assert_eq!(r["report"]["verticals"]["mail"]["found"], 0, "{r}");
+
+    // Dovecot forgets alice's INBOX UIDs (its uidlist and indexes gone), so the folder
+    // gets a new UIDVALIDITY: the saved state no longer applies to it, it is listed whole,
+    // and the destination already holds every message
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // UIDVALIDITY is a time in seconds
+    let maildir = Path::new(&std::env::var("FERRY_SERVERS_DIR").expect("set by scripts/test.sh")).join("dovecot/home").join(&alice).join("Maildir");
+    for e in std::fs::read_dir(&maildir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let in_inbox = ["cur", "new"].iter().map(|d| std::fs::read_dir(maildir.join(d)).unwrap().count()).sum::<usize>();
+    assert!(in_inbox >= 2, "alice's INBOX holds the example's and the two new messages");
+    let o = run(&s, &data, &["--json", "transfer", "--incremental", "--from", &a, "--to", &b]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mail = &r["report"]["verticals"]["mail"];
+    assert_eq!((mail["found"].as_u64(), mail["transferred"].as_u64(), mail["already_present"].as_u64()), (Some(in_inbox as u64), Some(0), Some(in_inbox as u64)), "a folder with a new UIDVALIDITY is listed whole: {r}");
 }
 
 #[test]
