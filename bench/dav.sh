@@ -2,23 +2,11 @@
 # CardDAV and CalDAV: ferry against vdirsyncer, same contacts and events, same servers, one
 # after another: Radicale (HTTPS) to a local folder, and Radicale to Xandikos (plain HTTP;
 # ferry writes to one fresh instance, vdirsyncer to the other). Usage: bench/dav.sh [N]
-# (default 5000 contacts and 5000 events). Needs radicale, xandikos, vdirsyncer
-# (scripts/servers.sh starts the servers).
+# (default 5000 contacts and 5000 events). The servers are the test
+# servers (scripts/servers.sh); vdirsyncer is installed from Debian when missing.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-5000}
-SKIP_BUILD=${SKIP_BUILD:-0}
-[ "$SKIP_BUILD" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
-FERRY=${FERRY:-$REPO/target/release/ferry}
-command -v /usr/bin/time >/dev/null || { echo "install the 'time' package" >&2; exit 1; }
-command -v vdirsyncer >/dev/null || { echo "install the 'vdirsyncer' package" >&2; exit 1; }
-
-servers=$("$REPO/scripts/servers.sh")
-work=$(mktemp -d /tmp/ferry-dav-bench.XXXXXX)
-cleanup() { "$REPO/scripts/servers.sh" stop "$servers"; [ "${KEEP:-0}" = 1 ] || rm -rf "$work" "$servers"; }
-trap cleanup EXIT
-set -a; . "$servers/servers.env"; set +a
-export FERRY_PASSWORD=$FERRY_TEST_PASSWORD
+. "$(dirname "$0")/lib.sh" dav vdirsyncer=vdirsyncer
 rad=$FERRY_TEST_RADICALE; xa=$FERRY_TEST_XANDIKOS_A; xb=$FERRY_TEST_XANDIKOS_B
 common=(--ca-file "$FERRY_TEST_CA" --allow-private-network)
 

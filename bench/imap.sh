@@ -1,21 +1,10 @@
 #!/usr/bin/env bash
 # IMAP to IMAP: ferry against mbsync (isync) and doveadm backup, same messages, same
 # Dovecot, one after another. Usage: bench/imap.sh [MESSAGES] (default 10000; 2-200 KB,
-# with attachments, in 4 folders). Needs dovecot-imapd, isync, rclone (scripts/servers.sh).
+# with attachments, in 4 folders). Dovecot from scripts/servers.sh; isync installed when missing.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-10000}
-SKIP_BUILD=${SKIP_BUILD:-0}
-[ "$SKIP_BUILD" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
-FERRY=${FERRY:-$REPO/target/release/ferry}
-command -v /usr/bin/time >/dev/null || { echo "install the 'time' package" >&2; exit 1; }
-
-servers=$("$REPO/scripts/servers.sh")
-work=$(mktemp -d /tmp/ferry-imap-bench.XXXXXX)
-cleanup() { "$REPO/scripts/servers.sh" stop "$servers"; [ "${KEEP:-0}" = 1 ] || rm -rf "$work" "$servers"; }
-trap cleanup EXIT
-set -a; . "$servers/servers.env"; set +a
-export FERRY_PASSWORD=$FERRY_TEST_PASSWORD
+. "$(dirname "$0")/lib.sh" imap mbsync=isync
 imap_host=${FERRY_TEST_IMAP%:*}; imap_port=${FERRY_TEST_IMAP#*:}
 common=(--ca-file "$FERRY_TEST_CA" --allow-private-network)
 

@@ -4,18 +4,9 @@
 # another. Usage: bench/webdav.sh [SMALL_FILES] [LARGE_MB] (defaults 2000 files of ~50 KB,
 # 2 files of 200 MB).
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-2000}
 LARGE_MB=${2:-200}
-[ "${SKIP_BUILD:-0}" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
-FERRY=${FERRY:-$REPO/target/release/ferry}
-
-servers=$("$REPO/scripts/servers.sh")
-work=$(mktemp -d /tmp/ferry-webdav-bench.XXXXXX)
-cleanup() { "$REPO/scripts/servers.sh" stop "$servers"; [ "${KEEP:-0}" = 1 ] || rm -rf "$work" "$servers"; }
-trap cleanup EXIT
-set -a; . "$servers/servers.env"; set +a
-export FERRY_PASSWORD=$FERRY_TEST_PASSWORD
+. "$(dirname "$0")/lib.sh" webdav
 url="https://$FERRY_TEST_WEBDAV"
 common=(--ca-file "$FERRY_TEST_CA" --allow-private-network --connections 8 --concurrency 16)
 export RCLONE_CONFIG="$work/rclone.conf"

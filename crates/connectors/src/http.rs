@@ -64,18 +64,14 @@ pub fn status_error(what: &str, resp: &reqwest::Response) -> ConnectorError {
 }
 
 pub fn request_error(what: &str, e: reqwest::Error) -> ConnectorError {
-    // the guard's refusal (or a name that does not resolve) is not worth retrying
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
-    while let Some(s) = source {
-        if let Some(Refused(inner)) = s.downcast_ref::<Refused>() {
-            return ConnectorError::Fatal(format!("{what}: {inner}"));
-        }
-        source = s.source();
-    }
     // reqwest's own message leaves out the cause ("error decoding response body"): add it
     let mut msg = format!("{what}: {e}");
-    let mut cause = std::error::Error::source(&e);
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     while let Some(c) = cause {
+        // the guard's refusal (or a name that does not resolve) is not worth retrying
+        if let Some(Refused(inner)) = c.downcast_ref::<Refused>() {
+            return ConnectorError::Fatal(format!("{what}: {inner}"));
+        }
         msg.push_str(&format!(": {c}"));
         cause = c.source();
     }

@@ -93,7 +93,7 @@ pub async fn sync_collection(client: &reqwest::Client, cfg: &DavConfig, collecti
     let (mut out, mut token) = (Vec::new(), token.to_owned());
     // each round moves the token on; a server that keeps truncating is not followed forever
     for _ in 0..1000 {
-        let sent = if token.is_empty() { "<d:sync-token/>".to_owned() } else { format!("<d:sync-token>{}</d:sync-token>", super::exporter::xml_escape(&token)) };
+        let sent = if token.is_empty() { "<d:sync-token/>".to_owned() } else { format!("<d:sync-token>{}</d:sync-token>", quick_xml::escape::escape(&token)) };
         let body = format!(r#"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:">{sent}<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#);
         let responses = match dav::request(client, "REPORT", &cfg.url(collection), Some(0), &body, &cfg.auth()).await {
             Ok(Some(r)) => r,
@@ -110,8 +110,7 @@ pub async fn sync_collection(client: &reqwest::Client, cfg: &DavConfig, collecti
             if with_slash(path.clone()) == collection {
                 truncated = true;
             } else if let Some(etag) = r.text("getetag")
-                && path.starts_with(collection)
-                && path.len() > collection.len()
+                && member(collection, &path)
                 && !path.ends_with('/')
             {
                 out.push((path, etag.trim().to_owned()));
@@ -129,6 +128,11 @@ pub async fn sync_collection(client: &reqwest::Client, cfg: &DavConfig, collecti
     Err(ConnectorError::Fatal(format!("{}: the server truncated its sync-collection answer 1000 times", cfg.url(collection))))
 }
 
+/// Whether `path` lies inside `collection` (not the collection itself).
+fn member(collection: &str, path: &str) -> bool {
+    path.starts_with(collection) && path.len() > collection.len()
+}
+
 /// Resource paths and ETags in a collection, by PROPFIND.
 pub async fn resources(client: &reqwest::Client, cfg: &DavConfig, collection: &str) -> Result<Vec<(String, String)>, ConnectorError> {
     let r = props(client, cfg, collection, 1, "<d:getetag/><d:resourcetype/>").await?.unwrap_or_default();
@@ -136,7 +140,7 @@ pub async fn resources(client: &reqwest::Client, cfg: &DavConfig, collection: &s
         .into_iter()
         .filter(|r| !r.has_child("resourcetype", "collection"))
         .map(|r| (href_path(&r.href), r.text("getetag").unwrap_or("").trim().to_owned()))
-        .filter(|(p, _)| p.starts_with(collection) && p.len() > collection.len())
+        .filter(|(p, _)| member(collection, p))
         .collect();
     out.sort();
     Ok(out)

@@ -5,6 +5,7 @@ use crate::{Settings, dav};
 use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_codecs::ical::parse_object;
+use quick_xml::escape::escape;
 use ferry_codecs::vcard::parse_card;
 use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Vertical};
 use std::collections::{BTreeMap, HashMap};
@@ -27,10 +28,8 @@ pub struct DavExporter {
 /// same ETag, is not fetched again.
 type Seen = Arc<Mutex<HashMap<String, (String, Vertical)>>>;
 
-/// A calendar collection's listing (and the sync token taken before it), made by the
-/// calendar pass and used once more by the tasks pass, instead of listing it again: a
-/// PROPFIND of every resource is what costs a server most (Radicale: 2.5 s of CPU for
-/// 3,000 events, against 0.2 s for fetching all of them with multiget). Keyed by the
+/// A calendar collection's listing and its sync token, made by the calendar pass and used
+/// once more by the tasks pass instead of a second listing request. Keyed by the
 /// collection's path and the token the pass lists changes from.
 type Listings = Arc<Mutex<HashMap<(String, Option<String>), Listing>>>;
 
@@ -177,7 +176,7 @@ impl Pages {
 
     async fn fetch(&self, col: &Collection, batch: &[(String, String)]) -> Result<Vec<Result<Item, ItemError>>, ConnectorError> {
         let kind = self.cfg.kind;
-        let hrefs: String = batch.iter().map(|(p, _)| format!("<d:href>{}</d:href>", xml_escape(&dav::percent_encode_path(p)))).collect();
+        let hrefs: String = batch.iter().map(|(p, _)| format!("<d:href>{}</d:href>", escape(&dav::percent_encode_path(p)))).collect();
         let body = format!(
             r#"<?xml version="1.0" encoding="utf-8"?><x:{m} xmlns:d="DAV:" xmlns:x="{ns}"><d:prop><d:getetag/><x:{data}/></d:prop>{hrefs}</x:{m}>"#,
             m = kind.multiget(),
@@ -222,10 +221,6 @@ impl Pages {
         }
         Ok(out)
     }
-}
-
-pub fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -1,5 +1,4 @@
 use super::discovery::{self, Collection};
-use super::exporter::xml_escape;
 use super::{DavConfig, Kind};
 use crate::http::{client, request_error, status_error};
 use async_trait::async_trait;
@@ -65,8 +64,8 @@ impl DavImporter {
     async fn make(&self, path: &str, name: &str) -> Result<bool, ConnectorError> {
         let url = self.cfg.url(path);
         let (method, body) = match self.cfg.kind {
-            Kind::Cal => ("MKCALENDAR", format!(r#"<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>{}</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/><c:comp name="VTODO"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"#, xml_escape(name))),
-            Kind::Card => ("MKCOL", format!(r#"<?xml version="1.0" encoding="utf-8"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype><d:displayname>{}</d:displayname></d:prop></d:set></d:mkcol>"#, xml_escape(name))),
+            Kind::Cal => ("MKCALENDAR", format!(r#"<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>{}</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/><c:comp name="VTODO"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"#, quick_xml::escape::escape(name))),
+            Kind::Card => ("MKCOL", format!(r#"<?xml version="1.0" encoding="utf-8"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype><d:displayname>{}</d:displayname></d:prop></d:set></d:mkcol>"#, quick_xml::escape::escape(name))),
         };
         let resp = self
             .http

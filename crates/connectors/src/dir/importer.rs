@@ -46,8 +46,8 @@ impl DirImporter {
     /// Writes `bytes` to `path` unless it already holds exactly them.
     /// One blocking task for the whole check-and-write: a small file costs a handful of
     /// system calls, and a thread hand-off for each would cost more than they do.
-    async fn write_if_changed(&self, path: &Path, bytes: &[u8]) -> Result<bool, ConnectorError> {
-        let (path, bytes) = (path.to_owned(), bytes.to_vec());
+    async fn write_if_changed(&self, path: &Path, bytes: Vec<u8>) -> Result<bool, ConnectorError> {
+        let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             if std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
                 return Ok(false);
@@ -76,8 +76,9 @@ impl DirImporter {
         };
         let name = item_file_name(&item.id, ext);
         let path = self.container_dir(v, &item.container, default).join(name);
-        let created = self.write_if_changed(&path, &bytes).await?;
-        Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings: vec![], sha256: Some(sha256_hex(&bytes)) })
+        let sha256 = Some(sha256_hex(&bytes));
+        let created = self.write_if_changed(&path, bytes).await?;
+        Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings: vec![], sha256 })
     }
 
     async fn put_mail(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
@@ -243,7 +244,7 @@ impl DirImporter {
         if let Some(sidecar) = Sidecar::from_item(m) {
             let path = target.with_file_name(format!("{}.json", target.file_name().unwrap().to_string_lossy()));
             let json = serde_json::to_vec_pretty(&sidecar).expect("json");
-            self.write_if_changed(&path, &json).await?;
+            self.write_if_changed(&path, json).await?;
         }
         Ok(vec![])
     }

@@ -204,13 +204,13 @@ impl Pages {
         uids.retain(|u| *u > self.after);
         uids.sort_unstable();
         uids.dedup();
-        match status {
-            Some(st) if st.uid_validity == Some(self.validity) && st.uid_next.is_some() && st.highest_modseq.is_some() => {
-                self.state.insert(name.clone(), Seen { validity: self.validity, next: st.uid_next.expect("checked"), modseq: st.highest_modseq.expect("checked") });
-            }
-            _ => {
-                self.state.remove(name);
-            }
+        if let Some(st) = status
+            && st.uid_validity == Some(self.validity)
+            && let (Some(next), Some(modseq)) = (st.uid_next, st.highest_modseq)
+        {
+            self.state.insert(name.clone(), Seen { validity: self.validity, next, modseq });
+        } else {
+            self.state.remove(name);
         }
         Ok(uids)
     }
