@@ -19,11 +19,19 @@ pub const EXIT_VERIFY: u8 = 4;
 pub const EXIT_INTERRUPTED: u8 = 5;
 
 pub async fn run(cli: Cli) -> Result<u8> {
-    let data_dir = cli.data_dir.clone().or_else(|| dirs::data_dir().map(|d| d.join("ferry"))).ok_or_else(|| anyhow!("no data directory: give --data-dir or set FERRY_DATA_DIR"))?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| dirs::data_dir().map(|d| d.join("ferry")))
+        .ok_or_else(|| anyhow!("no data directory: give --data-dir or set FERRY_DATA_DIR"))?;
     match cli.command {
         Command::Transfer { ref from, ref to, ref opts } => transfer(&cli, &data_dir, from, to, opts).await,
-        Command::Export { ref source, ref output, ref opts } => transfer(&cli, &data_dir, source, &format!("package:{}", output.display()), opts).await,
-        Command::Import { ref package, ref to, ref opts } => transfer(&cli, &data_dir, &format!("package:{}", package.display()), to, opts).await,
+        Command::Export { ref source, ref output, ref opts } => {
+            transfer(&cli, &data_dir, source, &format!("package:{}", output.display()), opts).await
+        }
+        Command::Import { ref package, ref to, ref opts } => {
+            transfer(&cli, &data_dir, &format!("package:{}", package.display()), to, opts).await
+        }
         Command::Verify { ref package, ref keys } => verify(&cli, &data_dir, package, keys).await,
         Command::Inspect { ref package, ref keys } => inspect(&cli, &data_dir, package, keys).await,
         Command::Jobs { ref job, limit } => jobs(&cli, &data_dir, job.as_deref(), limit).await,
@@ -46,7 +54,6 @@ fn normalize(uri: &str) -> Result<String> {
     }
     Ok(uri.to_owned())
 }
-
 
 fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
     let mut s = Settings { temp_dir: data_dir.join("tmp"), ..Default::default() };
@@ -83,21 +90,31 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
     let destination = normalize(to)?;
     let src = ferry_connectors::find(&Endpoint::parse(&source).unwrap().scheme).map_err(|e| anyhow!(e))?;
     let dst = ferry_connectors::find(&Endpoint::parse(&destination).unwrap().scheme).map_err(|e| anyhow!(e))?;
-    let wanted: Vec<Vertical> = if opts.only.is_empty() {
-        Vertical::ALL.to_vec()
-    } else {
-        Vertical::parse_list(&opts.only.join(",")).map_err(|e| anyhow!(e))?
-    };
-    let verticals: Vec<Vertical> = wanted.iter().copied().filter(|v| src.capabilities.exports.contains(v) && dst.capabilities.imports.contains(v)).collect();
+    let wanted: Vec<Vertical> =
+        if opts.only.is_empty() { Vertical::ALL.to_vec() } else { Vertical::parse_list(&opts.only.join(",")).map_err(|e| anyhow!(e))? };
+    let verticals: Vec<Vertical> =
+        wanted.iter().copied().filter(|v| src.capabilities.exports.contains(v) && dst.capabilities.imports.contains(v)).collect();
     if verticals.is_empty() {
-        bail!("{} cannot export, or {} cannot import, any of: {}", src.capabilities.name, dst.capabilities.name, wanted.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "{} cannot export, or {} cannot import, any of: {}",
+            src.capabilities.name,
+            dst.capabilities.name,
+            wanted.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+        );
     }
     if opts.incremental && dst.capabilities.name == "package" {
-        bail!("--incremental does not apply to a package destination: a package is always written whole (use it with folder and server destinations)");
+        bail!(
+            "--incremental does not apply to a package destination: a package is always written whole (use it with folder and server destinations)"
+        );
     }
     let store = open_store(data_dir).await?;
     let job = store
-        .create_job(&JobSpec { source, destination, verticals, options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental } })
+        .create_job(&JobSpec {
+            source,
+            destination,
+            verticals,
+            options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental },
+        })
         .await?;
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
@@ -116,7 +133,13 @@ fn read_first_line(path: &Path, what: &str) -> Result<String> {
 }
 
 /// The password for one side: its own file or variable, the shared ones, or a prompt.
-fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts, stored: Option<ferry_connectors::Secret>) -> Result<Option<ferry_connectors::Secret>> {
+fn password(
+    uri: &Endpoint,
+    side: &str,
+    own: Option<&PathBuf>,
+    conn: &ConnOpts,
+    stored: Option<ferry_connectors::Secret>,
+) -> Result<Option<ferry_connectors::Secret>> {
     let spec = ferry_connectors::find(&uri.scheme).map_err(|e| anyhow!(e))?;
     if spec.capabilities.auth != ferry_core::AuthKind::Password {
         return Ok(None);
@@ -135,7 +158,10 @@ fn password(uri: &Endpoint, side: &str, own: Option<&PathBuf>, conn: &ConnOpts, 
     } else if std::io::stdin().is_terminal() {
         rpassword::prompt_password(format!("Password for the {side} ({uri}): ")).context("cannot read the password")?
     } else {
-        bail!("the {side} {uri} needs a password: give --{}password-file FILE or set {var}", if side == "source" { "from-" } else { "to-" });
+        bail!(
+            "the {side} {uri} needs a password: give --{}password-file FILE or set {var}",
+            if side == "source" { "from-" } else { "to-" }
+        );
     };
     Ok(Some(ferry_connectors::Secret(pw)))
 }
@@ -147,7 +173,13 @@ async fn stored_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: &s
     Ok(Some(ferry_connectors::Secret(String::from_utf8_lossy(&plain).into_owned())))
 }
 
-async fn remember_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: &str, secret: &Option<ferry_connectors::Secret>) -> Result<()> {
+async fn remember_secret(
+    store: &SqliteStore,
+    key: &SecretKey,
+    job: &str,
+    name: &str,
+    secret: &Option<ferry_connectors::Secret>,
+) -> Result<()> {
     if let Some(s) = secret {
         let (nonce, ct) = key.seal(s.0.as_bytes(), &format!("{job}/{name}"));
         store.put_secret(job, name, &nonce, &ct).await?;
@@ -155,7 +187,15 @@ async fn remember_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: 
     Ok(())
 }
 
-async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job, settings: Settings, conn: &ConnOpts, concurrency: Option<usize>) -> Result<u8> {
+async fn execute(
+    cli: &Cli,
+    data_dir: &Path,
+    store: Arc<SqliteStore>,
+    job: &Job,
+    settings: Settings,
+    conn: &ConnOpts,
+    concurrency: Option<usize>,
+) -> Result<u8> {
     let src = Endpoint::parse(&job.spec.source).map_err(|e| anyhow!(e))?;
     let dst = Endpoint::parse(&job.spec.destination).map_err(|e| anyhow!(e))?;
     let settings = Settings {
@@ -168,13 +208,15 @@ async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job,
     let key = SecretKey::load(data_dir)?;
     let stored_src = stored_secret(&store, &key, &job.id, "source_password").await?;
     let stored_dst = stored_secret(&store, &key, &job.id, "destination_password").await?;
-    let src_settings = Settings { password: password(&src, "source", conn.from_password_file.as_ref(), conn, stored_src)?, ..settings.clone() };
+    let src_settings =
+        Settings { password: password(&src, "source", conn.from_password_file.as_ref(), conn, stored_src)?, ..settings.clone() };
     let dst_settings = Settings { password: password(&dst, "destination", conn.to_password_file.as_ref(), conn, stored_dst)?, ..settings };
     // kept sealed until the job ends, so that `ferry resume` needs no password again
     remember_secret(&store, &key, &job.id, "source_password", &src_settings.password).await?;
     remember_secret(&store, &key, &job.id, "destination_password", &dst_settings.password).await?;
     let exporter = ferry_connectors::open_exporter(&src, &src_settings).map_err(|e| anyhow!("{}: {e}", job.spec.source))?;
-    let importer = ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
+    let importer =
+        ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
     let mut engine = Engine::new(store.clone() as Arc<dyn JobStore>);
     // items in flight; each connector bounds its own connections (--connections) beneath
     let declared = ferry_connectors::find(&dst.scheme).map(|s| s.capabilities.max_concurrency).unwrap_or(4);
@@ -220,7 +262,13 @@ async fn execute(cli: &Cli, data_dir: &Path, store: Arc<SqliteStore>, job: &Job,
 
 fn emit_report(cli: &Cli, report: &ferry_store::Report, job: &Job) {
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"job": job.id, "source": job.spec.source, "destination": job.spec.destination, "report": report})).expect("json"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"job": job.id, "source": job.spec.source, "destination": job.spec.destination, "report": report})
+            )
+            .expect("json")
+        );
     } else if !cli.quiet {
         print_report(report, &job.spec.source, &job.spec.destination);
     }
@@ -270,7 +318,14 @@ async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Resul
         println!("No jobs yet.");
     }
     for j in list {
-        println!("{}  {:<22} {}  {} -> {}", j.id, j.state.as_str(), j.created_at.format("%Y-%m-%d %H:%M"), j.spec.source, j.spec.destination);
+        println!(
+            "{}  {:<22} {}  {} -> {}",
+            j.id,
+            j.state.as_str(),
+            j.created_at.format("%Y-%m-%d %H:%M"),
+            j.spec.source,
+            j.spec.destination
+        );
     }
     Ok(EXIT_OK)
 }
@@ -278,7 +333,9 @@ async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Resul
 async fn open_package(data_dir: &Path, package: &Path, keys: &KeyOpts) -> Result<PackageReader> {
     let s = settings(data_dir, keys)?;
     let package: PathBuf = package.to_owned();
-    tokio::task::spawn_blocking(move || PackageReader::open(&package, s.decryption.as_ref(), &s.temp_dir, s.unpack_limits)).await?.map_err(|e| anyhow!("{e}"))
+    tokio::task::spawn_blocking(move || PackageReader::open(&package, s.decryption.as_ref(), &s.temp_dir, s.unpack_limits))
+        .await?
+        .map_err(|e| anyhow!("{e}"))
 }
 
 async fn verify(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> Result<u8> {
@@ -314,7 +371,12 @@ async fn inspect(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> 
     if cli.json {
         let files: u64 = m.files.len() as u64;
         let bytes: u64 = m.files.iter().map(|f| f.size).sum();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"format": m.format, "version": m.version, "created": m.created, "generator": m.generator, "source": m.source, "verticals": m.verticals, "files": files, "bytes": bytes}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"format": m.format, "version": m.version, "created": m.created, "generator": m.generator, "source": m.source, "verticals": m.verticals, "files": files, "bytes": bytes})
+            )?
+        );
         return Ok(EXIT_OK);
     }
     println!("{} ({} v{}, {:?})", package.display(), m.format, m.version, Form::of(package));

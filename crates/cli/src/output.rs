@@ -93,7 +93,13 @@ pub fn print_report(report: &Report, source: &str, destination: &str) {
     for (v, r) in &report.verticals {
         println!(
             "  {:<9} {:>8} {:>12} {:>9} {:>8} {:>7} {:>9}",
-            v.as_str(), r.found, r.transferred, r.already_present, r.skipped, r.failed, r.fidelity_warnings.len()
+            v.as_str(),
+            r.found,
+            r.transferred,
+            r.already_present,
+            r.skipped,
+            r.failed,
+            r.fidelity_warnings.len()
         );
     }
     let t = report.totals();

@@ -72,7 +72,14 @@ fn total(r: &serde_json::Value, what: &str) -> u64 {
 fn items(pkg: &Path) -> Items {
     let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
     let mut out = Items::new();
-    for f in ["contacts/contacts.jsonl", "calendar/events.jsonl", "tasks/tasks.jsonl", "mail/messages.jsonl", "media/media.jsonl", "files/files.jsonl"] {
+    for f in [
+        "contacts/contacts.jsonl",
+        "calendar/events.jsonl",
+        "tasks/tasks.jsonl",
+        "mail/messages.jsonl",
+        "media/media.jsonl",
+        "files/files.jsonl",
+    ] {
         let mut s = String::new();
         match z.by_name(f) {
             Ok(mut e) => std::io::Read::read_to_string(&mut e, &mut s).unwrap(),
@@ -87,7 +94,8 @@ fn items(pkg: &Path) -> Items {
                 "files" => format!("files|{c}|{}|{sha}", r["name"]),
                 "media" => format!("media|{c}|{}|{sha}", r["file_name"]),
                 "contacts" => {
-                    let mut emails: Vec<String> = r["emails"].as_array().map(|a| a.iter().map(|e| e["value"].to_string()).collect()).unwrap_or_default();
+                    let mut emails: Vec<String> =
+                        r["emails"].as_array().map(|a| a.iter().map(|e| e["value"].to_string()).collect()).unwrap_or_default();
                     emails.sort();
                     format!("contacts|{c}|{}|{}|{}", r["uid"], r["formatted_name"], emails.join(","))
                 }
@@ -183,7 +191,13 @@ fn behave(t: &Target) {
     child.wait().unwrap();
     reader.join().unwrap();
     let job = last_job(&kill_data);
-    assert!(killed, "{}: the transfer was killed mid-way, not over {:?} after it started (step 2 took {full:?}): {}", t.name, full / 3, text(&ferry(&kill_data, &["--json", "jobs", &job])));
+    assert!(
+        killed,
+        "{}: the transfer was killed mid-way, not over {:?} after it started (step 2 took {full:?}): {}",
+        t.name,
+        full / 3,
+        text(&ferry(&kill_data, &["--json", "jobs", &job]))
+    );
     let r = report(&kill_data, t, &["resume", &job]);
     assert_eq!(r["report"]["state"], "completed", "{}: {r}", t.name);
     let in_c = export(&data, t, c, &dir.path().join("c.zip"));
@@ -217,7 +231,10 @@ fn fidelity(t: &Target, pkg: &Path) {
     match t.only {
         "mail" => {
             let all = read("mail/messages.jsonl");
-            let m = all.iter().find(|m| m["record"]["message_id"] == "<rich@example.org>").unwrap_or_else(|| panic!("{}: the rich message", t.name));
+            let m = all
+                .iter()
+                .find(|m| m["record"]["message_id"] == "<rich@example.org>")
+                .unwrap_or_else(|| panic!("{}: the rich message", t.name));
             assert_eq!(m["record"]["subject"], "Grüße aus Köln — 日本語の件名", "{}", t.name);
             assert_eq!(m["record"]["from"].as_str().unwrap().contains("Jürgen Müller"), true, "{}: {m}", t.name);
             assert_eq!(m["content"]["sha256"], sha_of(&rich_message()), "{}: byte for byte", t.name);
@@ -241,7 +258,10 @@ fn fidelity(t: &Target, pkg: &Path) {
         }
         "calendar,tasks" => {
             let events = read("calendar/events.jsonl");
-            let e = events.iter().find(|e| e["record"]["uid"] == "recurring@example.org").unwrap_or_else(|| panic!("{}: the recurring event", t.name));
+            let e = events
+                .iter()
+                .find(|e| e["record"]["uid"] == "recurring@example.org")
+                .unwrap_or_else(|| panic!("{}: the recurring event", t.name));
             let r = &e["record"];
             assert!(r["rrule"].as_str().unwrap().contains("FREQ=WEEKLY"), "{}: {r}", t.name);
             assert_eq!(r["exdates"].as_array().unwrap().len(), 1, "{}: {r}", t.name);
@@ -282,8 +302,12 @@ impl Rng {
 // --- mail: maildir folders (flags in file names), CRLF messages as IMAP keeps them
 
 fn message(n: usize, rng: &mut Rng) -> String {
-    let body: String = (0..(rng.next() % 300 + 5)).map(|l| format!("line {l} of message {n}, with some text to make it longer\r\n")).collect();
-    format!("Message-ID: <m{n}@example.org>\r\nFrom: Sender {n} <s{n}@example.org>\r\nTo: ferry@example.org\r\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\r\nSubject: message {n}\r\n\r\n{body}", n % 60)
+    let body: String =
+        (0..(rng.next() % 300 + 5)).map(|l| format!("line {l} of message {n}, with some text to make it longer\r\n")).collect();
+    format!(
+        "Message-ID: <m{n}@example.org>\r\nFrom: Sender {n} <s{n}@example.org>\r\nTo: ferry@example.org\r\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\r\nSubject: message {n}\r\n\r\n{body}",
+        n % 60
+    )
 }
 
 fn rich_message() -> Vec<u8> {
@@ -326,7 +350,10 @@ fn mail_fixture(src: &Path, change: &Path) {
 // --- contacts: two address books of vCard 3.0
 
 fn card(n: usize, name: &str) -> String {
-    format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{n}\r\nFN:{name}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=HOME:p{n}@example.org\r\nTEL;TYPE=CELL:+49 30 {:07}\r\nEND:VCARD\r\n", n * 7919 % 10_000_000)
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{n}\r\nFN:{name}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=HOME:p{n}@example.org\r\nTEL;TYPE=CELL:+49 30 {:07}\r\nEND:VCARD\r\n",
+        n * 7919 % 10_000_000
+    )
 }
 
 const RICH_CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich-contact\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z.angstrom@example.com\r\nEMAIL;TYPE=INTERNET:zoe.n@example.net\r\nEMAIL:zan@example.se\r\nTEL;TYPE=CELL:+46 70 123 45 67\r\nTEL;TYPE=WORK,VOICE:+46 8 555 010 00\r\nTEL;TYPE=HOME:+34 91 555 0100\r\nADR;TYPE=HOME:;;Drottninggatan 1;Stockholm;;111 51;Sweden\r\nADR;TYPE=WORK:;Piso 3;Calle de Alcalá 20;Madrid;;28014;Spain\r\nBDAY:1984-02-29\r\nORG:Ferry AB;Research\r\nPHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\nNOTE:Many ways to reach her\\, and a birthday on a leap day.\r\nEND:VCARD\r\n";
@@ -350,7 +377,12 @@ fn contacts_fixture(src: &Path, change: &Path) {
 const TZ: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
 
 fn event(n: usize, summary: &str) -> String {
-    format!("BEGIN:VEVENT\r\nUID:event-{n}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:2025{:02}{:02}T{:02}0000Z\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n", 1 + n % 12, 1 + n % 28, 8 + n % 10)
+    format!(
+        "BEGIN:VEVENT\r\nUID:event-{n}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:2025{:02}{:02}T{:02}0000Z\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n",
+        1 + n % 12,
+        1 + n % 28,
+        8 + n % 10
+    )
 }
 
 fn calendar(events: &str, with_tz: bool) -> String {
@@ -367,7 +399,13 @@ fn calendar_fixture(src: &Path, change: &Path) {
     std::fs::write(src.join("calendar/Work.ics"), calendar(&work, false)).unwrap();
     let mut todos = String::new();
     for n in 0..40 {
-        write!(todos, "BEGIN:VTODO\r\nUID:task-{n}\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:Task {n}\r\nDUE;VALUE=DATE:2025{:02}{:02}\r\nEND:VTODO\r\n", 1 + n % 12, 1 + n % 28).unwrap();
+        write!(
+            todos,
+            "BEGIN:VTODO\r\nUID:task-{n}\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:Task {n}\r\nDUE;VALUE=DATE:2025{:02}{:02}\r\nEND:VTODO\r\n",
+            1 + n % 12,
+            1 + n % 28
+        )
+        .unwrap();
     }
     std::fs::write(src.join("tasks/Todo.ics"), calendar(&todos, false)).unwrap();
     std::fs::create_dir_all(change.join("calendar")).unwrap();

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-
 fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.code() == Some(0) || o.status.code() == Some(3), "{}", text(o));
     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)))

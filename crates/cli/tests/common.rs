@@ -27,7 +27,14 @@ pub fn text(o: &Output) -> String {
 /// Every item of a ZIP or directory package as (vertical, container, SHA-256 of its
 /// content or original), with how many times it occurs.
 pub fn package_items(pkg: &Path) -> BTreeMap<(String, String, String), u32> {
-    let files = ["contacts/contacts.jsonl", "calendar/events.jsonl", "tasks/tasks.jsonl", "mail/messages.jsonl", "media/media.jsonl", "files/files.jsonl"];
+    let files = [
+        "contacts/contacts.jsonl",
+        "calendar/events.jsonl",
+        "tasks/tasks.jsonl",
+        "mail/messages.jsonl",
+        "media/media.jsonl",
+        "files/files.jsonl",
+    ];
     let mut out = BTreeMap::new();
     for f in files {
         let body = if pkg.is_dir() {
@@ -81,7 +88,8 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// A variable scripts/servers.sh sets; missing means the servers were not started.
 pub fn server_env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts the servers (scripts/servers.sh)"))
+    std::env::var(k)
+        .unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts the servers (scripts/servers.sh)"))
 }
 
 /// Runs ferry against the test servers: their CA, loopback allowed, the test password.

@@ -29,7 +29,13 @@ fn generate(src: &Path) {
         let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n");
         for i in 0..250 {
             let n = cal * 250 + i;
-            write!(ics, "BEGIN:VEVENT\r\nUID:event-{n}\r\nDTSTART:2025{:02}{:02}T100000Z\r\nSUMMARY:Event {n}\r\nEND:VEVENT\r\n", 1 + n % 12, 1 + n % 28).unwrap();
+            write!(
+                ics,
+                "BEGIN:VEVENT\r\nUID:event-{n}\r\nDTSTART:2025{:02}{:02}T100000Z\r\nSUMMARY:Event {n}\r\nEND:VEVENT\r\n",
+                1 + n % 12,
+                1 + n % 28
+            )
+            .unwrap();
         }
         ics.push_str("END:VCALENDAR\r\n");
         std::fs::create_dir_all(src.join("calendar")).unwrap();
@@ -40,7 +46,9 @@ fn generate(src: &Path) {
         let mut mbox = String::new();
         for i in 0..500 {
             let n = folder * 500 + i;
-            let body: String = (0..(rnd() % 200 + 5)).map(|l| if l % 17 == 3 { "From the start of a line\n".to_owned() } else { format!("line {l} of message {n}\n") }).collect();
+            let body: String = (0..(rnd() % 200 + 5))
+                .map(|l| if l % 17 == 3 { "From the start of a line\n".to_owned() } else { format!("line {l} of message {n}\n") })
+                .collect();
             write!(mbox, "From sender{n}@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <m{n}@example.org>\nFrom: sender{n}@example.org\nSubject: message {n}\n\n{}\n", body.replace("\nFrom ", "\n>From ")).unwrap();
         }
         std::fs::write(src.join(format!("mail/folder{folder}.mbox")), mbox).unwrap();
@@ -107,7 +115,10 @@ fn sigkill_at_several_points_then_resume_gives_each_item_once() {
     let o = ferry(&data, &["resume", &job]);
     assert!(o.status.success(), "{}", text(&o));
 
-    let leftovers: Vec<_> = walk(&dst).into_iter().filter(|p| p.to_string_lossy().contains("ferry-tmp") || p.parent().is_some_and(|d| d.ends_with("tmp"))).collect();
+    let leftovers: Vec<_> = walk(&dst)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("ferry-tmp") || p.parent().is_some_and(|d| d.ends_with("tmp")))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let check = t.path().join("check.zip");
     let o = ferry(&data, &["export", &to, "-o", check.to_str().unwrap()]);

@@ -59,7 +59,11 @@ fn run_limited(data: &Path, args: &[&str], limit: Duration) -> Output {
             let _ = child.kill();
             let _ = child.wait();
             let (o, e) = (out.join().unwrap(), err.join().unwrap());
-            panic!("ferry {args:?} still running after {limit:?} (a hang?)\n{}{}", String::from_utf8_lossy(&o), String::from_utf8_lossy(&e));
+            panic!(
+                "ferry {args:?} still running after {limit:?} (a hang?)\n{}{}",
+                String::from_utf8_lossy(&o),
+                String::from_utf8_lossy(&e)
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -114,7 +118,8 @@ fn mail_account(root: &Path, per_folder: usize) -> usize {
         }
         if f == 1 {
             for big in 0..2 {
-                let body: String = (0..24_000).map(|l| format!("large message {big}, line {l}: 0123456789abcdefghijklmnopqrstuvwxyz\n")).collect();
+                let body: String =
+                    (0..24_000).map(|l| format!("large message {big}, line {l}: 0123456789abcdefghijklmnopqrstuvwxyz\n")).collect();
                 mbox.push_str(&format!("From a@example.org Tue Jan  7 10:00:00 2025\nMessage-ID: <fault-large-{big}@example.org>\nSubject: large {big}\n\n{body}\n"));
                 total += 1;
             }
@@ -136,7 +141,10 @@ fn mailbox(data: &Path, uri: &str, pkg: &Path) -> (Items, Vec<String>) {
     let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
     let mut s = String::new();
     z.by_name("mail/messages.jsonl").unwrap().read_to_string(&mut s).unwrap();
-    let ids = s.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]["message_id"].as_str().map(str::to_owned)).collect();
+    let ids = s
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]["message_id"].as_str().map(str::to_owned))
+        .collect();
     (items, ids)
 }
 
@@ -160,7 +168,10 @@ fn imap_to_imap(t: &Path, src: &str, dst: &str, proxies: &[&Proxy], expected: us
     let missing: Vec<_> = a.keys().filter(|k| !b.contains_key(*k)).collect();
     let doubled: Vec<_> = b.iter().filter(|(_, n)| **n > 1).collect();
     let foreign: Vec<_> = b.keys().filter(|k| !a.contains_key(*k)).collect();
-    assert!(missing.is_empty() && doubled.is_empty() && foreign.is_empty(), "lost: {missing:?}\ndoubled: {doubled:?}\nnot from the source: {foreign:?}");
+    assert!(
+        missing.is_empty() && doubled.is_empty() && foreign.is_empty(),
+        "lost: {missing:?}\ndoubled: {doubled:?}\nnot from the source: {foreign:?}"
+    );
     assert_eq!(a, b, "the same messages in the same folders, byte for byte, each once");
     let unique_ids: BTreeSet<_> = b_ids.iter().collect();
     assert_eq!(unique_ids.len(), b_ids.len(), "no Message-ID twice at the destination");
@@ -183,7 +194,10 @@ fn imap_source_drops_connections_mid_download() {
     let (src, expected) = seeded_imap_account(t.path(), "src", 150);
     // the first two connections and every third one are cut after 300 KB from the server
     // (each cut makes ferry open another connection, so at least two cuts fire)
-    let proxy = Proxy::start(&server_env("FERRY_TEST_IMAP"), Plan::cutting(|n| (n <= 2 || n % 3 == 0).then_some(Cut::After(Dir::Down, 300_000)), 3));
+    let proxy = Proxy::start(
+        &server_env("FERRY_TEST_IMAP"),
+        Plan::cutting(|n| (n <= 2 || n % 3 == 0).then_some(Cut::After(Dir::Down, 300_000)), 3),
+    );
     let src_via = src.replace(&server_env("FERRY_TEST_IMAP"), &proxy.addr);
     let dst = format!("imap://{}@{}", unique("dst"), server_env("FERRY_TEST_IMAP"));
     imap_to_imap(t.path(), &src_via, &dst, &[&proxy], expected, &[]);
@@ -296,7 +310,10 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 
 /// Relative path to SHA-256 of every file under `root`.
 fn tree(root: &Path) -> BTreeMap<PathBuf, String> {
-    walk(root).into_iter().map(|p| (p.strip_prefix(root).unwrap().to_owned(), hex::encode(Sha256::digest(std::fs::read(&p).unwrap())))).collect()
+    walk(root)
+        .into_iter()
+        .map(|p| (p.strip_prefix(root).unwrap().to_owned(), hex::encode(Sha256::digest(std::fs::read(&p).unwrap()))))
+        .collect()
 }
 
 #[test]
@@ -327,7 +344,11 @@ fn webdav_drops_connections_both_ways() {
         (&format!("{folder}-lost"), Plan::cutting(|_| Some(Cut::AnswerLostAfterUp(1_200_000)), 3), true),
     ] {
         let up = Proxy::start(&server, plan);
-        let r = completed(&data, &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("webdavs://ferry@{}/{folder}/", up.addr)], &[&up]);
+        let r = completed(
+            &data,
+            &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("webdavs://ferry@{}/{folder}/", up.addr)],
+            &[&up],
+        );
         let files = report_of(&r, "files");
         assert_eq!(n(files, "found"), want.len() as u64, "{r}");
         assert_eq!(n(files, "transferred") + n(files, "already_present"), want.len() as u64, "{r}");
@@ -345,7 +366,11 @@ fn webdav_drops_connections_both_ways() {
     // comes first), then connections 300 KB into a download
     let down = Proxy::start(&server, Plan::cutting(|n| Some(Cut::After(Dir::Down, if n == 1 { 40_000 } else { 300_000 })), 4));
     let back = t.path().join("back");
-    let r = completed(&data, &["transfer", "--from", &format!("webdavs://ferry@{}/{folder}/", down.addr), "--to", &format!("dir:{}", back.display())], &[&down]);
+    let r = completed(
+        &data,
+        &["transfer", "--from", &format!("webdavs://ferry@{}/{folder}/", down.addr), "--to", &format!("dir:{}", back.display())],
+        &[&down],
+    );
     let files = report_of(&r, "files");
     assert_eq!(n(files, "found"), want.len() as u64, "{r}");
     assert_eq!(n(files, "transferred"), want.len() as u64, "{r}");
@@ -396,7 +421,11 @@ fn dir_items(root: &Path, vertical: &str, container: &str) -> usize {
 fn xandikos_holds(t: &Path, xandikos: &str, name: &str) -> (usize, usize, usize) {
     let out = t.join(unique("check"));
     for scheme in ["caldav+http", "carddav+http"] {
-        let o = run_limited(&t.join("data"), &["transfer", "--from", &format!("{scheme}://x@{xandikos}"), "--to", &format!("dir:{}", out.display()), "--insecure"], LIMIT);
+        let o = run_limited(
+            &t.join("data"),
+            &["transfer", "--from", &format!("{scheme}://x@{xandikos}"), "--to", &format!("dir:{}", out.display()), "--insecure"],
+            LIMIT,
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
     (dir_items(&out, "calendar", name), dir_items(&out, "tasks", name), dir_items(&out, "contacts", name))
@@ -406,7 +435,8 @@ fn xandikos_holds(t: &Path, xandikos: &str, name: &str) -> (usize, usize, usize)
 fn plain_http(xandikos: &str, method: &str, path: &str, extra: &str, body: &str) -> String {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(xandikos).unwrap();
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: {xandikos}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let req =
+        format!("{method} {path} HTTP/1.1\r\nHost: {xandikos}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     s.write_all(req.as_bytes()).unwrap();
     let mut v = Vec::new();
     s.read_to_end(&mut v).unwrap();
@@ -438,7 +468,11 @@ fn dav_to_xandikos(t: &Path, xandikos: &str, proxy: &Proxy, name: &str, counts: 
     let src = t.join("src");
     dav_account(&src, name, counts.0, counts.1, counts.2);
     let from = format!("dir:{}", src.display());
-    let r = completed(&data, &["transfer", "--only", "calendar,tasks", "--from", &from, "--to", &format!("caldav+http://x@{}", proxy.addr), "--insecure"], &[proxy]);
+    let r = completed(
+        &data,
+        &["transfer", "--only", "calendar,tasks", "--from", &from, "--to", &format!("caldav+http://x@{}", proxy.addr), "--insecure"],
+        &[proxy],
+    );
     let mut present = 0;
     for (v, want) in [("calendar", counts.0), ("tasks", counts.1)] {
         let x = report_of(&r, v);
@@ -446,7 +480,11 @@ fn dav_to_xandikos(t: &Path, xandikos: &str, proxy: &Proxy, name: &str, counts: 
         assert_eq!(n(x, "transferred") + n(x, "already_present"), want as u64, "{r}");
         present += n(x, "already_present");
     }
-    let r = completed(&data, &["transfer", "--only", "contacts", "--from", &from, "--to", &format!("carddav+http://x@{}", proxy.addr), "--insecure"], &[proxy]);
+    let r = completed(
+        &data,
+        &["transfer", "--only", "contacts", "--from", &from, "--to", &format!("carddav+http://x@{}", proxy.addr), "--insecure"],
+        &[proxy],
+    );
     let c = report_of(&r, "contacts");
     assert_eq!(n(c, "found"), counts.2 as u64, "{r}");
     assert_eq!(n(c, "transferred") + n(c, "already_present"), counts.2 as u64, "{r}");
@@ -479,7 +517,10 @@ fn dav_server_answers_503() {
     let name = unique("faults503");
     // the first two connections (the discovery of the first job: without them ferry must
     // not guess a home set) and some later ones are refused
-    let proxy = Proxy::start(&xandikos, Plan { unavailable: Arc::new(|n| matches!(n, 1 | 2 | 5 | 9 | 14 | 15)), max_unavailable: 6, ..Plan::default() });
+    let proxy = Proxy::start(
+        &xandikos,
+        Plan { unavailable: Arc::new(|n| matches!(n, 1 | 2 | 5 | 9 | 14 | 15)), max_unavailable: 6, ..Plan::default() },
+    );
     dav_to_xandikos(t.path(), &xandikos, &proxy, &name, (60, 20, 60));
     assert!(proxy.stats.unavailable.load(Ordering::SeqCst) >= 4, "the proxy answered 503: {}", proxy.stats.summary());
     remove_collections(&xandikos, &name);
@@ -515,7 +556,11 @@ fn dav_server_drops_connections_and_answers() {
     let down = Proxy::start(&xandikos, Plan::cutting(|n| (n <= 2 || n % 3 == 0).then_some(Cut::After(Dir::Down, 4_000)), 3));
     let out = t.path().join("out");
     for scheme in ["caldav+http", "carddav+http"] {
-        completed(&t.path().join("data"), &["transfer", "--from", &format!("{scheme}://x@{}", down.addr), "--to", &format!("dir:{}", out.display()), "--insecure"], &[&down]);
+        completed(
+            &t.path().join("data"),
+            &["transfer", "--from", &format!("{scheme}://x@{}", down.addr), "--to", &format!("dir:{}", out.display()), "--insecure"],
+            &[&down],
+        );
     }
     assert_eq!((dir_items(&out, "calendar", &name), dir_items(&out, "tasks", &name), dir_items(&out, "contacts", &name)), (80, 20, 80));
     assert!(down.stats.cuts_down.load(Ordering::SeqCst) >= 2, "answers were cut: {}", down.stats.summary());
@@ -530,7 +575,8 @@ fn dav_server_without_sync_collection() {
     let name = unique("nosync");
     // where ferry asks for sync-collection (RFC 6578), the server sees a report it does
     // not know and answers as it does for any such report: ferry lists by PROPFIND instead
-    let proxy = Proxy::start(&xandikos, Plan { rewrite: vec![(b"sync-collection".to_vec(), b"sync-collectiox".to_vec())], ..Plan::default() });
+    let proxy =
+        Proxy::start(&xandikos, Plan { rewrite: vec![(b"sync-collection".to_vec(), b"sync-collectiox".to_vec())], ..Plan::default() });
     let counts = (30, 10, 30);
     dav_to_xandikos(t.path(), &xandikos, &proxy, &name, counts);
     let after_import = proxy.stats.rewrites.load(Ordering::SeqCst);
@@ -539,8 +585,15 @@ fn dav_server_without_sync_collection() {
     // the same items again, from a job store that knows nothing: the importer finds each
     // one in its PROPFIND listing of the collection
     let from = format!("dir:{}", t.path().join("src").display());
-    for (scheme, only, verticals) in [("caldav+http", "calendar,tasks", vec![("calendar", counts.0), ("tasks", counts.1)]), ("carddav+http", "contacts", vec![("contacts", counts.2)])] {
-        let r = completed(&t.path().join("data2"), &["transfer", "--only", only, "--from", &from, "--to", &format!("{scheme}://x@{}", proxy.addr), "--insecure"], &[&proxy]);
+    for (scheme, only, verticals) in [
+        ("caldav+http", "calendar,tasks", vec![("calendar", counts.0), ("tasks", counts.1)]),
+        ("carddav+http", "contacts", vec![("contacts", counts.2)]),
+    ] {
+        let r = completed(
+            &t.path().join("data2"),
+            &["transfer", "--only", only, "--from", &from, "--to", &format!("{scheme}://x@{}", proxy.addr), "--insecure"],
+            &[&proxy],
+        );
         for (v, want) in verticals {
             let x = report_of(&r, v);
             assert_eq!((n(x, "already_present"), n(x, "transferred")), (want as u64, 0), "{v}: {r}");
@@ -550,9 +603,17 @@ fn dav_server_without_sync_collection() {
     // and out again: every item listed by PROPFIND and read
     let out = t.path().join("out");
     for scheme in ["caldav+http", "carddav+http"] {
-        completed(&t.path().join("data3"), &["transfer", "--from", &format!("{scheme}://x@{}", proxy.addr), "--to", &format!("dir:{}", out.display()), "--insecure"], &[&proxy]);
+        completed(
+            &t.path().join("data3"),
+            &["transfer", "--from", &format!("{scheme}://x@{}", proxy.addr), "--to", &format!("dir:{}", out.display()), "--insecure"],
+            &[&proxy],
+        );
     }
     assert_eq!((dir_items(&out, "calendar", &name), dir_items(&out, "tasks", &name), dir_items(&out, "contacts", &name)), counts);
-    assert!(proxy.stats.rewrites.load(Ordering::SeqCst) > after_import, "the exporter asked for sync-collection too: {}", proxy.stats.summary());
+    assert!(
+        proxy.stats.rewrites.load(Ordering::SeqCst) > after_import,
+        "the exporter asked for sync-collection too: {}",
+        proxy.stats.summary()
+    );
     remove_collections(&xandikos, &name);
 }

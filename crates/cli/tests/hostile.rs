@@ -8,13 +8,15 @@ use std::path::Path;
 fn zip_with(path: &Path, entries: &[(&str, &[u8])]) {
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, body) in entries {
-        z.start_file(*name, zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true)).unwrap();
+        z.start_file(*name, zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true))
+            .unwrap();
         z.write_all(body).unwrap();
     }
     z.finish().unwrap();
 }
 
-const MANIFEST: &[u8] = br#"{"format":"ferry-package","version":1,"created":"2025-01-01T00:00:00Z","generator":"x","source":"x","verticals":{},"files":[]}"#;
+const MANIFEST: &[u8] =
+    br#"{"format":"ferry-package","version":1,"created":"2025-01-01T00:00:00Z","generator":"x","source":"x","verticals":{},"files":[]}"#;
 
 #[test]
 fn zip_with_traversal_or_absolute_paths_is_refused() {
@@ -57,7 +59,10 @@ fn symlink_in_a_source_folder_is_not_followed() {
     std::os::unix::fs::symlink(t.path().join("secret.txt"), src.join("files/link.txt")).unwrap();
     std::fs::write(src.join("files/ok.txt"), "inside").unwrap();
     let dst = t.path().join("dst");
-    let o = ferry(&t.path().join("data"), &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("dir:{}", dst.display())]);
+    let o = ferry(
+        &t.path().join("data"),
+        &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("dir:{}", dst.display())],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("symbolic link"), "{}", text(&o));
     assert!(dst.join("files/ok.txt").exists());
@@ -74,7 +79,10 @@ fn transfer_expecting_item_errors(files: &[(&str, Vec<u8>)], expect: &str) -> St
         std::fs::write(p, body).unwrap();
     }
     let dst = t.path().join("dst");
-    let o = ferry(&t.path().join("data"), &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("dir:{}", dst.display())]);
+    let o = ferry(
+        &t.path().join("data"),
+        &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("dir:{}", dst.display())],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains(expect), "expected `{expect}` in: {}", text(&o));
     text(&o)
@@ -82,7 +90,9 @@ fn transfer_expecting_item_errors(files: &[(&str, Vec<u8>)], expect: &str) -> St
 
 #[test]
 fn truncated_mbox() {
-    let mbox = b"From a@x Mon Jan  6 09:00:00 2025\nSubject: one\n\nbody\n\nFrom b@x Mon Jan  6 09:00:00 2025\nSubject: two\nFrom: b@x\nTo: som".to_vec();
+    let mbox =
+        b"From a@x Mon Jan  6 09:00:00 2025\nSubject: one\n\nbody\n\nFrom b@x Mon Jan  6 09:00:00 2025\nSubject: two\nFrom: b@x\nTo: som"
+            .to_vec();
     let out = transfer_expecting_item_errors(&[("mail/INBOX.mbox", mbox)], "truncated");
     assert!(out.contains("INBOX.mbox"), "{out}");
 }

@@ -12,7 +12,10 @@ pub struct Server {
 }
 
 pub fn dovecot() -> Server {
-    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts Dovecot (scripts/servers.sh)"));
+    let var = |k: &str| {
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts Dovecot (scripts/servers.sh)"))
+    };
     Server { addr: var("FERRY_TEST_IMAP"), ca: var("FERRY_TEST_CA"), password: var("FERRY_TEST_PASSWORD") }
 }
 
@@ -35,7 +38,9 @@ fn run(s: &Server, data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn mail_only(items: std::collections::BTreeMap<(String, String, String), u32>) -> std::collections::BTreeMap<(String, String, String), u32> {
+fn mail_only(
+    items: std::collections::BTreeMap<(String, String, String), u32>,
+) -> std::collections::BTreeMap<(String, String, String), u32> {
     items.into_iter().filter(|(k, _)| k.0 == "mail").collect()
 }
 
@@ -116,7 +121,8 @@ fn imap_to_imap_round_trip_rerun_and_incremental() {
     // gets a new UIDVALIDITY: the saved state no longer applies to it, it is listed whole,
     // and the destination already holds every message
     std::thread::sleep(std::time::Duration::from_millis(1100)); // UIDVALIDITY is a time in seconds
-    let maildir = Path::new(&std::env::var("FERRY_SERVERS_DIR").expect("set by scripts/test.sh")).join("dovecot/home").join(&alice).join("Maildir");
+    let maildir =
+        Path::new(&std::env::var("FERRY_SERVERS_DIR").expect("set by scripts/test.sh")).join("dovecot/home").join(&alice).join("Maildir");
     for e in std::fs::read_dir(&maildir).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
@@ -129,7 +135,11 @@ fn imap_to_imap_round_trip_rerun_and_incremental() {
     assert!(o.status.success(), "{}", text(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let mail = &r["report"]["verticals"]["mail"];
-    assert_eq!((mail["found"].as_u64(), mail["transferred"].as_u64(), mail["already_present"].as_u64()), (Some(in_inbox as u64), Some(0), Some(in_inbox as u64)), "a folder with a new UIDVALIDITY is listed whole: {r}");
+    assert_eq!(
+        (mail["found"].as_u64(), mail["transferred"].as_u64(), mail["already_present"].as_u64()),
+        (Some(in_inbox as u64), Some(0), Some(in_inbox as u64)),
+        "a folder with a new UIDVALIDITY is listed whole: {r}"
+    );
 }
 
 #[test]
@@ -154,15 +164,33 @@ fn tls_and_private_network_guards() {
     let a = format!("imap://{}@{}", user("dave"), s.addr);
     let out = format!("dir:{}", t.path().join("out").display());
     // no --allow-private-network: refused before connecting
-    let o = std::process::Command::new(ferry_bin()).arg("--data-dir").arg(t.path().join("d")).args(["transfer", "--from", &a, "--to", &out, "--ca-file", &s.ca]).env("FERRY_PASSWORD", &s.password).output().unwrap();
+    let o = std::process::Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(t.path().join("d"))
+        .args(["transfer", "--from", &a, "--to", &out, "--ca-file", &s.ca])
+        .env("FERRY_PASSWORD", &s.password)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("internal address") && text(&o).contains("--allow-private-network"), "{}", text(&o));
     // the test CA not given: the certificate is refused
-    let o = std::process::Command::new(ferry_bin()).arg("--data-dir").arg(t.path().join("d")).args(["transfer", "--from", &a, "--to", &out, "--allow-private-network"]).env("FERRY_PASSWORD", &s.password).output().unwrap();
+    let o = std::process::Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(t.path().join("d"))
+        .args(["transfer", "--from", &a, "--to", &out, "--allow-private-network"])
+        .env("FERRY_PASSWORD", &s.password)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("certificate"), "{}", text(&o));
     // a wrong password: a clear, fatal error
-    let o = std::process::Command::new(ferry_bin()).arg("--data-dir").arg(t.path().join("d")).args(["transfer", "--from", &a, "--to", &out, "--allow-private-network", "--ca-file", &s.ca]).env("FERRY_PASSWORD", "wrong").output().unwrap();
+    let o = std::process::Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(t.path().join("d"))
+        .args(["transfer", "--from", &a, "--to", &out, "--allow-private-network", "--ca-file", &s.ca])
+        .env("FERRY_PASSWORD", "wrong")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("login as"), "{}", text(&o));
     assert!(!text(&o).contains("wrong"), "the password is never printed: {}", text(&o));
@@ -181,11 +209,17 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
         let mut mbox = String::new();
         for i in 0..300 {
             let body = format!("line of message {i} in {folder}\n").repeat(1 + (i * 37) % 900);
-            mbox.push_str(&format!("From a@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <{folder}-{i}@example.org>\nSubject: {folder} {i}\n\n{body}\n"));
+            mbox.push_str(&format!(
+                "From a@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <{folder}-{i}@example.org>\nSubject: {folder} {i}\n\n{body}\n"
+            ));
         }
         std::fs::write(src.join(format!("{folder}.mbox")), mbox).unwrap();
     }
-    let o = run(&s, &data, &["transfer", "--from", &format!("dir:{}", t.path().join("src").display()), "--to", &a, "--connections", "8", "--concurrency", "8"]);
+    let o = run(
+        &s,
+        &data,
+        &["transfer", "--from", &format!("dir:{}", t.path().join("src").display()), "--to", &a, "--connections", "8", "--concurrency", "8"],
+    );
     assert!(o.status.success(), "{}", text(&o));
 
     let spawn = |args: &[&str], with_password: bool| {
@@ -213,7 +247,11 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
     // the password is in the job store only sealed
     let db = std::fs::read(data.join("ferry.db")).unwrap_or_default();
     let wal = std::fs::read(data.join("ferry.db-wal")).unwrap_or_default();
-    assert!(!db.windows(s.password.len()).any(|w| w == s.password.as_bytes()) && !wal.windows(s.password.len()).any(|w| w == s.password.as_bytes()), "no plaintext password at rest");
+    assert!(
+        !db.windows(s.password.len()).any(|w| w == s.password.as_bytes())
+            && !wal.windows(s.password.len()).any(|w| w == s.password.as_bytes()),
+        "no plaintext password at rest"
+    );
     let mut again = spawn(&["resume", &job, "--concurrency", "1"], false);
     std::thread::sleep(std::time::Duration::from_millis(400));
     if again.try_wait().unwrap().is_none() {

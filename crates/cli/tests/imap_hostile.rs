@@ -46,7 +46,8 @@ fn literal_claiming_gigabytes_is_refused_with_bounded_memory() {
                     } else if cmd.contains("UID SEARCH") {
                         format!("* SEARCH 1\r\n{tag} OK\r\n").into()
                     } else if cmd.contains("RFC822.SIZE") {
-                        format!("* 1 FETCH (UID 1 FLAGS () INTERNALDATE \"01-Jan-2025 00:00:00 +0000\" RFC822.SIZE 100)\r\n{tag} OK\r\n").into()
+                        format!("* 1 FETCH (UID 1 FLAGS () INTERNALDATE \"01-Jan-2025 00:00:00 +0000\" RFC822.SIZE 100)\r\n{tag} OK\r\n")
+                            .into()
                     } else if cmd.contains("BODY.PEEK[]") {
                         let _ = w.write_all(b"* 1 FETCH (UID 1 BODY[] {4000000000}\r\n").await;
                         let chunk = vec![b'A'; 64 * 1024];
@@ -77,7 +78,13 @@ fn literal_claiming_gigabytes_is_refused_with_bounded_memory() {
         .arg(ferry_bin())
         .arg("--data-dir")
         .arg(t.path().join("d"))
-        .args(["transfer", "--from", &format!("imaps://victim@127.0.0.1:{port}"), "--to", &format!("dir:{}", t.path().join("out").display())])
+        .args([
+            "transfer",
+            "--from",
+            &format!("imaps://victim@127.0.0.1:{port}"),
+            "--to",
+            &format!("dir:{}", t.path().join("out").display()),
+        ])
         .args(["--ca-file", &ca, "--allow-private-network"])
         .env("FERRY_PASSWORD", "x")
         .output()

@@ -42,11 +42,16 @@ fn running_a_transfer_twice_changes_nothing() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
     let dst = t.path().join("dst");
-    let args = ["--json", "transfer", "--from", &format!("dir:{}", example_account().display()), "--to", &format!("dir:{}", dst.display())].map(str::to_owned);
+    let args = ["--json", "transfer", "--from", &format!("dir:{}", example_account().display()), "--to", &format!("dir:{}", dst.display())]
+        .map(str::to_owned);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = ferry(&data, &args);
     assert!(o.status.success(), "{}", text(&o));
-    let files_before: Vec<_> = { let mut w = walk(&dst); w.sort(); w };
+    let files_before: Vec<_> = {
+        let mut w = walk(&dst);
+        w.sort();
+        w
+    };
     let o = ferry(&data, &args);
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -54,7 +59,11 @@ fn running_a_transfer_twice_changes_nothing() {
         assert_eq!(r["transferred"], 0, "{v}: nothing new on the second run: {r}");
         assert_eq!(r["already_present"], r["found"], "{v}");
     }
-    let files_after: Vec<_> = { let mut w = walk(&dst); w.sort(); w };
+    let files_after: Vec<_> = {
+        let mut w = walk(&dst);
+        w.sort();
+        w
+    };
     assert_eq!(files_before, files_after);
     // the incremental run does not even touch the destination
     let mut inc = args.clone();
@@ -72,7 +81,19 @@ fn encrypted_packages_open_only_with_the_key() {
     use age::secrecy::ExposeSecret;
     std::fs::write(&id_file, format!("{}\n", key.to_string().expose_secret())).unwrap();
     let pkg = t.path().join("secret.age");
-    let o = ferry(&data, &["export", &format!("dir:{}", example_account().display()), "-o", pkg.to_str().unwrap(), "--only", "contacts,mail", "--recipient", &key.to_public().to_string()]);
+    let o = ferry(
+        &data,
+        &[
+            "export",
+            &format!("dir:{}", example_account().display()),
+            "-o",
+            pkg.to_str().unwrap(),
+            "--only",
+            "contacts,mail",
+            "--recipient",
+            &key.to_public().to_string(),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let raw = std::fs::read(&pkg).unwrap();
     assert!(raw.starts_with(b"age-encryption.org/v1"));
@@ -82,14 +103,29 @@ fn encrypted_packages_open_only_with_the_key() {
     let o = ferry(&data, &["verify", pkg.to_str().unwrap(), "--identity", id_file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let out = t.path().join("out");
-    let o = ferry(&data, &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}", out.display()), "--identity", id_file.to_str().unwrap()]);
+    let o = ferry(
+        &data,
+        &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}", out.display()), "--identity", id_file.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(count_files(&out.join("mail")), 40);
     // a passphrase works too
     let pass = t.path().join("pass");
     std::fs::write(&pass, "correct horse battery staple\n").unwrap();
     let pkg2 = t.path().join("pass.age");
-    let o = ferry(&data, &["export", &format!("dir:{}", example_account().display()), "-o", pkg2.to_str().unwrap(), "--only", "tasks", "--passphrase-file", pass.to_str().unwrap()]);
+    let o = ferry(
+        &data,
+        &[
+            "export",
+            &format!("dir:{}", example_account().display()),
+            "-o",
+            pkg2.to_str().unwrap(),
+            "--only",
+            "tasks",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     std::fs::write(&pass, "wrong\n").unwrap();
     let o = ferry(&data, &["inspect", pkg2.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()]);
@@ -104,7 +140,19 @@ fn connectors_jobs_and_dry_run() {
     assert!(o.status.success());
     assert!(text(&o).contains("dir") && text(&o).contains("package"));
     let dst = t.path().join("dst");
-    let o = ferry(&data, &["transfer", "--dry-run", "--only", "contacts", "--from", &format!("dir:{}", example_account().display()), "--to", &format!("dir:{}", dst.display())]);
+    let o = ferry(
+        &data,
+        &[
+            "transfer",
+            "--dry-run",
+            "--only",
+            "contacts",
+            "--from",
+            &format!("dir:{}", example_account().display()),
+            "--to",
+            &format!("dir:{}", dst.display()),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("dry run"));
     assert!(!dst.join("contacts").exists(), "dry run writes nothing");
@@ -124,7 +172,18 @@ fn connectors_jobs_and_dry_run() {
 fn contacts_can_be_written_as_vcard_3() {
     let t = tempfile::tempdir().unwrap();
     let dst = t.path().join("v3");
-    let o = ferry(&t.path().join("data"), &["transfer", "--only", "contacts", "--from", &format!("dir:{}", example_account().display()), "--to", &format!("dir:{}?vcard=3.0", dst.display())]);
+    let o = ferry(
+        &t.path().join("data"),
+        &[
+            "transfer",
+            "--only",
+            "contacts",
+            "--from",
+            &format!("dir:{}", example_account().display()),
+            "--to",
+            &format!("dir:{}?vcard=3.0", dst.display()),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let cards = walk(&dst);
     assert_eq!(cards.len(), 32);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-
 fn files_and_media(p: &Path) -> std::collections::BTreeMap<(String, String, String), u32> {
     package_items(p).into_iter().filter(|(k, _)| k.0 == "media" || k.0 == "files").collect()
 }
@@ -110,7 +109,17 @@ fn run_insecure(data: &Path, from: &str, to: &Path) -> Output {
     std::process::Command::new(ferry_bin())
         .arg("--data-dir")
         .arg(data)
-        .args(["transfer", "--only", "files", "--from", from, "--to", &format!("dir:{}", to.display()), "--insecure", "--allow-private-network"])
+        .args([
+            "transfer",
+            "--only",
+            "files",
+            "--from",
+            from,
+            "--to",
+            &format!("dir:{}", to.display()),
+            "--insecure",
+            "--allow-private-network",
+        ])
         .env("FERRY_PASSWORD", "x")
         .output()
         .unwrap()

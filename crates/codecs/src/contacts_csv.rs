@@ -90,9 +90,7 @@ impl<R: Read> Iterator for CsvContactsReader<R> {
             Ok(r) => r,
             Err(e) => return Some((line, Err(CodecError::Syntax { line, reason: format!("bad CSV row: {e}") }))),
         };
-        let get = |h: &str| -> String {
-            self.index.get(h).and_then(|i| rec.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default()
-        };
+        let get = |h: &str| -> String { self.index.get(h).and_then(|i| rec.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default() };
         let c = match self.layout {
             Layout::Google => google_row(&get),
             Layout::Outlook => outlook_row(&get),
@@ -228,10 +226,22 @@ fn outlook_row(get: &dyn Fn(&str) -> String) -> Contact {
 
 /// Columns of the CSV ferry writes (Google Contacts' layout, three values of each kind).
 pub fn google_headers() -> Vec<String> {
-    let mut h: Vec<String> = ["First Name", "Middle Name", "Last Name", "Name Prefix", "Name Suffix", "Nickname", "Organization Name", "Organization Title", "Birthday", "Notes", "Labels"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut h: Vec<String> = [
+        "First Name",
+        "Middle Name",
+        "Last Name",
+        "Name Prefix",
+        "Name Suffix",
+        "Nickname",
+        "Organization Name",
+        "Organization Title",
+        "Birthday",
+        "Notes",
+        "Labels",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for i in 1..=3 {
         for k in ["E-mail", "Phone"] {
             h.push(format!("{k} {i} - Label"));
@@ -263,7 +273,11 @@ impl<W: Write> CsvContactsWriter<W> {
     pub fn write(&mut self, c: &Contact, address_book: &str) -> Result<(), CodecError> {
         let n = c.name.clone().unwrap_or_default();
         let mut row: Vec<String> = vec![
-            n.given, n.additional, n.family, n.prefix, n.suffix,
+            n.given,
+            n.additional,
+            n.family,
+            n.prefix,
+            n.suffix,
             c.nicknames.join(" ::: "),
             c.organization.clone().unwrap_or_default(),
             c.title.clone().unwrap_or_default(),
@@ -284,12 +298,21 @@ impl<W: Write> CsvContactsWriter<W> {
             match c.addresses.get(i) {
                 Some(a) => row.extend([
                     a.types.iter().map(|t| capitalize(t)).collect::<Vec<_>>().join(" ::: "),
-                    a.street.clone(), a.locality.clone(), a.po_box.clone(), a.region.clone(),
-                    a.postal_code.clone(), a.country.clone(), a.extended.clone(),
+                    a.street.clone(),
+                    a.locality.clone(),
+                    a.po_box.clone(),
+                    a.region.clone(),
+                    a.postal_code.clone(),
+                    a.country.clone(),
+                    a.extended.clone(),
                 ]),
                 None => row.extend(std::iter::repeat_n(String::new(), 8)),
             }
-            row.push(if i == 2 { c.urls.iter().skip(2).cloned().collect::<Vec<_>>().join(" ::: ") } else { c.urls.get(i).cloned().unwrap_or_default() });
+            row.push(if i == 2 {
+                c.urls.iter().skip(2).cloned().collect::<Vec<_>>().join(" ::: ")
+            } else {
+                c.urls.get(i).cloned().unwrap_or_default()
+            });
         }
         row.push(c.formatted_name.clone());
         row.push(address_book.to_owned());

@@ -7,8 +7,8 @@ use crate::vcard::{decode_text, entry_kind};
 use crate::{CodecError, Limits};
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterName,
-    ICalendarPeriod, ICalendarProperty, ICalendarValue,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterName, ICalendarPeriod, ICalendarProperty,
+    ICalendarValue,
 };
 use ferry_core::Record;
 use ferry_core::model::{Alarm, Attendee, DateOrDateTime, Event, Task};
@@ -165,10 +165,7 @@ pub fn property_value(bytes: &[u8], name: &str) -> Option<String> {
             continue;
         }
         let l = trim_eol(line);
-        if l.len() > name.len()
-            && l[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-            && matches!(l[name.len()], b':' | b';')
-        {
+        if l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name.as_bytes()) && matches!(l[name.len()], b':' | b';') {
             let mut full = l.to_vec();
             while let Some(next) = lines.peek() {
                 if next.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
@@ -203,10 +200,8 @@ fn value_colon(line: &str) -> Option<usize> {
 /// Parses a calendar object into an Event or a Task record.
 pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
     let text = decode_text(original, line)?;
-    let cal = ICalendar::parse(text.as_ref()).map_err(|e| CodecError::Syntax {
-        line,
-        reason: format!("not a readable iCalendar object ({})", entry_kind(&e)),
-    })?;
+    let cal = ICalendar::parse(text.as_ref())
+        .map_err(|e| CodecError::Syntax { line, reason: format!("not a readable iCalendar object ({})", entry_kind(&e)) })?;
     let mains: Vec<&ICalendarComponent> = cal
         .components
         .iter()
@@ -217,11 +212,8 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
         .find(|c| !c.has_property(&ICalendarProperty::RecurrenceId))
         .or(mains.first())
         .ok_or_else(|| CodecError::Syntax { line, reason: "no VEVENT or VTODO in this calendar object".into() })?;
-    let overrides: Vec<DateOrDateTime> = mains
-        .iter()
-        .filter_map(|c| c.property(&ICalendarProperty::RecurrenceId))
-        .filter_map(date_of)
-        .collect();
+    let overrides: Vec<DateOrDateTime> =
+        mains.iter().filter_map(|c| c.property(&ICalendarProperty::RecurrenceId)).filter_map(date_of).collect();
     let alarms = master
         .component_ids
         .iter()
@@ -259,9 +251,7 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
     // a set, in name order: servers reorder properties
     other_properties.sort();
     let rrule = master.property(&ICalendarProperty::Rrule).map(value_string);
-    let dates = |p: ICalendarProperty| -> Vec<DateOrDateTime> {
-        master.properties(&p).flat_map(dates_of).collect()
-    };
+    let dates = |p: ICalendarProperty| -> Vec<DateOrDateTime> { master.properties(&p).flat_map(dates_of).collect() };
     Ok(if master.component_type == ICalendarComponentType::VTodo {
         Record::Task(Task {
             uid,
@@ -271,8 +261,14 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
             due: master.property(&ICalendarProperty::Due).and_then(date_of),
             completed: master.property(&ICalendarProperty::Completed).and_then(date_of),
             status: master.property(&ICalendarProperty::Status).map(value_string),
-            priority: master.property(&ICalendarProperty::Priority).and_then(|e| e.values.first()?.as_integer()).map(|p| p.clamp(0, 9) as u8),
-            percent_complete: master.property(&ICalendarProperty::PercentComplete).and_then(|e| e.values.first()?.as_integer()).map(|p| p.clamp(0, 100) as u8),
+            priority: master
+                .property(&ICalendarProperty::Priority)
+                .and_then(|e| e.values.first()?.as_integer())
+                .map(|p| p.clamp(0, 9) as u8),
+            percent_complete: master
+                .property(&ICalendarProperty::PercentComplete)
+                .and_then(|e| e.values.first()?.as_integer())
+                .map(|p| p.clamp(0, 100) as u8),
             rrule,
             parent: text_of(master, &ICalendarProperty::RelatedTo),
             alarms,
@@ -305,8 +301,20 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
 
 fn known_properties(todo: bool) -> Vec<&'static str> {
     let mut k = vec![
-        "UID", "SUMMARY", "DESCRIPTION", "DTSTART", "DTSTAMP", "CREATED", "LAST-MODIFIED",
-        "SEQUENCE", "STATUS", "RRULE", "CATEGORIES", "RECURRENCE-ID", "ORGANIZER", "ATTENDEE",
+        "UID",
+        "SUMMARY",
+        "DESCRIPTION",
+        "DTSTART",
+        "DTSTAMP",
+        "CREATED",
+        "LAST-MODIFIED",
+        "SEQUENCE",
+        "STATUS",
+        "RRULE",
+        "CATEGORIES",
+        "RECURRENCE-ID",
+        "ORGANIZER",
+        "ATTENDEE",
     ];
     if todo {
         k.extend(["DUE", "COMPLETED", "PRIORITY", "PERCENT-COMPLETE", "RELATED-TO"]);
@@ -351,10 +359,7 @@ fn format_date(d: &PartialDateTime) -> (String, bool) {
 }
 
 fn tzid(e: &ICalendarEntry) -> Option<String> {
-    e.params
-        .iter()
-        .find(|p| p.name == ICalendarParameterName::Tzid)
-        .and_then(|p| p.value.as_text().map(str::to_owned))
+    e.params.iter().find(|p| p.name == ICalendarParameterName::Tzid).and_then(|p| p.value.as_text().map(str::to_owned))
 }
 
 fn date_of(e: &ICalendarEntry) -> Option<DateOrDateTime> {
@@ -379,9 +384,8 @@ fn dates_of(e: &ICalendarEntry) -> Vec<DateOrDateTime> {
 }
 
 fn attendee(e: &ICalendarEntry) -> Attendee {
-    let param = |n: ICalendarParameterName| {
-        e.params.iter().find(|p| p.name == n).and_then(|p| p.value.clone().into_text()).map(|c| c.into_owned())
-    };
+    let param =
+        |n: ICalendarParameterName| e.params.iter().find(|p| p.name == n).and_then(|p| p.value.clone().into_text()).map(|c| c.into_owned());
     Attendee {
         address: value_string(e),
         name: param(ICalendarParameterName::Cn),

@@ -98,7 +98,10 @@ mod tests {
         let mut r = LineReader::new(&b"a\r\nbb\nccc"[..], 10);
         let mut out = Vec::new();
         let mut lines = Vec::new();
-        while { out.clear(); r.read_line(&mut out).unwrap() } {
+        while {
+            out.clear();
+            r.read_line(&mut out).unwrap()
+        } {
             lines.push(String::from_utf8(out.clone()).unwrap());
         }
         assert_eq!(lines, ["a\r\n", "bb\n", "ccc"]);

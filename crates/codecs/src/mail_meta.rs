@@ -25,10 +25,7 @@ pub fn read_meta(message: &[u8]) -> MailMessage {
         HeaderValue::TextList(l) => l.iter().map(|t| format!("<{t}>")).collect(),
         _ => Vec::new(),
     };
-    m.attachments = parsed
-        .attachments()
-        .map(|a| a.attachment_name().unwrap_or("(unnamed)").to_owned())
-        .collect();
+    m.attachments = parsed.attachments().map(|a| a.attachment_name().unwrap_or("(unnamed)").to_owned()).collect();
     // mutt and other mbox writers keep flags in Status / X-Status
     let status = parsed.header_raw("Status").unwrap_or_default().to_owned() + parsed.header_raw("X-Status").unwrap_or_default();
     for (c, f) in [('R', "\\Seen"), ('A', "\\Answered"), ('F', "\\Flagged"), ('D', "\\Deleted"), ('T', "\\Draft")] {

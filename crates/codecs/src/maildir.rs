@@ -1,24 +1,14 @@
 //! Maildir: flags in file names (`:2,FRS`), messages one per file in `cur/` and `new/`.
 
 /// Maildir flag letters and the IMAP flags they mean.
-const FLAGS: [(char, &str); 6] = [
-    ('D', "\\Draft"),
-    ('F', "\\Flagged"),
-    ('P', "$Forwarded"),
-    ('R', "\\Answered"),
-    ('S', "\\Seen"),
-    ('T', "\\Deleted"),
-];
+const FLAGS: [(char, &str); 6] =
+    [('D', "\\Draft"), ('F', "\\Flagged"), ('P', "$Forwarded"), ('R', "\\Answered"), ('S', "\\Seen"), ('T', "\\Deleted")];
 
 /// Splits a maildir file name into its unique part and its flags.
 pub fn parse_name(name: &str) -> (&str, Vec<String>) {
     match name.rsplit_once(":2,").or_else(|| name.rsplit_once("!2,")) {
         Some((unique, letters)) => {
-            let flags = FLAGS
-                .iter()
-                .filter(|(c, _)| letters.contains(*c))
-                .map(|(_, f)| (*f).to_owned())
-                .collect();
+            let flags = FLAGS.iter().filter(|(c, _)| letters.contains(*c)).map(|(_, f)| (*f).to_owned()).collect();
             (unique, flags)
         }
         None => (name, Vec::new()),
@@ -38,11 +28,7 @@ pub fn flag_suffix(flags: &[String]) -> String {
 
 /// Flags that have no maildir letter; reported as fidelity warnings.
 pub fn unrepresentable(flags: &[String]) -> Vec<String> {
-    flags
-        .iter()
-        .filter(|f| !FLAGS.iter().any(|(_, x)| x.eq_ignore_ascii_case(f)) && !f.eq_ignore_ascii_case("\\Recent"))
-        .cloned()
-        .collect()
+    flags.iter().filter(|f| !FLAGS.iter().any(|(_, x)| x.eq_ignore_ascii_case(f)) && !f.eq_ignore_ascii_case("\\Recent")).cloned().collect()
 }
 
 /// Whether a folder name is a maildir (it has `cur`, `new` and `tmp`).

@@ -206,16 +206,19 @@ fn parse_separator(line: &[u8]) -> (Option<String>, Option<DateTime<Utc>>) {
     let from = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
     let date = parts.next().and_then(|d| {
         let d = d.split_whitespace().collect::<Vec<_>>().join(" ");
-        NaiveDateTime::parse_from_str(&d, "%a %b %e %H:%M:%S %Y")
-            .ok()
-            .map(|n| n.and_utc())
+        NaiveDateTime::parse_from_str(&d, "%a %b %e %H:%M:%S %Y").ok().map(|n| n.and_utc())
     });
     (from, date)
 }
 
 /// Writes one message in mboxrd (separator line, escaped body, empty line); returns the
 /// number of bytes written.
-pub fn write_message(out: &mut impl Write, envelope_from: Option<&str>, received: Option<DateTime<Utc>>, message: &[u8]) -> std::io::Result<u64> {
+pub fn write_message(
+    out: &mut impl Write,
+    envelope_from: Option<&str>,
+    received: Option<DateTime<Utc>>,
+    message: &[u8],
+) -> std::io::Result<u64> {
     let mut written = 0u64;
     let mut put = |b: &[u8]| -> std::io::Result<()> {
         out.write_all(b)?;
@@ -307,7 +310,10 @@ mod tests {
         let data = b"From a Mon Jan  6 09:00:00 2025\nSubject: x\n\nbody\n\nFrom b Mon Jan  6 09:00:00 2025\nSubject: cut off in the hea";
         let m = read_all(data, Flavor::Mboxrd);
         assert!(m[0].is_ok());
-        assert!(matches!(&m[1], Err(CodecError::Syntax { line: 6, reason }) if reason.contains("message 2") && reason.contains("truncated")), "{m:?}");
+        assert!(
+            matches!(&m[1], Err(CodecError::Syntax { line: 6, reason }) if reason.contains("message 2") && reason.contains("truncated")),
+            "{m:?}"
+        );
         assert_eq!(m.len(), 2);
     }
 

@@ -59,9 +59,7 @@ pub fn read_exif(input: &mut (impl BufRead + Seek), item: &mut MediaItem) {
     let read = exif::Reader::new().continue_on_error(true).read_from_container(input);
     let Ok(exif) = read.or_else(|e| e.distill_partial_result(|_ignored| {})) else { return };
     use exif::{In, Tag, Value};
-    let text = |tag: Tag| {
-        exif.get_field(tag, In::PRIMARY).map(|f| f.display_value().to_string().trim_matches('"').trim().to_owned())
-    };
+    let text = |tag: Tag| exif.get_field(tag, In::PRIMARY).map(|f| f.display_value().to_string().trim_matches('"').trim().to_owned());
     let taken = [Tag::DateTimeOriginal, Tag::DateTimeDigitized, Tag::DateTime]
         .into_iter()
         .filter_map(|t| exif.get_field(t, In::PRIMARY))
@@ -95,16 +93,11 @@ pub fn read_exif(input: &mut (impl BufRead + Seek), item: &mut MediaItem) {
         };
         Some(sign * v)
     };
-    if let (Some(lat), Some(lon)) = (
-        coord(Tag::GPSLatitude, Tag::GPSLatitudeRef, "S"),
-        coord(Tag::GPSLongitude, Tag::GPSLongitudeRef, "W"),
-    ) {
+    if let (Some(lat), Some(lon)) = (coord(Tag::GPSLatitude, Tag::GPSLatitudeRef, "S"), coord(Tag::GPSLongitude, Tag::GPSLongitudeRef, "W"))
+    {
         let altitude = exif.get_field(Tag::GPSAltitude, In::PRIMARY).and_then(|f| match &f.value {
             Value::Rational(r) if !r.is_empty() && r[0].denom != 0 => {
-                let below = exif
-                    .get_field(Tag::GPSAltitudeRef, In::PRIMARY)
-                    .and_then(|f| f.value.get_uint(0))
-                    == Some(1);
+                let below = exif.get_field(Tag::GPSAltitudeRef, In::PRIMARY).and_then(|f| f.value.get_uint(0)) == Some(1);
                 Some(if below { -r[0].to_f64() } else { r[0].to_f64() })
             }
             _ => None,

@@ -106,7 +106,10 @@ impl<R: BufRead> Splitter<R> {
                         let line = self.lines.line_no;
                         return Some(Piece::Broken {
                             line,
-                            error: CodecError::Syntax { line, reason: format!("input ends inside BEGIN:{open} (no END:{open}); the file looks truncated") },
+                            error: CodecError::Syntax {
+                                line,
+                                reason: format!("input ends inside BEGIN:{open} (no END:{open}); the file looks truncated"),
+                            },
                         });
                     }
                     return None;
@@ -173,7 +176,10 @@ impl<R: BufRead> Splitter<R> {
                     self.wrappers.clear();
                     return Piece::Broken {
                         line,
-                        error: CodecError::Syntax { line, reason: format!("BEGIN:{name} at line {line} is never closed (input ends first)") },
+                        error: CodecError::Syntax {
+                            line,
+                            reason: format!("BEGIN:{name} at line {line} is never closed (input ends first)"),
+                        },
                     };
                 }
                 Err(e) => {
@@ -243,7 +249,8 @@ mod tests {
 
     #[test]
     fn calendar_children_and_wrapper_lines() {
-        let input = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n y\nBEGIN:VEVENT\nUID:1\nBEGIN:VALARM\nEND:VALARM\nEND:VEVENT\nEND:VCALENDAR\n";
+        let input =
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n y\nBEGIN:VEVENT\nUID:1\nBEGIN:VALARM\nEND:VALARM\nEND:VEVENT\nEND:VCALENDAR\n";
         let p = pieces(input, 1);
         assert!(matches!(&p[0], Piece::WrapperLine(l) if l == b"VERSION:2.0\n"));
         assert!(matches!(&p[1], Piece::WrapperLine(l) if l == b"PRODID:x\n y\n"));

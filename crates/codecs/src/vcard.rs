@@ -2,10 +2,7 @@
 
 use crate::text_component::{Piece, Splitter};
 use crate::{CodecError, Limits};
-use calcard::vcard::{
-    VCard, VCardEntry, VCardParameterName, VCardProperty, VCardValue,
-    VCardVersion,
-};
+use calcard::vcard::{VCard, VCardEntry, VCardParameterName, VCardProperty, VCardValue, VCardVersion};
 use ferry_core::model::{Address, Contact, ContactName, TypedValue};
 use std::borrow::Cow;
 use std::io::BufRead;
@@ -35,17 +32,14 @@ impl<R: BufRead> Iterator for VcardReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             return Some(match self.splitter.next_piece()? {
-                Piece::Component(c) if c.name == "VCARD" => parse_card(&c.bytes, c.line)
-                    .map(|contact| ParsedCard { line: c.line, original: c.bytes, contact }),
-                Piece::Component(c) => Err(CodecError::Syntax {
-                    line: c.line,
-                    reason: format!("BEGIN:{} where BEGIN:VCARD was expected", c.name),
-                }),
+                Piece::Component(c) if c.name == "VCARD" => {
+                    parse_card(&c.bytes, c.line).map(|contact| ParsedCard { line: c.line, original: c.bytes, contact })
+                }
+                Piece::Component(c) => {
+                    Err(CodecError::Syntax { line: c.line, reason: format!("BEGIN:{} where BEGIN:VCARD was expected", c.name) })
+                }
                 Piece::Broken { error, .. } => Err(error),
-                Piece::Stray { line } => Err(CodecError::Syntax {
-                    line,
-                    reason: "text outside BEGIN:VCARD ... END:VCARD".into(),
-                }),
+                Piece::Stray { line } => Err(CodecError::Syntax { line, reason: "text outside BEGIN:VCARD ... END:VCARD".into() }),
                 Piece::WrapperLine(_) => continue,
             });
         }
@@ -59,10 +53,8 @@ pub fn decode_text(bytes: &[u8], line: u64) -> Result<Cow<'_, str>, CodecError> 
         Err(e) => {
             let bad_line = line + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
             let lower = String::from_utf8_lossy(bytes).to_ascii_lowercase();
-            let label = lower
-                .split("charset=")
-                .nth(1)
-                .map(|rest| rest.split([';', ':', ',', '\r', '\n']).next().unwrap_or("").trim().to_owned());
+            let label =
+                lower.split("charset=").nth(1).map(|rest| rest.split([';', ':', ',', '\r', '\n']).next().unwrap_or("").trim().to_owned());
             match label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())) {
                 Some(enc) if enc != encoding_rs::UTF_8 => Ok(Cow::Owned(enc.decode(bytes).0.into_owned())),
                 _ => Err(CodecError::InvalidUtf8 { line: bad_line }),
@@ -74,10 +66,8 @@ pub fn decode_text(bytes: &[u8], line: u64) -> Result<Cow<'_, str>, CodecError> 
 /// Parses one card into the canonical record.
 pub fn parse_card(bytes: &[u8], line: u64) -> Result<Contact, CodecError> {
     let text = decode_text(bytes, line)?;
-    let card = VCard::parse(text.as_ref()).map_err(|e| CodecError::Syntax {
-        line,
-        reason: format!("not a readable vCard ({})", entry_kind(&e)),
-    })?;
+    let card = VCard::parse(text.as_ref())
+        .map_err(|e| CodecError::Syntax { line, reason: format!("not a readable vCard ({})", entry_kind(&e)) })?;
     Ok(contact_from(&card))
 }
 
@@ -169,13 +159,7 @@ fn contact_from(card: &VCard) -> Contact {
             VCardProperty::N => {
                 let p = components(e);
                 let get = |i: usize| p.get(i).cloned().unwrap_or_default();
-                c.name = Some(ContactName {
-                    family: get(0),
-                    given: get(1),
-                    additional: get(2),
-                    prefix: get(3),
-                    suffix: get(4),
-                });
+                c.name = Some(ContactName { family: get(0), given: get(1), additional: get(2), prefix: get(3), suffix: get(4) });
             }
             VCardProperty::Nickname => c.nicknames.extend(components(e)),
             VCardProperty::Email => c.emails.push(typed(e)),
@@ -209,11 +193,9 @@ fn contact_from(card: &VCard) -> Contact {
             }
             VCardProperty::Photo => {
                 c.photo = Some(match e.values.first() {
-                    Some(VCardValue::Binary(d)) => format!(
-                        "{} ({} bytes)",
-                        d.content_type.as_deref().unwrap_or("application/octet-stream"),
-                        d.data.len()
-                    ),
+                    Some(VCardValue::Binary(d)) => {
+                        format!("{} ({} bytes)", d.content_type.as_deref().unwrap_or("application/octet-stream"), d.data.len())
+                    }
                     Some(v) => value_text(v),
                     None => String::new(),
                 })
@@ -234,8 +216,14 @@ fn contact_from(card: &VCard) -> Contact {
         c.formatted_name = c
             .name
             .as_ref()
-            .map(|n| [n.prefix.as_str(), &n.given, &n.additional, &n.family, &n.suffix]
-                .iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" "))
+            .map(|n| {
+                [n.prefix.as_str(), &n.given, &n.additional, &n.family, &n.suffix]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .filter(|s| !s.is_empty())
             .or_else(|| c.organization.clone())
             .or_else(|| c.emails.first().map(|e| e.value.clone()))
@@ -256,10 +244,8 @@ pub enum WriteVersion {
 /// 3.0 writer marks non-ASCII values `CHARSET=UTF-8` again, as 3.0 readers expect).
 pub fn convert(original: &[u8], version: WriteVersion) -> Result<String, CodecError> {
     let text = decode_text(original, 1)?;
-    let mut card = VCard::parse(text.as_ref()).map_err(|e| CodecError::Syntax {
-        line: 1,
-        reason: format!("not a readable vCard ({})", entry_kind(&e)),
-    })?;
+    let mut card = VCard::parse(text.as_ref())
+        .map_err(|e| CodecError::Syntax { line: 1, reason: format!("not a readable vCard ({})", entry_kind(&e)) })?;
     for e in &mut card.entries {
         e.params.retain(|p| {
             !matches!(&p.name, VCardParameterName::Other(n)
@@ -286,10 +272,7 @@ pub fn build_v4(c: &Contact) -> String {
     }
     lines.push(format!("FN:{}", esc(&c.formatted_name)));
     if let Some(n) = &c.name {
-        lines.push(format!(
-            "N:{};{};{};{};{}",
-            esc(&n.family), esc(&n.given), esc(&n.additional), esc(&n.prefix), esc(&n.suffix)
-        ));
+        lines.push(format!("N:{};{};{};{};{}", esc(&n.family), esc(&n.given), esc(&n.additional), esc(&n.prefix), esc(&n.suffix)));
     }
     for (prop, list) in [("EMAIL", &c.emails), ("TEL", &c.phones)] {
         for v in list {
@@ -307,8 +290,13 @@ pub fn build_v4(c: &Contact) -> String {
         let params = if a.types.is_empty() { String::new() } else { format!(";TYPE={}", a.types.join(",")) };
         lines.push(format!(
             "ADR{params}:{};{};{};{};{};{};{}",
-            esc(&a.po_box), esc(&a.extended), esc(&a.street), esc(&a.locality),
-            esc(&a.region), esc(&a.postal_code), esc(&a.country)
+            esc(&a.po_box),
+            esc(&a.extended),
+            esc(&a.street),
+            esc(&a.locality),
+            esc(&a.region),
+            esc(&a.postal_code),
+            esc(&a.country)
         ));
     }
     if let Some(o) = &c.organization {

@@ -107,9 +107,7 @@ fn corpus_files_keep_their_line_ends() {
 
 fn read_cards(name: &str) -> Vec<ParsedCard> {
     let data = corpus(name);
-    VcardReader::new(&data[..], Limits::default())
-        .map(|c| c.unwrap_or_else(|e| panic!("{name}: {e}")))
-        .collect()
+    VcardReader::new(&data[..], Limits::default()).map(|c| c.unwrap_or_else(|e| panic!("{name}: {e}"))).collect()
 }
 
 /// What must survive a conversion: everything but the version and the list of
@@ -206,11 +204,7 @@ fn vcard_21_bare_type_params() {
     let c = &card.contact;
     assert_eq!(
         c.phones,
-        [
-            tv("+1 555 0100", &["cell", "home"], false),
-            tv("+1 555 0101", &["work", "voice"], true),
-            tv("+1 555 0102", &["fax"], false),
-        ]
+        [tv("+1 555 0100", &["cell", "home"], false), tv("+1 555 0101", &["work", "voice"], true), tv("+1 555 0102", &["fax"], false),]
     );
     assert_eq!(c.emails.len(), 1);
     assert_eq!(c.emails[0].value, "john@example.com");
@@ -276,7 +270,13 @@ fn vcard_no_fn_only_n() {
     assert_eq!(c.formatted_name, "Dr. Nora Q. Nameless PhD", "FN is made from N");
     assert_eq!(
         c.name,
-        Some(ContactName { family: "Nameless".into(), given: "Nora".into(), additional: "Q.".into(), prefix: "Dr.".into(), suffix: "PhD".into() })
+        Some(ContactName {
+            family: "Nameless".into(),
+            given: "Nora".into(),
+            additional: "Q.".into(),
+            prefix: "Dr.".into(),
+            suffix: "PhD".into()
+        })
     );
     assert_vcard_round_trips(&card);
 }
@@ -351,10 +351,7 @@ fn vcard_tab_folded_lines() {
 // --- iCalendar ----------------------------------------------------------------------------
 
 fn read_ics(bytes: &[u8]) -> Vec<CalendarObject> {
-    IcsReader::new(Cursor::new(bytes), Limits::default())
-        .unwrap()
-        .map(|o| o.unwrap_or_else(|e| panic!("{e}")))
-        .collect()
+    IcsReader::new(Cursor::new(bytes), Limits::default()).unwrap().map(|o| o.unwrap_or_else(|e| panic!("{e}"))).collect()
 }
 
 /// Reads a corpus file, writes every object with CalendarWriter, reads that again: the
@@ -427,10 +424,7 @@ fn ical_rrule_until() {
 fn ical_exdate_lists() {
     let objs = ics_round_trip("ical/exdate_lists.ics");
     let e = event(&objs[0]);
-    assert_eq!(
-        date_values(&e.exdates),
-        ["2025-01-02T12:00:00Z", "2025-01-03T12:00:00Z", "2025-01-05T12:00:00Z", "2025-01-08T12:00:00Z"]
-    );
+    assert_eq!(date_values(&e.exdates), ["2025-01-02T12:00:00Z", "2025-01-03T12:00:00Z", "2025-01-05T12:00:00Z", "2025-01-08T12:00:00Z"]);
     assert_eq!(e.duration.as_deref(), Some("PT1H"));
     assert_eq!(e.end, None);
 }
@@ -511,7 +505,11 @@ fn ical_attendee_quoted_cn_colon_comma() {
 fn ical_x_properties() {
     let objs = ics_round_trip("ical/x_properties.ics");
     let e = event(&objs[0]);
-    assert_eq!(e.other_properties, ["X-APPLE-TRAVEL-ADVISORY-BEHAVIOR", "X-MICROSOFT-CDO-BUSYSTATUS", "X-MOZ-GENERATION"], "a set, in name order");
+    assert_eq!(
+        e.other_properties,
+        ["X-APPLE-TRAVEL-ADVISORY-BEHAVIOR", "X-MICROSOFT-CDO-BUSYSTATUS", "X-MOZ-GENERATION"],
+        "a set, in name order"
+    );
     let text = String::from_utf8(objs[0].original.clone()).unwrap();
     // the calendar's own X- lines go with every object read from it
     assert!(text.contains("X-WR-CALNAME:Corpus") && text.contains("X-APPLE-TRAVEL-ADVISORY-BEHAVIOR;X-PARAM=1:AUTOMATIC"), "{text}");

@@ -30,11 +30,10 @@ impl Account {
         if host.is_empty() {
             return Err(ConnectorError::Fatal(format!("{scheme}: needs a host")));
         }
-        let password = settings
-            .password
-            .as_ref()
-            .map(|p| p.0.clone())
-            .ok_or_else(|| ConnectorError::Fatal(format!("{scheme}: needs a password: give --password-file FILE or set FERRY_PASSWORD")))?;
+        let password =
+            settings.password.as_ref().map(|p| p.0.clone()).ok_or_else(|| {
+                ConnectorError::Fatal(format!("{scheme}: needs a password: give --password-file FILE or set FERRY_PASSWORD"))
+            })?;
         let path = percent_decode(path.trim_matches('/'));
         if path.split('/').any(|s| s == "..") {
             return Err(ConnectorError::Fatal(format!("{e}: `..` is not allowed in the path")));
@@ -45,7 +44,10 @@ impl Account {
     /// For `http` schemes: refused unless the user chose --insecure.
     pub fn require_tls(e: &Endpoint, plain: bool, settings: &Settings) -> Result<(), ConnectorError> {
         if plain && !settings.insecure {
-            return Err(ConnectorError::Fatal(format!("{}:// sends the password in clear text; use the HTTPS form, or give --insecure if you must", e.scheme)));
+            return Err(ConnectorError::Fatal(format!(
+                "{}:// sends the password in clear text; use the HTTPS form, or give --insecure if you must",
+                e.scheme
+            )));
         }
         Ok(())
     }

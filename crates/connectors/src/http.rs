@@ -24,7 +24,9 @@ impl Resolve for Guarded {
     fn resolve(&self, name: Name) -> Resolving {
         let settings = self.0.clone();
         Box::pin(async move {
-            let addrs = net::resolve(name.as_str(), 0, &settings).await.map_err(|e| Box::new(Refused(e)) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs = net::resolve(name.as_str(), 0, &settings)
+                .await
+                .map_err(|e| Box::new(Refused(e)) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }

@@ -49,10 +49,8 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
 /// Connect to the returned addresses only (not the name again), so that a second DNS
 /// answer cannot slip an internal address in.
 pub async fn resolve(host: &str, port: u16, settings: &Settings) -> Result<Vec<SocketAddr>, ConnectorError> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| ConnectorError::Fatal(format!("cannot resolve {host}: {e}")))?
-        .collect();
+    let addrs: Vec<SocketAddr> =
+        tokio::net::lookup_host((host, port)).await.map_err(|e| ConnectorError::Fatal(format!("cannot resolve {host}: {e}")))?.collect();
     if addrs.is_empty() {
         return Err(ConnectorError::Fatal(format!("{host} has no address")));
     }
@@ -125,10 +123,20 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &rustls::pki_types::CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &rustls::pki_types::CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -136,19 +144,22 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     }
 }
 
-pub async fn tls_wrap(tcp: tokio::net::TcpStream, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, ConnectorError> {
+pub async fn tls_wrap(
+    tcp: tokio::net::TcpStream,
+    host: &str,
+    settings: &Settings,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, ConnectorError> {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| ConnectorError::Fatal(format!("{host}: {e}")))?;
-    tokio_rustls::TlsConnector::from(tls_config(settings)?)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| tls_error(host, e))
+    tokio_rustls::TlsConnector::from(tls_config(settings)?).connect(name, tcp).await.map_err(|e| tls_error(host, e))
 }
 
 /// A failed TLS handshake: what rustls refused (a certificate, a protocol) stops the job;
 /// a connection lost during the handshake is worth another try.
 pub fn tls_error(host: &str, e: std::io::Error) -> ConnectorError {
     if e.kind() == std::io::ErrorKind::InvalidData {
-        ConnectorError::Fatal(format!("TLS with {host} failed: {e} (for a self-signed certificate give --ca-file, or --insecure to skip the check)"))
+        ConnectorError::Fatal(format!(
+            "TLS with {host} failed: {e} (for a self-signed certificate give --ca-file, or --insecure to skip the check)"
+        ))
     } else {
         ConnectorError::transient(format!("TLS with {host}: the connection was lost during the handshake: {e}"))
     }
@@ -160,7 +171,20 @@ mod tests {
 
     #[test]
     fn internal_addresses() {
-        for a in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"] {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(is_internal(a.parse().unwrap()), "{a}");
         }
         for a in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {

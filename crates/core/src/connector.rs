@@ -53,20 +53,11 @@ pub trait PageStream: Send {
 #[async_trait]
 pub trait Exporter: Send + Sync {
     /// Lists one vertical page by page, starting after `cursor` if given.
-    async fn pages(
-        &self,
-        vertical: Vertical,
-        cursor: Option<String>,
-    ) -> Result<Box<dyn PageStream>, ConnectorError>;
+    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError>;
 
     /// Lists only what changed since `since` (a [`PageStream::sync_state`] of an earlier
     /// export); deletions are not listed. Sources without change tracking list everything.
-    async fn changes(
-        &self,
-        vertical: Vertical,
-        cursor: Option<String>,
-        since: String,
-    ) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn changes(&self, vertical: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
         let _ = since;
         self.pages(vertical, cursor).await
     }

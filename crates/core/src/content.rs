@@ -63,23 +63,14 @@ pub struct Content {
 
 impl fmt::Debug for Content {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Content")
-            .field("media_type", &self.media_type)
-            .field("size", &self.size)
-            .field("sha256", &self.sha256)
-            .finish()
+        f.debug_struct("Content").field("media_type", &self.media_type).field("size", &self.size).field("sha256", &self.sha256).finish()
     }
 }
 
 impl Content {
     pub fn from_bytes(media_type: impl Into<String>, bytes: Bytes) -> Self {
         let sha = sha256_hex(&bytes);
-        Content {
-            media_type: media_type.into(),
-            size: Some(bytes.len() as u64),
-            sha256: Some(sha),
-            source: Arc::new(bytes),
-        }
+        Content { media_type: media_type.into(), size: Some(bytes.len() as u64), sha256: Some(sha), source: Arc::new(bytes) }
     }
 
     pub fn from_file(media_type: impl Into<String>, path: PathBuf, size: u64) -> Self {
@@ -120,11 +111,7 @@ impl HashingReader {
 }
 
 impl AsyncRead for HashingReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let this = &mut *self;
         match this.inner.as_mut().poll_read(cx, buf) {

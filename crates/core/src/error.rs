@@ -31,9 +31,7 @@ impl ConnectorError {
         use io::ErrorKind::*;
         let msg = format!("{context}: {e}");
         match e.kind() {
-            StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied => {
-                ConnectorError::Fatal(msg)
-            }
+            StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied => ConnectorError::Fatal(msg),
             Interrupted | WouldBlock | TimedOut => ConnectorError::transient(msg),
             _ => ConnectorError::Item(msg),
         }

@@ -100,11 +100,9 @@ impl TryFrom<OriginalJson> for Original {
     fn try_from(j: OriginalJson) -> Result<Self, String> {
         let bytes = match (j.text, j.base64) {
             (Some(t), None) => Bytes::from(t),
-            (None, Some(b)) => Bytes::from(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b)
-                    .map_err(|e| format!("original is not valid base64: {e}"))?,
-            ),
+            (None, Some(b)) => {
+                Bytes::from(base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| format!("original is not valid base64: {e}"))?)
+            }
             _ => return Err("original needs exactly one of `text` and `base64`".into()),
         };
         Ok(Original { media_type: j.media_type, bytes })

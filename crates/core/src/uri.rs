@@ -11,9 +11,9 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn parse(s: &str) -> Result<Endpoint, String> {
-        let (scheme, rest) = s
-            .split_once(':')
-            .ok_or_else(|| format!("`{s}` is not a connector URI; write it as SCHEME:ADDRESS, for example dir:./out or package:export.zip"))?;
+        let (scheme, rest) = s.split_once(':').ok_or_else(|| {
+            format!("`{s}` is not a connector URI; write it as SCHEME:ADDRESS, for example dir:./out or package:export.zip")
+        })?;
         if scheme.is_empty()
             || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-')
             || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())

@@ -4,9 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One kind of personal data with one canonical model.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Vertical {
     Contacts,
@@ -18,14 +16,8 @@ pub enum Vertical {
 }
 
 impl Vertical {
-    pub const ALL: [Vertical; 6] = [
-        Vertical::Contacts,
-        Vertical::Calendar,
-        Vertical::Tasks,
-        Vertical::Mail,
-        Vertical::Media,
-        Vertical::Files,
-    ];
+    pub const ALL: [Vertical; 6] =
+        [Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Media, Vertical::Files];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,10 +56,6 @@ impl FromStr for Vertical {
         Vertical::ALL
             .into_iter()
             .find(|v| v.as_str() == s.to_ascii_lowercase())
-            .ok_or_else(|| {
-                format!(
-                    "unknown vertical `{s}`; expected one of: contacts, calendar, tasks, mail, media, files"
-                )
-            })
+            .ok_or_else(|| format!("unknown vertical `{s}`; expected one of: contacts, calendar, tasks, mail, media, files"))
     }
 }

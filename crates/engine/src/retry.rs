@@ -57,7 +57,10 @@ mod tests {
     async fn transient_errors_are_retried_then_succeed() {
         let calls = AtomicUsize::new(0);
         let r = fast()
-            .run(|| async { if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(ConnectorError::transient("503")) } else { Ok(7) } }, |_, _| {})
+            .run(
+                || async { if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(ConnectorError::transient("503")) } else { Ok(7) } },
+                |_, _| {},
+            )
             .await;
         assert_eq!(r.unwrap(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -69,7 +72,16 @@ mod tests {
             let calls = AtomicUsize::new(0);
             let kind = std::mem::discriminant(&err);
             let mut once = Some(err);
-            let r: Result<(), _> = fast().run(|| { calls.fetch_add(1, Ordering::SeqCst); let e = once.take().unwrap_or(ConnectorError::Item("again".into())); async move { Err(e) } }, |_, _| {}).await;
+            let r: Result<(), _> = fast()
+                .run(
+                    || {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        let e = once.take().unwrap_or(ConnectorError::Item("again".into()));
+                        async move { Err(e) }
+                    },
+                    |_, _| {},
+                )
+                .await;
             assert_eq!(std::mem::discriminant(&r.unwrap_err()), kind);
             assert_eq!(calls.load(Ordering::SeqCst), 1);
         }
@@ -78,7 +90,15 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_max_retries() {
         let calls = AtomicUsize::new(0);
-        let r: Result<(), _> = fast().run(|| { calls.fetch_add(1, Ordering::SeqCst); async { Err(ConnectorError::transient("down")) } }, |_, _| {}).await;
+        let r: Result<(), _> = fast()
+            .run(
+                || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async { Err(ConnectorError::transient("down")) }
+                },
+                |_, _| {},
+            )
+            .await;
         assert!(r.unwrap_err().is_transient());
         assert_eq!(calls.load(Ordering::SeqCst), 4);
     }

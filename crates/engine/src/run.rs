@@ -80,7 +80,14 @@ impl Engine {
     }
 
     /// The source's pages: everything, or, given a sync state, only what changed since.
-    async fn open_pages(&self, exporter: &dyn Exporter, vertical: Vertical, cursor: Option<String>, since: &Option<String>, progress: &dyn Progress) -> Result<Box<dyn PageStream>, RunError> {
+    async fn open_pages(
+        &self,
+        exporter: &dyn Exporter,
+        vertical: Vertical,
+        cursor: Option<String>,
+        since: &Option<String>,
+        progress: &dyn Progress,
+    ) -> Result<Box<dyn PageStream>, RunError> {
         self.retry
             .run(
                 || async {
@@ -227,7 +234,14 @@ impl Engine {
                     }
                     if job.spec.options.dry_run {
                         progress.item_done(vertical, Outcome::Transferred, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
-                        return Ok(Some(row(item, Outcome::Transferred, Some("dry run: not written".into()), None, item.known_sha256(), vec![])));
+                        return Ok(Some(row(
+                            item,
+                            Outcome::Transferred,
+                            Some("dry run: not written".into()),
+                            None,
+                            item.known_sha256(),
+                            vec![],
+                        )));
                     }
                     let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
                     Ok(Some(match put {
@@ -242,7 +256,11 @@ impl Engine {
                         }
                         Err(e) => {
                             progress.item_done(vertical, Outcome::Failed, 0);
-                            let reason = if e.is_transient() { format!("gave up after {} retries: {e}", self.retry.max_retries) } else { e.to_string() };
+                            let reason = if e.is_transient() {
+                                format!("gave up after {} retries: {e}", self.retry.max_retries)
+                            } else {
+                                e.to_string()
+                            };
                             row(item, Outcome::Failed, Some(reason), None, None, vec![])
                         }
                     }))
@@ -278,7 +296,14 @@ impl From<StoreError> for RunError {
     }
 }
 
-fn row(item: &Item, outcome: Outcome, reason: Option<String>, dest_id: Option<String>, sha256: Option<String>, warnings: Vec<String>) -> ItemRow {
+fn row(
+    item: &Item,
+    outcome: Outcome,
+    reason: Option<String>,
+    dest_id: Option<String>,
+    sha256: Option<String>,
+    warnings: Vec<String>,
+) -> ItemRow {
     ItemRow { source_id: item.id.clone(), outcome, reason, version: item.version.clone(), dest_id, sha256, warnings }
 }
 

@@ -119,7 +119,12 @@ impl Importer for Dest {
         {
             token.cancel();
         }
-        Ok(PutOutcome { dest_id: format!("dest/{}", item.id), created, warnings: if item.id == "item0003" { vec!["X-FOO not kept".into()] } else { vec![] }, sha256: None })
+        Ok(PutOutcome {
+            dest_id: format!("dest/{}", item.id),
+            created,
+            warnings: if item.id == "item0003" { vec!["X-FOO not kept".into()] } else { vec![] },
+            sha256: None,
+        })
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {

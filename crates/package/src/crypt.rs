@@ -71,7 +71,11 @@ pub fn decrypt_to_temp(src: &Path, dec: &Decryption, tmp_dir: &Path) -> Result<t
     }
     .map_err(|e| PackageError::Decrypt(format!("{}: {e}", src.display())))?;
     std::fs::create_dir_all(tmp_dir).map_err(|e| PackageError::io(tmp_dir.display().to_string(), e))?;
-    let mut tmp = tempfile::Builder::new().prefix("ferry-decrypted-").suffix(".zip").tempfile_in(tmp_dir).map_err(|e| PackageError::io("temporary file", e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix("ferry-decrypted-")
+        .suffix(".zip")
+        .tempfile_in(tmp_dir)
+        .map_err(|e| PackageError::io("temporary file", e))?;
     std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| PackageError::Decrypt(format!("{}: {e}", src.display())))?;
     Ok(tmp)
 }

@@ -70,11 +70,7 @@ impl PackageFs {
     /// Opens and checks a directory or ZIP package (decrypt `.age` packages first).
     pub fn open(path: &Path, limits: UnpackLimits) -> Result<PackageFs, PackageError> {
         let meta = std::fs::symlink_metadata(path).map_err(|e| PackageError::io(format!("cannot open package {}", path.display()), e))?;
-        if meta.is_dir() {
-            Self::open_dir(path, limits)
-        } else {
-            Self::open_zip(path, limits)
-        }
+        if meta.is_dir() { Self::open_dir(path, limits) } else { Self::open_zip(path, limits) }
     }
 
     fn open_dir(root: &Path, limits: UnpackLimits) -> Result<PackageFs, PackageError> {
@@ -201,7 +197,10 @@ impl PackageFs {
                             Ok(n) => {
                                 read += n as u64;
                                 if read > size {
-                                    let _ = tx.send(Err(io::Error::new(io::ErrorKind::InvalidData, format!("{path}: unpacks to more than the {size} bytes its header says"))));
+                                    let _ = tx.send(Err(io::Error::new(
+                                        io::ErrorKind::InvalidData,
+                                        format!("{path}: unpacks to more than the {size} bytes its header says"),
+                                    )));
                                     return;
                                 }
                                 buf.truncate(n);

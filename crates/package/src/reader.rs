@@ -7,9 +7,9 @@ use crate::record::PackageRecord;
 use crate::{FORMAT_NAME, FORMAT_VERSION, Form, PackageError, layout};
 use async_trait::async_trait;
 use bytes::Bytes;
+use ferry_codecs::Limits;
 use ferry_codecs::lines::LineReader;
 use ferry_codecs::mbox::{Flavor, MboxReader};
-use ferry_codecs::Limits;
 use ferry_core::content::{BoxRead, ContentSource, sha256_hex};
 use ferry_core::{Content, Item, ItemError, Vertical};
 use sha2::{Digest, Sha256};
@@ -34,7 +34,9 @@ impl PackageReader {
     pub fn open(path: &Path, decryption: Option<&Decryption>, tmp_dir: &Path, limits: UnpackLimits) -> Result<Self, PackageError> {
         let decrypted = match Form::of(path) {
             Form::EncryptedZip => {
-                let d = decryption.ok_or_else(|| PackageError::Decrypt(format!("{} is encrypted: give --passphrase-file or --identity", path.display())))?;
+                let d = decryption.ok_or_else(|| {
+                    PackageError::Decrypt(format!("{} is encrypted: give --passphrase-file or --identity", path.display()))
+                })?;
                 Some(decrypt_to_temp(path, d, tmp_dir)?)
             }
             _ => None,
@@ -61,7 +63,16 @@ impl PackageReader {
         } else {
             None
         };
-        Ok(ItemIter { fs: self.fs.clone(), listed: self.listed.clone(), vertical: v, path: path.to_owned(), lines, buf: Vec::new(), mbox: None, pending: Vec::new() })
+        Ok(ItemIter {
+            fs: self.fs.clone(),
+            listed: self.listed.clone(),
+            vertical: v,
+            path: path.to_owned(),
+            lines,
+            buf: Vec::new(),
+            mbox: None,
+            pending: Vec::new(),
+        })
     }
 }
 
@@ -72,12 +83,16 @@ fn read_manifest(fs: &PackageFs) -> Result<Manifest, PackageError> {
     }
     let mut bytes = Vec::with_capacity(size as usize);
     fs.open_file("manifest.json")?.read_to_end(&mut bytes).map_err(|e| PackageError::io("manifest.json", e))?;
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| PackageError::invalid("manifest.json", format!("not a valid manifest: {e}")))?;
+    let m: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| PackageError::invalid("manifest.json", format!("not a valid manifest: {e}")))?;
     if m.format != FORMAT_NAME {
         return Err(PackageError::invalid("manifest.json", format!("format is `{}`, not `{FORMAT_NAME}`", m.format)));
     }
     if m.version > FORMAT_VERSION {
-        return Err(PackageError::invalid("manifest.json", format!("format version {} is newer than this ferry reads ({FORMAT_VERSION}); upgrade ferry", m.version)));
+        return Err(PackageError::invalid(
+            "manifest.json",
+            format!("format version {} is newer than this ferry reads ({FORMAT_VERSION}); upgrade ferry", m.version),
+        ));
     }
     for f in &m.files {
         layout::check_relative(&f.path).map_err(|why| PackageError::invalid(&f.path, format!("manifest lists an unsafe path ({why})")))?;
@@ -131,7 +146,8 @@ impl ItemIter {
     fn item(&mut self, line_no: u64) -> Result<Item, ItemError> {
         let location = format!("{} line {line_no}", self.path);
         let err = |id: &str, reason: String| ItemError { id: id.to_owned(), location: location.clone(), reason };
-        let rec: PackageRecord = serde_json::from_slice(&self.buf).map_err(|e| err(&format!("line-{line_no}"), format!("not a valid record: {e}")))?;
+        let rec: PackageRecord =
+            serde_json::from_slice(&self.buf).map_err(|e| err(&format!("line-{line_no}"), format!("not a valid record: {e}")))?;
         if rec.record.vertical() != self.vertical {
             return Err(err(&rec.id, format!("a {} record in the {} file", rec.record.vertical(), self.vertical)));
         }
@@ -148,9 +164,17 @@ impl ItemIter {
                 }
                 let got = sha256_hex(&bytes);
                 if got != c.sha256 || bytes.len() as u64 != c.size {
-                    return Err(err(&rec.id, format!("message {index} of {} does not match its SHA-256 (the package was altered)", c.path)));
+                    return Err(err(
+                        &rec.id,
+                        format!("message {index} of {} does not match its SHA-256 (the package was altered)", c.path),
+                    ));
                 }
-                Some(Content { media_type: c.media_type.clone(), size: Some(c.size), sha256: Some(got), source: Arc::new(Bytes::from(bytes)) })
+                Some(Content {
+                    media_type: c.media_type.clone(),
+                    size: Some(c.size),
+                    sha256: Some(got),
+                    source: Arc::new(Bytes::from(bytes)),
+                })
             }
             Some(c) => {
                 layout::check_relative(&c.path).map_err(|why| err(&rec.id, format!("unsafe content path ({why})")))?;
@@ -183,7 +207,10 @@ impl ItemIter {
         }
         let (_, reader, next) = self.mbox.as_mut().expect("opened");
         loop {
-            let m = reader.next().ok_or_else(|| format!("{path} holds fewer than {} messages", index + 1))?.map_err(|e| format!("{path}: {e}"))?;
+            let m = reader
+                .next()
+                .ok_or_else(|| format!("{path} holds fewer than {} messages", index + 1))?
+                .map_err(|e| format!("{path}: {e}"))?;
             *next += 1;
             if *next - 1 == index {
                 return Ok(m.bytes);
@@ -198,9 +225,9 @@ impl ItemIter {
         let problem = match (got, self.listed.get(path)) {
             (Err(e), _) => Some(format!("cannot be read to its end: {e}")),
             (Ok(_), None) => Some("is not listed in the manifest".to_owned()),
-            (Ok((size, sha)), Some((lsize, lsha))) if size != *lsize || sha != *lsha => {
-                Some(format!("does not match the manifest ({size} bytes, SHA-256 {sha}; listed {lsize} bytes, {lsha}): the package was altered"))
-            }
+            (Ok((size, sha)), Some((lsize, lsha))) if size != *lsize || sha != *lsha => Some(format!(
+                "does not match the manifest ({size} bytes, SHA-256 {sha}; listed {lsize} bytes, {lsha}): the package was altered"
+            )),
             _ => None,
         };
         if let Some(reason) = problem {
@@ -239,7 +266,9 @@ impl Iterator for ItemIter {
                 }
                 Ok(true) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
                 Ok(true) => return Some(self.item(line_no)),
-                Err(e) => return Some(Err(ItemError { id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() })),
+                Err(e) => {
+                    return Some(Err(ItemError { id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() }));
+                }
             }
         }
     }
@@ -291,4 +320,3 @@ pub(crate) fn sync_to_async(mut reader: Box<dyn Read + Send>) -> BoxRead {
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     Box::pin(tokio_util::io::StreamReader::new(stream))
 }
-

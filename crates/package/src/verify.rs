@@ -89,7 +89,11 @@ pub fn verify(reader: &PackageReader) -> Result<VerifyReport, PackageError> {
                     {
                         let path = manifest.files.iter().find(|f| Some(f.sha256.as_str()) == c.sha256.as_deref() && Some(f.size) == c.size);
                         if path.is_none() {
-                            report.problems.push(format!("{}: item {} refers to content that no listed file has", layout::records_path(v), item.id));
+                            report.problems.push(format!(
+                                "{}: item {} refers to content that no listed file has",
+                                layout::records_path(v),
+                                item.id
+                            ));
                         }
                     }
                 }

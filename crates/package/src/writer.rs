@@ -90,7 +90,11 @@ impl PackageWriter {
             };
             let mut reader = if linked {
                 let f = tokio::fs::File::open(&tmp).await.map_err(io_err(format!("reading {}", item.id)))?;
-                ferry_core::content::HashingReader::new(Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)), content.size, content.sha256.clone())
+                ferry_core::content::HashingReader::new(
+                    Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)),
+                    content.size,
+                    content.sha256.clone(),
+                )
             } else {
                 content.open_verified().await.map_err(io_err(format!("reading {}", item.id)))?
             };
@@ -142,8 +146,10 @@ impl PackageWriter {
             Form::Directory => Sink::dir(&tmp)?,
             Form::Zip | Form::EncryptedZip => Sink::zip(&tmp)?,
         };
-        let meta: BTreeMap<String, String> = sqlx::query("SELECT key, value FROM meta").fetch_all(&self.db).await?.iter().map(|r| (r.get("key"), r.get("value"))).collect();
-        let created = meta.get("created").and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
+        let meta: BTreeMap<String, String> =
+            sqlx::query("SELECT key, value FROM meta").fetch_all(&self.db).await?.iter().map(|r| (r.get("key"), r.get("value"))).collect();
+        let created =
+            meta.get("created").and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
         let source = meta.get("source").cloned().unwrap_or_default();
         sink.time = zip_time(created);
         let mut summaries = BTreeMap::new();
@@ -178,7 +184,9 @@ impl PackageWriter {
                 }
                 std::fs::rename(&tmp, &self.target).map_err(io_err(format!("cannot move the package to {}", self.target.display())))?;
             }
-            Form::Zip => std::fs::rename(&tmp, &self.target).map_err(io_err(format!("cannot move the package to {}", self.target.display())))?,
+            Form::Zip => {
+                std::fs::rename(&tmp, &self.target).map_err(io_err(format!("cannot move the package to {}", self.target.display())))?
+            }
             Form::EncryptedZip => {
                 let enc_tmp = self.target.with_file_name(format!(".{name}.age.tmp"));
                 crate::crypt::encrypt_file(&tmp, &enc_tmp, self.encryption.as_ref().expect("checked at open"))?;
@@ -196,7 +204,13 @@ impl PackageWriter {
         if count == 0 {
             return Ok(None);
         }
-        let containers: Vec<String> = sqlx::query("SELECT DISTINCT container FROM items WHERE vertical = ? ORDER BY container").bind(v.as_str()).fetch_all(&self.db).await?.iter().map(|r| r.get(0)).collect();
+        let containers: Vec<String> = sqlx::query("SELECT DISTINCT container FROM items WHERE vertical = ? ORDER BY container")
+            .bind(v.as_str())
+            .fetch_all(&self.db)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         // pass 1: the standard format, one file per container (media and files as they are)
         let mut namer = Namer::default();
         let mut open_path: Option<String> = None;
@@ -246,7 +260,14 @@ impl PackageWriter {
                         let (file, size, sha) = staged.ok_or_else(|| PackageError::invalid(&rec.id, "item has no content"))?;
                         let path = namer.path(v, &rec);
                         let compress = v == Vertical::Files;
-                        sink.add_staged(&path, &row.get::<Option<String>, _>("media_type").unwrap_or_default(), &self.staging.join(&file), size, &sha, compress)?;
+                        sink.add_staged(
+                            &path,
+                            &row.get::<Option<String>, _>("media_type").unwrap_or_default(),
+                            &self.staging.join(&file),
+                            size,
+                            &sha,
+                            compress,
+                        )?;
                     }
                 }
             }
@@ -318,12 +339,25 @@ type Staged = Option<(String, u64, String)>;
 
 fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
     use chrono::{Datelike, Timelike};
-    zip::DateTime::from_date_and_time(t.year().clamp(1980, 2107) as u16, t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8).unwrap_or_default()
+    zip::DateTime::from_date_and_time(
+        t.year().clamp(1980, 2107) as u16,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default()
 }
 
 fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<(PackageRecord, Staged), PackageError> {
-    let rec: PackageRecord = serde_json::from_str(row.get::<&str, _>("record")).map_err(|e| PackageError::invalid("staging", e.to_string()))?;
-    let staged = match (row.get::<Option<String>, _>("content_file"), row.get::<Option<i64>, _>("content_size"), row.get::<Option<String>, _>("content_sha")) {
+    let rec: PackageRecord =
+        serde_json::from_str(row.get::<&str, _>("record")).map_err(|e| PackageError::invalid("staging", e.to_string()))?;
+    let staged = match (
+        row.get::<Option<String>, _>("content_file"),
+        row.get::<Option<i64>, _>("content_size"),
+        row.get::<Option<String>, _>("content_sha"),
+    ) {
         (Some(f), Some(s), Some(h)) => Some((f, s as u64, h)),
         _ => None,
     };
@@ -349,7 +383,8 @@ impl Namer {
             _ => rec.id.clone(),
         };
         let name = safe_segment(&name);
-        let dir = if rec.container.is_empty() && v == Vertical::Files { String::new() } else { format!("{}/", safe_container(&rec.container)) };
+        let dir =
+            if rec.container.is_empty() && v == Vertical::Files { String::new() } else { format!("{}/", safe_container(&rec.container)) };
         let (stem, ext) = match name.rsplit_once('.') {
             Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
             _ => (name.clone(), String::new()),
@@ -403,7 +438,12 @@ impl Sink {
 
     fn zip(path: &Path) -> Result<Sink, PackageError> {
         let f = File::create(path).map_err(io_err(format!("cannot create {}", path.display())))?;
-        Ok(Sink { out: Out::Zip(zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, f))), time: zip::DateTime::default(), open: None, entries: Vec::new() })
+        Ok(Sink {
+            out: Out::Zip(zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, f))),
+            time: zip::DateTime::default(),
+            open: None,
+            entries: Vec::new(),
+        })
     }
 
     fn start_stream(&mut self, path: &str, media_type: &str, compress: bool) -> Result<(), PackageError> {
@@ -417,7 +457,12 @@ impl Sink {
             Out::Zip(z) => {
                 let method = if compress { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored };
                 // level 1: text compresses almost as well, several times faster
-                let opts = zip::write::SimpleFileOptions::default().compression_method(method).compression_level(compress.then_some(1)).large_file(true).unix_permissions(0o644).last_modified_time(self.time);
+                let opts = zip::write::SimpleFileOptions::default()
+                    .compression_method(method)
+                    .compression_level(compress.then_some(1))
+                    .large_file(true)
+                    .unix_permissions(0o644)
+                    .last_modified_time(self.time);
                 z.start_file(path, opts).map_err(|e| PackageError::io(path, io::Error::other(e)))?;
                 None
             }
@@ -447,7 +492,12 @@ impl Sink {
         if let Some(mut f) = open.file {
             f.flush().map_err(io_err(&open.path))?;
         }
-        self.entries.push(FileEntry { path: open.path, size: open.size, media_type: open.media_type, sha256: hex::encode(open.hasher.finalize()) });
+        self.entries.push(FileEntry {
+            path: open.path,
+            size: open.size,
+            media_type: open.media_type,
+            sha256: hex::encode(open.hasher.finalize()),
+        });
         Ok(())
     }
 
@@ -459,7 +509,15 @@ impl Sink {
 
     /// Adds a staged content file whose hash is known. A directory package gets a hard
     /// link (no copy, and the staging copy stays for a retried finish).
-    fn add_staged(&mut self, path: &str, media_type: &str, staged: &Path, size: u64, sha: &str, compress: bool) -> Result<(), PackageError> {
+    fn add_staged(
+        &mut self,
+        path: &str,
+        media_type: &str,
+        staged: &Path,
+        size: u64,
+        sha: &str,
+        compress: bool,
+    ) -> Result<(), PackageError> {
         if let Out::Dir(root) = &self.out {
             let p = root.join(path);
             std::fs::create_dir_all(p.parent().unwrap()).map_err(io_err(path))?;

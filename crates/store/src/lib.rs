@@ -41,7 +41,15 @@ pub trait JobStore: Send + Sync {
     async fn cursor(&self, job: &str, vertical: Vertical) -> Result<Option<CursorRow>>;
     /// Records one page: its items' outcomes, their ledger entries and the cursor after
     /// it, all in one transaction.
-    async fn commit_page(&self, job: &str, pair: &str, vertical: Vertical, rows: &[ItemRow], cursor: Option<&str>, done: bool) -> Result<()>;
+    async fn commit_page(
+        &self,
+        job: &str,
+        pair: &str,
+        vertical: Vertical,
+        rows: &[ItemRow],
+        cursor: Option<&str>,
+        done: bool,
+    ) -> Result<()>;
     /// Which of `ids` this job has already recorded.
     async fn recorded(&self, job: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, Outcome>>;
     /// Ledger entries of `ids` for a source/destination pair.

@@ -44,7 +44,12 @@ impl SecretKey {
                 use std::io::Write;
                 use std::os::unix::fs::OpenOptionsExt;
                 std::fs::create_dir_all(data_dir).map_err(|e| SecretError::Key(e.to_string()))?;
-                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(|e| SecretError::Key(format!("{}: {e}", path.display())))?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| SecretError::Key(format!("{}: {e}", path.display())))?;
                 f.write_all(&*k).map_err(|e| SecretError::Key(e.to_string()))?;
                 Ok(SecretKey(k))
             }
@@ -81,7 +86,8 @@ impl SecretKey {
         let cipher = ChaCha20Poly1305::new((&*self.0).into());
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ct = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() }).expect("encryption does not fail");
+        let ct =
+            cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() }).expect("encryption does not fail");
         (nonce.to_vec(), ct)
     }
 

@@ -1,7 +1,4 @@
-use crate::{
-    CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, LedgerEntry, Outcome,
-    Report, Result, StoreError,
-};
+use crate::{CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, LedgerEntry, Outcome, Report, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ferry_core::Vertical;
@@ -24,7 +21,8 @@ const REPORT_LIST_LIMIT: i64 = 1000;
 impl SqliteStore {
     /// Opens (creating if needed) `ferry.db` in `data_dir`.
     pub async fn open(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Corrupt(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create data directory {}: {e}", data_dir.display())))?;
         let opts = SqliteConnectOptions::new()
             .filename(data_dir.join("ferry.db"))
             .create_if_missing(true)
@@ -38,7 +36,8 @@ impl SqliteStore {
     }
 
     fn row_to_job(r: &sqlx::sqlite::SqliteRow) -> Result<Job> {
-        let verticals: Vec<Vertical> = serde_json::from_str(r.get::<&str, _>("verticals")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let verticals: Vec<Vertical> =
+            serde_json::from_str(r.get::<&str, _>("verticals")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let options = serde_json::from_str(r.get::<&str, _>("options")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let time = |c: &str| -> Result<DateTime<Utc>> {
             DateTime::parse_from_rfc3339(r.get::<&str, _>(c)).map(|d| d.with_timezone(&Utc)).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -90,7 +89,8 @@ impl JobStore for SqliteStore {
     }
 
     async fn jobs(&self, limit: u32) -> Result<Vec<Job>> {
-        let rows = sqlx::query("SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?").bind(limit as i64).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?").bind(limit as i64).fetch_all(&self.pool).await?;
         rows.iter().map(Self::row_to_job).collect()
     }
 
@@ -119,7 +119,15 @@ impl JobStore for SqliteStore {
         Ok(row.map(|r| CursorRow { cursor: r.get("cursor"), done: r.get::<i64, _>("done") != 0 }))
     }
 
-    async fn commit_page(&self, job: &str, pair: &str, vertical: Vertical, rows: &[ItemRow], cursor: Option<&str>, done: bool) -> Result<()> {
+    async fn commit_page(
+        &self,
+        job: &str,
+        pair: &str,
+        vertical: Vertical,
+        rows: &[ItemRow],
+        cursor: Option<&str>,
+        done: bool,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let t = now();
         // the whole page in three statements: rows travel as one JSON array
@@ -148,7 +156,8 @@ impl JobStore for SqliteStore {
             .bind(&json)
             .execute(&mut *tx)
             .await?;
-        let warnings: Vec<serde_json::Value> = rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
+        let warnings: Vec<serde_json::Value> =
+            rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
         if !warnings.is_empty() {
             sqlx::query("INSERT INTO job_warnings (job_id, vertical, source_id, warning) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.warning') FROM json_each(?3)")
                 .bind(job)
@@ -170,12 +179,14 @@ impl JobStore for SqliteStore {
     }
 
     async fn recorded(&self, job: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, Outcome>> {
-        let rows = sqlx::query("SELECT source_id, outcome FROM job_items WHERE job_id = ? AND vertical = ? AND source_id IN (SELECT value FROM json_each(?))")
-            .bind(job)
-            .bind(vertical.as_str())
-            .bind(json_ids(ids))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT source_id, outcome FROM job_items WHERE job_id = ? AND vertical = ? AND source_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(job)
+        .bind(vertical.as_str())
+        .bind(json_ids(ids))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.get::<String, _>("source_id"), Outcome::from_str(r.get::<&str, _>("outcome")).map_err(StoreError::Corrupt)?)))
             .collect()
@@ -190,15 +201,19 @@ impl JobStore for SqliteStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                (r.get("source_id"), LedgerEntry { version: r.get("version"), sha256: r.get("sha256"), dest_id: r.get("dest_id") })
-            })
+            .map(|r| (r.get("source_id"), LedgerEntry { version: r.get("version"), sha256: r.get("sha256"), dest_id: r.get("dest_id") }))
             .collect())
     }
 
     async fn report(&self, job_id: &str) -> Result<Report> {
         let job = self.job(job_id).await?;
-        let mut report = Report { job_id: job.id.clone(), state: Some(job.state), reason: job.reason.clone(), dry_run: job.spec.options.dry_run, ..Default::default() };
+        let mut report = Report {
+            job_id: job.id.clone(),
+            state: Some(job.state),
+            reason: job.reason.clone(),
+            dry_run: job.spec.options.dry_run,
+            ..Default::default()
+        };
         for v in &job.spec.verticals {
             report.verticals.entry(*v).or_default();
         }
@@ -225,7 +240,10 @@ impl JobStore for SqliteStore {
                 .bind(REPORT_LIST_LIMIT)
                 .fetch_all(&self.pool)
                 .await?;
-            entry.failures = rows.iter().map(|r| ItemProblem { item: r.get("source_id"), reason: r.get::<Option<String>, _>("reason").unwrap_or_default() }).collect();
+            entry.failures = rows
+                .iter()
+                .map(|r| ItemProblem { item: r.get("source_id"), reason: r.get::<Option<String>, _>("reason").unwrap_or_default() })
+                .collect();
             let rows = sqlx::query("SELECT source_id, warning FROM job_warnings WHERE job_id = ? AND vertical = ? ORDER BY rowid LIMIT ?")
                 .bind(job_id)
                 .bind(v.as_str())
@@ -238,7 +256,11 @@ impl JobStore for SqliteStore {
     }
 
     async fn sync_state(&self, pair: &str, vertical: Vertical) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT state FROM sync_state WHERE pair = ? AND vertical = ?").bind(pair).bind(vertical.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT state FROM sync_state WHERE pair = ? AND vertical = ?")
+            .bind(pair)
+            .bind(vertical.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.get("state")))
     }
 
@@ -264,7 +286,11 @@ impl JobStore for SqliteStore {
     }
 
     async fn secret(&self, job: &str, name: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        let row = sqlx::query("SELECT nonce, ciphertext FROM job_secrets WHERE job_id = ? AND name = ?").bind(job).bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT nonce, ciphertext FROM job_secrets WHERE job_id = ? AND name = ?")
+            .bind(job)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| (r.get("nonce"), r.get("ciphertext"))))
     }
 

@@ -17,12 +17,27 @@ fn row(id: &str, outcome: Outcome) -> ItemRow {
 async fn jobs_pages_ledger_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
-    let spec = JobSpec { source: "dir:a".into(), destination: "dir:b".into(), verticals: vec![Vertical::Contacts, Vertical::Mail], options: JobOptions::default() };
+    let spec = JobSpec {
+        source: "dir:a".into(),
+        destination: "dir:b".into(),
+        verticals: vec![Vertical::Contacts, Vertical::Mail],
+        options: JobOptions::default(),
+    };
     let job = store.create_job(&spec).await.unwrap();
     assert_eq!(job.state, JobState::Created);
     assert!(store.cursor(&job.id, Vertical::Contacts).await.unwrap().is_none());
 
-    store.commit_page(&job.id, &job.pair(), Vertical::Contacts, &[row("a", Outcome::Transferred), row("w", Outcome::Transferred), row("b", Outcome::Failed)], Some("c1"), false).await.unwrap();
+    store
+        .commit_page(
+            &job.id,
+            &job.pair(),
+            Vertical::Contacts,
+            &[row("a", Outcome::Transferred), row("w", Outcome::Transferred), row("b", Outcome::Failed)],
+            Some("c1"),
+            false,
+        )
+        .await
+        .unwrap();
     assert_eq!(store.cursor(&job.id, Vertical::Contacts).await.unwrap(), Some(CursorRow { cursor: Some("c1".into()), done: false }));
     // a page committed again (a resume) does not count twice
     store.commit_page(&job.id, &job.pair(), Vertical::Contacts, &[row("a", Outcome::Transferred)], Some("c1"), true).await.unwrap();

@@ -77,7 +77,16 @@ pub struct Plan {
 
 impl Default for Plan {
     fn default() -> Self {
-        Plan { cut: Arc::new(|_| None), max_cuts: 0, markers: Vec::new(), delay_ms: None, unavailable: Arc::new(|_| false), max_unavailable: 0, idle_cut: None, rewrite: Vec::new() }
+        Plan {
+            cut: Arc::new(|_| None),
+            max_cuts: 0,
+            markers: Vec::new(),
+            delay_ms: None,
+            unavailable: Arc::new(|_| false),
+            max_unavailable: 0,
+            idle_cut: None,
+            rewrite: Vec::new(),
+        }
     }
 }
 
@@ -111,7 +120,10 @@ pub struct Stats {
 
 impl Stats {
     pub fn cuts(&self) -> usize {
-        self.cuts_up.load(Ordering::SeqCst) + self.cuts_down.load(Ordering::SeqCst) + self.lost_answers.load(Ordering::SeqCst) + self.idle_cuts.load(Ordering::SeqCst)
+        self.cuts_up.load(Ordering::SeqCst)
+            + self.cuts_down.load(Ordering::SeqCst)
+            + self.lost_answers.load(Ordering::SeqCst)
+            + self.idle_cuts.load(Ordering::SeqCst)
     }
     pub fn summary(&self) -> String {
         format!(
@@ -206,7 +218,10 @@ async fn unavailable(mut client: TcpStream) {
         }
     }
     let body = "the server is busy; try again\n";
-    let answer = format!("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     let _ = client.write_all(answer.as_bytes()).await;
     let _ = client.shutdown().await;
     // let the client read the answer before the socket goes

@@ -20,8 +20,17 @@ fn with_slash(p: String) -> String {
     if p.ends_with('/') { p } else { format!("{p}/") }
 }
 
-async fn props(client: &reqwest::Client, cfg: &DavConfig, path: &str, depth: u8, props: &str) -> Result<Option<Vec<Response>>, ConnectorError> {
-    let body = format!(r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:x="{}"><d:prop>{props}</d:prop></d:propfind>"#, cfg.kind.namespace());
+async fn props(
+    client: &reqwest::Client,
+    cfg: &DavConfig,
+    path: &str,
+    depth: u8,
+    props: &str,
+) -> Result<Option<Vec<Response>>, ConnectorError> {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:x="{}"><d:prop>{props}</d:prop></d:propfind>"#,
+        cfg.kind.namespace()
+    );
     dav::request(client, "PROPFIND", &cfg.url(path), Some(depth), &body, &cfg.auth()).await
 }
 
@@ -76,7 +85,11 @@ pub async fn collections(client: &reqwest::Client, cfg: &DavConfig, home: &str) 
 /// them: by `sync-collection` (RFC 6578) where the server has it (one request, and on
 /// Radicale a quarter of the CPU of a PROPFIND listing), else by PROPFIND (the token, if
 /// any, read before the listing: a change made meanwhile is listed again next time).
-pub async fn listing(client: &reqwest::Client, cfg: &DavConfig, collection: &str) -> Result<(Vec<(String, String)>, Option<String>), ConnectorError> {
+pub async fn listing(
+    client: &reqwest::Client,
+    cfg: &DavConfig,
+    collection: &str,
+) -> Result<(Vec<(String, String)>, Option<String>), ConnectorError> {
     if let Some((all, token)) = sync_collection(client, cfg, collection, "").await? {
         return Ok((all, Some(token)));
     }
@@ -89,12 +102,23 @@ pub async fn listing(client: &reqwest::Client, cfg: &DavConfig, collection: &str
 /// since (deletions, which have no ETag, are left out) and the new token. `None` when
 /// the server refuses it (no support, or a token it no longer knows). A server that
 /// truncates its answer (RFC 6578 section 3.6) is asked again from the token it gave.
-pub async fn sync_collection(client: &reqwest::Client, cfg: &DavConfig, collection: &str, token: &str) -> Result<Option<(Vec<(String, String)>, String)>, ConnectorError> {
+pub async fn sync_collection(
+    client: &reqwest::Client,
+    cfg: &DavConfig,
+    collection: &str,
+    token: &str,
+) -> Result<Option<(Vec<(String, String)>, String)>, ConnectorError> {
     let (mut out, mut token) = (Vec::new(), token.to_owned());
     // each round moves the token on; a server that keeps truncating is not followed forever
     for _ in 0..1000 {
-        let sent = if token.is_empty() { "<d:sync-token/>".to_owned() } else { format!("<d:sync-token>{}</d:sync-token>", quick_xml::escape::escape(&token)) };
-        let body = format!(r#"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:">{sent}<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#);
+        let sent = if token.is_empty() {
+            "<d:sync-token/>".to_owned()
+        } else {
+            format!("<d:sync-token>{}</d:sync-token>", quick_xml::escape::escape(&token))
+        };
+        let body = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:">{sent}<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#
+        );
         let responses = match dav::request(client, "REPORT", &cfg.url(collection), Some(0), &body, &cfg.auth()).await {
             Ok(Some(r)) => r,
             Err(e) if e.is_transient() => return Err(e),

@@ -5,9 +5,9 @@ use crate::{Settings, dav};
 use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_codecs::ical::parse_object;
-use quick_xml::escape::escape;
 use ferry_codecs::vcard::parse_card;
 use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Vertical};
+use quick_xml::escape::escape;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -66,12 +66,33 @@ impl Exporter for DavExporter {
 }
 
 impl DavExporter {
-    async fn open(&self, vertical: Vertical, cursor: Option<String>, since: HashMap<String, String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn open(
+        &self,
+        vertical: Vertical,
+        cursor: Option<String>,
+        since: HashMap<String, String>,
+    ) -> Result<Box<dyn PageStream>, ConnectorError> {
         let home = discovery::home(&self.http, &self.cfg).await?;
         let collections = discovery::collections(&self.http, &self.cfg, &home).await?;
         // cursor: "<collection index>:<resources done in it>"
-        let (c, done) = cursor.as_deref().and_then(|c| c.split_once(':')).and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))).unwrap_or((0usize, 0usize));
-        Ok(Box::new(Pages { cfg: self.cfg.clone(), http: self.http.clone(), vertical, collections, index: c, done, listing: None, since, tokens: BTreeMap::new(), seen: self.seen.clone(), listings: self.listings.clone() }))
+        let (c, done) = cursor
+            .as_deref()
+            .and_then(|c| c.split_once(':'))
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+            .unwrap_or((0usize, 0usize));
+        Ok(Box::new(Pages {
+            cfg: self.cfg.clone(),
+            http: self.http.clone(),
+            vertical,
+            collections,
+            index: c,
+            done,
+            listing: None,
+            since,
+            tokens: BTreeMap::new(),
+            seen: self.seen.clone(),
+            listings: self.listings.clone(),
+        }))
     }
 }
 
@@ -183,7 +204,8 @@ impl Pages {
             ns = kind.namespace(),
             data = kind.data()
         );
-        let responses = dav::request(&self.http, "REPORT", &self.cfg.url(&col.path), Some(1), &body, &self.cfg.auth()).await?.unwrap_or_default();
+        let responses =
+            dav::request(&self.http, "REPORT", &self.cfg.url(&col.path), Some(1), &body, &self.cfg.auth()).await?.unwrap_or_default();
         let listed: HashMap<&str, &str> = batch.iter().map(|(p, e)| (p.as_str(), e.as_str())).collect();
         let mut out = Vec::new();
         for r in responses {
@@ -204,7 +226,10 @@ impl Pages {
                     id: path.clone(),
                     container: col.name.clone(),
                     version: etag,
-                    original: Some(Original { media_type: if kind == Kind::Cal { "text/calendar" } else { "text/vcard" }.into(), bytes: Bytes::from(bytes) }),
+                    original: Some(Original {
+                        media_type: if kind == Kind::Cal { "text/calendar" } else { "text/vcard" }.into(),
+                        bytes: Bytes::from(bytes),
+                    }),
                     record,
                     content: None,
                 })

@@ -64,8 +64,20 @@ impl DavImporter {
     async fn make(&self, path: &str, name: &str) -> Result<bool, ConnectorError> {
         let url = self.cfg.url(path);
         let (method, body) = match self.cfg.kind {
-            Kind::Cal => ("MKCALENDAR", format!(r#"<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>{}</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/><c:comp name="VTODO"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"#, quick_xml::escape::escape(name))),
-            Kind::Card => ("MKCOL", format!(r#"<?xml version="1.0" encoding="utf-8"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype><d:displayname>{}</d:displayname></d:prop></d:set></d:mkcol>"#, quick_xml::escape::escape(name))),
+            Kind::Cal => (
+                "MKCALENDAR",
+                format!(
+                    r#"<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>{}</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/><c:comp name="VTODO"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"#,
+                    quick_xml::escape::escape(name)
+                ),
+            ),
+            Kind::Card => (
+                "MKCOL",
+                format!(
+                    r#"<?xml version="1.0" encoding="utf-8"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype><d:displayname>{}</d:displayname></d:prop></d:set></d:mkcol>"#,
+                    quick_xml::escape::escape(name)
+                ),
+            ),
         };
         let resp = self
             .http
@@ -99,7 +111,14 @@ impl DavImporter {
 /// A resource name from the UID when it is plain, else from its hash.
 fn resource_name(uid: Option<&str>, id: &str, ext: &str) -> String {
     match uid {
-        Some(u) if !u.is_empty() && u.len() <= 100 && u.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)) && !u.starts_with('.') => format!("{u}.{ext}"),
+        Some(u)
+            if !u.is_empty()
+                && u.len() <= 100
+                && u.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+                && !u.starts_with('.') =>
+        {
+            format!("{u}.{ext}")
+        }
         _ => format!("{}.{ext}", &hex::encode(sha2::Sha256::digest(uid.unwrap_or(id).as_bytes()))[..32]),
     }
 }
@@ -140,7 +159,12 @@ impl Importer for DavImporter {
         let url = self.cfg.url(&path);
         let sha = ferry_core::content::sha256_hex(&bytes);
         let put = |condition: Option<(&'static str, String)>| {
-            let mut req = self.http.put(&url).basic_auth(&self.cfg.user, Some(&self.cfg.password)).header("Content-Type", kind.media_type()).body(bytes.clone());
+            let mut req = self
+                .http
+                .put(&url)
+                .basic_auth(&self.cfg.user, Some(&self.cfg.password))
+                .header("Content-Type", kind.media_type())
+                .body(bytes.clone());
             if let Some((h, v)) = condition {
                 req = req.header(h, v);
             }
@@ -157,7 +181,13 @@ impl Importer for DavImporter {
             }
         }
         // there already: the same bytes, or an older version to replace
-        let current = self.http.get(&url).basic_auth(&self.cfg.user, Some(&self.cfg.password)).send().await.map_err(|e| request_error(&format!("reading {url}"), e))?;
+        let current = self
+            .http
+            .get(&url)
+            .basic_auth(&self.cfg.user, Some(&self.cfg.password))
+            .send()
+            .await
+            .map_err(|e| request_error(&format!("reading {url}"), e))?;
         let etag = current.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let existing = current.bytes().await.map_err(|e| request_error(&format!("reading {url}"), e))?;
         if existing.as_ref() == bytes.as_slice() || same_record(kind, &existing, &bytes) {
@@ -185,7 +215,15 @@ fn same_record(kind: Kind, a: &[u8], b: &[u8]) -> bool {
             (Ok(x), Ok(y)) => {
                 let key = |c: &ferry_core::model::Contact| {
                     let values = |v: &[ferry_core::model::TypedValue]| v.iter().map(|t| t.value.clone()).collect::<Vec<_>>();
-                    (c.uid.clone(), c.formatted_name.clone(), c.name.clone(), values(&c.emails), values(&c.phones), c.organization.clone(), c.birthday.clone())
+                    (
+                        c.uid.clone(),
+                        c.formatted_name.clone(),
+                        c.name.clone(),
+                        values(&c.emails),
+                        values(&c.phones),
+                        c.organization.clone(),
+                        c.birthday.clone(),
+                    )
                 };
                 key(&x) == key(&y)
             }

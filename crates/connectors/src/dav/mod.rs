@@ -79,7 +79,14 @@ fn entries(responses: Vec<multistatus::Response>) -> Vec<Entry> {
 
 /// Sends a WebDAV request with an XML body and reads the multistatus answer (bounded).
 /// `None` when the resource does not exist.
-pub async fn request(client: &reqwest::Client, method: &str, url: &str, depth: Option<u8>, body: &str, auth: &(String, String)) -> Result<Option<Vec<multistatus::Response>>, ConnectorError> {
+pub async fn request(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    depth: Option<u8>,
+    body: &str,
+    auth: &(String, String),
+) -> Result<Option<Vec<multistatus::Response>>, ConnectorError> {
     let mut req = client
         .request(reqwest::Method::from_bytes(method.as_bytes()).expect("valid method"), url)
         .basic_auth(&auth.0, Some(&auth.1))
@@ -105,7 +112,9 @@ async fn read_bounded(resp: reqwest::Response, url: &str) -> Result<Vec<u8>, Con
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| request_error(&format!("reading {url}"), e))?;
         if body.len() + chunk.len() > MAX_MULTISTATUS {
-            return Err(ConnectorError::Fatal(format!("{url}: the server's answer is larger than {MAX_MULTISTATUS} bytes (a hostile or broken server?)")));
+            return Err(ConnectorError::Fatal(format!(
+                "{url}: the server's answer is larger than {MAX_MULTISTATUS} bytes (a hostile or broken server?)"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -113,7 +122,12 @@ async fn read_bounded(resp: reqwest::Response, url: &str) -> Result<Vec<u8>, Con
 }
 
 /// PROPFIND with Depth 0 or 1 for the properties of files and folders.
-pub async fn propfind(client: &reqwest::Client, url: &str, depth: u8, auth: &(String, String)) -> Result<Option<Vec<Entry>>, ConnectorError> {
+pub async fn propfind(
+    client: &reqwest::Client,
+    url: &str,
+    depth: u8,
+    auth: &(String, String),
+) -> Result<Option<Vec<Entry>>, ConnectorError> {
     Ok(request(client, "PROPFIND", url, Some(depth), PROPFIND_BODY, auth).await?.map(entries))
 }
 

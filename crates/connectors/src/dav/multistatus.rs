@@ -43,7 +43,9 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
     let mut sync_token: Option<String> = None;
     let mut buf = Vec::new();
     loop {
-        let ev = reader.read_event_into(&mut buf).map_err(|e| format!("not a readable WebDAV answer at byte {}: {e}", reader.buffer_position()))?;
+        let ev = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("not a readable WebDAV answer at byte {}: {e}", reader.buffer_position()))?;
         match ev {
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
@@ -75,7 +77,9 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
                     "amp" => "&".to_owned(),
                     "quot" => "\"".to_owned(),
                     "apos" => "'".to_owned(),
-                    n if n.starts_with("#x") => u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32).map(String::from).unwrap_or_default(),
+                    n if n.starts_with("#x") => {
+                        u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32).map(String::from).unwrap_or_default()
+                    }
                     n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32).map(String::from).unwrap_or_default(),
                     _ => String::new(),
                 };
@@ -105,7 +109,10 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
         buf.clear();
     }
     if let Some(token) = sync_token {
-        out.push(Response { href: String::new(), props: HashMap::from([("sync-token".to_owned(), Prop { text: token, ..Default::default() })]) });
+        out.push(Response {
+            href: String::new(),
+            props: HashMap::from([("sync-token".to_owned(), Prop { text: token, ..Default::default() })]),
+        });
     }
     Ok(out)
 }

@@ -28,7 +28,11 @@ impl DirConfig {
                 "mbox=mboxrd" => mbox = Flavor::Mboxrd,
                 "vcard=3.0" => vcard = Some(WriteVersion::V3),
                 "vcard=4.0" => vcard = Some(WriteVersion::V4),
-                other => return Err(ConnectorError::Fatal(format!("dir: unknown option `{other}` (known: mbox=mboxo, mbox=mboxrd, vcard=3.0, vcard=4.0)"))),
+                other => {
+                    return Err(ConnectorError::Fatal(format!(
+                        "dir: unknown option `{other}` (known: mbox=mboxo, mbox=mboxrd, vcard=3.0, vcard=4.0)"
+                    )));
+                }
             }
         }
         if path.is_empty() {

@@ -116,7 +116,10 @@ impl Walk<'_> {
             if !entry.file_type().is_file() || name.ends_with(".ferry-tmp") {
                 continue;
             }
-            if name.to_ascii_lowercase().ends_with(".json") && media_type(&name[..name.len() - 5]).is_some() && path.with_file_name(&name[..name.len() - 5]).is_file() {
+            if name.to_ascii_lowercase().ends_with(".json")
+                && media_type(&name[..name.len() - 5]).is_some()
+                && path.with_file_name(&name[..name.len() - 5]).is_file()
+            {
                 continue; // a photo's sidecar, read with the photo
             }
             let head = if needs_head(&name) { read_head(&path) } else { Vec::new() };
@@ -298,11 +301,18 @@ impl Walk<'_> {
     }
 
     fn maildir(&mut self, dir: &Path, rel: &Path) -> bool {
-        let segs: Vec<String> = container_dirs(&rel.join("x"), Vertical::Mail).into_iter().map(|s| s.strip_prefix('.').map(str::to_owned).unwrap_or(s)).collect();
+        let segs: Vec<String> = container_dirs(&rel.join("x"), Vertical::Mail)
+            .into_iter()
+            .map(|s| s.strip_prefix('.').map(str::to_owned).unwrap_or(s))
+            .collect();
         let container = segs.join("/");
         for sub in ["cur", "new"] {
             let mut names: Vec<PathBuf> = match std::fs::read_dir(dir.join(sub)) {
-                Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))).collect(),
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                    .collect(),
                 Err(e) => {
                     let id = rel_str(&rel.join(sub));
                     if !self.send(Err(item_err(&id, &id, e))) {
@@ -389,9 +399,10 @@ fn read_head(path: &Path) -> Vec<u8> {
 
 fn codec_err(file: &str, e: CodecError) -> ItemError {
     let (id, location) = match &e {
-        CodecError::Syntax { line, .. } | CodecError::LineTooLong { line, .. } | CodecError::RecordTooLarge { line, .. } | CodecError::InvalidUtf8 { line } => {
-            (format!("{file}:{line}"), format!("{file} line {line}"))
-        }
+        CodecError::Syntax { line, .. }
+        | CodecError::LineTooLong { line, .. }
+        | CodecError::RecordTooLarge { line, .. }
+        | CodecError::InvalidUtf8 { line } => (format!("{file}:{line}"), format!("{file} line {line}")),
         _ => (format!("{file}:?"), file.to_owned()),
     };
     let reason = match &e {

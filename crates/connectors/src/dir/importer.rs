@@ -67,9 +67,9 @@ impl DirImporter {
     async fn put_text(&self, item: &Item, default: &str, ext: &str) -> Result<PutOutcome, ConnectorError> {
         let v = item.vertical();
         let bytes = match (&item.original, &item.record) {
-            (Some(o), Record::Contact(_)) if self.vcard.is_some() => {
-                convert(&o.bytes, self.vcard.expect("checked")).map_err(|e| ConnectorError::Item(format!("cannot convert the vCard: {e}")))?.into_bytes()
-            }
+            (Some(o), Record::Contact(_)) if self.vcard.is_some() => convert(&o.bytes, self.vcard.expect("checked"))
+                .map_err(|e| ConnectorError::Item(format!("cannot convert the vCard: {e}")))?
+                .into_bytes(),
             (Some(o), _) => o.bytes.to_vec(),
             (None, Record::Contact(c)) => build_v4(c).into_bytes(),
             (None, _) => return Err(ConnectorError::Item("no iCalendar data to write".into())),
@@ -92,7 +92,13 @@ impl DirImporter {
         let wanted = format!("{unique}{}", maildir::flag_suffix(&m.flags));
         let existing = self.maildir_lookup(&dir, &unique)?;
         let mut bytes = Vec::new();
-        content.open_verified().await.map_err(|e| io("reading message", e))?.read_to_end(&mut bytes).await.map_err(|e| ConnectorError::Item(format!("message content: {e}")))?;
+        content
+            .open_verified()
+            .await
+            .map_err(|e| io("reading message", e))?
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| ConnectorError::Item(format!("message content: {e}")))?;
         let sha = sha256_hex(&bytes);
         let cur = dir.join("cur");
         let path = cur.join(&wanted);
@@ -119,7 +125,8 @@ impl DirImporter {
             tokio::fs::rename(&tmp, &path).await.map_err(|e| io("dir: storing message", e))?;
         }
         self.maildirs.lock().unwrap().get_mut(&dir).expect("loaded").insert(unique, wanted);
-        let warnings = maildir::unrepresentable(&m.flags).into_iter().map(|k| format!("keyword {k} not kept: maildir has no keywords")).collect();
+        let warnings =
+            maildir::unrepresentable(&m.flags).into_iter().map(|k| format!("keyword {k} not kept: maildir has no keywords")).collect();
         Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings, sha256: Some(sha) })
     }
 
@@ -153,7 +160,11 @@ impl DirImporter {
             Record::File(f) => (f.name.clone(), f.modified, f.mode),
             _ => unreachable!(),
         };
-        let dir = if item.container.is_empty() { self.root.join(v.as_str()) } else { self.root.join(v.as_str()).join(safe_container(&item.container)) };
+        let dir = if item.container.is_empty() {
+            self.root.join(v.as_str())
+        } else {
+            self.root.join(v.as_str()).join(safe_container(&item.container))
+        };
         tokio::fs::create_dir_all(&dir).await.map_err(|e| io("dir: creating folder", e))?;
         let name = safe_segment(&name);
         let alt = {

@@ -37,7 +37,11 @@ fn is_contacts_csv(head: &[u8]) -> bool {
 pub fn container_dirs(rel: &Path, v: Vertical) -> Vec<String> {
     let mut segs: Vec<String> = rel.parent().map(|p| p.iter().map(|s| s.to_string_lossy().into_owned()).collect()).unwrap_or_default();
     let folder = v.as_str();
-    if segs.first().is_some_and(|s| s.eq_ignore_ascii_case(folder) || (v == Vertical::Tasks && s.eq_ignore_ascii_case("calendar")) || (v == Vertical::Calendar && s.eq_ignore_ascii_case("tasks"))) {
+    if segs.first().is_some_and(|s| {
+        s.eq_ignore_ascii_case(folder)
+            || (v == Vertical::Tasks && s.eq_ignore_ascii_case("calendar"))
+            || (v == Vertical::Calendar && s.eq_ignore_ascii_case("tasks"))
+    }) {
         segs.remove(0);
     }
     segs
@@ -56,7 +60,6 @@ pub fn collection_container(rel: &Path, v: Vertical) -> String {
     }
     if dirs.is_empty() { stem } else { dirs.join("/") }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -45,13 +45,19 @@ mod tests {
     #[test]
     fn parses_uris() {
         let s = Settings { password: Some(Secret("x".into())), ..Default::default() };
-        let c = ImapConfig::from_endpoint(&Endpoint::parse("imaps://me%40example.org@mail.example.org/Work%2FProjects").unwrap(), &s).unwrap();
-        assert_eq!((c.tls, c.host.as_str(), c.port, c.user.as_str(), c.folder.as_deref()), (Tls::Implicit, "mail.example.org", 993, "me@example.org", Some("Work/Projects")));
+        let c =
+            ImapConfig::from_endpoint(&Endpoint::parse("imaps://me%40example.org@mail.example.org/Work%2FProjects").unwrap(), &s).unwrap();
+        assert_eq!(
+            (c.tls, c.host.as_str(), c.port, c.user.as_str(), c.folder.as_deref()),
+            (Tls::Implicit, "mail.example.org", 993, "me@example.org", Some("Work/Projects"))
+        );
         let c = ImapConfig::from_endpoint(&Endpoint::parse("imap://bob@127.0.0.1:1143").unwrap(), &s).unwrap();
         assert_eq!((c.tls, c.port), (Tls::StartTls, 1143));
         assert!(ImapConfig::from_endpoint(&Endpoint::parse("imap://bob:pw@host").unwrap(), &s).is_err());
         assert!(ImapConfig::from_endpoint(&Endpoint::parse("imap://host").unwrap(), &s).is_err());
         let none = Settings::default();
-        assert!(ImapConfig::from_endpoint(&Endpoint::parse("imap://bob@host").unwrap(), &none).unwrap_err().to_string().contains("password"));
+        assert!(
+            ImapConfig::from_endpoint(&Endpoint::parse("imap://bob@host").unwrap(), &none).unwrap_err().to_string().contains("password")
+        );
     }
 }

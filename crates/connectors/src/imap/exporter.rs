@@ -84,7 +84,17 @@ impl ImapExporter {
             .and_then(|c| c.split_once(':'))
             .and_then(|(f, u)| Some((f.parse().ok()?, u.parse().ok()?)))
             .unwrap_or((0usize, 0u32));
-        Ok(Box::new(Pages { pool: self.pool.clone(), folders: all, folder, after, uids: None, pending: VecDeque::new(), validity: 0, state: since.clone(), since }))
+        Ok(Box::new(Pages {
+            pool: self.pool.clone(),
+            folders: all,
+            folder,
+            after,
+            uids: None,
+            pending: VecDeque::new(),
+            validity: 0,
+            state: since.clone(),
+            since,
+        }))
     }
 }
 
@@ -177,7 +187,17 @@ impl Pages {
         let name = &folder.name;
         let mut lease = self.pool.get().await?;
         lease.allow(DEFAULT_BUDGET);
-        let status = if lease.condstore { Some(lease.session.status(name, "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ)").await.map_err(|e| imap_err(&format!("reading the status of {name}"), e))?) } else { None };
+        let status = if lease.condstore {
+            Some(
+                lease
+                    .session
+                    .status(name, "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ)")
+                    .await
+                    .map_err(|e| imap_err(&format!("reading the status of {name}"), e))?,
+            )
+        } else {
+            None
+        };
         let mailbox = lease.open_mailbox(name, false).await?;
         self.validity = mailbox.uid_validity.unwrap_or(0);
         lease.allow(DEFAULT_BUDGET);
@@ -185,12 +205,20 @@ impl Pages {
         let mut uids: Vec<u32> = match self.since.get(name).filter(|s| s.validity == self.validity) {
             Some(s) => {
                 // "n:*" also names the highest UID when it is below n
-                let mut uids: Vec<u32> = lease.session.uid_search(format!("UID {}:*", s.next)).await.map_err(search)?.into_iter().filter(|u| *u >= s.next).collect();
+                let mut uids: Vec<u32> = lease
+                    .session
+                    .uid_search(format!("UID {}:*", s.next))
+                    .await
+                    .map_err(search)?
+                    .into_iter()
+                    .filter(|u| *u >= s.next)
+                    .collect();
                 if s.next > 1 {
-                    let changed: Result<Vec<async_imap::types::Fetch>, _> = match lease.session.uid_fetch(format!("1:{}", s.next - 1), format!("(UID) (CHANGEDSINCE {})", s.modseq)).await {
-                        Ok(stream) => stream.try_collect().await,
-                        Err(e) => Err(e),
-                    };
+                    let changed: Result<Vec<async_imap::types::Fetch>, _> =
+                        match lease.session.uid_fetch(format!("1:{}", s.next - 1), format!("(UID) (CHANGEDSINCE {})", s.modseq)).await {
+                            Ok(stream) => stream.try_collect().await,
+                            Err(e) => Err(e),
+                        };
                     let changed = changed.map_err(|e| {
                         lease.discard();
                         search(e)
@@ -217,13 +245,21 @@ impl Pages {
 
     /// Sizes, flags, dates and headers of a batch of messages, in UID order.
     async fn meta(&self, folder: &Folder, uids: &[u32]) -> Result<Vec<Meta>, ConnectorError> {
-        let fetched = fetch(&self.pool, &folder.name, self.validity, &set_of(uids.iter().copied()), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])", DEFAULT_BUDGET * 4)
-            .await
-            .map_err(|e| imap_err(&format!("reading {}", folder.name), e))?;
+        let fetched = fetch(
+            &self.pool,
+            &folder.name,
+            self.validity,
+            &set_of(uids.iter().copied()),
+            "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])",
+            DEFAULT_BUDGET * 4,
+        )
+        .await
+        .map_err(|e| imap_err(&format!("reading {}", folder.name), e))?;
         let mut out: Vec<Meta> = fetched
             .iter()
             .filter_map(|f| {
-                let mut flags: Vec<String> = f.flags().filter(|fl| !matches!(fl, async_imap::types::Flag::Recent)).map(|fl| flag_name(&fl)).collect();
+                let mut flags: Vec<String> =
+                    f.flags().filter(|fl| !matches!(fl, async_imap::types::Flag::Recent)).map(|fl| flag_name(&fl)).collect();
                 flags.sort();
                 Some(Meta {
                     uid: f.uid?,
@@ -254,7 +290,11 @@ impl Pages {
             self.after = m.uid;
             let id = format!("{}/{}/{}", folder.name, self.validity, m.uid);
             if m.size > MAX_MESSAGE {
-                out.push(Err(ItemError { id: id.clone(), location: id, reason: format!("message of {} bytes is over the {MAX_MESSAGE} byte limit", m.size) }));
+                out.push(Err(ItemError {
+                    id: id.clone(),
+                    location: id,
+                    reason: format!("message of {} bytes is over the {MAX_MESSAGE} byte limit", m.size),
+                }));
                 continue;
             }
             let mut record = read_meta(&m.header);
@@ -282,13 +322,22 @@ impl Pages {
 /// One FETCH on a session that has `folder` open, with what the server may send bounded
 /// by `budget`. A session that opens the folder checks that its UIDVALIDITY is still
 /// `validity`: UIDs of another validity name other messages.
-async fn fetch(pool: &Pool, folder: &str, validity: u32, set: &str, what: &str, budget: i64) -> Result<Vec<async_imap::types::Fetch>, async_imap::error::Error> {
+async fn fetch(
+    pool: &Pool,
+    folder: &str,
+    validity: u32,
+    set: &str,
+    what: &str,
+    budget: i64,
+) -> Result<Vec<async_imap::types::Fetch>, async_imap::error::Error> {
     let io = |e: ConnectorError| async_imap::error::Error::Io(std::io::Error::other(e.to_string()));
     let mut lease = pool.get().await.map_err(io)?;
     if lease.selected.as_ref().map(|s| s.0.as_str()) != Some(folder) {
         let mailbox = lease.open_mailbox(folder, false).await.map_err(io)?;
         if mailbox.uid_validity.unwrap_or(0) != validity {
-            return Err(async_imap::error::Error::Io(std::io::Error::other(format!("{folder}: UIDVALIDITY changed during the export; run it again"))));
+            return Err(async_imap::error::Error::Io(std::io::Error::other(format!(
+                "{folder}: UIDVALIDITY changed during the export; run it again"
+            ))));
         }
     }
     lease.allow(budget);
@@ -366,7 +415,10 @@ impl ContentSource for Inline {
         match bodies.as_ref().and_then(|m| m.get(&self.uid)) {
             Some(Ok(body)) => Ok(Box::pin(std::io::Cursor::new(body.clone()))),
             Some(Err(e)) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.clone())),
-            None => Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} UID {} is gone from the server (UIDVALIDITY {})", b.folder, self.uid, b.validity))),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} UID {} is gone from the server (UIDVALIDITY {})", b.folder, self.uid, b.validity),
+            )),
         }
     }
 }
@@ -429,13 +481,19 @@ struct Body {
 impl Body {
     async fn chunk(&self, offset: u64) -> std::io::Result<Bytes> {
         // the server may send this chunk and a little framing, no more
-        let fetched = fetch(&self.pool, &self.folder, self.validity, &self.uid.to_string(), &format!("BODY.PEEK[]<{offset}.{CHUNK}>"), CHUNK as i64 + 64 * 1024)
-            .await
-            .map_err(|e| std::io::Error::other(format!("imap: fetching {} UID {}: {e}", self.folder, self.uid)))?;
-        let body = fetched
-            .iter()
-            .find_map(|f| f.body())
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} UID {} is gone from the server", self.folder, self.uid)))?;
+        let fetched = fetch(
+            &self.pool,
+            &self.folder,
+            self.validity,
+            &self.uid.to_string(),
+            &format!("BODY.PEEK[]<{offset}.{CHUNK}>"),
+            CHUNK as i64 + 64 * 1024,
+        )
+        .await
+        .map_err(|e| std::io::Error::other(format!("imap: fetching {} UID {}: {e}", self.folder, self.uid)))?;
+        let body = fetched.iter().find_map(|f| f.body()).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} UID {} is gone from the server", self.folder, self.uid))
+        })?;
         Ok(Bytes::copy_from_slice(body))
     }
 }
@@ -450,7 +508,10 @@ impl ContentSource for Body {
             }
             let chunk = body.chunk(offset).await?;
             if chunk.is_empty() {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("{} UID {} ended at byte {offset} of {}", body.folder, body.uid, body.size)));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("{} UID {} ended at byte {offset} of {}", body.folder, body.uid, body.size),
+                ));
             }
             let next = offset + chunk.len() as u64;
             Ok(Some((chunk, (body, next))))

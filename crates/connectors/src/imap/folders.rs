@@ -1,10 +1,10 @@
 //! Folder names both ways: the server's names (with its delimiter) to ferry containers
 //! (`/`-separated, special-use folders under their common names) and back.
 
-use futures::TryStreamExt;
 use super::session::{Live, imap_err};
 use async_imap::types::NameAttribute;
 use ferry_core::ConnectorError;
+use futures::TryStreamExt;
 
 #[derive(Debug, Clone)]
 pub struct Folder {

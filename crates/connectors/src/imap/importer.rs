@@ -1,3 +1,4 @@
+use super::append::{Appender, Data, Message};
 use super::config::ImapConfig;
 use super::exporter::flag_name;
 use super::folders::{self, Folder};
@@ -7,9 +8,8 @@ use async_trait::async_trait;
 use ferry_core::content::sha256_hex;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
 use futures::TryStreamExt;
-use std::collections::{HashMap, HashSet};
-use super::append::{Appender, Data, Message};
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
@@ -50,7 +50,14 @@ fn header_message_id(header: &[u8]) -> Option<String> {
 
 impl ImapImporter {
     pub fn new(cfg: ImapConfig, settings: Settings) -> Self {
-        ImapImporter { pool: Pool::new(cfg, settings.clone()), settings, appender: Appender::default(), folders: Mutex::new(None), created: Mutex::new(HashSet::new()), present: Mutex::new(HashMap::new()) }
+        ImapImporter {
+            pool: Pool::new(cfg, settings.clone()),
+            settings,
+            appender: Appender::default(),
+            folders: Mutex::new(None),
+            created: Mutex::new(HashSet::new()),
+            present: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The server folder for a container, created if missing.
@@ -143,7 +150,8 @@ impl ImapImporter {
             }
             len += out.len();
             if file.is_none() && len > IN_MEMORY {
-                let spool = tempfile::NamedTempFile::new_in(&self.settings.temp_dir).map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
+                let spool = tempfile::NamedTempFile::new_in(&self.settings.temp_dir)
+                    .map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
                 let (f, path) = spool.into_parts();
                 let mut f = tokio::fs::File::from_std(f);
                 f.write_all(&mem).await.map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
@@ -182,7 +190,10 @@ impl ImapImporter {
                 .try_collect()
                 .await
                 .map_err(|e| imap_err(&format!("reading {folder}"), e))?;
-            let map = all.iter().filter_map(|f| Some(((header_message_id(f.header()?)?, f.size?), (f.uid?, flag_set(f.flags().map(|fl| flag_name(&fl))))))).collect();
+            let map = all
+                .iter()
+                .filter_map(|f| Some(((header_message_id(f.header()?)?, f.size?), (f.uid?, flag_set(f.flags().map(|fl| flag_name(&fl)))))))
+                .collect();
             present.insert(folder.to_owned(), map);
         }
         Ok(present[folder].get(&(id.to_owned(), size as u32)).cloned())
@@ -283,7 +294,12 @@ impl Importer for ImapImporter {
             // the UID is not known without UIDPLUS; 0 makes a later flag change look again
             map.insert((id, size as u32), (0, wanted));
         }
-        Ok(PutOutcome { dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())), created: true, warnings: vec![], sha256: Some(sha) })
+        Ok(PutOutcome {
+            dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())),
+            created: true,
+            warnings: vec![],
+            sha256: Some(sha),
+        })
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {

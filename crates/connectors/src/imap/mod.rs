@@ -3,10 +3,10 @@
 //! Sent, Drafts, Trash, Archive, Junk); flags, keywords and INTERNALDATE are kept, messages
 //! byte for byte. Several connections work at once. See docs/connectors/imap.md.
 
+mod append;
 mod config;
 mod exporter;
 mod folders;
-mod append;
 mod importer;
 mod session;
 

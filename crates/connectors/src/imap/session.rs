@@ -46,7 +46,10 @@ impl AsyncRead for Conn {
                 }
                 if self.budget.fetch_sub(n, Ordering::SeqCst) - n < 0 {
                     self.dead.store(true, Ordering::SeqCst);
-                    return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the IMAP server sent more than the answer could hold (a hostile or broken server?)")));
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the IMAP server sent more than the answer could hold (a hostile or broken server?)",
+                    )));
                 }
             }
             Poll::Ready(Err(_)) => self.dead.store(true, Ordering::SeqCst),
@@ -111,7 +114,8 @@ impl Live {
     /// Selects (read-write) or examines (read-only) a mailbox unless it already is.
     pub async fn open_mailbox(&mut self, name: &str, write: bool) -> Result<async_imap::types::Mailbox, ConnectorError> {
         self.allow(DEFAULT_BUDGET);
-        let mailbox = if write { self.session.select(name).await } else { self.session.examine(name).await }.map_err(|e| imap_err(&format!("opening {name}"), e))?;
+        let mailbox = if write { self.session.select(name).await } else { self.session.examine(name).await }
+            .map_err(|e| imap_err(&format!("opening {name}"), e))?;
         self.selected = Some((name.to_owned(), write));
         Ok(mailbox)
     }
@@ -132,13 +136,19 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     let budget = Arc::new(AtomicI64::new(DEFAULT_BUDGET));
     let dead = Arc::new(AtomicBool::new(false));
     let conn = match cfg.tls {
-        Tls::Implicit => Conn { inner: Box::new(net::tls_wrap(tcp, &cfg.host, settings).await?), budget: budget.clone(), dead: dead.clone() },
+        Tls::Implicit => {
+            Conn { inner: Box::new(net::tls_wrap(tcp, &cfg.host, settings).await?), budget: budget.clone(), dead: dead.clone() }
+        }
         Tls::StartTls => {
             let mut client = async_imap::Client::new(Conn { inner: Box::new(tcp), budget: budget.clone(), dead: dead.clone() });
             client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
             client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| match e {
-                async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => ConnectorError::transient(format!("imap: {}: the connection was lost at STARTTLS: {e}", cfg.host)),
-                e => ConnectorError::Fatal(format!("imap: {} refused STARTTLS ({e}); ferry does not send a password without TLS", cfg.host)),
+                async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
+                    ConnectorError::transient(format!("imap: {}: the connection was lost at STARTTLS: {e}", cfg.host))
+                }
+                e => {
+                    ConnectorError::Fatal(format!("imap: {} refused STARTTLS ({e}); ferry does not send a password without TLS", cfg.host))
+                }
             })?;
             let plain = client.into_inner();
             // the budget counter stays the same; the TLS layer goes around the raw socket
@@ -152,14 +162,13 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
         client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
     }
     let password = settings.password.as_ref().map(|p| p.0.as_str()).unwrap_or_default();
-    let session = client
-        .login(&cfg.user, password)
-        .await
-        .map_err(|(e, _)| match e {
-            // the connection went, not the credentials
-            async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => ConnectorError::transient(format!("imap: {}: the connection was lost while logging in: {e}", cfg.host)),
-            e => ConnectorError::Fatal(format!("imap: login as {} at {} failed: {e}", cfg.user, cfg.host)),
-        })?;
+    let session = client.login(&cfg.user, password).await.map_err(|(e, _)| match e {
+        // the connection went, not the credentials
+        async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
+            ConnectorError::transient(format!("imap: {}: the connection was lost while logging in: {e}", cfg.host))
+        }
+        e => ConnectorError::Fatal(format!("imap: login as {} at {} failed: {e}", cfg.user, cfg.host)),
+    })?;
     let mut session = session;
     let caps = session.capabilities().await.map_err(|e| imap_err("reading capabilities", e))?;
     // LITERAL- allows non-synchronizing literals up to 4096 bytes only
@@ -169,12 +178,13 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     Ok(Live { session, selected: None, literal_plus, multiappend, condstore, budget, dead })
 }
 
-async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
+async fn tls_over(
+    raw: Box<dyn Io>,
+    host: &str,
+    settings: &Settings,
+) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| ConnectorError::Fatal(format!("{host}: {e}")))?;
-    tokio_rustls::TlsConnector::from(net::tls_config(settings)?)
-        .connect(name, raw)
-        .await
-        .map_err(|e| net::tls_error(host, e))
+    tokio_rustls::TlsConnector::from(net::tls_config(settings)?).connect(name, raw).await.map_err(|e| net::tls_error(host, e))
 }
 
 /// Up to `max` sessions, made when first needed and reused.

@@ -40,7 +40,12 @@ impl Importer for PackageImporter {
             PackageError::Io { context, source } if context.starts_with("reading") => ConnectorError::Item(format!("{context}: {source}")),
             other => fatal(other),
         })?;
-        Ok(PutOutcome { dest_id: format!("{}#{}", added.path_hint, item.id), created: added.created, warnings: vec![], sha256: added.sha256 })
+        Ok(PutOutcome {
+            dest_id: format!("{}#{}", added.path_hint, item.id),
+            created: added.created,
+            warnings: vec![],
+            sha256: added.sha256,
+        })
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {

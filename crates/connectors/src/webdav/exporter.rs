@@ -28,7 +28,15 @@ impl Exporter for WebDavExporter {
             return Err(ConnectorError::Fatal(format!("webdav: {} does not exist", self.cfg.url(""))));
         }
         let skip: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
-        Ok(Box::new(Walk { cfg: self.cfg.clone(), http: self.http.clone(), vertical, pending: vec![String::new()], files: Vec::new(), handed: 0, skip }))
+        Ok(Box::new(Walk {
+            cfg: self.cfg.clone(),
+            http: self.http.clone(),
+            vertical,
+            pending: vec![String::new()],
+            files: Vec::new(),
+            handed: 0,
+            skip,
+        }))
     }
 }
 
@@ -87,11 +95,19 @@ impl Walk {
                 continue;
             }
             let Some(name) = trimmed.strip_prefix(&here).filter(|n| !n.is_empty() && !n.contains('/')) else {
-                files.push(Err(ItemError { id: path.clone(), location: url.clone(), reason: format!("the server listed `{path}`, which is not inside {here}; ignored (a hostile or broken server?)") }));
+                files.push(Err(ItemError {
+                    id: path.clone(),
+                    location: url.clone(),
+                    reason: format!("the server listed `{path}`, which is not inside {here}; ignored (a hostile or broken server?)"),
+                }));
                 continue;
             };
             if name == "." || name == ".." || name.contains('\0') || name.contains('\\') {
-                files.push(Err(ItemError { id: path.clone(), location: url.clone(), reason: format!("unsafe name `{name}` from the server; ignored") }));
+                files.push(Err(ItemError {
+                    id: path.clone(),
+                    location: url.clone(),
+                    reason: format!("unsafe name `{name}` from the server; ignored"),
+                }));
                 continue;
             }
             if e.collection {
@@ -120,7 +136,8 @@ impl Walk {
             }
             let rel = format!("{dir}{name}");
             let container = crate::dir::layout::container_dirs(std::path::Path::new(&rel), v).join("/");
-            let modified = e.modified.as_deref().and_then(|m| chrono::DateTime::parse_from_rfc2822(m).ok()).map(|d| d.with_timezone(&chrono::Utc));
+            let modified =
+                e.modified.as_deref().and_then(|m| chrono::DateTime::parse_from_rfc2822(m).ok()).map(|d| d.with_timezone(&chrono::Utc));
             let record = if is_media {
                 Record::Media(MediaItem { file_name: name.clone(), ..Default::default() })
             } else {

@@ -57,7 +57,13 @@ impl WebDavImporter {
     /// Whether the file at `url` holds exactly the content's bytes (both are hashed).
     async fn same_bytes(&self, url: &str, content: &ferry_core::Content) -> Result<bool, ConnectorError> {
         use sha2::Digest;
-        let resp = self.http.get(url).basic_auth(&self.cfg.user, Some(&self.cfg.password)).send().await.map_err(|e| request_error(&format!("reading {url}"), e))?;
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(&self.cfg.user, Some(&self.cfg.password))
+            .send()
+            .await
+            .map_err(|e| request_error(&format!("reading {url}"), e))?;
         if !resp.status().is_success() {
             return Ok(false);
         }
