@@ -17,6 +17,9 @@ if ((${#missing[@]})); then
 fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# style and lints first: they fail fast and need no server
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --all-targets --locked
 
 # start the servers on 127.0.0.1; they stop when this script ends, however it ends

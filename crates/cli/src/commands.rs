@@ -1,5 +1,6 @@
 use crate::args::{Cli, Command, ConnOpts, KeyOpts, TransferOpts};
 use crate::output::{Console, print_report};
+use crate::validate::{self, usage};
 use anyhow::{Context, Result, anyhow, bail};
 use ferry_connectors::Settings;
 use ferry_core::{Endpoint, Vertical};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_ITEM_ERRORS: u8 = 3;
 pub const EXIT_VERIFY: u8 = 4;
 pub const EXIT_INTERRUPTED: u8 = 5;
@@ -40,16 +42,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Makes path-like URIs absolute, so that `ferry resume` works from any directory.
+/// Makes path-like URIs absolute, so that `ferry resume` works from any directory. A URI
+/// that does not parse, or names no connector, is a usage error.
 fn normalize(uri: &str) -> Result<String> {
-    let e = Endpoint::parse(uri).map_err(|m| anyhow!(m))?;
-    ferry_connectors::find(&e.scheme).map_err(|m| anyhow!(m))?;
-    if matches!(e.scheme.as_str(), "dir" | "package") {
-        let (path, query) = match e.path().split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (e.path(), None),
-        };
-        let abs = std::path::absolute(path).with_context(|| format!("bad path in {uri}"))?;
+    let e = Endpoint::parse(uri).map_err(usage)?;
+    ferry_connectors::find(&e.scheme).map_err(usage)?;
+    if let Some(path) = validate::local_path(&e) {
+        let query = e.path().split_once('?').map(|(_, q)| q);
+        let abs = std::path::absolute(&path).map_err(|err| usage(format!("bad path in {uri}: {err}")))?;
         return Ok(format!("{}:{}{}", e.scheme, abs.display(), query.map(|q| format!("?{q}")).unwrap_or_default()));
     }
     Ok(uri.to_owned())
@@ -90,22 +90,23 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
     let destination = normalize(to)?;
     let src = ferry_connectors::find(&Endpoint::parse(&source).unwrap().scheme).map_err(|e| anyhow!(e))?;
     let dst = ferry_connectors::find(&Endpoint::parse(&destination).unwrap().scheme).map_err(|e| anyhow!(e))?;
+    validate::endpoints(&Endpoint::parse(&source).map_err(usage)?, &Endpoint::parse(&destination).map_err(usage)?)?;
     let wanted: Vec<Vertical> =
-        if opts.only.is_empty() { Vertical::ALL.to_vec() } else { Vertical::parse_list(&opts.only.join(",")).map_err(|e| anyhow!(e))? };
+        if opts.only.is_empty() { Vertical::ALL.to_vec() } else { Vertical::parse_list(&opts.only.join(",")).map_err(usage)? };
     let verticals: Vec<Vertical> =
         wanted.iter().copied().filter(|v| src.capabilities.exports.contains(v) && dst.capabilities.imports.contains(v)).collect();
     if verticals.is_empty() {
-        bail!(
-            "{} cannot export, or {} cannot import, any of: {}",
+        return Err(usage(format!(
+            "{} cannot export, or {} cannot import, any of: {}; choose others with --only",
             src.capabilities.name,
             dst.capabilities.name,
             wanted.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-        );
+        )));
     }
     if opts.incremental && dst.capabilities.name == "package" {
-        bail!(
-            "--incremental does not apply to a package destination: a package is always written whole (use it with folder and server destinations)"
-        );
+        return Err(usage(
+            "--incremental does not apply to a package destination: a package is always written whole (use it with folder and server destinations)",
+        ));
     }
     let store = open_store(data_dir).await?;
     let job = store
@@ -116,6 +117,7 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
             options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental },
         })
         .await?;
+    let _lock = lock_job(data_dir, &job.id)?;
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
     }
@@ -274,12 +276,21 @@ fn emit_report(cli: &Cli, report: &ferry_store::Report, job: &Job) {
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+/// Takes the job's lock: one process at a time runs a job (a second one is told who holds it).
+fn lock_job(data_dir: &Path, id: &str) -> Result<ferry_store::lock::HeldLock> {
+    ferry_store::lock::job_lock(data_dir, id).map_err(|e| match e {
+        ferry_store::lock::LockError::Held { what, holder } => {
+            anyhow!("{what} is being run by {holder}; wait for it to end, or stop it (Ctrl-C) and run `ferry resume {id}`")
+        }
+        e => anyhow!(e),
+    })
 }
 
 async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<u8> {
     let store = open_store(data_dir).await?;
+    store.job(id).await?;
+    // the lock first, then the state: what another process did before it let go is seen
+    let _lock = lock_job(data_dir, id)?;
     let job = store.job(id).await?;
     if job.state.is_final() {
         if !cli.quiet {
@@ -287,13 +298,6 @@ async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &Con
         }
         emit_report(cli, &store.report(id).await?, &job);
         return Ok(if job.state == JobState::Completed { EXIT_OK } else { EXIT_ITEM_ERRORS });
-    }
-    if job.state == JobState::Running
-        && let Some(pid) = job.worker_pid
-        && pid != std::process::id()
-        && pid_alive(pid)
-    {
-        bail!("job {id} is running in process {pid}; stop it first (Ctrl-C) or wait for it");
     }
     if !cli.quiet && !cli.json {
         eprintln!("ferry: resuming job {id} ({} -> {})", job.spec.source, job.spec.destination);

@@ -127,6 +127,7 @@ fn spawn(data: &Path, t: &Target, args: &[&str]) -> Child {
         .args(&t.args)
         .args(["--ca-file", &server_env("FERRY_TEST_CA"), "--allow-private-network"])
         .env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"))
+        .env("FERRY_LOG", "ferry_engine=info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -169,33 +170,30 @@ fn behave(t: &Target) {
     assert_eq!(total(&r, "transferred"), 0, "{}: a rerun writes nothing: {r}", t.name);
     assert_eq!(total(&r, "already_present"), t.count as u64, "{}: {r}", t.name);
 
-    // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time, killed a
-    // third of step 2's time after the job started: wherever the transfer is then
-    // (between commits, or with a write on the wire).
+    // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time, killed
+    // as soon as the engine says the first page is committed (its log line), so the kill
+    // lands after some items are confirmed and before the rest are.
     let kill_data = dir.path().join("kill-data");
     let mut child = spawn(&kill_data, t, &["transfer", "--from", a, "--to", c, "--concurrency", "1"]);
-    // the job's first line says it has started (its store holds it)
     let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
-            if line.starts_with("ferry: job ") {
+            if line.contains("page committed") {
                 let _ = tx.send(());
             }
         }
     });
-    let started = rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok();
-    std::thread::sleep(full / 3);
-    let killed = started && child.try_wait().unwrap().is_none();
+    let committed = rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok();
+    let killed = committed && child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
     reader.join().unwrap();
     let job = last_job(&kill_data);
     assert!(
         killed,
-        "{}: the transfer was killed mid-way, not over {:?} after it started (step 2 took {full:?}): {}",
+        "{}: the transfer was killed mid-way, after its first page and before its end (step 2 took {full:?}): {}",
         t.name,
-        full / 3,
         text(&ferry(&kill_data, &["--json", "jobs", &job]))
     );
     let r = report(&kill_data, t, &["resume", &job]);

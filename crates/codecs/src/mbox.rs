@@ -140,13 +140,11 @@ impl<R: BufRead> MboxReader<R> {
             bytes.truncate(bytes.len() - 2);
         } else if bytes.ends_with(b"\n\n") {
             bytes.truncate(bytes.len() - 1);
-        } else if at_end {
-            if !bytes.ends_with(b"\n") || !header_complete(&bytes) {
-                return Err(CodecError::Syntax {
-                    line: sep_line,
-                    reason: format!("the mailbox ends in the middle of message {}; the file looks truncated", self.index + 1),
-                });
-            }
+        } else if at_end && (!bytes.ends_with(b"\n") || !header_complete(&bytes)) {
+            return Err(CodecError::Syntax {
+                line: sep_line,
+                reason: format!("the mailbox ends in the middle of message {}; the file looks truncated", self.index + 1),
+            });
         }
         let index = self.index;
         self.index += 1;

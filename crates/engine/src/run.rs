@@ -162,6 +162,8 @@ impl Engine {
                 ahead = Some(fetched);
             }
             self.store.commit_page(&job.id, &pair, vertical, &rows, cursor.as_deref(), false).await?;
+            // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
+            tracing::info!(job = %job.id, vertical = %vertical, items = rows.len(), "page committed");
         }
         self.store.commit_page(&job.id, &pair, vertical, &[], cursor.as_deref(), true).await?;
         // remembered only when nothing failed: a failed item must be offered again

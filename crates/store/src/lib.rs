@@ -2,9 +2,9 @@
 //! every item, and the ledger that maps source items to destination ids across jobs.
 //!
 //! [`JobStore`] is the interface the engine uses; [`SqliteStore`] is the embedded
-//! implementation (one file in the data directory). A PostgreSQL store implements the
-//! same trait.
+//! implementation (one file in the data directory); it is the only one so far.
 
+pub mod lock;
 pub mod secrets;
 mod sqlite;
 mod types;

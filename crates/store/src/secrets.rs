@@ -41,16 +41,12 @@ impl SecretKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut k = Zeroizing::new([0u8; 32]);
                 rand::rngs::OsRng.fill_bytes(&mut *k);
-                use std::io::Write;
-                use std::os::unix::fs::OpenOptionsExt;
-                std::fs::create_dir_all(data_dir).map_err(|e| SecretError::Key(e.to_string()))?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| SecretError::Key(format!("{}: {e}", path.display())))?;
-                f.write_all(&*k).map_err(|e| SecretError::Key(e.to_string()))?;
+                // a concurrent first run may have written its key first: that one wins
+                let kept = write_once(data_dir, "secret.key", &*k)?;
+                if kept.len() != 32 {
+                    return Err(SecretError::Key(format!("{} is not a 32-byte key", path.display())));
+                }
+                k.copy_from_slice(&kept);
                 Ok(SecretKey(k))
             }
             Err(e) => Err(SecretError::Key(format!("{}: {e}", path.display()))),
@@ -70,13 +66,13 @@ impl SecretKey {
         let salt_path = data_dir.join("secret.salt");
         let salt = match std::fs::read(&salt_path) {
             Ok(s) if s.len() >= 16 => s,
-            _ => {
+            Ok(_) => return Err(SecretError::Key(format!("{} is shorter than 16 bytes", salt_path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut s = vec![0u8; 16];
                 rand::rngs::OsRng.fill_bytes(&mut s);
-                std::fs::create_dir_all(data_dir).map_err(|e| SecretError::Key(e.to_string()))?;
-                std::fs::write(&salt_path, &s).map_err(|e| SecretError::Key(e.to_string()))?;
-                s
+                write_once(data_dir, "secret.salt", &s)?.to_vec()
             }
+            Err(e) => return Err(SecretError::Key(format!("{}: {e}", salt_path.display()))),
         };
         argon2::Argon2::default().hash_password_into(v.as_bytes(), &salt, &mut *k).map_err(|e| SecretError::Key(e.to_string()))?;
         Ok(SecretKey(k))
@@ -100,6 +96,28 @@ impl SecretKey {
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
             .map(Zeroizing::new)
             .map_err(|_| SecretError::Open)
+    }
+}
+
+/// Writes `name` in `dir` once, atomically: the bytes go to a private temporary file
+/// created exclusively, which is then hard-linked to its name. When another process got
+/// there first, its file is kept and returned, so concurrent first runs agree on one key.
+fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, SecretError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |e: std::io::Error| SecretError::Key(format!("{}: {e}", dir.join(name).display()));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(".{name}.{}.tmp", hex::encode(rand::random::<[u8; 8]>())));
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&tmp).map_err(err)?;
+    let written = f.write_all(bytes).and_then(|_| f.sync_all());
+    drop(f);
+    let linked = written.and_then(|_| std::fs::hard_link(&tmp, dir.join(name)));
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(Zeroizing::new(bytes.to_vec())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(dir.join(name)).map(Zeroizing::new).map_err(err),
+        Err(e) => Err(err(e)),
     }
 }
 

@@ -30,8 +30,17 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // concurrent first runs on a new data directory: one creates the tables, the
+        // others wait for it here instead of failing on "table jobs already exists"
+        let lock = crate::lock::open_lock_file(&data_dir.join("ferry.db.lock"))
+            .map_err(|e| StoreError::Corrupt(format!("cannot open {}: {e}", data_dir.join("ferry.db.lock").display())))?;
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
+            .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .map_err(|e| StoreError::Corrupt(format!("cannot lock the job store: {e}")))?;
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        drop(lock);
         Ok(SqliteStore { pool })
     }
 

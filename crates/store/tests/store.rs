@@ -64,3 +64,38 @@ async fn jobs_pages_ledger_and_report() {
     assert_eq!(again.jobs(10).await.unwrap().len(), 1);
     assert!(matches!(again.job("nope").await, Err(StoreError::NoSuchJob(_))));
 }
+
+/// Many first runs at once on one new data directory: every one opens the store and
+/// they all get the same secret key (no "table jobs already exists", no "File exists").
+#[test]
+fn concurrent_first_runs_on_a_new_data_directory() {
+    let d = tempfile::tempdir().unwrap();
+    for round in 0..4 {
+        first_runs_at_once(&d.path().join(format!("new{round}")));
+    }
+}
+
+fn first_runs_at_once(data: &std::path::Path) {
+    let data = data.to_path_buf();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (data, barrier) = (data.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                barrier.wait();
+                let key = ferry_store::secrets::SecretKey::load(&data).map_err(|e| e.to_string())?;
+                rt.block_on(SqliteStore::open(&data)).map_err(|e| e.to_string())?;
+                Ok::<_, String>(key.seal(b"x", "probe"))
+            })
+        })
+        .collect();
+    let sealed: Vec<_> = handles.into_iter().map(|h| h.join().unwrap().expect("every first run opens the store")).collect();
+    let key = ferry_store::secrets::SecretKey::load(&data).unwrap();
+    for (nonce, ct) in sealed {
+        assert_eq!(&*key.open(&nonce, &ct, "probe").unwrap(), b"x", "every run used the one key on disk");
+    }
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&data).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
+}

@@ -1,0 +1,102 @@
+//! What is checked before a job exists. A problem found here is a usage error (exit 2):
+//! the command is wrong, not the data, and no job is created for it.
+
+use anyhow::anyhow;
+use ferry_core::Endpoint;
+use std::path::{Path, PathBuf};
+
+/// A mistake in the command line; `main` exits with code 2 for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow!(UsageError(msg.into()))
+}
+
+/// The local path an endpoint names, for connectors that read and write local files.
+pub fn local_path(e: &Endpoint) -> Option<PathBuf> {
+    matches!(e.scheme.as_str(), "dir" | "package").then(|| {
+        let p = e.path();
+        PathBuf::from(p.split_once('?').map(|(p, _)| p).unwrap_or(p))
+    })
+}
+
+/// Checks a source and destination pair of already normalized URIs.
+pub fn endpoints(source: &Endpoint, destination: &Endpoint) -> Result<(), anyhow::Error> {
+    let src = local_path(source);
+    if let Some(p) = &src {
+        match std::fs::symlink_metadata(p) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(usage(format!("the source {} does not exist; check the path", p.display())));
+            }
+            Err(e) => return Err(usage(format!("the source {} cannot be read: {e}", p.display()))),
+        }
+    }
+    if let (Some(s), Some(d)) = (src, local_path(destination)) {
+        let (s, d) = (resolved(&s), resolved(&d));
+        if s.is_dir() && d.starts_with(&s) {
+            return Err(usage(format!(
+                "the destination {} is inside the source {}: the source would grow while it is read; choose a destination outside it",
+                d.display(),
+                s.display()
+            )));
+        }
+        if s.starts_with(&d) && s != d && (d.is_dir() || !d.exists()) && s.is_dir() {
+            return Err(usage(format!(
+                "the source {} is inside the destination {}: what is written would be read again; choose a destination outside it",
+                s.display(),
+                d.display()
+            )));
+        }
+        if s == d {
+            return Err(usage(format!("the source and the destination are the same place ({})", s.display())));
+        }
+    }
+    Ok(())
+}
+
+/// `path` with links resolved as far as it exists, the rest appended as written.
+fn resolved(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            return rest.iter().rev().fold(c, |acc: PathBuf, part| acc.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent.to_path_buf();
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        Endpoint::parse(s).unwrap()
+    }
+
+    #[test]
+    fn nesting_is_refused_both_ways_and_siblings_pass() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        std::fs::create_dir_all(src.join("sub")).unwrap();
+        let s = format!("dir:{}", src.display());
+        assert!(endpoints(&ep(&s), &ep(&format!("package:{}/out.zip", src.display()))).is_err());
+        assert!(endpoints(&ep(&s), &ep(&format!("dir:{}/sub/new", src.display()))).is_err());
+        assert!(endpoints(&ep(&format!("dir:{}/sub", src.display())), &ep(&format!("dir:{}", src.display()))).is_err());
+        assert!(endpoints(&ep(&s), &ep(&s)).is_err());
+        assert!(endpoints(&ep(&s), &ep(&format!("dir:{}/other", t.path().display()))).is_ok());
+        // through a link to the source
+        std::os::unix::fs::symlink(&src, t.path().join("alias")).unwrap();
+        assert!(endpoints(&ep(&s), &ep(&format!("dir:{}/alias/x", t.path().display()))).is_err());
+        assert!(endpoints(&ep(&format!("dir:{}/missing", t.path().display())), &ep("dir:/tmp/x")).is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! Commands that are wrong are usage errors (exit 2) that say what to do, and create no
+//! job; a job is run by one process at a time.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn jobs(data: &Path) -> Vec<serde_json::Value> {
+    let o = ferry(data, &["--json", "jobs"]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice::<Vec<serde_json::Value>>(&o.stdout).unwrap()
+}
+
+#[test]
+fn wrong_commands_exit_2_and_create_no_job() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let src = t.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.txt"), "a").unwrap();
+    let s = format!("dir:{}", src.display());
+    let out = t.path().join("out.zip");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["transfer".into(), "--from".into(), "nosuch:x".into(), "--to".into(), "dir:/tmp/y".into()], "nosuch"),
+        (vec!["transfer".into(), "--from".into(), "no-colon".into(), "--to".into(), "dir:/tmp/y".into()], "SCHEME:ADDRESS"),
+        (vec!["export".into(), format!("dir:{}/missing", t.path().display()), "-o".into(), out.display().to_string()], "does not exist"),
+        (vec!["export".into(), s.clone(), "-o".into(), out.display().to_string(), "--incremental".into()], "--incremental"),
+        (vec!["export".into(), s.clone(), "-o".into(), src.join("inside.zip").display().to_string()], "inside the source"),
+        (vec!["transfer".into(), "--from".into(), s.clone(), "--to".into(), format!("dir:{}/copy", src.display())], "inside the source"),
+        (
+            vec![
+                "transfer".into(),
+                "--from".into(),
+                "imaps://me@127.0.0.1".into(),
+                "--to".into(),
+                "dir:/tmp/y".into(),
+                "--only".into(),
+                "contacts".into(),
+            ],
+            "--only",
+        ),
+        (vec!["export".into(), s.clone(), "-o".into(), out.display().to_string(), "--only".into(), "recipes".into()], "recipes"),
+    ];
+    for (args, says) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = ferry(&data, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{args:?} should say {says:?}: {}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    }
+    if data.exists() {
+        assert!(jobs(&data).is_empty(), "no job was created");
+    }
+    let left: Vec<_> = std::fs::read_dir(&src).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("a.txt")], "nothing was written into the source");
+}
+
+#[test]
+fn a_job_held_by_another_process_is_not_run_twice() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    // a job that stops (its server does not answer) and can be resumed
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let o = std::process::Command::new(ferry_bin())
+        .args(["--data-dir", data.to_str().unwrap(), "-q", "transfer", "--from"])
+        .arg(format!("dir:{}", example_account().display()))
+        .args(["--to", &format!("webdav://u@127.0.0.1:{port}/x"), "--allow-private-network", "--only", "files"])
+        .env("FERRY_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let job = jobs(&data)[0]["id"].as_str().unwrap().to_owned();
+
+    // another process holds the job's lock
+    std::fs::create_dir_all(data.join("locks")).unwrap();
+    let lock =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data.join(format!("locks/job-{job}.lock"))).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(data.join(format!("locks/job-{job}.lock")), "the test holder").unwrap();
+    let o = std::process::Command::new(ferry_bin())
+        .args(["--data-dir", data.to_str().unwrap(), "resume", &job, "--allow-private-network"])
+        .env("FERRY_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is being run by the test holder"), "says who holds it: {}", text(&o));
+    let after = jobs(&data);
+    assert_eq!(after[0]["state"], "failed", "the job was not touched: {after:?}");
+    drop(lock);
+    // released: resume runs (and stops again on the dead server, with its reason)
+    let o = std::process::Command::new(ferry_bin())
+        .args(["--data-dir", data.to_str().unwrap(), "resume", &job, "--allow-private-network"])
+        .env("FERRY_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!text(&o).contains("is being run by"), "{}", text(&o));
+}
