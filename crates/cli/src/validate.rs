@@ -6,12 +6,19 @@ use ferry_core::Endpoint;
 use std::path::{Path, PathBuf};
 
 /// A mistake in the command line; `main` exits with code 2 for it.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
+#[derive(Debug)]
 pub struct UsageError(pub String);
 
-pub fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow!(UsageError(msg.into()))
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+pub fn usage(msg: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!(UsageError(msg.to_string()))
 }
 
 /// The local path an endpoint names, for connectors that read and write local files.

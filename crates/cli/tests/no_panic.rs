@@ -107,7 +107,7 @@ fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// Runs ferry with a time limit; fails on a panic or a hang.
-fn run_bounded(data: &Path, args: &[&str]) -> i32 {
+fn run_bounded(data: &Path, args: &[&str]) -> (i32, String) {
     let mut child = Command::new(ferry_bin())
         .arg("--data-dir")
         .arg(data)
@@ -140,7 +140,7 @@ fn run_bounded(data: &Path, args: &[&str]) -> i32 {
     assert_ne!(code, 101, "ferry {args:?} panicked: {err}");
     assert!(!err.contains("panicked at"), "ferry {args:?} panicked: {err}");
     assert!(status.code().is_some(), "ferry {args:?} died of a signal: {err}");
-    code
+    (code, err)
 }
 
 #[test]
@@ -164,13 +164,14 @@ fn mutated_inputs_of_every_parser_never_panic_ferry() {
         }
     }
     let pkg = t.path().join("out.zip");
-    let code = run_bounded(&data, &["export", &format!("dir:{}", src.display()), "-o", pkg.to_str().unwrap()]);
-    assert!([0, 3].contains(&code), "the export ends with a report, exit {code}");
+    let (code, err) = run_bounded(&data, &["export", &format!("dir:{}", src.display()), "-o", pkg.to_str().unwrap()]);
+    assert!([0, 3].contains(&code), "the export ends with a report, exit {code}: {err}");
     run_bounded(&data, &["verify", pkg.to_str().unwrap()]);
-    let code = run_bounded(&data, &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}", t.path().join("back").display())]);
-    assert!([0, 3].contains(&code), "the import ends with a report, exit {code}");
-    let code = run_bounded(&data, &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}?vcard=4.0", t.path().join("v4").display())]);
-    assert!([0, 3].contains(&code), "the vCard 4.0 import ends with a report, exit {code}");
+    let (code, err) = run_bounded(&data, &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}", t.path().join("back").display())]);
+    assert!([0, 3].contains(&code), "the import ends with a report, exit {code}: {err}");
+    let (code, err) =
+        run_bounded(&data, &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}?vcard=4.0", t.path().join("v4").display())]);
+    assert!([0, 3].contains(&code), "the vCard 4.0 import ends with a report, exit {code}: {err}");
 
     // the package itself, mutated
     let good = std::fs::read(&pkg).unwrap();
