@@ -191,16 +191,20 @@ impl<R: BufRead> Splitter<R> {
                 Some((true, n)) => stack.push(n),
                 Some((false, n)) => {
                     if stack.last() == Some(&n) {
+                        // a nested component of the same name (a vCard 2.1 AGENT card)
+                        // closes itself, not the outer one
                         stack.pop();
-                    } else if error.is_none() {
-                        error = Some(CodecError::Syntax {
-                            line: self.lines.line_no,
-                            reason: format!("END:{n} where END:{} was expected", stack.last().unwrap()),
-                        });
-                    }
-                    // an END of the outer component closes everything left open
-                    if stack.is_empty() || n == name {
-                        stack.clear();
+                    } else {
+                        if error.is_none() {
+                            error = Some(CodecError::Syntax {
+                                line: self.lines.line_no,
+                                reason: format!("END:{n} where END:{} was expected", stack.last().unwrap()),
+                            });
+                        }
+                        // an END of the outer component closes everything left open
+                        if n == name {
+                            stack.clear();
+                        }
                     }
                 }
                 None => {}
@@ -256,6 +260,15 @@ mod tests {
         assert!(matches!(&p[1], Piece::WrapperLine(l) if l == b"PRODID:x\n y\n"));
         assert!(matches!(&p[2], Piece::Component(c) if c.name == "VEVENT" && c.bytes.ends_with(b"END:VALARM\nEND:VEVENT\n")));
         assert_eq!(p.len(), 3);
+    }
+
+    #[test]
+    fn a_nested_card_does_not_close_the_outer_one() {
+        let input = "BEGIN:VCARD\nVERSION:2.1\nAGENT:\nBEGIN:VCARD\nVERSION:2.1\nFN:Agent\nEND:VCARD\nTEL:1\nEND:VCARD\nBEGIN:VCARD\nFN:B\nEND:VCARD\n";
+        let p = pieces(input, 0);
+        assert!(matches!(&p[0], Piece::Component(c) if c.bytes.ends_with(b"END:VCARD\nTEL:1\nEND:VCARD\n")), "{p:?}");
+        assert!(matches!(&p[1], Piece::Component(c) if c.bytes == b"BEGIN:VCARD\nFN:B\nEND:VCARD\n"), "{p:?}");
+        assert_eq!(p.len(), 2);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Added {
     pub created: bool,
     pub sha256: Option<String>,
     pub path_hint: String,
+    /// What the package's standard files cannot hold exactly (a vCard's conversion to 4.0).
+    pub warnings: Vec<String>,
 }
 
 fn io_err(ctx: impl Into<String>) -> impl FnOnce(io::Error) -> PackageError {
@@ -132,7 +134,15 @@ impl PackageWriter {
             .await?
             .rows_affected();
         let created = changed > 0;
-        Ok(Added { created, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)) })
+        let warnings = match (&item.record, &item.original) {
+            // `finish` writes the card in vCard 4.0: what that loses is said now, per item
+            (Record::Contact(_), Some(o)) => match convert(&o.bytes, WriteVersion::V4) {
+                Ok(c) => c.warnings,
+                Err(e) => vec![format!("the vCard cannot be converted to 4.0 ({e}); contacts.vcf holds only the fields of its record")],
+            },
+            _ => Vec::new(),
+        };
+        Ok(Added { created, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)), warnings })
     }
 
     /// Writes the final package from what is staged, then removes the staging.
@@ -243,7 +253,8 @@ impl PackageWriter {
                 match &rec.record {
                     Record::Contact(c) => {
                         let original = rec.original().map_err(|e| PackageError::invalid(&rec.id, e))?;
-                        let text = original.and_then(|o| convert(&o.bytes, WriteVersion::V4).ok()).unwrap_or_else(|| build_v4(c));
+                        let text =
+                            original.and_then(|o| convert(&o.bytes, WriteVersion::V4).ok()).map(|c| c.text).unwrap_or_else(|| build_v4(c));
                         sink.write_stream(text.as_bytes())?;
                     }
                     Record::Event(_) | Record::Task(_) => {

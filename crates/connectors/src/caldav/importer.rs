@@ -136,7 +136,9 @@ impl Importer for DavImporter {
                     // CardDAV servers take vCard 3.0 and 4.0; 2.1 is converted
                     Some(o) if c.vcard_version == "2.1" || c.vcard_version == "2.0" => {
                         warnings.push(format!("vCard {} converted to 3.0 (CardDAV stores 3.0 and 4.0)", c.vcard_version));
-                        Some(convert(&o.bytes, WriteVersion::V3).map_err(|e| ConnectorError::Item(e.to_string()))?.into_bytes())
+                        let converted = convert(&o.bytes, WriteVersion::V3).map_err(|e| ConnectorError::Item(e.to_string()))?;
+                        warnings.extend(converted.warnings);
+                        Some(converted.text.into_bytes())
                     }
                     Some(o) => Some(o.bytes.to_vec()),
                     None => Some(build_v4(c).into_bytes()),

@@ -66,10 +66,14 @@ impl DirImporter {
 
     async fn put_text(&self, item: &Item, default: &str, ext: &str) -> Result<PutOutcome, ConnectorError> {
         let v = item.vertical();
+        let mut warnings = Vec::new();
         let bytes = match (&item.original, &item.record) {
-            (Some(o), Record::Contact(_)) if self.vcard.is_some() => convert(&o.bytes, self.vcard.expect("checked"))
-                .map_err(|e| ConnectorError::Item(format!("cannot convert the vCard: {e}")))?
-                .into_bytes(),
+            (Some(o), Record::Contact(_)) if self.vcard.is_some() => {
+                let c = convert(&o.bytes, self.vcard.expect("checked"))
+                    .map_err(|e| ConnectorError::Item(format!("cannot convert the vCard: {e}")))?;
+                warnings = c.warnings;
+                c.text.into_bytes()
+            }
             (Some(o), _) => o.bytes.to_vec(),
             (None, Record::Contact(c)) => build_v4(c).into_bytes(),
             (None, _) => return Err(ConnectorError::Item("no iCalendar data to write".into())),
@@ -78,7 +82,7 @@ impl DirImporter {
         let path = self.container_dir(v, &item.container, default).join(name);
         let sha256 = Some(sha256_hex(&bytes));
         let created = self.write_if_changed(&path, bytes).await?;
-        Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings: vec![], sha256 })
+        Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings, sha256 })
     }
 
     async fn put_mail(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {

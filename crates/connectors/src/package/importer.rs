@@ -43,7 +43,7 @@ impl Importer for PackageImporter {
         Ok(PutOutcome {
             dest_id: format!("{}#{}", added.path_hint, item.id),
             created: added.created,
-            warnings: vec![],
+            warnings: added.warnings,
             sha256: added.sha256,
         })
     }

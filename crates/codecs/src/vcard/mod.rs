@@ -1,5 +1,12 @@
 //! vCard 2.1, 3.0 and 4.0 reading; vCard 4.0 (or 3.0 on request) writing.
 
+mod card;
+mod decode;
+mod scan;
+mod write;
+
+pub use scan::MAX_LINES;
+
 use crate::text_component::{Piece, Splitter};
 use crate::{CodecError, Limits};
 use calcard::vcard::{VCard, VCardEntry, VCardParameterName, VCardProperty, VCardValue, VCardVersion};
@@ -20,8 +27,13 @@ pub struct VcardReader<R> {
     splitter: Splitter<R>,
 }
 
+/// Largest card read, whatever the general record limit: a card is text and a photo or
+/// two; reading one takes a few times its size in memory.
+pub const MAX_CARD_BYTES: usize = 16 << 20;
+
 impl<R: BufRead> VcardReader<R> {
     pub fn new(input: R, limits: Limits) -> Self {
+        let limits = Limits { max_record: limits.max_record.min(MAX_CARD_BYTES), ..limits };
         VcardReader { splitter: Splitter::new(input, 0, limits) }
     }
 }
@@ -63,12 +75,20 @@ pub fn decode_text(bytes: &[u8], line: u64) -> Result<Cow<'_, str>, CodecError> 
     }
 }
 
-/// Parses one card into the canonical record.
+/// Parses one card into the canonical record: the card is read (any version, any
+/// charset, quoted-printable or base64) and its vCard 4.0 form is what fills the record,
+/// so the record holds what a converted card holds.
 pub fn parse_card(bytes: &[u8], line: u64) -> Result<Contact, CodecError> {
-    let text = decode_text(bytes, line)?;
-    let card = VCard::parse(text.as_ref())
-        .map_err(|e| CodecError::Syntax { line, reason: format!("not a readable vCard ({})", entry_kind(&e)) })?;
-    Ok(contact_from(&card))
+    let card = card::read(bytes, line, &mut Vec::new())?;
+    let v4 = write::write(&card, WriteVersion::V4, &mut Vec::new());
+    let parsed =
+        VCard::parse(v4.as_str()).map_err(|e| CodecError::Syntax { line, reason: format!("not a readable vCard ({})", entry_kind(&e)) })?;
+    let mut contact = contact_from(&parsed);
+    contact.vcard_version = match card.version.as_str() {
+        v @ ("2.0" | "2.1" | "3.0") => v.to_owned(),
+        _ => "4.0".into(),
+    };
+    Ok(contact)
 }
 
 pub(crate) fn entry_kind(e: &calcard::Entry) -> String {
@@ -239,26 +259,23 @@ pub enum WriteVersion {
     V4,
 }
 
-/// Rewrites a card in vCard 4.0 (or 3.0): every property kept, the source's CHARSET and
-/// ENCODING parameters dropped since the output is UTF-8 and not quoted-printable (the
-/// 3.0 writer marks non-ASCII values `CHARSET=UTF-8` again, as 3.0 readers expect).
-pub fn convert(original: &[u8], version: WriteVersion) -> Result<String, CodecError> {
-    let text = decode_text(original, 1)?;
-    let mut card = VCard::parse(text.as_ref())
-        .map_err(|e| CodecError::Syntax { line: 1, reason: format!("not a readable vCard ({})", entry_kind(&e)) })?;
-    for e in &mut card.entries {
-        e.params.retain(|p| {
-            !matches!(&p.name, VCardParameterName::Other(n)
-                if n.eq_ignore_ascii_case("CHARSET") || n.eq_ignore_ascii_case("ENCODING"))
-        });
-    }
-    let mut out = String::new();
-    let v = match version {
-        WriteVersion::V3 => VCardVersion::V3_0,
-        WriteVersion::V4 => VCardVersion::V4_0,
-    };
-    card.write_to(&mut out, v).map_err(|_| CodecError::Syntax { line: 1, reason: "cannot write vCard".into() })?;
-    Ok(out)
+/// A card rewritten in another version, and what it could not keep exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converted {
+    pub text: String,
+    /// Fidelity warnings, each naming the property.
+    pub warnings: Vec<String>,
+}
+
+/// Rewrites a card in vCard 4.0 (or 3.0): every property kept, values decoded from
+/// quoted-printable, base64 and their CHARSET into UTF-8 text (4.0 binaries as `data:`
+/// URIs), vCard 2.1's bare parameters as `TYPE=`. What the target cannot hold exactly
+/// (a 2.1 AGENT card in 4.0, bytes not valid in their charset...) is a warning.
+pub fn convert(original: &[u8], version: WriteVersion) -> Result<Converted, CodecError> {
+    let mut warnings = Vec::new();
+    let card = card::read(original, 1, &mut warnings)?;
+    let text = write::write(&card, version, &mut warnings);
+    Ok(Converted { text, warnings })
 }
 
 /// A minimal vCard 4.0 for a record that came without one (from CSV, say).
@@ -342,7 +359,7 @@ mod tests {
         assert_eq!(c.name.as_ref().unwrap().family, "Müller");
         assert_eq!(c.phones[0].types, ["cell", "home"]);
         assert_eq!(c.vcard_version, "2.1");
-        let v4 = convert(&cards[0].as_ref().unwrap().original, WriteVersion::V4).unwrap();
+        let v4 = convert(&cards[0].as_ref().unwrap().original, WriteVersion::V4).unwrap().text;
         assert!(v4.contains("VERSION:4.0") && v4.contains("FN:Zoë Müller") && !v4.contains("CHARSET"), "{v4}");
     }
 
