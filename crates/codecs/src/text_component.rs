@@ -441,4 +441,23 @@ mod tests {
         assert!(matches!(&p[0], Piece::Broken { error: CodecError::LineTooLong { line: 2, .. }, .. }));
         assert!(matches!(&p[1], Piece::Component(c) if c.bytes == b"BEGIN:VCARD\nFN:ok\nEND:VCARD\n"));
     }
+
+    #[test]
+    fn begin_and_end_are_matched_unfolded() {
+        let input = "BEGIN:VCALENDAR\nBEGIN:VEV\n ENT\nUID\n :1\nEND\n :VEVENT\nEND:VCALENDAR\nBEGIN:VCALENDAR\nEND:VCALENDAR\n";
+        let mut s = Splitter::new(input.as_bytes(), 1, Limits::default());
+        let p: Vec<_> = std::iter::from_fn(|| s.next_piece()).collect();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(matches!(&p[0], Piece::Component(c) if c.name == "VEVENT" && c.line == 2 && c.bytes.ends_with(b"END\n :VEVENT\n")));
+        assert_eq!(s.top_level_count(), 2);
+    }
+
+    #[test]
+    fn text_is_decoded_after_unfolding_a_split_character() {
+        let bytes = b"BEGIN:VCARD\r\nFN:Zo\xC3\r\n \xAB\r\nEND:VCARD\r\n";
+        assert_eq!(decode_text(bytes, 1).unwrap(), "BEGIN:VCARD\r\nFN:Zo\u{eb}\r\nEND:VCARD\r\n");
+        assert!(matches!(decode_text(b"A\r\nB:\xC3x\r\n", 7), Err(CodecError::InvalidUtf8 { line: 8 })));
+        let lines: Vec<_> = logical_lines(b"A:1\r\n 2\n\t3\nB:4").map(|(n, l)| (n, l.into_owned())).collect();
+        assert_eq!(lines, [(0, b"A:123".to_vec()), (3, b"B:4".to_vec())]);
+    }
 }

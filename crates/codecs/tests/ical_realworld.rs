@@ -142,7 +142,7 @@ fn vjournal_is_kept_and_other_components_are_named() {
     }
     assert_eq!(event(items[4].as_ref().unwrap()).summary.as_deref(), Some("Still read"));
     // a journal goes into a merged calendar like an event
-    let out = round_trip(&[journal.clone()]);
+    let out = round_trip(std::slice::from_ref(journal));
     assert!(out.contains("BEGIN:VJOURNAL"));
 }
 
