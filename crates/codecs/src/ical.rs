@@ -262,8 +262,7 @@ impl<R: Read + Seek> IcsReader<R> {
                         self.read_part(p, &mut out)?;
                     }
                 }
-                None => warnings
-                    .push(format!("time zone \"{tzid}\" is used but no VTIMEZONE in the file defines it; its times are kept as written")),
+                None => warnings.push(missing_timezone(&tzid)),
             }
         }
         out.extend_from_slice(&body);
@@ -285,6 +284,30 @@ impl<R: Read + Seek> Iterator for IcsReader<R> {
             Ok(CalendarObject { uid: g.uid, line: g.line, original, record, warnings })
         }))
     }
+}
+
+fn missing_timezone(tzid: &str) -> String {
+    format!("time zone \"{tzid}\" is used but no VTIMEZONE defines it; its times are kept as written")
+}
+
+/// Fidelity warnings for one calendar object (as [`CalendarObject::original`] holds it):
+/// each TZID its components use that none of its VTIMEZONEs defines (in any case).
+/// Importers add these to what they report for the item.
+pub fn timezone_warnings(object: &[u8]) -> Vec<String> {
+    let whole = object.len().max(1);
+    let mut splitter = Splitter::new(object, 1, Limits { max_line: whole, max_record: whole });
+    let mut defined = HashSet::new();
+    let mut used = BTreeSet::new();
+    while let Some(piece) = splitter.next_piece() {
+        if let Piece::Component(c) = piece {
+            if c.name == "VTIMEZONE" {
+                defined.extend(property_value(&c.bytes, "TZID").map(|t| t.to_lowercase()));
+            } else {
+                used.extend(referenced_timezones(&c.bytes));
+            }
+        }
+    }
+    used.into_iter().filter(|t| !defined.contains(&t.to_lowercase())).map(|t| missing_timezone(&t)).collect()
 }
 
 /// The TZIDs the `TZID=` parameters of a component's lines name (any case of the

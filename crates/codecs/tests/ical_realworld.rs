@@ -4,7 +4,7 @@
 //! components, folds that split a UTF-8 character, UTF-16 files (Outlook), hostile sizes.
 //! The samples are under `tests/corpus/` and listed in `corpus.rs`'s CORPUS.
 
-use ferry_codecs::ical::{CalendarMerger, CalendarObject, CalendarWriter, HEADER_LIMIT, IcsReader};
+use ferry_codecs::ical::{CalendarMerger, CalendarObject, CalendarWriter, HEADER_LIMIT, IcsReader, timezone_warnings};
 use ferry_codecs::vcard::VcardReader;
 use ferry_codecs::{CodecError, Limits};
 use ferry_core::Record;
@@ -89,6 +89,10 @@ fn tzid_references_match_in_any_case_and_folded() {
     assert!(!text(lisbon).contains("BEGIN:VTIMEZONE"));
     assert_eq!(lisbon.warnings.len(), 1);
     assert!(lisbon.warnings[0].contains("Europe/Lisbon"), "{:?}", lisbon.warnings);
+    // an importer finds the same from the object alone
+    for o in &objs {
+        assert_eq!(timezone_warnings(&o.original), o.warnings, "{}", o.uid);
+    }
 }
 
 #[test]
