@@ -344,3 +344,17 @@ proptest! {
         prop_assert!(n < 1000);
     }
 }
+
+#[test]
+fn events_after_an_overlong_line_are_read_from_the_right_place() {
+    let f = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:long\r\nDESCRIPTION:{}\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:after\r\nSUMMARY:Fine\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        "x".repeat(500)
+    );
+    let items: Vec<_> = IcsReader::new(Cursor::new(f.as_bytes()), Limits { max_line: 100, max_record: 1 << 20 }).unwrap().collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(matches!(&items[0], Err(CodecError::LineTooLong { line: 5, .. })), "{items:?}");
+    let after = items[1].as_ref().unwrap();
+    assert_eq!(event(after).summary.as_deref(), Some("Fine"));
+    assert!(text(after).contains("BEGIN:VEVENT\r\nUID:after\r\n"), "{}", text(after));
+}
