@@ -1,9 +1,9 @@
-//! iCalendar: VEVENT and VTODO objects (with VTIMEZONE, recurrence overrides, VALARM)
-//! read one calendar object (one UID) at a time, and written into one VCALENDAR.
+//! iCalendar: VEVENT, VTODO and VJOURNAL objects (with VTIMEZONE, recurrence overrides,
+//! VALARM) read one calendar object (one UID) at a time, and written into one VCALENDAR.
 
-use crate::lines::trim_eol;
-use crate::text_component::{Piece, Splitter, begin_end};
-use crate::vcard::{decode_text, entry_kind};
+use crate::text_component::{Piece, Splitter, begin_end, decode_text, logical_lines};
+use crate::utf16::{Utf16Reader, utf16_bom};
+use crate::vcard::entry_kind;
 use crate::{CodecError, Limits};
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
@@ -13,19 +13,29 @@ use calcard::icalendar::{
 use ferry_core::Record;
 use ferry_core::model::{Alarm, Attendee, DateOrDateTime, Event, Task};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 
-/// One calendar object: every component that shares a UID, wrapped in a VCALENDAR with
-/// the time zones it uses. This is what a CalDAV server stores as one resource.
+/// The calendar-level lines of one VCALENDAR (VERSION, PRODID, METHOD, X-WR-CALNAME...)
+/// copied into each of its objects, at most this many bytes: past it a line is reported,
+/// not copied, so that a file of many such lines and many events cannot multiply in size.
+pub const HEADER_LIMIT: usize = 4096;
+
+/// One calendar object: every component that shares a UID within one VCALENDAR, wrapped in
+/// a VCALENDAR with that calendar's own lines and the time zones it uses. This is what a
+/// CalDAV server stores as one resource.
 #[derive(Debug, Clone)]
 pub struct CalendarObject {
     pub uid: String,
     pub line: u64,
     pub original: Vec<u8>,
     pub record: Record,
+    /// Fidelity warnings: what the object needs that the file does not hold (a TZID no
+    /// VTIMEZONE defines).
+    pub warnings: Vec<String>,
 }
 
+#[derive(Clone, Copy)]
 struct Part {
     offset: u64,
     len: u64,
@@ -34,98 +44,230 @@ struct Part {
 struct Group {
     uid: String,
     line: u64,
+    /// Index into `IcsReader::calendars`.
+    calendar: usize,
     parts: Vec<Part>,
     error: Option<CodecError>,
 }
 
-/// Reads a `.ics` file in two passes: the first notes where each UID's components are
-/// (and keeps the small VTIMEZONEs), the second reads each object in turn.
+/// The header of one VCALENDAR: its calendar-level lines, each once, up to [`HEADER_LIMIT`].
+#[derive(Default)]
+struct Calendar {
+    header: Vec<u8>,
+    seen: HashSet<Vec<u8>>,
+    /// Lines not copied for the limit: how many, and the first one's number.
+    over: Option<(u64, u64)>,
+}
+
+/// The input as UTF-8: as it is, or decoded from UTF-16 (seekable in UTF-8 positions).
+enum Source<R> {
+    Plain(R),
+    Utf16(Utf16Reader<R>),
+}
+
+impl<R: Read + Seek> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(r) => r.read(buf),
+            Source::Utf16(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: Read + Seek> Seek for Source<R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Source::Plain(r) => r.seek(pos),
+            Source::Utf16(r) => r.seek(pos),
+        }
+    }
+}
+
+/// Reads a `.ics` file in two passes: the first notes where each UID's components are (and
+/// where the VTIMEZONEs are, and each VCALENDAR's own lines), the second reads each object
+/// in turn. Memory holds the index and one object, never the file.
 pub struct IcsReader<R> {
-    input: R,
-    header: Vec<Vec<u8>>,
-    timezones: Vec<(String, Vec<u8>)>,
+    input: Source<R>,
+    calendars: Vec<Calendar>,
+    /// Definitions by TZID: (calendar, place), the first of each calendar.
+    timezones: HashMap<String, Vec<(usize, Part)>>,
+    /// Lower-case TZID to the first TZID spelled that way, for references in another case.
+    tz_lower: HashMap<String, String>,
     groups: std::vec::IntoIter<Group>,
 }
 
 impl<R: Read + Seek> IcsReader<R> {
     pub fn new(mut input: R, limits: Limits) -> Result<Self, CodecError> {
         input.seek(SeekFrom::Start(0))?;
-        let mut header = Vec::new();
-        let mut timezones = Vec::new();
+        let mut head = [0u8; 4];
+        let mut got = 0;
+        while got < head.len() {
+            match input.read(&mut head[got..])? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        input.seek(SeekFrom::Start(0))?;
+        let mut input = match utf16_bom(&head[..got]) {
+            Some(endian) => Source::Utf16(Utf16Reader::new(input, endian)),
+            None => Source::Plain(input),
+        };
+        let mut calendars: Vec<Calendar> = Vec::new();
+        let mut timezones: HashMap<String, Vec<(usize, Part)>> = HashMap::new();
+        let mut tz_lower: HashMap<String, String> = HashMap::new();
         let mut groups: Vec<Group> = Vec::new();
-        let mut by_uid: HashMap<String, usize> = HashMap::new();
-        let mut saw_calendar = false;
+        let mut by_uid: HashMap<(usize, String), usize> = HashMap::new();
+        let mut reported_outside = 0u64;
+        let mut blank = true;
+        let top_level;
         {
             let mut splitter = Splitter::new(BufReader::new(&mut input), 1, limits);
             while let Some(piece) = splitter.next_piece() {
+                blank = false;
+                let top = splitter.top_level_count();
+                // calendars are numbered from 1 as they begin; index 0 holds pieces outside any
+                let cal = top as usize;
+                while calendars.len() <= cal {
+                    calendars.push(Calendar::default());
+                }
+                if let Some((outer, outer_line)) = splitter.outer_wrapper()
+                    && outer != "VCALENDAR"
+                    && reported_outside != top
+                {
+                    reported_outside = top;
+                    groups.push(Group {
+                        uid: format!("line-{outer_line}"),
+                        line: outer_line,
+                        calendar: cal,
+                        parts: vec![],
+                        error: Some(CodecError::Syntax {
+                            line: outer_line,
+                            reason: format!("BEGIN:{outer} outside BEGIN:VCALENDAR ... END:VCALENDAR; not read"),
+                        }),
+                    });
+                }
                 match piece {
                     Piece::WrapperLine(l) => {
-                        saw_calendar = true;
-                        if !header.contains(&l) {
-                            header.push(l)
+                        let c = &mut calendars[cal];
+                        if c.seen.contains(&l) {
+                            continue;
                         }
-                    }
-                    Piece::Component(c) if c.name == "VTIMEZONE" => {
-                        saw_calendar = true;
-                        let tzid = property_value(&c.bytes, "TZID").unwrap_or_default();
-                        if !timezones.iter().any(|(t, _)| *t == tzid) {
-                            timezones.push((tzid, c.bytes));
+                        if c.over.is_some() || c.header.len() + l.len() > HEADER_LIMIT {
+                            let first = c.over.map_or(splitter.piece_line(), |o| o.0);
+                            c.over = Some((first, c.over.map_or(1, |o| o.1 + 1)));
+                            continue;
                         }
+                        c.header.extend_from_slice(&l);
+                        c.seen.insert(l);
                     }
+                    Piece::Component(c) if c.name == "VTIMEZONE" => match property_value(&c.bytes, "TZID") {
+                        Some(tzid) => {
+                            let defs = timezones.entry(tzid.clone()).or_default();
+                            if !defs.iter().any(|(k, _)| *k == cal) {
+                                defs.push((cal, Part { offset: c.offset, len: c.bytes.len() as u64 }));
+                            }
+                            tz_lower.entry(tzid.to_lowercase()).or_insert(tzid);
+                        }
+                        None => groups.push(Group {
+                            uid: format!("line-{}", c.line),
+                            line: c.line,
+                            calendar: cal,
+                            parts: vec![],
+                            error: Some(CodecError::Syntax {
+                                line: c.line,
+                                reason: "VTIMEZONE without a TZID: no event can refer to it, so it is not kept".into(),
+                            }),
+                        }),
+                    },
                     Piece::Component(c) => {
-                        saw_calendar = true;
                         let uid = property_value(&c.bytes, "UID")
                             .unwrap_or_else(|| format!("no-uid-{}", hex::encode(&Sha256::digest(&c.bytes)[..12])));
                         let part = Part { offset: c.offset, len: c.bytes.len() as u64 };
-                        match by_uid.get(&uid) {
+                        match by_uid.get(&(cal, uid.clone())) {
                             Some(&i) => groups[i].parts.push(part),
                             None => {
-                                by_uid.insert(uid.clone(), groups.len());
-                                groups.push(Group { uid, line: c.line, parts: vec![part], error: None });
+                                by_uid.insert((cal, uid.clone()), groups.len());
+                                groups.push(Group { uid, line: c.line, calendar: cal, parts: vec![part], error: None });
                             }
                         }
                     }
                     Piece::Broken { line, error } => {
-                        groups.push(Group { uid: format!("line-{line}"), line, parts: vec![], error: Some(error) });
+                        groups.push(Group { uid: format!("line-{line}"), line, calendar: cal, parts: vec![], error: Some(error) });
                     }
                     Piece::Stray { line } => {
                         groups.push(Group {
                             uid: format!("line-{line}"),
                             line,
+                            calendar: cal,
                             parts: vec![],
                             error: Some(CodecError::Syntax { line, reason: "text outside BEGIN:VCALENDAR ... END:VCALENDAR".into() }),
                         });
                     }
                 }
             }
+            top_level = splitter.top_level_count();
         }
-        if !saw_calendar && groups.is_empty() {
-            return Err(CodecError::Syntax { line: 1, reason: "no BEGIN:VCALENDAR found".into() });
+        if top_level == 0 && groups.is_empty() {
+            let reason = if blank { "the file is empty (no BEGIN:VCALENDAR)" } else { "no BEGIN:VCALENDAR found" };
+            return Err(CodecError::Syntax { line: 1, reason: reason.into() });
         }
-        Ok(IcsReader { input, header, timezones, groups: groups.into_iter() })
+        for c in &calendars {
+            if let Some((line, count)) = c.over {
+                groups.push(Group {
+                    uid: format!("line-{line}"),
+                    line,
+                    calendar: 0,
+                    parts: vec![],
+                    error: Some(CodecError::Syntax {
+                        line,
+                        reason: format!(
+                            "{count} calendar-level line(s) from here on are not copied into the calendar's events: \
+                             the VCALENDAR's own lines pass the {HEADER_LIMIT} byte limit"
+                        ),
+                    }),
+                });
+            }
+        }
+        Ok(IcsReader { input, calendars, timezones, tz_lower, groups: groups.into_iter() })
     }
 
-    fn assemble(&mut self, g: &Group) -> Result<Vec<u8>, CodecError> {
+    fn read_part(&mut self, p: Part, into: &mut Vec<u8>) -> Result<(), CodecError> {
+        self.input.seek(SeekFrom::Start(p.offset))?;
+        let start = into.len();
+        into.resize(start + p.len as usize, 0);
+        self.input.read_exact(&mut into[start..])?;
+        Ok(())
+    }
+
+    /// The definition of `tzid` for an object of `calendar`: its own calendar's first, else
+    /// the first in the file; the TZID matched exactly, else in any case.
+    fn timezone(&self, tzid: &str, calendar: usize) -> Option<Part> {
+        let defs = self.timezones.get(tzid).or_else(|| self.timezones.get(self.tz_lower.get(&tzid.to_lowercase())?))?;
+        defs.iter().find(|(c, _)| *c == calendar).or(defs.first()).map(|(_, p)| *p)
+    }
+
+    fn assemble(&mut self, g: &Group) -> Result<(Vec<u8>, Vec<String>), CodecError> {
         let mut body = Vec::new();
         for p in &g.parts {
-            self.input.seek(SeekFrom::Start(p.offset))?;
-            let start = body.len();
-            body.resize(start + p.len as usize, 0);
-            self.input.read_exact(&mut body[start..])?;
+            self.read_part(*p, &mut body)?;
         }
         let mut out = b"BEGIN:VCALENDAR\r\n".to_vec();
-        for h in &self.header {
-            out.extend_from_slice(h);
-        }
-        let body_text = String::from_utf8_lossy(&body);
-        for (tzid, bytes) in &self.timezones {
-            if !tzid.is_empty() && (body_text.contains(&format!("TZID={tzid}")) || body_text.contains(&format!("TZID=\"{tzid}\""))) {
-                out.extend_from_slice(bytes);
+        out.extend_from_slice(&self.calendars[g.calendar].header);
+        let mut warnings = Vec::new();
+        let mut written = HashSet::new();
+        for tzid in referenced_timezones(&body) {
+            match self.timezone(&tzid, g.calendar) {
+                Some(p) => {
+                    if written.insert(p.offset) {
+                        self.read_part(p, &mut out)?;
+                    }
+                }
+                None => warnings.push(missing_timezone(&tzid)),
             }
         }
         out.extend_from_slice(&body);
         out.extend_from_slice(b"END:VCALENDAR\r\n");
-        Ok(out)
+        Ok((out, warnings))
     }
 }
 
@@ -137,20 +279,81 @@ impl<R: Read + Seek> Iterator for IcsReader<R> {
         if let Some(e) = g.error.take() {
             return Some(Err(e));
         }
-        Some(self.assemble(&g).and_then(|original| {
+        Some(self.assemble(&g).and_then(|(original, warnings)| {
             let record = parse_object(&original, g.line)?;
-            Ok(CalendarObject { uid: g.uid, line: g.line, original, record })
+            Ok(CalendarObject { uid: g.uid, line: g.line, original, record, warnings })
         }))
     }
 }
 
+fn missing_timezone(tzid: &str) -> String {
+    format!("time zone \"{tzid}\" is used but no VTIMEZONE defines it; its times are kept as written")
+}
+
+/// Fidelity warnings for one calendar object (as [`CalendarObject::original`] holds it):
+/// each TZID its components use that none of its VTIMEZONEs defines (in any case).
+/// Importers add these to what they report for the item.
+pub fn timezone_warnings(object: &[u8]) -> Vec<String> {
+    let whole = object.len().max(1);
+    let mut splitter = Splitter::new(object, 1, Limits { max_line: whole, max_record: whole });
+    let mut defined = HashSet::new();
+    let mut used = BTreeSet::new();
+    while let Some(piece) = splitter.next_piece() {
+        if let Piece::Component(c) = piece {
+            if c.name == "VTIMEZONE" {
+                defined.extend(property_value(&c.bytes, "TZID").map(|t| t.to_lowercase()));
+            } else {
+                used.extend(referenced_timezones(&c.bytes));
+            }
+        }
+    }
+    used.into_iter().filter(|t| !defined.contains(&t.to_lowercase())).map(|t| missing_timezone(&t)).collect()
+}
+
+/// The TZIDs the `TZID=` parameters of a component's lines name (any case of the
+/// parameter name, quoted or not, folded anywhere), in name order.
+pub fn referenced_timezones(bytes: &[u8]) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (_, line) in logical_lines(bytes) {
+        let text = String::from_utf8_lossy(&line);
+        let Some(colon) = value_colon(&text) else { continue };
+        for param in split_unquoted(&text[..colon], ';').skip(1) {
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("TZID")
+            {
+                let value = value.trim();
+                let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+                found.insert(value.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// `s` split at each `sep` outside double quotes.
+fn split_unquoted(s: &str, sep: char) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    let mut start = 0;
+    let mut pieces = Vec::new();
+    for (i, c) in s.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            pieces.push(&s[start..i]);
+            start = i + 1;
+        }
+    }
+    pieces.push(&s[start..]);
+    pieces.into_iter()
+}
+
 /// The unfolded value of the first `NAME:` or `NAME;...:` property line at the top level
-/// of a component (nested components such as VALARM are not looked into).
+/// of a component (nested components such as VALARM are not looked into). The name matches
+/// in any case and may be folded anywhere, even right after it (`UID` CRLF ` :value`).
 pub fn property_value(bytes: &[u8], name: &str) -> Option<String> {
     let mut depth = 0usize;
-    let mut lines = bytes.split_inclusive(|b| *b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        match begin_end(line) {
+    for (_, line) in logical_lines(bytes) {
+        match begin_end(&line) {
             Some((true, _)) => {
                 depth += 1;
                 continue;
@@ -164,18 +367,9 @@ pub fn property_value(bytes: &[u8], name: &str) -> Option<String> {
         if depth != 1 {
             continue;
         }
-        let l = trim_eol(line);
+        let l = &line[..];
         if l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name.as_bytes()) && matches!(l[name.len()], b':' | b';') {
-            let mut full = l.to_vec();
-            while let Some(next) = lines.peek() {
-                if next.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                    full.extend_from_slice(&trim_eol(next)[1..]);
-                    lines.next();
-                } else {
-                    break;
-                }
-            }
-            let text = String::from_utf8_lossy(&full).into_owned();
+            let text = String::from_utf8_lossy(l);
             let colon = value_colon(&text)?;
             return Some(text[colon + 1..].trim().to_owned());
         }
@@ -197,7 +391,9 @@ fn value_colon(line: &str) -> Option<usize> {
     None
 }
 
-/// Parses a calendar object into an Event or a Task record.
+/// Parses a calendar object into an Event or a Task record. A VJOURNAL (a dated note)
+/// becomes an Event record without an end, its original kept as it is; other components
+/// (VFREEBUSY, VAVAILABILITY, X- ones) are an error that names them.
 pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
     let text = decode_text(original, line)?;
     let cal = ICalendar::parse(text.as_ref())
@@ -207,11 +403,36 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
         .iter()
         .filter(|c| matches!(c.component_type, ICalendarComponentType::VEvent | ICalendarComponentType::VTodo))
         .collect();
-    let master = mains
-        .iter()
-        .find(|c| !c.has_property(&ICalendarProperty::RecurrenceId))
-        .or(mains.first())
-        .ok_or_else(|| CodecError::Syntax { line, reason: "no VEVENT or VTODO in this calendar object".into() })?;
+    let mains = if mains.is_empty() {
+        cal.components.iter().filter(|c| c.component_type == ICalendarComponentType::VJournal).collect()
+    } else {
+        mains
+    };
+    let master = mains.iter().find(|c| !c.has_property(&ICalendarProperty::RecurrenceId)).or(mains.first()).ok_or_else(|| {
+        let others: BTreeSet<String> = cal
+            .components
+            .iter()
+            .filter(|c| {
+                !matches!(
+                    c.component_type,
+                    ICalendarComponentType::VCalendar
+                        | ICalendarComponentType::VTimezone
+                        | ICalendarComponentType::Standard
+                        | ICalendarComponentType::Daylight
+                )
+            })
+            .map(|c| c.component_type.as_str().to_ascii_uppercase())
+            .collect();
+        let reason = if others.is_empty() {
+            "the calendar object holds no VEVENT, VTODO or VJOURNAL (it is empty)".to_owned()
+        } else {
+            format!(
+                "{} is not carried: ferry reads VEVENT, VTODO and VJOURNAL",
+                others.into_iter().map(|n| format!("BEGIN:{n}")).collect::<Vec<_>>().join(", ")
+            )
+        };
+        CodecError::Syntax { line, reason }
+    })?;
     let overrides: Vec<DateOrDateTime> =
         mains.iter().filter_map(|c| c.property(&ICalendarProperty::RecurrenceId)).filter_map(date_of).collect();
     let alarms = master
@@ -411,20 +632,37 @@ impl CalendarMerger {
     }
 
     /// Adds the components of one calendar object (its own VCALENDAR wrapper dropped).
+    ///
+    /// An object that cannot be read whole (a component never closed, text outside its
+    /// VCALENDAR, no event, task or journal in it) is refused with an error that says why
+    /// and where, and nothing of it is written: the calendar stays valid and the next object
+    /// can be added. Only [`CodecError::Io`] means that writing to `out` failed.
     pub fn add(&mut self, out: &mut impl Write, original: &[u8]) -> Result<(), CodecError> {
-        let mut splitter = Splitter::new(original, 1, Limits { max_line: usize::MAX, max_record: usize::MAX });
+        // the object is in memory already: its size is the only limit
+        let whole = original.len().max(1);
+        let mut splitter = Splitter::new(original, 1, Limits { max_line: whole, max_record: whole });
+        let mut components = Vec::new();
         while let Some(piece) = splitter.next_piece() {
             match piece {
-                Piece::Component(c) if c.name == "VTIMEZONE" => {
-                    let tzid = property_value(&c.bytes, "TZID").unwrap_or_default();
-                    if self.timezones_written.insert(tzid) {
-                        out.write_all(&c.bytes)?;
-                    }
-                }
-                Piece::Component(c) => out.write_all(&c.bytes)?,
+                Piece::Component(c) => components.push(c),
                 Piece::Broken { error, .. } => return Err(error),
-                Piece::WrapperLine(_) | Piece::Stray { .. } => {}
+                Piece::Stray { line } => {
+                    return Err(CodecError::Syntax { line, reason: "text outside BEGIN:VCALENDAR ... END:VCALENDAR".into() });
+                }
+                Piece::WrapperLine(_) => {}
             }
+        }
+        if components.iter().all(|c| c.name == "VTIMEZONE") {
+            return Err(CodecError::Syntax { line: 1, reason: "no VEVENT, VTODO or VJOURNAL in this calendar object".into() });
+        }
+        for c in components {
+            if c.name == "VTIMEZONE" {
+                let tzid = property_value(&c.bytes, "TZID").unwrap_or_default();
+                if !self.timezones_written.insert(tzid) {
+                    continue;
+                }
+            }
+            out.write_all(&c.bytes)?;
         }
         Ok(())
     }

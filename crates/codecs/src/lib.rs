@@ -10,6 +10,7 @@ pub mod maildir;
 pub mod mbox;
 pub mod media;
 pub mod text_component;
+pub mod utf16;
 pub mod vcard;
 
 /// A codec failure with the place it happened.

@@ -8,11 +8,13 @@ pub struct LineReader<R> {
     max_line: usize,
     /// Number of the line most recently returned (1-based).
     pub line_no: u64,
+    /// Bytes taken from the input so far, skipped lines included.
+    consumed: u64,
 }
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max_line: usize) -> Self {
-        LineReader { inner, max_line, line_no: 0 }
+        LineReader { inner, max_line, line_no: 0, consumed: 0 }
     }
 
     /// Appends the next line, terminator included, to `buf`. Returns false at end of input.
@@ -39,6 +41,7 @@ impl<R: BufRead> LineReader<R> {
             if buf.len() - start + take > self.max_line {
                 buf.truncate(start);
                 self.inner.consume(take);
+                self.consumed += take as u64;
                 if !done {
                     self.skip_rest_of_line()?;
                 }
@@ -47,6 +50,7 @@ impl<R: BufRead> LineReader<R> {
             }
             buf.extend_from_slice(&available[..take]);
             self.inner.consume(take);
+            self.consumed += take as u64;
             if done {
                 self.line_no += 1;
                 return Ok(true);
@@ -64,14 +68,21 @@ impl<R: BufRead> LineReader<R> {
             match memchr(b'\n', available) {
                 Some(i) => {
                     self.inner.consume(i + 1);
+                    self.consumed += i as u64 + 1;
                     return Ok(());
                 }
                 None => {
                     let n = available.len();
                     self.inner.consume(n);
+                    self.consumed += n as u64;
                 }
             }
         }
+    }
+
+    /// Byte offset in the input where the next line starts.
+    pub fn position(&self) -> u64 {
+        self.consumed
     }
 
     pub fn into_inner(self) -> R {
@@ -123,6 +134,7 @@ mod tests {
         // reading goes on after the long line
         let mut r2 = LineReader::new(&b"0123456789abcdef\nnext\n"[..], 8);
         assert!(r2.read_line(&mut out).is_err());
+        assert_eq!(r2.position(), 17, "the long line is skipped and counted");
         assert!(r2.read_line(&mut out).unwrap());
         assert_eq!(out, b"next\n");
         assert_eq!(r2.line_no, 2);

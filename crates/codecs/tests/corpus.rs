@@ -19,8 +19,8 @@ use std::path::Path;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/// Every corpus file a test below reads. `every_corpus_file_is_used` keeps this list and
-/// the folder in step, so a file cannot be added without a test.
+/// Every corpus file a test below (or in `ical_realworld.rs`) reads. `every_corpus_file_is_used`
+/// keeps this list and the folder in step, so a file cannot be added without a test.
 const CORPUS: &[&str] = &[
     "csv/google_new_layout.csv",
     "csv/google_old_layout.csv",
@@ -28,15 +28,22 @@ const CORPUS: &[&str] = &[
     "csv/quoted_multiline_notes.csv",
     "ical/all_day_value_date.ics",
     "ical/attendee_quoted_cn_colon_comma.ics",
+    "ical/empty_vcalendar.ics",
     "ical/exdate_lists.ics",
     "ical/floating_times.ics",
+    "ical/folded_multibyte_utf8.ics",
     "ical/lf_only_line_endings.ics",
     "ical/rdate_period_values.ics",
     "ical/recurrence_id_overrides_around_master.ics",
     "ical/rrule_until.ics",
+    "ical/several_vcalendars_methods.ics",
+    "ical/sunbird_folded_after_name.ics",
     "ical/two_vcalendars_concatenated.ics",
+    "ical/tzid_case_and_folds.ics",
+    "ical/utf16le_bom_outlook.ics",
     "ical/valarm_absolute_trigger.ics",
     "ical/vevent_without_uid.ics",
+    "ical/vjournal_and_other_components.ics",
     "ical/vtimezone_several_standard_daylight.ics",
     "ical/vtodo_related_to_percent_complete.ics",
     "ical/x_properties.ics",
@@ -52,6 +59,7 @@ const CORPUS: &[&str] = &[
     "vcard/evolution_v30_label_photo_key.vcf",
     "vcard/ios_v30_grouped_photo.vcf",
     "vcard/kde_v30_logo_geo_categories.vcf",
+    "vcard/folded_multibyte_utf8.vcf",
     "vcard/lf_only_line_endings.vcf",
     "vcard/multiple_cards_blank_lines.vcf",
     "vcard/no_fn_only_n.vcf",
@@ -62,6 +70,7 @@ const CORPUS: &[&str] = &[
     "vcard/owncloud_v30_photo.vcf",
     "vcard/shift_jis_v21_quoted_printable.vcf",
     "vcard/tab_folded_lines.vcf",
+    "vcard/utf16le_bom.vcf",
     "vcard/utf8_bom.vcf",
     "vcard/v21_agent_nested_card.vcf",
     "vcard/v21_bare_type_params.vcf",

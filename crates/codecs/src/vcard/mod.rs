@@ -11,7 +11,6 @@ use crate::text_component::{Piece, Splitter};
 use crate::{CodecError, Limits};
 use calcard::vcard::{VCard, VCardEntry, VCardParameterName, VCardProperty, VCardValue, VCardVersion};
 use ferry_core::model::{Address, Contact, ContactName, TypedValue};
-use std::borrow::Cow;
 use std::io::BufRead;
 
 /// One card as read: its bytes as they were, and the record parsed from them.
@@ -58,22 +57,8 @@ impl<R: BufRead> Iterator for VcardReader<R> {
     }
 }
 
-/// Text of a card: UTF-8 as is, or decoded with the charset its CHARSET parameter names.
-pub fn decode_text(bytes: &[u8], line: u64) -> Result<Cow<'_, str>, CodecError> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(Cow::Borrowed(s)),
-        Err(e) => {
-            let bad_line = line + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
-            let lower = String::from_utf8_lossy(bytes).to_ascii_lowercase();
-            let label =
-                lower.split("charset=").nth(1).map(|rest| rest.split([';', ':', ',', '\r', '\n']).next().unwrap_or("").trim().to_owned());
-            match label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())) {
-                Some(enc) if enc != encoding_rs::UTF_8 => Ok(Cow::Owned(enc.decode(bytes).0.into_owned())),
-                _ => Err(CodecError::InvalidUtf8 { line: bad_line }),
-            }
-        }
-    }
-}
+/// Text of a card (unfolded where a fold splits a character; CHARSET honoured).
+pub use crate::text_component::decode_text;
 
 /// Parses one card into the canonical record: the card is read (any version, any
 /// charset, quoted-printable or base64) and its vCard 4.0 form is what fills the record,
