@@ -246,7 +246,10 @@ fn package_text_is_escaped_on_the_terminal() {
     for cmd in ["inspect", "verify"] {
         let o = ferry(&data, &[cmd, pkg.to_str().unwrap()]);
         let all = text(&o);
-        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}') && !all.contains('\u{9b}'), "{cmd} printed a raw control character: {all:?}");
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{7}') && !all.contains('\u{9b}'),
+            "{cmd} printed a raw control character: {all:?}"
+        );
         assert!(all.contains("\\u{1b}"), "{cmd}: {all}");
     }
 }

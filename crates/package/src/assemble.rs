@@ -46,7 +46,9 @@ pub(crate) struct Rows {
 impl Rows {
     fn pass(&self, v: Vertical) -> Result<impl Iterator<Item = RowResult>, PackageError> {
         let (tx, mut rx) = mpsc::channel(256);
-        self.requests.blocking_send((v, tx)).map_err(|_| PackageError::io("staging", std::io::Error::other("the staging reader stopped")))?;
+        self.requests
+            .blocking_send((v, tx))
+            .map_err(|_| PackageError::io("staging", std::io::Error::other("the staging reader stopped")))?;
         Ok(std::iter::from_fn(move || rx.blocking_recv()))
     }
 }
@@ -61,7 +63,10 @@ pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Mani
     let mut summaries = BTreeMap::new();
     for (v, count, containers) in &plan.verticals {
         write_vertical(plan, rows, sink, *v)?;
-        summaries.insert(v.as_str().to_owned(), VerticalSummary { items: *count, containers: containers.clone(), records: layout::records_path(*v).into() });
+        summaries.insert(
+            v.as_str().to_owned(),
+            VerticalSummary { items: *count, containers: containers.clone(), records: layout::records_path(*v).into() },
+        );
     }
     for (file, schema) in schemas() {
         sink.add_bytes(&format!("schemas/{file}"), "application/schema+json", &serde_json::to_vec_pretty(&schema).expect("json"))?;
@@ -200,8 +205,15 @@ pub(crate) fn check_item(rec: &PackageRecord) -> Result<(), String> {
 
 fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
     use chrono::{Datelike, Timelike};
-    zip::DateTime::from_date_and_time(t.year().clamp(1980, 2107) as u16, t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8)
-        .unwrap_or_default()
+    zip::DateTime::from_date_and_time(
+        t.year().clamp(1980, 2107) as u16,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default()
 }
 
 /// Unique, safe file names for media and files, the same on every pass.
@@ -223,7 +235,8 @@ impl Namer {
             _ => rec.id.clone(),
         };
         let name = safe_segment(&name);
-        let dir = if rec.container.is_empty() && v == Vertical::Files { String::new() } else { format!("{}/", safe_container(&rec.container)) };
+        let dir =
+            if rec.container.is_empty() && v == Vertical::Files { String::new() } else { format!("{}/", safe_container(&rec.container)) };
         let (stem, ext) = match name.rsplit_once('.') {
             Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
             _ => (name.clone(), String::new()),

@@ -28,7 +28,13 @@ pub struct UnpackLimits {
 
 impl Default for UnpackLimits {
     fn default() -> Self {
-        UnpackLimits { max_total_bytes: 1 << 40, max_ratio: 200, ratio_floor: 1 << 20, max_files: 10_000_000, max_manifest_bytes: 256 << 20 }
+        UnpackLimits {
+            max_total_bytes: 1 << 40,
+            max_ratio: 200,
+            ratio_floor: 1 << 20,
+            max_files: 10_000_000,
+            max_manifest_bytes: 256 << 20,
+        }
     }
 }
 

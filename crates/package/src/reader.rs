@@ -348,3 +348,61 @@ pub(crate) fn sync_to_async(mut reader: Box<dyn Read + Send>) -> BoxRead {
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     Box::pin(tokio_util::io::StreamReader::new(stream))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder package of `n` mail records, record `i` pointing at message `index(i)` of
+    /// one mbox of `n` messages.
+    fn mail_package(dir: &Path, n: u64, index: impl Fn(u64) -> u64) {
+        std::fs::create_dir_all(dir.join("mail")).unwrap();
+        let mbox: String = (0..n).map(|i| format!("From a@example.org Mon Jan  6 09:00:00 2025\nSubject: {i}\n\nbody {i}\n\n")).collect();
+        let records: String = (0..n)
+            .map(|i| {
+                let rec = serde_json::json!({"id": format!("m{i}"), "container": "x", "version": "1",
+                    "record": {"type": "mail", "flags": [], "to": []},
+                    "content": {"path": "mail/x.mbox", "index": index(i), "size": 1, "sha256": "00", "media_type": "message/rfc822"}});
+                format!("{rec}\n")
+            })
+            .collect();
+        let file = |path: &str, body: &str| {
+            std::fs::write(dir.join(path), body).unwrap();
+            serde_json::json!({"path": path, "size": body.len(), "media_type": "x", "sha256": sha256_hex(body.as_bytes())})
+        };
+        let files = vec![file("mail/x.mbox", &mbox), file("mail/messages.jsonl", &records)];
+        let manifest = serde_json::json!({"format": "ferry-package", "version": 1, "created": "2025-01-01T00:00:00Z", "generator": "test",
+            "source": "test", "verticals": {"mail": {"items": n, "containers": ["x"], "records": "mail/messages.jsonl"}}, "files": files});
+        std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    }
+
+    fn read_all(dir: &Path) -> (Vec<Result<Item, ItemError>>, u64) {
+        let r = PackageReader::open(dir, None, dir, UnpackLimits::default()).unwrap();
+        let mut it = r.items(Vertical::Mail).unwrap();
+        let items: Vec<_> = it.by_ref().collect();
+        (items, it.messages_parsed)
+    }
+
+    #[test]
+    fn records_pointing_at_one_message_read_the_mbox_once() {
+        let t = tempfile::tempdir().unwrap();
+        let n = 400;
+        mail_package(t.path(), n, |_| n - 1);
+        let (items, parsed) = read_all(t.path());
+        assert_eq!(items.len() as u64, n);
+        // every record reaches its message (each then fails its made-up hash)
+        assert!(items.iter().all(|i| i.as_ref().is_err_and(|e| e.reason.contains("does not match its SHA-256"))));
+        assert_eq!(parsed, n, "the mbox was parsed again for each record");
+    }
+
+    #[test]
+    fn records_pointing_back_fail_instead_of_reading_again() {
+        let t = tempfile::tempdir().unwrap();
+        let n = 300;
+        mail_package(t.path(), n, |i| n - 1 - i);
+        let (items, parsed) = read_all(t.path());
+        assert_eq!(items.len() as u64, n);
+        assert_eq!(parsed, n);
+        assert!(items.iter().skip(1).all(|i| i.as_ref().is_err_and(|e| e.reason.contains("already read"))));
+    }
+}

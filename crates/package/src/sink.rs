@@ -119,7 +119,12 @@ impl Sink {
         if let Some(mut f) = open.file {
             f.flush().map_err(io_err(&open.path))?;
         }
-        self.entries.push(FileEntry { path: open.path, size: open.size, media_type: open.media_type, sha256: hex::encode(open.hasher.finalize()) });
+        self.entries.push(FileEntry {
+            path: open.path,
+            size: open.size,
+            media_type: open.media_type,
+            sha256: hex::encode(open.hasher.finalize()),
+        });
         Ok(())
     }
 
@@ -131,7 +136,15 @@ impl Sink {
 
     /// Adds a staged content file whose hash is known. A folder package gets a hard link
     /// to the staged copy (which is ferry's own, never a source file).
-    pub fn add_staged(&mut self, path: &str, media_type: &str, staged: &Path, size: u64, sha: &str, compress: bool) -> Result<(), PackageError> {
+    pub fn add_staged(
+        &mut self,
+        path: &str,
+        media_type: &str,
+        staged: &Path,
+        size: u64,
+        sha: &str,
+        compress: bool,
+    ) -> Result<(), PackageError> {
         if let Out::Dir(root) = &self.out {
             let p = root.join(path);
             crate::staging::private_dir(p.parent().unwrap())?;

@@ -17,10 +17,17 @@ pub fn partial_path(target: &Path) -> PathBuf {
 /// Creates `dir` (and missing parents) as private folders, or checks that it is a real
 /// folder (not a link) and makes it private.
 pub fn private_dir(dir: &Path) -> Result<(), PackageError> {
-    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| PackageError::io(format!("cannot create {}", dir.display()), e))?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| PackageError::io(format!("cannot create {}", dir.display()), e))?;
     let meta = std::fs::symlink_metadata(dir).map_err(|e| PackageError::io(dir.display().to_string(), e))?;
     if !meta.is_dir() {
-        return Err(PackageError::invalid(dir.display().to_string(), "is not a folder (a link?); ferry stages packages only in its own folder"));
+        return Err(PackageError::invalid(
+            dir.display().to_string(),
+            "is not a folder (a link?); ferry stages packages only in its own folder",
+        ));
     }
     if meta.permissions().mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))

@@ -201,7 +201,8 @@ impl PackageWriter {
             meta.get("created").and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
         let mut verticals = Vec::new();
         for v in Vertical::ALL {
-            let count: i64 = sqlx::query("SELECT COUNT(*) FROM items WHERE vertical = ?").bind(v.as_str()).fetch_one(&self.db).await?.get(0);
+            let count: i64 =
+                sqlx::query("SELECT COUNT(*) FROM items WHERE vertical = ?").bind(v.as_str()).fetch_one(&self.db).await?.get(0);
             if count == 0 {
                 continue;
             }
@@ -306,8 +307,13 @@ fn place(build: &Path, target: &Path, job: &str, staging: &Path) -> Result<(), P
 }
 
 fn decode_row(row: &sqlx::sqlite::SqliteRow) -> RowResult {
-    let rec: PackageRecord = serde_json::from_str(row.get::<&str, _>("record")).map_err(|e| PackageError::invalid("staging", e.to_string()))?;
-    let staged = match (row.get::<Option<String>, _>("content_file"), row.get::<Option<i64>, _>("content_size"), row.get::<Option<String>, _>("content_sha")) {
+    let rec: PackageRecord =
+        serde_json::from_str(row.get::<&str, _>("record")).map_err(|e| PackageError::invalid("staging", e.to_string()))?;
+    let staged = match (
+        row.get::<Option<String>, _>("content_file"),
+        row.get::<Option<i64>, _>("content_size"),
+        row.get::<Option<String>, _>("content_sha"),
+    ) {
         (Some(f), Some(s), Some(h)) => Some((f, s as u64, h)),
         _ => None,
     };
