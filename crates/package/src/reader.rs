@@ -129,6 +129,7 @@ impl<R: Read> Read for HashRead<R> {
     }
 }
 
+type Lines = LineReader<BufReader<HashRead<Box<dyn Read + Send>>>>;
 type MboxState = (String, MboxReader<BufReader<HashRead<Box<dyn Read + Send>>>>, u64);
 
 pub struct ItemIter {
@@ -138,7 +139,7 @@ pub struct ItemIter {
     pending: Vec<ItemError>,
     vertical: Vertical,
     path: String,
-    lines: Option<LineReader<BufReader<HashRead<Box<dyn Read + Send>>>>>,
+    lines: Option<Lines>,
     buf: Vec<u8>,
     mbox: Option<MboxState>,
     /// The message last read from `mbox`, for records that point at it again.

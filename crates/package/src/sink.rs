@@ -14,16 +14,22 @@ type AgeOut = age::stream::StreamWriter<BufWriter<File>>;
 
 enum Out {
     Dir(PathBuf),
-    Zip(zip::ZipWriter<BufWriter<File>>),
-    AgeZip(zip::ZipWriter<zip::write::StreamWriter<AgeOut>>),
+    Zip(Box<zip::ZipWriter<BufWriter<File>>>),
+    AgeZip(Box<zip::ZipWriter<zip::write::StreamWriter<AgeOut>>>),
 }
 
 /// Runs `$body` with `$z` bound to whichever ZIP writer `$out` holds.
 macro_rules! with_zip {
     ($out:expr, $z:ident => $body:expr) => {
         match $out {
-            Out::Zip($z) => $body,
-            Out::AgeZip($z) => $body,
+            Out::Zip($z) => {
+                let $z = &mut **$z;
+                $body
+            }
+            Out::AgeZip($z) => {
+                let $z = &mut **$z;
+                $body
+            }
             Out::Dir(_) => unreachable!("not a ZIP"),
         }
     };
@@ -67,8 +73,8 @@ impl Sink {
         let f = create_new_private(path).map_err(io_err(format!("cannot create {}", path.display())))?;
         let buffered = BufWriter::with_capacity(1 << 20, f);
         let out = match encryption {
-            None => Out::Zip(zip::ZipWriter::new(buffered)),
-            Some(enc) => Out::AgeZip(zip::ZipWriter::new_stream(crate::crypt::encrypting(enc, buffered)?)),
+            None => Out::Zip(Box::new(zip::ZipWriter::new(buffered))),
+            Some(enc) => Out::AgeZip(Box::new(zip::ZipWriter::new_stream(crate::crypt::encrypting(enc, buffered)?))),
         };
         Ok(Sink { out, time: zip::DateTime::default(), open: None, entries: Vec::new() })
     }
@@ -172,8 +178,9 @@ impl Sink {
     pub fn finish(self) -> Result<(), PackageError> {
         let file = match self.out {
             Out::Dir(_) => return Ok(()),
-            Out::Zip(z) => z.finish().map_err(zip_err("finishing ZIP"))?,
+            Out::Zip(z) => (*z).finish().map_err(zip_err("finishing ZIP"))?,
             Out::AgeZip(z) => {
+                let z = *z;
                 let age = z.finish().map_err(zip_err("finishing ZIP"))?.into_inner();
                 age.finish().map_err(io_err("encrypting"))?
             }
