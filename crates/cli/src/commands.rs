@@ -1,5 +1,5 @@
 use crate::args::{Cli, Command, ConnOpts, KeyOpts, TransferOpts};
-use crate::output::{Console, print_report};
+use crate::output::{Console, print_report, safe};
 use crate::validate::{self, usage};
 use anyhow::{Context, Result, anyhow, bail};
 use ferry_connectors::Settings;
@@ -205,8 +205,14 @@ async fn execute(
         ca_file: conn.ca_file.clone(),
         allow_private_network: conn.allow_private_network,
         connections: conn.connections,
+        job_id: job.id.clone(),
         ..settings
     };
+    if dst.scheme == "package" && !job.spec.options.dry_run {
+        // a package target that is not this job's to write is refused before any work
+        let cfg = ferry_connectors::package::PackageConfig::from_endpoint(&dst).map_err(|e| anyhow!("{e}"))?;
+        ferry_package::PackageWriter::check_target(&cfg.path, &job.id).map_err(|e| anyhow!("{}", safe(&e.to_string())))?;
+    }
     let key = SecretKey::load(data_dir)?;
     let stored_src = stored_secret(&store, &key, &job.id, "source_password").await?;
     let stored_dst = stored_secret(&store, &key, &job.id, "destination_password").await?;
@@ -245,7 +251,7 @@ async fn execute(
         Err(EngineError::Fatal(reason)) => {
             let report = store.report(&job.id).await?;
             emit_report(cli, &report, job);
-            eprintln!("ferry: job {} failed: {reason}\nferry: fix the cause, then run `ferry resume {}`", job.id, job.id);
+            eprintln!("ferry: job {} failed: {}\nferry: fix the cause, then run `ferry resume {}`", job.id, safe(&reason), job.id);
             return Ok(EXIT_FAILED);
         }
         Err(e) => return Err(e.into()),
@@ -346,7 +352,7 @@ async fn verify(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> R
     let reader = match open_package(data_dir, package, keys).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("ferry: {} is not a valid package: {e}", package.display());
+            eprintln!("ferry: {} is not a valid package: {}", safe(&package.display().to_string()), safe(&format!("{e:#}")));
             return Ok(EXIT_VERIFY);
         }
     };
@@ -355,11 +361,11 @@ async fn verify(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> R
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for p in &report.problems {
-            println!("FAIL {p}");
+            println!("FAIL {}", safe(p));
         }
         println!(
             "{}: {} files ({} bytes) and {} records checked: {}",
-            package.display(),
+            safe(&package.display().to_string()),
             report.files_checked,
             report.bytes_checked,
             report.items_checked.values().sum::<u64>(),
@@ -370,7 +376,7 @@ async fn verify(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> R
 }
 
 async fn inspect(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> Result<u8> {
-    let reader = open_package(data_dir, package, keys).await?;
+    let reader = open_package(data_dir, package, keys).await.map_err(|e| anyhow!("{}", safe(&format!("{e:#}"))))?;
     let m = reader.manifest();
     if cli.json {
         let files: u64 = m.files.len() as u64;
@@ -383,12 +389,13 @@ async fn inspect(cli: &Cli, data_dir: &Path, package: &Path, keys: &KeyOpts) -> 
         );
         return Ok(EXIT_OK);
     }
-    println!("{} ({} v{}, {:?})", package.display(), m.format, m.version, Form::of(package));
-    println!("  created   {} by {}", m.created.format("%Y-%m-%d %H:%M:%S UTC"), m.generator);
-    println!("  source    {}", m.source);
+    // everything from the package is escaped: a hostile one must not drive the terminal
+    println!("{} ({} v{}, {:?})", safe(&package.display().to_string()), safe(&m.format), m.version, Form::of(package));
+    println!("  created   {} by {}", m.created.format("%Y-%m-%d %H:%M:%S UTC"), safe(&m.generator));
+    println!("  source    {}", safe(&m.source));
     println!("  files     {} ({} bytes)", m.files.len(), m.files.iter().map(|f| f.size).sum::<u64>());
     for (v, s) in &m.verticals {
-        println!("  {v:<9} {:>7} items in {}", s.items, s.containers.join(", "));
+        println!("  {:<9} {:>7} items in {}", safe(v), s.items, safe(&s.containers.join(", ")));
     }
     Ok(EXIT_OK)
 }

@@ -84,9 +84,9 @@ impl Progress for Console {
 pub fn print_report(report: &Report, source: &str, destination: &str) {
     let state = report.state.map(|s| s.to_string()).unwrap_or_default();
     println!("Job {} {state}{}", report.job_id, if report.dry_run { " (dry run: nothing was written)" } else { "" });
-    println!("  from {source}\n  to   {destination}");
+    println!("  from {}\n  to   {}", safe(source), safe(destination));
     if let Some(r) = &report.reason {
-        println!("  {r}");
+        println!("  {}", safe(r));
     }
     println!();
     println!("  {:<9} {:>8} {:>12} {:>9} {:>8} {:>7} {:>9}", "", "found", "transferred", "present", "skipped", "failed", "warnings");
@@ -108,14 +108,47 @@ pub fn print_report(report: &Report, source: &str, destination: &str) {
     if !problems.is_empty() {
         println!("\nNot transferred:");
         for (v, p) in problems {
-            println!("  {v}: {}: {}", p.item, p.reason);
+            println!("  {v}: {}: {}", safe(&p.item), safe(&p.reason));
         }
     }
     let warnings: Vec<_> = report.verticals.iter().flat_map(|(v, r)| r.fidelity_warnings.iter().map(move |p| (v, p))).collect();
     if !warnings.is_empty() {
         println!("\nTransferred, but the destination could not keep everything:");
         for (v, p) in warnings {
-            println!("  {v}: {}: {}", p.item, p.reason);
+            println!("  {v}: {}: {}", safe(&p.item), safe(&p.reason));
         }
+    }
+}
+
+/// Text from a package, a server or a file, made safe to print on a terminal: control
+/// characters (C0, DEL, C1, which can move the cursor, clear the screen or set the
+/// clipboard) and bidirectional overrides are shown as `\u{..}` escapes; a backslash is
+/// doubled so that an escape cannot be faked.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c == '\\' || c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if bad(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(safe("plain text, ünïcode"), "plain text, ünïcode");
+        assert_eq!(safe("\x1b[2J\x1b]52;c;aGk=\x07"), "\\u{1b}[2J\\u{1b}]52;c;aGk=\\u{7}");
+        assert_eq!(safe("a\u{9b}b\u{202e}c\\u{1b}"), "a\\u{9b}b\\u{202e}c\\\\u{1b}");
+        assert_eq!(safe("line\nbreak\r"), "line\\u{a}break\\u{d}");
     }
 }

@@ -174,3 +174,125 @@ fn not_a_package() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("missing.zip"), "{}", text(&o));
 }
+
+/// A real package (contacts only) as a ZIP, for forging.
+fn real_zip(dir: &Path) -> std::path::PathBuf {
+    let pkg = dir.join("real.zip");
+    let o = ferry(
+        &dir.join("data"),
+        &["export", &format!("dir:{}", example_account().display()), "--only", "contacts", "-o", pkg.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ferry(&dir.join("data"), &["verify", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    pkg
+}
+
+fn replace_bytes(bytes: &mut [u8], from: &[u8], to: &[u8], only_first: bool) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            if only_first {
+                break;
+            }
+        }
+        i += 1;
+    }
+    n
+}
+
+#[test]
+fn zip_with_two_entries_of_one_name_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let real = real_zip(t.path());
+    // a hidden README first, then every entry of the real package: the ZIP library keeps
+    // the last entry of a name, other tools the first
+    let forged = t.path().join("forged.zip");
+    {
+        let mut src = zip::ZipArchive::new(std::fs::File::open(&real).unwrap()).unwrap();
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&forged).unwrap());
+        z.start_file("README.tx_", zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored)).unwrap();
+        z.write_all(b"Ignore the manifest; the real data is at http://evil.example").unwrap();
+        for i in 0..src.len() {
+            z.raw_copy_file(src.by_index(i).unwrap()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let mut bytes = std::fs::read(&forged).unwrap();
+    assert_eq!(replace_bytes(&mut bytes, b"README.tx_", b"README.txt", false), 2);
+    std::fs::write(&forged, bytes).unwrap();
+    let o = ferry(&t.path().join("data"), &["verify", forged.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("same name"), "{}", text(&o));
+}
+
+#[test]
+fn zip_whose_local_header_names_another_file_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let real = real_zip(t.path());
+    let mut bytes = std::fs::read(&real).unwrap();
+    // the first occurrence is the local header; the central directory keeps the real name
+    assert_eq!(replace_bytes(&mut bytes, b"README.txt", b"README.exe", true), 1);
+    let forged = t.path().join("forged.zip");
+    std::fs::write(&forged, bytes).unwrap();
+    let o = ferry(&t.path().join("data"), &["verify", forged.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("inconsistent"), "{}", text(&o));
+}
+
+/// One MiB of zeros, compressed once (about 1 KB).
+fn compressed_mib(dir: &Path) -> zip::ZipArchive<std::fs::File> {
+    let p = dir.join("one.zip");
+    zip_with(&p, &[("z", &vec![0u8; 1 << 20])]);
+    zip::ZipArchive::new(std::fs::File::open(p).unwrap()).unwrap()
+}
+
+#[test]
+fn zip_of_many_small_high_ratio_entries_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let mut one = compressed_mib(t.path());
+    let bomb = t.path().join("bomb.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+        z.start_file("manifest.json", zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(MANIFEST).unwrap();
+        // 1,200 entries of 1 MiB each (none over the per-entry floor): 1.2 GB from ~1.5 MB
+        for i in 0..1200 {
+            z.raw_copy_file_rename(one.by_index(0).unwrap(), format!("files/z{i}.bin")).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 2 << 20);
+    let data = t.path().join("data");
+    let o = ferry(&data, &["verify", bomb.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("ZIP bomb"), "{}", text(&o));
+    let o = ferry(&data, &["import", bomb.to_str().unwrap(), "--to", &format!("dir:{}", t.path().join("dst").display())]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("ZIP bomb"), "{}", text(&o));
+    assert!(!t.path().join("dst/files").exists());
+}
+
+#[test]
+fn zip_whose_entries_share_one_compressed_block_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let bomb = t.path().join("shared.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+        z.start_file("manifest.json", zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(MANIFEST).unwrap();
+        z.start_file("files/z0.bin", zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated))
+            .unwrap();
+        z.write_all(&vec![0u8; 1 << 20]).unwrap();
+        for i in 1..100 {
+            z.shallow_copy_file("files/z0.bin", &format!("files/z{i}.bin")).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let o = ferry(&t.path().join("data"), &["verify", bomb.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("ZIP bomb") || text(&o).contains("inconsistent"), "{}", text(&o));
+}

@@ -36,6 +36,8 @@ pub struct Settings {
     pub allow_private_network: bool,
     /// Connections to one server at once.
     pub connections: usize,
+    /// The job being run: a package destination's staging belongs to it.
+    pub job_id: String,
 }
 
 /// A secret string that never prints.

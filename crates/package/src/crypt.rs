@@ -3,7 +3,7 @@
 use crate::PackageError;
 use age::secrecy::SecretString;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, Write};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -42,20 +42,14 @@ pub fn read_identities(path: &Path) -> Result<Vec<age::x25519::Identity>, String
     Ok(ids)
 }
 
-pub fn encrypt_file(src: &Path, dst: &Path, enc: &Encryption) -> Result<(), PackageError> {
+/// Wraps `out` in the age encryptor: what is written to the result reaches `out` encrypted.
+pub fn encrypting<W: Write>(enc: &Encryption, out: W) -> Result<age::stream::StreamWriter<W>, PackageError> {
     let encryptor = match enc {
         Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(p.clone()),
         Encryption::Recipients(r) => age::Encryptor::with_recipients(r.iter().map(|r| r as &dyn age::Recipient))
             .map_err(|e| PackageError::Decrypt(format!("cannot encrypt: {e}")))?,
     };
-    let mut input = BufReader::new(File::open(src).map_err(|e| PackageError::io(src.display().to_string(), e))?);
-    let out = BufWriter::new(File::create(dst).map_err(|e| PackageError::io(dst.display().to_string(), e))?);
-    let mut w = encryptor.wrap_output(out).map_err(|e| PackageError::io("encrypting", e))?;
-    std::io::copy(&mut input, &mut w).map_err(|e| PackageError::io("encrypting", e))?;
-    let mut out = w.finish().map_err(|e| PackageError::io("encrypting", e))?;
-    out.flush().map_err(|e| PackageError::io("encrypting", e))?;
-    out.get_ref().sync_all().map_err(|e| PackageError::io("encrypting", e))?;
-    Ok(())
+    encryptor.wrap_output(out).map_err(|e| PackageError::io("encrypting", e))
 }
 
 /// Decrypts to a temporary file in `tmp_dir` (a ZIP needs random access).

@@ -17,15 +17,24 @@ use zip::ZipArchive;
 pub struct UnpackLimits {
     /// Sum of all files' sizes.
     pub max_total_bytes: u64,
-    /// Largest ratio of unpacked to packed size for entries over `ratio_floor` bytes.
+    /// Largest ratio of unpacked to packed size: of each entry over `ratio_floor` bytes,
+    /// and of the whole ZIP (every entry counted) once it unpacks to over `ratio_floor`.
     pub max_ratio: u64,
     pub ratio_floor: u64,
     pub max_files: usize,
+    /// Largest `manifest.json` read.
+    pub max_manifest_bytes: u64,
 }
 
 impl Default for UnpackLimits {
     fn default() -> Self {
-        UnpackLimits { max_total_bytes: 1 << 40, max_ratio: 200, ratio_floor: 1 << 20, max_files: 10_000_000 }
+        UnpackLimits {
+            max_total_bytes: 1 << 40,
+            max_ratio: 200,
+            ratio_floor: 1 << 20,
+            max_files: 10_000_000,
+            max_manifest_bytes: 256 << 20,
+        }
     }
 }
 
@@ -109,6 +118,17 @@ impl PackageFs {
         if archive.len() > limits.max_files {
             return Err(PackageError::Limit(format!("{name}: more than {} entries", limits.max_files)));
         }
+        // the ZIP library keeps only the last of two entries with one name: refuse them
+        if archive.has_duplicate_names() {
+            return Err(PackageError::invalid(&name, "the ZIP holds two entries with the same name (a tampered package?)"));
+        }
+        // every local header must match its central directory entry, no two entries may
+        // share data, and no local header may hide outside the central directory
+        archive
+            .validate_header_consistency()
+            .map_err(|e| PackageError::invalid(&name, format!("the ZIP's entries are inconsistent (a tampered package?): {e}")))?;
+        // what the whole ZIP unpacks to, bounded by the limit and by the ratio to its size
+        let budget = limits.max_total_bytes.min(len.saturating_mul(limits.max_ratio).max(limits.ratio_floor));
         let mut files = BTreeMap::new();
         let mut total = 0u64;
         for i in 0..archive.len() {
@@ -125,10 +145,10 @@ impl PackageFs {
             }
             let (size, packed) = (entry.size(), entry.compressed_size());
             total = total.saturating_add(size);
-            if total > limits.max_total_bytes {
+            if total > budget {
                 return Err(PackageError::Limit(format!(
-                    "{entry_name}: unpacking would exceed the {} byte limit (a ZIP bomb?)",
-                    limits.max_total_bytes
+                    "{name}: unpacking its entries would write more than {budget} bytes ({}:1 of its {len} bytes, at most {} in all): a ZIP bomb?",
+                    limits.max_ratio, limits.max_total_bytes
                 )));
             }
             if size > limits.ratio_floor && size / packed.max(1) > limits.max_ratio {

@@ -3,6 +3,7 @@
 //! records, with a manifest that lists every file's size, media type and SHA-256.
 //! See `docs/package-format.md`.
 
+mod assemble;
 pub mod crypt;
 mod fs;
 pub mod layout;
@@ -10,6 +11,8 @@ pub mod manifest;
 mod reader;
 mod readme;
 pub mod record;
+mod sink;
+mod staging;
 mod verify;
 mod writer;
 
@@ -34,6 +37,15 @@ pub enum PackageError {
     Decrypt(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// Another process is writing this package now; says who.
+    #[error("{0}")]
+    Busy(String),
+    /// The target (or a staging left there) is not this job's to write; says why.
+    #[error("{0}")]
+    Refused(String),
+    /// One item the package cannot hold; that item fails, the job goes on.
+    #[error("{0}")]
+    BadItem(String),
     #[error("package staging: {0}")]
     Staging(#[from] sqlx::Error),
 }

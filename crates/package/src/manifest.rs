@@ -15,6 +15,9 @@ pub struct Manifest {
     pub generator: String,
     /// Where the data came from (a connector URI, credentials removed).
     pub source: String,
+    /// The ferry job that wrote the package (absent in packages from older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// Item counts per vertical.
     pub verticals: BTreeMap<String, VerticalSummary>,
     /// Every file in the package except `manifest.json` itself.

@@ -13,13 +13,10 @@ use ferry_codecs::mbox::{Flavor, MboxReader};
 use ferry_core::content::{BoxRead, ContentSource, sha256_hex};
 use ferry_core::{Content, Item, ItemError, Vertical};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
-
-/// Largest manifest read into memory.
-const MAX_MANIFEST: u64 = 1 << 30;
 
 pub struct PackageReader {
     fs: Arc<PackageFs>,
@@ -42,7 +39,7 @@ impl PackageReader {
             _ => None,
         };
         let fs = PackageFs::open(decrypted.as_ref().map(|t| t.path()).unwrap_or(path), limits)?;
-        let manifest = read_manifest(&fs)?;
+        let manifest = read_manifest(&fs, limits.max_manifest_bytes)?;
         let listed = Arc::new(manifest.files.iter().map(|f| (f.path.clone(), (f.size, f.sha256.clone()))).collect());
         Ok(PackageReader { fs: Arc::new(fs), manifest, listed, _decrypted: decrypted })
     }
@@ -71,20 +68,24 @@ impl PackageReader {
             lines,
             buf: Vec::new(),
             mbox: None,
+            last_message: None,
+            mboxes_done: HashSet::new(),
+            messages_parsed: 0,
             pending: Vec::new(),
         })
     }
 }
 
-fn read_manifest(fs: &PackageFs) -> Result<Manifest, PackageError> {
+fn read_manifest(fs: &PackageFs, max: u64) -> Result<Manifest, PackageError> {
     let size = fs.size("manifest.json").ok_or_else(|| PackageError::invalid("manifest.json", "missing: this is not a ferry package"))?;
-    if size > MAX_MANIFEST {
-        return Err(PackageError::Limit(format!("manifest.json is larger than {MAX_MANIFEST} bytes")));
+    if size > max {
+        return Err(PackageError::Limit(format!(
+            "manifest.json is {size} bytes, over the {max} byte limit (a package of that many files is not supported; a damaged or hostile package?)"
+        )));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    fs.open_file("manifest.json")?.read_to_end(&mut bytes).map_err(|e| PackageError::io("manifest.json", e))?;
-    let m: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| PackageError::invalid("manifest.json", format!("not a valid manifest: {e}")))?;
+    // parsed as it is read: the text is never held whole
+    let m: Manifest = serde_json::from_reader(BufReader::with_capacity(256 * 1024, fs.open_file("manifest.json")?))
+        .map_err(|e| PackageError::invalid("manifest.json", format!("not a valid manifest: {e}")))?;
     if m.format != FORMAT_NAME {
         return Err(PackageError::invalid("manifest.json", format!("format is `{}`, not `{FORMAT_NAME}`", m.format)));
     }
@@ -128,6 +129,7 @@ impl<R: Read> Read for HashRead<R> {
     }
 }
 
+type Lines = LineReader<BufReader<HashRead<Box<dyn Read + Send>>>>;
 type MboxState = (String, MboxReader<BufReader<HashRead<Box<dyn Read + Send>>>>, u64);
 
 pub struct ItemIter {
@@ -137,9 +139,14 @@ pub struct ItemIter {
     pending: Vec<ItemError>,
     vertical: Vertical,
     path: String,
-    lines: Option<LineReader<BufReader<HashRead<Box<dyn Read + Send>>>>>,
+    lines: Option<Lines>,
     buf: Vec<u8>,
     mbox: Option<MboxState>,
+    /// The message last read from `mbox`, for records that point at it again.
+    last_message: Option<Vec<u8>>,
+    mboxes_done: HashSet<String>,
+    /// Messages parsed from mboxes so far (each is parsed once).
+    pub(crate) messages_parsed: u64,
 }
 
 impl ItemIter {
@@ -195,12 +202,30 @@ impl ItemIter {
         Ok(Item { id: rec.id, container: rec.container, version: rec.version, record: rec.record, original, content })
     }
 
+    /// Message `index` of the mbox at `path`. The mboxes are read once, front to back: the
+    /// records of one mbox follow its messages (as ferry writes them); a record that points
+    /// back (other than at the message just read) fails instead of reading the mbox again.
     fn message(&mut self, path: &str, index: u64) -> Result<Vec<u8>, String> {
+        if let Some((p, _, next)) = &self.mbox
+            && p == path
+            && index + 1 == *next
+            && let Some(last) = &self.last_message
+        {
+            return Ok(last.clone());
+        }
         let reopen = match &self.mbox {
-            Some((p, _, next)) => p != path || *next > index,
-            None => true,
+            Some((p, _, next)) if p == path => {
+                if *next > index {
+                    return Err(format!("points back to message {index} of {path}, which was already read (records out of mbox order)"));
+                }
+                false
+            }
+            _ => true,
         };
         if reopen {
+            if self.mboxes_done.contains(path) {
+                return Err(format!("points back into {path}, which was already read (records out of mbox order)"));
+            }
             self.finish_mbox();
             let r = self.fs.open_file(path).map_err(|e| e.to_string())?;
             self.mbox = Some((path.to_owned(), MboxReader::new(BufReader::new(HashRead::new(r)), Flavor::Mboxrd, Limits::default()), 0));
@@ -212,7 +237,9 @@ impl ItemIter {
                 .ok_or_else(|| format!("{path} holds fewer than {} messages", index + 1))?
                 .map_err(|e| format!("{path}: {e}"))?;
             *next += 1;
+            self.messages_parsed += 1;
             if *next - 1 == index {
+                self.last_message = Some(m.bytes.clone());
                 return Ok(m.bytes);
             }
         }
@@ -236,7 +263,9 @@ impl ItemIter {
     }
 
     fn finish_mbox(&mut self) {
+        self.last_message = None;
         if let Some((path, reader, _)) = self.mbox.take() {
+            self.mboxes_done.insert(path.clone());
             let mut inner = reader.into_inner();
             let got = inner.get_mut().finish();
             self.check_listed(&path, got);
@@ -319,4 +348,62 @@ pub(crate) fn sync_to_async(mut reader: Box<dyn Read + Send>) -> BoxRead {
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     Box::pin(tokio_util::io::StreamReader::new(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder package of `n` mail records, record `i` pointing at message `index(i)` of
+    /// one mbox of `n` messages.
+    fn mail_package(dir: &Path, n: u64, index: impl Fn(u64) -> u64) {
+        std::fs::create_dir_all(dir.join("mail")).unwrap();
+        let mbox: String = (0..n).map(|i| format!("From a@example.org Mon Jan  6 09:00:00 2025\nSubject: {i}\n\nbody {i}\n\n")).collect();
+        let records: String = (0..n)
+            .map(|i| {
+                let rec = serde_json::json!({"id": format!("m{i}"), "container": "x", "version": "1",
+                    "record": {"type": "mail", "flags": [], "to": []},
+                    "content": {"path": "mail/x.mbox", "index": index(i), "size": 1, "sha256": "00", "media_type": "message/rfc822"}});
+                format!("{rec}\n")
+            })
+            .collect();
+        let file = |path: &str, body: &str| {
+            std::fs::write(dir.join(path), body).unwrap();
+            serde_json::json!({"path": path, "size": body.len(), "media_type": "x", "sha256": sha256_hex(body.as_bytes())})
+        };
+        let files = vec![file("mail/x.mbox", &mbox), file("mail/messages.jsonl", &records)];
+        let manifest = serde_json::json!({"format": "ferry-package", "version": 1, "created": "2025-01-01T00:00:00Z", "generator": "test",
+            "source": "test", "verticals": {"mail": {"items": n, "containers": ["x"], "records": "mail/messages.jsonl"}}, "files": files});
+        std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    }
+
+    fn read_all(dir: &Path) -> (Vec<Result<Item, ItemError>>, u64) {
+        let r = PackageReader::open(dir, None, dir, UnpackLimits::default()).unwrap();
+        let mut it = r.items(Vertical::Mail).unwrap();
+        let items: Vec<_> = it.by_ref().collect();
+        (items, it.messages_parsed)
+    }
+
+    #[test]
+    fn records_pointing_at_one_message_read_the_mbox_once() {
+        let t = tempfile::tempdir().unwrap();
+        let n = 400;
+        mail_package(t.path(), n, |_| n - 1);
+        let (items, parsed) = read_all(t.path());
+        assert_eq!(items.len() as u64, n);
+        // every record reaches its message (each then fails its made-up hash)
+        assert!(items.iter().all(|i| i.as_ref().is_err_and(|e| e.reason.contains("does not match its SHA-256"))));
+        assert_eq!(parsed, n, "the mbox was parsed again for each record");
+    }
+
+    #[test]
+    fn records_pointing_back_fail_instead_of_reading_again() {
+        let t = tempfile::tempdir().unwrap();
+        let n = 300;
+        mail_package(t.path(), n, |i| n - 1 - i);
+        let (items, parsed) = read_all(t.path());
+        assert_eq!(items.len() as u64, n);
+        assert_eq!(parsed, n);
+        assert!(items.iter().skip(1).all(|i| i.as_ref().is_err_and(|e| e.reason.contains("already read"))));
+    }
 }

@@ -30,6 +30,8 @@ pub fn verify(reader: &PackageReader) -> Result<VerifyReport, PackageError> {
     let manifest = reader.manifest();
     let present: BTreeMap<String, u64> = fs.files().into_iter().collect();
     let mut listed = HashSet::new();
+    // every listed (size, SHA-256), to look content up in constant time
+    let contents: HashSet<(u64, &str)> = manifest.files.iter().map(|f| (f.size, f.sha256.as_str())).collect();
     for f in &manifest.files {
         listed.insert(f.path.as_str());
         let Some(&size) = present.get(&f.path) else {
@@ -87,8 +89,11 @@ pub fn verify(reader: &PackageReader) -> Result<VerifyReport, PackageError> {
                     if let Some(c) = &item.content
                         && v != Vertical::Mail
                     {
-                        let path = manifest.files.iter().find(|f| Some(f.sha256.as_str()) == c.sha256.as_deref() && Some(f.size) == c.size);
-                        if path.is_none() {
+                        let listed = match (c.size, c.sha256.as_deref()) {
+                            (Some(size), Some(sha)) => contents.contains(&(size, sha)),
+                            _ => false,
+                        };
+                        if !listed {
                             report.problems.push(format!(
                                 "{}: item {} refers to content that no listed file has",
                                 layout::records_path(v),

@@ -19,7 +19,7 @@ impl PackageImporter {
 
     async fn writer(&self) -> Result<&PackageWriter, ConnectorError> {
         self.writer
-            .get_or_try_init(|| PackageWriter::open(&self.cfg.path, &self.source, self.settings.encryption.clone()))
+            .get_or_try_init(|| PackageWriter::open(&self.cfg.path, &self.source, &self.settings.job_id, self.settings.encryption.clone()))
             .await
             .map_err(fatal)
     }
@@ -38,6 +38,8 @@ impl Importer for PackageImporter {
         let added = self.writer().await?.add(item).await.map_err(|e| match e {
             // the item's own content could not be read: that item fails, the job goes on
             PackageError::Io { context, source } if context.starts_with("reading") => ConnectorError::Item(format!("{context}: {source}")),
+            // an item the package cannot hold fails alone
+            PackageError::BadItem(why) => ConnectorError::Item(why),
             other => fatal(other),
         })?;
         Ok(PutOutcome {

@@ -1,0 +1,258 @@
+//! Builds the final package from what is staged. Runs on a blocking thread: the staged
+//! rows arrive, one pass at a time, over a bounded channel from the async side.
+
+use crate::layout::{self, safe_container, safe_segment};
+use crate::manifest::{Manifest, VerticalSummary};
+use crate::record::{ContentRef, PackageRecord, schemas};
+use crate::sink::Sink;
+use crate::{FORMAT_NAME, FORMAT_VERSION, PackageError, readme};
+use chrono::{DateTime, Utc};
+use ferry_codecs::contacts_csv::CsvContactsWriter;
+use ferry_codecs::ical::CalendarMerger;
+use ferry_codecs::mbox::write_message;
+use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
+use ferry_core::{Record, Vertical};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc;
+
+/// A staged content file: (path under the staging, size, SHA-256).
+pub(crate) type Staged = Option<(String, u64, String)>;
+
+/// One staged item as the assembly needs it.
+pub(crate) struct StagedRow {
+    pub rec: PackageRecord,
+    pub staged: Staged,
+    pub media_type: String,
+}
+
+pub(crate) type RowResult = Result<StagedRow, PackageError>;
+
+/// What the async side found in the staging before the assembly starts.
+pub(crate) struct Plan {
+    pub staging: PathBuf,
+    pub created: DateTime<Utc>,
+    pub source: String,
+    pub job: String,
+    /// Each vertical with items: its item count and containers.
+    pub verticals: Vec<(Vertical, u64, Vec<String>)>,
+}
+
+/// Asks the async side for one pass over a vertical's rows, in package order.
+pub(crate) struct Rows {
+    pub requests: mpsc::Sender<(Vertical, mpsc::Sender<RowResult>)>,
+}
+
+impl Rows {
+    fn pass(&self, v: Vertical) -> Result<impl Iterator<Item = RowResult>, PackageError> {
+        let (tx, mut rx) = mpsc::channel(256);
+        self.requests
+            .blocking_send((v, tx))
+            .map_err(|_| PackageError::io("staging", std::io::Error::other("the staging reader stopped")))?;
+        Ok(std::iter::from_fn(move || rx.blocking_recv()))
+    }
+}
+
+fn io_err(ctx: &str) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
+    move |e| PackageError::io(ctx, e)
+}
+
+/// Writes every staged item, the schemas, the READMEs and the manifest (last) to `sink`.
+pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Manifest, PackageError> {
+    sink.time = zip_time(plan.created);
+    let mut summaries = BTreeMap::new();
+    for (v, count, containers) in &plan.verticals {
+        write_vertical(plan, rows, sink, *v)?;
+        summaries.insert(
+            v.as_str().to_owned(),
+            VerticalSummary { items: *count, containers: containers.clone(), records: layout::records_path(*v).into() },
+        );
+    }
+    for (file, schema) in schemas() {
+        sink.add_bytes(&format!("schemas/{file}"), "application/schema+json", &serde_json::to_vec_pretty(&schema).expect("json"))?;
+    }
+    let mut manifest = Manifest {
+        format: FORMAT_NAME.into(),
+        version: FORMAT_VERSION,
+        created: plan.created,
+        generator: format!("ferry {}", env!("CARGO_PKG_VERSION")),
+        source: plan.source.clone(),
+        job: (!plan.job.is_empty()).then(|| plan.job.clone()),
+        verticals: summaries,
+        files: Vec::new(),
+    };
+    let (txt, html) = readme::render(&manifest);
+    sink.add_bytes("README.txt", "text/plain; charset=utf-8", txt.as_bytes())?;
+    sink.add_bytes("README.html", "text/html; charset=utf-8", html.as_bytes())?;
+    manifest.files = std::mem::take(&mut sink.entries);
+    sink.add_bytes("manifest.json", "application/json", &serde_json::to_vec_pretty(&manifest).expect("json"))?;
+    Ok(manifest)
+}
+
+fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
+    let staged_path = |f: &str| plan.staging.join(f);
+    // pass 1: the standard format, one file per container (media and files as they are)
+    let mut namer = Namer::default();
+    let mut open_path: Option<String> = None;
+    let mut cal: Option<CalendarMerger> = None;
+    for row in rows.pass(v)? {
+        let StagedRow { rec, staged, media_type } = row?;
+        if let Some(path) = layout::standard_path(v, &rec.container)
+            && open_path.as_deref() != Some(&path)
+        {
+            if open_path.is_some() {
+                if let Some(c) = cal.take() {
+                    c.finish(sink).map_err(io_err("writing calendar"))?;
+                }
+                sink.end_stream()?;
+            }
+            let media_type = match v {
+                Vertical::Contacts => "text/vcard",
+                Vertical::Mail => "application/mbox",
+                _ => "text/calendar",
+            };
+            // mail is mostly attachments that do not compress: stored, like media
+            sink.start_stream(&path, media_type, v != Vertical::Mail)?;
+            if matches!(v, Vertical::Calendar | Vertical::Tasks) {
+                cal = Some(CalendarMerger::begin(sink, &rec.container).map_err(io_err("writing calendar"))?);
+            }
+            open_path = Some(path);
+        }
+        match &rec.record {
+            Record::Contact(c) => {
+                let original = rec.original().ok().flatten();
+                let text = original.and_then(|o| convert(&o.bytes, WriteVersion::V4).ok()).map(|c| c.text).unwrap_or_else(|| build_v4(c));
+                sink.write_stream(text.as_bytes())?;
+            }
+            Record::Event(_) | Record::Task(_) => {
+                // items are checked when staged; one that still does not merge (staged by an
+                // older ferry) is left out of the .ics only: its record keeps it, whole
+                if let Ok(Some(o)) = rec.original() {
+                    let mut piece = Vec::new();
+                    if CalendarMerger::default().add(&mut piece, &o.bytes).is_ok() {
+                        cal.as_mut().expect("open").add(sink, &o.bytes).map_err(|e| PackageError::invalid(&rec.id, e.to_string()))?;
+                    }
+                }
+            }
+            Record::Mail(m) => {
+                let (file, _, _) = staged.ok_or_else(|| PackageError::invalid(&rec.id, "message has no content"))?;
+                let bytes = std::fs::read(staged_path(&file)).map_err(io_err("reading staged message"))?;
+                write_message(sink, m.envelope_from.as_deref(), m.received, &bytes).map_err(io_err("writing mbox"))?;
+            }
+            Record::Media(_) | Record::File(_) => {
+                let (file, size, sha) = staged.ok_or_else(|| PackageError::invalid(&rec.id, "item has no content"))?;
+                let path = namer.path(v, &rec);
+                sink.add_staged(&path, &media_type, &staged_path(&file), size, &sha, v == Vertical::Files)?;
+            }
+        }
+    }
+    if open_path.is_some() {
+        if let Some(c) = cal.take() {
+            c.finish(sink).map_err(io_err("writing calendar"))?;
+        }
+        sink.end_stream()?;
+    }
+    // pass 2: the canonical records, with where each item's content is
+    let records_path = layout::records_path(v);
+    sink.start_stream(records_path, "application/jsonl", true)?;
+    let mut namer = Namer::default();
+    let mut mbox_index: BTreeMap<String, u64> = BTreeMap::new();
+    for row in rows.pass(v)? {
+        let StagedRow { mut rec, staged, media_type } = row?;
+        if let Some((_, size, sha)) = staged {
+            rec.content = Some(if v == Vertical::Mail {
+                let path = layout::standard_path(v, &rec.container).expect("mail has an mbox");
+                let i = mbox_index.entry(path.clone()).or_default();
+                let r = ContentRef { path, index: Some(*i), size, sha256: sha, media_type };
+                *i += 1;
+                r
+            } else {
+                ContentRef { path: namer.path(v, &rec), index: None, size, sha256: sha, media_type }
+            });
+        }
+        let mut line = serde_json::to_vec(&rec).expect("json");
+        line.push(b'\n');
+        sink.write_stream(&line)?;
+    }
+    sink.end_stream()?;
+    // pass 3: contacts also as CSV
+    if v == Vertical::Contacts {
+        sink.start_stream(layout::CONTACTS_CSV, "text/csv; charset=utf-8", true)?;
+        {
+            let mut csv = CsvContactsWriter::new(&mut *sink).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
+            for row in rows.pass(v)? {
+                let row = row?;
+                if let Record::Contact(c) = &row.rec.record {
+                    csv.write(c, &row.rec.container).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
+                }
+            }
+            csv.finish().map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
+        }
+        sink.end_stream()?;
+    }
+    Ok(())
+}
+
+/// Checks, when an item is staged, what the assembly will do with it, so that a bad item
+/// fails then (one failed item) instead of failing the whole package at the end.
+pub(crate) fn check_item(rec: &PackageRecord) -> Result<(), String> {
+    let original = rec.original()?;
+    if let (Record::Event(_) | Record::Task(_), Some(o)) = (&rec.record, &original) {
+        CalendarMerger::default().add(&mut std::io::sink(), &o.bytes).map_err(|e| format!("not a usable calendar object: {e}"))?;
+    }
+    Ok(())
+}
+
+fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
+    use chrono::{Datelike, Timelike};
+    zip::DateTime::from_date_and_time(
+        t.year().clamp(1980, 2107) as u16,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default()
+}
+
+/// Unique, safe file names for media and files, the same on every pass.
+#[derive(Default)]
+struct Namer {
+    used: HashSet<String>,
+    container: String,
+}
+
+impl Namer {
+    fn path(&mut self, v: Vertical, rec: &PackageRecord) -> String {
+        if rec.container != self.container {
+            self.used.clear();
+            self.container = rec.container.clone();
+        }
+        let name = match &rec.record {
+            Record::Media(m) => m.file_name.clone(),
+            Record::File(f) => f.name.clone(),
+            _ => rec.id.clone(),
+        };
+        let name = safe_segment(&name);
+        let dir =
+            if rec.container.is_empty() && v == Vertical::Files { String::new() } else { format!("{}/", safe_container(&rec.container)) };
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
+            _ => (name.clone(), String::new()),
+        };
+        let mut candidate = name.clone();
+        let mut n = 1;
+        while !self.used.insert(candidate.to_lowercase()) {
+            n += 1;
+            candidate = format!("{stem} ({n}){ext}");
+        }
+        format!("{}/{dir}{candidate}", v.as_str())
+    }
+}
+
+/// Where the assembly writes before the package is moved into place: inside the locked,
+/// private staging folder, so no other process or user can reach it.
+pub(crate) fn build_path(staging: &Path) -> PathBuf {
+    staging.join("package.tmp")
+}
