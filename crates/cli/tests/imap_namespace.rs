@@ -178,3 +178,20 @@ fn a_folder_named_in_modified_utf7_by_another_client_is_exported_decoded() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(per_folder(&t.path().join("one.zip")), [("Entwürfe".to_owned(), 1)].into_iter().collect());
 }
+
+#[test]
+fn a_folder_name_holding_the_servers_delimiter_is_a_fidelity_warning() {
+    let dotted = var("FERRY_TEST_IMAP_DOTTED");
+    let u = user("delim");
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src/mail/Releases");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("v1.2.mbox"), mbox(&["rel-1"])).unwrap();
+    let source = format!("dir:{}", t.path().join("src").display());
+    let o = run(&t.path().join("data"), &["--json", "transfer", "--from", &source, "--to", &format!("imap://{u}@{dotted}")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = r["report"]["verticals"]["mail"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("Releases/v1.2") && warnings.contains("INBOX.Releases.v1.2"), "{r}");
+    assert!(server_folders(&dotted, &u).contains("INBOX.Releases.v1.2"));
+}

@@ -92,6 +92,23 @@ pub async fn list(live: &mut Live) -> Result<Tree, ConnectorError> {
 }
 
 impl Tree {
+    fn delimiter(&self) -> String {
+        self.namespace.delimiter.clone().or_else(|| self.folders.iter().find_map(|f| f.delimiter.clone())).unwrap_or_else(|| "/".into())
+    }
+
+    /// A fidelity warning when a level of the path holds the server's delimiter, so that
+    /// the server makes more levels of it (`v1.2` on a server with `.`).
+    pub fn split_warning(&self, container: &str) -> Option<String> {
+        let delim = self.delimiter();
+        if delim == "/" || !container.split('/').any(|p| p.contains(delim.as_str())) {
+            return None;
+        }
+        Some(format!(
+            "folder `{container}` holds the server's hierarchy delimiter `{delim}`: it is stored as nested folders `{}`",
+            self.server_name(container)
+        ))
+    }
+
     /// The server's folder for a ferry container: a folder with the same special use, or
     /// the path under the namespace prefix, encoded, with the server's delimiter.
     pub fn server_name(&self, container: &str) -> String {
@@ -101,12 +118,7 @@ impl Tree {
         if let Some(f) = self.folders.iter().find(|f| f.special.is_some_and(|s| s.eq_ignore_ascii_case(container))) {
             return f.name.clone();
         }
-        let delim = self
-            .namespace
-            .delimiter
-            .clone()
-            .or_else(|| self.folders.iter().find_map(|f| f.delimiter.clone()))
-            .unwrap_or_else(|| "/".into());
+        let delim = self.delimiter();
         let parts: Vec<&str> = container.split('/').collect();
         let path = parts.iter().map(|p| mutf7::encode(p)).collect::<Vec<_>>().join(&delim);
         // a path under INBOX on a server whose prefix is INBOX already has it
@@ -145,6 +157,9 @@ mod tests {
         assert_eq!(tree.server_name("Archive"), "INBOX.Archive");
         assert_eq!(tree.server_name("INBOX/Old"), "INBOX.Old", "INBOX is not put under INBOX twice");
         assert_eq!(tree.server_name("Tom & Jerry/x"), "INBOX.Tom &- Jerry.x");
+        assert_eq!(tree.split_warning("Projects/2025"), None);
+        let w = tree.split_warning("Releases/v1.2").unwrap();
+        assert!(w.contains("`Releases/v1.2`") && w.contains("`INBOX.Releases.v1.2`"), "{w}");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use std::collections::{HashMap, HashSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
+/// A folder's messages by (Message-ID, size): their UID and flags.
+type Present = HashMap<(String, u32), (u32, Vec<String>)>;
+
 /// Appends messages. A message already in the destination folder (same Message-ID and
 /// size, or, without a Message-ID, the same bytes) is not appended again.
 pub struct ImapImporter {
@@ -23,7 +26,7 @@ pub struct ImapImporter {
     created: Mutex<HashSet<String>>,
     /// Per folder: (Message-ID, size) of what it holds, with UID and flags, read once, so
     /// that the check for an existing message costs no round trip.
-    present: Mutex<HashMap<String, HashMap<(String, u32), (u32, Vec<String>)>>>,
+    present: Mutex<HashMap<String, Present>>,
     /// Bytes of messages held in memory on their way, across all puts (IN_FLIGHT at
     /// most, whatever the concurrency).
     in_flight: tokio::sync::Semaphore,
@@ -88,8 +91,9 @@ impl ImapImporter {
         tempfile::Builder::new().prefix("message-").tempfile_in(spool.as_ref().expect("made").path())
     }
 
-    /// The server folder for a container, created if missing.
-    async fn folder(&self, container: &str) -> Result<String, ConnectorError> {
+    /// The server folder for a container, created if missing, and a fidelity warning
+    /// when the server makes more levels of it than the container has.
+    async fn folder(&self, container: &str) -> Result<(String, Option<String>), ConnectorError> {
         let mut known = self.folders.lock().await;
         if known.is_none() {
             let mut lease = self.pool.get().await?;
@@ -97,8 +101,9 @@ impl ImapImporter {
         }
         let list = known.as_ref().expect("listed");
         let name = list.server_name(container);
+        let warning = list.split_warning(container);
         if list.folders.iter().any(|f| f.name == name) || self.created.lock().await.contains(&name) {
-            return Ok(name);
+            return Ok((name, warning));
         }
         let mut lease = self.pool.get().await?;
         lease.allow(DEFAULT_BUDGET);
@@ -111,7 +116,7 @@ impl ImapImporter {
         }
         let _ = lease.session.subscribe(&name).await;
         self.created.lock().await.insert(name.clone());
-        Ok(name)
+        Ok((name, warning))
     }
 }
 
@@ -288,9 +293,10 @@ impl Importer for ImapImporter {
         // IMAP carries messages with CRLF line ends; mbox and maildir files often have LF
         let (data, sha, prefix) = self.read(content, reserved as usize).await?;
         let size = data.len();
-        let folder = self.folder(&item.container).await?;
+        let (folder, warning) = self.folder(&item.container).await?;
+        let warnings: Vec<String> = warning.into_iter().collect();
         let mid = m.message_id.as_deref().map(|id| id.trim_matches(['<', '>']).to_owned()).filter(|id| !id.is_empty());
-        let already = |dest_id: String| Ok(PutOutcome { dest_id, created: false, warnings: vec![], sha256: Some(sha.clone()) });
+        let already = |dest_id: String| Ok(PutOutcome { dest_id, created: false, warnings: warnings.clone(), sha256: Some(sha.clone()) });
         let wanted = flag_set(m.flags.iter().cloned());
         match &mid {
             Some(id) => {
@@ -309,7 +315,7 @@ impl Importer for ImapImporter {
                     if let Some(map) = self.present.lock().await.get_mut(&folder) {
                         map.insert((id.clone(), size as u32), (uid, wanted));
                     }
-                    return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: true, warnings: vec![], sha256: Some(sha) });
+                    return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: true, warnings, sha256: Some(sha) });
                 }
             }
             None => {
@@ -337,7 +343,7 @@ impl Importer for ImapImporter {
         Ok(PutOutcome {
             dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())),
             created: true,
-            warnings: vec![],
+            warnings,
             sha256: Some(sha),
         })
     }
