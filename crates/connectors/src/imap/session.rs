@@ -148,7 +148,7 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     let setup = |what: &str, e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::TimedOut {
             ConnectorError::Fatal(format!(
-                "imap: {server}: {e}, waiting for {what}; is it an IMAP port? (imap:// expects a plain greeting and STARTTLS, usually on port 143; imaps:// TLS from the first byte, usually on port 993)"
+                "imap: {e}, waiting for {what}; is it an IMAP port? (imap:// expects a plain greeting and STARTTLS, usually on port 143; imaps:// TLS from the first byte, usually on port 993)"
             ))
         } else {
             ConnectorError::transient(format!("imap: {server}: no {what}: {e}"))
@@ -188,7 +188,7 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     let login = client.login(&cfg.user, password).with_subscriber(tracing::subscriber::NoSubscriber::default()).await;
     let session = login.map_err(|(e, _)| match e {
         async_imap::error::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            ConnectorError::transient(format!("imap: {server}: {e}, waiting for the answer to LOGIN"))
+            ConnectorError::transient(format!("imap: {e}, waiting for the answer to LOGIN"))
         }
         // the connection went, not the credentials
         async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
