@@ -5,6 +5,8 @@
 #
 #   Dovecot: IMAP with STARTTLS (self-signed certificate). Any user name logs in with
 #   the password in servers.env (FERRY_TEST_PASSWORD), so each test uses its own users.
+#   A second Dovecot (FERRY_TEST_IMAP_DOTTED) looks to a client as Cyrus and Courier do:
+#   personal namespace `INBOX.`, separator `.`, no special-use folders.
 #   rclone serve webdav: WebDAV over HTTPS, user `ferry` with the same password; each test
 #   uses its own folder.
 #   Radicale: CalDAV and CardDAV over HTTPS, users alice, bob, carol, dave, erin, frank
@@ -15,7 +17,9 @@ set -euo pipefail
 
 if [ "${1:-start}" = stop ]; then
     dir=${2:?usage: servers.sh stop DIR}
-    [ -f "$dir/dovecot/dovecot.conf" ] && dovecot -c "$dir/dovecot/dovecot.conf" stop 2>/dev/null || true
+    for conf in "$dir/dovecot/dovecot.conf" "$dir/dovecot-dotted/dovecot.conf"; do
+        [ -f "$conf" ] && dovecot -c "$conf" stop 2>/dev/null || true
+    done
     for pidfile in "$dir"/*.pid; do
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     done
@@ -117,6 +121,60 @@ CONF
 dovecot -c "$d/dovecot.conf"
 wait_port "$imap_port" Dovecot
 
+# --- a second Dovecot, Courier/Cyrus style: every folder under INBOX., `.` between levels
+imap_dotted_port=$(free_port)
+d="$dir/dovecot-dotted"
+mkdir -p "$d/run" "$d/state" "$d/home"
+chown nobody:nogroup "$d/home"
+cat > "$d/dovecot.conf" <<CONF
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/dovecot.log
+info_log_path = $d/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = yes
+ssl_cert = <$dir/cert.pem
+ssl_key = <$dir/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {
+  driver = static
+  args = password=ferry-test-secret
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$d/home/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $imap_dotted_port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0666
+  }
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+namespace inbox {
+  inbox = yes
+  prefix = INBOX.
+  separator = .
+}
+CONF
+dovecot -c "$d/dovecot.conf"
+wait_port "$imap_dotted_port" "Dovecot (dotted namespace)"
+
 # --- WebDAV (rclone)
 dav_port=$(free_port)
 mkdir -p "$dir/webdav"
@@ -170,6 +228,7 @@ cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
 FERRY_TEST_CA=$dir/ca.pem
 FERRY_TEST_IMAP=127.0.0.1:$imap_port
+FERRY_TEST_IMAP_DOTTED=127.0.0.1:$imap_dotted_port
 FERRY_TEST_PASSWORD=ferry-test-secret
 FERRY_TEST_WEBDAV=127.0.0.1:$dav_port
 FERRY_TEST_RADICALE=127.0.0.1:$rad_port

@@ -276,3 +276,72 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["report"]["state"], "completed", "{r}");
 }
+
+#[test]
+fn large_message_with_a_fresh_data_dir_is_spooled_and_the_spool_removed() {
+    let s = dovecot();
+    let t = tempfile::tempdir().unwrap();
+    // a data directory that does not exist yet: its tmp folder neither
+    let data = t.path().join("brand-new");
+    let src = t.path().join("src/mail");
+    std::fs::create_dir_all(&src).unwrap();
+    let line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopq\n";
+    let body = line.repeat((9 << 20) / line.len() + 1);
+    std::fs::write(
+        src.join("INBOX.mbox"),
+        format!("From a@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <big@example.org>\nSubject: 9 MiB\n\n{body}\n"),
+    )
+    .unwrap();
+    let a = format!("imap://{}@{}", user("gina"), s.addr);
+    let o = run(&s, &data, &["--json", "transfer", "--from", &format!("dir:{}", t.path().join("src").display()), "--to", &a]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["report"]["verticals"]["mail"]["transferred"], 1, "{r}");
+    // the message is on the server whole (CRLF line ends: one more byte a line)
+    let pkg = t.path().join("back.zip");
+    let o = run(&s, &data, &["export", &a, "-o", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap();
+    let mut jsonl = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("mail/messages.jsonl").unwrap(), &mut jsonl).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    let lines = body.lines().count() + 4;
+    assert!(rec["content"]["size"].as_u64().unwrap() > 9 << 20, "{rec}");
+    assert!(rec["content"]["size"].as_u64().unwrap() >= (body.len() + lines) as u64, "{rec}");
+    // the spool file and its private folder are gone
+    let left = walk(&data.join("tmp"));
+    assert!(left.is_empty(), "spool files left behind: {left:?}");
+}
+
+#[test]
+fn trace_log_never_shows_the_password() {
+    let s = dovecot();
+    let t = tempfile::tempdir().unwrap();
+    let a = format!("imap://{}@{}", user("hank"), s.addr);
+    let src = t.path().join("src/mail");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("INBOX.mbox"),
+        "From a@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <t@example.org>\nSubject: t\n\nhi\n\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["transfer".to_owned(), "--from".into(), format!("dir:{}", t.path().join("src").display()), "--to".into(), a.clone()],
+        vec!["export".to_owned(), a.clone(), "-o".into(), t.path().join("out.zip").display().to_string()],
+    ] {
+        let o = std::process::Command::new(ferry_bin())
+            .arg("--data-dir")
+            .arg(t.path().join("data"))
+            .args(&args)
+            .args(["--ca-file", &s.ca, "--allow-private-network"])
+            .env("FERRY_PASSWORD", &s.password)
+            .env("FERRY_LOG", "trace")
+            .output()
+            .unwrap();
+        let all = text(&o);
+        assert!(o.status.success(), "{all}");
+        // the trace log is on and shows the IMAP conversation
+        assert!(all.contains("CAPABILITY") && all.contains("LIST"), "{all}");
+        assert!(!all.contains(&s.password), "the password is in the output of {args:?}");
+    }
+}

@@ -19,6 +19,8 @@ pub struct ImapConfig {
     pub port: u16,
     pub user: String,
     pub folder: Option<String>,
+    /// How long one read or write may wait for the server (FERRY_IMAP_TIMEOUT).
+    pub timeout: std::time::Duration,
 }
 
 impl ImapConfig {
@@ -33,7 +35,8 @@ impl ImapConfig {
             _ => (hostport.trim_matches(['[', ']']).to_owned(), if tls == Tls::Implicit { 993 } else { 143 }),
         };
         let folder = Some(a.path).filter(|f| !f.is_empty());
-        Ok(ImapConfig { tls, host, port, user: a.user, folder })
+        let timeout = super::timed::timeout_from_env().map_err(ConnectorError::Fatal)?;
+        Ok(ImapConfig { tls, host, port, user: a.user, folder, timeout })
     }
 }
 

@@ -69,10 +69,12 @@ impl ImapExporter {
             return Ok(Box::new(Empty));
         }
         let mut lease = self.pool.get().await?;
-        let mut all = folders::list(&mut lease).await?;
+        let mut all = folders::list(&mut lease).await?.folders;
         drop(lease);
         if let Some(only) = &self.pool.config().folder {
-            all.retain(|f| f.name == *only || f.delimiter.as_ref().is_some_and(|d| f.name.starts_with(&format!("{only}{d}"))));
+            // the folder as ferry names it (`Projects/2025`) or as the server does
+            let under = |name: &str, sep: &str| name == only || name.starts_with(&format!("{only}{sep}"));
+            all.retain(|f| under(&f.container, "/") || f.delimiter.as_ref().is_some_and(|d| under(&f.name, d)));
             if all.is_empty() {
                 return Err(ConnectorError::Fatal(format!("imap: no folder named {only}")));
             }
@@ -284,7 +286,7 @@ impl Pages {
             bytes: inline_bytes,
             bodies: tokio::sync::Mutex::new(None),
         });
-        let container = folder.container();
+        let container = folder.container.clone();
         let mut out = Vec::new();
         for m in take {
             self.after = m.uid;

@@ -1,7 +1,7 @@
 use super::append::{Appender, Data, Message};
 use super::config::ImapConfig;
 use super::exporter::flag_name;
-use super::folders::{self, Folder};
+use super::folders::{self, Tree};
 use super::session::{DEFAULT_BUDGET, Pool, imap_err};
 use crate::Settings;
 use async_trait::async_trait;
@@ -13,17 +13,26 @@ use std::collections::{HashMap, HashSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
+/// A folder's messages by (Message-ID, size): their UID and flags.
+type Present = HashMap<(String, u32), (u32, Vec<String>)>;
+
 /// Appends messages. A message already in the destination folder (same Message-ID and
 /// size, or, without a Message-ID, the same bytes) is not appended again.
 pub struct ImapImporter {
     pool: Pool,
     settings: Settings,
     appender: Appender,
-    folders: Mutex<Option<Vec<Folder>>>,
+    folders: Mutex<Option<Tree>>,
     created: Mutex<HashSet<String>>,
     /// Per folder: (Message-ID, size) of what it holds, with UID and flags, read once, so
     /// that the check for an existing message costs no round trip.
-    present: Mutex<HashMap<String, HashMap<(String, u32), (u32, Vec<String>)>>>,
+    present: Mutex<HashMap<String, Present>>,
+    /// Bytes of messages held in memory on their way, across all puts (IN_FLIGHT at
+    /// most, whatever the concurrency).
+    in_flight: tokio::sync::Semaphore,
+    /// A private folder (mode 0700) for spooled messages, made on first use and removed
+    /// with the importer.
+    spool: std::sync::Mutex<Option<tempfile::TempDir>>,
 }
 
 /// The Message-ID in a header block, without angle brackets.
@@ -57,33 +66,57 @@ impl ImapImporter {
             folders: Mutex::new(None),
             created: Mutex::new(HashSet::new()),
             present: Mutex::new(HashMap::new()),
+            in_flight: tokio::sync::Semaphore::new(IN_FLIGHT as usize),
+            spool: std::sync::Mutex::new(None),
         }
     }
 
-    /// The server folder for a container, created if missing.
-    async fn folder(&self, container: &str) -> Result<String, ConnectorError> {
+    /// A new spool file, created exclusively (O_EXCL, mode 0600) in the importer's private
+    /// folder under the temporary directory; removed when the message is done with.
+    fn spool_file(&self) -> std::io::Result<tempfile::NamedTempFile> {
+        let mut spool = self.spool.lock().unwrap_or_else(|e| e.into_inner());
+        if spool.is_none() {
+            std::fs::create_dir_all(&self.settings.temp_dir)?;
+            #[cfg(unix)]
+            let private = {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::Permissions::from_mode(0o700)
+            };
+            let mut b = tempfile::Builder::new();
+            b.prefix("imap-spool-");
+            #[cfg(unix)]
+            b.permissions(private);
+            *spool = Some(b.tempdir_in(&self.settings.temp_dir)?);
+        }
+        tempfile::Builder::new().prefix("message-").tempfile_in(spool.as_ref().expect("made").path())
+    }
+
+    /// The server folder for a container, created if missing, and a fidelity warning
+    /// when the server makes more levels of it than the container has.
+    async fn folder(&self, container: &str) -> Result<(String, Option<String>), ConnectorError> {
         let mut known = self.folders.lock().await;
         if known.is_none() {
             let mut lease = self.pool.get().await?;
             *known = Some(folders::list(&mut lease).await?);
         }
         let list = known.as_ref().expect("listed");
-        let name = folders::server_name(container, list);
-        if list.iter().any(|f| f.name == name) || self.created.lock().await.contains(&name) {
-            return Ok(name);
+        let name = list.server_name(container);
+        let warning = list.split_warning(container);
+        if list.folders.iter().any(|f| f.name == name) || self.created.lock().await.contains(&name) {
+            return Ok((name, warning));
         }
         let mut lease = self.pool.get().await?;
         lease.allow(DEFAULT_BUDGET);
         if let Err(e) = lease.session.create(&name).await {
             // another connection may have created it meanwhile
             let again = folders::list(&mut lease).await?;
-            if !again.iter().any(|f| f.name == name) {
+            if !again.folders.iter().any(|f| f.name == name) {
                 return Err(imap_err(&format!("creating folder {name}"), e));
             }
         }
         let _ = lease.session.subscribe(&name).await;
         self.created.lock().await.insert(name.clone());
-        Ok(name)
+        Ok((name, warning))
     }
 }
 
@@ -124,12 +157,22 @@ impl Crlf {
 /// Messages up to this size are held in memory on their way; larger ones are spooled to
 /// a temporary file.
 const IN_MEMORY: usize = 8 << 20;
+/// Message bytes all puts together hold in memory at once.
+const IN_FLIGHT: u32 = 64 << 20;
+
+/// The memory a message of `size` bytes (if known) may take on its way: its size with
+/// room for CRLF line ends, at most IN_MEMORY. A message that grows past it is spooled.
+fn reservation(size: Option<u64>) -> u32 {
+    let cap = IN_MEMORY as u64;
+    size.map_or(cap, |n| n.saturating_add(n / 16).saturating_add(4096).min(cap)) as u32
+}
 /// Bytes compared when looking for a copy of a message without a Message-ID.
 const PREFIX: usize = 1 << 20;
 
 impl ImapImporter {
-    /// The message with CRLF line ends, its SHA-256 and the SHA-256 of its first PREFIX bytes.
-    async fn read(&self, content: &ferry_core::Content) -> Result<(Data, String, String), ConnectorError> {
+    /// The message with CRLF line ends, its SHA-256 and the SHA-256 of its first PREFIX
+    /// bytes. Up to `in_memory` bytes are kept in memory; a longer message is spooled.
+    async fn read(&self, content: &ferry_core::Content, in_memory: usize) -> Result<(Data, String, String), ConnectorError> {
         let fail = |e: std::io::Error| ConnectorError::transient(format!("reading the message: {e}"));
         let mut reader = content.open_verified().await.map_err(fail)?;
         let mut crlf = Crlf::default();
@@ -149,9 +192,8 @@ impl ImapImporter {
                 prefix.update(&out[..out.len().min(PREFIX - len)]);
             }
             len += out.len();
-            if file.is_none() && len > IN_MEMORY {
-                let spool = tempfile::NamedTempFile::new_in(&self.settings.temp_dir)
-                    .map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
+            if file.is_none() && len > in_memory {
+                let spool = self.spool_file().map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
                 let (f, path) = spool.into_parts();
                 let mut f = tokio::fs::File::from_std(f);
                 f.write_all(&mem).await.map_err(|e| ConnectorError::from_io("spooling a large message", e))?;
@@ -245,12 +287,16 @@ impl Importer for ImapImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
         let Record::Mail(m) = &item.record else { return Err(ConnectorError::Item("not a mail message".into())) };
         let content = item.content.as_ref().ok_or_else(|| ConnectorError::Item("message without content".into()))?;
+        // what this message may hold in memory until it is stored, out of IN_FLIGHT
+        let reserved = reservation(content.size);
+        let _memory = self.in_flight.acquire_many(reserved).await.expect("never closed");
         // IMAP carries messages with CRLF line ends; mbox and maildir files often have LF
-        let (data, sha, prefix) = self.read(content).await?;
+        let (data, sha, prefix) = self.read(content, reserved as usize).await?;
         let size = data.len();
-        let folder = self.folder(&item.container).await?;
+        let (folder, warning) = self.folder(&item.container).await?;
+        let warnings: Vec<String> = warning.into_iter().collect();
         let mid = m.message_id.as_deref().map(|id| id.trim_matches(['<', '>']).to_owned()).filter(|id| !id.is_empty());
-        let already = |dest_id: String| Ok(PutOutcome { dest_id, created: false, warnings: vec![], sha256: Some(sha.clone()) });
+        let already = |dest_id: String| Ok(PutOutcome { dest_id, created: false, warnings: warnings.clone(), sha256: Some(sha.clone()) });
         let wanted = flag_set(m.flags.iter().cloned());
         match &mid {
             Some(id) => {
@@ -269,7 +315,7 @@ impl Importer for ImapImporter {
                     if let Some(map) = self.present.lock().await.get_mut(&folder) {
                         map.insert((id.clone(), size as u32), (uid, wanted));
                     }
-                    return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: true, warnings: vec![], sha256: Some(sha) });
+                    return Ok(PutOutcome { dest_id: format!("{folder}#<{id}>"), created: true, warnings, sha256: Some(sha) });
                 }
             }
             None => {
@@ -297,7 +343,7 @@ impl Importer for ImapImporter {
         Ok(PutOutcome {
             dest_id: format!("{folder}#{}", m.message_id.clone().unwrap_or_else(|| sha[..16].to_owned())),
             created: true,
-            warnings: vec![],
+            warnings,
             sha256: Some(sha),
         })
     }
@@ -325,6 +371,15 @@ mod tests {
         assert_eq!(convert(&[b"a", b"\n", b"\n"]), b"a\r\n\r\n");
         assert_eq!(convert(&[b"\n"]), b"\r\n");
         assert_eq!(convert(&[b"", b"x\r\r\n"]), b"x\r\r\n");
+    }
+
+    #[test]
+    fn memory_per_message_is_bounded() {
+        assert_eq!(reservation(Some(1600)), 1600 + 100 + 4096);
+        assert_eq!(reservation(Some(100 << 20)), IN_MEMORY as u32);
+        assert_eq!(reservation(None), IN_MEMORY as u32);
+        assert_eq!(reservation(Some(u64::MAX)), IN_MEMORY as u32);
+        assert!(IN_FLIGHT as usize >= IN_MEMORY, "one message always fits");
     }
 
     #[test]

@@ -8,7 +8,10 @@ mod config;
 mod exporter;
 mod folders;
 mod importer;
+mod mutf7;
+mod namespace;
 mod session;
+mod timed;
 
 pub use config::ImapConfig;
 

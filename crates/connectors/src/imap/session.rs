@@ -2,6 +2,8 @@
 //! send for one command, and a small pool so that several commands run at once.
 
 use super::config::{ImapConfig, Tls};
+use super::namespace::{self, Namespace};
+use super::timed::Timed;
 use crate::{Settings, net};
 use ferry_core::ConnectorError;
 use std::pin::Pin;
@@ -10,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Semaphore;
+use tracing::instrument::WithSubscriber;
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
@@ -95,6 +98,8 @@ pub struct Live {
     pub multiappend: bool,
     /// The server keeps a modification sequence per message (RFC 7162).
     pub condstore: bool,
+    /// Where the user's folders are (RFC 2342).
+    pub namespace: Namespace,
     budget: Arc<AtomicI64>,
     dead: Arc<AtomicBool>,
 }
@@ -133,16 +138,32 @@ pub fn imap_err(what: &str, e: async_imap::error::Error) -> ConnectorError {
 
 pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, ConnectorError> {
     let tcp = net::connect(&cfg.host, cfg.port, settings).await?;
+    let server = format!("{}:{}", cfg.host, cfg.port);
+    // every read and write below may wait at most cfg.timeout, the TLS handshake included
+    let tcp = Timed::new(tcp, cfg.timeout, server.clone());
     let budget = Arc::new(AtomicI64::new(DEFAULT_BUDGET));
     let dead = Arc::new(AtomicBool::new(false));
+    // a server that stays silent while the connection is set up is most likely not an IMAP
+    // server of this kind (imap:// at an implicit-TLS port, or the reverse): no retry helps
+    let setup = |what: &str, e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            ConnectorError::Fatal(format!(
+                "imap: {e}, waiting for {what}; is it an IMAP port? (imap:// expects a plain greeting and STARTTLS, usually on port 143; imaps:// TLS from the first byte, usually on port 993)"
+            ))
+        } else {
+            ConnectorError::transient(format!("imap: {server}: no {what}: {e}"))
+        }
+    };
     let conn = match cfg.tls {
         Tls::Implicit => {
-            Conn { inner: Box::new(net::tls_wrap(tcp, &cfg.host, settings).await?), budget: budget.clone(), dead: dead.clone() }
+            let tls = tls_over(Box::new(tcp), &cfg.host, settings).await.map_err(|e| e.map_err(|e| setup("the TLS handshake", e)))?;
+            Conn { inner: Box::new(tls), budget: budget.clone(), dead: dead.clone() }
         }
         Tls::StartTls => {
             let mut client = async_imap::Client::new(Conn { inner: Box::new(tcp), budget: budget.clone(), dead: dead.clone() });
-            client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
+            client.read_response().await.map_err(|e| setup("the greeting", e))?;
             client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| match e {
+                async_imap::error::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => setup("the answer to STARTTLS", e),
                 async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
                     ConnectorError::transient(format!("imap: {}: the connection was lost at STARTTLS: {e}", cfg.host))
                 }
@@ -153,16 +174,22 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
             let plain = client.into_inner();
             // the budget counter stays the same; the TLS layer goes around the raw socket
             let raw: Box<dyn Io> = plain.inner;
-            let tls = tls_over(raw, &cfg.host, settings).await?;
+            let tls = tls_over(raw, &cfg.host, settings).await.map_err(|e| e.map_err(|e| setup("the TLS handshake", e)))?;
             Conn { inner: Box::new(tls), budget: budget.clone(), dead: dead.clone() }
         }
     };
     let mut client = async_imap::Client::new(conn);
     if cfg.tls == Tls::Implicit {
-        client.read_response().await.map_err(|e| ConnectorError::transient(format!("imap: no greeting from {}: {e}", cfg.host)))?;
+        client.read_response().await.map_err(|e| setup("the greeting", e))?;
     }
     let password = settings.password.as_ref().map(|p| p.0.as_str()).unwrap_or_default();
-    let session = client.login(&cfg.user, password).await.map_err(|(e, _)| match e {
+    // async-imap logs each command it sends (log::trace!, which FERRY_LOG=trace shows):
+    // the LOGIN command runs with logging off so that the password is never written out
+    let login = client.login(&cfg.user, password).with_subscriber(tracing::subscriber::NoSubscriber::default()).await;
+    let session = login.map_err(|(e, _)| match e {
+        async_imap::error::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            ConnectorError::transient(format!("imap: {e}, waiting for the answer to LOGIN"))
+        }
         // the connection went, not the credentials
         async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
             ConnectorError::transient(format!("imap: {}: the connection was lost while logging in: {e}", cfg.host))
@@ -175,16 +202,40 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     let literal_plus = caps.has_str("LITERAL+");
     let multiappend = caps.has_str("MULTIAPPEND");
     let condstore = caps.has_str("CONDSTORE");
-    Ok(Live { session, selected: None, literal_plus, multiappend, condstore, budget, dead })
+    let namespace = if caps.has_str("NAMESPACE") {
+        namespace::read(&mut session)
+            .await
+            .map_err(|e| ConnectorError::transient(format!("imap: {server}: reading the personal namespace: {e}")))?
+            .unwrap_or_default()
+    } else {
+        Namespace::default()
+    };
+    Ok(Live { session, selected: None, literal_plus, multiappend, condstore, namespace, budget, dead })
 }
 
-async fn tls_over(
-    raw: Box<dyn Io>,
-    host: &str,
-    settings: &Settings,
-) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, ConnectorError> {
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| ConnectorError::Fatal(format!("{host}: {e}")))?;
-    tokio_rustls::TlsConnector::from(net::tls_config(settings)?).connect(name, raw).await.map_err(|e| net::tls_error(host, e))
+/// TLS around `raw`; the handshake's own io error is kept apart so that the caller can
+/// tell a timeout.
+async fn tls_over(raw: Box<dyn Io>, host: &str, settings: &Settings) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, Handshake> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| Handshake::Other(ConnectorError::Fatal(format!("{host}: {e}"))))?;
+    let config = net::tls_config(settings).map_err(Handshake::Other)?;
+    tokio_rustls::TlsConnector::from(config).connect(name, raw).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::TimedOut { Handshake::TimedOut(e) } else { Handshake::Other(net::tls_error(host, e)) }
+    })
+}
+
+enum Handshake {
+    TimedOut(std::io::Error),
+    Other(ConnectorError),
+}
+
+impl Handshake {
+    fn map_err(self, timed_out: impl FnOnce(std::io::Error) -> ConnectorError) -> ConnectorError {
+        match self {
+            Handshake::TimedOut(e) => timed_out(e),
+            Handshake::Other(e) => e,
+        }
+    }
 }
 
 /// Up to `max` sessions, made when first needed and reused.
