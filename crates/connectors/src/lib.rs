@@ -50,11 +50,16 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Opens a connector's exporter for an endpoint.
+pub type OpenExporter = fn(&Endpoint, &Settings) -> Result<Box<dyn Exporter>, ConnectorError>;
+/// Opens a connector's importer for an endpoint, given the source's URI.
+pub type OpenImporter = fn(&Endpoint, &Settings, &str) -> Result<Box<dyn Importer>, ConnectorError>;
+
 /// One connector: its capabilities and how to open it.
 pub struct Spec {
     pub capabilities: &'static Capabilities,
-    pub exporter: fn(&Endpoint, &Settings) -> Result<Box<dyn Exporter>, ConnectorError>,
-    pub importer: fn(&Endpoint, &Settings, &str) -> Result<Box<dyn Importer>, ConnectorError>,
+    pub exporter: OpenExporter,
+    pub importer: OpenImporter,
 }
 
 /// Every connector ferry has.

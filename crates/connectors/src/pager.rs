@@ -13,6 +13,8 @@ pub const PAGE_BYTES: usize = 4 << 20;
 /// Items waiting between the producer thread and the pages.
 const CHANNEL_ITEMS: usize = 32;
 
+// an item crosses the channel once; boxing it would cost an allocation per item
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     Item(Result<Item, ItemError>),
     Fatal(ConnectorError),
