@@ -171,7 +171,7 @@ fn not_a_package() {
     assert!(text(&o).contains("not a readable ZIP"), "{}", text(&o));
     let missing = t.path().join("missing.zip");
     let o = ferry(&t.path().join("data"), &["import", missing.to_str().unwrap(), "--to", "dir:/tmp/ferry-x"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a missing source is a usage error: {}", text(&o));
     assert!(text(&o).contains("missing.zip"), "{}", text(&o));
 }
 

@@ -230,17 +230,30 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
         } else {
             c.env_remove("FERRY_PASSWORD");
         }
+        c.env("FERRY_LOG", "ferry_engine=info").stderr(std::process::Stdio::piped());
         c.stdin(std::process::Stdio::null()).spawn().unwrap()
     };
-    let mut kills = 0;
-    // one message at a time, so that the kill lands mid-transfer
-    let mut child = spawn(&["transfer", "--from", &a, "--to", &b, "--concurrency", "1"], true);
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    if child.try_wait().unwrap().is_none() {
+    // one message at a time; killed as soon as the engine says a page is committed, so
+    // the kill lands after some messages are confirmed and before the rest are
+    let kill_after_first_page = |mut child: std::process::Child| -> bool {
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+                if line.contains("page committed") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let committed = rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok();
+        let killed = committed && child.try_wait().unwrap().is_none();
         child.kill().unwrap();
-        kills += 1;
-    }
-    child.wait().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        killed
+    };
+    let child = spawn(&["transfer", "--from", &a, "--to", &b, "--concurrency", "1"], true);
+    assert!(kill_after_first_page(child), "the transfer was killed after its first page and before its end");
     let o = ferry(&data, &["--json", "jobs"]);
     let jobs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let job = jobs[0]["id"].as_str().unwrap().to_owned();
@@ -252,14 +265,11 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
             && !wal.windows(s.password.len()).any(|w| w == s.password.as_bytes()),
         "no plaintext password at rest"
     );
-    let mut again = spawn(&["resume", &job, "--concurrency", "1"], false);
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    if again.try_wait().unwrap().is_none() {
-        again.kill().unwrap();
-        kills += 1;
-    }
-    again.wait().unwrap();
-    assert!(kills >= 1, "the transfer was interrupted at least once");
+    assert_eq!(sealed_secrets(&data, &job), 2, "both passwords are kept, sealed, while the job can be resumed");
+    // resumed without a password (the sealed one is used), and interrupted again if it is
+    // still running after its first page
+    let again = spawn(&["resume", &job, "--concurrency", "1"], false);
+    kill_after_first_page(again);
     let done = spawn(&["resume", &job], false).wait_with_output().unwrap();
     assert!(done.status.success(), "resume without a password: {:?}", done);
 
@@ -275,6 +285,17 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
     let o = ferry(&data, &["--json", "jobs", &job]);
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["report"]["state"], "completed", "{r}");
+    assert_eq!(sealed_secrets(&data, &job), 0, "the sealed passwords are deleted when the job ends");
+}
+
+/// How many sealed credentials the job store holds for a job.
+fn sealed_secrets(data: &std::path::Path, job: &str) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("ferry.db")).read_only(true);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM job_secrets WHERE job_id = ?").bind(job).fetch_one(&pool).await.unwrap()
+    })
 }
 
 #[test]

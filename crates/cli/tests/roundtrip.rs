@@ -162,7 +162,7 @@ fn connectors_jobs_and_dry_run() {
     let o = ferry(&data, &["jobs", &id]);
     assert!(text(&o).contains("contacts") && text(&o).contains("32"), "{}", text(&o));
     let o = ferry(&data, &["transfer", "--from", "nope:x", "--to", "dir:/tmp/x"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "an unknown scheme is a usage error");
     assert!(text(&o).contains("no connector for `nope:`"), "{}", text(&o));
     let o = ferry(&data, &["resume", "0000"]);
     assert!(text(&o).contains("no job with id"), "{}", text(&o));
