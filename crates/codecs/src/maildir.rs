@@ -95,8 +95,7 @@ pub fn is_maildir(path: &Path) -> bool {
     }
     ["cur", "new"].iter().any(|d| {
         let sub = path.join(d);
-        real_dir(&sub)
-            && std::fs::read_dir(&sub).is_ok_and(|rd| rd.flatten().any(|e| is_message_name(&e.file_name().to_string_lossy())))
+        real_dir(&sub) && std::fs::read_dir(&sub).is_ok_and(|rd| rd.flatten().any(|e| is_message_name(&e.file_name().to_string_lossy())))
     })
 }
 

@@ -134,7 +134,8 @@ impl Walk<'_> {
             let kind = classify(&name, &head);
             if kind == Vertical::Files && self.vertical == Vertical::Mail && maildir::has_info(&name) {
                 let id = rel_str(&rel);
-                let reason = "named like a maildir message but not in a maildir's cur/ or new/: carried as a file (files vertical), not as mail";
+                let reason =
+                    "named like a maildir message but not in a maildir's cur/ or new/: carried as a file (files vertical), not as mail";
                 if !self.send(Err(item_err(&id, &id, reason))) {
                     return Ok(());
                 }

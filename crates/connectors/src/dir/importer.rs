@@ -314,7 +314,8 @@ async fn stream_to_temp(
     mut reader: HashingReader,
 ) -> Result<(PathBuf, String), ConnectorError> {
     let (d, s) = (dir.to_owned(), stem.to_owned());
-    let (f, tmp) = tokio::task::spawn_blocking(move || create_temp(&d, &s, mode)).await.map_err(join_err)?.map_err(|e| io("dir: writing", e))?;
+    let (f, tmp) =
+        tokio::task::spawn_blocking(move || create_temp(&d, &s, mode)).await.map_err(join_err)?.map_err(|e| io("dir: writing", e))?;
     let mut f = tokio::fs::File::from_std(f);
     let result: Result<(), ConnectorError> = async {
         use tokio::io::AsyncWriteExt;

@@ -17,9 +17,11 @@ fn refused(path: &Path, what: &str) -> io::Error {
 /// Opens a regular file for reading: a symbolic link is refused (`O_NOFOLLOW`), a FIFO or
 /// device does not block the open (`O_NONBLOCK`) and is refused after `fstat`.
 pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
-    let f = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC).open(path).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) { refused(path, "a symbolic link") } else { e }
-    })?;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| if e.raw_os_error() == Some(libc::ELOOP) { refused(path, "a symbolic link") } else { e })?;
     let meta = f.metadata()?;
     if !meta.is_file() {
         return Err(refused(path, "not a regular file (a FIFO, device, socket or folder)"));
