@@ -1,5 +1,5 @@
 use super::config::DirConfig;
-use super::safe::{create_temp, not_regular, open_regular, place_new, read_bounded};
+use super::safe::{create_temp, not_regular, open_regular, place_new, read_bounded, remove_leftover_temps};
 use async_trait::async_trait;
 use ferry_codecs::maildir;
 use ferry_codecs::media::Sidecar;
@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::io::AsyncReadExt;
+use tokio::sync::OnceCell;
 
 /// Writes items as ordinary files under the root. Every name is derived from the item,
 /// so writing an item again replaces it rather than adding a copy. A file ferry did not
@@ -23,6 +24,9 @@ pub struct DirImporter {
     vcard: Option<WriteVersion>,
     /// Per maildir: unique name -> current place (`cur/NAME` or `new/NAME`; flags change).
     maildirs: Mutex<HashMap<PathBuf, HashMap<String, String>>>,
+    /// Folders cleared of an interrupted run's temporary files (once each, before this run
+    /// writes its own there).
+    swept: Mutex<HashMap<PathBuf, Arc<OnceCell<()>>>>,
 }
 
 /// A lock that a panic elsewhere does not poison for every later item (the maps it
@@ -48,7 +52,20 @@ fn holds(path: &Path, bytes: &[u8]) -> bool {
 impl DirImporter {
     pub fn new(cfg: DirConfig) -> Result<Self, ConnectorError> {
         std::fs::create_dir_all(&cfg.root).map_err(|e| io(&format!("dir: cannot create {}", cfg.root.display()), e))?;
-        Ok(DirImporter { root: cfg.root, vcard: cfg.vcard, maildirs: Mutex::new(HashMap::new()) })
+        Ok(DirImporter { root: cfg.root, vcard: cfg.vcard, maildirs: Mutex::new(HashMap::new()), swept: Mutex::new(HashMap::new()) })
+    }
+
+    /// Removes what an interrupted run left in `dir`, the first time this run writes there;
+    /// a write into `dir` waits for that to be done, so that no temporary file of this run
+    /// is taken for a leftover.
+    async fn sweep(&self, dir: &Path) -> Result<(), ConnectorError> {
+        let cell = lock(&self.swept).entry(dir.to_owned()).or_default().clone();
+        cell.get_or_try_init(|| {
+            let d = dir.to_owned();
+            async move { tokio::task::spawn_blocking(move || remove_leftover_temps(&d)).await.map_err(join_err) }
+        })
+        .await?;
+        Ok(())
     }
 
     fn container_dir(&self, v: Vertical, container: &str, default: &str) -> PathBuf {
@@ -63,6 +80,9 @@ impl DirImporter {
     /// One blocking task for the whole check-and-write: a small file costs a handful of
     /// system calls, and a thread hand-off for each would cost more than they do.
     async fn write_if_changed(&self, path: &Path, bytes: Vec<u8>, replace: bool) -> Result<Option<bool>, ConnectorError> {
+        let parent = path.parent().expect("has a parent");
+        tokio::fs::create_dir_all(parent).await.map_err(|e| io("dir: creating folder", e))?;
+        self.sweep(parent).await?;
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             if holds(&path, &bytes) {
@@ -124,6 +144,7 @@ impl DirImporter {
         let wanted = format!("{unique}{}", maildir::flag_suffix(&m.flags));
         let existing = self.maildir_lookup(&dir, &unique).await?;
         // the message streams to tmp/, hashed on the way (never whole in memory)
+        self.sweep(&dir.join("tmp")).await?;
         let reader = content.open_verified().await.map_err(|e| io("reading message", e))?;
         let (tmp, sha) = stream_to_temp(&dir.join("tmp"), &unique, 0o600, m.received.map(Into::into), reader).await?;
         let path = dir.join("cur").join(&wanted);
@@ -215,6 +236,7 @@ impl DirImporter {
         // permissions as the source had them (never set-id or sticky bits), masked by the
         // umask as the file is created; the owner can always read and write it
         let mode = mode.map_or(0o666, |m| (m & 0o777) | 0o600);
+        self.sweep(&dir).await?;
         let reader = content.open_verified().await.map_err(|e| io("reading content", e))?;
         let (tmp, digest) = stream_to_temp(&dir, &alt, mode, modified.map(Into::into), reader).await?;
         if expected.is_none() {

@@ -110,6 +110,24 @@ pub fn create_temp(dir: &Path, stem: &str, mode: u32) -> io::Result<(File, PathB
     Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("no free temporary name in {}", dir.display())))
 }
 
+/// Whether `name` is one [`create_temp`] gives: `.<stem>.<16 hex digits>.ferry-tmp`.
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_suffix(".ferry-tmp") else { return false };
+    let Some((stem, suffix)) = rest.rsplit_once('.') else { return false };
+    name.starts_with('.') && stem.len() > 1 && suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Removes the temporary files an interrupted run of ferry left in `dir` (regular files
+/// with a [`create_temp`] name only; never a link, never anything else).
+pub fn remove_leftover_temps(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_file()) && is_temp_name(&e.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Moves `tmp` to `target` only if nothing is at `target` (no file is replaced); `false`
 /// when something is, and then `tmp` is left where it is.
 pub fn place_new(tmp: &Path, target: &Path) -> io::Result<bool> {
@@ -207,7 +225,8 @@ mod tests {
         let (_, a) = create_temp(t.path(), "x.txt", 0o600).unwrap();
         let (_, b) = create_temp(t.path(), "x.txt", 0o600).unwrap();
         assert_ne!(a, b);
-        assert!(a.file_name().unwrap().to_string_lossy().ends_with(".ferry-tmp"));
+        assert!(is_temp_name(&a.file_name().unwrap().to_string_lossy()), "{a:?}");
+        assert!(!is_temp_name(".x.txt.ferry-tmp") && !is_temp_name("x.0123456789abcdef.ferry-tmp"));
         std::fs::write(t.path().join("target"), "user's").unwrap();
         assert!(!place_new(&a, &t.path().join("target")).unwrap());
         assert_eq!(std::fs::read_to_string(t.path().join("target")).unwrap(), "user's");
