@@ -255,7 +255,10 @@ fn photo_sidecars_that_are_links_or_fifos_are_not_read() {
 fn a_broken_calendar_file_is_counted_once_with_its_line() {
     let t = tempfile::tempdir().unwrap();
     let src = t.path().join("src");
-    write(&src.join("calendar/broken.ics"), b"this is not a calendar\n");
+    // only blank lines (an export that wrote nothing): the whole file fails, not one object
+    write(&src.join("calendar/broken.ics"), b"\r\n\r\n");
+    // stray text: an object-level failure, also once
+    write(&src.join("calendar/stray.ics"), b"this is not a calendar\n");
     write(
         &src.join("calendar/good.ics"),
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250102T090000Z\r\nSUMMARY:e\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:t\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
@@ -264,8 +267,9 @@ fn a_broken_calendar_file_is_counted_once_with_its_line() {
     let (o, report) = transfer(t.path(), &src, &dst);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let cal = problems(&report, "calendar", "failures");
-    assert_eq!(cal.len(), 1, "{cal:?}");
-    assert!(cal[0].contains("calendar/broken.ics") && cal[0].contains("line 1"), "{cal:?}");
+    assert_eq!(cal.len(), 2, "{cal:?}");
+    assert!(cal.iter().any(|c| c.contains("calendar/broken.ics line 1") && c.contains("no BEGIN:VCALENDAR")), "{cal:?}");
+    assert!(cal.iter().any(|c| c.contains("calendar/stray.ics line 1")), "{cal:?}");
     assert_eq!(vertical(&report, "tasks")["failed"], 0, "{report}");
     assert_eq!(vertical(&report, "tasks")["transferred"], 1, "{report}");
 }

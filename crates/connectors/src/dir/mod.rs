@@ -33,3 +33,15 @@ pub const SPEC: Spec = Spec {
     exporter: |e, _| Ok(Box::new(exporter::DirExporter::new(DirConfig::from_endpoint(e)?))),
     importer: |e, _, _| Ok(Box::new(importer::DirImporter::new(DirConfig::from_endpoint(e)?)?)),
 };
+
+/// For the CLI, before any work: a `dir:` destination inside a `dir:` source (or the
+/// other way round, or one folder as both) is a usage error. Other pairs pass; for a
+/// package written from a `dir:` source, call [`check_overlap`] on the two paths.
+pub fn validate(source: &ferry_core::Endpoint, destination: &ferry_core::Endpoint) -> Result<(), String> {
+    if !(CAPABILITIES.schemes.contains(&source.scheme.as_str()) && CAPABILITIES.schemes.contains(&destination.scheme.as_str())) {
+        return Ok(());
+    }
+    let (s, d) =
+        (DirConfig::from_endpoint(source).map_err(|e| e.to_string())?, DirConfig::from_endpoint(destination).map_err(|e| e.to_string())?);
+    check_overlap(&s.root, &d.root)
+}

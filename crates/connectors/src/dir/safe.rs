@@ -248,3 +248,18 @@ mod tests {
         assert!(check_overlap(&src, &t.path().join("alias/out")).is_err());
     }
 }
+
+#[cfg(test)]
+mod validate_tests {
+    #[test]
+    fn dir_pairs_are_checked_and_others_pass() {
+        let t = tempfile::tempdir().unwrap();
+        let e = |s: String| ferry_core::Endpoint::parse(&s).unwrap();
+        let src = t.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        let err = super::super::validate(&e(format!("dir:{}", src.display())), &e(format!("dir:{}/out", src.display()))).unwrap_err();
+        assert!(err.contains("inside the source"), "{err}");
+        assert!(super::super::validate(&e(format!("dir:{}", src.display())), &e(format!("dir:{}/other", t.path().display()))).is_ok());
+        assert!(super::super::validate(&e(format!("dir:{}", src.display())), &e("imap://mail.example.org".into())).is_ok());
+    }
+}
