@@ -3,7 +3,7 @@
 
 use anyhow::anyhow;
 use ferry_core::Endpoint;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A mistake in the command line; `main` exits with code 2 for it.
 #[derive(Debug)]
@@ -41,45 +41,13 @@ pub fn endpoints(source: &Endpoint, destination: &Endpoint) -> Result<(), anyhow
             Err(e) => return Err(usage(format!("the source {} cannot be read: {e}", p.display()))),
         }
     }
-    if let (Some(s), Some(d)) = (src, local_path(destination)) {
-        let (s, d) = (resolved(&s), resolved(&d));
-        if s.is_dir() && d.starts_with(&s) {
-            return Err(usage(format!(
-                "the destination {} is inside the source {}: the source would grow while it is read; choose a destination outside it",
-                d.display(),
-                s.display()
-            )));
-        }
-        if s.starts_with(&d) && s != d && (d.is_dir() || !d.exists()) && s.is_dir() {
-            return Err(usage(format!(
-                "the source {} is inside the destination {}: what is written would be read again; choose a destination outside it",
-                s.display(),
-                d.display()
-            )));
-        }
-        if s == d {
-            return Err(usage(format!("the source and the destination are the same place ({})", s.display())));
-        }
+    // a folder read while written into (or written into while read) grows without end
+    if let (Some(s), Some(d)) = (src, local_path(destination))
+        && s.is_dir()
+    {
+        ferry_connectors::dir::check_overlap(&s, &d).map_err(|why| usage(format!("{why}; choose a destination outside it")))?;
     }
     Ok(())
-}
-
-/// `path` with links resolved as far as it exists, the rest appended as written.
-fn resolved(path: &Path) -> PathBuf {
-    let mut existing = path.to_path_buf();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(c) = existing.canonicalize() {
-            return rest.iter().rev().fold(c, |acc: PathBuf, part| acc.join(part));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent.to_path_buf();
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime};
 use ferry_core::model::{GeoPosition, MediaItem};
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Seek};
+use std::io::{BufRead, Read, Seek};
 
 /// Media type of a photo or video file, by extension; `None` for anything else.
 pub fn media_type(name: &str) -> Option<&'static str> {
@@ -50,6 +50,20 @@ pub fn file_media_type(name: &str) -> &'static str {
         "xml" => "application/xml",
         _ => "application/octet-stream",
     }
+}
+
+/// How much of a photo or video is read for its metadata: EXIF sits at the start of
+/// every format ferry reads it from, and a 1.5 GB TIFF or DNG must not be read whole.
+pub const EXIF_WINDOW: u64 = 8 << 20;
+
+/// [`read_exif`] on the first [`EXIF_WINDOW`] bytes of `input` only: memory and reading
+/// stay bounded whatever the file's size (or if it never ends).
+pub fn read_exif_bounded(input: impl Read, item: &mut MediaItem) {
+    let mut head = Vec::new();
+    if input.take(EXIF_WINDOW).read_to_end(&mut head).is_err() {
+        return;
+    }
+    read_exif(&mut std::io::Cursor::new(head), item);
 }
 
 /// Reads what EXIF says into `item`. A file without EXIF leaves the fields empty, and
@@ -198,6 +212,32 @@ mod tests {
         assert!(item.taken_at.is_none() && item.location.is_none());
         read_exif(&mut std::io::Cursor::new(b"garbage".to_vec()), &mut item);
         assert!(item.camera.is_none());
+    }
+
+    /// Counts what is read from an endless TIFF-looking stream.
+    struct Endless {
+        read: u64,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let head = b"II*\0\x08\0\0\0";
+            for (i, b) in buf.iter_mut().enumerate() {
+                let at = self.read as usize + i;
+                *b = if at < head.len() { head[at] } else { 0 };
+            }
+            self.read += buf.len() as u64;
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn exif_reads_only_the_first_megabytes() {
+        let mut input = Endless { read: 0 };
+        let mut item = MediaItem { file_name: "huge.dng".into(), ..Default::default() };
+        read_exif_bounded(&mut input, &mut item);
+        assert!(input.read <= EXIF_WINDOW + 64 * 1024, "read {} bytes", input.read);
+        assert!(item.taken_at.is_none());
     }
 
     #[test]

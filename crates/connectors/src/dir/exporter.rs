@@ -1,5 +1,6 @@
 use super::config::DirConfig;
 use super::layout::{classify, collection_container, container_dirs, needs_head};
+use super::safe::{RegularFileSource, not_regular, open_regular, read_bounded};
 use crate::pager::{self, Emit};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -8,16 +9,17 @@ use ferry_codecs::ical::IcsReader;
 use ferry_codecs::mail_meta::read_meta;
 use ferry_codecs::maildir;
 use ferry_codecs::mbox::MboxReader;
-use ferry_codecs::media::{Sidecar, file_media_type, media_type, read_exif};
+use ferry_codecs::media::{Sidecar, file_media_type, media_type, read_exif_bounded};
 use ferry_codecs::vcard::{VcardReader, build_v4};
 use ferry_codecs::{CodecError, Limits};
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
 use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Vertical};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub struct DirExporter {
     cfg: DirConfig,
@@ -79,6 +81,9 @@ impl Walk<'_> {
 
     fn run(mut self) -> Result<(), ConnectorError> {
         let root = self.cfg.root.clone();
+        // maildirs found so far: their `cur/`, `new/` and `tmp/` are read by `maildir`, and
+        // the files beside them are the mail program's own
+        let mut maildirs: HashSet<PathBuf> = HashSet::new();
         let mut it = walkdir::WalkDir::new(&root).follow_links(false).sort_by_file_name().into_iter();
         while let Some(entry) = it.next() {
             let entry = match entry {
@@ -94,36 +99,48 @@ impl Walk<'_> {
             let path = entry.path().to_owned();
             let rel = path.strip_prefix(&root).unwrap_or(&path).to_owned();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path_is_symlink() {
-                if classify(&name, b"") == self.vertical {
-                    let target = std::fs::read_link(&path).map(|t| t.display().to_string()).unwrap_or_default();
-                    let id = rel_str(&rel);
-                    if !self.send(Err(item_err(&id, &id, format!("symbolic link to {target} not followed: ferry reads only the files inside the folder; copy the file in if you want it")))) {
-                        return Ok(());
-                    }
-                }
-                continue;
-            }
-            if entry.file_type().is_dir() {
-                if entry.depth() > 0 && maildir::is_maildir(&path) {
+            let in_maildir = entry.depth() > 0 && path.parent().is_some_and(|p| maildirs.contains(p));
+            let ft = entry.file_type();
+            if ft.is_dir() {
+                if in_maildir && MAILDIR_OWN_DIRS.contains(&name.as_str()) {
                     it.skip_current_dir();
+                } else if maildir::is_maildir(&path) {
+                    maildirs.insert(path.clone());
                     if self.vertical == Vertical::Mail && !self.maildir(&path, &rel) {
                         return Ok(());
                     }
                 }
                 continue;
             }
-            if !entry.file_type().is_file() || name.ends_with(".ferry-tmp") {
+            if in_maildir && !ft.is_symlink() {
+                continue; // a maildir's index, keywords and subscriptions files
+            }
+            if !ft.is_file() {
+                // a link or a special file: reported once, under the vertical it would be in
+                let vertical = if in_maildir || is_photo_sidecar(&path, &name) {
+                    if in_maildir { Vertical::Mail } else { Vertical::Media }
+                } else {
+                    classify(&name, b"")
+                };
+                if vertical == self.vertical && !self.not_followed(&path, &rel) {
+                    return Ok(());
+                }
                 continue;
             }
-            if name.to_ascii_lowercase().ends_with(".json")
-                && media_type(&name[..name.len() - 5]).is_some()
-                && path.with_file_name(&name[..name.len() - 5]).is_file()
-            {
-                continue; // a photo's sidecar, read with the photo
+            if name.ends_with(".ferry-tmp") || is_photo_sidecar(&path, &name) {
+                continue; // ferry's own unfinished file; a photo's sidecar, read with the photo
             }
             let head = if needs_head(&name) { read_head(&path) } else { Vec::new() };
             let kind = classify(&name, &head);
+            if kind == Vertical::Files && self.vertical == Vertical::Mail && maildir::has_info(&name) {
+                let id = rel_str(&rel);
+                let reason =
+                    "named like a maildir message but not in a maildir's cur/ or new/: carried as a file (files vertical), not as mail";
+                if !self.send(Err(item_err(&id, &id, reason))) {
+                    return Ok(());
+                }
+                continue;
+            }
             let wanted = kind == self.vertical || (kind == Vertical::Calendar && self.vertical == Vertical::Tasks);
             if !wanted {
                 continue;
@@ -144,12 +161,32 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Reports a link or special file as a failed item: ferry never follows or opens one.
+    fn not_followed(&mut self, path: &Path, rel: &Path) -> bool {
+        let id = rel_str(rel);
+        let reason = match std::fs::read_link(path) {
+            Ok(target) => format!(
+                "symbolic link to {} not followed: ferry reads only the files inside the folder; copy the file in if you want it",
+                target.display()
+            ),
+            Err(_) => {
+                let what = not_regular(path).unwrap_or("not a regular file");
+                format!("{what} not read: ferry reads only regular files")
+            }
+        };
+        self.send(Err(item_err(&id, &id, reason)))
+    }
+
+    /// Opens a file to read; a failure is reported (and `None` returned) unless `quiet`.
     fn open(&mut self, path: &Path, rel: &Path) -> Option<BufReader<File>> {
-        match File::open(path) {
-            Ok(f) => Some(BufReader::with_capacity(256 * 1024, f)),
+        match open_regular(path) {
+            Ok((f, _)) => Some(BufReader::with_capacity(256 * 1024, f)),
             Err(e) => {
-                let id = rel_str(rel);
-                self.send(Err(item_err(&id, &id, format!("cannot open: {e}"))));
+                // an .ics file is read for calendar and tasks: its failure counts once, as calendar
+                if self.vertical != Vertical::Tasks {
+                    let id = rel_str(rel);
+                    self.send(Err(item_err(&id, &id, format!("cannot open: {e}"))));
+                }
                 None
             }
         }
@@ -219,6 +256,8 @@ impl Walk<'_> {
         let file = rel_str(rel);
         let reader = match IcsReader::new(input, Limits::default()) {
             Ok(r) => r,
+            // a whole-file error counts once, with the events (the file is read for both)
+            Err(_) if self.vertical == Vertical::Tasks => return true,
             Err(e) => return self.send(Err(codec_err(&file, e))),
         };
         for obj in reader {
@@ -278,12 +317,16 @@ impl Walk<'_> {
     }
 
     fn message_item(&mut self, path: &Path, id: String, container: String, flags: Vec<String>) -> Result<Item, ItemError> {
-        let meta = std::fs::metadata(path).map_err(|e| item_err(&id, &id, e))?;
+        let (f, meta) = open_regular(path).map_err(|e| item_err(&id, &id, format!("cannot open: {e}")))?;
         let limits = Limits::default();
         if meta.len() > limits.max_record as u64 {
             return Err(item_err(&id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
         }
-        let bytes = std::fs::read(path).map_err(|e| item_err(&id, &id, format!("cannot read: {e}")))?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        f.take(limits.max_record as u64 + 1).read_to_end(&mut bytes).map_err(|e| item_err(&id, &id, format!("cannot read: {e}")))?;
+        if bytes.len() > limits.max_record {
+            return Err(item_err(&id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
+        }
         let mut record = read_meta(&bytes);
         if !flags.is_empty() {
             record.flags = flags;
@@ -300,19 +343,46 @@ impl Walk<'_> {
         })
     }
 
+    /// The messages of one maildir (not of the maildirs inside it: the walk finds those).
     fn maildir(&mut self, dir: &Path, rel: &Path) -> bool {
-        let segs: Vec<String> = container_dirs(&rel.join("x"), Vertical::Mail)
-            .into_iter()
-            .map(|s| s.strip_prefix('.').map(str::to_owned).unwrap_or(s))
-            .collect();
-        let container = segs.join("/");
+        let container = maildir_container(rel);
+        let keywords = read_bounded(&dir.join("dovecot-keywords"), 64 * 1024)
+            .map(|b| maildir::parse_keywords(&String::from_utf8_lossy(&b)))
+            .unwrap_or_default();
         for sub in ["cur", "new"] {
-            let mut names: Vec<PathBuf> = match std::fs::read_dir(dir.join(sub)) {
-                Ok(rd) => rd
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                    .collect(),
+            let subdir = dir.join(sub);
+            match std::fs::symlink_metadata(&subdir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    // `cur` linked elsewhere (to /etc) is not read
+                    if !self.not_followed(&subdir, &rel.join(sub)) {
+                        return false;
+                    }
+                    continue;
+                }
+                Err(_) => continue, // dropped as an empty folder by a copy
+            }
+            let mut names: Vec<(String, bool)> = Vec::new();
+            match std::fs::read_dir(&subdir) {
+                Ok(rd) => {
+                    for e in rd {
+                        let e = match e {
+                            Ok(e) => e,
+                            Err(err) => {
+                                let id = rel_str(&rel.join(sub));
+                                if !self.send(Err(item_err(&id, &id, format!("cannot read: {err}")))) {
+                                    return false;
+                                }
+                                continue;
+                            }
+                        };
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        if name.starts_with('.') {
+                            continue; // not a message (maildir names never start with a dot)
+                        }
+                        names.push((name, e.file_type().is_ok_and(|t| t.is_file())));
+                    }
+                }
                 Err(e) => {
                     let id = rel_str(&rel.join(sub));
                     if !self.send(Err(item_err(&id, &id, e))) {
@@ -320,14 +390,19 @@ impl Walk<'_> {
                     }
                     continue;
                 }
-            };
+            }
             names.sort();
-            for p in names {
-                let fname = p.file_name().unwrap().to_string_lossy().into_owned();
-                let (unique, flags) = maildir::parse_name(&fname);
-                let id = format!("{}/{unique}", rel_str(rel));
-                let item = self.message_item(&p, id, container.clone(), flags);
-                if !self.send(item) {
+            for (fname, regular) in names {
+                let p = subdir.join(&fname);
+                let go_on = if regular {
+                    let (unique, flags) = maildir::parse_name_with(&fname, &keywords);
+                    let id = if rel.as_os_str().is_empty() { unique.to_owned() } else { format!("{}/{unique}", rel_str(rel)) };
+                    let item = self.message_item(&p, id, container.clone(), flags);
+                    self.send(item)
+                } else {
+                    self.not_followed(&p, &rel.join(sub).join(&fname))
+                };
+                if !go_on {
                     return false;
                 }
             }
@@ -344,18 +419,24 @@ impl Walk<'_> {
 
     fn media(&mut self, path: &Path, rel: &Path, name: &str) -> bool {
         let id = rel_str(rel);
+        let mut sidecar_problem = None;
         let item = (|| {
-            let meta = std::fs::metadata(path).map_err(|e| item_err(&id, &id, e))?;
+            let (f, meta) = open_regular(path).map_err(|e| item_err(&id, &id, format!("cannot open: {e}")))?;
             let mut record = MediaItem { file_name: name.to_owned(), ..Default::default() };
-            if let Ok(f) = File::open(path) {
-                read_exif(&mut BufReader::new(f), &mut record);
-            }
+            read_exif_bounded(BufReader::new(f), &mut record);
             let mut version = file_version(&meta);
             let sidecar_path = path.with_file_name(format!("{name}.json"));
-            if let Ok(bytes) = std::fs::read(&sidecar_path) {
-                let sidecar = Sidecar::parse(&bytes).map_err(|e| item_err(&id, format!("{id}.json"), e))?;
-                sidecar.apply(&mut record);
-                version.push_str(&format!("+{}", sha256_hex(&bytes)));
+            match not_regular(&sidecar_path) {
+                Some(what) => sidecar_problem = Some(format!("photo sidecar is {what}: not read, the photo goes without it")),
+                None if sidecar_path.exists() => match read_bounded(&sidecar_path, SIDECAR_LIMIT) {
+                    Ok(bytes) => {
+                        let sidecar = Sidecar::parse(&bytes).map_err(|e| item_err(&id, format!("{id}.json"), e))?;
+                        sidecar.apply(&mut record);
+                        version.push_str(&format!("+{}", sha256_hex(&bytes)));
+                    }
+                    Err(e) => sidecar_problem = Some(format!("photo sidecar not read ({e}): the photo goes without it")),
+                },
+                None => {}
             }
             Ok(Item {
                 id: id.clone(),
@@ -363,15 +444,24 @@ impl Walk<'_> {
                 version,
                 record: Record::Media(record),
                 original: None,
-                content: Some(Content::from_file(media_type(name).unwrap_or("application/octet-stream"), path.to_owned(), meta.len())),
+                content: Some(file_content(media_type(name).unwrap_or("application/octet-stream"), path, meta.len())),
             })
         })();
-        self.send(item)
+        if !self.send(item) {
+            return false;
+        }
+        match sidecar_problem {
+            Some(reason) => {
+                let sid = format!("{id}.json");
+                self.send(Err(item_err(&sid, &sid, reason)))
+            }
+            None => true,
+        }
     }
 
     fn file(&mut self, path: &Path, rel: &Path, name: &str) -> bool {
         let id = rel_str(rel);
-        let item = std::fs::metadata(path).map_err(|e| item_err(&id, &id, e)).map(|meta| {
+        let item = std::fs::symlink_metadata(path).map_err(|e| item_err(&id, &id, e)).map(|meta| {
             use std::os::unix::fs::PermissionsExt;
             Item {
                 id: id.clone(),
@@ -383,16 +473,46 @@ impl Walk<'_> {
                     mode: Some(meta.permissions().mode() & 0o777),
                 }),
                 original: None,
-                content: Some(Content::from_file(file_media_type(name), path.to_owned(), meta.len())),
+                content: Some(file_content(file_media_type(name), path, meta.len())),
             }
         });
         self.send(item)
     }
 }
 
+/// A file's bytes, read when the item is written, never through a link.
+fn file_content(media_type: &str, path: &Path, size: u64) -> Content {
+    Content { media_type: media_type.to_owned(), size: Some(size), sha256: None, source: Arc::new(RegularFileSource(path.to_owned())) }
+}
+
+/// Folders of a maildir that are not other maildirs.
+const MAILDIR_OWN_DIRS: [&str; 4] = ["cur", "new", "tmp", "courierimapkeywords"];
+
+/// Largest photo sidecar read (Takeout's are a few kilobytes).
+const SIDECAR_LIMIT: u64 = 1 << 20;
+
+/// Whether `name` is a photo's Takeout sidecar (`IMG_1.jpg.json` beside `IMG_1.jpg`).
+fn is_photo_sidecar(path: &Path, name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".json")
+        && media_type(&name[..name.len() - 5]).is_some()
+        && std::fs::symlink_metadata(path.with_file_name(&name[..name.len() - 5])).is_ok_and(|m| m.is_file())
+}
+
+/// The mail folder a maildir stands for: its path, a Maildir++ folder (`.Archive.2012`)
+/// as the folders its name holds (`Archive/2012`).
+fn maildir_container(rel: &Path) -> String {
+    container_dirs(&rel.join("x"), Vertical::Mail)
+        .into_iter()
+        .map(|s| if s.starts_with('.') { maildir::plusplus_folder(&s) } else { s })
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn read_head(path: &Path) -> Vec<u8> {
     let mut buf = vec![0u8; 4096];
-    let n = File::open(path).and_then(|mut f| f.read(&mut buf)).unwrap_or(0);
+    let n = open_regular(path).and_then(|(mut f, _)| f.read(&mut buf)).unwrap_or(0);
     buf.truncate(n);
     buf
 }

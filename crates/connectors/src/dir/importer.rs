@@ -1,41 +1,71 @@
 use super::config::DirConfig;
+use super::safe::{create_temp, not_regular, open_regular, place_new, read_bounded, remove_leftover_temps};
 use async_trait::async_trait;
 use ferry_codecs::maildir;
 use ferry_codecs::media::Sidecar;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
-use ferry_core::content::sha256_hex;
+use ferry_core::content::{HashingReader, sha256_hex};
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
 use ferry_package::layout::{safe_container, safe_segment};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio::io::AsyncReadExt;
+use tokio::sync::OnceCell;
 
 /// Writes items as ordinary files under the root. Every name is derived from the item,
-/// so writing an item again replaces it rather than adding a copy.
+/// so writing an item again replaces it rather than adding a copy. A file ferry did not
+/// name is never replaced: an item whose plain name is taken goes under a name with a
+/// hash of its id added.
 pub struct DirImporter {
     root: PathBuf,
     vcard: Option<WriteVersion>,
-    /// Per maildir: unique name -> current file name (flags may change).
+    /// Per maildir: unique name -> current place (`cur/NAME` or `new/NAME`; flags change).
     maildirs: Mutex<HashMap<PathBuf, HashMap<String, String>>>,
-    /// Media and file names taken in this run: path hash -> item id hash.
-    claimed: Mutex<HashMap<u64, u64>>,
+    /// Folders cleared of an interrupted run's temporary files (once each, before this run
+    /// writes its own there).
+    swept: Mutex<HashMap<PathBuf, Arc<OnceCell<()>>>>,
 }
 
-fn short_hash(s: &str) -> u64 {
-    u64::from_le_bytes(Sha256::digest(s.as_bytes())[..8].try_into().expect("8 bytes"))
+/// A lock that a panic elsewhere does not poison for every later item (the maps it
+/// guards stay valid between statements).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn io(ctx: &str, e: std::io::Error) -> ConnectorError {
     ConnectorError::from_io(ctx, e)
 }
 
+fn join_err(e: tokio::task::JoinError) -> ConnectorError {
+    ConnectorError::Item(format!("dir: writing: {e}"))
+}
+
+/// Whether `path` holds exactly `bytes` (read without following a link, and no more
+/// than `bytes.len() + 1` bytes of it).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    read_bounded(path, bytes.len() as u64).is_ok_and(|existing| existing == bytes)
+}
+
 impl DirImporter {
     pub fn new(cfg: DirConfig) -> Result<Self, ConnectorError> {
         std::fs::create_dir_all(&cfg.root).map_err(|e| io(&format!("dir: cannot create {}", cfg.root.display()), e))?;
-        Ok(DirImporter { root: cfg.root, vcard: cfg.vcard, maildirs: Mutex::new(HashMap::new()), claimed: Mutex::new(HashMap::new()) })
+        Ok(DirImporter { root: cfg.root, vcard: cfg.vcard, maildirs: Mutex::new(HashMap::new()), swept: Mutex::new(HashMap::new()) })
+    }
+
+    /// Removes what an interrupted run left in `dir`, the first time this run writes there;
+    /// a write into `dir` waits for that to be done, so that no temporary file of this run
+    /// is taken for a leftover.
+    async fn sweep(&self, dir: &Path) -> Result<(), ConnectorError> {
+        let cell = lock(&self.swept).entry(dir.to_owned()).or_default().clone();
+        cell.get_or_try_init(|| {
+            let d = dir.to_owned();
+            async move { tokio::task::spawn_blocking(move || remove_leftover_temps(&d)).await.map_err(join_err) }
+        })
+        .await?;
+        Ok(())
     }
 
     fn container_dir(&self, v: Vertical, container: &str, default: &str) -> PathBuf {
@@ -43,25 +73,46 @@ impl DirImporter {
         self.root.join(v.as_str()).join(c)
     }
 
-    /// Writes `bytes` to `path` unless it already holds exactly them.
+    /// Writes `bytes` to `path` unless it already holds exactly them; `Ok(None)` when a
+    /// different file is there and `replace` is false (it is kept). With `replace`, a
+    /// regular file at `path` is replaced: only for names that carry a hash of the item's
+    /// id, which ferry alone gives. A link or special file there is never replaced.
     /// One blocking task for the whole check-and-write: a small file costs a handful of
     /// system calls, and a thread hand-off for each would cost more than they do.
-    async fn write_if_changed(&self, path: &Path, bytes: Vec<u8>) -> Result<bool, ConnectorError> {
+    async fn write_if_changed(&self, path: &Path, bytes: Vec<u8>, replace: bool) -> Result<Option<bool>, ConnectorError> {
+        let parent = path.parent().expect("has a parent");
+        tokio::fs::create_dir_all(parent).await.map_err(|e| io("dir: creating folder", e))?;
+        self.sweep(parent).await?;
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
-            if std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
-                return Ok(false);
+            if holds(&path, &bytes) {
+                return Ok(Some(false));
+            }
+            let what = format!("dir: writing {}", path.display());
+            if let Some(kind) = not_regular(&path) {
+                return Err(ConnectorError::Item(format!("{what}: {kind} is at that name; it is left alone")));
             }
             let dir = path.parent().expect("has a parent");
             std::fs::create_dir_all(dir).map_err(|e| io("dir: creating folder", e))?;
-            let tmp = path.with_file_name(format!(".{}.ferry-tmp", path.file_name().unwrap().to_string_lossy()));
-            let what = format!("dir: writing {}", path.display());
-            std::fs::write(&tmp, &bytes).map_err(|e| io(&what, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| io(&what, e))?;
-            Ok(true)
+            let stem = path.file_name().unwrap().to_string_lossy().into_owned();
+            let (mut f, tmp) = create_temp(dir, &stem, 0o666).map_err(|e| io(&what, e))?;
+            let written = f.write_all(&bytes).and_then(|_| f.sync_data());
+            drop(f);
+            let placed = written.and_then(|_| if replace { std::fs::rename(&tmp, &path).map(|_| true) } else { place_new(&tmp, &path) });
+            match placed {
+                Ok(true) => Ok(Some(true)),
+                Ok(false) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    Ok(None)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    Err(io(&what, e))
+                }
+            }
         })
         .await
-        .map_err(|e| ConnectorError::Item(format!("dir: writing: {e}")))?
+        .map_err(join_err)?
     }
 
     async fn put_text(&self, item: &Item, default: &str, ext: &str) -> Result<PutOutcome, ConnectorError> {
@@ -81,7 +132,7 @@ impl DirImporter {
         let name = item_file_name(&item.id, ext);
         let path = self.container_dir(v, &item.container, default).join(name);
         let sha256 = Some(sha256_hex(&bytes));
-        let created = self.write_if_changed(&path, bytes).await?;
+        let created = self.write_if_changed(&path, bytes, true).await?.unwrap_or(true);
         Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings, sha256 })
     }
 
@@ -92,70 +143,69 @@ impl DirImporter {
         for sub in ["cur", "new", "tmp"] {
             tokio::fs::create_dir_all(dir.join(sub)).await.map_err(|e| io("dir: creating maildir", e))?;
         }
+        // the unique part is a hash of the item's id: a file of that name is ferry's
         let unique = hex::encode(&Sha256::digest(item.id.as_bytes())[..16]);
         let wanted = format!("{unique}{}", maildir::flag_suffix(&m.flags));
-        let existing = self.maildir_lookup(&dir, &unique)?;
-        let mut bytes = Vec::new();
-        content
-            .open_verified()
-            .await
-            .map_err(|e| io("reading message", e))?
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| ConnectorError::Item(format!("message content: {e}")))?;
-        let sha = sha256_hex(&bytes);
-        let cur = dir.join("cur");
-        let path = cur.join(&wanted);
+        let existing = self.maildir_lookup(&dir, &unique).await?;
+        // the message streams to tmp/, hashed on the way (never whole in memory)
+        self.sweep(&dir.join("tmp")).await?;
+        let reader = content.open_verified().await.map_err(|e| io("reading message", e))?;
+        let (tmp, sha) = stream_to_temp(&dir.join("tmp"), &unique, 0o600, m.received.map(Into::into), reader).await?;
+        let path = dir.join("cur").join(&wanted);
         let mut created = true;
-        if let Some(name) = existing {
-            let old = cur.join(&name);
-            if tokio::fs::read(&old).await.ok().as_deref() == Some(&bytes[..]) {
+        if let Some(place) = &existing {
+            let old = dir.join(place);
+            if file_sha(&old).await.as_ref() == Some(&sha) {
                 created = false;
-                if name != wanted {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                if old != path {
                     // same message, new flags
                     tokio::fs::rename(&old, &path).await.map_err(|e| io("dir: renaming message", e))?;
                 }
-            } else {
-                let _ = tokio::fs::remove_file(&old).await;
             }
         }
         if created {
-            let tmp = dir.join("tmp").join(&unique);
-            write_file(&tmp, &bytes).await?;
-            if let Some(t) = m.received {
-                let f = std::fs::File::options().write(true).open(&tmp).map_err(|e| io("dir: setting time", e))?;
-                let _ = f.set_modified(t.into());
-            }
             tokio::fs::rename(&tmp, &path).await.map_err(|e| io("dir: storing message", e))?;
+            if let Some(place) = &existing
+                && dir.join(place) != path
+            {
+                // the earlier copy of this item (a name only ferry gives), now replaced
+                let _ = tokio::fs::remove_file(dir.join(place)).await;
+            }
         }
-        self.maildirs.lock().unwrap().get_mut(&dir).expect("loaded").insert(unique, wanted);
+        lock(&self.maildirs).entry(dir.clone()).or_default().insert(unique, format!("cur/{wanted}"));
         let warnings =
             maildir::unrepresentable(&m.flags).into_iter().map(|k| format!("keyword {k} not kept: maildir has no keywords")).collect();
         Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings, sha256: Some(sha) })
     }
 
-    fn maildir_lookup(&self, dir: &Path, unique: &str) -> Result<Option<String>, ConnectorError> {
-        let mut all = self.maildirs.lock().unwrap();
-        if !all.contains_key(dir) {
+    /// Where the maildir holds the message with this unique name, if it does. The folder
+    /// is listed once, on a blocking thread, with no lock held while it is read.
+    async fn maildir_lookup(&self, dir: &Path, unique: &str) -> Result<Option<String>, ConnectorError> {
+        if let Some(index) = lock(&self.maildirs).get(dir) {
+            return Ok(index.get(unique).cloned());
+        }
+        let d = dir.to_owned();
+        let index = tokio::task::spawn_blocking(move || -> Result<HashMap<String, String>, ConnectorError> {
             let mut index = HashMap::new();
             for sub in ["new", "cur"] {
-                for e in std::fs::read_dir(dir.join(sub)).map_err(|e| io("dir: reading maildir", e))?.flatten() {
+                for e in std::fs::read_dir(d.join(sub)).map_err(|e| io("dir: reading maildir", e))?.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    if sub == "new" {
-                        // a message in new/ is moved to cur/ so that there is one place to look
-                        let _ = std::fs::rename(e.path(), dir.join("cur").join(&name));
-                    }
                     let (u, _) = maildir::parse_name(&name);
-                    index.insert(u.to_owned(), name.clone());
+                    index.insert(u.to_owned(), format!("{sub}/{name}"));
                 }
             }
-            all.insert(dir.to_owned(), index);
-        }
-        Ok(all[dir].get(unique).cloned())
+            Ok(index)
+        })
+        .await
+        .map_err(join_err)??;
+        let mut all = lock(&self.maildirs);
+        let index = all.entry(dir.to_owned()).or_insert(index);
+        Ok(index.get(unique).cloned())
     }
 
-    /// Media and files: the file under its own name, or, if another item already has
-    /// that name, under the name with a short id hash added.
+    /// Media and files: the file under its own name, or, if that name is taken (by another
+    /// item, or by a file ferry did not write), under the name with a short id hash added.
     async fn put_file(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
         let v = item.vertical();
         let content = item.content.as_ref().ok_or_else(|| ConnectorError::Item("no content".into()))?;
@@ -179,87 +229,73 @@ impl DirImporter {
             }
         };
         let expected = content.sha256.clone();
-        let candidates = [dir.join(&name), dir.join(&alt)];
+        let [plain, tagged] = [dir.join(&name), dir.join(&alt)];
         if let Some(sha) = &expected {
-            for c in &candidates {
+            for c in [&plain, &tagged] {
                 if file_sha(c).await.as_ref() == Some(sha) {
-                    return self.present(item, c, expected.clone()).await;
+                    return self.present(item, c, c == &tagged, expected.clone()).await;
                 }
             }
         }
-        // write beside the target first, hashing as the bytes go by
-        let tmp = dir.join(format!(".{alt}.ferry-tmp"));
-        let mut reader = content.open_verified().await.map_err(|e| io("reading content", e))?;
-        let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| io("dir: writing", e))?;
-        // a network source yields a TLS record (16 KiB) per read: the buffer is filled
-        // before each write, so that a write (a hand-off to a blocking thread) moves 1 MiB
-        let mut buf = vec![0u8; 1024 * 1024];
-        loop {
-            let mut n = 0;
-            while n < buf.len() {
-                match reader.read(&mut buf[n..]).await {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) => {
-                        let _ = tokio::fs::remove_file(&tmp).await;
-                        return Err(ConnectorError::from_io("reading content", e));
-                    }
-                }
-            }
-            if n == 0 {
-                break;
-            }
-            f.write_all(&buf[..n]).await.map_err(|e| io("dir: writing", e))?;
-        }
-        f.flush().await.map_err(|e| io("dir: writing", e))?;
-        let f = f.into_std().await;
-        let digest = reader.finish().map(|(s, _)| s);
+        // permissions as the source had them (never set-id or sticky bits), masked by the
+        // umask as the file is created; the owner can always read and write it
+        let mode = mode.map_or(0o666, |m| (m & 0o777) | 0o600);
+        self.sweep(&dir).await?;
+        let reader = content.open_verified().await.map_err(|e| io("reading content", e))?;
+        let (tmp, digest) = stream_to_temp(&dir, &alt, mode, modified.map(Into::into), reader).await?;
         if expected.is_none() {
-            for c in &candidates {
-                if file_sha(c).await == digest {
+            for c in [&plain, &tagged] {
+                if file_sha(c).await.as_ref() == Some(&digest) {
                     let _ = tokio::fs::remove_file(&tmp).await;
-                    return self.present(item, c, digest).await;
+                    return self.present(item, c, c == &tagged, Some(digest)).await;
                 }
             }
         }
-        if let Some(t) = modified {
-            let _ = f.set_modified(t.into());
-        }
-        if let Some(mode) = mode {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = f.set_permissions(std::fs::Permissions::from_mode(mode & 0o777 | 0o600));
-        }
-        drop(f);
-        // the plain name, unless another item of this run took it
-        let target = {
-            let mut claimed = self.claimed.lock().unwrap();
-            let me = short_hash(&item.id);
-            let key = short_hash(&candidates[0].to_string_lossy());
-            match claimed.get(&key) {
-                Some(owner) if *owner != me => candidates[1].clone(),
-                _ => {
-                    claimed.insert(key, me);
-                    candidates[0].clone()
-                }
+        let (t, p, a) = (tmp.clone(), plain.clone(), tagged.clone());
+        let placed = tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
+            if place_new(&t, &p)? {
+                return Ok(p);
+            }
+            if place_new(&t, &a)? {
+                return Ok(a);
+            }
+            // the tagged name holds an earlier version of this very item: replaced
+            match not_regular(&a) {
+                None => std::fs::rename(&t, &a).map(|_| a),
+                Some(kind) => Err(std::io::Error::other(format!("{kind} is at {}; it is left alone", a.display()))),
+            }
+        })
+        .await
+        .map_err(join_err)?;
+        let target = match placed {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(io("dir: writing", e));
             }
         };
-        tokio::fs::rename(&tmp, &target).await.map_err(|e| io("dir: writing", e))?;
-        let warnings = self.write_sidecar(item, &target).await?;
-        Ok(PutOutcome { dest_id: rel(&self.root, &target), created: true, warnings, sha256: digest })
+        let warnings = self.write_sidecar(item, &target, target == tagged).await?;
+        Ok(PutOutcome { dest_id: rel(&self.root, &target), created: true, warnings, sha256: Some(digest) })
     }
 
-    async fn present(&self, item: &Item, path: &Path, sha256: Option<String>) -> Result<PutOutcome, ConnectorError> {
-        self.claimed.lock().unwrap().insert(short_hash(&path.to_string_lossy()), short_hash(&item.id));
-        let warnings = self.write_sidecar(item, path).await?;
+    async fn present(&self, item: &Item, path: &Path, ours: bool, sha256: Option<String>) -> Result<PutOutcome, ConnectorError> {
+        let warnings = self.write_sidecar(item, path, ours).await?;
         Ok(PutOutcome { dest_id: rel(&self.root, path), created: false, warnings, sha256 })
     }
 
-    async fn write_sidecar(&self, item: &Item, target: &Path) -> Result<Vec<String>, ConnectorError> {
+    /// A Takeout sidecar beside a photo with a title or description. Beside a file under
+    /// its plain name, a different sidecar already there is kept (it may be the user's).
+    async fn write_sidecar(&self, item: &Item, target: &Path, replace: bool) -> Result<Vec<String>, ConnectorError> {
         let Record::Media(m) = &item.record else { return Ok(vec![]) };
         if let Some(sidecar) = Sidecar::from_item(m) {
             let path = target.with_file_name(format!("{}.json", target.file_name().unwrap().to_string_lossy()));
             let json = serde_json::to_vec_pretty(&sidecar).expect("json");
-            self.write_if_changed(&path, json).await?;
+            if self.write_if_changed(&path, json, replace).await?.is_none() {
+                return Ok(vec![format!(
+                    "title and description not written: {} already exists and ferry did not write it",
+                    rel(&self.root, &path)
+                )]);
+            }
         }
         Ok(vec![])
     }
@@ -294,14 +330,60 @@ fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().into_owned()
 }
 
-async fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ConnectorError> {
-    tokio::fs::write(path, bytes).await.map_err(|e| io(&format!("dir: writing {}", path.display()), e))
+/// Streams `reader` into a new temporary file in `dir` (see [`create_temp`]), with its
+/// modification time set; returns the file and the SHA-256 of what was written.
+async fn stream_to_temp(
+    dir: &Path,
+    stem: &str,
+    mode: u32,
+    modified: Option<std::time::SystemTime>,
+    mut reader: HashingReader,
+) -> Result<(PathBuf, String), ConnectorError> {
+    let (d, s) = (dir.to_owned(), stem.to_owned());
+    let (f, tmp) =
+        tokio::task::spawn_blocking(move || create_temp(&d, &s, mode)).await.map_err(join_err)?.map_err(|e| io("dir: writing", e))?;
+    let mut f = tokio::fs::File::from_std(f);
+    let result: Result<(), ConnectorError> = async {
+        use tokio::io::AsyncWriteExt;
+        // a network source yields a TLS record (16 KiB) per read: the buffer is filled
+        // before each write, so that a write (a hand-off to a blocking thread) moves 1 MiB
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let mut n = 0;
+            while n < buf.len() {
+                match reader.read(&mut buf[n..]).await {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => return Err(ConnectorError::from_io("reading content", e)),
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            f.write_all(&buf[..n]).await.map_err(|e| io("dir: writing", e))?;
+        }
+        f.flush().await.map_err(|e| io("dir: writing", e))
+    }
+    .await;
+    let f = f.into_std().await;
+    if let Err(e) = result {
+        drop(f);
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    if let Some(t) = modified {
+        let _ = f.set_modified(t);
+    }
+    drop(f);
+    let digest = reader.finish().map(|(s, _)| s).ok_or_else(|| ConnectorError::Item("content not read to its end".into()))?;
+    Ok((tmp, digest))
 }
 
+/// SHA-256 of a regular file (never through a link); `None` if there is none.
 async fn file_sha(path: &Path) -> Option<String> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut f = std::fs::File::open(&path).ok()?;
+        let (mut f, _) = open_regular(&path).ok()?;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 256 * 1024];
         loop {

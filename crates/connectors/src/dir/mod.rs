@@ -8,6 +8,9 @@ mod config;
 mod exporter;
 mod importer;
 pub(crate) mod layout;
+mod safe;
+
+pub use safe::check_overlap;
 
 pub use config::DirConfig;
 
