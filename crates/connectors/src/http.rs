@@ -179,6 +179,12 @@ pub fn request_error(what: &str, e: reqwest::Error) -> ConnectorError {
         if let Some(Refused(inner)) = c.downcast_ref::<Refused>() {
             return ConnectorError::Fatal(format!("{what}: {inner}"));
         }
+        // a certificate or protocol rustls refused: no retry will change it
+        if let Some(t) = rustls_error(c) {
+            return ConnectorError::Fatal(format!(
+                "{what}: TLS failed: {t} (for a self-signed certificate give it with --ca-file, or --insecure to skip the check)"
+            ));
+        }
         msg.push_str(&format!(": {c}"));
         cause = c.source();
     }
@@ -189,6 +195,15 @@ pub fn request_error(what: &str, e: reqwest::Error) -> ConnectorError {
     } else {
         ConnectorError::Item(msg)
     }
+}
+
+/// The rustls error an error is or wraps (io::Error hides what it wraps from `source()`).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r);
+    }
+    let inner: &(dyn std::error::Error + 'static) = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 #[cfg(test)]

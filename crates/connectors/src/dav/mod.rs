@@ -154,7 +154,9 @@ impl Refusal {
             match ev {
                 quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
                     let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                    if stack.last().is_some_and(|p| p == "error") && out.preconditions.len() < 8 {
+                    // sabre/dav puts its exception's name and message beside the precondition
+                    let detail = matches!(name.as_str(), "message" | "exception" | "sabredav-version" | "responsedescription");
+                    if stack.last().is_some_and(|p| p == "error") && !detail && out.preconditions.len() < 8 {
                         out.preconditions.push(name.clone());
                     }
                     if start {
@@ -236,7 +238,7 @@ mod tests {
         let r = Refusal::parse(xandikos);
         assert_eq!((r.status, r.preconditions.as_slice()), (Some(412), &["valid-calendar-data".to_owned()][..]));
         assert_eq!(r.reason(), "valid-calendar-data: Not a valid calendar file");
-        let sabre = br#"<?xml version="1.0"?><d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:cal="urn:ietf:params:xml:ns:caldav"><cal:supported-calendar-component/><s:message>VTODO is not allowed here</s:message></d:error>"#;
+        let sabre = br#"<?xml version="1.0"?><d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:cal="urn:ietf:params:xml:ns:caldav"><cal:supported-calendar-component/><s:exception>Sabre\DAV\Exception\Forbidden</s:exception><s:message>VTODO is not allowed here</s:message></d:error>"#;
         let r = Refusal::parse(sabre);
         assert_eq!(r.status, None);
         assert_eq!(r.reason(), "supported-calendar-component: VTODO is not allowed here");
