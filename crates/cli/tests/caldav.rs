@@ -166,7 +166,10 @@ fn a_forbidden_collection_stops_the_job() {
     let t = tempfile::tempdir().unwrap();
     let host = server_env("FERRY_TEST_RADICALE");
     let account = format!("dir:{}", example_account().display());
-    let o = run_with_servers(&t.path().join("data"), &["transfer", "--only", "calendar", "--from", &account, "--to", &format!("caldav://frank@{host}/alice/")]);
+    let o = run_with_servers(
+        &t.path().join("data"),
+        &["transfer", "--only", "calendar", "--from", &account, "--to", &format!("caldav://frank@{host}/alice/")],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("403"), "{}", text(&o));
 }

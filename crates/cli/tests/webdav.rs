@@ -198,8 +198,10 @@ fn odd_file_names_are_kept_and_read_back() {
     let mut z = zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap();
     let mut jsonl = String::new();
     std::io::Read::read_to_string(&mut z.by_name("files/files.jsonl").unwrap(), &mut jsonl).unwrap();
-    let mut listed: Vec<String> =
-        jsonl.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]["name"].as_str().unwrap().to_owned()).collect();
+    let mut listed: Vec<String> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]["name"].as_str().unwrap().to_owned())
+        .collect();
     listed.sort();
     assert_eq!(listed, expected);
 }
@@ -228,6 +230,7 @@ fn self_signed_certificate_given_with_ca_file() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let o = run(&server_env("FERRY_TEST_SELFSIGNED"));
     assert!(o.status.success(), "{}", text(&o));
-    let stored = std::path::Path::new(&server_env("FERRY_SERVERS_DIR")).join(format!("webdav-selfsigned/ss-{}/files/note.txt", std::process::id()));
+    let stored =
+        std::path::Path::new(&server_env("FERRY_SERVERS_DIR")).join(format!("webdav-selfsigned/ss-{}/files/note.txt", std::process::id()));
     assert_eq!(std::fs::read_to_string(stored).unwrap(), "self-signed");
 }

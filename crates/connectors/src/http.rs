@@ -48,6 +48,13 @@ pub fn check_url(url: &reqwest::Url, settings: &Settings) -> Result<(), Connecto
     }
 }
 
+/// [`check_url`] for a connector's `scheme://host[:port]`, before anything connects (an
+/// IP literal never reaches the resolver's check).
+pub fn check_origin(origin: &str, settings: &Settings) -> Result<(), ConnectorError> {
+    let url = reqwest::Url::parse(origin).map_err(|e| ConnectorError::Fatal(format!("{origin}: not a server address: {e}")))?;
+    check_url(&url, settings)
+}
+
 fn check_ip(ip: std::net::IpAddr, what: &str, settings: &Settings) -> Result<(), ConnectorError> {
     if !settings.allow_private_network && net::is_internal(ip) {
         return Err(ConnectorError::Fatal(format!(
@@ -102,7 +109,9 @@ where
                 }
                 // without a peer address the guard cannot vouch for the connection
                 None if !settings.allow_private_network => {
-                    return Err(Box::new(Refused(ConnectorError::Fatal("the connection's peer address is unknown; refused".into()))) as BoxError);
+                    return Err(
+                        Box::new(Refused(ConnectorError::Fatal("the connection's peer address is unknown; refused".into()))) as BoxError
+                    );
                 }
                 None => {}
             }
@@ -157,11 +166,8 @@ pub fn status_error(what: &str, resp: &reqwest::Response) -> ConnectorError {
     let status = resp.status();
     let msg = format!("{what}: the server answered {status}");
     if status.as_u16() == 429 || status.as_u16() == 423 || status.is_server_error() {
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after(v, SystemTime::now()));
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| retry_after(v, SystemTime::now()));
         ConnectorError::Transient { message: msg, retry_after }
     } else if status.as_u16() == 401 || status.as_u16() == 403 {
         ConnectorError::Fatal(format!("{msg} (check the user name and password)"))

@@ -20,7 +20,9 @@ pub fn is_internal(ip: IpAddr) -> bool {
             // an IPv4 address carried inside IPv6: NAT64 (64:ff9b::/96), 6to4 (2002::/16)
             // and the deprecated IPv4-compatible form (::a.b.c.d)
             let embedded = |hi: u16, lo: u16| internal_v4(Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8));
-            if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0]) || (seg[..6] == [0, 0, 0, 0, 0, 0] && (seg[6] != 0 || seg[7] > 1)) {
+            if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0])
+                || (seg[..6] == [0, 0, 0, 0, 0, 0] && (seg[6] != 0 || seg[7] > 1))
+            {
                 return embedded(seg[6], seg[7]);
             }
             if seg[0] == 0x2002 {

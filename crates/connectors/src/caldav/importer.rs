@@ -191,7 +191,9 @@ impl Importer for DavImporter {
         }
         let etag = current.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let existing = dav::read_limited(current, &url, MAX_RESOURCE).await?.ok_or_else(|| {
-            ConnectorError::Item(format!("{url}: the resource on the server is larger than {MAX_RESOURCE} bytes; not compared, not replaced"))
+            ConnectorError::Item(format!(
+                "{url}: the resource on the server is larger than {MAX_RESOURCE} bytes; not compared, not replaced"
+            ))
         })?;
         if existing == bytes || same_record(kind, &existing, &bytes) {
             return Ok(PutOutcome { dest_id: path, created: false, warnings, sha256: Some(sha) });

@@ -147,7 +147,11 @@ impl Importer for WebDavImporter {
         let mut warnings = Vec::new();
         let dir = if item.container.is_empty() { format!("{top}/") } else { format!("{top}/{}/", dav_container(&item.container)) };
         if !item.container.is_empty() && dav_container(&item.container) != item.container.trim_matches('/') {
-            warnings.push(format!("folder `{}` stored as `{}` (a WebDAV folder name cannot hold `/` or NUL)", item.container, dav_container(&item.container)));
+            warnings.push(format!(
+                "folder `{}` stored as `{}` (a WebDAV folder name cannot hold `/` or NUL)",
+                item.container,
+                dav_container(&item.container)
+            ));
         }
         let kept = dav_segment(&name);
         if kept != name {
