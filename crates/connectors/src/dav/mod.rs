@@ -232,6 +232,45 @@ mod tests {
         assert_eq!(percent_decode("/a%20b/Caf%C3%A9%3F.txt"), "/a b/Café?.txt");
     }
 
+    /// A server that answers every request with `head` and then `body_len` bytes.
+    async fn answering(head: &'static str, body_len: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/r.ics", l.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut req = [0u8; 4096];
+                    let _ = s.read(&mut req).await;
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let chunk = vec![b'x'; 64 * 1024];
+                    let mut sent = 0;
+                    while sent < body_len && s.write_all(&chunk).await.is_ok() {
+                        sent += chunk.len();
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_not_read_whole() {
+        let http = crate::http::client(&crate::Settings { allow_private_network: true, ..Default::default() }).unwrap();
+        // no length given: read until the limit is passed
+        let url = answering("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", 8 << 20).await;
+        let resp = http.get(&url).send().await.unwrap();
+        assert_eq!(read_limited(resp, &url, 1 << 20).await.unwrap(), None);
+        // a length over the limit: not read at all
+        let url = answering("HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", 0).await;
+        let resp = http.get(&url).send().await.unwrap();
+        assert_eq!(read_limited(resp, &url, 1 << 20).await.unwrap(), None);
+        // within it: all of it
+        let url = answering("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", 100 << 10).await;
+        let resp = http.get(&url).send().await.unwrap();
+        assert_eq!(read_limited(resp, &url, 1 << 20).await.unwrap().map(|b| b.len()), Some(128 << 10));
+    }
+
     #[test]
     fn reads_a_refusal() {
         let xandikos = br#"<ns0:multistatus xmlns:ns0="DAV:" xmlns:ns1="urn:ietf:params:xml:ns:caldav"><ns0:response><ns0:href>http%3A//h/c/a.ics</ns0:href><ns0:status>HTTP/1.1 412 Precondition Failed</ns0:status><ns0:error><ns1:valid-calendar-data /></ns0:error><ns0:responsedescription>Not a valid calendar file</ns0:responsedescription></ns0:response></ns0:multistatus>"#;
