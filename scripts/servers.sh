@@ -8,7 +8,9 @@
 #   A second Dovecot (FERRY_TEST_IMAP_DOTTED) looks to a client as Cyrus and Courier do:
 #   personal namespace `INBOX.`, separator `.`, no special-use folders.
 #   rclone serve webdav: WebDAV over HTTPS, user `ferry` with the same password; each test
-#   uses its own folder.
+#   uses its own folder. A second instance (FERRY_TEST_WEBDAV_SELFSIGNED) serves a
+#   certificate made by `openssl req -x509` alone (self-signed, CA:TRUE as openssl's
+#   default configuration writes), given to ferry as its own CA (FERRY_TEST_SELFSIGNED).
 #   Radicale: CalDAV and CardDAV over HTTPS, users alice, bob, carol, dave, erin, frank
 #   with the same password.
 #   Xandikos: CalDAV and CardDAV over plain HTTP (it has no TLS or accounts of its own),
@@ -185,6 +187,18 @@ RCLONE_CONFIG="$dir/rclone.conf" rclone serve webdav "$dir/webdav" --addr "127.0
 echo $! > "$dir/rclone.pid"
 wait_port "$dav_port" "rclone serve webdav"
 
+# --- WebDAV (rclone) with a self-signed certificate, as `openssl req -x509` makes one
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/selfsigned-key.pem" -out "$dir/selfsigned.pem" >/dev/null 2>&1
+dav_ss_port=$(free_port)
+mkdir -p "$dir/webdav-selfsigned"
+RCLONE_CONFIG="$dir/rclone.conf" rclone serve webdav "$dir/webdav-selfsigned" --addr "127.0.0.1:$dav_ss_port" \
+    --user ferry --pass ferry-test-secret --cert "$dir/selfsigned.pem" --key "$dir/selfsigned-key.pem" \
+    --log-file "$dir/rclone-selfsigned.log" >/dev/null 2>&1 &
+echo $! > "$dir/rclone-selfsigned.pid"
+wait_port "$dav_ss_port" "rclone serve webdav (self-signed)"
+
 # --- Radicale
 rad_port=$(free_port)
 r="$dir/radicale"
@@ -214,15 +228,15 @@ echo $! > "$dir/radicale.pid"
 wait_port "$rad_port" Radicale
 
 # --- Xandikos: one account per instance; A and B for the CalDAV/CardDAV tests, C, D and E
-# for the behaviour suite's three accounts
+# for the behaviour suite's three accounts, F for the test of items the server refuses
 declare -A x_port
-for x in a b c d e; do
+for x in a b c d e f; do
     x_port[$x]=$(free_port)
     mkdir -p "$dir/xandikos-$x"
     xandikos -d "$dir/xandikos-$x" -l 127.0.0.1 -p "${x_port[$x]}" --defaults > "$dir/xandikos-$x.log" 2>&1 &
     echo $! > "$dir/xandikos-$x.pid"
 done
-for x in a b c d e; do wait_port "${x_port[$x]}" "Xandikos $x"; done
+for x in a b c d e f; do wait_port "${x_port[$x]}" "Xandikos $x"; done
 
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
@@ -231,11 +245,14 @@ FERRY_TEST_IMAP=127.0.0.1:$imap_port
 FERRY_TEST_IMAP_DOTTED=127.0.0.1:$imap_dotted_port
 FERRY_TEST_PASSWORD=ferry-test-secret
 FERRY_TEST_WEBDAV=127.0.0.1:$dav_port
+FERRY_TEST_WEBDAV_SELFSIGNED=127.0.0.1:$dav_ss_port
+FERRY_TEST_SELFSIGNED=$dir/selfsigned.pem
 FERRY_TEST_RADICALE=127.0.0.1:$rad_port
 FERRY_TEST_XANDIKOS_A=127.0.0.1:${x_port[a]}
 FERRY_TEST_XANDIKOS_B=127.0.0.1:${x_port[b]}
 FERRY_TEST_XANDIKOS_C=127.0.0.1:${x_port[c]}
 FERRY_TEST_XANDIKOS_D=127.0.0.1:${x_port[d]}
 FERRY_TEST_XANDIKOS_E=127.0.0.1:${x_port[e]}
+FERRY_TEST_XANDIKOS_F=127.0.0.1:${x_port[f]}
 ENV
 echo "$dir"

@@ -118,3 +118,58 @@ fn server_to_server_and_through_a_package() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("clear text"), "{}", text(&o));
 }
+
+/// Text pasted from a PDF carries a form feed: Xandikos refuses such an event with a
+/// `valid-calendar-data` precondition (a 207 holding 412). That event fails with the
+/// server's reason; the others are written, and the server holds exactly them.
+#[test]
+fn an_event_the_server_refuses_fails_alone_with_its_reason() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let name = format!("refused-{}", std::process::id());
+    let src = t.path().join("src");
+    std::fs::create_dir_all(src.join("calendar")).unwrap();
+    let event = |i: usize, summary: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{name}-{i}\r\nDTSTAMP:20250106T090000Z\r\nDTSTART:2025020{i}T090000Z\r\nDTEND:2025020{i}T100000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+        )
+    };
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//ferry//test//EN\r\n{}{}{}END:VCALENDAR\r\n",
+        event(1, "Planning"),
+        event(2, "Minutes page 1\u{0c}page 2"),
+        event(3, "Review")
+    );
+    std::fs::write(src.join(format!("calendar/{name}.ics")), ics).unwrap();
+    let xa = format!("caldav+http://x@{}", server_env("FERRY_TEST_XANDIKOS_F"));
+    let from = format!("dir:{}", src.display());
+    let o = run_with_servers(&data, &["--json", "transfer", "--only", "calendar", "--from", &from, "--to", &xa, "--insecure"]);
+    assert_eq!(o.status.code(), Some(3), "done with errors: {}", text(&o));
+    let r = json(&o);
+    let c = &r["report"]["verticals"]["calendar"];
+    assert_eq!((c["transferred"].as_u64(), c["failed"].as_u64()), (Some(2), Some(1)), "{r}");
+    let reason = c["failures"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("valid-calendar-data") && reason.contains("SUMMARY"), "{reason}");
+
+    // what the server holds: the two it took, not the refused one
+    let back = t.path().join("back.zip");
+    let o = run_with_servers(&data, &["export", &xa, "--only", "calendar", "-o", back.to_str().unwrap(), "--insecure"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let held: BTreeSet<String> = records(&back).into_iter().filter(|(_, c, _)| *c == name).map(|(_, _, uid)| uid).collect();
+    assert_eq!(held, BTreeSet::from([format!("{name}-1"), format!("{name}-3")]));
+}
+
+/// A collection the user may not write to (Radicale refuses another user's calendar with
+/// 403 and no precondition) stops the job: no item can go anywhere.
+#[test]
+fn a_forbidden_collection_stops_the_job() {
+    let t = tempfile::tempdir().unwrap();
+    let host = server_env("FERRY_TEST_RADICALE");
+    let account = format!("dir:{}", example_account().display());
+    let o = run_with_servers(
+        &t.path().join("data"),
+        &["transfer", "--only", "calendar", "--from", &account, "--to", &format!("caldav://frank@{host}/alice/")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("403"), "{}", text(&o));
+}

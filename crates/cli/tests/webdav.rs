@@ -153,3 +153,84 @@ fn huge_propfind_answer_is_refused() {
     assert!(all.contains("larger than"), "{all}");
     rt.shutdown_background();
 }
+
+/// Names a WebDAV server keeps as they are, although a Windows folder could not: `?`,
+/// `\`, `:`, a tab, and `&` (which the server's listing writes as `&amp;`). Each arrives
+/// under its own name (`x?.txt` and `x_.txt` are two files), a rerun finds all of them
+/// there, and they come back whole.
+#[test]
+fn odd_file_names_are_kept_and_read_back() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let names = ["x?.txt", "x_.txt", "c+d=e&f.txt", "tab\there.txt", "back\\slash.txt", "colon:.txt", "100%.txt"];
+    let src = t.path().join("src");
+    std::fs::create_dir_all(src.join("files/Odd")).unwrap();
+    for n in names {
+        std::fs::write(src.join("files/Odd").join(n), format!("the file called {n}")).unwrap();
+    }
+    let folder = format!("names-{}", std::process::id());
+    let dav = format!("webdavs://ferry@{}/{folder}/", server_env("FERRY_TEST_WEBDAV"));
+    let from = format!("dir:{}", src.display());
+    let o = run_with_servers(&data, &["--json", "transfer", "--only", "files", "--from", &from, "--to", &dav]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["report"]["verticals"]["files"]["transferred"], names.len(), "{r}");
+    // on the server's disk, each under its own name
+    let stored = std::path::Path::new(&server_env("FERRY_SERVERS_DIR")).join("webdav").join(&folder).join("files/Odd");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&stored).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    on_disk.sort();
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(on_disk, expected);
+    for n in names {
+        assert_eq!(std::fs::read_to_string(stored.join(n)).unwrap(), format!("the file called {n}"));
+    }
+
+    let o = run_with_servers(&data, &["--json", "transfer", "--only", "files", "--from", &from, "--to", &dav]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["report"]["verticals"]["files"]["transferred"], 0, "a rerun finds them all there: {r}");
+    assert_eq!(r["report"]["verticals"]["files"]["already_present"], names.len(), "{r}");
+
+    // read back: every name listed whole and every file downloaded
+    let pkg = t.path().join("back.zip");
+    let o = run_with_servers(&data, &["export", &dav, "--only", "files", "-o", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap();
+    let mut jsonl = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("files/files.jsonl").unwrap(), &mut jsonl).unwrap();
+    let mut listed: Vec<String> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, expected);
+}
+
+/// A server whose certificate is self-signed as `openssl req -x509` makes it (CA:TRUE):
+/// given as its own CA with --ca-file, as curl takes it.
+#[test]
+fn self_signed_certificate_given_with_ca_file() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src");
+    std::fs::create_dir_all(src.join("files")).unwrap();
+    std::fs::write(src.join("files/note.txt"), "self-signed").unwrap();
+    let run = |ca: &str| {
+        std::process::Command::new(ferry_bin())
+            .arg("--data-dir")
+            .arg(t.path().join("data"))
+            .args(["transfer", "--only", "files", "--from", &format!("dir:{}", src.display())])
+            .args(["--to", &format!("webdavs://ferry@{}/ss-{}/", server_env("FERRY_TEST_WEBDAV_SELFSIGNED"), std::process::id())])
+            .args(["--ca-file", ca, "--allow-private-network"])
+            .env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"))
+            .output()
+            .unwrap()
+    };
+    // another CA's file does not make it trusted
+    let o = run(&server_env("FERRY_TEST_CA"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = run(&server_env("FERRY_TEST_SELFSIGNED"));
+    assert!(o.status.success(), "{}", text(&o));
+    let stored =
+        std::path::Path::new(&server_env("FERRY_SERVERS_DIR")).join(format!("webdav-selfsigned/ss-{}/files/note.txt", std::process::id()));
+    assert_eq!(std::fs::read_to_string(stored).unwrap(), "self-signed");
+}

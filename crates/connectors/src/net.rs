@@ -17,6 +17,17 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 return internal_v4(v4);
             }
             let seg = v6.segments();
+            // an IPv4 address carried inside IPv6: NAT64 (64:ff9b::/96), 6to4 (2002::/16)
+            // and the deprecated IPv4-compatible form (::a.b.c.d)
+            let embedded = |hi: u16, lo: u16| internal_v4(Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8));
+            if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0])
+                || (seg[..6] == [0, 0, 0, 0, 0, 0] && (seg[6] != 0 || seg[7] > 1))
+            {
+                return embedded(seg[6], seg[7]);
+            }
+            if seg[0] == 0x2002 {
+                return embedded(seg[1], seg[2]);
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -24,6 +35,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local
                 || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local-use NAT64 (64:ff9b:1::/48)
                 || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0)
         }
     }
@@ -94,18 +106,81 @@ pub fn tls_config(settings: &Settings) -> Result<Arc<rustls::ClientConfig>, Conn
     ensure_crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut given = Vec::new();
     if let Some(ca) = &settings.ca_file {
         let pem = std::fs::read(ca).map_err(|e| ConnectorError::Fatal(format!("cannot read CA file {}: {e}", ca.display())))?;
         for cert in rustls_pemfile::certs(&mut &pem[..]) {
             let cert = cert.map_err(|e| ConnectorError::Fatal(format!("{}: {e}", ca.display())))?;
-            roots.add(cert).map_err(|e| ConnectorError::Fatal(format!("{}: {e}", ca.display())))?;
+            roots.add(cert.clone()).map_err(|e| ConnectorError::Fatal(format!("{}: {e}", ca.display())))?;
+            given.push(cert);
         }
     }
-    let mut config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| ConnectorError::Fatal(format!("cannot set up TLS: {e}")))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConnectorError::Fatal(format!("cannot set up TLS: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
     if settings.insecure {
-        config.dangerous().set_certificate_verifier(Arc::new(NoVerify(rustls::crypto::ring::default_provider())));
+        config.dangerous().set_certificate_verifier(Arc::new(NoVerify((*provider).clone())));
+    } else {
+        config.dangerous().set_certificate_verifier(Arc::new(Verify { webpki, given }));
     }
     Ok(Arc::new(config))
+}
+
+/// The usual chain check against Mozilla's roots and the `--ca-file` certificates; and,
+/// as curl does, a server certificate that is itself one of the `--ca-file` certificates
+/// is trusted as it is (a self-signed certificate made with `openssl req -x509` says
+/// CA:TRUE, which the chain check refuses as `CaUsedAsEndEntity`). Its name must still
+/// match the server's and its signatures are still checked.
+#[derive(Debug)]
+struct Verify {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    given: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Verify {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
+            Ok(v) => Ok(v),
+            Err(e) if self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                let parsed = rustls::server::ParsedCertificate::try_from(end_entity).map_err(|_| e.clone())?;
+                rustls::client::verify_server_name(&parsed, name)?;
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            Err(e) => Err(e),
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// Accepts any certificate: only with `--insecure`.
@@ -184,10 +259,17 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::8.8.8.8",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "::127.0.0.1",
+            "::10.0.0.1",
         ] {
             assert!(is_internal(a.parse().unwrap()), "{a}");
         }
-        for a in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for a in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1"] {
             assert!(!is_internal(a.parse().unwrap()), "{a}");
         }
     }

@@ -139,7 +139,7 @@ impl Engine {
                 Err(e) if e.is_transient() && source_retries < self.retry.max_retries => {
                     // page streams are stateful: start again after the last committed page
                     source_retries += 1;
-                    let delay = self.retry.min_delay * 2u32.pow(source_retries as u32);
+                    let delay = self.retry.delay(source_retries, &e);
                     progress.retrying("reading the source", &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
                     pages = self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await?;

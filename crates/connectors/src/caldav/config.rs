@@ -18,13 +18,9 @@ impl DavConfig {
         let http = e.scheme.ends_with("+http");
         crate::account::Account::require_tls(e, http, settings)?;
         let a = crate::account::Account::parse(e, settings)?;
-        Ok(DavConfig {
-            kind,
-            origin: format!("{}://{}", if http { "http" } else { "https" }, a.authority),
-            path: format!("/{}", a.path),
-            user: a.user,
-            password: a.password,
-        })
+        let origin = format!("{}://{}", if http { "http" } else { "https" }, a.authority);
+        crate::http::check_origin(&origin, settings)?;
+        Ok(DavConfig { kind, origin, path: format!("/{}", a.path), user: a.user, password: a.password })
     }
 
     /// URL of an absolute path on the server.

@@ -197,7 +197,7 @@ impl Pages {
 
     async fn fetch(&self, col: &Collection, batch: &[(String, String)]) -> Result<Vec<Result<Item, ItemError>>, ConnectorError> {
         let kind = self.cfg.kind;
-        let hrefs: String = batch.iter().map(|(p, _)| format!("<d:href>{}</d:href>", escape(&dav::percent_encode_path(p)))).collect();
+        let hrefs: String = batch.iter().map(|(p, _)| format!("<d:href>{}</d:href>", escape(dav::percent_encode_path(p)))).collect();
         let body = format!(
             r#"<?xml version="1.0" encoding="utf-8"?><x:{m} xmlns:d="DAV:" xmlns:x="{ns}"><d:prop><d:getetag/><x:{data}/></d:prop>{hrefs}</x:{m}>"#,
             m = kind.multiget(),
@@ -221,18 +221,16 @@ impl Pages {
                 Kind::Cal => parse_object(&bytes, 1).map_err(|e| err(e.to_string())),
                 Kind::Card => parse_card(&bytes, 1).map(Record::Contact).map_err(|e| err(e.to_string())),
             };
-            let item = record.and_then(|record| {
-                Ok(Item {
-                    id: path.clone(),
-                    container: col.name.clone(),
-                    version: etag,
-                    original: Some(Original {
-                        media_type: if kind == Kind::Cal { "text/calendar" } else { "text/vcard" }.into(),
-                        bytes: Bytes::from(bytes),
-                    }),
-                    record,
-                    content: None,
-                })
+            let item = record.map(|record| Item {
+                id: path.clone(),
+                container: col.name.clone(),
+                version: etag,
+                original: Some(Original {
+                    media_type: if kind == Kind::Cal { "text/calendar" } else { "text/vcard" }.into(),
+                    bytes: Bytes::from(bytes),
+                }),
+                record,
+                content: None,
             });
             if let (Ok(i), Some(etag)) = (&item, listed.get(path.as_str()))
                 && !etag.is_empty()

@@ -1,5 +1,6 @@
 use super::discovery::{self, Collection};
 use super::{DavConfig, Kind};
+use crate::dav;
 use crate::http::{client, request_error, status_error};
 use async_trait::async_trait;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
@@ -175,11 +176,8 @@ impl Importer for DavImporter {
         // not all servers honour If-None-Match; the collection's listing says what is there
         if self.existing(&collection, &path).await?.is_none() {
             let resp = put(Some(("If-None-Match", "*".into()))).await.map_err(|e| request_error(&format!("writing {url}"), e))?;
-            if resp.status().is_success() {
+            if put_answer(resp, &url).await? == Put::Written {
                 return Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) });
-            }
-            if resp.status().as_u16() != 412 {
-                return Err(status_error(&format!("writing {url}"), &resp));
             }
         }
         // there already: the same bytes, or an older version to replace
@@ -190,21 +188,69 @@ impl Importer for DavImporter {
             .send()
             .await
             .map_err(|e| request_error(&format!("reading {url}"), e))?;
+        if !current.status().is_success() {
+            return Err(status_error(&format!("reading {url}"), &current));
+        }
         let etag = current.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let existing = current.bytes().await.map_err(|e| request_error(&format!("reading {url}"), e))?;
-        if existing.as_ref() == bytes.as_slice() || same_record(kind, &existing, &bytes) {
+        let existing = dav::read_limited(current, &url, MAX_RESOURCE).await?.ok_or_else(|| {
+            ConnectorError::Item(format!(
+                "{url}: the resource on the server is larger than {MAX_RESOURCE} bytes; not compared, not replaced"
+            ))
+        })?;
+        if existing == bytes || same_record(kind, &existing, &bytes) {
             return Ok(PutOutcome { dest_id: path, created: false, warnings, sha256: Some(sha) });
         }
         let resp = put(etag.map(|e| ("If-Match", e))).await.map_err(|e| request_error(&format!("writing {url}"), e))?;
-        if !resp.status().is_success() {
-            return Err(status_error(&format!("writing {url}"), &resp));
+        match put_answer(resp, &url).await? {
+            Put::Written => Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) }),
+            Put::Taken => Err(ConnectorError::Item(format!("writing {url}: the resource changed on the server meanwhile (412)"))),
         }
-        Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) })
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {
         Ok(())
     }
+}
+
+/// Largest resource ferry reads back from a calendar or address book to compare it.
+pub const MAX_RESOURCE: usize = 32 << 20;
+
+#[derive(Debug, PartialEq)]
+enum Put {
+    Written,
+    /// 412 without a reason: the condition (If-None-Match or If-Match) did not hold.
+    Taken,
+}
+
+/// What a PUT's answer means. A server refuses one resource with a precondition
+/// (`valid-calendar-data`, `supported-calendar-component`, `no-uid-conflict`...) in a 403,
+/// 409 or 412, or in a 207 multistatus (Xandikos): that item fails with the server's
+/// reason and the job goes on. A 403 with no precondition (no right to write here) stops
+/// the job.
+async fn put_answer(resp: reqwest::Response, url: &str) -> Result<Put, ConnectorError> {
+    let status = resp.status().as_u16();
+    if resp.status().is_success() && status != 207 {
+        return Ok(Put::Written);
+    }
+    if !matches!(status, 207 | 400 | 403 | 409 | 412 | 415 | 422) {
+        return Err(status_error(&format!("writing {url}"), &resp));
+    }
+    let fallback = status_error(&format!("writing {url}"), &resp);
+    let answered = resp.status();
+    let body = dav::read_limited(resp, url, 1 << 20).await?.unwrap_or_default();
+    let refusal = dav::Refusal::parse(&body);
+    if status == 207 && refusal.status.is_none_or(|s| (200..300).contains(&s)) {
+        return Ok(Put::Written);
+    }
+    if refusal.preconditions.is_empty() && refusal.description.is_empty() {
+        return match status {
+            412 => Ok(Put::Taken),
+            207 => Err(ConnectorError::Item(format!("writing {url}: the server refused it ({})", refusal.status.unwrap_or(0)))),
+            _ => Err(fallback),
+        };
+    }
+    let shown = refusal.status.map(|s| s.to_string()).unwrap_or_else(|| answered.to_string());
+    Err(ConnectorError::Item(format!("writing {url}: the server refused it ({shown}): {}", refusal.reason())))
 }
 
 /// Whether two resources hold the same record: servers rewrite what they store (line

@@ -41,6 +41,8 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
     let mut status_ok = true;
     let mut stack: Vec<String> = Vec::new();
     let mut sync_token: Option<String> = None;
+    // an href's text as it arrives (entities such as `&amp;` split it into several events)
+    let mut href = String::new();
     let mut buf = Vec::new();
     loop {
         let ev = reader
@@ -50,6 +52,9 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 open(&name, &stack, &mut cur, &mut pending, &mut status_ok);
+                if name == "href" {
+                    href.clear();
+                }
                 stack.push(name);
             }
             Event::Empty(e) => {
@@ -62,12 +67,12 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
                 if cur.is_none() && stack.last().is_some_and(|t| t == "sync-token") {
                     sync_token.get_or_insert_default().push_str(text.trim());
                 } else {
-                    add_text(&text, &stack, &mut cur, &mut pending, &mut status_ok);
+                    add_text(&text, &stack, &mut href, &mut pending, &mut status_ok);
                 }
             }
             Event::CData(c) => {
                 let text = String::from_utf8_lossy(&c.into_inner()).into_owned();
-                add_text(&text, &stack, &mut cur, &mut pending, &mut status_ok);
+                add_text(&text, &stack, &mut href, &mut pending, &mut status_ok);
             }
             Event::GeneralRef(r) => {
                 let name = String::from_utf8_lossy(&r).into_owned();
@@ -83,11 +88,14 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Response>, String> {
                     n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32).map(String::from).unwrap_or_default(),
                     _ => String::new(),
                 };
-                add_text(&text, &stack, &mut cur, &mut pending, &mut status_ok);
+                add_text(&text, &stack, &mut href, &mut pending, &mut status_ok);
             }
             Event::End(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 stack.pop();
+                if name == "href" {
+                    end_href(&std::mem::take(&mut href), &stack, &mut cur, &mut pending);
+                }
                 match name.as_str() {
                     "propstat" => {
                         if status_ok && let Some(c) = cur.as_mut() {
@@ -137,26 +145,35 @@ fn open(name: &str, stack: &[String], cur: &mut Option<Response>, pending: &mut 
     }
 }
 
-fn add_text(text: &str, stack: &[String], cur: &mut Option<Response>, pending: &mut HashMap<String, Prop>, status_ok: &mut bool) {
+fn add_text(text: &str, stack: &[String], href: &mut String, pending: &mut HashMap<String, Prop>, status_ok: &mut bool) {
     let Some(top) = stack.last() else { return };
     if top == "status" {
         *status_ok = text.contains(" 200");
         return;
     }
+    if top == "href" {
+        href.push_str(text);
+        return;
+    }
+    if let Some(i) = stack.iter().rposition(|s| s == "prop")
+        && let Some(prop) = stack.get(i + 1)
+    {
+        pending.entry(prop.clone()).or_default().text.push_str(text);
+    }
+}
+
+/// A whole href, read: the response's own (its first) or one inside a property. `stack`
+/// no longer holds the `href`.
+fn end_href(raw: &str, stack: &[String], cur: &mut Option<Response>, pending: &mut HashMap<String, Prop>) {
+    let decoded = crate::dav::percent_decode(raw.trim());
     if let Some(i) = stack.iter().rposition(|s| s == "prop") {
         if let Some(prop) = stack.get(i + 1) {
-            let p = pending.entry(prop.clone()).or_default();
-            if top == "href" && stack.len() > i + 2 {
-                p.hrefs.push(crate::dav::percent_decode(text.trim()));
-            } else {
-                p.text.push_str(text);
-            }
+            pending.entry(prop.clone()).or_default().hrefs.push(decoded);
         }
-    } else if top == "href"
-        && let Some(c) = cur.as_mut()
+    } else if let Some(c) = cur.as_mut()
         && c.href.is_empty()
     {
-        c.href = crate::dav::percent_decode(text.trim());
+        c.href = decoded;
     }
 }
 
@@ -192,5 +209,13 @@ END:VCALENDAR&#13;
         let xml = br#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a/</d:href><d:propstat><d:prop><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
         let r = parse(xml).unwrap();
         assert_eq!((r.len(), r[0].text("sync-token")), (1, Some("t1")));
+    }
+
+    #[test]
+    fn an_href_split_by_entities_is_read_whole() {
+        let xml = br#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/f/c+d=e&amp;f&#38;g%20h.txt</d:href><d:propstat><d:prop><d:owner><d:href>/p&amp;q/</d:href></d:owner></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!(r[0].href, "/f/c+d=e&f&g h.txt");
+        assert_eq!(r[0].href("owner"), Some("/p&q/"));
     }
 }

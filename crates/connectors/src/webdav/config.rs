@@ -18,12 +18,9 @@ impl WebDavConfig {
         crate::account::Account::require_tls(e, plain, settings)?;
         let a = crate::account::Account::parse(e, settings)?;
         let base = if a.path.is_empty() { "/".to_owned() } else { format!("/{}/", a.path) };
-        Ok(WebDavConfig {
-            origin: format!("{}://{}", if plain { "http" } else { "https" }, a.authority),
-            base,
-            user: a.user,
-            password: a.password,
-        })
+        let origin = format!("{}://{}", if plain { "http" } else { "https" }, a.authority);
+        crate::http::check_origin(&origin, settings)?;
+        Ok(WebDavConfig { origin, base, user: a.user, password: a.password })
     }
 
     /// URL of a path below the root (`rel` without a leading `/`).

@@ -102,7 +102,7 @@ impl Walk {
                 }));
                 continue;
             };
-            if name == "." || name == ".." || name.contains('\0') || name.contains('\\') {
+            if name == "." || name == ".." || name.contains('\0') {
                 files.push(Err(ItemError {
                     id: path.clone(),
                     location: url.clone(),

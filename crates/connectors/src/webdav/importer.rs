@@ -3,23 +3,50 @@ use crate::http::{client, request_error, status_error};
 use crate::{Settings, dav};
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
-use ferry_package::layout::{safe_container, safe_segment};
 use futures::StreamExt;
-use std::collections::HashSet;
+use sha2::Digest;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::Mutex;
 
-/// Writes files under `<root>/media/<album>/` and `<root>/files/<folder>/`. A file that
-/// is already there with the same size and time is left alone; otherwise PUT replaces it,
-/// so a repeated or resumed job leaves one copy.
+/// Writes files under `<root>/media/<album>/` and `<root>/files/<folder>/`, under their
+/// own names (percent-encoded in the URL; only what a WebDAV name cannot hold is
+/// replaced, with a warning). A file that is already there with the same size and time
+/// is left alone; otherwise PUT replaces it, so a repeated or resumed job leaves one copy.
+/// Two items of one run that end with the same name are told apart as the dir connector
+/// does: the second gets a short hash of its id (`x (1a2b3c4d).txt`).
 pub struct WebDavImporter {
     cfg: WebDavConfig,
     http: reqwest::Client,
     made: Mutex<HashSet<String>>,
+    /// Paths written or found in this run: path -> the item's id.
+    claimed: std::sync::Mutex<HashMap<String, String>>,
+}
+
+/// A file or folder name as WebDAV keeps it: `/` and NUL cannot be part of a path
+/// segment, and `.`, `..` and the empty name are not names.
+fn dav_segment(s: &str) -> String {
+    let out: String = s.chars().map(|c| if c == '/' || c == '\0' { '_' } else { c }).collect();
+    if out.is_empty() || out == "." || out == ".." { "_".into() } else { out }
+}
+
+/// A container's folders, each a kept name.
+fn dav_container(container: &str) -> String {
+    let segs: Vec<String> = container.split('/').filter(|s| !s.is_empty()).map(dav_segment).collect();
+    if segs.is_empty() { "default".into() } else { segs.join("/") }
+}
+
+/// The name with a short hash of the item's id, for the second of two items of one name.
+fn alt_name(name: &str, id: &str) -> String {
+    let tag = &hex::encode(sha2::Sha256::digest(id.as_bytes()))[..8];
+    match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => format!("{s} ({tag}).{e}"),
+        _ => format!("{name} ({tag})"),
+    }
 }
 
 impl WebDavImporter {
     pub fn new(cfg: WebDavConfig, settings: &Settings) -> Result<Self, ConnectorError> {
-        Ok(WebDavImporter { cfg, http: client(settings)?, made: Mutex::new(HashSet::new()) })
+        Ok(WebDavImporter { cfg, http: client(settings)?, made: Mutex::new(HashSet::new()), claimed: Default::default() })
     }
 
     /// Makes every missing folder of `dir` (relative to the root, ending with `/`), the
@@ -54,9 +81,30 @@ impl WebDavImporter {
 }
 
 impl WebDavImporter {
+    /// Whether `rel` holds the content already (same size, and same time or same bytes);
+    /// `None` when there is nothing there.
+    async fn present(
+        &self,
+        rel: &str,
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+        content: &ferry_core::Content,
+    ) -> Result<Option<bool>, ConnectorError> {
+        let url = self.cfg.url(rel);
+        let Some(entries) = dav::propfind(&self.http, &url, 0, &self.cfg.auth()).await? else { return Ok(None) };
+        let Some(e) = entries.first() else { return Ok(None) };
+        if e.size.is_none() || e.size != content.size {
+            return Ok(Some(false));
+        }
+        let same_time = match (modified, e.modified.as_deref().and_then(|m| chrono::DateTime::parse_from_rfc2822(m).ok())) {
+            (Some(a), Some(b)) => (a.timestamp() - b.timestamp()).abs() <= 1,
+            _ => false,
+        };
+        // a server that does not keep times: compare the bytes themselves
+        Ok(Some(same_time || self.same_bytes(&url, content).await?))
+    }
+
     /// Whether the file at `url` holds exactly the content's bytes (both are hashed).
     async fn same_bytes(&self, url: &str, content: &ferry_core::Content) -> Result<bool, ConnectorError> {
-        use sha2::Digest;
         let resp = self
             .http
             .get(url)
@@ -96,24 +144,56 @@ impl Importer for WebDavImporter {
         };
         let content = item.content.as_ref().ok_or_else(|| ConnectorError::Item("no content".into()))?;
         let top = if v == Vertical::Media { "media" } else { "files" };
-        let dir = if item.container.is_empty() { format!("{top}/") } else { format!("{top}/{}/", safe_container(&item.container)) };
-        let rel = format!("{dir}{}", safe_segment(&name));
-        let url = self.cfg.url(&rel);
-        // already there, same size (and time, where both know it)?
-        if let Some(entries) = dav::propfind(&self.http, &url, 0, &self.cfg.auth()).await?
-            && let Some(e) = entries.first()
-            && e.size.is_some()
-            && e.size == content.size
-        {
-            let same_time = match (modified, e.modified.as_deref().and_then(|m| chrono::DateTime::parse_from_rfc2822(m).ok())) {
-                (Some(a), Some(b)) => (a.timestamp() - b.timestamp()).abs() <= 1,
-                _ => false,
-            };
-            // a server that does not keep times: compare the bytes themselves
-            if same_time || self.same_bytes(&url, content).await? {
-                return Ok(PutOutcome { dest_id: rel, created: false, warnings: vec![], sha256: content.sha256.clone() });
+        let mut warnings = Vec::new();
+        let dir = if item.container.is_empty() { format!("{top}/") } else { format!("{top}/{}/", dav_container(&item.container)) };
+        if !item.container.is_empty() && dav_container(&item.container) != item.container.trim_matches('/') {
+            warnings.push(format!(
+                "folder `{}` stored as `{}` (a WebDAV folder name cannot hold `/` or NUL)",
+                item.container,
+                dav_container(&item.container)
+            ));
+        }
+        let kept = dav_segment(&name);
+        if kept != name {
+            warnings.push(format!("file name `{name}` stored as `{kept}` (a WebDAV name cannot hold `/` or NUL)"));
+        }
+        let plain = format!("{dir}{kept}");
+        let alt = format!("{dir}{}", alt_name(&kept, &item.id));
+        let claimed_by_other = |rel: &str| self.claimed.lock().unwrap().get(rel).is_some_and(|owner| *owner != item.id);
+        // already there, under its name or (after a clash of names) under the other one?
+        for rel in [&plain, &alt] {
+            if *rel == plain && claimed_by_other(rel) {
+                continue;
+            }
+            match self.present(rel, modified, content).await? {
+                Some(true) => {
+                    self.claimed.lock().unwrap().insert(rel.clone(), item.id.clone());
+                    if *rel == alt {
+                        warnings.push(format!("another file has the name `{kept}`; this one is `{}`", alt_name(&kept, &item.id)));
+                    }
+                    return Ok(PutOutcome { dest_id: rel.clone(), created: false, warnings, sha256: content.sha256.clone() });
+                }
+                Some(false) => {}
+                // nothing under the plain name: no earlier run put it under the other
+                None if *rel == plain => break,
+                None => {}
             }
         }
+        // the plain name, unless another item of this run took it
+        let rel = {
+            let mut claimed = self.claimed.lock().unwrap();
+            match claimed.get(&plain) {
+                Some(owner) if *owner != item.id => {
+                    warnings.push(format!("another file has the name `{kept}`; this one is `{}`", alt_name(&kept, &item.id)));
+                    alt
+                }
+                _ => {
+                    claimed.insert(plain.clone(), item.id.clone());
+                    plain
+                }
+            }
+        };
+        let url = self.cfg.url(&rel);
         self.mkcols(&dir).await?;
         let reader = content.open_verified().await.map_err(|e| ConnectorError::from_io("reading content", e))?;
         let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).map(|r| r.map_err(std::io::Error::other));
@@ -130,7 +210,6 @@ impl Importer for WebDavImporter {
         if !resp.status().is_success() {
             return Err(status_error(&format!("writing {url}"), &resp));
         }
-        let mut warnings = Vec::new();
         if let Record::Media(m) = &item.record
             && (m.title.is_some() || m.description.is_some())
         {
