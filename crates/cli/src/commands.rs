@@ -406,7 +406,7 @@ fn connectors(cli: &Cli) -> Result<u8> {
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(EXIT_OK);
     }
-    println!("{:<10} {:<12} {:<8} {:<11} {}", "connector", "schemes", "auth", "incremental", "exports / imports");
+    println!("{:<10} {:<12} {:<8} {:<11} exports / imports", "connector", "schemes", "auth", "incremental");
     for c in all {
         let list = |vs: &[Vertical]| vs.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
         println!(

@@ -234,12 +234,17 @@ fn fidelity(t: &Target, pkg: &Path) {
                 .find(|m| m["record"]["message_id"] == "<rich@example.org>")
                 .unwrap_or_else(|| panic!("{}: the rich message", t.name));
             assert_eq!(m["record"]["subject"], "Grüße aus Köln — 日本語の件名", "{}", t.name);
-            assert_eq!(m["record"]["from"].as_str().unwrap().contains("Jürgen Müller"), true, "{}: {m}", t.name);
+            assert!(m["record"]["from"].as_str().unwrap().contains("Jürgen Müller"), "{}: {m}", t.name);
             assert_eq!(m["content"]["sha256"], sha_of(&rich_message()), "{}: byte for byte", t.name);
             let changed = all.iter().find(|m| m["record"]["message_id"] == "<m0@example.org>").unwrap();
             assert_eq!(changed["record"]["flags"], serde_json::json!(["\\Flagged", "\\Seen"]), "{}: the flag change arrived", t.name);
             assert!(all.iter().any(|m| m["container"] == "Work/Projects"), "{}: nested folder", t.name);
             assert!(all.iter().any(|m| m["record"]["message_id"].is_null()), "{}: the message without Message-ID", t.name);
+            let nested = all.iter().find(|m| m["record"]["message_id"] == "<m2001@example.org>").expect("the nested maildir's message");
+            assert_eq!(nested["container"], "Lists/rust", "{}: {nested}", t.name);
+            assert_eq!(nested["record"]["flags"], serde_json::json!(["\\Flagged", "\\Seen"]), "{}: `;2,` flags", t.name);
+            let dotted = all.iter().find(|m| m["record"]["message_id"] == "<m2002@example.org>").expect("the dot-folder's message");
+            assert!(dotted["container"].as_str().unwrap().ends_with("Archive/2012"), "{}: {dotted}", t.name);
         }
         "contacts" => {
             let all = read("contacts/contacts.jsonl");
@@ -253,6 +258,11 @@ fn fidelity(t: &Target, pkg: &Path) {
             assert!(!r["photo"].as_str().unwrap().is_empty(), "{}: the photo: {r}", t.name);
             let changed = all.iter().find(|c| c["record"]["uid"] == "contact-0").unwrap();
             assert_eq!(changed["record"]["formatted_name"], "Person 0 (changed)", "{}", t.name);
+            let latin1 = all.iter().find(|c| c["record"]["uid"] == "v21-latin1").expect("the vCard 2.1 card");
+            assert_eq!(latin1["record"]["formatted_name"], "Jürgen Müller", "{}: {latin1}", t.name);
+            assert!(latin1["record"]["addresses"].to_string().contains("Königstraße 1"), "{}: {latin1}", t.name);
+            let folded = all.iter().find(|c| c["record"]["uid"] == "folded-utf8").expect("the card folded inside a character");
+            assert_eq!(folded["record"]["formatted_name"], "Zoë Ellingsen", "{}: {folded}", t.name);
         }
         "calendar,tasks" => {
             let events = read("calendar/events.jsonl");
@@ -269,12 +279,20 @@ fn fidelity(t: &Target, pkg: &Path) {
             let tasks = read("tasks/tasks.jsonl");
             assert_eq!(tasks.len(), 40, "{}", t.name);
             assert!(tasks.iter().all(|t| !t["record"]["due"].is_null()), "{}: due dates", t.name);
+            let folded = events.iter().find(|e| e["record"]["uid"] == "sunbird-folded@example.org").expect("the Sunbird event");
+            let r = &folded["record"];
+            assert_eq!(r["overrides"].as_array().map(Vec::len), Some(1), "{}: master and override together: {r}", t.name);
+            assert_eq!(r["start"]["tzid"], "Europe/Berlin", "{}: {r}", t.name);
+            assert!(folded["original"]["text"].as_str().unwrap_or("").contains("BEGIN:VTIMEZONE"), "{}: its time zone came along", t.name);
             let changed = events.iter().find(|e| e["record"]["uid"] == "event-0").unwrap();
             assert_eq!(changed["record"]["summary"], "Event 0 (moved)", "{}", t.name);
         }
         _ => {
             let files = read("files/files.jsonl");
             assert!(files.iter().any(|f| f["record"]["name"] == "Überweisung März.txt"), "{}: non-ASCII names", t.name);
+            for name in ["c+d=e&f.txt", "x?.txt"] {
+                assert!(files.iter().any(|f| f["record"]["name"] == name), "{}: {name} kept as it is", t.name);
+            }
             assert!(files.iter().any(|f| f["content"]["size"].as_u64().unwrap_or(0) > 2_000_000), "{}: large files", t.name);
             assert!(!read("media/media.jsonl").is_empty(), "{}: media", t.name);
         }
@@ -337,6 +355,17 @@ fn mail_fixture(src: &Path, change: &Path) {
     }
     put_mail(src, "INBOX", "rich", "S", &rich_message());
     put_mail(src, "INBOX", "no-id", "", b"From: x@example.org\r\nSubject: no message id\r\n\r\nhello\r\n");
+    // as real maildirs come: a plain maildir nested in a folder that is not one, copied
+    // without its empty tmp/ and new/ and flagged with `;2,`; and a Maildir++ dot-folder
+    // inside the INBOX maildir
+    let mut rng = Rng(2001);
+    std::fs::create_dir_all(src.join("mail/Lists/rust/cur")).unwrap();
+    std::fs::write(src.join("mail/Lists/rust/cur/1700000000.list1.host;2,FS"), message(2001, &mut rng)).unwrap();
+    let dot = src.join("mail/INBOX/.Archive.2012");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(dot.join(sub)).unwrap();
+    }
+    std::fs::write(dot.join("cur/1700000001.arch1.host:2,S"), message(2002, &mut rng)).unwrap();
     // the change: message 0 flagged, two new messages
     let mut rng = Rng(7);
     put_mail(change, "INBOX", "m0", "FS", message(0, &mut rng).as_bytes());
@@ -356,12 +385,19 @@ fn card(n: usize, name: &str) -> String {
 
 const RICH_CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich-contact\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z.angstrom@example.com\r\nEMAIL;TYPE=INTERNET:zoe.n@example.net\r\nEMAIL:zan@example.se\r\nTEL;TYPE=CELL:+46 70 123 45 67\r\nTEL;TYPE=WORK,VOICE:+46 8 555 010 00\r\nTEL;TYPE=HOME:+34 91 555 0100\r\nADR;TYPE=HOME:;;Drottninggatan 1;Stockholm;;111 51;Sweden\r\nADR;TYPE=WORK:;Piso 3;Calle de Alcalá 20;Madrid;;28014;Spain\r\nBDAY:1984-02-29\r\nORG:Ferry AB;Research\r\nPHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\nNOTE:Many ways to reach her\\, and a birthday on a leap day.\r\nEND:VCARD\r\n";
 
+/// As phones and old address books write them: vCard 2.1 with quoted-printable Latin-1
+/// values, bare parameters and an address over a soft line break; and a 3.0 card folded
+/// in the middle of a two-byte character (folding counts octets).
+const ODD_CARDS: &[u8] = b"BEGIN:VCARD\r\nVERSION:2.1\r\nUID:v21-latin1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen\r\nFN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=FCrgen M=FCller\r\nTEL;CELL;PREF:+49 171 5550100\r\nEMAIL;INTERNET:juergen@example.de\r\nADR;HOME;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:;;K=F6nigstra=DFe 1=0D=0A=\r\nHinterhaus;Berlin;;10115;Germany\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nUID:folded-utf8\r\nFN:Zo\xc3\r\n \xab Ellingsen\r\nN:Ellingsen;Zo\xc3\xab;;;\r\nEMAIL;TYPE=HOME:zoe.e@example.no\r\nEND:VCARD\r\n";
+
 fn contacts_fixture(src: &Path, change: &Path) {
     std::fs::create_dir_all(src.join("contacts")).unwrap();
     for (book, range) in [("Family", 0..150), ("Work", 150..299)] {
-        let mut vcf: String = range.map(|n| card(n, &format!("Person {n}"))).collect();
+        let mut vcf: Vec<u8> = range.map(|n| card(n, &format!("Person {n}"))).collect::<String>().into_bytes();
         if book == "Family" {
-            vcf.push_str(RICH_CARD);
+            vcf.extend_from_slice(RICH_CARD.as_bytes());
+        } else {
+            vcf.extend_from_slice(ODD_CARDS);
         }
         std::fs::write(src.join(format!("contacts/{book}.vcf")), vcf).unwrap();
     }
@@ -391,7 +427,12 @@ fn calendar_fixture(src: &Path, change: &Path) {
     std::fs::create_dir_all(src.join("calendar")).unwrap();
     std::fs::create_dir_all(src.join("tasks")).unwrap();
     let recurring = "BEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20250106T090000\r\nDTEND;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=20\r\nEXDATE;TZID=Europe/Berlin:20250120T090000\r\nSUMMARY:Stand-up (wöchentlich)\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Stand-up\r\nEND:VALARM\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250127T090000\r\nDTSTART;TZID=Europe/Berlin:20250127T110000\r\nDTEND;TZID=Europe/Berlin:20250127T113000\r\nSUMMARY:Stand-up (moved)\r\nEND:VEVENT\r\n";
-    let home: String = (0..150).map(|n| event(n, &format!("Event {n}"))).collect::<String>() + recurring;
+    // as Sunbird and libical write: content lines folded right after the name, a
+    // lower-case parameter name, a TZID folded mid-value, and the override far from its master
+    let sunbird = "BEGIN:VEVENT\r\nUID\r\n :sunbird-folded@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;tzid=Europe/Berlin:20250303T100000\r\nDTEND;TZID=Europe/\r\n Berlin:20250303T110000\r\nRRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY\r\n :Folded by Sunbird\r\nEND:VEVENT\r\n";
+    let sunbird_override = "BEGIN:VEVENT\r\nUID:sunbird-folded@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250304T100000\r\nDTSTART;TZID=Europe/Berlin:20250304T120000\r\nDTEND;TZID=Europe/Berlin:20250304T130000\r\nSUMMARY:Folded, moved\r\nEND:VEVENT\r\n";
+    let home: String =
+        sunbird.to_owned() + &(0..150).map(|n| event(n, &format!("Event {n}"))).collect::<String>() + recurring + sunbird_override;
     std::fs::write(src.join("calendar/Home.ics"), calendar(&home, true)).unwrap();
     let work: String = (150..259).map(|n| event(n, &format!("Event {n}"))).collect();
     std::fs::write(src.join("calendar/Work.ics"), calendar(&work, false)).unwrap();
@@ -423,6 +464,9 @@ fn files_fixture(src: &Path, change: &Path) {
         std::fs::write(d.join(format!("file {i}.bin")), body).unwrap();
     }
     std::fs::write(src.join("files/Dokumente/Überweisung März.txt"), "Betrag: 42 €\n").unwrap();
+    // names that need percent-encoding, an entity in the listing, and one that others map to `_`
+    std::fs::write(src.join("files/Dokumente/c+d=e&f.txt"), "and\n").unwrap();
+    std::fs::write(src.join("files/Dokumente/x?.txt"), "question\n").unwrap();
     let media = example_account().join("media");
     for e in walk(&media) {
         let to = src.join("media").join(e.strip_prefix(&media).unwrap());
@@ -438,9 +482,9 @@ fn files_fixture(src: &Path, change: &Path) {
 }
 
 fn files_count() -> u32 {
-    // 151 files and the example's photos (sidecar JSON files are not items)
-    let photos = walk(&example_account().join("media")).iter().filter(|p| !p.extension().is_some_and(|e| e == "json")).count();
-    151 + photos as u32
+    // 153 files and the example's photos (sidecar JSON files are not items)
+    let photos = walk(&example_account().join("media")).iter().filter(|p| p.extension().is_none_or(|e| e != "json")).count();
+    153 + photos as u32
 }
 
 fn dav(scheme: &str, user: &str, host: &str) -> String {
@@ -468,7 +512,7 @@ fn imap_on_dovecot() {
         accounts: [format!("imap://bh-a-{t}@{host}"), format!("imap://bh-b-{t}@{host}"), format!("imap://bh-c-{t}@{host}")],
         args: vec![],
         fixture: mail_fixture,
-        count: 502,
+        count: 504,
         tracks_changes: true,
     });
 }
@@ -481,7 +525,7 @@ fn carddav_on_radicale() {
         accounts: radicale_users("carddav"),
         args: vec![],
         fixture: contacts_fixture,
-        count: 300,
+        count: 302,
         tracks_changes: true,
     });
 }
@@ -494,7 +538,7 @@ fn caldav_on_radicale() {
         accounts: radicale_users("caldav"),
         args: vec![],
         fixture: calendar_fixture,
-        count: 300,
+        count: 301,
         tracks_changes: true,
     });
 }
@@ -508,7 +552,7 @@ fn carddav_and_caldav_on_xandikos() {
         accounts: x.map(|h| dav("carddav+http", "x", h)),
         args: vec!["--insecure"],
         fixture: contacts_fixture,
-        count: 300,
+        count: 302,
         tracks_changes: true,
     });
     behave(&Target {
@@ -517,7 +561,7 @@ fn carddav_and_caldav_on_xandikos() {
         accounts: x.map(|h| dav("caldav+http", "x", h)),
         args: vec!["--insecure"],
         fixture: calendar_fixture,
-        count: 300,
+        count: 301,
         tracks_changes: true,
     });
 }

@@ -16,8 +16,7 @@ pub fn example_account() -> PathBuf {
 }
 
 pub fn ferry(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(ferry_bin()).arg("--data-dir").arg(data).args(args).output().expect("ferry runs");
-    out
+    Command::new(ferry_bin()).arg("--data-dir").arg(data).args(args).output().expect("ferry runs")
 }
 
 pub fn text(o: &Output) -> String {

@@ -53,7 +53,9 @@ fn internal_ip_literals_are_refused_before_connecting() {
 
 /// A tiny HTTP/1.1 server: `answer(request head)` gives the whole reply. Returns the port
 /// and every request head seen, with the time it came.
-fn serve(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<(Instant, String)>>>) {
+type Seen = Arc<Mutex<Vec<(Instant, String)>>>;
+
+fn serve(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (u16, Seen) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));

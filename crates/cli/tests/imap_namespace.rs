@@ -79,7 +79,7 @@ fn server_folders(addr: &str, user: &str) -> BTreeSet<String> {
         .iter()
         .filter_map(|l| l.strip_prefix("* LIST "))
         // `(\HasNoChildren \Archive) "." INBOX.Archive`, the name perhaps quoted
-        .map(|l| l[l.find(") ").unwrap() + 2..].splitn(2, ' ').nth(1).unwrap().trim_matches('"').to_owned())
+        .map(|l| l[l.find(") ").unwrap() + 2..].split_once(' ').unwrap().1.trim_matches('"').to_owned())
         .collect()
 }
 
