@@ -341,3 +341,28 @@ fn file_modes_are_masked_by_the_umask_and_never_set_id() {
     let mode = std::fs::metadata(dst.join("files/tool.sh")).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o750, "{mode:o}");
 }
+
+/// An event that names a time zone no VTIMEZONE in its file defines arrives as written,
+/// with a fidelity warning naming the zone, at a folder and in a package; one whose zone is
+/// defined (in another case, by a lower-case parameter) has none.
+#[test]
+fn a_time_zone_defined_nowhere_is_a_fidelity_warning() {
+    let t = tempfile::tempdir().unwrap();
+    let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+    let tz = "BEGIN:VTIMEZONE\r\nTZID:Europe/Oslo\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{tz}BEGIN:VEVENT\r\nUID:defined\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;tzid=europe/oslo:20250301T100000\r\nSUMMARY:zone defined\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:undefined\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Mars/Olympus_Mons:20250301T100000\r\nSUMMARY:zone nowhere\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    write(&src.join("calendar/Home.ics"), ics.as_bytes());
+    let (o, report) = transfer(t.path(), &src, &dst);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let warnings = problems(&report, "calendar", "fidelity_warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("Mars/Olympus_Mons"), "{warnings:?}");
+    let pkg = t.path().join("p.zip");
+    let o = ferry(&t.path().join("data"), &["--json", "export", &format!("dir:{}", src.display()), "-o", pkg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = problems(&report, "calendar", "fidelity_warnings");
+    assert!(warnings.len() == 1 && warnings[0].contains("Mars/Olympus_Mons"), "{warnings:?}");
+}

@@ -94,6 +94,62 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
 }
 
+/// Appends one content line folded at 75 octets, never inside a UTF-8 character, with its
+/// CRLF.
+pub fn push_folded(out: &mut String, s: &str) {
+    let mut width = 0;
+    for c in s.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+}
+
+/// vCard or iCalendar text whose folds split a UTF-8 character (legal: folding counts
+/// octets) refolded on character boundaries, for servers that decode each physical line
+/// on its own and would garble or refuse it. `None` when no physical line needs it (the
+/// text is then sent as it is). The content is unchanged: only where lines fold moves.
+pub fn refold_split_characters(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.split(|b| *b == b'\n').all(|l| std::str::from_utf8(l).is_ok()) {
+        return None;
+    }
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 64 * 3);
+    let mut raw_out: Vec<u8> = Vec::new();
+    let mut logical: Vec<u8> = Vec::new();
+    let mut flush = |logical: &mut Vec<u8>, out: &mut String, raw_out: &mut Vec<u8>| {
+        if logical.is_empty() {
+            return;
+        }
+        match std::str::from_utf8(logical) {
+            Ok(s) => push_folded(out, s),
+            // not text even unfolded: kept as it was, byte for byte
+            Err(_) => {
+                raw_out.extend_from_slice(std::mem::take(out).as_bytes());
+                raw_out.extend_from_slice(logical);
+                raw_out.extend_from_slice(b"\r\n");
+            }
+        }
+        logical.clear();
+    };
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        let l = trim_eol(line);
+        if matches!(l.first(), Some(b' ' | b'\t')) && !logical.is_empty() {
+            logical.extend_from_slice(&l[1..]);
+        } else {
+            flush(&mut logical, &mut out, &mut raw_out);
+            logical.extend_from_slice(l);
+        }
+    }
+    flush(&mut logical, &mut out, &mut raw_out);
+    raw_out.extend_from_slice(out.as_bytes());
+    Some(raw_out)
+}
+
 /// The line without its `\n` or `\r\n`.
 pub fn trim_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
@@ -103,6 +159,23 @@ pub fn trim_eol(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_that_split_a_character_are_moved_to_a_boundary() {
+        let split = b"BEGIN:VCARD\r\nFN:Zo\xc3\r\n \xab Ellingsen\r\nNOTE:a\r\n b\r\nEND:VCARD\r\n";
+        let fixed = refold_split_characters(split).expect("needs it");
+        assert_eq!(fixed, "BEGIN:VCARD\r\nFN:Zoë Ellingsen\r\nNOTE:ab\r\nEND:VCARD\r\n".as_bytes());
+        assert!(refold_split_characters(b"BEGIN:VCARD\r\nFN:Zo\xc3\xab\r\n E\r\nEND:VCARD\r\n").is_none(), "whole characters: as it is");
+        let long = format!("NOTE:{}\r\n", "ä".repeat(100));
+        let mut bytes = long.as_bytes().to_vec();
+        // after "NOTE:" and 35 two-byte characters and one byte of the 36th
+        bytes.insert(76, b'\n');
+        bytes.insert(76, b'\r');
+        bytes.insert(78, b' ');
+        let fixed = refold_split_characters(&bytes).unwrap();
+        assert!(fixed.split(|b| *b == b'\n').all(|l| std::str::from_utf8(l).is_ok() && l.len() <= 76));
+        assert_eq!(String::from_utf8(fixed).unwrap().replace("\r\n ", ""), long);
+    }
 
     #[test]
     fn reads_lines_and_counts() {

@@ -267,20 +267,7 @@ fn param_value(v: &str, v4: bool) -> String {
     if v.contains([':', ';', ',']) { format!("\"{v}\"") } else { v }
 }
 
-/// Appends one content line folded at 75 octets, never inside a UTF-8 character.
-fn line(out: &mut String, s: &str) {
-    let mut width = 0;
-    for c in s.chars() {
-        let n = c.len_utf8();
-        if width + n > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += n;
-    }
-    out.push_str("\r\n");
-}
+use crate::lines::push_folded as line;
 
 #[cfg(test)]
 mod tests {

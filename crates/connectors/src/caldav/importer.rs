@@ -157,6 +157,13 @@ impl Importer for DavImporter {
             _ => return Err(ConnectorError::Item(format!("a {} item cannot go to this server", item.vertical()))),
         };
         let bytes = bytes.ok_or_else(|| ConnectorError::Item("no iCalendar data to write".into()))?;
+        if kind == Kind::Cal {
+            // a time zone used but defined nowhere: the times cannot be placed exactly
+            warnings.extend(ferry_codecs::ical::timezone_warnings(&bytes));
+        }
+        // servers decode each physical line on its own: a fold inside a character would
+        // come back garbled (Radicale) or break the collection's listing (Xandikos)
+        let bytes = ferry_codecs::lines::refold_split_characters(&bytes).unwrap_or(bytes);
         let collection = self.collection(&item.container).await?;
         let path = format!("{collection}{}", resource_name(uid.as_deref(), &item.id, kind.extension()));
         let url = self.cfg.url(&path);

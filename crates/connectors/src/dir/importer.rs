@@ -125,7 +125,13 @@ impl DirImporter {
                 warnings = c.warnings;
                 c.text.into_bytes()
             }
-            (Some(o), _) => o.bytes.to_vec(),
+            (Some(o), _) => {
+                // a time zone used but defined nowhere: the times cannot be placed exactly
+                if matches!(item.record, Record::Event(_) | Record::Task(_)) {
+                    warnings = ferry_codecs::ical::timezone_warnings(&o.bytes);
+                }
+                o.bytes.to_vec()
+            }
             (None, Record::Contact(c)) => build_v4(c).into_bytes(),
             (None, _) => return Err(ConnectorError::Item("no iCalendar data to write".into())),
         };
