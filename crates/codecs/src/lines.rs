@@ -121,7 +121,7 @@ pub fn refold_split_characters(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = String::with_capacity(bytes.len() + bytes.len() / 64 * 3);
     let mut raw_out: Vec<u8> = Vec::new();
     let mut logical: Vec<u8> = Vec::new();
-    let mut flush = |logical: &mut Vec<u8>, out: &mut String, raw_out: &mut Vec<u8>| {
+    let flush = |logical: &mut Vec<u8>, out: &mut String, raw_out: &mut Vec<u8>| {
         if logical.is_empty() {
             return;
         }
