@@ -181,6 +181,42 @@ def split_counts(total: int, weights) -> list:
 # contacts
 
 
+def vcard(rng: random.Random, idx: int, name: str) -> str:
+    """One vCard 4.0 (CRLF, folded); `name` is its address book (`work` cards have an ORG)."""
+    given, family = rng.choice(FIRST), rng.choice(LAST)
+    local = f"{ascii_local(given)}.{ascii_local(family)}{idx}"
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:4.0",
+        f"UID:urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}",
+        f"FN:{esc(given)} {esc(family)}",
+        f"N:{esc(family)};{esc(given)};;;",
+        f"EMAIL;TYPE=home;PREF=1:{local}@{rng.choice(DOMAINS)}",
+        f'TEL;VALUE=uri;TYPE="cell,voice":tel:+{rng.randint(1, 99)}-{rng.randint(100, 999)}-'
+        f"{rng.randint(1000000, 9999999)}",
+    ]
+    r = rng.random()
+    if r < 0.5:
+        city, zipc, country = rng.choice(CITIES)
+        lines.append(f"ADR;TYPE=home:;;{esc(rng.choice(STREETS))} {rng.randint(1, 200)};"
+                     f"{esc(city)};;{esc(zipc)};{esc(country)}")
+    if r < 0.3 or name == "work":
+        lines.append(f"ORG:{esc(rng.choice(ORGS))}")
+        lines.append(f"TITLE:{esc(rng.choice(TITLES))}")
+        lines.append(f"EMAIL;TYPE=work:{local}@work.{rng.choice(DOMAINS)}")
+    if rng.random() < 0.4:
+        lines.append(f"BDAY:{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}")
+    if rng.random() < 0.15:
+        note = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 60)))
+        lines.append("NOTE:" + esc(note))
+    if rng.random() < 0.2:
+        lines.append("CATEGORIES:" + ",".join(rng.sample(["Family", "Friends", "Work", "Sport",
+                                                           "School", "Neighbours"], 2)))
+    lines.append(f"REV:{(EPOCH0 + timedelta(seconds=rng.randrange(SPAN_SECONDS))):%Y%m%dT%H%M%SZ}")
+    lines.append("END:VCARD")
+    return CRLF.join(fold(ln) for ln in lines) + CRLF
+
+
 def gen_contacts(out: str, n: int, rng: random.Random) -> int:
     files = ["family", "friends", "work", "other"]
     counts = split_counts(n, [1, 1, 1, 1])
@@ -192,41 +228,27 @@ def gen_contacts(out: str, n: int, rng: random.Random) -> int:
         with open(path, "w", encoding="utf-8", newline="", buffering=1 << 20) as f:
             for _ in range(cnt):
                 idx += 1
-                given, family = rng.choice(FIRST), rng.choice(LAST)
-                local = f"{ascii_local(given)}.{ascii_local(family)}{idx}"
-                lines = [
-                    "BEGIN:VCARD",
-                    "VERSION:4.0",
-                    f"UID:urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}",
-                    f"FN:{esc(given)} {esc(family)}",
-                    f"N:{esc(family)};{esc(given)};;;",
-                    f"EMAIL;TYPE=home;PREF=1:{local}@{rng.choice(DOMAINS)}",
-                    f'TEL;VALUE=uri;TYPE="cell,voice":tel:+{rng.randint(1, 99)}-{rng.randint(100, 999)}-'
-                    f"{rng.randint(1000000, 9999999)}",
-                ]
-                r = rng.random()
-                if r < 0.5:
-                    city, zipc, country = rng.choice(CITIES)
-                    lines.append(f"ADR;TYPE=home:;;{esc(rng.choice(STREETS))} {rng.randint(1, 200)};"
-                                 f"{esc(city)};;{esc(zipc)};{esc(country)}")
-                if r < 0.3 or name == "work":
-                    lines.append(f"ORG:{esc(rng.choice(ORGS))}")
-                    lines.append(f"TITLE:{esc(rng.choice(TITLES))}")
-                    lines.append(f"EMAIL;TYPE=work:{local}@work.{rng.choice(DOMAINS)}")
-                if rng.random() < 0.4:
-                    lines.append(f"BDAY:{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}")
-                if rng.random() < 0.15:
-                    note = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 60)))
-                    lines.append("NOTE:" + esc(note))
-                if rng.random() < 0.2:
-                    lines.append("CATEGORIES:" + ",".join(rng.sample(["Family", "Friends", "Work", "Sport",
-                                                                       "School", "Neighbours"], 2)))
-                lines.append(f"REV:{(EPOCH0 + timedelta(seconds=rng.randrange(SPAN_SECONDS))):%Y%m%dT%H%M%SZ}")
-                lines.append("END:VCARD")
-                f.write(CRLF.join(fold(ln) for ln in lines) + CRLF)
+                f.write(vcard(rng, idx, name))
                 written += 1
         os.utime(path, (1735732800, 1735732800))
     return written
+
+
+def gen_card_files(out: str, n: int, rng: random.Random, per_dir: int) -> int:
+    """`n` one-contact files, as a vdir keeps them: `contacts/cards/card-NNNNNNN.vcf`, or,
+    with `per_dir`, that many files per folder `contacts/cards/NNNN/`."""
+    base = os.path.join(out, "contacts", "cards")
+    os.makedirs(base, exist_ok=True)
+    folder = base
+    for i in range(n):
+        if per_dir and i % per_dir == 0:
+            folder = os.path.join(base, f"{i // per_dir:04d}")
+            os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"card-{i:07d}.vcf")
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(vcard(rng, i + 1, "cards"))
+        os.utime(path, (1735732800, 1735732800))
+    return n
 
 
 # --------------------------------------------------------------------------
@@ -548,6 +570,10 @@ def main(argv=None):
     ap.add_argument("--photos", type=int, default=10000)
     ap.add_argument("--albums", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--card-files", type=int, default=0,
+                    help="also write this many one-contact .vcf files under contacts/cards/")
+    ap.add_argument("--per-dir", type=int, default=0,
+                    help="card files per subfolder of contacts/cards/ (0: all in one folder)")
     args = ap.parse_args(argv)
 
     out = os.path.abspath(args.out_dir)
@@ -560,16 +586,21 @@ def main(argv=None):
     sizes = {}
     for name, fn in (("contacts", lambda r: gen_contacts(out, args.contacts, r)),
                      ("messages", lambda r: gen_mail(out, args.messages, r)),
-                     ("photos", lambda r: gen_photos(out, args.photos, r, args.albums))):
+                     ("photos", lambda r: gen_photos(out, args.photos, r, args.albums)),
+                     ("card_files", lambda r: gen_card_files(out, args.card_files, r, args.per_dir))):
+        if name == "card_files" and not args.card_files:
+            continue
         t = time.time()
         rng = random.Random(f"{args.seed}/{name}")
         fn(rng)
-        sub = os.path.join(out, {"contacts": "contacts", "messages": "mail", "photos": "media"}[name])
+        sub = os.path.join(out, {"contacts": "contacts", "messages": "mail", "photos": "media",
+                                 "card_files": os.path.join("contacts", "cards")}[name])
         sizes[name] = sum(os.path.getsize(os.path.join(dp, f)) for dp, _d, fs in os.walk(sub) for f in fs)
         print(f"  {name:9} {getattr(args, name):>8} items {sizes[name] / 1e6:>10.1f} MB "
               f"{time.time() - t:7.1f} s", file=sys.stderr, flush=True)
     total = sum(sizes.values())
     print(f"generated {out}: contacts={args.contacts} messages={args.messages} photos={args.photos} "
+          f"card_files={args.card_files} "
           f"in {time.time() - t0:.1f} s")
     print(f"total bytes: {total}")
 

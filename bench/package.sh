@@ -13,6 +13,9 @@
 #   SKIP_BUILD=1  do not run cargo; use an existing binary
 #   FERRY       path to the ferry binary (default ${CARGO_TARGET_DIR:-target}/release/ferry)
 #   FORCE=1     run even if the free-space estimate says it will not fit
+#   PHOTOS=N    this many photos instead of SCALE x 10000 (photos are 2.6 MB each on
+#               average: the full-size account with PHOTOS=200 fits a smaller disk)
+#   EXPORT_ONLY=1  measure the export step only (needs the account, tar and zip: ~3x)
 set -euo pipefail
 
 SCALE=${1:-0.1}
@@ -28,7 +31,7 @@ SEED=${SEED:-1}
 count() { awk -v s="$SCALE" -v n="$1" 'BEGIN { printf "%d", n * s + 0.5 }'; }
 CONTACTS=$(count 100000)
 MESSAGES=$(count 50000)
-PHOTOS=$(count 10000)
+PHOTOS=${PHOTOS:-$(count 10000)}
 ITEMS=$((CONTACTS + MESSAGES + PHOTOS))
 if [ "$ITEMS" -eq 0 ]; then
     echo "SCALE $SCALE gives an empty account" >&2
@@ -59,7 +62,8 @@ fi
 mkdir -p "$BENCH_DIR"
 # estimate: ~360 B/contact, ~103 KB/message, ~2.6 MB/photo; account + tar + zip + 2 extracted trees
 EST_KB=$(awk -v c="$CONTACTS" -v m="$MESSAGES" -v p="$PHOTOS" \
-    'BEGIN { printf "%d", (c * 360 + m * 103000 + p * 2650000) * 5 / 1024 }')
+    -v k="$([ "${EXPORT_ONLY:-0}" = 1 ] && echo 3 || echo 5)" \
+    'BEGIN { printf "%d", (c * 360 + m * 103000 + p * 2650000) * k / 1024 }')
 AVAIL_KB=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
 if [ "$AVAIL_KB" -lt "$EST_KB" ] && [ "${FORCE:-0}" != 1 ]; then
     echo "not enough space in $BENCH_DIR: need ~$((EST_KB / 1024)) MiB, have $((AVAIL_KB / 1024)) MiB (FORCE=1 to try anyway)" >&2
@@ -122,9 +126,11 @@ measure export ferry "$FERRY" --data-dir "$OUT/ferry-data" export "dir:$ACCOUNT"
 
 # (b) unpack
 mkdir -p "$OUT/untar" "$OUT/imported"
-measure import tar tar -xf "$OUT/acct.tar" -C "$OUT/untar"
-fresh_data_dir
-measure import ferry "$FERRY" --data-dir "$OUT/ferry-data" import "$OUT/acct.ferry.zip" --to "dir:$OUT/imported"
+if [ "${EXPORT_ONLY:-0}" != 1 ]; then
+    measure import tar tar -xf "$OUT/acct.tar" -C "$OUT/untar"
+    fresh_data_dir
+    measure import ferry "$FERRY" --data-dir "$OUT/ferry-data" import "$OUT/acct.ferry.zip" --to "dir:$OUT/imported"
+fi
 sync
 
 # ---- report ------------------------------------------------------------------

@@ -364,3 +364,101 @@ async fn incremental_jobs_list_only_changes_where_the_source_tracks_them() {
     let f = run(JobOptions::default()).await;
     assert_eq!(f.found, 31);
 }
+
+/// The job store as the engine sees it, counting calls and the largest batch handed over.
+struct CountingStore {
+    inner: SqliteStore,
+    commits: AtomicUsize,
+    lookups: AtomicUsize,
+    reports: AtomicUsize,
+    largest_batch: AtomicUsize,
+}
+
+#[async_trait]
+impl ferry_store::JobStore for CountingStore {
+    async fn create_job(&self, spec: &JobSpec) -> ferry_store::Result<Job> {
+        self.inner.create_job(spec).await
+    }
+    async fn job(&self, id: &str) -> ferry_store::Result<Job> {
+        self.inner.job(id).await
+    }
+    async fn jobs(&self, limit: u32) -> ferry_store::Result<Vec<Job>> {
+        self.inner.jobs(limit).await
+    }
+    async fn set_state(&self, id: &str, state: JobState, reason: Option<&str>, pid: Option<u32>) -> ferry_store::Result<()> {
+        self.inner.set_state(id, state, reason, pid).await
+    }
+    async fn cursor(&self, job: &str, v: Vertical) -> ferry_store::Result<Option<ferry_store::CursorRow>> {
+        self.inner.cursor(job, v).await
+    }
+    async fn commit_page(
+        &self,
+        job: &str,
+        pair: &str,
+        v: Vertical,
+        rows: &[ferry_store::ItemRow],
+        cursor: Option<&str>,
+        done: bool,
+    ) -> ferry_store::Result<()> {
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        self.largest_batch.fetch_max(rows.len(), Ordering::SeqCst);
+        self.inner.commit_page(job, pair, v, rows, cursor, done).await
+    }
+    async fn recorded(&self, job: &str, v: Vertical, ids: &[&str]) -> ferry_store::Result<HashMap<String, ferry_store::Outcome>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.largest_batch.fetch_max(ids.len(), Ordering::SeqCst);
+        self.inner.recorded(job, v, ids).await
+    }
+    async fn ledger(&self, pair: &str, v: Vertical, ids: &[&str]) -> ferry_store::Result<HashMap<String, ferry_store::LedgerEntry>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.largest_batch.fetch_max(ids.len(), Ordering::SeqCst);
+        self.inner.ledger(pair, v, ids).await
+    }
+    async fn report(&self, job: &str) -> ferry_store::Result<ferry_store::Report> {
+        self.reports.fetch_add(1, Ordering::SeqCst);
+        self.inner.report(job).await
+    }
+    async fn sync_state(&self, pair: &str, v: Vertical) -> ferry_store::Result<Option<String>> {
+        self.inner.sync_state(pair, v).await
+    }
+    async fn set_sync_state(&self, pair: &str, v: Vertical, state: &str) -> ferry_store::Result<()> {
+        self.inner.set_sync_state(pair, v, state).await
+    }
+    async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> ferry_store::Result<()> {
+        self.inner.put_secret(job, name, nonce, ciphertext).await
+    }
+    async fn secret(&self, job: &str, name: &str) -> ferry_store::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.inner.secret(job, name).await
+    }
+    async fn delete_secrets(&self, job: &str) -> ferry_store::Result<()> {
+        self.inner.delete_secrets(job).await
+    }
+}
+
+/// What makes a large job cheap and flat: the store is called once per page (one
+/// transaction for the page's outcomes, one look-up), never once per item, and never
+/// with more than a page of ids, so nothing in the engine holds the job's ids.
+#[tokio::test]
+async fn the_store_is_called_per_page_not_per_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(CountingStore {
+        inner: SqliteStore::open(dir.path()).await.unwrap(),
+        commits: AtomicUsize::new(0),
+        lookups: AtomicUsize::new(0),
+        reports: AtomicUsize::new(0),
+        largest_batch: AtomicUsize::new(0),
+    });
+    let engine = Engine::new(store.clone());
+    let src = source(1000);
+    let dst = Dest::default();
+    let j = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    assert_eq!(report.verticals[&Vertical::Files].transferred, 1000);
+    let pages = 1000 / PAGE;
+    // each page, and the vertical's end
+    assert_eq!(store.commits.load(Ordering::SeqCst), pages + 1);
+    assert_eq!(store.lookups.load(Ordering::SeqCst), pages);
+    assert_eq!(store.largest_batch.load(Ordering::SeqCst), PAGE);
+    // the counts come from the store at the end, not from a tally of every item
+    assert!(store.reports.load(Ordering::SeqCst) <= 3, "{} reports", store.reports.load(Ordering::SeqCst));
+}

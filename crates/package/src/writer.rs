@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
@@ -34,6 +34,53 @@ pub struct PackageWriter {
     encryption: Option<Encryption>,
     job: String,
     _lock: StagingLock,
+    /// Rows to stage, group-committed by one task (see `commit_rows`).
+    rows: tokio::sync::mpsc::Sender<Pending>,
+}
+
+/// Rows committed in one staging transaction, at most.
+const STAGE_BATCH: usize = 256;
+
+/// One item's staging row, waiting for its transaction; told whether it changed anything.
+struct Pending {
+    row: serde_json::Value,
+    done: tokio::sync::oneshot::Sender<Result<bool, String>>,
+}
+
+/// Stages rows as they come, all that wait in one transaction (one statement), so that
+/// concurrent `add`s share a commit instead of paying one each (a commit writes and
+/// locks the WAL: it cost more than the rest of staging a small item).
+async fn commit_rows(db: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < STAGE_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let json = serde_json::Value::Array(batch.iter().map(|p| p.row.clone()).collect()).to_string();
+        // insert, or update only if something changed; RETURNING names the rows written
+        let written = sqlx::query("INSERT INTO items (vertical, id, container, record, content_file, content_size, content_sha, media_type) SELECT json_extract(value, '$.vertical'), json_extract(value, '$.id'), json_extract(value, '$.container'), json_extract(value, '$.record'), json_extract(value, '$.content_file'), json_extract(value, '$.content_size'), json_extract(value, '$.content_sha'), json_extract(value, '$.media_type') FROM json_each(?) WHERE true ON CONFLICT (vertical, id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, media_type = excluded.media_type WHERE items.record IS NOT excluded.record OR items.content_sha IS NOT excluded.content_sha RETURNING vertical, id")
+            .bind(&json)
+            .fetch_all(&db)
+            .await;
+        match written {
+            Ok(rows) => {
+                let written: HashSet<(String, String)> = rows.iter().map(|r| (r.get("vertical"), r.get("id"))).collect();
+                for p in batch {
+                    let key =
+                        (p.row["vertical"].as_str().unwrap_or_default().to_owned(), p.row["id"].as_str().unwrap_or_default().to_owned());
+                    let _ = p.done.send(Ok(written.contains(&key)));
+                }
+            }
+            Err(e) => {
+                for p in batch {
+                    let _ = p.done.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
 }
 
 /// What `add` did.
@@ -113,7 +160,9 @@ impl PackageWriter {
             .bind(job)
             .execute(&db)
             .await?;
-        Ok(PackageWriter { target: target.to_owned(), staging, db, encryption, job: job.to_owned(), _lock: lock })
+        let (rows, rx) = tokio::sync::mpsc::channel(STAGE_BATCH);
+        tokio::spawn(commit_rows(db.clone(), rx));
+        Ok(PackageWriter { target: target.to_owned(), staging, db, encryption, job: job.to_owned(), _lock: lock, rows })
     }
 
     /// Stages one item. Idempotent on (vertical, id). An item the package cannot hold
@@ -177,20 +226,16 @@ impl PackageWriter {
             content_cols = (Some(rel), Some(size as i64), Some(digest), Some(content.media_type.clone()));
         }
         let record = serde_json::to_string(&record).expect("records serialize");
-        // one statement: insert, or update only if something changed
-        let changed = sqlx::query("INSERT INTO items (vertical, id, container, record, content_file, content_size, content_sha, media_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vertical, id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, media_type = excluded.media_type WHERE items.record IS NOT excluded.record OR items.content_sha IS NOT excluded.content_sha")
-            .bind(v.as_str())
-            .bind(&item.id)
-            .bind(&item.container)
-            .bind(&record)
-            .bind(&content_cols.0)
-            .bind(content_cols.1)
-            .bind(&content_cols.2)
-            .bind(&content_cols.3)
-            .execute(&self.db)
-            .await?
-            .rows_affected();
-        let created = changed > 0;
+        let row = serde_json::json!({
+            "vertical": v.as_str(), "id": item.id, "container": item.container, "record": record,
+            "content_file": content_cols.0, "content_size": content_cols.1, "content_sha": content_cols.2, "media_type": content_cols.3,
+        });
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let staged = match self.rows.send(Pending { row, done }).await {
+            Ok(()) => answer.await.unwrap_or_else(|_| Err("the staging task stopped".into())),
+            Err(_) => Err("the staging task stopped".into()),
+        };
+        let created = staged.map_err(|e| PackageError::Staging(sqlx::Error::Protocol(e)))?;
         let warnings = match (&item.record, &item.original) {
             // `finish` writes the card in vCard 4.0: what that loses is said now, per item
             (Record::Contact(_), Some(o)) => match convert(&o.bytes, WriteVersion::V4) {

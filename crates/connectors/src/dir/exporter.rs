@@ -40,7 +40,7 @@ impl Exporter for DirExporter {
             return Err(ConnectorError::Fatal(format!("dir: {} is not a folder", self.cfg.root.display())));
         }
         let cfg = self.cfg.clone();
-        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit, seen: HashMap::new() }.run()))
+        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit, seen: HashSet::new(), repeated: HashMap::new() }.run()))
     }
 }
 
@@ -48,8 +48,19 @@ struct Walk<'a> {
     cfg: DirConfig,
     vertical: Vertical,
     emit: &'a mut Emit,
-    /// Ids handed out so far, so that two records with one id (a UID used twice) both go.
-    seen: HashMap<String, u32>,
+    /// Hashes of the ids handed out so far, so that two records with one id (a UID used
+    /// twice) both go: 8 bytes an item, not the id itself (a walk of a million cards).
+    seen: HashSet<u64>,
+    /// Ids seen more than once, with how often.
+    repeated: HashMap<String, u32>,
+}
+
+/// A fixed-key hash of an id: the same on every run, so a renamed duplicate keeps its name.
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 fn item_err(id: &str, location: impl Into<String>, e: impl ToString) -> ItemError {
@@ -69,9 +80,10 @@ fn file_version(meta: &std::fs::Metadata) -> String {
 impl Walk<'_> {
     fn send(&mut self, item: Result<Item, ItemError>) -> bool {
         let item = item.map(|mut i| {
-            let n = self.seen.entry(i.id.clone()).or_default();
-            *n += 1;
-            if *n > 1 {
+            if !self.seen.insert(id_hash(&i.id)) {
+                // seen before (or, one time in 2^64, an id with the same hash: renamed all the same)
+                let n = self.repeated.entry(i.id.clone()).or_insert(1);
+                *n += 1;
                 i.id = format!("{}~{n}", i.id);
             }
             i
@@ -84,7 +96,10 @@ impl Walk<'_> {
         // maildirs found so far: their `cur/`, `new/` and `tmp/` are read by `maildir`, and
         // the files beside them are the mail program's own
         let mut maildirs: HashSet<PathBuf> = HashSet::new();
-        let mut it = walkdir::WalkDir::new(&root).follow_links(false).sort_by_file_name().into_iter();
+        // in the order the file system lists each folder, read as the walk goes: sorting
+        // would hold a whole folder's entries (a million one-card files) in memory. The
+        // order is stable while the folder is unchanged, which the cursor needs.
+        let mut it = walkdir::WalkDir::new(&root).follow_links(false).into_iter();
         while let Some(entry) = it.next() {
             let entry = match entry {
                 Ok(e) => e,
