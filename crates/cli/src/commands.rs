@@ -105,7 +105,8 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
     }
     if opts.incremental && dst.capabilities.name == "package" {
         return Err(usage(
-            "--incremental does not apply to a package destination: a package is always written whole (use it with folder and server destinations)",
+            "--incremental does not apply to a package destination: a package is always written whole \
+                (use it with folder and server destinations)",
         ));
     }
     let store = open_store(data_dir).await?;

@@ -321,7 +321,8 @@ fn message(n: usize, rng: &mut Rng) -> String {
     let body: String =
         (0..(rng.next() % 300 + 5)).map(|l| format!("line {l} of message {n}, with some text to make it longer\r\n")).collect();
     format!(
-        "Message-ID: <m{n}@example.org>\r\nFrom: Sender {n} <s{n}@example.org>\r\nTo: ferry@example.org\r\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\r\nSubject: message {n}\r\n\r\n{body}",
+        "Message-ID: <m{n}@example.org>\r\nFrom: Sender {n} <s{n}@example.org>\r\nTo: ferry@example.org\r\nDate: \
+            Mon, 6 Jan 2025 09:{:02}:00 +0000\r\nSubject: message {n}\r\n\r\n{body}",
         n % 60
     )
 }
@@ -329,7 +330,13 @@ fn message(n: usize, rng: &mut Rng) -> String {
 fn rich_message() -> Vec<u8> {
     let attachment: String = (0..40).map(|i| format!("{:076}\r\n", i)).collect();
     format!(
-        "Message-ID: <rich@example.org>\r\nFrom: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.de>\r\nTo: =?UTF-8?B?5bGx55Sw?= <yamada@example.jp>\r\nSubject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4g4oCUIOaXpeacrOiqnuOBruS7tuWQjQ==?=\r\nDate: Tue, 7 Jan 2025 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße!\r\n--b1\r\nContent-Type: application/pdf; name=\"Rechnung März.pdf\"\r\nContent-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{attachment}--b1\r\nContent-Type: image/png; name=\"x.png\"\r\nContent-Disposition: attachment; filename=\"x.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1--\r\n"
+        "Message-ID: <rich@example.org>\r\nFrom: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.de>\r\nTo: \
+            =?UTF-8?B?5bGx55Sw?= <yamada@example.jp>\r\nSubject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4g4oCUIOaXpeacrOiqnuOBruS7tuWQjQ==?=\r\nDate: \
+            Tue, 7 Jan 2025 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: \
+            text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße!\r\n--b1\r\nContent-Type: \
+            application/pdf; name=\"Rechnung März.pdf\"\r\nContent-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf\r\nContent-Transfer-Encoding: \
+            base64\r\n\r\n{attachment}--b1\r\nContent-Type: image/png; name=\"x.png\"\r\nContent-Disposition: \
+            attachment; filename=\"x.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1--\r\n"
     )
     .into_bytes()
 }
@@ -378,17 +385,25 @@ fn mail_fixture(src: &Path, change: &Path) {
 
 fn card(n: usize, name: &str) -> String {
     format!(
-        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{n}\r\nFN:{name}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=HOME:p{n}@example.org\r\nTEL;TYPE=CELL:+49 30 {:07}\r\nEND:VCARD\r\n",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{n}\r\nFN:{name}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=HOME:p{n}@example.org\r\nTEL;TYPE=CELL:+49 \
+            30 {:07}\r\nEND:VCARD\r\n",
         n * 7919 % 10_000_000
     )
 }
 
-const RICH_CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich-contact\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z.angstrom@example.com\r\nEMAIL;TYPE=INTERNET:zoe.n@example.net\r\nEMAIL:zan@example.se\r\nTEL;TYPE=CELL:+46 70 123 45 67\r\nTEL;TYPE=WORK,VOICE:+46 8 555 010 00\r\nTEL;TYPE=HOME:+34 91 555 0100\r\nADR;TYPE=HOME:;;Drottninggatan 1;Stockholm;;111 51;Sweden\r\nADR;TYPE=WORK:;Piso 3;Calle de Alcalá 20;Madrid;;28014;Spain\r\nBDAY:1984-02-29\r\nORG:Ferry AB;Research\r\nPHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\nNOTE:Many ways to reach her\\, and a birthday on a leap day.\r\nEND:VCARD\r\n";
+const RICH_CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich-contact\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z.angstrom@example.com\r\nEMAIL;TYPE=INTERNET:zoe.n@example.net\r\nEMAIL:zan@example.se\r\nTEL;TYPE=CELL:+46 \
+    70 123 45 67\r\nTEL;TYPE=WORK,VOICE:+46 8 555 010 00\r\nTEL;TYPE=HOME:+34 91 555 0100\r\nADR;TYPE=HOME:;;Drottninggatan \
+    1;Stockholm;;111 51;Sweden\r\nADR;TYPE=WORK:;Piso 3;Calle de Alcalá 20;Madrid;;28014;Spain\r\nBDAY:1984-02-29\r\nORG:Ferry \
+    AB;Research\r\nPHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\nNOTE:Many \
+    ways to reach her\\, and a birthday on a leap day.\r\nEND:VCARD\r\n";
 
 /// As phones and old address books write them: vCard 2.1 with quoted-printable Latin-1
 /// values, bare parameters and an address over a soft line break; and a 3.0 card folded
 /// in the middle of a two-byte character (folding counts octets).
-const ODD_CARDS: &[u8] = b"BEGIN:VCARD\r\nVERSION:2.1\r\nUID:v21-latin1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen\r\nFN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=FCrgen M=FCller\r\nTEL;CELL;PREF:+49 171 5550100\r\nEMAIL;INTERNET:juergen@example.de\r\nADR;HOME;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:;;K=F6nigstra=DFe 1=0D=0A=\r\nHinterhaus;Berlin;;10115;Germany\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nUID:folded-utf8\r\nFN:Zo\xc3\r\n \xab Ellingsen\r\nN:Ellingsen;Zo\xc3\xab;;;\r\nEMAIL;TYPE=HOME:zoe.e@example.no\r\nEND:VCARD\r\n";
+const ODD_CARDS: &[u8] = b"BEGIN:VCARD\r\nVERSION:2.1\r\nUID:v21-latin1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen\r\nFN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=FCrgen \
+    M=FCller\r\nTEL;CELL;PREF:+49 171 5550100\r\nEMAIL;INTERNET:juergen@example.de\r\nADR;HOME;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:;;K=F6nigstra=DFe \
+    1=0D=0A=\r\nHinterhaus;Berlin;;10115;Germany\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nUID:folded-utf8\r\nFN:Zo\xc3\r\n \
+    \xab Ellingsen\r\nN:Ellingsen;Zo\xc3\xab;;;\r\nEMAIL;TYPE=HOME:zoe.e@example.no\r\nEND:VCARD\r\n";
 
 fn contacts_fixture(src: &Path, change: &Path) {
     std::fs::create_dir_all(src.join("contacts")).unwrap();
@@ -426,11 +441,15 @@ fn calendar(events: &str, with_tz: bool) -> String {
 fn calendar_fixture(src: &Path, change: &Path) {
     std::fs::create_dir_all(src.join("calendar")).unwrap();
     std::fs::create_dir_all(src.join("tasks")).unwrap();
-    let recurring = "BEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20250106T090000\r\nDTEND;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=20\r\nEXDATE;TZID=Europe/Berlin:20250120T090000\r\nSUMMARY:Stand-up (wöchentlich)\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Stand-up\r\nEND:VALARM\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250127T090000\r\nDTSTART;TZID=Europe/Berlin:20250127T110000\r\nDTEND;TZID=Europe/Berlin:20250127T113000\r\nSUMMARY:Stand-up (moved)\r\nEND:VEVENT\r\n";
+    let recurring = "BEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20250106T090000\r\nDTEND;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=20\r\nEXDATE;TZID=Europe/Berlin:20250120T090000\r\nSUMMARY:Stand-up \
+        (wöchentlich)\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Stand-up\r\nEND:VALARM\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:recurring@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250127T090000\r\nDTSTART;TZID=Europe/Berlin:20250127T110000\r\nDTEND;TZID=Europe/Berlin:20250127T113000\r\nSUMMARY:Stand-up \
+        (moved)\r\nEND:VEVENT\r\n";
     // as Sunbird and libical write: content lines folded right after the name, a
     // lower-case parameter name, a TZID folded mid-value, and the override far from its master
-    let sunbird = "BEGIN:VEVENT\r\nUID\r\n :sunbird-folded@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;tzid=Europe/Berlin:20250303T100000\r\nDTEND;TZID=Europe/\r\n Berlin:20250303T110000\r\nRRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY\r\n :Folded by Sunbird\r\nEND:VEVENT\r\n";
-    let sunbird_override = "BEGIN:VEVENT\r\nUID:sunbird-folded@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250304T100000\r\nDTSTART;TZID=Europe/Berlin:20250304T120000\r\nDTEND;TZID=Europe/Berlin:20250304T130000\r\nSUMMARY:Folded, moved\r\nEND:VEVENT\r\n";
+    let sunbird = "BEGIN:VEVENT\r\nUID\r\n :sunbird-folded@example.org\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;tzid=Europe/Berlin:20250303T100000\r\nDTEND;TZID=Europe/\r\n \
+        Berlin:20250303T110000\r\nRRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY\r\n :Folded by Sunbird\r\nEND:VEVENT\r\n";
+    let sunbird_override = "BEGIN:VEVENT\r\nUID:sunbird-folded@example.org\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250304T100000\r\nDTSTART;TZID=Europe/Berlin:20250304T120000\r\nDTEND;TZID=Europe/Berlin:20250304T130000\r\nSUMMARY:Folded, \
+        moved\r\nEND:VEVENT\r\n";
     let home: String =
         sunbird.to_owned() + &(0..150).map(|n| event(n, &format!("Event {n}"))).collect::<String>() + recurring + sunbird_override;
     std::fs::write(src.join("calendar/Home.ics"), calendar(&home, true)).unwrap();

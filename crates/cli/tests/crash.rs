@@ -20,7 +20,8 @@ fn generate(src: &Path) {
         let mut vcf = String::new();
         for i in 0..500 {
             let n = book * 500 + i;
-            write!(vcf, "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:contact-{n}\r\nFN:Person {n}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=home:p{n}@example.org\r\nTEL;TYPE=cell:+49 30 {:07}\r\nNOTE:{}\r\nEND:VCARD\r\n", rnd() % 10_000_000, "x".repeat((rnd() % 200) as usize)).unwrap();
+            write!(vcf, "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:contact-{n}\r\nFN:Person {n}\r\nN:{n};Person;;;\r\nEMAIL;TYPE=home:p{n}@example.org\r\nTEL;TYPE=cell:+49 \
+                30 {:07}\r\nNOTE:{}\r\nEND:VCARD\r\n", rnd() % 10_000_000, "x".repeat((rnd() % 200) as usize)).unwrap();
         }
         std::fs::create_dir_all(src.join("contacts")).unwrap();
         std::fs::write(src.join(format!("contacts/book{book}.vcf")), vcf).unwrap();
@@ -49,7 +50,13 @@ fn generate(src: &Path) {
             let body: String = (0..(rnd() % 200 + 5))
                 .map(|l| if l % 17 == 3 { "From the start of a line\n".to_owned() } else { format!("line {l} of message {n}\n") })
                 .collect();
-            write!(mbox, "From sender{n}@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <m{n}@example.org>\nFrom: sender{n}@example.org\nSubject: message {n}\n\n{}\n", body.replace("\nFrom ", "\n>From ")).unwrap();
+            write!(
+                mbox,
+                "From sender{n}@example.org Mon Jan  6 09:00:00 2025\nMessage-ID: <m{n}@example.org>\nFrom: \
+                sender{n}@example.org\nSubject: message {n}\n\n{}\n",
+                body.replace("\nFrom ", "\n>From ")
+            )
+            .unwrap();
         }
         std::fs::write(src.join(format!("mail/folder{folder}.mbox")), mbox).unwrap();
     }

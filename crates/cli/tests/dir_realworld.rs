@@ -351,7 +351,9 @@ fn a_time_zone_defined_nowhere_is_a_fidelity_warning() {
     let (src, dst) = (t.path().join("src"), t.path().join("dst"));
     let tz = "BEGIN:VTIMEZONE\r\nTZID:Europe/Oslo\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
     let ics = format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{tz}BEGIN:VEVENT\r\nUID:defined\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;tzid=europe/oslo:20250301T100000\r\nSUMMARY:zone defined\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:undefined\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Mars/Olympus_Mons:20250301T100000\r\nSUMMARY:zone nowhere\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{tz}BEGIN:VEVENT\r\nUID:defined\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;tzid=europe/oslo:20250301T100000\r\nSUMMARY:zone \
+            defined\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:undefined\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Mars/Olympus_Mons:20250301T100000\r\nSUMMARY:zone \
+            nowhere\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     );
     write(&src.join("calendar/Home.ics"), ics.as_bytes());
     let (o, report) = transfer(t.path(), &src, &dst);

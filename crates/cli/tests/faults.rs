@@ -113,14 +113,22 @@ fn mail_account(root: &Path, per_folder: usize) -> usize {
             let id = if i % 25 == 7 { String::new() } else { format!("Message-ID: <fault-{folder}-{i}@example.org>\n") };
             let lines = 1 + (i * 53 + f * 17) % 700;
             let body: String = (0..lines).map(|l| format!("line {l} of message {i} in {folder}, some text to make it longer\n")).collect();
-            mbox.push_str(&format!("From a@example.org Mon Jan  6 09:{:02}:00 2025\n{id}From: a@example.org\nSubject: {folder} {i}\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\n\n{body}\n", i % 60, i % 60));
+            mbox.push_str(&format!(
+                "From a@example.org Mon Jan  6 09:{:02}:00 2025\n{id}From: a@example.org\nSubject: \
+                {folder} {i}\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\n\n{body}\n",
+                i % 60,
+                i % 60
+            ));
             total += 1;
         }
         if f == 1 {
             for big in 0..2 {
                 let body: String =
                     (0..24_000).map(|l| format!("large message {big}, line {l}: 0123456789abcdefghijklmnopqrstuvwxyz\n")).collect();
-                mbox.push_str(&format!("From a@example.org Tue Jan  7 10:00:00 2025\nMessage-ID: <fault-large-{big}@example.org>\nSubject: large {big}\n\n{body}\n"));
+                mbox.push_str(&format!(
+                    "From a@example.org Tue Jan  7 10:00:00 2025\nMessage-ID: <fault-large-{big}@example.org>\nSubject: \
+                    large {big}\n\n{body}\n"
+                ));
                 total += 1;
             }
         }
@@ -392,7 +400,8 @@ fn dav_account(root: &Path, name: &str, events: usize, tasks: usize, cards: usiz
     let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//ferry//faults//EN\r\n");
     for i in 0..events {
         ics.push_str(&format!(
-            "BEGIN:VEVENT\r\nUID:{name}-event-{i}\r\nDTSTAMP:20250106T090000Z\r\nDTSTART:202502{:02}T{:02}0000Z\r\nDTEND:202502{:02}T{:02}3000Z\r\nSUMMARY:Meeting {i} of {name}\r\nDESCRIPTION:{}\r\nEND:VEVENT\r\n",
+            "BEGIN:VEVENT\r\nUID:{name}-event-{i}\r\nDTSTAMP:20250106T090000Z\r\nDTSTART:202502{:02}T{:02}0000Z\r\nDTEND:202502{:02}T{:02}3000Z\r\nSUMMARY:Meeting \
+                {i} of {name}\r\nDESCRIPTION:{}\r\nEND:VEVENT\r\n",
             1 + i % 28,
             8 + i % 10,
             1 + i % 28,
@@ -401,12 +410,16 @@ fn dav_account(root: &Path, name: &str, events: usize, tasks: usize, cards: usiz
         ));
     }
     for i in 0..tasks {
-        ics.push_str(&format!("BEGIN:VTODO\r\nUID:{name}-task-{i}\r\nDTSTAMP:20250106T090000Z\r\nDUE:20250301T120000Z\r\nSUMMARY:Task {i} of {name}\r\nEND:VTODO\r\n"));
+        ics.push_str(&format!(
+            "BEGIN:VTODO\r\nUID:{name}-task-{i}\r\nDTSTAMP:20250106T090000Z\r\nDUE:20250301T120000Z\r\nSUMMARY:Task \
+            {i} of {name}\r\nEND:VTODO\r\n"
+        ));
     }
     ics.push_str("END:VCALENDAR\r\n");
     std::fs::write(root.join(format!("calendar/{name}.ics")), ics).unwrap();
     let vcf: String = (0..cards)
-        .map(|i| format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{name}-card-{i}\r\nFN:Person {i} of {name}\r\nN:{i};Person;;;\r\nEMAIL:person{i}@example.org\r\nTEL:+49 30 {i:06}\r\nNOTE:{}\r\nEND:VCARD\r\n", "note ".repeat(1 + i % 40)))
+        .map(|i| format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{name}-card-{i}\r\nFN:Person {i} of {name}\r\nN:{i};Person;;;\r\nEMAIL:person{i}@example.org\r\nTEL:+49 \
+            30 {i:06}\r\nNOTE:{}\r\nEND:VCARD\r\n", "note ".repeat(1 + i % 40)))
         .collect();
     std::fs::write(root.join(format!("contacts/{name}.vcf")), vcf).unwrap();
 }

@@ -115,7 +115,8 @@ fn invalid_utf8() {
 
 #[test]
 fn ics_with_an_unterminated_component() {
-    let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:ok\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:cut\r\nSUMMARY:never closed\r\n".to_vec();
+    let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:ok\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:cut\r\nSUMMARY:never \
+        closed\r\n".to_vec();
     let out = transfer_expecting_item_errors(&[("calendar/cut.ics", ics)], "never closed");
     assert!(out.contains("calendar         2            1"), "{out}");
 }

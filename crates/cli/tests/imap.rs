@@ -103,7 +103,13 @@ fn imap_to_imap_round_trip_rerun_and_incremental() {
     // add two messages at the source: an incremental run moves only those
     let extra = t.path().join("extra");
     std::fs::create_dir_all(extra.join("mail")).unwrap();
-    std::fs::write(extra.join("mail/INBOX.mbox"), "From x@example.org Tue Jan  7 10:00:00 2025\nMessage-ID: <new-1@example.org>\nSubject: new one\n\nhello\n\nFrom x@example.org Tue Jan  7 10:05:00 2025\nSubject: no message id\n\nhello again\n\n").unwrap();
+    std::fs::write(
+        extra.join("mail/INBOX.mbox"),
+        "From x@example.org Tue Jan  7 10:00:00 2025\nMessage-ID: \
+        <new-1@example.org>\nSubject: new one\n\nhello\n\nFrom x@example.org Tue Jan  7 10:05:00 2025\nSubject: \
+        no message id\n\nhello again\n\n",
+    )
+    .unwrap();
     let o = run(&s, &data, &["transfer", "--from", &format!("dir:{}", extra.display()), "--to", &a]);
     assert!(o.status.success(), "{}", text(&o));
     let o = run(&s, &data, &["--json", "transfer", "--incremental", "--from", &a, "--to", &b]);

@@ -70,7 +70,8 @@ fn hostile_server(rt: &tokio::runtime::Runtime, huge: bool) -> (u16, Arc<AtomicU
                     let _ = s.read_exact(&mut body).await;
                     let depth1 = head.to_ascii_lowercase().contains("depth: 1");
                     if head.starts_with("PROPFIND") && depth1 && huge {
-                        let _ = s.write_all(b"HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n").await;
+                        let _ = s.write_all(b"HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\nTransfer-Encoding: \
+                            chunked\r\n\r\n").await;
                         let entry = "<D:response><D:href>/base/x.txt</D:href><D:propstat><D:prop><D:getcontentlength>1</D:getcontentlength></D:prop></D:propstat></D:response>".repeat(1000);
                         let chunk = format!("{:x}\r\n{entry}\r\n", entry.len());
                         for _ in 0..2000 {

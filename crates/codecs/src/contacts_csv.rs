@@ -352,7 +352,8 @@ mod tests {
     #[test]
     fn reads_google_csv() {
         let data = "First Name,Middle Name,Last Name,Nickname,Birthday,Notes,Labels,E-mail 1 - Label,E-mail 1 - Value,E-mail 2 - Label,E-mail 2 - Value,Phone 1 - Label,Phone 1 - Value,Organization Name,Organization Title\n\
-Ada,,Lovelace,,1815-12-10,\"Likes, commas\",* myContacts ::: Friends,* Home,ada@example.org,Work,ada@work.example,Mobile,+44 1 ::: +44 2,Analytical Engines,Countess\n";
+Ada,,Lovelace,,1815-12-10,\"Likes, commas\",* myContacts ::: Friends,* Home,ada@example.org,Work,ada@work.example,Mobile,+44 \
+    1 ::: +44 2,Analytical Engines,Countess\n";
         let rows: Vec<_> = CsvContactsReader::new(data.as_bytes()).unwrap().collect();
         let c = rows[0].1.as_ref().unwrap();
         assert_eq!(c.formatted_name, "Ada Lovelace");
@@ -366,7 +367,9 @@ Ada,,Lovelace,,1815-12-10,\"Likes, commas\",* myContacts ::: Friends,* Home,ada@
 
     #[test]
     fn reads_outlook_csv() {
-        let data = "\u{feff}First Name,Middle Name,Last Name,Title,Suffix,E-mail Address,Business Phone,Mobile Phone,Company,Job Title,Business Street,Business City,Categories\nGrace,,Hopper,Rear Admiral,,grace@navy.example,+1 555,+1 556,US Navy,Computer Scientist,1 Pentagon,Arlington,Navy;Pioneers\n";
+        let data = "\u{feff}First Name,Middle Name,Last Name,Title,Suffix,E-mail Address,Business Phone,Mobile \
+            Phone,Company,Job Title,Business Street,Business City,Categories\nGrace,,Hopper,Rear Admiral,,grace@navy.example,+1 \
+            555,+1 556,US Navy,Computer Scientist,1 Pentagon,Arlington,Navy;Pioneers\n";
         let mut r = CsvContactsReader::new(data.as_bytes()).unwrap();
         assert_eq!(r.layout(), Layout::Outlook);
         let c = r.next().unwrap().1.unwrap();

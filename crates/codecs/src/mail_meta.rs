@@ -59,7 +59,9 @@ mod tests {
 
     #[test]
     fn reads_headers_and_encoded_words() {
-        let msg = b"Message-ID: <a@b>\r\nFrom: =?UTF-8?B?Wm/DqyBNw7xsbGVy?= <zoe@example.org>\r\nTo: a@x, B <b@x>\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\nDate: Mon, 6 Jan 2025 09:00:00 +0100\r\nIn-Reply-To: <p@b>\r\nReferences: <o@b> <p@b>\r\nStatus: RO\r\n\r\nhi\r\n";
+        let msg = b"Message-ID: <a@b>\r\nFrom: =?UTF-8?B?Wm/DqyBNw7xsbGVy?= <zoe@example.org>\r\nTo: \
+            a@x, B <b@x>\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\nDate: Mon, 6 Jan 2025 09:00:00 +0100\r\nIn-Reply-To: \
+            <p@b>\r\nReferences: <o@b> <p@b>\r\nStatus: RO\r\n\r\nhi\r\n";
         let m = read_meta(msg);
         assert_eq!(m.message_id.as_deref(), Some("<a@b>"));
         assert_eq!(m.from.as_deref(), Some("Zoë Müller <zoe@example.org>"));

@@ -336,7 +336,8 @@ mod tests {
     proptest! {
         #[test]
         fn any_message_round_trips(body in proptest::collection::vec(
-            prop_oneof![Just("From x".to_string()), Just(">From y".to_string()), Just(">>>From".to_string()), Just("".to_string()), "[ -~]{0,40}"], 0..20)) {
+            prop_oneof![Just("From x".to_string()), Just(">From y".to_string()), Just(">>>From".to_string()), Just("".to_string()), "[ \
+                -~]{0,40}"], 0..20)) {
             let mut msg = b"Subject: p\n\n".to_vec();
             for l in &body { msg.extend_from_slice(l.as_bytes()); msg.push(b'\n'); }
             let mut w = MboxWriter::new(Vec::new());

@@ -634,9 +634,13 @@ fn mbox_mboxrd_from_escapes() {
     let msgs = read_mbox_ok(&data, Flavor::Mboxrd);
     assert_eq!(msgs.len(), 2);
     let body = String::from_utf8(msgs[0].bytes.clone()).unwrap();
-    assert!(body.ends_with(
-        "\n\nFrom the start of a line\n>From a quoted one\n>>From deeper still\nFromage is not escaped\n >From with a leading space is not escaped\n"
-    ), "{body}");
+    assert!(
+        body.ends_with(
+            "\n\nFrom the start of a line\n>From a quoted one\n>>From deeper still\nFromage is not escaped\n \
+            >From with a leading space is not escaped\n"
+        ),
+        "{body}"
+    );
     assert_eq!(msgs[0].envelope_from.as_deref(), Some("alice@example.org"));
     assert_eq!(msgs[1].received.unwrap().to_rfc3339(), "2025-01-07T10:30:00+00:00");
     assert_eq!((msgs[0].line, msgs[1].line), (1, 11));

@@ -58,7 +58,8 @@ pub fn check_origin(origin: &str, settings: &Settings) -> Result<(), ConnectorEr
 fn check_ip(ip: std::net::IpAddr, what: &str, settings: &Settings) -> Result<(), ConnectorError> {
     if !settings.allow_private_network && net::is_internal(ip) {
         return Err(ConnectorError::Fatal(format!(
-            "{what} is {ip}, an internal address (loopback, private or link-local); ferry refuses it unless --allow-private-network is given"
+            "{what} is {ip}, an internal address (loopback, private or link-local); ferry refuses it \
+                unless --allow-private-network is given"
         )));
     }
     Ok(())

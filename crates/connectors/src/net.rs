@@ -70,7 +70,8 @@ pub async fn resolve(host: &str, port: u16, settings: &Settings) -> Result<Vec<S
         && let Some(bad) = addrs.iter().find(|a| is_internal(a.ip()))
     {
         return Err(ConnectorError::Fatal(format!(
-            "{host} resolves to {}, an internal address (loopback, private or link-local); ferry refuses it unless --allow-private-network is given",
+            "{host} resolves to {}, an internal address (loopback, private or link-local); ferry refuses \
+                it unless --allow-private-network is given",
             bad.ip()
         )));
     }

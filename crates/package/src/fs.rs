@@ -147,7 +147,8 @@ impl PackageFs {
             total = total.saturating_add(size);
             if total > budget {
                 return Err(PackageError::Limit(format!(
-                    "{name}: unpacking its entries would write more than {budget} bytes ({}:1 of its {len} bytes, at most {} in all): a ZIP bomb?",
+                    "{name}: unpacking its entries would write more than {budget} bytes ({}:1 of its \
+                        {len} bytes, at most {} in all): a ZIP bomb?",
                     limits.max_ratio, limits.max_total_bytes
                 )));
             }

@@ -80,7 +80,8 @@ fn read_manifest(fs: &PackageFs, max: u64) -> Result<Manifest, PackageError> {
     let size = fs.size("manifest.json").ok_or_else(|| PackageError::invalid("manifest.json", "missing: this is not a ferry package"))?;
     if size > max {
         return Err(PackageError::Limit(format!(
-            "manifest.json is {size} bytes, over the {max} byte limit (a package of that many files is not supported; a damaged or hostile package?)"
+            "manifest.json is {size} bytes, over the {max} byte limit (a package of that many files \
+                is not supported; a damaged or hostile package?)"
         )));
     }
     // parsed as it is read: the text is never held whole

@@ -23,16 +23,20 @@ fn field_docs() -> Vec<(String, Vec<(String, String)>)> {
 const ABOUT: &[(&str, &str)] = &[
     (
         "contacts",
-        "contacts/<address book>.vcf (vCard 4.0, imports into any address book), contacts/contacts.csv (Google Contacts layout, also read by Outlook), contacts/contacts.jsonl (canonical records, each with the original vCard byte for byte)",
+        "contacts/<address book>.vcf (vCard 4.0, imports into any address book), contacts/contacts.csv \
+            (Google Contacts layout, also read by Outlook), contacts/contacts.jsonl (canonical records, \
+            each with the original vCard byte for byte)",
     ),
     (
         "calendar",
-        "calendar/<calendar>.ics (iCalendar, imports into any calendar), calendar/events.jsonl (canonical records with the original iCalendar object)",
+        "calendar/<calendar>.ics (iCalendar, imports into any calendar), calendar/events.jsonl (canonical \
+            records with the original iCalendar object)",
     ),
     ("tasks", "tasks/<list>.ics (iCalendar VTODO), tasks/tasks.jsonl"),
     (
         "mail",
-        "mail/<folder>.mbox (mboxrd, opens in Thunderbird, mutt, Apple Mail), mail/messages.jsonl (folder, flags, dates, and which message of which mbox)",
+        "mail/<folder>.mbox (mboxrd, opens in Thunderbird, mutt, Apple Mail), mail/messages.jsonl (folder, \
+            flags, dates, and which message of which mbox)",
     ),
     ("media", "media/<album>/<file> (photos and videos as they were), media/media.jsonl (title, description, capture time, position)"),
     ("files", "files/<folder>/<file> (files as they were), files/files.jsonl"),
@@ -40,13 +44,21 @@ const ABOUT: &[(&str, &str)] = &[
 
 pub fn render(m: &Manifest) -> (String, String) {
     let mut txt = format!(
-        "ferry package\n=============\n\nCreated {} by {} from {}.\n\nThis archive holds personal data in open, standard formats. Every file is listed in\nmanifest.json with its size and SHA-256, so that anyone can check nothing was changed\n(`ferry verify` does it). The JSON Schemas of all records are in schemas/.\n\nWhat is inside\n--------------\n",
+        "ferry package\n=============\n\nCreated {} by {} from {}.\n\nThis archive holds personal data \
+            in open, standard formats. Every file is listed in\nmanifest.json with its size and SHA-256, \
+            so that anyone can check nothing was changed\n(`ferry verify` does it). The JSON Schemas \
+            of all records are in schemas/.\n\nWhat is inside\n--------------\n",
         m.created.format("%Y-%m-%d %H:%M UTC"),
         m.generator,
         m.source
     );
     let mut html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ferry package</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}td,th{{text-align:left;padding:.2em .6em;vertical-align:top}}code{{background:#f3f3f3}}</style></head><body><h1>ferry package</h1><p>Created {} by {} from <code>{}</code>.</p><p>This archive holds personal data in open, standard formats. Every file is listed in <code>manifest.json</code> with its size and SHA-256, so that anyone can check nothing was changed (<code>ferry verify</code> does it). The JSON Schemas of all records are in <code>schemas/</code>.</p><h2>What is inside</h2><table><tr><th>Data</th><th>Items</th><th>Containers</th><th>Files</th></tr>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ferry package</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em \
+            auto;line-height:1.4}}td,th{{text-align:left;padding:.2em .6em;vertical-align:top}}code{{background:#f3f3f3}}</style></head><body><h1>ferry \
+            package</h1><p>Created {} by {} from <code>{}</code>.</p><p>This archive holds personal \
+            data in open, standard formats. Every file is listed in <code>manifest.json</code> with \
+            its size and SHA-256, so that anyone can check nothing was changed (<code>ferry verify</code> \
+            does it). The JSON Schemas of all records are in <code>schemas/</code>.</p><h2>What is inside</h2><table><tr><th>Data</th><th>Items</th><th>Containers</th><th>Files</th></tr>",
         m.created.format("%Y-%m-%d %H:%M UTC"),
         esc(&m.generator),
         esc(&m.source)

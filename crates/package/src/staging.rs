@@ -118,7 +118,9 @@ pub fn check_target(target: &Path, job: &str) -> Result<(), PackageError> {
                 return Ok(());
             }
             Err(PackageError::Refused(format!(
-                "{shown} is not empty and is not a package of this job: ferry writes a folder package only into a new or empty folder (it would replace what is there); choose another folder"
+                "{shown} is not empty and is not a package of this job: ferry writes a folder package \
+                    only into a new or empty folder (it would replace what is there); choose another \
+                    folder"
             )))
         }
         form => {

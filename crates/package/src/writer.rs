@@ -61,10 +61,20 @@ async fn commit_rows(db: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Pending
         }
         let json = serde_json::Value::Array(batch.iter().map(|p| p.row.clone()).collect()).to_string();
         // insert, or update only if something changed; RETURNING names the rows written
-        let written = sqlx::query("INSERT INTO items (vertical, id, container, record, content_file, content_size, content_sha, media_type) SELECT json_extract(value, '$.vertical'), json_extract(value, '$.id'), json_extract(value, '$.container'), json_extract(value, '$.record'), json_extract(value, '$.content_file'), json_extract(value, '$.content_size'), json_extract(value, '$.content_sha'), json_extract(value, '$.media_type') FROM json_each(?) WHERE true ON CONFLICT (vertical, id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, media_type = excluded.media_type WHERE items.record IS NOT excluded.record OR items.content_sha IS NOT excluded.content_sha RETURNING vertical, id")
-            .bind(&json)
-            .fetch_all(&db)
-            .await;
+        let written = sqlx::query(
+            "INSERT INTO items (vertical, id, container, record, content_file, \
+            content_size, content_sha, media_type) SELECT json_extract(value, '$.vertical'), json_extract(value, \
+            '$.id'), json_extract(value, '$.container'), json_extract(value, '$.record'), json_extract(value, \
+            '$.content_file'), json_extract(value, '$.content_size'), json_extract(value, '$.content_sha'), \
+            json_extract(value, '$.media_type') FROM json_each(?) WHERE true ON CONFLICT (vertical, \
+            id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file \
+            = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, \
+            media_type = excluded.media_type WHERE items.record IS NOT excluded.record OR items.content_sha \
+            IS NOT excluded.content_sha RETURNING vertical, id",
+        )
+        .bind(&json)
+        .fetch_all(&db)
+        .await;
         match written {
             Ok(rows) => {
                 let written: HashSet<(String, String)> = rows.iter().map(|r| (r.get("vertical"), r.get("id"))).collect();
@@ -145,7 +155,13 @@ impl PackageWriter {
             .busy_timeout(std::time::Duration::from_secs(10));
         // one connection: concurrent puts queue here instead of sleeping on SQLite's lock
         let db = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS items (vertical TEXT NOT NULL, id TEXT NOT NULL, container TEXT NOT NULL, record TEXT NOT NULL, content_file TEXT, content_size INTEGER, content_sha TEXT, media_type TEXT, PRIMARY KEY (vertical, id))").execute(&db).await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS items (vertical TEXT NOT NULL, id TEXT NOT NULL, container \
+            TEXT NOT NULL, record TEXT NOT NULL, content_file TEXT, content_size INTEGER, content_sha \
+            TEXT, media_type TEXT, PRIMARY KEY (vertical, id))",
+        )
+        .execute(&db)
+        .await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").execute(&db).await?;
         let owner: Option<String> = sqlx::query("SELECT value FROM meta WHERE key = 'job'").fetch_optional(&db).await?.map(|r| r.get(0));
         let started: bool = sqlx::query("SELECT COUNT(*) FROM meta").fetch_one(&db).await?.get::<i64, _>(0) > 0;

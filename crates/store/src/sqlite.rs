@@ -76,16 +76,19 @@ impl JobStore for SqliteStore {
     async fn create_job(&self, spec: &JobSpec) -> Result<Job> {
         let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
         let t = now();
-        sqlx::query("INSERT INTO jobs (id, source, destination, verticals, options, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'created', ?, ?)")
-            .bind(&id)
-            .bind(&spec.source)
-            .bind(&spec.destination)
-            .bind(serde_json::to_string(&spec.verticals).expect("serializes"))
-            .bind(serde_json::to_string(&spec.options).expect("serializes"))
-            .bind(&t)
-            .bind(&t)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, source, destination, verticals, options, state, created_at, \
+            updated_at) VALUES (?, ?, ?, ?, ?, 'created', ?, ?)",
+        )
+        .bind(&id)
+        .bind(&spec.source)
+        .bind(&spec.destination)
+        .bind(serde_json::to_string(&spec.verticals).expect("serializes"))
+        .bind(serde_json::to_string(&spec.options).expect("serializes"))
+        .bind(&t)
+        .bind(&t)
+        .execute(&self.pool)
+        .await?;
         self.job(&id).await
     }
 
@@ -151,37 +154,56 @@ impl JobStore for SqliteStore {
             })
             .collect();
         let json = serde_json::Value::Array(json).to_string();
-        sqlx::query("INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), json_extract(value, '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256') FROM json_each(?3) WHERE true ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256")
-            .bind(job)
-            .bind(vertical.as_str())
-            .bind(&json)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, updated_at) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.version'), json_extract(value, '$.sha256'), json_extract(value, '$.dest_id'), ?3, ?4 FROM json_each(?5) WHERE json_extract(value, '$.ledger') ON CONFLICT (pair, vertical, source_id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, dest_id = excluded.dest_id, job_id = excluded.job_id, updated_at = excluded.updated_at")
-            .bind(pair)
-            .bind(vertical.as_str())
-            .bind(job)
-            .bind(&t)
-            .bind(&json)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) \
+            SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), json_extract(value, \
+            '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256') FROM json_each(?3) \
+            WHERE true ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, \
+            reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256",
+        )
+        .bind(job)
+        .bind(vertical.as_str())
+        .bind(&json)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, \
+            updated_at) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.version'), \
+            json_extract(value, '$.sha256'), json_extract(value, '$.dest_id'), ?3, ?4 FROM json_each(?5) \
+            WHERE json_extract(value, '$.ledger') ON CONFLICT (pair, vertical, source_id) DO UPDATE \
+            SET version = excluded.version, sha256 = excluded.sha256, dest_id = excluded.dest_id, job_id \
+            = excluded.job_id, updated_at = excluded.updated_at",
+        )
+        .bind(pair)
+        .bind(vertical.as_str())
+        .bind(job)
+        .bind(&t)
+        .bind(&json)
+        .execute(&mut *tx)
+        .await?;
         let warnings: Vec<serde_json::Value> =
             rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
         if !warnings.is_empty() {
-            sqlx::query("INSERT INTO job_warnings (job_id, vertical, source_id, warning) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.warning') FROM json_each(?3)")
-                .bind(job)
-                .bind(vertical.as_str())
-                .bind(serde_json::Value::Array(warnings).to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, vertical) DO UPDATE SET cursor = excluded.cursor, done = excluded.done")
+            sqlx::query(
+                "INSERT INTO job_warnings (job_id, vertical, source_id, warning) SELECT ?1, \
+                ?2, json_extract(value, '$.source_id'), json_extract(value, '$.warning') FROM json_each(?3)",
+            )
             .bind(job)
             .bind(vertical.as_str())
-            .bind(cursor)
-            .bind(done as i64)
+            .bind(serde_json::Value::Array(warnings).to_string())
             .execute(&mut *tx)
             .await?;
+        }
+        sqlx::query(
+            "INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES (?, ?, ?, ?) ON \
+            CONFLICT (job_id, vertical) DO UPDATE SET cursor = excluded.cursor, done = excluded.done",
+        )
+        .bind(job)
+        .bind(vertical.as_str())
+        .bind(cursor)
+        .bind(done as i64)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?").bind(&t).bind(job).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
@@ -202,12 +224,15 @@ impl JobStore for SqliteStore {
     }
 
     async fn ledger(&self, pair: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, LedgerEntry>> {
-        let rows = sqlx::query("SELECT source_id, version, sha256, dest_id FROM ledger WHERE pair = ? AND vertical = ? AND source_id IN (SELECT value FROM json_each(?))")
-            .bind(pair)
-            .bind(vertical.as_str())
-            .bind(json_ids(ids))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT source_id, version, sha256, dest_id FROM ledger WHERE pair = \
+            ? AND vertical = ? AND source_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(pair)
+        .bind(vertical.as_str())
+        .bind(json_ids(ids))
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .iter()
             .map(|r| (r.get("source_id"), LedgerEntry { version: r.get("version"), sha256: r.get("sha256"), dest_id: r.get("dest_id") }))
@@ -243,12 +268,15 @@ impl JobStore for SqliteStore {
             }
         }
         for (v, entry) in report.verticals.iter_mut() {
-            let rows = sqlx::query("SELECT source_id, reason FROM job_items WHERE job_id = ? AND vertical = ? AND outcome IN ('failed', 'skipped') ORDER BY rowid LIMIT ?")
-                .bind(job_id)
-                .bind(v.as_str())
-                .bind(REPORT_LIST_LIMIT)
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT source_id, reason FROM job_items WHERE job_id = ? AND vertical \
+                = ? AND outcome IN ('failed', 'skipped') ORDER BY rowid LIMIT ?",
+            )
+            .bind(job_id)
+            .bind(v.as_str())
+            .bind(REPORT_LIST_LIMIT)
+            .fetch_all(&self.pool)
+            .await?;
             entry.failures = rows
                 .iter()
                 .map(|r| ItemProblem { item: r.get("source_id"), reason: r.get::<Option<String>, _>("reason").unwrap_or_default() })
@@ -274,23 +302,29 @@ impl JobStore for SqliteStore {
     }
 
     async fn set_sync_state(&self, pair: &str, vertical: Vertical, state: &str) -> Result<()> {
-        sqlx::query("INSERT INTO sync_state (pair, vertical, state) VALUES (?, ?, ?) ON CONFLICT (pair, vertical) DO UPDATE SET state = excluded.state")
-            .bind(pair)
-            .bind(vertical.as_str())
-            .bind(state)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sync_state (pair, vertical, state) VALUES (?, ?, ?) ON CONFLICT (pair, \
+            vertical) DO UPDATE SET state = excluded.state",
+        )
+        .bind(pair)
+        .bind(vertical.as_str())
+        .bind(state)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<()> {
-        sqlx::query("INSERT INTO job_secrets (job_id, name, nonce, ciphertext) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext")
-            .bind(job)
-            .bind(name)
-            .bind(nonce)
-            .bind(ciphertext)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO job_secrets (job_id, name, nonce, ciphertext) VALUES (?, ?, ?, ?) ON \
+            CONFLICT (job_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext",
+        )
+        .bind(job)
+        .bind(name)
+        .bind(nonce)
+        .bind(ciphertext)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -127,7 +127,8 @@ impl Stats {
     }
     pub fn summary(&self) -> String {
         format!(
-            "connections {}, cuts up {}, cuts down {}, lost answers {}, idle cuts {}, 503s {}, delayed chunks {}, rewrites {}, bytes up {}, bytes down {}",
+            "connections {}, cuts up {}, cuts down {}, lost answers {}, idle cuts {}, 503s {}, delayed \
+                chunks {}, rewrites {}, bytes up {}, bytes down {}",
             self.connections.load(Ordering::SeqCst),
             self.cuts_up.load(Ordering::SeqCst),
             self.cuts_down.load(Ordering::SeqCst),
@@ -219,7 +220,8 @@ async fn unavailable(mut client: TcpStream) {
     }
     let body = "the server is busy; try again\n";
     let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: \
+            {}\r\n\r\n{body}",
         body.len()
     );
     let _ = client.write_all(answer.as_bytes()).await;

@@ -337,7 +337,8 @@ mod tests {
 
     #[test]
     fn reads_vcard_21_quoted_printable() {
-        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Zo=C3=AB;;;\r\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Zo=C3=AB M=\r\n=C3=BCller\r\nTEL;CELL;HOME:+49 123\r\nEND:VCARD\r\n";
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Zo=C3=AB;;;\r\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Zo=C3=AB \
+            M=\r\n=C3=BCller\r\nTEL;CELL;HOME:+49 123\r\nEND:VCARD\r\n";
         let cards: Vec<_> = VcardReader::new(&input[..], Limits::default()).collect();
         let c = &cards[0].as_ref().unwrap().contact;
         assert_eq!(c.formatted_name, "Zoë Müller");

@@ -148,7 +148,9 @@ pub async fn connect(cfg: &ImapConfig, settings: &Settings) -> Result<Live, Conn
     let setup = |what: &str, e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::TimedOut {
             ConnectorError::Fatal(format!(
-                "imap: {e}, waiting for {what}; is it an IMAP port? (imap:// expects a plain greeting and STARTTLS, usually on port 143; imaps:// TLS from the first byte, usually on port 993)"
+                "imap: {e}, waiting for {what}; is it an IMAP port? (imap:// expects a plain greeting \
+                    and STARTTLS, usually on port 143; imaps:// TLS from the first byte, usually on \
+                    port 993)"
             ))
         } else {
             ConnectorError::transient(format!("imap: {server}: no {what}: {e}"))
