@@ -174,21 +174,7 @@ fn behave(t: &Target) {
     // as soon as the engine says the first page is committed (its log line), so the kill
     // lands after some items are confirmed and before the rest are.
     let kill_data = dir.path().join("kill-data");
-    let mut child = spawn(&kill_data, t, &["transfer", "--from", a, "--to", c, "--concurrency", "1"]);
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
-            if line.contains("page committed") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    let committed = rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok();
-    let killed = committed && child.try_wait().unwrap().is_none();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
+    let killed = kill_after_first_page(spawn(&kill_data, t, &["transfer", "--from", a, "--to", c, "--concurrency", "1"]));
     let job = last_job(&kill_data);
     assert!(
         killed,

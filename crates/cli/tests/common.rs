@@ -23,6 +23,27 @@ pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// Kills a ferry child (started with `FERRY_LOG=ferry_engine=info` and its stderr piped)
+/// as soon as the engine logs its first committed page. True when it was still running
+/// then: the kill landed after some items were confirmed and before the job ended.
+pub fn kill_after_first_page(mut child: std::process::Child) -> bool {
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+            if line.contains("page committed") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let committed = rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok();
+    let killed = committed && child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    killed
+}
+
 /// Every item of a ZIP or directory package as (vertical, container, SHA-256 of its
 /// content or original), with how many times it occurs.
 pub fn package_items(pkg: &Path) -> BTreeMap<(String, String, String), u32> {

@@ -241,23 +241,6 @@ fn killed_imap_transfer_resumes_without_the_password_and_without_duplicates() {
     };
     // one message at a time; killed as soon as the engine says a page is committed, so
     // the kill lands after some messages are confirmed and before the rest are
-    let kill_after_first_page = |mut child: std::process::Child| -> bool {
-        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
-                if line.contains("page committed") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let committed = rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok();
-        let killed = committed && child.try_wait().unwrap().is_none();
-        child.kill().unwrap();
-        child.wait().unwrap();
-        reader.join().unwrap();
-        killed
-    };
     let child = spawn(&["transfer", "--from", &a, "--to", &b, "--concurrency", "1"], true);
     assert!(kill_after_first_page(child), "the transfer was killed after its first page and before its end");
     let o = ferry(&data, &["--json", "jobs"]);

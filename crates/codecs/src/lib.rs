@@ -9,6 +9,7 @@ pub mod mail_meta;
 pub mod maildir;
 pub mod mbox;
 pub mod media;
+pub mod mutf7;
 pub mod text_component;
 pub mod utf16;
 pub mod vcard;

@@ -104,50 +104,7 @@ pub fn is_maildir(path: &Path) -> bool {
 /// not valid modified UTF-7 is kept as written.
 pub fn plusplus_folder(name: &str) -> String {
     let name = name.strip_prefix('.').unwrap_or(name);
-    name.split('.').filter(|s| !s.is_empty()).map(|s| decode_mutf7(s).unwrap_or_else(|| s.to_owned())).collect::<Vec<_>>().join("/")
-}
-
-/// Decodes IMAP's modified UTF-7 (RFC 3501 5.1.3); `None` if `s` is not valid in it.
-pub fn decode_mutf7(s: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(start) = rest.find('&') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let end = after.find('-')?;
-        let b64 = &after[..end];
-        rest = &after[end + 1..];
-        if b64.is_empty() {
-            out.push('&');
-            continue;
-        }
-        let mut bits = 0u32;
-        let mut nbits = 0;
-        let mut units = Vec::new();
-        for c in b64.bytes() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b',' => 63,
-                _ => return None,
-            };
-            bits = (bits << 6) | u32::from(v);
-            nbits += 6;
-            if nbits >= 16 {
-                nbits -= 16;
-                units.push((bits >> nbits) as u16);
-                bits &= (1 << nbits) - 1;
-            }
-        }
-        if bits != 0 || units.is_empty() {
-            return None;
-        }
-        out.push_str(&String::from_utf16(&units).ok()?);
-    }
-    out.push_str(rest);
-    Some(out)
+    name.split('.').filter(|s| !s.is_empty()).map(|s| crate::mutf7::decode(s).unwrap_or_else(|| s.to_owned())).collect::<Vec<_>>().join("/")
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! namespace's prefix, with its delimiter) to ferry containers (decoded, without the
 //! prefix, `/`-separated, special-use folders under their common names) and back.
 
-use super::mutf7;
 use super::namespace::Namespace;
 use super::session::{Live, imap_err};
 use async_imap::types::NameAttribute;
+use ferry_codecs::mutf7;
 use ferry_core::ConnectorError;
 use futures::TryStreamExt;
 

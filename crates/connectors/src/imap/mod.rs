@@ -8,7 +8,6 @@ mod config;
 mod exporter;
 mod folders;
 mod importer;
-mod mutf7;
 mod namespace;
 mod session;
 mod timed;
