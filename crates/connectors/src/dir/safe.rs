@@ -90,7 +90,8 @@ fn random_suffix() -> String {
 
 /// Creates a new temporary file in `dir`, named `.<stem>.<random>.ferry-tmp`: created
 /// exclusively (`O_EXCL`, which also refuses a link planted at the name) and with `mode`
-/// (masked by the process umask, as every file creation is).
+/// (masked by the process umask, as every file creation is). The file is locked (`flock`)
+/// for as long as it is open, so that another run's [`remove_leftover_temps`] leaves it.
 pub fn create_temp(dir: &Path, stem: &str, mode: u32) -> io::Result<(File, PathBuf)> {
     let stem: String = stem.chars().take(100).collect();
     for _ in 0..16 {
@@ -102,7 +103,10 @@ pub fn create_temp(dir: &Path, stem: &str, mode: u32) -> io::Result<(File, PathB
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
         {
-            Ok(f) => return Ok((f, path)),
+            Ok(f) => {
+                f.lock()?;
+                return Ok((f, path));
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
@@ -118,12 +122,20 @@ pub fn is_temp_name(name: &str) -> bool {
 }
 
 /// Removes the temporary files an interrupted run of ferry left in `dir` (regular files
-/// with a [`create_temp`] name only; never a link, never anything else).
+/// with a [`create_temp`] name only; never a link, never anything else). A temporary file
+/// that another process still holds locked (a second run writing into the same folder)
+/// is left to it.
 pub fn remove_leftover_temps(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     for e in rd.flatten() {
         if e.file_type().is_ok_and(|t| t.is_file()) && is_temp_name(&e.file_name().to_string_lossy()) {
-            let _ = std::fs::remove_file(e.path());
+            let Ok(f) = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC).open(e.path())
+            else {
+                continue;
+            };
+            if f.try_lock().is_ok() {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 }
@@ -201,6 +213,18 @@ pub fn check_overlap(source: &Path, destination: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_temporary_file_still_being_written_is_not_taken_for_a_leftover() {
+        let t = tempfile::tempdir().unwrap();
+        let (open, open_path) = create_temp(t.path(), "a.txt", 0o600).unwrap();
+        let (left, left_path) = create_temp(t.path(), "b.txt", 0o600).unwrap();
+        drop(left);
+        remove_leftover_temps(t.path());
+        assert!(open_path.exists(), "held by its writer: kept");
+        assert!(!left_path.exists(), "nobody holds it: removed");
+        drop(open);
+    }
 
     #[test]
     fn links_and_fifos_are_not_opened() {
