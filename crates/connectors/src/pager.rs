@@ -10,13 +10,16 @@ use tokio::sync::mpsc;
 pub const PAGE_ITEMS: usize = 200;
 /// A page also ends once the items in it hold this many bytes in memory.
 pub const PAGE_BYTES: usize = 4 << 20;
-/// Items waiting between the producer thread and the pages.
-const CHANNEL_ITEMS: usize = 32;
+/// Items cross the channel in batches of at most this many (a wake-up per item cost more
+/// than parsing a small one) ...
+const BATCH_ITEMS: usize = 64;
+/// ... or this many bytes in memory.
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches waiting between the producer thread and the pages.
+const CHANNEL_BATCHES: usize = 4;
 
-// an item crosses the channel once; boxing it would cost an allocation per item
-#[allow(clippy::large_enum_variant)]
 pub enum Msg {
-    Item(Result<Item, ItemError>),
+    Items(Vec<Result<Item, ItemError>>),
     Fatal(ConnectorError),
 }
 
@@ -24,6 +27,8 @@ pub enum Msg {
 pub struct Emit {
     tx: mpsc::Sender<Msg>,
     skip: u64,
+    batch: Vec<Result<Item, ItemError>>,
+    batch_bytes: usize,
 }
 
 impl Emit {
@@ -32,7 +37,21 @@ impl Emit {
             self.skip -= 1;
             return true;
         }
-        self.tx.blocking_send(Msg::Item(item)).is_ok()
+        self.batch_bytes += in_memory_size(&item);
+        self.batch.push(item);
+        if self.batch.len() < BATCH_ITEMS && self.batch_bytes < BATCH_BYTES {
+            return !self.tx.is_closed();
+        }
+        self.flush()
+    }
+
+    /// Sends what is batched.
+    fn flush(&mut self) -> bool {
+        self.batch_bytes = 0;
+        if self.batch.is_empty() {
+            return true;
+        }
+        self.tx.blocking_send(Msg::Items(std::mem::take(&mut self.batch))).is_ok()
     }
 }
 
@@ -52,21 +71,27 @@ where
     F: FnOnce(&mut Emit) -> Result<(), ConnectorError> + Send + 'static,
 {
     let start: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (tx, rx) = mpsc::channel(CHANNEL_ITEMS);
+    let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
     let fatal_tx = tx.clone();
     std::thread::spawn(move || {
-        let mut emit = Emit { tx, skip: start };
-        if let Err(e) = produce(&mut emit) {
+        let mut emit = Emit { tx, skip: start, batch: Vec::new(), batch_bytes: 0 };
+        let produced = produce(&mut emit);
+        // what was read before a fatal error is handed out first
+        emit.flush();
+        if let Err(e) = produced {
             let _ = fatal_tx.blocking_send(Msg::Fatal(e));
         }
     });
-    Box::new(Pager { rx, position: start, held: None })
+    Box::new(Pager { rx, position: start, queue: Default::default(), fatal: None })
 }
 
 struct Pager {
     rx: mpsc::Receiver<Msg>,
     position: u64,
-    held: Option<Msg>,
+    /// Items received and not yet in a page.
+    queue: std::collections::VecDeque<Result<Item, ItemError>>,
+    /// A fatal error that follows the queued items.
+    fatal: Option<ConnectorError>,
 }
 
 #[async_trait]
@@ -75,23 +100,22 @@ impl PageStream for Pager {
         let mut items = Vec::new();
         let mut bytes = 0usize;
         while items.len() < PAGE_ITEMS && bytes < PAGE_BYTES {
-            let msg = match self.held.take() {
-                Some(m) => m,
-                None => match self.rx.recv().await {
-                    Some(m) => m,
-                    None => break,
-                },
-            };
-            match msg {
-                Msg::Item(i) => {
-                    bytes += in_memory_size(&i);
-                    items.push(i);
+            if let Some(i) = self.queue.pop_front() {
+                bytes += in_memory_size(&i);
+                items.push(i);
+                continue;
+            }
+            if let Some(e) = self.fatal.take() {
+                if items.is_empty() {
+                    return Err(e);
                 }
-                Msg::Fatal(e) if items.is_empty() => return Err(e),
-                fatal @ Msg::Fatal(_) => {
-                    self.held = Some(fatal);
-                    break;
-                }
+                self.fatal = Some(e);
+                break;
+            }
+            match self.rx.recv().await {
+                Some(Msg::Items(batch)) => self.queue.extend(batch),
+                Some(Msg::Fatal(e)) => self.fatal = Some(e),
+                None => break,
             }
         }
         if items.is_empty() {

@@ -82,6 +82,15 @@ pub trait Importer: Send + Sync {
     /// again, for example after a crash, leaves one copy at the destination.
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError>;
 
+    /// Writes a page's items at once, where that is much cheaper than one by one (a
+    /// package stages a whole page in one transaction). Returns one result per item, in
+    /// order, or `None` (the default) to have the engine call [`Importer::put`] for each,
+    /// several at a time. A transient error is retried by the engine with `put`, alone.
+    async fn put_page(&self, items: &[&Item]) -> Option<Vec<Result<PutOutcome, ConnectorError>>> {
+        let _ = items;
+        None
+    }
+
     /// Called once when every item is in, to assemble and flush.
     async fn finish(&self) -> Result<(), ConnectorError>;
 }

@@ -2,7 +2,9 @@ use crate::{Progress, RetryPolicy};
 use ferry_core::{ConnectorError, Exporter, Importer, Item, ItemError, PageStream, Vertical};
 use ferry_store::{ItemRow, Job, JobState, JobStore, Outcome, Report, StoreError};
 use futures::StreamExt;
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
@@ -125,9 +127,14 @@ impl Engine {
         let mut source_retries = 0;
         // the next page is read while the current one is written
         let mut ahead = None;
-        loop {
+        // rows written but not yet committed: a commit costs a write of every page of the
+        // store it touches, so pages are committed together, the first one at once, then
+        // at most every COMMIT_EVERY (or COMMIT_ROWS rows); on a crash, what was not
+        // committed is listed and put again (importers are idempotent)
+        let mut pending = Pending::default();
+        let stopped: Result<(), RunError> = loop {
             if cancel.is_cancelled() {
-                return Err(RunError::Stop(Stop::Cancelled));
+                break Err(RunError::Stop(Stop::Cancelled));
             }
             let next = match ahead.take() {
                 Some(n) => n,
@@ -135,37 +142,47 @@ impl Engine {
             };
             let page = match next {
                 Ok(Some(p)) => p,
-                Ok(None) => break,
+                Ok(None) => break Ok(()),
                 Err(e) if e.is_transient() && source_retries < self.retry.max_retries => {
-                    // page streams are stateful: start again after the last committed page
+                    // page streams are stateful: start again after the last page written
                     source_retries += 1;
                     let delay = self.retry.delay(source_retries, &e);
                     progress.retrying("reading the source", &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
-                    pages = self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await?;
+                    match self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await {
+                        Ok(p) => pages = p,
+                        Err(e) => break Err(e),
+                    }
                     continue;
                 }
-                Err(e) => return Err(RunError::Stop(Stop::Fatal(format!("reading {vertical} from the source failed: {e}")))),
+                Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {vertical} from the source failed: {e}")))),
             };
             source_retries = 0;
-            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, vertical, &page, importer, progress, cancel), async {
-                if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
-            });
-            let rows = rows?;
+            let ((rows, stop), fetched) =
+                tokio::join!(self.write_page(job, vertical, &page, &pending.ids, importer, progress, cancel), async {
+                    if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
+                });
+            match rows {
+                Ok(rows) => pending.add(rows),
+                Err(e) => break Err(e.into()),
+            }
             if let Some(s) = stop {
                 // what was confirmed is kept; the page itself is read again on resume
-                self.store.commit_page(&job.id, &pair, vertical, &rows, cursor.as_deref(), false).await?;
-                return Err(RunError::Stop(s));
+                break Err(RunError::Stop(s));
             }
             if page.cursor.is_some() {
                 cursor = page.cursor;
                 ahead = Some(fetched);
             }
-            self.store.commit_page(&job.id, &pair, vertical, &rows, cursor.as_deref(), false).await?;
-            // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
-            tracing::info!(job = %job.id, vertical = %vertical, items = rows.len(), "page committed");
+            if pending.due() {
+                self.commit(job, vertical, &mut pending, cursor.as_deref(), false).await?;
+            }
+        };
+        if let Err(e) = stopped {
+            self.commit(job, vertical, &mut pending, cursor.as_deref(), false).await?;
+            return Err(e);
         }
-        self.store.commit_page(&job.id, &pair, vertical, &[], cursor.as_deref(), true).await?;
+        self.commit(job, vertical, &mut pending, cursor.as_deref(), true).await?;
         // remembered only when nothing failed: a failed item must be offered again
         if let Some(state) = pages.sync_state()
             && !job.spec.options.dry_run
@@ -177,24 +194,72 @@ impl Engine {
     }
 }
 
+/// Pages are committed together at most this often, after the first.
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+/// ... or when this many rows wait.
+const COMMIT_ROWS: usize = 5_000;
+
+/// Rows of pages written since the last commit, and their ids (an id listed again before
+/// the commit is not put twice).
+#[derive(Default)]
+struct Pending {
+    rows: Vec<ItemRow>,
+    ids: HashSet<String>,
+    last: Option<Instant>,
+}
+
+impl Pending {
+    fn add(&mut self, rows: Vec<ItemRow>) {
+        self.ids.extend(rows.iter().map(|r| r.source_id.clone()));
+        self.rows.extend(rows);
+    }
+
+    fn due(&self) -> bool {
+        self.last.is_none_or(|t| t.elapsed() >= COMMIT_EVERY) || self.rows.len() >= COMMIT_ROWS
+    }
+}
+
 impl Engine {
-    /// Writes one page's items, `concurrency` at a time. Returns the rows to commit and
-    /// why the job must stop, if it must.
+    /// Commits the pending rows with the cursor after the last page whose items are all in.
+    async fn commit(
+        &self,
+        job: &Job,
+        vertical: Vertical,
+        pending: &mut Pending,
+        cursor: Option<&str>,
+        done: bool,
+    ) -> Result<(), StoreError> {
+        self.store.commit_page(&job.id, &job.pair(), vertical, &pending.rows, cursor, done).await?;
+        // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
+        tracing::info!(job = %job.id, vertical = %vertical, items = pending.rows.len(), "page committed");
+        pending.rows.clear();
+        pending.ids.clear();
+        pending.last = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Writes one page's items: all at once where the importer takes pages
+    /// ([`Importer::put_page`]), else `concurrency` at a time. Returns the rows to commit
+    /// and why the job must stop, if it must.
     async fn write_page(
         &self,
         job: &Job,
         vertical: Vertical,
         page: &ferry_core::Page,
+        pending: &HashSet<String>,
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> (Result<Vec<ItemRow>, StoreError>, Option<Stop>) {
         let pair = job.pair();
         let ids: Vec<&str> = page.items.iter().filter_map(|i| i.as_ref().ok().map(|i| i.id.as_str())).collect();
-        let recorded = match self.store.recorded(&job.id, vertical, &ids).await {
+        let mut recorded = match self.store.recorded(&job.id, vertical, &ids).await {
             Ok(r) => r,
             Err(e) => return (Err(e), None),
         };
+        for id in ids.iter().filter(|id| pending.contains(**id)) {
+            recorded.insert((*id).to_owned(), Outcome::Transferred);
+        }
         let ledger = if job.spec.options.incremental {
             match self.store.ledger(&pair, vertical, &ids).await {
                 Ok(l) => l,
@@ -203,87 +268,110 @@ impl Engine {
         } else {
             Default::default()
         };
+        // what needs no writing is settled here; the rest is put below
+        let mut rows = Vec::new();
+        let mut todo = Vec::new();
+        for entry in &page.items {
+            match entry {
+                Err(e) if recorded.contains_key(&e.id) => {}
+                Err(e) => {
+                    progress.item_done(vertical, Outcome::Failed, 0);
+                    rows.push(failed_row(e));
+                }
+                Ok(item) if recorded.contains_key(&item.id) => {}
+                Ok(item) => {
+                    if let Some(prev) = ledger.get(&item.id).filter(|l| l.version == item.version) {
+                        progress.item_done(vertical, Outcome::AlreadyPresent, 0);
+                        rows.push(row(item, Outcome::AlreadyPresent, None, Some(prev.dest_id.clone()), prev.sha256.clone(), vec![]));
+                    } else if job.spec.options.dry_run {
+                        progress.item_done(vertical, Outcome::Transferred, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
+                        let note = Some("dry run: not written".into());
+                        rows.push(row(item, Outcome::Transferred, note, None, item.known_sha256(), vec![]));
+                    } else {
+                        todo.push(item);
+                    }
+                }
+            }
+        }
+        if todo.is_empty() {
+            return (Ok(rows), None);
+        }
+        if cancel.is_cancelled() {
+            // not started: the page is read again on resume
+            return (Ok(rows), Some(Stop::Cancelled));
+        }
         let mut stop = None;
+        if let Some(results) = importer.put_page(&todo).await {
+            for (item, put) in todo.iter().zip(results) {
+                let put = match put {
+                    Err(e) if e.is_transient() => {
+                        self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await
+                    }
+                    other => other,
+                };
+                match self.settle(vertical, item, put, progress) {
+                    Ok(r) => rows.push(r),
+                    Err(s) => stop = Some(s),
+                }
+            }
+            return (Ok(rows), stop);
+        }
         let halt = std::sync::atomic::AtomicBool::new(false);
-        let results: Vec<Option<ItemRow>> = futures::stream::iter(page.items.iter())
-            .map(|entry| {
-                let recorded = &recorded;
-                let ledger = &ledger;
+        let results: Vec<Result<ItemRow, Stop>> = futures::stream::iter(todo)
+            .map(|item| {
                 let halt = &halt;
                 let stop_now = cancel.is_cancelled() || halt.load(std::sync::atomic::Ordering::SeqCst);
                 async move {
-                    let item = match entry {
-                        Err(e) => {
-                            let row = failed_row(e);
-                            if recorded.contains_key(&row.source_id) {
-                                return Ok(None);
-                            }
-                            progress.item_done(vertical, Outcome::Failed, 0);
-                            return Ok(Some(row));
-                        }
-                        Ok(item) => item,
-                    };
-                    if recorded.contains_key(&item.id) {
-                        return Ok(None);
-                    }
                     if stop_now {
                         // not started: the page is read again on resume
                         return Err(Stop::Cancelled);
                     }
-                    if let Some(prev) = ledger.get(&item.id).filter(|l| l.version == item.version) {
-                        progress.item_done(vertical, Outcome::AlreadyPresent, 0);
-                        return Ok(Some(row(item, Outcome::AlreadyPresent, None, Some(prev.dest_id.clone()), prev.sha256.clone(), vec![])));
-                    }
-                    if job.spec.options.dry_run {
-                        progress.item_done(vertical, Outcome::Transferred, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
-                        return Ok(Some(row(
-                            item,
-                            Outcome::Transferred,
-                            Some("dry run: not written".into()),
-                            None,
-                            item.known_sha256(),
-                            vec![],
-                        )));
-                    }
                     let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
-                    Ok(Some(match put {
-                        Ok(out) => {
-                            let outcome = if out.created { Outcome::Transferred } else { Outcome::AlreadyPresent };
-                            progress.item_done(vertical, outcome, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
-                            row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings)
-                        }
-                        Err(ConnectorError::Fatal(m)) => {
-                            halt.store(true, std::sync::atomic::Ordering::SeqCst);
-                            return Err(Stop::Fatal(format!("{vertical} item {}: {m}", item.id)));
-                        }
-                        Err(e) => {
-                            progress.item_done(vertical, Outcome::Failed, 0);
-                            let reason = if e.is_transient() {
-                                format!("gave up after {} retries: {e}", self.retry.max_retries)
-                            } else {
-                                e.to_string()
-                            };
-                            row(item, Outcome::Failed, Some(reason), None, None, vec![])
-                        }
-                    }))
+                    let settled = self.settle(vertical, item, put, progress);
+                    if settled.is_err() {
+                        halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    settled
                 }
             })
             .buffer_unordered(self.concurrency.max(1))
-            .filter_map(|r| {
-                let keep = match r {
-                    Ok(row) => Some(row),
-                    Err(s) => {
-                        if matches!(s, Stop::Fatal(_)) || stop.is_none() {
-                            stop = Some(s);
-                        }
-                        None
-                    }
-                };
-                async move { keep }
-            })
             .collect()
             .await;
-        (Ok(results.into_iter().flatten().collect()), stop)
+        for r in results {
+            match r {
+                Ok(r) => rows.push(r),
+                Err(s) => {
+                    if matches!(s, Stop::Fatal(_)) || stop.is_none() {
+                        stop = Some(s);
+                    }
+                }
+            }
+        }
+        (Ok(rows), stop)
+    }
+
+    /// The row of an item whose put has ended; a fatal error stops the job instead.
+    fn settle(
+        &self,
+        vertical: Vertical,
+        item: &Item,
+        put: Result<ferry_core::PutOutcome, ConnectorError>,
+        progress: &dyn Progress,
+    ) -> Result<ItemRow, Stop> {
+        match put {
+            Ok(out) => {
+                let outcome = if out.created { Outcome::Transferred } else { Outcome::AlreadyPresent };
+                progress.item_done(vertical, outcome, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
+                Ok(row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings))
+            }
+            Err(ConnectorError::Fatal(m)) => Err(Stop::Fatal(format!("{vertical} item {}: {m}", item.id))),
+            Err(e) => {
+                progress.item_done(vertical, Outcome::Failed, 0);
+                let reason =
+                    if e.is_transient() { format!("gave up after {} retries: {e}", self.retry.max_retries) } else { e.to_string() };
+                Ok(row(item, Outcome::Failed, Some(reason), None, None, vec![]))
+            }
+        }
     }
 }
 

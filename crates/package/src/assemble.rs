@@ -1,10 +1,13 @@
 //! Builds the final package from what is staged. Runs on a blocking thread: the staged
 //! rows arrive, one pass at a time, over a bounded channel from the async side.
 
+use crate::index::IndexRow;
+use crate::journal::JournalReader;
 use crate::layout::{self, safe_container, safe_segment};
 use crate::manifest::{Manifest, VerticalSummary};
 use crate::record::{ContentRef, PackageRecord, schemas};
 use crate::sink::Sink;
+use crate::writer::StagingState;
 use crate::{FORMAT_NAME, FORMAT_VERSION, PackageError, readme};
 use chrono::{DateTime, Utc};
 use ferry_codecs::contacts_csv::CsvContactsWriter;
@@ -14,16 +17,27 @@ use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::{Record, Vertical};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 /// A staged content file: (path under the staging, size, SHA-256).
 pub(crate) type Staged = Option<(String, u64, String)>;
 
 /// One staged item as the assembly needs it.
 pub(crate) struct StagedRow {
-    pub rec: PackageRecord,
+    pub id: String,
+    pub container: String,
+    /// The record, as staged (JSON): decoded only where a pass needs its fields.
+    pub body: Vec<u8>,
+    /// The item as the standard file holds it (a vCard 4.0), where it was made when staged.
+    pub standard: Option<Vec<u8>>,
     pub staged: Staged,
     pub media_type: String,
+}
+
+impl StagedRow {
+    fn record(&self) -> Result<PackageRecord, PackageError> {
+        serde_json::from_slice(&self.body).map_err(|e| PackageError::invalid(format!("staged record {}", self.id), e.to_string()))
+    }
 }
 
 pub(crate) type RowResult = Result<StagedRow, PackageError>;
@@ -38,19 +52,62 @@ pub(crate) struct Plan {
     pub verticals: Vec<(Vertical, u64, Vec<String>)>,
 }
 
-/// Asks the async side for one pass over a vertical's rows, in package order.
+/// The staged rows, read one pass at a time in package order, in chunks (memory stays
+/// bounded whatever the item count).
 pub(crate) struct Rows {
-    pub requests: mpsc::Sender<(Vertical, mpsc::Sender<RowResult>)>,
+    pub state: Arc<Mutex<StagingState>>,
+    pub journal: PathBuf,
 }
 
+/// Rows read from the index at once.
+const CHUNK: usize = 512;
+
 impl Rows {
-    fn pass(&self, v: Vertical) -> Result<impl Iterator<Item = RowResult>, PackageError> {
-        let (tx, mut rx) = mpsc::channel(256);
-        self.requests
-            .blocking_send((v, tx))
-            .map_err(|_| PackageError::io("staging", std::io::Error::other("the staging reader stopped")))?;
-        Ok(std::iter::from_fn(move || rx.blocking_recv()))
+    fn pass(&self, v: Vertical) -> Result<impl Iterator<Item = RowResult> + '_, PackageError> {
+        let journal = JournalReader::open(&self.journal).map_err(|e| PackageError::io("cannot open the staged records", e))?;
+        let mut after: Option<(String, String)> = None;
+        let mut chunk = std::collections::VecDeque::new();
+        let mut done = false;
+        Ok(std::iter::from_fn(move || {
+            if chunk.is_empty() && !done {
+                let next = self
+                    .state
+                    .lock()
+                    .map_err(|_| PackageError::Staging("poisoned".into()))
+                    .and_then(|s| s.index.chunk(v.as_str(), after.as_ref(), CHUNK));
+                match next {
+                    Ok(rows) => {
+                        done = rows.len() < CHUNK;
+                        if let Some(last) = rows.last() {
+                            after = Some((last.container.clone(), last.id.clone()));
+                        }
+                        chunk.extend(rows);
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let row = chunk.pop_front()?;
+            Some(read_row(row, &journal))
+        }))
     }
+}
+
+/// An index row with its record read back from the journal (checked against its hash).
+fn read_row(row: IndexRow, journal: &JournalReader) -> RowResult {
+    let mut body = journal.read(&row.body).map_err(|e| PackageError::io("reading the staged records", e))?;
+    let rec_len = (row.body.len - row.std_len) as usize;
+    let standard = (row.std_len > 0).then(|| body.split_off(rec_len));
+    Ok(StagedRow {
+        id: row.id,
+        container: row.container,
+        body,
+        standard,
+        staged: row.content,
+        media_type: row.media_type.unwrap_or_default(),
+    })
 }
 
 fn io_err(ctx: &str) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
@@ -96,8 +153,8 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
     let mut open_path: Option<String> = None;
     let mut cal: Option<CalendarMerger> = None;
     for row in rows.pass(v)? {
-        let StagedRow { rec, staged, media_type } = row?;
-        if let Some(path) = layout::standard_path(v, &rec.container)
+        let row = row?;
+        if let Some(path) = layout::standard_path(v, &row.container)
             && open_path.as_deref() != Some(&path)
         {
             if open_path.is_some() {
@@ -114,10 +171,16 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
             // mail is mostly attachments that do not compress: stored, like media
             sink.start_stream(&path, media_type, v != Vertical::Mail)?;
             if matches!(v, Vertical::Calendar | Vertical::Tasks) {
-                cal = Some(CalendarMerger::begin(sink, &rec.container).map_err(io_err("writing calendar"))?);
+                cal = Some(CalendarMerger::begin(sink, &row.container).map_err(io_err("writing calendar"))?);
             }
             open_path = Some(path);
         }
+        if let Some(text) = &row.standard {
+            sink.write_stream(text)?;
+            continue;
+        }
+        let StagedRow { staged, media_type, .. } = &row;
+        let rec = row.record()?;
         match &rec.record {
             Record::Contact(c) => {
                 let original = rec.original().ok().flatten();
@@ -135,14 +198,14 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
                 }
             }
             Record::Mail(m) => {
-                let (file, _, _) = staged.ok_or_else(|| PackageError::invalid(&rec.id, "message has no content"))?;
+                let (file, _, _) = staged.as_ref().ok_or_else(|| PackageError::invalid(&rec.id, "message has no content"))?;
                 let bytes = std::fs::read(staged_path(&file)).map_err(io_err("reading staged message"))?;
                 write_message(sink, m.envelope_from.as_deref(), m.received, &bytes).map_err(io_err("writing mbox"))?;
             }
             Record::Media(_) | Record::File(_) => {
-                let (file, size, sha) = staged.ok_or_else(|| PackageError::invalid(&rec.id, "item has no content"))?;
+                let (file, size, sha) = staged.as_ref().ok_or_else(|| PackageError::invalid(&rec.id, "item has no content"))?;
                 let path = namer.path(v, &rec);
-                sink.add_staged(&path, &media_type, &staged_path(&file), size, &sha, v == Vertical::Files)?;
+                sink.add_staged(&path, media_type, &staged_path(file), *size, sha, v == Vertical::Files)?;
             }
         }
     }
@@ -158,8 +221,16 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
     let mut namer = Namer::default();
     let mut mbox_index: BTreeMap<String, u64> = BTreeMap::new();
     for row in rows.pass(v)? {
-        let StagedRow { mut rec, staged, media_type } = row?;
-        if let Some((_, size, sha)) = staged {
+        let row = row?;
+        let Some((_, size, sha)) = row.staged.clone() else {
+            // nothing to add: the record goes as it was staged
+            sink.write_stream(&row.body)?;
+            sink.write_stream(b"\n")?;
+            continue;
+        };
+        let media_type = row.media_type.clone();
+        let mut rec = row.record()?;
+        {
             rec.content = Some(if v == Vertical::Mail {
                 let path = layout::standard_path(v, &rec.container).expect("mail has an mbox");
                 let i = mbox_index.entry(path.clone()).or_default();
@@ -181,9 +252,9 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
         {
             let mut csv = CsvContactsWriter::new(&mut *sink).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
             for row in rows.pass(v)? {
-                let row = row?;
-                if let Record::Contact(c) = &row.rec.record {
-                    csv.write(c, &row.rec.container).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
+                let rec = row?.record()?;
+                if let Record::Contact(c) = &rec.record {
+                    csv.write(c, &rec.container).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
                 }
             }
             csv.finish().map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;

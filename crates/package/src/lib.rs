@@ -6,6 +6,8 @@
 mod assemble;
 pub mod crypt;
 mod fs;
+mod index;
+mod journal;
 pub mod layout;
 pub mod manifest;
 mod reader;
@@ -21,7 +23,7 @@ pub use manifest::{FileEntry, Manifest, VerticalSummary};
 pub use reader::PackageReader;
 pub use record::{ContentRef, PackageRecord};
 pub use verify::{VerifyReport, verify};
-pub use writer::PackageWriter;
+pub use writer::{Added, PackageWriter};
 
 pub const FORMAT_NAME: &str = "ferry-package";
 pub const FORMAT_VERSION: u32 = 1;
@@ -47,7 +49,7 @@ pub enum PackageError {
     #[error("{0}")]
     BadItem(String),
     #[error("package staging: {0}")]
-    Staging(#[from] sqlx::Error),
+    Staging(String),
 }
 
 impl PackageError {

@@ -1,13 +1,16 @@
-//! Writes a package. Items are first staged (one row per item in a small SQLite file,
-//! content in files named from the item id), so that putting an item twice, or resuming
-//! after a crash, leaves one copy. `finish` then streams the staged items, in order, into
-//! the final ZIP or directory, and writes the manifest last.
+//! Writes a package. Items are first staged (records appended to the journal, one small
+//! row per item in the staging index, content in files named from the item id), so that
+//! putting an item twice, or resuming after a crash, leaves one copy. `finish` then streams
+//! the staged items, in order, into the final ZIP or directory, and writes the manifest
+//! last.
 //!
 //! The staging belongs to one job and is held by one process (see `staging`); nothing in
 //! it is ever opened for writing unless ferry created it just now, exclusively.
 
-use crate::assemble::{Plan, RowResult, Rows, StagedRow, assemble, build_path, check_item};
+use crate::assemble::{Plan, Rows, assemble, build_path, check_item};
 use crate::crypt::Encryption;
+use crate::index::{IndexRow, StagingIndex};
+use crate::journal::Journal;
 use crate::layout::safe_container;
 use crate::manifest::Manifest;
 use crate::record::PackageRecord;
@@ -17,81 +20,55 @@ use crate::{Form, PackageError};
 use chrono::{DateTime, Utc};
 use ferry_codecs::vcard::{WriteVersion, convert};
 use ferry_core::{Item, Record, Vertical};
-use futures::TryStreamExt;
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
-use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tokio::io::AsyncReadExt;
-use tokio::sync::mpsc;
 
 pub struct PackageWriter {
     target: PathBuf,
     staging: PathBuf,
-    db: SqlitePool,
+    /// The journal and the index, written together, one page at a time.
+    state: Arc<Mutex<StagingState>>,
     encryption: Option<Encryption>,
     job: String,
     _lock: StagingLock,
-    /// Rows to stage, group-committed by one task (see `commit_rows`).
-    rows: tokio::sync::mpsc::Sender<Pending>,
 }
 
-/// Rows committed in one staging transaction, at most.
-const STAGE_BATCH: usize = 256;
-
-/// One item's staging row, waiting for its transaction; told whether it changed anything.
-struct Pending {
-    row: serde_json::Value,
-    done: tokio::sync::oneshot::Sender<Result<bool, String>>,
+/// What is staged: the records' journal and the index that points into it.
+pub(crate) struct StagingState {
+    pub journal: Journal,
+    pub index: StagingIndex,
 }
 
-/// Stages rows as they come, all that wait in one transaction (one statement), so that
-/// concurrent `add`s share a commit instead of paying one each (a commit writes and
-/// locks the WAL: it cost more than the rest of staging a small item).
-async fn commit_rows(db: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < STAGE_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
+impl StagingState {
+    /// Appends a page's bodies to the journal (synced), then their rows to the index, in
+    /// one transaction: a row never points at bytes that are not written.
+    fn stage(&mut self, page: Vec<(IndexRow, Vec<u8>)>) -> Result<(), PackageError> {
+        let (mut rows, bodies): (Vec<IndexRow>, Vec<Vec<u8>>) = page.into_iter().unzip();
+        let spans = self.journal.append(&bodies).map_err(|e| PackageError::io("cannot write the staged records", e))?;
+        for (row, span) in rows.iter_mut().zip(spans) {
+            row.body = span;
         }
-        let json = serde_json::Value::Array(batch.iter().map(|p| p.row.clone()).collect()).to_string();
-        // insert, or update only if something changed; RETURNING names the rows written
-        let written = sqlx::query(
-            "INSERT INTO items (vertical, id, container, record, content_file, \
-            content_size, content_sha, media_type) SELECT json_extract(value, '$.vertical'), json_extract(value, \
-            '$.id'), json_extract(value, '$.container'), json_extract(value, '$.record'), json_extract(value, \
-            '$.content_file'), json_extract(value, '$.content_size'), json_extract(value, '$.content_sha'), \
-            json_extract(value, '$.media_type') FROM json_each(?) WHERE true ON CONFLICT (vertical, \
-            id) DO UPDATE SET container = excluded.container, record = excluded.record, content_file \
-            = excluded.content_file, content_size = excluded.content_size, content_sha = excluded.content_sha, \
-            media_type = excluded.media_type WHERE items.record IS NOT excluded.record OR items.content_sha \
-            IS NOT excluded.content_sha RETURNING vertical, id",
-        )
-        .bind(&json)
-        .fetch_all(&db)
-        .await;
-        match written {
-            Ok(rows) => {
-                let written: HashSet<(String, String)> = rows.iter().map(|r| (r.get("vertical"), r.get("id"))).collect();
-                for p in batch {
-                    let key =
-                        (p.row["vertical"].as_str().unwrap_or_default().to_owned(), p.row["id"].as_str().unwrap_or_default().to_owned());
-                    let _ = p.done.send(Ok(written.contains(&key)));
-                }
-            }
-            Err(e) => {
-                for p in batch {
-                    let _ = p.done.send(Err(e.to_string()));
-                }
-            }
-        }
+        self.index.append(&rows)
     }
 }
+
+/// Content staged at once, at most, within a page (files are linked or copied and hashed).
+const CONTENT_AT_ONCE: usize = 8;
+
+/// An item ready to stage: its index row (without its place in the journal), its body
+/// (the record, then its standard text if it has one) and what `add` will answer.
+struct Prepared {
+    row: IndexRow,
+    body: Vec<u8>,
+    added: Added,
+}
+
+/// The staged records' file, in the staging folder.
+const JOURNAL: &str = "records.log";
 
 /// What `add` did.
 pub struct Added {
@@ -148,47 +125,70 @@ impl PackageWriter {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(PackageError::io("staging", e)),
         }
-        let opts = SqliteConnectOptions::new()
-            .filename(&db_path)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        // one connection: concurrent puts queue here instead of sleeping on SQLite's lock
-        let db = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS items (vertical TEXT NOT NULL, id TEXT NOT NULL, container \
-            TEXT NOT NULL, record TEXT NOT NULL, content_file TEXT, content_size INTEGER, content_sha \
-            TEXT, media_type TEXT, PRIMARY KEY (vertical, id))",
-        )
-        .execute(&db)
-        .await?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").execute(&db).await?;
-        let owner: Option<String> = sqlx::query("SELECT value FROM meta WHERE key = 'job'").fetch_optional(&db).await?.map(|r| r.get(0));
-        let started: bool = sqlx::query("SELECT COUNT(*) FROM meta").fetch_one(&db).await?.get::<i64, _>(0) > 0;
-        match owner {
-            Some(o) if o != job => return Err(foreign_staging(target, &o)),
-            None if started => return Err(foreign_staging(target, "")),
+        let index = StagingIndex::open(&db_path)?;
+        let meta = index.meta()?;
+        match meta.get("job") {
+            Some(o) if o != job => return Err(foreign_staging(target, o)),
+            None if !meta.is_empty() => return Err(foreign_staging(target, "")),
             _ => {}
         }
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?), ('source', ?), ('job', ?)")
-            .bind(Utc::now().to_rfc3339())
-            .bind(source)
-            .bind(job)
-            .execute(&db)
-            .await?;
-        let (rows, rx) = tokio::sync::mpsc::channel(STAGE_BATCH);
-        tokio::spawn(commit_rows(db.clone(), rx));
-        Ok(PackageWriter { target: target.to_owned(), staging, db, encryption, job: job.to_owned(), _lock: lock, rows })
+        index.init_meta(&[("created", &Utc::now().to_rfc3339()), ("source", source), ("job", job)])?;
+        let journal = Journal::open(&staging.join(JOURNAL), fresh).map_err(io_err("cannot open the staged records"))?;
+        let state = Arc::new(Mutex::new(StagingState { journal, index }));
+        Ok(PackageWriter { target: target.to_owned(), staging, state, encryption, job: job.to_owned(), _lock: lock })
     }
 
     /// Stages one item. Idempotent on (vertical, id). An item the package cannot hold
     /// fails here, alone ([`PackageError::BadItem`]).
     pub async fn add(&self, item: &Item) -> Result<Added, PackageError> {
+        self.add_page(&[item]).await.pop().expect("one result per item")
+    }
+
+    /// Stages several items in one transaction: one result per item, in order. An item
+    /// that cannot be read or held fails alone; a staging failure fails them all.
+    pub async fn add_page(&self, items: &[&Item]) -> Vec<Result<Added, PackageError>> {
+        // (a loop, not a stream combinator: a closure here makes the future fail `Send`)
+        let mut running = futures::stream::FuturesOrdered::new();
+        let mut prepared = Vec::with_capacity(items.len());
+        for item in items {
+            if running.len() >= CONTENT_AT_ONCE
+                && let Some(p) = running.next().await
+            {
+                prepared.push(p);
+            }
+            running.push_back(self.prepare(item));
+        }
+        while let Some(p) = running.next().await {
+            prepared.push(p);
+        }
+        let mut page = Vec::new();
+        let mut results: Vec<Result<Added, PackageError>> = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            results.push(p.map(|p| {
+                page.push((p.row, p.body));
+                p.added
+            }));
+        }
+        let state = self.state.clone();
+        let staged = tokio::task::spawn_blocking(move || state.lock().map_err(|_| PackageError::Staging("poisoned".into()))?.stage(page))
+            .await
+            .unwrap_or_else(|e| Err(PackageError::Staging(e.to_string())));
+        match staged {
+            Ok(()) => results,
+            Err(e) => {
+                let why = e.to_string();
+                results.into_iter().map(|r| r.and(Err(PackageError::Staging(why.clone())))).collect()
+            }
+        }
+    }
+
+    /// Stages one item's content, if it has any, and returns its staging row.
+    async fn prepare(&self, item: &Item) -> Result<Prepared, PackageError> {
         let v = item.vertical();
         let record = PackageRecord::from_item(item, None);
         check_item(&record).map_err(|why| PackageError::BadItem(format!("{}: {why}", item.id)))?;
         let key = hex::encode(Sha256::digest(format!("{v}\0{}", item.id)));
-        let mut content_cols: (Option<String>, Option<i64>, Option<String>, Option<String>) = (None, None, None, None);
+        let mut content_cols: (Option<String>, u64, Option<String>, Option<String>) = (None, 0, None, None);
         let mut sha = item.known_sha256();
         if let Some(content) = &item.content {
             let rel = format!("content/{}/{}", &key[..2], key);
@@ -239,90 +239,77 @@ impl PackageWriter {
             let (digest, size) = reader.finish().expect("read to the end");
             tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
             sha = Some(digest.clone());
-            content_cols = (Some(rel), Some(size as i64), Some(digest), Some(content.media_type.clone()));
+            content_cols = (Some(rel), size, Some(digest), Some(content.media_type.clone()));
         }
-        let record = serde_json::to_string(&record).expect("records serialize");
-        let row = serde_json::json!({
-            "vertical": v.as_str(), "id": item.id, "container": item.container, "record": record,
-            "content_file": content_cols.0, "content_size": content_cols.1, "content_sha": content_cols.2, "media_type": content_cols.3,
-        });
-        let (done, answer) = tokio::sync::oneshot::channel();
-        let staged = match self.rows.send(Pending { row, done }).await {
-            Ok(()) => answer.await.unwrap_or_else(|_| Err("the staging task stopped".into())),
-            Err(_) => Err("the staging task stopped".into()),
-        };
-        let created = staged.map_err(|e| PackageError::Staging(sqlx::Error::Protocol(e)))?;
+        let mut body = serde_json::to_vec(&record).expect("records serialize");
+        let mut standard = None;
         let warnings = match (&item.record, &item.original) {
-            // `finish` writes the card in vCard 4.0: what that loses is said now, per item
+            // `finish` writes the card in vCard 4.0: what that loses is said now, per item,
+            // and the card is kept as written, after its record
             (Record::Contact(_), Some(o)) => match convert(&o.bytes, WriteVersion::V4) {
-                Ok(c) => c.warnings,
+                Ok(c) => {
+                    standard = Some(c.text);
+                    c.warnings
+                }
                 Err(e) => vec![format!("the vCard cannot be converted to 4.0 ({e}); contacts.vcf holds only the fields of its record")],
             },
             // a time zone used but defined nowhere: the times cannot be placed exactly
             (Record::Event(_) | Record::Task(_), Some(o)) => ferry_codecs::ical::timezone_warnings(&o.bytes),
             _ => Vec::new(),
         };
-        Ok(Added { created, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)), warnings })
+        let std_len = standard.as_ref().map_or(0, |s| s.len()) as u64;
+        body.extend_from_slice(standard.unwrap_or_default().as_bytes());
+        let row = IndexRow {
+            vertical: v.as_str().to_owned(),
+            id: item.id.clone(),
+            container: item.container.clone(),
+            body: Default::default(),
+            std_len,
+            content: content_cols.0.map(|f| (f, content_cols.1, content_cols.2.unwrap_or_default())),
+            media_type: content_cols.3,
+        };
+        // the staging is this job's own: whatever it holds, this job put there
+        let added = Added { created: true, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)), warnings };
+        Ok(Prepared { row, body, added })
     }
 
     /// Writes the final package from what is staged, moves it into place, then removes
     /// the staging. The package is built (and encrypted) on a blocking thread, inside the
     /// staging folder; the rows reach it over a bounded channel.
     pub async fn finish(&self) -> Result<Manifest, PackageError> {
-        let meta: BTreeMap<String, String> =
-            sqlx::query("SELECT key, value FROM meta").fetch_all(&self.db).await?.iter().map(|r| (r.get("key"), r.get("value"))).collect();
-        let created =
-            meta.get("created").and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
-        let mut verticals = Vec::new();
-        for v in Vertical::ALL {
-            let count: i64 =
-                sqlx::query("SELECT COUNT(*) FROM items WHERE vertical = ?").bind(v.as_str()).fetch_one(&self.db).await?.get(0);
-            if count == 0 {
-                continue;
-            }
-            let containers: Vec<String> = sqlx::query("SELECT DISTINCT container FROM items WHERE vertical = ? ORDER BY container")
-                .bind(v.as_str())
-                .fetch_all(&self.db)
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            verticals.push((v, count as u64, containers));
-        }
-        let plan = Plan {
-            staging: self.staging.clone(),
-            created,
-            source: meta.get("source").cloned().unwrap_or_default(),
-            job: self.job.clone(),
-            verticals,
-        };
-        let (requests, mut asked) = mpsc::channel(1);
-        let target = self.target.clone();
-        let encryption = self.encryption.clone();
-        let job = self.job.clone();
-        let build = tokio::task::spawn_blocking(move || build_and_place(&plan, Rows { requests }, &target, &job, encryption.as_ref()));
-        while let Some((v, tx)) = asked.recv().await {
-            self.send_rows(v, tx).await;
-        }
+        let state = self.state.clone();
+        let (staging, target, encryption, job) = (self.staging.clone(), self.target.clone(), self.encryption.clone(), self.job.clone());
+        let build = tokio::task::spawn_blocking(move || {
+            let plan = {
+                let staged = state.lock().map_err(|_| PackageError::Staging("poisoned".into()))?;
+                staged.index.settle()?;
+                let meta = staged.index.meta()?;
+                let created = meta
+                    .get("created")
+                    .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or_else(Utc::now);
+                let mut verticals = Vec::new();
+                for v in Vertical::ALL {
+                    let (count, containers) = staged.index.summary(v.as_str())?;
+                    if count > 0 {
+                        verticals.push((v, count, containers));
+                    }
+                }
+                Plan {
+                    staging: staging.clone(),
+                    created,
+                    source: meta.get("source").cloned().unwrap_or_default(),
+                    job: job.clone(),
+                    verticals,
+                }
+            };
+            let rows = Rows { state, journal: staging.join(JOURNAL) };
+            build_and_place(&plan, rows, &target, &job, encryption.as_ref())
+        });
         let manifest = build.await.map_err(|e| PackageError::io("building the package", io::Error::other(e)))??;
-        self.db.close().await;
         std::fs::remove_dir_all(&self.staging).map_err(io_err(format!("cannot remove {}", self.staging.display())))?;
         Ok(manifest)
-    }
-
-    async fn send_rows(&self, v: Vertical, tx: mpsc::Sender<RowResult>) {
-        let mut rows = sqlx::query("SELECT * FROM items WHERE vertical = ? ORDER BY container, id").bind(v.as_str()).fetch(&self.db);
-        loop {
-            let next = match rows.try_next().await {
-                Ok(Some(row)) => decode_row(&row),
-                Ok(None) => return,
-                Err(e) => Err(e.into()),
-            };
-            let stop = next.is_err();
-            if tx.send(next).await.is_err() || stop {
-                return;
-            }
-        }
     }
 }
 
@@ -378,18 +365,4 @@ fn place(build: &Path, target: &Path, job: &str, staging: &Path) -> Result<(), P
     }
     // an empty folder is replaced by rename, as is a file
     std::fs::rename(build, target).map_err(moved)
-}
-
-fn decode_row(row: &sqlx::sqlite::SqliteRow) -> RowResult {
-    let rec: PackageRecord =
-        serde_json::from_str(row.get::<&str, _>("record")).map_err(|e| PackageError::invalid("staging", e.to_string()))?;
-    let staged = match (
-        row.get::<Option<String>, _>("content_file"),
-        row.get::<Option<i64>, _>("content_size"),
-        row.get::<Option<String>, _>("content_sha"),
-    ) {
-        (Some(f), Some(s), Some(h)) => Some((f, s as u64, h)),
-        _ => None,
-    };
-    Ok(StagedRow { rec, staged, media_type: row.get::<Option<String>, _>("media_type").unwrap_or_default() })
 }

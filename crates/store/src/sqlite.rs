@@ -142,18 +142,33 @@ impl JobStore for SqliteStore {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let t = now();
-        // the whole page in three statements: rows travel as one JSON array
-        let json: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "source_id": r.source_id, "outcome": r.outcome.as_str(), "reason": r.reason,
-                    "dest_id": r.dest_id, "sha256": r.sha256, "version": r.version,
-                    "ledger": matches!(r.outcome, Outcome::Transferred | Outcome::AlreadyPresent) && r.dest_id.is_some(),
+        // the whole page in three statements: rows travel as one JSON array, written
+        // straight from the rows (a tree of JSON values would cost several times the text)
+        #[derive(serde::Serialize)]
+        struct RowJson<'a> {
+            source_id: &'a str,
+            outcome: &'a str,
+            reason: Option<&'a str>,
+            dest_id: Option<&'a str>,
+            sha256: Option<&'a str>,
+            version: &'a str,
+            ledger: bool,
+        }
+        let json = serde_json::to_string(
+            &rows
+                .iter()
+                .map(|r| RowJson {
+                    source_id: &r.source_id,
+                    outcome: r.outcome.as_str(),
+                    reason: r.reason.as_deref(),
+                    dest_id: r.dest_id.as_deref(),
+                    sha256: r.sha256.as_deref(),
+                    version: &r.version,
+                    ledger: matches!(r.outcome, Outcome::Transferred | Outcome::AlreadyPresent) && r.dest_id.is_some(),
                 })
-            })
-            .collect();
-        let json = serde_json::Value::Array(json).to_string();
+                .collect::<Vec<_>>(),
+        )
+        .expect("rows serialize");
         sqlx::query(
             "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) \
             SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), json_extract(value, \

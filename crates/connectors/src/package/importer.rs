@@ -2,7 +2,7 @@ use super::config::PackageConfig;
 use crate::Settings;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome};
-use ferry_package::{PackageError, PackageWriter};
+use ferry_package::{Added, PackageError, PackageWriter};
 use tokio::sync::OnceCell;
 
 pub struct PackageImporter {
@@ -32,22 +32,34 @@ fn fatal(e: PackageError) -> ConnectorError {
     }
 }
 
+fn outcome(item: &Item, added: Result<Added, PackageError>) -> Result<PutOutcome, ConnectorError> {
+    let added = added.map_err(|e| match e {
+        // the item's own content could not be read: that item fails, the job goes on
+        PackageError::Io { context, source } if context.starts_with("reading") => ConnectorError::Item(format!("{context}: {source}")),
+        // an item the package cannot hold fails alone
+        PackageError::BadItem(why) => ConnectorError::Item(why),
+        other => fatal(other),
+    })?;
+    Ok(PutOutcome {
+        dest_id: format!("{}#{}", added.path_hint, item.id),
+        created: added.created,
+        warnings: added.warnings,
+        sha256: added.sha256,
+    })
+}
+
 #[async_trait]
 impl Importer for PackageImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
-        let added = self.writer().await?.add(item).await.map_err(|e| match e {
-            // the item's own content could not be read: that item fails, the job goes on
-            PackageError::Io { context, source } if context.starts_with("reading") => ConnectorError::Item(format!("{context}: {source}")),
-            // an item the package cannot hold fails alone
-            PackageError::BadItem(why) => ConnectorError::Item(why),
-            other => fatal(other),
-        })?;
-        Ok(PutOutcome {
-            dest_id: format!("{}#{}", added.path_hint, item.id),
-            created: added.created,
-            warnings: added.warnings,
-            sha256: added.sha256,
-        })
+        outcome(item, self.writer().await?.add(item).await)
+    }
+
+    /// A page is staged in one transaction.
+    async fn put_page(&self, items: &[&Item]) -> Option<Vec<Result<PutOutcome, ConnectorError>>> {
+        // a writer that cannot open: item by item, so that its error is retried if it may be
+        let writer = self.writer().await.ok()?;
+        let added = writer.add_page(items).await;
+        Some(items.iter().zip(added).map(|(item, a)| outcome(item, a)).collect())
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {
