@@ -54,7 +54,7 @@ impl StagingIndex {
         }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, vertical TEXT NOT NULL, id TEXT NOT NULL, \
-            container TEXT NOT NULL, rec_off INTEGER NOT NULL, rec_len INTEGER NOT NULL, rec_sha TEXT NOT NULL, \
+            container TEXT NOT NULL, rec_off INTEGER NOT NULL, rec_len INTEGER NOT NULL, rec_crc INTEGER NOT NULL, \
             std_len INTEGER NOT NULL, content_file TEXT, content_size INTEGER, content_sha TEXT, media_type TEXT);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
         )?;
@@ -80,7 +80,7 @@ impl StagingIndex {
         let tx = self.conn.transaction()?;
         {
             let mut st = tx.prepare(
-                "INSERT INTO entries (vertical, id, container, rec_off, rec_len, rec_sha, std_len, content_file, \
+                "INSERT INTO entries (vertical, id, container, rec_off, rec_len, rec_crc, std_len, content_file, \
                 content_size, content_sha, media_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for r in rows {
@@ -94,7 +94,7 @@ impl StagingIndex {
                     r.container,
                     r.body.offset as i64,
                     (r.body.len - r.std_len) as i64,
-                    r.body.sha256,
+                    r.body.crc,
                     r.std_len as i64,
                     file,
                     size,
@@ -115,7 +115,7 @@ impl StagingIndex {
             "CREATE INDEX IF NOT EXISTS entries_key ON entries (vertical, id, seq);
             DELETE FROM entries WHERE EXISTS (SELECT 1 FROM entries AS later WHERE later.vertical = entries.vertical \
                 AND later.id = entries.id AND later.seq > entries.seq);
-            CREATE INDEX IF NOT EXISTS entries_order ON entries (vertical, container, id, rec_off, rec_len, rec_sha, std_len, \
+            CREATE INDEX IF NOT EXISTS entries_order ON entries (vertical, container, id, rec_off, rec_len, rec_crc, std_len, \
                 content_file, content_size, content_sha, media_type);",
         )?;
         Ok(())
@@ -133,7 +133,7 @@ impl StagingIndex {
     /// `after` (the last row of the previous chunk).
     pub fn chunk(&self, vertical: &str, after: Option<&(String, String)>, limit: usize) -> Result<Vec<IndexRow>, PackageError> {
         // two statements, so that each is a range scan of the order index
-        const COLUMNS: &str = "id, container, rec_off, rec_len, rec_sha, std_len, content_file, content_size, content_sha, media_type";
+        const COLUMNS: &str = "id, container, rec_off, rec_len, rec_crc, std_len, content_file, content_size, content_sha, media_type";
         let (c, i) = after.map(|(c, i)| (c.as_str(), i.as_str())).unwrap_or(("", ""));
         let sql = if after.is_some() {
             format!("SELECT {COLUMNS} FROM entries WHERE vertical = ?1 AND (container, id) > (?2, ?3) ORDER BY container, id LIMIT ?4")
@@ -151,7 +151,7 @@ impl StagingIndex {
                 vertical: vertical.to_owned(),
                 id: r.get(0)?,
                 container: r.get(1)?,
-                body: Span { offset: r.get::<_, i64>(2)? as u64, len: rec_len + std_len, sha256: r.get(4)? },
+                body: Span { offset: r.get::<_, i64>(2)? as u64, len: rec_len + std_len, crc: r.get(4)? },
                 std_len,
                 content,
                 media_type: r.get(9)?,
@@ -170,7 +170,7 @@ mod tests {
             vertical: "contacts".into(),
             id: id.into(),
             container: container.into(),
-            body: Span { offset, len: 1, sha256: String::new() },
+            body: Span { offset, len: 1, crc: 0 },
             std_len: 0,
             content: None,
             media_type: None,
