@@ -241,6 +241,8 @@ impl Engine {
     /// Writes one page's items: all at once where the importer takes pages
     /// ([`Importer::put_page`]), else `concurrency` at a time. Returns the rows to commit
     /// and why the job must stop, if it must.
+    // the run's parts, as `run_vertical` has them; a struct for them would only rename them
+    #[allow(clippy::too_many_arguments)]
     async fn write_page(
         &self,
         job: &Job,

@@ -199,7 +199,7 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
             }
             Record::Mail(m) => {
                 let (file, _, _) = staged.as_ref().ok_or_else(|| PackageError::invalid(&rec.id, "message has no content"))?;
-                let bytes = std::fs::read(staged_path(&file)).map_err(io_err("reading staged message"))?;
+                let bytes = std::fs::read(staged_path(file)).map_err(io_err("reading staged message"))?;
                 write_message(sink, m.envelope_from.as_deref(), m.received, &bytes).map_err(io_err("writing mbox"))?;
             }
             Record::Media(_) | Record::File(_) => {
