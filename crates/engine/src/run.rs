@@ -197,7 +197,7 @@ impl Engine {
 /// Pages are committed together at most this often, after the first.
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// ... or when this many rows wait.
-const COMMIT_ROWS: usize = 5_000;
+pub const COMMIT_ROWS: usize = 5_000;
 
 /// Rows of pages written since the last commit, and their ids (an id listed again before
 /// the commit is not put twice).
