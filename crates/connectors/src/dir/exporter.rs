@@ -1,4 +1,5 @@
 use super::config::DirConfig;
+use super::hash_set::CompactSet;
 use super::layout::{classify, collection_container, container_dirs, needs_head};
 use super::safe::{RegularFileSource, not_regular, open_regular, read_bounded};
 use crate::pager::{self, Emit};
@@ -40,7 +41,7 @@ impl Exporter for DirExporter {
             return Err(ConnectorError::Fatal(format!("dir: {} is not a folder", self.cfg.root.display())));
         }
         let cfg = self.cfg.clone();
-        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit, seen: HashSet::new(), repeated: HashMap::new() }.run()))
+        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit, seen: CompactSet::default(), repeated: HashMap::new() }.run()))
     }
 }
 
@@ -50,7 +51,7 @@ struct Walk<'a> {
     emit: &'a mut Emit,
     /// Hashes of the ids handed out so far, so that two records with one id (a UID used
     /// twice) both go: 8 bytes an item, not the id itself (a walk of a million cards).
-    seen: HashSet<u64>,
+    seen: CompactSet,
     /// Ids seen more than once, with how often.
     repeated: HashMap<String, u32>,
 }

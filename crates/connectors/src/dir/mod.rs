@@ -6,6 +6,7 @@
 
 mod config;
 mod exporter;
+mod hash_set;
 mod importer;
 pub(crate) mod layout;
 mod safe;
