@@ -222,25 +222,23 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
     let mut mbox_index: BTreeMap<String, u64> = BTreeMap::new();
     for row in rows.pass(v)? {
         let row = row?;
-        let Some((_, size, sha)) = row.staged.clone() else {
+        let Some((_, size, sha)) = &row.staged else {
             // nothing to add: the record goes as it was staged
             sink.write_stream(&row.body)?;
             sink.write_stream(b"\n")?;
             continue;
         };
-        let media_type = row.media_type.clone();
+        let (size, sha256, media_type) = (*size, sha.clone(), row.media_type.clone());
         let mut rec = row.record()?;
-        {
-            rec.content = Some(if v == Vertical::Mail {
-                let path = layout::standard_path(v, &rec.container).expect("mail has an mbox");
-                let i = mbox_index.entry(path.clone()).or_default();
-                let r = ContentRef { path, index: Some(*i), size, sha256: sha, media_type };
-                *i += 1;
-                r
-            } else {
-                ContentRef { path: namer.path(v, &rec), index: None, size, sha256: sha, media_type }
-            });
-        }
+        rec.content = Some(if v == Vertical::Mail {
+            let path = layout::standard_path(v, &rec.container).expect("mail has an mbox");
+            let i = mbox_index.entry(path.clone()).or_default();
+            let r = ContentRef { path, index: Some(*i), size, sha256, media_type };
+            *i += 1;
+            r
+        } else {
+            ContentRef { path: namer.path(v, &rec), index: None, size, sha256, media_type }
+        });
         let mut line = serde_json::to_vec(&rec).expect("json");
         line.push(b'\n');
         sink.write_stream(&line)?;

@@ -188,7 +188,9 @@ impl PackageWriter {
         let record = PackageRecord::from_item(item, None);
         check_item(&record).map_err(|why| PackageError::BadItem(format!("{}: {why}", item.id)))?;
         let key = hex::encode(Sha256::digest(format!("{v}\0{}", item.id)));
-        let mut content_cols: (Option<String>, u64, Option<String>, Option<String>) = (None, 0, None, None);
+        // the staged content file (path, size, SHA-256) and its media type
+        let mut staged = None;
+        let mut media_type = None;
         let mut sha = item.known_sha256();
         if let Some(content) = &item.content {
             let rel = format!("content/{}/{}", &key[..2], key);
@@ -239,7 +241,8 @@ impl PackageWriter {
             let (digest, size) = reader.finish().expect("read to the end");
             tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
             sha = Some(digest.clone());
-            content_cols = (Some(rel), size, Some(digest), Some(content.media_type.clone()));
+            staged = Some((rel, size, digest));
+            media_type = Some(content.media_type.clone());
         }
         let mut body = serde_json::to_vec(&record).expect("records serialize");
         let mut standard = None;
@@ -265,8 +268,8 @@ impl PackageWriter {
             container: item.container.clone(),
             body: Default::default(),
             std_len,
-            content: content_cols.0.map(|f| (f, content_cols.1, content_cols.2.unwrap_or_default())),
-            media_type: content_cols.3,
+            content: staged,
+            media_type,
         };
         // the staging is this job's own: whatever it holds, this job put there
         let added = Added { created: true, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)), warnings };
