@@ -103,7 +103,7 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
             wanted.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
-    if opts.incremental && dst.capabilities.name == "package" {
+    if opts.incremental && dst.capabilities.written_whole {
         return Err(usage(
             "--incremental does not apply to a package destination: a package is always written whole \
                 (use it with folder and server destinations)",
@@ -228,8 +228,9 @@ async fn execute(
         ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
     let mut engine = Engine::new(store.clone() as Arc<dyn JobStore>);
     // items in flight; each connector bounds its own connections (--connections) beneath
-    let declared = ferry_connectors::find(&dst.scheme).map(|s| s.capabilities.max_concurrency).unwrap_or(4);
-    engine.concurrency = concurrency.unwrap_or(declared).clamp(1, 64);
+    let declared = ferry_connectors::find(&dst.scheme).ok().map(|s| s.capabilities);
+    engine.concurrency = concurrency.unwrap_or(declared.map_or(4, |c| c.max_concurrency)).clamp(1, 64);
+    engine.ledger = !declared.is_some_and(|c| c.written_whole);
     let console = Console::new(cli.quiet || cli.json);
     let cancel = CancellationToken::new();
     let c = cancel.clone();

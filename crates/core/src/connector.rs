@@ -26,6 +26,9 @@ pub struct Capabilities {
     pub auth: AuthKind,
     /// Whether a later export can list only what changed.
     pub incremental: bool,
+    /// As a destination, written whole by every job (a package): it keeps nothing from one
+    /// job to the next, so no ledger is kept for it and `--incremental` does not apply.
+    pub written_whole: bool,
     /// Items the importer accepts at once.
     pub max_concurrency: usize,
 }
@@ -89,6 +92,14 @@ pub trait Importer: Send + Sync {
     async fn put_page(&self, items: &[&Item]) -> Option<Vec<Result<PutOutcome, ConnectorError>>> {
         let _ = items;
         None
+    }
+
+    /// Makes every item put so far durable. The engine calls it before the job store
+    /// records those items, so that a crash never leaves an item recorded as transferred
+    /// that the destination lost. The default does nothing: for a destination where a put
+    /// is durable when it returns (a server), there is nothing to do.
+    async fn sync(&self) -> Result<(), ConnectorError> {
+        Ok(())
     }
 
     /// Called once when every item is in, to assemble and flush.

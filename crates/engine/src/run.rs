@@ -21,6 +21,10 @@ pub struct Engine {
     pub retry: RetryPolicy,
     /// Items in flight at once (the importer's own limit applies on top).
     pub concurrency: usize,
+    /// Whether the ledger records where each item went, for a later incremental job to
+    /// the same destination: not for a destination written whole by every job
+    /// ([`ferry_core::Capabilities::written_whole`]), which nothing would ever read.
+    pub ledger: bool,
 }
 
 enum Stop {
@@ -30,7 +34,7 @@ enum Stop {
 
 impl Engine {
     pub fn new(store: Arc<dyn JobStore>) -> Self {
-        Engine { store, retry: RetryPolicy::default(), concurrency: 4 }
+        Engine { store, retry: RetryPolicy::default(), concurrency: 4, ledger: true }
     }
 
     /// Runs (or resumes) a job to its end, or until `cancel` fires (the job is then
@@ -61,24 +65,23 @@ impl Engine {
                 stop = Some(Stop::Fatal(format!("the destination could not be completed: {e}")));
             }
         }
+        // the report is read once (it counts every item of the job), then given the job's end
+        let mut report = self.store.report(&job.id).await?;
         let (state, reason) = match stop {
             Some(Stop::Cancelled) => (JobState::Paused, Some("interrupted; run `ferry resume` to finish".to_owned())),
             Some(Stop::Fatal(r)) => (JobState::Failed, Some(r)),
-            None => {
-                let report = self.store.report(&job.id).await?;
-                let t = report.totals();
-                if t.failed > 0 {
-                    (JobState::CompletedWithErrors, Some(format!("{} item(s) failed", t.failed)))
-                } else {
-                    (JobState::Completed, None)
-                }
-            }
+            None => match report.totals().failed {
+                0 => (JobState::Completed, None),
+                n => (JobState::CompletedWithErrors, Some(format!("{n} item(s) failed"))),
+            },
         };
         self.store.set_state(&job.id, state, reason.as_deref(), None).await?;
-        if let (JobState::Failed, Some(r)) = (state, reason) {
-            return Err(EngineError::Fatal(r));
+        if let (JobState::Failed, Some(r)) = (state, &reason) {
+            return Err(EngineError::Fatal(r.clone()));
         }
-        Ok(self.store.report(&job.id).await?)
+        report.state = Some(state);
+        report.reason = reason;
+        Ok(report)
     }
 
     /// The source's pages: everything, or, given a sync state, only what changed since.
@@ -159,7 +162,7 @@ impl Engine {
             };
             source_retries = 0;
             let ((rows, stop), fetched) =
-                tokio::join!(self.write_page(job, vertical, &page, &pending.ids, importer, progress, cancel), async {
+                tokio::join!(self.write_page(job, vertical, &page, &pending, importer, progress, cancel), async {
                     if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
                 });
             match rows {
@@ -175,14 +178,14 @@ impl Engine {
                 ahead = Some(fetched);
             }
             if pending.due() {
-                self.commit(job, vertical, &mut pending, cursor.as_deref(), false).await?;
+                self.commit(job, vertical, importer, &mut pending, cursor.as_deref(), false, false).await?;
             }
         };
         if let Err(e) = stopped {
-            self.commit(job, vertical, &mut pending, cursor.as_deref(), false).await?;
+            self.commit(job, vertical, importer, &mut pending, cursor.as_deref(), false, true).await?;
             return Err(e);
         }
-        self.commit(job, vertical, &mut pending, cursor.as_deref(), true).await?;
+        self.commit(job, vertical, importer, &mut pending, cursor.as_deref(), true, true).await?;
         // remembered only when nothing failed: a failed item must be offered again
         if let Some(state) = pages.sync_state()
             && !job.spec.options.dry_run
@@ -200,12 +203,19 @@ const COMMIT_EVERY: Duration = Duration::from_secs(1);
 pub const COMMIT_ROWS: usize = 5_000;
 
 /// Rows of pages written since the last commit, and their ids (an id listed again before
-/// the commit is not put twice).
+/// the commit is not put twice); and the commit sent to the job store, if it has not
+/// answered yet (the next pages are written meanwhile).
 #[derive(Default)]
 struct Pending {
     rows: Vec<ItemRow>,
     ids: HashSet<String>,
     last: Option<Instant>,
+    in_flight: Option<InFlight>,
+}
+
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<(), StoreError>>,
+    ids: HashSet<String>,
 }
 
 impl Pending {
@@ -217,24 +227,59 @@ impl Pending {
     fn due(&self) -> bool {
         self.last.is_none_or(|t| t.elapsed() >= COMMIT_EVERY) || self.rows.len() >= COMMIT_ROWS
     }
+
+    /// Whether `id` was written in this job but is not in the store yet.
+    fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id) || self.in_flight.as_ref().is_some_and(|f| f.ids.contains(id))
+    }
+
+    /// Waits for the commit in flight, if any.
+    async fn land(&mut self) -> Result<(), StoreError> {
+        match self.in_flight.take() {
+            Some(f) => f.task.await.map_err(|e| StoreError::Corrupt(format!("the job store's commit stopped: {e}")))?,
+            None => Ok(()),
+        }
+    }
 }
 
 impl Engine {
-    /// Commits the pending rows with the cursor after the last page whose items are all in.
+    /// Commits the pending rows with the cursor after the last page whose items are all
+    /// in, once the destination has made them durable ([`Importer::sync`]). The commit runs
+    /// while the next pages are written, unless `wait`; commits land in order.
+    #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
         job: &Job,
         vertical: Vertical,
+        importer: &dyn Importer,
         pending: &mut Pending,
         cursor: Option<&str>,
         done: bool,
-    ) -> Result<(), StoreError> {
-        self.store.commit_page(&job.id, &job.pair(), vertical, &pending.rows, cursor, done).await?;
-        // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
-        tracing::info!(job = %job.id, vertical = %vertical, items = pending.rows.len(), "page committed");
-        pending.rows.clear();
-        pending.ids.clear();
+        wait: bool,
+    ) -> Result<(), RunError> {
+        if !pending.rows.is_empty() && !job.spec.options.dry_run {
+            // not recorded: the items are put again on resume
+            importer
+                .sync()
+                .await
+                .map_err(|e| RunError::Stop(Stop::Fatal(format!("the destination could not keep what was written to it: {e}"))))?;
+        }
+        pending.land().await?;
+        let rows = std::mem::take(&mut pending.rows);
+        let ids = std::mem::take(&mut pending.ids);
+        let (store, job_id, cursor) = (self.store.clone(), job.id.clone(), cursor.map(str::to_owned));
+        let pair = self.ledger.then(|| job.pair());
+        let task = tokio::spawn(async move {
+            store.commit_page(&job_id, pair.as_deref(), vertical, &rows, cursor.as_deref(), done).await?;
+            // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
+            tracing::info!(job = %job_id, vertical = %vertical, items = rows.len(), "page committed");
+            Ok(())
+        });
+        pending.in_flight = Some(InFlight { task, ids });
         pending.last = Some(Instant::now());
+        if wait {
+            pending.land().await?;
+        }
         Ok(())
     }
 
@@ -248,7 +293,7 @@ impl Engine {
         job: &Job,
         vertical: Vertical,
         page: &ferry_core::Page,
-        pending: &HashSet<String>,
+        pending: &Pending,
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
@@ -259,7 +304,7 @@ impl Engine {
             Ok(r) => r,
             Err(e) => return (Err(e), None),
         };
-        for id in ids.iter().filter(|id| pending.contains(**id)) {
+        for id in ids.iter().filter(|id| pending.contains(id)) {
             recorded.insert((*id).to_owned(), Outcome::Transferred);
         }
         let ledger = if job.spec.options.incremental {

@@ -7,7 +7,7 @@ use ferry_core::model::FileEntry;
 use ferry_core::*;
 use ferry_engine::*;
 use ferry_store::{Job, JobOptions, JobSpec, JobState, SqliteStore};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -373,6 +373,26 @@ struct CountingStore {
     reports: AtomicUsize,
     largest_batch: AtomicUsize,
     largest_commit: AtomicUsize,
+    /// Commits that named a ledger pair.
+    ledger_commits: AtomicUsize,
+    /// When set: the ids the destination has made durable; a commit recording any other
+    /// as transferred fails the test.
+    durable: Option<Arc<Mutex<HashSet<String>>>>,
+}
+
+impl CountingStore {
+    async fn new(dir: &std::path::Path, durable: Option<Arc<Mutex<HashSet<String>>>>) -> Self {
+        CountingStore {
+            inner: SqliteStore::open(dir).await.unwrap(),
+            commits: AtomicUsize::new(0),
+            lookups: AtomicUsize::new(0),
+            reports: AtomicUsize::new(0),
+            largest_batch: AtomicUsize::new(0),
+            largest_commit: AtomicUsize::new(0),
+            ledger_commits: AtomicUsize::new(0),
+            durable,
+        }
+    }
 }
 
 #[async_trait]
@@ -395,7 +415,7 @@ impl ferry_store::JobStore for CountingStore {
     async fn commit_page(
         &self,
         job: &str,
-        pair: &str,
+        pair: Option<&str>,
         v: Vertical,
         rows: &[ferry_store::ItemRow],
         cursor: Option<&str>,
@@ -403,6 +423,13 @@ impl ferry_store::JobStore for CountingStore {
     ) -> ferry_store::Result<()> {
         self.commits.fetch_add(1, Ordering::SeqCst);
         self.largest_commit.fetch_max(rows.len(), Ordering::SeqCst);
+        self.ledger_commits.fetch_add(pair.is_some() as usize, Ordering::SeqCst);
+        if let Some(durable) = &self.durable {
+            let durable = durable.lock().unwrap();
+            for r in rows.iter().filter(|r| r.outcome == ferry_store::Outcome::Transferred) {
+                assert!(durable.contains(&r.source_id), "{} recorded before the destination made it durable", r.source_id);
+            }
+        }
         self.inner.commit_page(job, pair, v, rows, cursor, done).await
     }
     async fn recorded(&self, job: &str, v: Vertical, ids: &[&str]) -> ferry_store::Result<HashMap<String, ferry_store::Outcome>> {
@@ -443,14 +470,7 @@ impl ferry_store::JobStore for CountingStore {
 #[tokio::test]
 async fn the_store_is_called_per_page_not_per_item() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(CountingStore {
-        inner: SqliteStore::open(dir.path()).await.unwrap(),
-        commits: AtomicUsize::new(0),
-        lookups: AtomicUsize::new(0),
-        reports: AtomicUsize::new(0),
-        largest_batch: AtomicUsize::new(0),
-        largest_commit: AtomicUsize::new(0),
-    });
+    let store = Arc::new(CountingStore::new(dir.path(), None).await);
     let engine = Engine::new(store.clone());
     let src = source(1000);
     let dst = Dest::default();
@@ -468,4 +488,59 @@ async fn the_store_is_called_per_page_not_per_item() {
     assert!((PAGE..=ferry_engine::COMMIT_ROWS).contains(&largest), "{largest} rows in one commit");
     // the counts come from the store at the end, not from a tally of every item
     assert!(store.reports.load(Ordering::SeqCst) <= 3, "{} reports", store.reports.load(Ordering::SeqCst));
+}
+
+/// A destination whose puts are durable only after `sync` (as a package's staging is).
+#[derive(Default)]
+struct Buffered {
+    inner: Dest,
+    written: Mutex<Vec<String>>,
+    durable: Arc<Mutex<HashSet<String>>>,
+    syncs: AtomicUsize,
+}
+
+#[async_trait]
+impl Importer for Buffered {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let out = self.inner.put(item).await?;
+        self.written.lock().unwrap().push(item.id.clone());
+        Ok(out)
+    }
+    async fn sync(&self) -> Result<(), ConnectorError> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        let written = std::mem::take(&mut *self.written.lock().unwrap());
+        self.durable.lock().unwrap().extend(written);
+        Ok(())
+    }
+    async fn finish(&self) -> Result<(), ConnectorError> {
+        self.inner.finish().await
+    }
+}
+
+/// The job store records an item only once the destination has made it durable
+/// (`Importer::sync` before every commit, which then runs while the next pages are
+/// written); a destination written whole gets no ledger rows.
+#[tokio::test]
+async fn items_are_recorded_only_once_durable_and_whole_destinations_get_no_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let dst = Buffered::default();
+    let store = Arc::new(CountingStore::new(dir.path(), Some(dst.durable.clone())).await);
+    let mut engine = Engine::new(store.clone());
+    let src = source(500);
+    let j = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    assert_eq!(report.verticals[&Vertical::Files].transferred, 500);
+    assert_eq!(dst.durable.lock().unwrap().len(), 500);
+    assert!(dst.syncs.load(Ordering::SeqCst) >= 2);
+    let commits = store.commits.load(Ordering::SeqCst);
+    assert_eq!(store.ledger_commits.load(Ordering::SeqCst), commits, "a kept destination gets its ledger");
+
+    engine.ledger = false;
+    let dst = Buffered { durable: dst.durable.clone(), ..Default::default() };
+    dst.durable.lock().unwrap().clear();
+    let j = job(&engine, JobOptions::default()).await;
+    let report = engine.run(&j, &src, &dst, &NoProgress, &CancellationToken::new()).await.unwrap();
+    assert_eq!(report.verticals[&Vertical::Files].transferred, 500);
+    assert_eq!(store.ledger_commits.load(Ordering::SeqCst), commits, "no ledger rows for a destination written whole");
+    assert!(store.commits.load(Ordering::SeqCst) > commits);
 }

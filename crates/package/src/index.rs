@@ -44,7 +44,9 @@ impl StagingIndex {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // rows are appended only at a sync point (a few per second at most), where they
+        // must be durable before the job store records their items
+        conn.pragma_update(None, "synchronous", "FULL")?;
         let older: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'items'", [], |r| r.get(0))?;
         if older > 0 {
             return Err(PackageError::Refused(format!(

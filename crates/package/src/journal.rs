@@ -3,8 +3,9 @@
 //! is, how long it is and its SHA-256, so the index stays small and a page of items is one
 //! sequential write plus one small transaction.
 //!
-//! A body is referenced only after it was written and synced, so a crash can leave at
-//! most unreferenced bytes at the end; a body that does not match its checksum when read
+//! A body is referenced (its row reaches the index) only after it was written and synced
+//! ([`Journal::sync`], once for many pages), so a crash can leave at most unreferenced
+//! bytes at the end; a body that does not match its checksum when read
 //! back (torn, or changed behind ferry's back) is an error, never silently used. The
 //! checksum is a CRC-32: the staging is private to its owner, so it guards against
 //! accidents, not forgers, and it costs a fraction of a hash on every pass.
@@ -45,7 +46,8 @@ impl Journal {
         Ok(Journal { file, end })
     }
 
-    /// Appends `bodies` in one write and syncs them; returns where each one is.
+    /// Appends `bodies` in one write; returns where each one is. They are durable after
+    /// the next [`Journal::sync`].
     pub fn append(&mut self, bodies: &[Vec<u8>]) -> io::Result<Vec<Span>> {
         let mut spans = Vec::with_capacity(bodies.len());
         let mut offset = self.end;
@@ -55,9 +57,13 @@ impl Journal {
         }
         let all = bodies.concat();
         self.file.write_all_at(&all, self.end)?;
-        self.file.sync_data()?;
         self.end = offset;
         Ok(spans)
+    }
+
+    /// Makes every body appended so far durable.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
     }
 }
 

@@ -37,22 +37,36 @@ pub struct PackageWriter {
     _lock: StagingLock,
 }
 
-/// What is staged: the records' journal and the index that points into it.
+/// What is staged: the records' journal, the index that points into it, and the rows of
+/// the bodies appended since the last sync point.
 pub(crate) struct StagingState {
     pub journal: Journal,
     pub index: StagingIndex,
+    unsynced: Vec<IndexRow>,
 }
 
 impl StagingState {
-    /// Appends a page's bodies to the journal (synced), then their rows to the index, in
-    /// one transaction: a row never points at bytes that are not written.
+    /// Appends a page's bodies to the journal; their rows wait for the next sync point.
     fn stage(&mut self, page: Vec<(IndexRow, Vec<u8>)>) -> Result<(), PackageError> {
         let (mut rows, bodies): (Vec<IndexRow>, Vec<Vec<u8>>) = page.into_iter().unzip();
         let spans = self.journal.append(&bodies).map_err(|e| PackageError::io("cannot write the staged records", e))?;
         for (row, span) in rows.iter_mut().zip(spans) {
             row.body = span;
         }
-        self.index.append(&rows)
+        self.unsynced.extend(rows);
+        Ok(())
+    }
+
+    /// The sync point: syncs the journal, then adds the waiting rows to the index in one
+    /// (durable) transaction, so a row never points at bytes that are not on the disk.
+    pub fn sync(&mut self) -> Result<(), PackageError> {
+        if self.unsynced.is_empty() {
+            return Ok(());
+        }
+        self.journal.sync().map_err(|e| PackageError::io("cannot write the staged records", e))?;
+        self.index.append(&self.unsynced)?;
+        self.unsynced.clear();
+        Ok(())
     }
 }
 
@@ -134,7 +148,7 @@ impl PackageWriter {
         }
         index.init_meta(&[("created", &Utc::now().to_rfc3339()), ("source", source), ("job", job)])?;
         let journal = Journal::open(&staging.join(JOURNAL), fresh).map_err(io_err("cannot open the staged records"))?;
-        let state = Arc::new(Mutex::new(StagingState { journal, index }));
+        let state = Arc::new(Mutex::new(StagingState { journal, index, unsynced: Vec::new() }));
         Ok(PackageWriter { target: target.to_owned(), staging, state, encryption, job: job.to_owned(), _lock: lock })
     }
 
@@ -144,8 +158,9 @@ impl PackageWriter {
         self.add_page(&[item]).await.pop().expect("one result per item")
     }
 
-    /// Stages several items in one transaction: one result per item, in order. An item
-    /// that cannot be read or held fails alone; a staging failure fails them all.
+    /// Stages several items in one write: one result per item, in order; they are durable
+    /// after the next [`PackageWriter::sync`]. An item that cannot be read or held fails
+    /// alone; a staging failure fails them all.
     pub async fn add_page(&self, items: &[&Item]) -> Vec<Result<Added, PackageError>> {
         // (a loop, not a stream combinator: a closure here makes the future fail `Send`)
         let mut running = futures::stream::FuturesOrdered::new();
@@ -180,6 +195,16 @@ impl PackageWriter {
                 results.into_iter().map(|r| r.and(Err(PackageError::Staging(why.clone())))).collect()
             }
         }
+    }
+
+    /// Makes what was staged so far durable: the engine calls it before the job store
+    /// records the items as transferred (a page's own staging is not synced: that costs a
+    /// disk flush per page).
+    pub async fn sync(&self) -> Result<(), PackageError> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || state.lock().map_err(|_| PackageError::Staging("poisoned".into()))?.sync())
+            .await
+            .unwrap_or_else(|e| Err(PackageError::Staging(e.to_string())))
     }
 
     /// Stages one item's content, if it has any, and returns its staging row.
@@ -284,7 +309,8 @@ impl PackageWriter {
         let (staging, target, encryption, job) = (self.staging.clone(), self.target.clone(), self.encryption.clone(), self.job.clone());
         let build = tokio::task::spawn_blocking(move || {
             let plan = {
-                let staged = state.lock().map_err(|_| PackageError::Staging("poisoned".into()))?;
+                let mut staged = state.lock().map_err(|_| PackageError::Staging("poisoned".into()))?;
+                staged.sync()?;
                 staged.index.settle()?;
                 let meta = staged.index.meta()?;
                 let created = meta

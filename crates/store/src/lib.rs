@@ -39,12 +39,13 @@ pub trait JobStore: Send + Sync {
     async fn set_state(&self, id: &str, state: JobState, reason: Option<&str>, worker_pid: Option<u32>) -> Result<()>;
 
     async fn cursor(&self, job: &str, vertical: Vertical) -> Result<Option<CursorRow>>;
-    /// Records one page: its items' outcomes, their ledger entries and the cursor after
-    /// it, all in one transaction.
+    /// Records one page: its items' outcomes, their ledger entries (under `pair`, when the
+    /// destination keeps items from one job to the next) and the cursor after it, all in
+    /// one transaction.
     async fn commit_page(
         &self,
         job: &str,
-        pair: &str,
+        pair: Option<&str>,
         vertical: Vertical,
         rows: &[ItemRow],
         cursor: Option<&str>,

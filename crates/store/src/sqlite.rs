@@ -134,7 +134,7 @@ impl JobStore for SqliteStore {
     async fn commit_page(
         &self,
         job: &str,
-        pair: &str,
+        pair: Option<&str>,
         vertical: Vertical,
         rows: &[ItemRow],
         cursor: Option<&str>,
@@ -181,21 +181,23 @@ impl JobStore for SqliteStore {
         .bind(&json)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, \
+        if let Some(pair) = pair {
+            sqlx::query(
+                "INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, \
             updated_at) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.version'), \
             json_extract(value, '$.sha256'), json_extract(value, '$.dest_id'), ?3, ?4 FROM json_each(?5) \
             WHERE json_extract(value, '$.ledger') ON CONFLICT (pair, vertical, source_id) DO UPDATE \
             SET version = excluded.version, sha256 = excluded.sha256, dest_id = excluded.dest_id, job_id \
             = excluded.job_id, updated_at = excluded.updated_at",
-        )
-        .bind(pair)
-        .bind(vertical.as_str())
-        .bind(job)
-        .bind(&t)
-        .bind(&json)
-        .execute(&mut *tx)
-        .await?;
+            )
+            .bind(pair)
+            .bind(vertical.as_str())
+            .bind(job)
+            .bind(&t)
+            .bind(&json)
+            .execute(&mut *tx)
+            .await?;
+        }
         let warnings: Vec<serde_json::Value> =
             rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
         if !warnings.is_empty() {

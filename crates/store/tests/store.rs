@@ -30,7 +30,7 @@ async fn jobs_pages_ledger_and_report() {
     store
         .commit_page(
             &job.id,
-            &job.pair(),
+            Some(&job.pair()),
             Vertical::Contacts,
             &[row("a", Outcome::Transferred), row("w", Outcome::Transferred), row("b", Outcome::Failed)],
             Some("c1"),
@@ -40,7 +40,7 @@ async fn jobs_pages_ledger_and_report() {
         .unwrap();
     assert_eq!(store.cursor(&job.id, Vertical::Contacts).await.unwrap(), Some(CursorRow { cursor: Some("c1".into()), done: false }));
     // a page committed again (a resume) does not count twice
-    store.commit_page(&job.id, &job.pair(), Vertical::Contacts, &[row("a", Outcome::Transferred)], Some("c1"), true).await.unwrap();
+    store.commit_page(&job.id, Some(&job.pair()), Vertical::Contacts, &[row("a", Outcome::Transferred)], Some("c1"), true).await.unwrap();
 
     let rec = store.recorded(&job.id, Vertical::Contacts, &["a", "b", "zz"]).await.unwrap();
     assert_eq!(rec.len(), 2);
@@ -58,10 +58,17 @@ async fn jobs_pages_ledger_and_report() {
     assert_eq!(rep.verticals[&Vertical::Mail].found, 0);
     assert_eq!(rep.state, Some(JobState::CompletedWithErrors));
 
+    // a destination written whole (a package) keeps no ledger: the items are recorded,
+    // the ledger is not touched
+    let whole = store.create_job(&JobSpec { destination: "package:/p.zip".into(), ..spec.clone() }).await.unwrap();
+    store.commit_page(&whole.id, None, Vertical::Contacts, &[row("a", Outcome::Transferred)], None, true).await.unwrap();
+    assert_eq!(store.recorded(&whole.id, Vertical::Contacts, &["a"]).await.unwrap().len(), 1);
+    assert!(store.ledger(&whole.pair(), Vertical::Contacts, &["a"]).await.unwrap().is_empty());
+
     // reopening keeps everything (migrations are idempotent)
     drop(store);
     let again = SqliteStore::open(dir.path()).await.unwrap();
-    assert_eq!(again.jobs(10).await.unwrap().len(), 1);
+    assert_eq!(again.jobs(10).await.unwrap().len(), 2);
     assert!(matches!(again.job("nope").await, Err(StoreError::NoSuchJob(_))));
 }
 

@@ -25,6 +25,7 @@ pub static CALDAV: Capabilities = Capabilities {
     imports: &[Vertical::Calendar, Vertical::Tasks],
     auth: AuthKind::Password,
     incremental: true,
+    written_whole: false,
     max_concurrency: 8,
 };
 
@@ -36,6 +37,7 @@ pub static CARDDAV: Capabilities = Capabilities {
     imports: &[Vertical::Contacts],
     auth: AuthKind::Password,
     incremental: true,
+    written_whole: false,
     max_concurrency: 8,
 };
 

@@ -26,6 +26,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     imports: &Vertical::ALL,
     auth: AuthKind::None,
     incremental: true,
+    written_whole: false,
     max_concurrency: 8,
 };
 

@@ -25,6 +25,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     imports: &[Vertical::Mail],
     auth: AuthKind::Password,
     incremental: true,
+    written_whole: false,
     max_concurrency: 64,
 };
 

@@ -62,6 +62,14 @@ impl Importer for PackageImporter {
         Some(items.iter().zip(added).map(|(item, a)| outcome(item, a)).collect())
     }
 
+    /// The staged records are synced to the disk (once for many pages).
+    async fn sync(&self) -> Result<(), ConnectorError> {
+        match self.writer.get() {
+            Some(w) => w.sync().await.map_err(fatal),
+            None => Ok(()),
+        }
+    }
+
     async fn finish(&self) -> Result<(), ConnectorError> {
         self.writer().await?.finish().await.map(|_| ()).map_err(fatal)
     }

@@ -20,6 +20,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     auth: AuthKind::None,
     // a package is written whole; exports are never incremental
     incremental: false,
+    written_whole: true,
     max_concurrency: 8,
 };
 

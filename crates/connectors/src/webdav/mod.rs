@@ -20,6 +20,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     imports: &[Vertical::Media, Vertical::Files],
     auth: AuthKind::Password,
     incremental: true,
+    written_whole: false,
     max_concurrency: 16,
 };
 
