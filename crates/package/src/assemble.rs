@@ -146,9 +146,60 @@ pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Mani
     Ok(manifest)
 }
 
+/// The passes over a vertical's staged items, each writing its own files of the package.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// The standard format, one file per container (media and files as they are).
+    Standard,
+    /// The canonical records, with where each item's content is.
+    Records,
+    /// Contacts also as CSV.
+    Csv,
+}
+
+/// Where the passes' parts are written (inside the staging) before they are joined.
+pub(crate) fn parts_path(staging: &Path) -> PathBuf {
+    staging.join("parts")
+}
+
+/// Runs a vertical's passes at once, each on its own thread into its own part of the
+/// package (compression is most of the work), then joins the parts in order: the package
+/// holds the same files, in the same order, as when the passes ran one after the other.
 fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
+    let mut passes = vec![Pass::Standard, Pass::Records];
+    if v == Vertical::Contacts {
+        passes.push(Pass::Csv);
+    }
+    let dir = parts_path(&plan.staging);
+    let parts = (0..passes.len()).map(|i| sink.part(&dir, &format!("{v}-{i}.zip"))).collect::<Result<Vec<_>, _>>()?;
+    let done: Vec<Result<Sink, PackageError>> = std::thread::scope(|s| {
+        let running: Vec<_> = passes
+            .iter()
+            .zip(parts)
+            .map(|(&pass, mut part)| {
+                s.spawn(move || {
+                    match pass {
+                        Pass::Standard => standard_pass(plan, rows, &mut part, v),
+                        Pass::Records => records_pass(rows, &mut part, v),
+                        Pass::Csv => csv_pass(rows, &mut part, v),
+                    }
+                    .map(|()| part)
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|_| Err(PackageError::Staging("a pass building the package stopped".into()))))
+            .collect()
+    });
+    for part in done {
+        sink.absorb(part?)?;
+    }
+    Ok(())
+}
+
+fn standard_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
     let staged_path = |f: &str| plan.staging.join(f);
-    // pass 1: the standard format, one file per container (media and files as they are)
     let mut namer = Namer::default();
     let mut open_path: Option<String> = None;
     let mut cal: Option<CalendarMerger> = None;
@@ -215,7 +266,10 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
         }
         sink.end_stream()?;
     }
-    // pass 2: the canonical records, with where each item's content is
+    Ok(())
+}
+
+fn records_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
     let records_path = layout::records_path(v);
     sink.start_stream(records_path, "application/jsonl", true)?;
     let mut namer = Namer::default();
@@ -243,23 +297,22 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
         line.push(b'\n');
         sink.write_stream(&line)?;
     }
-    sink.end_stream()?;
-    // pass 3: contacts also as CSV
-    if v == Vertical::Contacts {
-        sink.start_stream(layout::CONTACTS_CSV, "text/csv; charset=utf-8", true)?;
-        {
-            let mut csv = CsvContactsWriter::new(&mut *sink).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
-            for row in rows.pass(v)? {
-                let rec = row?.record()?;
-                if let Record::Contact(c) = &rec.record {
-                    csv.write(c, &rec.container).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
-                }
+    sink.end_stream()
+}
+
+fn csv_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
+    sink.start_stream(layout::CONTACTS_CSV, "text/csv; charset=utf-8", true)?;
+    {
+        let mut csv = CsvContactsWriter::new(&mut *sink).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
+        for row in rows.pass(v)? {
+            let rec = row?.record()?;
+            if let Record::Contact(c) = &rec.record {
+                csv.write(c, &rec.container).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
             }
-            csv.finish().map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
         }
-        sink.end_stream()?;
+        csv.finish().map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
     }
-    Ok(())
+    sink.end_stream()
 }
 
 /// Checks, when an item is staged, what the assembly will do with it, so that a bad item

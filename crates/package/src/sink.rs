@@ -8,6 +8,7 @@ use crate::staging::create_new_private;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 type AgeOut = age::stream::StreamWriter<BufWriter<File>>;
@@ -171,6 +172,47 @@ impl Sink {
             return Err(PackageError::invalid(path, format!("staged content is {copied} bytes, expected {size}")));
         }
         self.entries.push(FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() });
+        Ok(())
+    }
+
+    /// A sink for one part of the package, written on another thread while other parts
+    /// are: a folder package's part writes into the same folder; a ZIP package's part is a
+    /// ZIP of its own, `dir/name` (created exclusively), that [`Sink::absorb`] then copies
+    /// into this one without compressing it again.
+    pub fn part(&self, dir: &Path, name: &str) -> Result<Sink, PackageError> {
+        let out = match &self.out {
+            Out::Dir(root) => Out::Dir(root.clone()),
+            Out::Zip(_) | Out::AgeZip(_) => {
+                let path = dir.join(name);
+                // read back by `absorb`: opened for both, created exclusively, never through a link
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&path)
+                    .map_err(io_err(format!("cannot create {}", path.display())))?;
+                // smaller buffers than the package's own: several parts are written at once
+                Out::Zip(Box::new(zip::ZipWriter::new(BufWriter::with_capacity(256 << 10, f))))
+            }
+        };
+        Ok(Sink { out, time: self.time, open: None, entries: Vec::new() })
+    }
+
+    /// Adds a finished part (see [`Sink::part`]) after what this sink holds.
+    pub fn absorb(&mut self, part: Sink) -> Result<(), PackageError> {
+        assert!(self.open.is_none() && part.open.is_none(), "no package file is open");
+        self.entries.extend(part.entries);
+        let file = match part.out {
+            Out::Dir(_) => return Ok(()),
+            Out::Zip(z) => (*z).finish().map_err(zip_err("finishing a part"))?,
+            Out::AgeZip(_) => unreachable!("parts are plain ZIPs"),
+        };
+        let mut file = file.into_inner().map_err(|e| PackageError::io("finishing a part", e.into_error()))?;
+        io::Seek::rewind(&mut file).map_err(io_err("reading a part"))?;
+        let archive = zip::ZipArchive::new(io::BufReader::with_capacity(256 << 10, file)).map_err(zip_err("reading a part"))?;
+        with_zip!(&mut self.out, z => z.merge_archive(archive).map_err(zip_err("adding a part"))?);
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 //! The staging belongs to one job and is held by one process (see `staging`); nothing in
 //! it is ever opened for writing unless ferry created it just now, exclusively.
 
-use crate::assemble::{Plan, Rows, assemble, build_path, check_item};
+use crate::assemble::{Plan, Rows, assemble, build_path, check_item, parts_path};
 use crate::crypt::Encryption;
 use crate::index::{IndexRow, StagingIndex};
 use crate::journal::Journal;
@@ -357,10 +357,14 @@ fn foreign_staging(target: &Path, owner: &str) -> PackageError {
 /// leaves nothing but the (private) staging.
 fn build_and_place(plan: &Plan, rows: Rows, target: &Path, job: &str, encryption: Option<&Encryption>) -> Result<Manifest, PackageError> {
     let build = build_path(&plan.staging);
+    let parts = parts_path(&plan.staging);
+    // what an interrupted build left in this job's own staging
     let _ = std::fs::remove_dir_all(&build);
     let _ = std::fs::remove_file(&build);
+    let _ = std::fs::remove_dir_all(&parts);
     let form = Form::of(target);
     let result = (|| {
+        crate::staging::private_dir(&parts)?;
         let mut sink = match form {
             Form::Directory => Sink::dir(&build)?,
             Form::Zip => Sink::zip(&build, None)?,
@@ -372,6 +376,7 @@ fn build_and_place(plan: &Plan, rows: Rows, target: &Path, job: &str, encryption
         place(&build, target, job, &plan.staging)?;
         Ok(manifest)
     })();
+    let _ = std::fs::remove_dir_all(&parts);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&build);
         let _ = std::fs::remove_file(&build);
