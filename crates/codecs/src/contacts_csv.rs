@@ -271,57 +271,76 @@ impl<W: Write> CsvContactsWriter<W> {
     }
 
     pub fn write(&mut self, c: &Contact, address_book: &str) -> Result<(), CodecError> {
-        let n = c.name.clone().unwrap_or_default();
-        let mut row: Vec<String> = vec![
-            n.given,
-            n.additional,
-            n.family,
-            n.prefix,
-            n.suffix,
-            c.nicknames.join(" ::: "),
-            c.organization.clone().unwrap_or_default(),
-            c.title.clone().unwrap_or_default(),
-            c.birthday.clone().unwrap_or_default(),
-            c.note.clone().unwrap_or_default(),
-            c.categories.join(" ::: "),
-        ];
-        let label = |v: &TypedValue| {
-            let t = v.types.iter().map(|t| if t == "cell" { "Mobile".to_owned() } else { capitalize(t) }).collect::<Vec<_>>().join(" ::: ");
-            if v.preferred { format!("* {t}") } else { t }
-        };
-        for i in 0..3 {
-            for list in [&c.emails, &c.phones] {
-                let (l, v) = slot(list, i, |x| (label(x), x.value.clone()));
-                row.push(l);
-                row.push(v);
-            }
-            match c.addresses.get(i) {
-                Some(a) => row.extend([
-                    a.types.iter().map(|t| capitalize(t)).collect::<Vec<_>>().join(" ::: "),
-                    a.street.clone(),
-                    a.locality.clone(),
-                    a.po_box.clone(),
-                    a.region.clone(),
-                    a.postal_code.clone(),
-                    a.country.clone(),
-                    a.extended.clone(),
-                ]),
-                None => row.extend(std::iter::repeat_n(String::new(), 8)),
-            }
-            row.push(if i == 2 {
-                c.urls.iter().skip(2).cloned().collect::<Vec<_>>().join(" ::: ")
-            } else {
-                c.urls.get(i).cloned().unwrap_or_default()
-            });
-        }
-        row.push(c.formatted_name.clone());
-        row.push(address_book.to_owned());
-        self.w.write_record(&row).map_err(csv_err)
+        self.w.write_record(row(c, address_book)).map_err(csv_err)
     }
 
     pub fn finish(self) -> Result<W, CodecError> {
         self.w.into_inner().map_err(|e| CodecError::Io(e.into_error()))
     }
+}
+
+/// One contact's row as [`CsvContactsWriter::write`] writes it (the bytes of one record,
+/// line end included): rows made apart (when each contact is staged) and written one after
+/// the other after [`header_bytes`] make the same file as the writer.
+pub fn row_bytes(c: &Contact, address_book: &str) -> Result<Vec<u8>, CodecError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(row(c, address_book)).map_err(csv_err)?;
+    w.into_inner().map_err(|e| CodecError::Io(e.into_error()))
+}
+
+/// The header line, as [`CsvContactsWriter::new`] writes it.
+pub fn header_bytes() -> Result<Vec<u8>, CodecError> {
+    CsvContactsWriter::new(Vec::new())?.finish()
+}
+
+/// A contact's cells, in the order of [`google_headers`].
+fn row(c: &Contact, address_book: &str) -> Vec<String> {
+    let n = c.name.clone().unwrap_or_default();
+    let mut row: Vec<String> = vec![
+        n.given,
+        n.additional,
+        n.family,
+        n.prefix,
+        n.suffix,
+        c.nicknames.join(" ::: "),
+        c.organization.clone().unwrap_or_default(),
+        c.title.clone().unwrap_or_default(),
+        c.birthday.clone().unwrap_or_default(),
+        c.note.clone().unwrap_or_default(),
+        c.categories.join(" ::: "),
+    ];
+    let label = |v: &TypedValue| {
+        let t = v.types.iter().map(|t| if t == "cell" { "Mobile".to_owned() } else { capitalize(t) }).collect::<Vec<_>>().join(" ::: ");
+        if v.preferred { format!("* {t}") } else { t }
+    };
+    for i in 0..3 {
+        for list in [&c.emails, &c.phones] {
+            let (l, v) = slot(list, i, |x| (label(x), x.value.clone()));
+            row.push(l);
+            row.push(v);
+        }
+        match c.addresses.get(i) {
+            Some(a) => row.extend([
+                a.types.iter().map(|t| capitalize(t)).collect::<Vec<_>>().join(" ::: "),
+                a.street.clone(),
+                a.locality.clone(),
+                a.po_box.clone(),
+                a.region.clone(),
+                a.postal_code.clone(),
+                a.country.clone(),
+                a.extended.clone(),
+            ]),
+            None => row.extend(std::iter::repeat_n(String::new(), 8)),
+        }
+        row.push(if i == 2 {
+            c.urls.iter().skip(2).cloned().collect::<Vec<_>>().join(" ::: ")
+        } else {
+            c.urls.get(i).cloned().unwrap_or_default()
+        });
+    }
+    row.push(c.formatted_name.clone());
+    row.push(address_book.to_owned());
+    row
 }
 
 /// The i-th of a list for a CSV cell; the last slot takes the rest.

@@ -22,6 +22,18 @@ pub struct Item {
     pub original: Option<Original>,
     /// The bytes of a message, photo or file.
     pub content: Option<Content>,
+    /// The item in its vertical's standard format as a package holds it, where the
+    /// exporter made it while parsing the original (a contact's vCard 4.0): a package
+    /// then does not convert the original again.
+    pub standard: Option<Standard>,
+}
+
+/// An item's standard form (see [`Item::standard`]) and what it could not hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standard {
+    pub text: String,
+    /// Fidelity warnings, each naming the property.
+    pub warnings: Vec<String>,
 }
 
 impl Item {

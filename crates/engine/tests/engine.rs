@@ -50,6 +50,7 @@ impl PageStream for Pages {
                     record: Record::File(FileEntry { name: id.clone(), ..Default::default() }),
                     original: None,
                     content: Some(Content::from_bytes("text/plain", body)),
+                    standard: None,
                 })
             })
             .collect();

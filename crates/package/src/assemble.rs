@@ -10,7 +10,7 @@ use crate::sink::Sink;
 use crate::writer::StagingState;
 use crate::{FORMAT_NAME, FORMAT_VERSION, PackageError, readme};
 use chrono::{DateTime, Utc};
-use ferry_codecs::contacts_csv::CsvContactsWriter;
+use ferry_codecs::contacts_csv;
 use ferry_codecs::ical::CalendarMerger;
 use ferry_codecs::mbox::write_message;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
@@ -30,6 +30,8 @@ pub(crate) struct StagedRow {
     pub body: Vec<u8>,
     /// The item as the standard file holds it (a vCard 4.0), where it was made when staged.
     pub standard: Option<Vec<u8>>,
+    /// A contact's CSV row, made when it was staged.
+    pub csv: Option<Vec<u8>>,
     pub staged: Staged,
     pub media_type: String,
 }
@@ -98,13 +100,15 @@ impl Rows {
 /// An index row with its record read back from the journal (checked against its hash).
 fn read_row(row: IndexRow, journal: &JournalReader) -> RowResult {
     let mut body = journal.read(&row.body).map_err(|e| PackageError::io("reading the staged records", e))?;
-    let rec_len = (row.body.len - row.std_len) as usize;
-    let standard = (row.std_len > 0).then(|| body.split_off(rec_len));
+    // record | standard text | CSV row
+    let csv = (row.csv_len > 0).then(|| body.split_off((row.body.len - row.csv_len) as usize));
+    let standard = (row.std_len > 0).then(|| body.split_off((row.body.len - row.csv_len - row.std_len) as usize));
     Ok(StagedRow {
         id: row.id,
         container: row.container,
         body,
         standard,
+        csv,
         staged: row.content,
         media_type: row.media_type.unwrap_or_default(),
     })
@@ -301,16 +305,20 @@ fn records_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), Package
 }
 
 fn csv_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
+    let bad = |e: ferry_codecs::CodecError| PackageError::invalid(layout::CONTACTS_CSV, e.to_string());
     sink.start_stream(layout::CONTACTS_CSV, "text/csv; charset=utf-8", true)?;
-    {
-        let mut csv = CsvContactsWriter::new(&mut *sink).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
-        for row in rows.pass(v)? {
-            let rec = row?.record()?;
-            if let Record::Contact(c) = &rec.record {
-                csv.write(c, &rec.container).map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
-            }
+    sink.write_stream(&contacts_csv::header_bytes().map_err(bad)?)?;
+    for row in rows.pass(v)? {
+        let row = row?;
+        if let Some(line) = &row.csv {
+            sink.write_stream(line)?;
+            continue;
         }
-        csv.finish().map_err(|e| PackageError::invalid(layout::CONTACTS_CSV, e.to_string()))?;
+        // a row the staging could not make: from the record
+        let rec = row.record()?;
+        if let Record::Contact(c) = &rec.record {
+            sink.write_stream(&contacts_csv::row_bytes(c, &rec.container).map_err(bad)?)?;
+        }
     }
     sink.end_stream()
 }

@@ -20,9 +20,11 @@ pub(crate) struct IndexRow {
     pub vertical: String,
     pub id: String,
     pub container: String,
-    /// The record and, after it, its standard text (`std_len` bytes).
+    /// The record and, after it, its standard text (`std_len` bytes), then its CSV row
+    /// (`csv_len` bytes).
     pub body: Span,
     pub std_len: u64,
+    pub csv_len: u64,
     /// The staged content file: (path under the staging, size, SHA-256).
     pub content: Option<(String, u64, String)>,
     pub media_type: Option<String>,
@@ -38,6 +40,14 @@ impl From<rusqlite::Error> for PackageError {
     }
 }
 
+/// A staging this ferry cannot finish: it was made by an older one.
+fn older_staging(path: &Path) -> PackageError {
+    PackageError::Refused(format!(
+        "{} was staged by an older ferry, which this one cannot finish: delete its folder and run the export again",
+        path.display()
+    ))
+}
+
 impl StagingIndex {
     /// Opens (creating when missing) the index at `path`; never through a link.
     pub fn open(path: &Path) -> Result<StagingIndex, PackageError> {
@@ -49,17 +59,19 @@ impl StagingIndex {
         conn.pragma_update(None, "synchronous", "FULL")?;
         let older: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'items'", [], |r| r.get(0))?;
         if older > 0 {
-            return Err(PackageError::Refused(format!(
-                "{} was staged by an older ferry, which this one cannot finish: delete its folder and run the export again",
-                path.display()
-            )));
+            return Err(older_staging(path));
         }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, vertical TEXT NOT NULL, id TEXT NOT NULL, \
             container TEXT NOT NULL, rec_off INTEGER NOT NULL, rec_len INTEGER NOT NULL, rec_crc INTEGER NOT NULL, \
-            std_len INTEGER NOT NULL, content_file TEXT, content_size INTEGER, content_sha TEXT, media_type TEXT);
+            std_len INTEGER NOT NULL, content_file TEXT, content_size INTEGER, content_sha TEXT, media_type TEXT, \
+            csv_len INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
         )?;
+        let has_csv: i64 = conn.query_row("SELECT COUNT(*) FROM pragma_table_info('entries') WHERE name = 'csv_len'", [], |r| r.get(0))?;
+        if has_csv == 0 {
+            return Err(older_staging(path));
+        }
         Ok(StagingIndex { conn })
     }
 
@@ -83,7 +95,7 @@ impl StagingIndex {
         {
             let mut st = tx.prepare(
                 "INSERT INTO entries (vertical, id, container, rec_off, rec_len, rec_crc, std_len, content_file, \
-                content_size, content_sha, media_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                content_size, content_sha, media_type, csv_len) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for r in rows {
                 let (file, size, sha) = match &r.content {
@@ -95,13 +107,14 @@ impl StagingIndex {
                     r.id,
                     r.container,
                     r.body.offset as i64,
-                    (r.body.len - r.std_len) as i64,
+                    (r.body.len - r.std_len - r.csv_len) as i64,
                     r.body.crc,
                     r.std_len as i64,
                     file,
                     size,
                     sha,
                     r.media_type,
+                    r.csv_len as i64,
                 ])?;
             }
         }
@@ -118,7 +131,7 @@ impl StagingIndex {
             DELETE FROM entries WHERE EXISTS (SELECT 1 FROM entries AS later WHERE later.vertical = entries.vertical \
                 AND later.id = entries.id AND later.seq > entries.seq);
             CREATE INDEX IF NOT EXISTS entries_order ON entries (vertical, container, id, rec_off, rec_len, rec_crc, std_len, \
-                content_file, content_size, content_sha, media_type);",
+                content_file, content_size, content_sha, media_type, csv_len);",
         )?;
         Ok(())
     }
@@ -135,7 +148,8 @@ impl StagingIndex {
     /// `after` (the last row of the previous chunk).
     pub fn chunk(&self, vertical: &str, after: Option<&(String, String)>, limit: usize) -> Result<Vec<IndexRow>, PackageError> {
         // two statements, so that each is a range scan of the order index
-        const COLUMNS: &str = "id, container, rec_off, rec_len, rec_crc, std_len, content_file, content_size, content_sha, media_type";
+        const COLUMNS: &str =
+            "id, container, rec_off, rec_len, rec_crc, std_len, content_file, content_size, content_sha, media_type, csv_len";
         let (c, i) = after.map(|(c, i)| (c.as_str(), i.as_str())).unwrap_or(("", ""));
         let sql = if after.is_some() {
             format!("SELECT {COLUMNS} FROM entries WHERE vertical = ?1 AND (container, id) > (?2, ?3) ORDER BY container, id LIMIT ?4")
@@ -144,7 +158,7 @@ impl StagingIndex {
         };
         let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map(params![vertical, c, i, limit as i64], |r| {
-            let (rec_len, std_len) = (r.get::<_, i64>(3)? as u64, r.get::<_, i64>(5)? as u64);
+            let (rec_len, std_len, csv_len) = (r.get::<_, i64>(3)? as u64, r.get::<_, i64>(5)? as u64, r.get::<_, i64>(10)? as u64);
             let content = match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?) {
                 (Some(f), Some(s), Some(h)) => Some((f, s as u64, h)),
                 _ => None,
@@ -153,8 +167,9 @@ impl StagingIndex {
                 vertical: vertical.to_owned(),
                 id: r.get(0)?,
                 container: r.get(1)?,
-                body: Span { offset: r.get::<_, i64>(2)? as u64, len: rec_len + std_len, crc: r.get(4)? },
+                body: Span { offset: r.get::<_, i64>(2)? as u64, len: rec_len + std_len + csv_len, crc: r.get(4)? },
                 std_len,
+                csv_len,
                 content,
                 media_type: r.get(9)?,
             })
@@ -174,6 +189,7 @@ mod tests {
             container: container.into(),
             body: Span { offset, len: 1, crc: 0 },
             std_len: 0,
+            csv_len: 0,
             content: None,
             media_type: None,
         }
@@ -205,6 +221,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("staging.db");
         Connection::open(&path).unwrap().execute_batch("CREATE TABLE items (id TEXT)").unwrap();
+        assert!(matches!(StagingIndex::open(&path), Err(PackageError::Refused(_))));
+        // the journal's index before CSV rows were staged
+        let path = dir.path().join("before-csv.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE entries (seq INTEGER PRIMARY KEY, vertical TEXT NOT NULL, id TEXT NOT NULL, container TEXT NOT NULL, \
+                rec_off INTEGER NOT NULL, rec_len INTEGER NOT NULL, rec_crc INTEGER NOT NULL, std_len INTEGER NOT NULL, \
+                content_file TEXT, content_size INTEGER, content_sha TEXT, media_type TEXT)",
+            )
+            .unwrap();
         assert!(matches!(StagingIndex::open(&path), Err(PackageError::Refused(_))));
     }
 }

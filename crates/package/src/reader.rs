@@ -200,7 +200,7 @@ impl ItemIter {
                 })
             }
         };
-        Ok(Item { id: rec.id, container: rec.container, version: rec.version, record: rec.record, original, content })
+        Ok(Item { id: rec.id, container: rec.container, version: rec.version, record: rec.record, original, content, standard: None })
     }
 
     /// Message `index` of the mbox at `path`. The mboxes are read once, front to back: the

@@ -273,7 +273,12 @@ impl PackageWriter {
         let mut standard = None;
         let warnings = match (&item.record, &item.original) {
             // `finish` writes the card in vCard 4.0: what that loses is said now, per item,
-            // and the card is kept as written, after its record
+            // and the card is kept as written, after its record (as the exporter made it,
+            // when it did)
+            (Record::Contact(_), Some(_)) if let Some(s) = &item.standard => {
+                standard = Some(s.text.clone());
+                s.warnings.clone()
+            }
             (Record::Contact(_), Some(o)) => match convert(&o.bytes, WriteVersion::V4) {
                 Ok(c) => {
                     standard = Some(c.text);
@@ -287,12 +292,21 @@ impl PackageWriter {
         };
         let std_len = standard.as_ref().map_or(0, |s| s.len()) as u64;
         body.extend_from_slice(standard.unwrap_or_default().as_bytes());
+        // a contact's CSV row too, made now from the record in hand (`finish` would have to
+        // read the record back to make it)
+        let csv = match &item.record {
+            Record::Contact(c) => ferry_codecs::contacts_csv::row_bytes(c, &item.container).ok(),
+            _ => None,
+        };
+        let csv_len = csv.as_ref().map_or(0, |c| c.len()) as u64;
+        body.extend_from_slice(&csv.unwrap_or_default());
         let row = IndexRow {
             vertical: v.as_str().to_owned(),
             id: item.id.clone(),
             container: item.container.clone(),
             body: Default::default(),
             std_len,
+            csv_len,
             content: staged,
             media_type,
         };

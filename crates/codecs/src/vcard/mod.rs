@@ -13,12 +13,14 @@ use calcard::vcard::{VCard, VCardEntry, VCardParameterName, VCardProperty, VCard
 use ferry_core::model::{Address, Contact, ContactName, TypedValue};
 use std::io::BufRead;
 
-/// One card as read: its bytes as they were, and the record parsed from them.
+/// One card as read: its bytes as they were, the record parsed from them, and its vCard
+/// 4.0 form.
 #[derive(Debug, Clone)]
 pub struct ParsedCard {
     pub line: u64,
     pub original: Vec<u8>,
     pub contact: Contact,
+    pub v4: Converted,
 }
 
 /// Reads the cards of a `.vcf` stream one by one.
@@ -44,7 +46,7 @@ impl<R: BufRead> Iterator for VcardReader<R> {
         loop {
             return Some(match self.splitter.next_piece()? {
                 Piece::Component(c) if c.name == "VCARD" => {
-                    parse_card(&c.bytes, c.line).map(|contact| ParsedCard { line: c.line, original: c.bytes, contact })
+                    parse_card_v4(&c.bytes, c.line).map(|(contact, v4)| ParsedCard { line: c.line, original: c.bytes, contact, v4 })
                 }
                 Piece::Component(c) => {
                     Err(CodecError::Syntax { line: c.line, reason: format!("BEGIN:{} where BEGIN:VCARD was expected", c.name) })
@@ -64,8 +66,15 @@ pub use crate::text_component::decode_text;
 /// charset, quoted-printable or base64) and its vCard 4.0 form is what fills the record,
 /// so the record holds what a converted card holds.
 pub fn parse_card(bytes: &[u8], line: u64) -> Result<Contact, CodecError> {
-    let card = card::read(bytes, line, &mut Vec::new())?;
-    let v4 = write::write(&card, WriteVersion::V4, &mut Vec::new());
+    parse_card_v4(bytes, line).map(|(contact, _)| contact)
+}
+
+/// [`parse_card`], also giving the card's vCard 4.0 form, as [`convert`] makes it (with
+/// its warnings), which the parse makes on the way.
+pub fn parse_card_v4(bytes: &[u8], line: u64) -> Result<(Contact, Converted), CodecError> {
+    let mut warnings = Vec::new();
+    let card = card::read(bytes, line, &mut warnings)?;
+    let v4 = write::write(&card, WriteVersion::V4, &mut warnings);
     let parsed =
         VCard::parse(v4.as_str()).map_err(|e| CodecError::Syntax { line, reason: format!("not a readable vCard ({})", entry_kind(&e)) })?;
     let mut contact = contact_from(&parsed);
@@ -73,7 +82,7 @@ pub fn parse_card(bytes: &[u8], line: u64) -> Result<Contact, CodecError> {
         v @ ("2.0" | "2.1" | "3.0") => v.to_owned(),
         _ => "4.0".into(),
     };
-    Ok(contact)
+    Ok((contact, Converted { text: v4, warnings }))
 }
 
 pub(crate) fn entry_kind(e: &calcard::Entry) -> String {

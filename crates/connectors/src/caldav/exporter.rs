@@ -231,6 +231,7 @@ impl Pages {
                 }),
                 record,
                 content: None,
+                standard: None,
             });
             if let (Ok(i), Some(etag)) = (&item, listed.get(path.as_str()))
                 && !etag.is_empty()

@@ -15,7 +15,7 @@ use ferry_codecs::vcard::{VcardReader, build_v4};
 use ferry_codecs::{CodecError, Limits};
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
-use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Vertical};
+use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Vertical};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -224,6 +224,7 @@ impl Walk<'_> {
                         record: Record::Contact(c.contact),
                         original: Some(Original { media_type: "text/vcard".into(), bytes: Bytes::from(c.original) }),
                         content: None,
+                        standard: Some(Standard { text: c.v4.text, warnings: c.v4.warnings }),
                     })
                 }
                 Err(e) => Err(codec_err(&file, e)),
@@ -255,6 +256,7 @@ impl Walk<'_> {
                         record: Record::Contact(c),
                         original: Some(Original { media_type: "text/vcard".into(), bytes: Bytes::from(card) }),
                         content: None,
+                        standard: None,
                     })
                 }
                 Err(e) => Err(item_err(&format!("{file}:{line}"), format!("{file} line {line}"), e)),
@@ -286,6 +288,7 @@ impl Walk<'_> {
                     record: o.record,
                     original: Some(Original { media_type: "text/calendar".into(), bytes: Bytes::from(o.original) }),
                     content: None,
+                    standard: None,
                 }),
                 // broken objects are reported once, with the events
                 Err(_) if self.vertical == Vertical::Tasks => continue,
@@ -321,6 +324,7 @@ impl Walk<'_> {
                         record: Record::Mail(record),
                         original: None,
                         content: Some(content),
+                        standard: None,
                     })
                 }
                 Err(e) => Err(codec_err(&file, e)),
@@ -356,6 +360,7 @@ impl Walk<'_> {
             record: Record::Mail(record),
             original: None,
             content: Some(content),
+            standard: None,
         })
     }
 
@@ -461,6 +466,7 @@ impl Walk<'_> {
                 record: Record::Media(record),
                 original: None,
                 content: Some(file_content(media_type(name).unwrap_or("application/octet-stream"), path, meta.len())),
+                standard: None,
             })
         })();
         if !self.send(item) {
@@ -490,6 +496,7 @@ impl Walk<'_> {
                 }),
                 original: None,
                 content: Some(file_content(file_media_type(name), path, meta.len())),
+                standard: None,
             }
         });
         self.send(item)

@@ -315,6 +315,7 @@ impl Pages {
                 record: Record::Mail(record),
                 original: None,
                 content: Some(Content { media_type: "message/rfc822".into(), size: Some(m.size), sha256: None, source }),
+                standard: None,
             }));
         }
         Ok(out)

@@ -155,6 +155,7 @@ impl Walk {
                     sha256: None,
                     source: Arc::new(Get { http: self.http.clone(), url: self.cfg.url(&rel), auth: self.cfg.auth() }),
                 }),
+                standard: None,
             }));
         }
         self.files.extend(items);
