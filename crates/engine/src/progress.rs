@@ -1,5 +1,5 @@
 use ferry_core::Vertical;
-use ferry_store::Outcome;
+use ferry_jobs::Outcome;
 
 /// What the engine tells whoever watches (a progress bar, a log, the server).
 pub trait Progress: Send + Sync {

@@ -1,6 +1,6 @@
 use crate::{Progress, RetryPolicy};
 use ferry_core::{ConnectorError, Exporter, Importer, Item, ItemError, PageStream, Vertical};
-use ferry_store::{ItemRow, Job, JobState, JobStore, Outcome, Report, StoreError};
+use ferry_jobs::{ItemRow, Job, JobState, JobStore, Outcome, Report, StoreError};
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -9,6 +9,31 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A database error as the store's own: what went wrong, not which driver.
+trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| match &e {
+            sqlx::Error::PoolTimedOut => StoreError::Busy(e.to_string()),
+            sqlx::Error::Database(d) if d.message().contains("locked") || d.message().contains("busy") => StoreError::Busy(e.to_string()),
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Unavailable(e.to_string()),
+        })
+    }
+}
+
+impl<T> Db<T> for std::result::Result<T, sqlx::migrate::MigrateError> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| StoreError::Unavailable(format!("migrating the job store: {e}")))
+    }
+}
+
 /// The embedded job store: one SQLite file, WAL mode, migrations applied on open.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -22,7 +47,7 @@ impl SqliteStore {
     /// Opens (creating if needed) `ferry.db` in `data_dir`.
     pub async fn open(data_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Corrupt(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot create data directory {}: {e}", data_dir.display())))?;
         let opts = SqliteConnectOptions::new()
             .filename(data_dir.join("ferry.db"))
             .create_if_missing(true)
@@ -36,13 +61,13 @@ impl SqliteStore {
         // concurrent first runs on a new data directory: one creates the tables, the
         // others wait for it here instead of failing on "table jobs already exists"
         let lock = crate::lock::open_lock_file(&data_dir.join("ferry.db.lock"))
-            .map_err(|e| StoreError::Corrupt(format!("cannot open {}: {e}", data_dir.join("ferry.db.lock").display())))?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", data_dir.join("ferry.db.lock").display())))?;
         let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
             .await
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .map_err(|e| StoreError::Corrupt(format!("cannot lock the job store: {e}")))?;
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot lock the job store: {e}")))?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.db()?;
+        sqlx::migrate!("./migrations").run(&pool).await.db()?;
         drop(lock);
         Ok(SqliteStore { pool })
     }
@@ -91,12 +116,13 @@ impl JobStore for SqliteStore {
         .bind(&t)
         .bind(&t)
         .execute(&self.pool)
-        .await?;
+        .await
+        .db()?;
         self.job(&id).await
     }
 
     async fn job(&self, id: &str) -> Result<Job> {
-        let row = sqlx::query("SELECT * FROM jobs WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = ?").bind(id).fetch_optional(&self.pool).await.db()?;
         match row {
             Some(r) => Self::row_to_job(&r),
             None => Err(StoreError::NoSuchJob(id.to_owned())),
@@ -104,8 +130,11 @@ impl JobStore for SqliteStore {
     }
 
     async fn jobs(&self, limit: u32) -> Result<Vec<Job>> {
-        let rows =
-            sqlx::query("SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?").bind(limit as i64).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter().map(Self::row_to_job).collect()
     }
 
@@ -117,7 +146,8 @@ impl JobStore for SqliteStore {
             .bind(now())
             .bind(id)
             .execute(&self.pool)
-            .await?
+            .await
+            .db()?
             .rows_affected();
         if n == 0 {
             return Err(StoreError::NoSuchJob(id.to_owned()));
@@ -130,7 +160,8 @@ impl JobStore for SqliteStore {
             .bind(job)
             .bind(vertical.as_str())
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .db()?;
         Ok(row.map(|r| CursorRow { cursor: r.get("cursor"), done: r.get::<i64, _>("done") != 0 }))
     }
 
@@ -143,7 +174,7 @@ impl JobStore for SqliteStore {
         cursor: Option<&str>,
         done: bool,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.db()?;
         let t = now();
         // the whole page in three statements: rows travel as one JSON array, written
         // straight from the rows (a tree of JSON values would cost several times the text)
@@ -183,7 +214,8 @@ impl JobStore for SqliteStore {
         .bind(vertical.as_str())
         .bind(&json)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .db()?;
         if let Some(pair) = pair {
             sqlx::query(
                 "INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, \
@@ -199,7 +231,8 @@ impl JobStore for SqliteStore {
             .bind(&t)
             .bind(&json)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .db()?;
         }
         let warnings: Vec<serde_json::Value> =
             rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
@@ -212,7 +245,8 @@ impl JobStore for SqliteStore {
             .bind(vertical.as_str())
             .bind(serde_json::Value::Array(warnings).to_string())
             .execute(&mut *tx)
-            .await?;
+            .await
+            .db()?;
         }
         sqlx::query(
             "INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES (?, ?, ?, ?) ON \
@@ -223,9 +257,10 @@ impl JobStore for SqliteStore {
         .bind(cursor)
         .bind(done as i64)
         .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?").bind(&t).bind(job).execute(&mut *tx).await?;
-        tx.commit().await?;
+        .await
+        .db()?;
+        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?").bind(&t).bind(job).execute(&mut *tx).await.db()?;
+        tx.commit().await.db()?;
         Ok(())
     }
 
@@ -237,7 +272,8 @@ impl JobStore for SqliteStore {
         .bind(vertical.as_str())
         .bind(json_ids(ids))
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .db()?;
         rows.iter()
             .map(|r| Ok((r.get::<String, _>("source_id"), Outcome::from_str(r.get::<&str, _>("outcome")).map_err(StoreError::Corrupt)?)))
             .collect()
@@ -252,7 +288,8 @@ impl JobStore for SqliteStore {
         .bind(vertical.as_str())
         .bind(json_ids(ids))
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .db()?;
         Ok(rows
             .iter()
             .map(|r| (r.get("source_id"), LedgerEntry { version: r.get("version"), sha256: r.get("sha256"), dest_id: r.get("dest_id") }))
@@ -274,7 +311,8 @@ impl JobStore for SqliteStore {
         let rows = sqlx::query("SELECT vertical, outcome, COUNT(*) AS n FROM job_items WHERE job_id = ? GROUP BY vertical, outcome")
             .bind(job_id)
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .db()?;
         for r in rows {
             let v = Vertical::from_str(r.get::<&str, _>("vertical")).map_err(StoreError::Corrupt)?;
             let n = r.get::<i64, _>("n") as u64;
@@ -296,7 +334,8 @@ impl JobStore for SqliteStore {
             .bind(v.as_str())
             .bind(REPORT_LIST_LIMIT)
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .db()?;
             entry.failures = rows
                 .iter()
                 .map(|r| ItemProblem { item: r.get("source_id"), reason: r.get::<Option<String>, _>("reason").unwrap_or_default() })
@@ -306,7 +345,8 @@ impl JobStore for SqliteStore {
                 .bind(v.as_str())
                 .bind(REPORT_LIST_LIMIT)
                 .fetch_all(&self.pool)
-                .await?;
+                .await
+                .db()?;
             entry.fidelity_warnings = rows.iter().map(|r| ItemProblem { item: r.get("source_id"), reason: r.get("warning") }).collect();
         }
         Ok(report)
@@ -317,7 +357,8 @@ impl JobStore for SqliteStore {
             .bind(pair)
             .bind(vertical.as_str())
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .db()?;
         Ok(row.map(|r| r.get("state")))
     }
 
@@ -330,7 +371,8 @@ impl JobStore for SqliteStore {
         .bind(vertical.as_str())
         .bind(state)
         .execute(&self.pool)
-        .await?;
+        .await
+        .db()?;
         Ok(())
     }
 
@@ -344,7 +386,8 @@ impl JobStore for SqliteStore {
         .bind(nonce)
         .bind(ciphertext)
         .execute(&self.pool)
-        .await?;
+        .await
+        .db()?;
         Ok(())
     }
 
@@ -353,12 +396,13 @@ impl JobStore for SqliteStore {
             .bind(job)
             .bind(name)
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .db()?;
         Ok(row.map(|r| (r.get("nonce"), r.get("ciphertext"))))
     }
 
     async fn delete_secrets(&self, job: &str) -> Result<()> {
-        sqlx::query("DELETE FROM job_secrets WHERE job_id = ?").bind(job).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM job_secrets WHERE job_id = ?").bind(job).execute(&self.pool).await.db()?;
         Ok(())
     }
 }

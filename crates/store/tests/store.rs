@@ -106,3 +106,17 @@ fn first_runs_at_once(data: &std::path::Path) {
         std::fs::read_dir(&data).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
 }
+
+/// Errors say what went wrong, not which driver: a data directory that cannot be created
+/// (a file is in its place) makes the store unavailable, with the path.
+#[tokio::test]
+async fn a_store_that_cannot_be_opened_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, b"x").unwrap();
+    match SqliteStore::open(&file.join("data")).await {
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("not-a-folder"), "{why}"),
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("a store was opened under a file"),
+    }
+}
