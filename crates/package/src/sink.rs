@@ -8,7 +8,6 @@ use crate::staging::create_new_private;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 type AgeOut = age::stream::StreamWriter<BufWriter<File>>;
@@ -184,15 +183,8 @@ impl Sink {
             Out::Dir(root) => Out::Dir(root.clone()),
             Out::Zip(_) | Out::AgeZip(_) => {
                 let path = dir.join(name);
-                // read back by `absorb`: opened for both, created exclusively, never through a link
-                let f = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(&path)
-                    .map_err(io_err(format!("cannot create {}", path.display())))?;
+                // read back by `absorb`
+                let f = create_new_private(&path).map_err(io_err(format!("cannot create {}", path.display())))?;
                 // smaller buffers than the package's own: several parts are written at once
                 Out::Zip(Box::new(zip::ZipWriter::new(BufWriter::with_capacity(256 << 10, f))))
             }

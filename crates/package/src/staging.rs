@@ -36,9 +36,10 @@ pub fn private_dir(dir: &Path) -> Result<(), PackageError> {
     Ok(())
 }
 
-/// Opens a file for writing only if it does not exist yet, never through a link, mode 0600.
+/// Opens a file for writing (and reading back) only if it does not exist yet, never
+/// through a link, mode 0600.
 pub fn create_new_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)
+    OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)
 }
 
 /// The exclusive lock on a staging folder, held while a writer is open.

@@ -270,18 +270,19 @@ impl PackageWriter {
             media_type = Some(content.media_type.clone());
         }
         let mut body = serde_json::to_vec(&record).expect("records serialize");
-        let mut standard = None;
+        // after the record: its standard text, then its CSV row
+        let record_end = body.len();
         let warnings = match (&item.record, &item.original) {
             // `finish` writes the card in vCard 4.0: what that loses is said now, per item,
             // and the card is kept as written, after its record (as the exporter made it,
             // when it did)
             (Record::Contact(_), Some(_)) if let Some(s) = &item.standard => {
-                standard = Some(s.text.clone());
+                body.extend_from_slice(s.text.as_bytes());
                 s.warnings.clone()
             }
             (Record::Contact(_), Some(o)) => match convert(&o.bytes, WriteVersion::V4) {
                 Ok(c) => {
-                    standard = Some(c.text);
+                    body.extend_from_slice(c.text.as_bytes());
                     c.warnings
                 }
                 Err(e) => vec![format!("the vCard cannot be converted to 4.0 ({e}); contacts.vcf holds only the fields of its record")],
@@ -290,16 +291,15 @@ impl PackageWriter {
             (Record::Event(_) | Record::Task(_), Some(o)) => ferry_codecs::ical::timezone_warnings(&o.bytes),
             _ => Vec::new(),
         };
-        let std_len = standard.as_ref().map_or(0, |s| s.len()) as u64;
-        body.extend_from_slice(standard.unwrap_or_default().as_bytes());
-        // a contact's CSV row too, made now from the record in hand (`finish` would have to
-        // read the record back to make it)
-        let csv = match &item.record {
-            Record::Contact(c) => ferry_codecs::contacts_csv::row_bytes(c, &item.container).ok(),
-            _ => None,
-        };
-        let csv_len = csv.as_ref().map_or(0, |c| c.len()) as u64;
-        body.extend_from_slice(&csv.unwrap_or_default());
+        let standard_end = body.len();
+        // a contact's CSV row, made now from the record in hand (`finish` would have to read
+        // the record back to make it; a row not made here is made there)
+        if let Record::Contact(c) = &item.record
+            && let Ok(line) = ferry_codecs::contacts_csv::row_bytes(c, &item.container)
+        {
+            body.extend_from_slice(&line);
+        }
+        let (std_len, csv_len) = ((standard_end - record_end) as u64, (body.len() - standard_end) as u64);
         let row = IndexRow {
             vertical: v.as_str().to_owned(),
             id: item.id.clone(),
