@@ -91,6 +91,8 @@ pub enum Command {
         #[arg(long)]
         concurrency: Option<usize>,
     },
+    /// End a job for good: it will not be resumed, and its kept passwords are forgotten
+    Cancel { job: String },
     /// List connectors and what each can do
     Connectors,
 }

@@ -1,14 +1,13 @@
 use crate::args::{Cli, Command, ConnOpts, KeyOpts, TransferOpts};
 use crate::output::{Console, print_report, safe};
-use crate::validate::{self, usage};
+use crate::usage::usage;
 use anyhow::{Context, Result, anyhow, bail};
-use ferry_connectors::Settings;
-use ferry_core::{Endpoint, Vertical};
-use ferry_engine::{CancellationToken, Engine, EngineError};
+use ferry_app::{AppError, Finished, JobService, RunOptions, Side, TransferRequest};
+use ferry_connectors::{Secret, Settings};
+use ferry_core::Vertical;
 use ferry_package::crypt::{Decryption, Encryption, parse_recipient, read_identities};
 use ferry_package::{Form, PackageReader};
-use ferry_store::secrets::SecretKey;
-use ferry_store::{Job, JobOptions, JobSpec, JobState, JobStore, SqliteStore};
+use ferry_store::{Job, JobOptions, JobState};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,21 +37,9 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Inspect { ref package, ref keys } => inspect(&cli, &data_dir, package, keys).await,
         Command::Jobs { ref job, limit } => jobs(&cli, &data_dir, job.as_deref(), limit).await,
         Command::Resume { ref job, ref keys, ref conn, concurrency } => resume(&cli, &data_dir, job, keys, conn, concurrency).await,
+        Command::Cancel { ref job } => cancel(&cli, &data_dir, job).await,
         Command::Connectors => connectors(&cli),
     }
-}
-
-/// Makes path-like URIs absolute, so that `ferry resume` works from any directory. A URI
-/// that does not parse, or names no connector, is a usage error.
-fn normalize(uri: &str) -> Result<String> {
-    let e = Endpoint::parse(uri).map_err(usage)?;
-    ferry_connectors::find(&e.scheme).map_err(usage)?;
-    if let Some(path) = validate::local_path(&e) {
-        let query = e.path().split_once('?').map(|(_, q)| q);
-        let abs = std::path::absolute(&path).map_err(|err| usage(format!("bad path in {uri}: {err}")))?;
-        return Ok(format!("{}:{}{}", e.scheme, abs.display(), query.map(|q| format!("?{q}")).unwrap_or_default()));
-    }
-    Ok(uri.to_owned())
 }
 
 fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
@@ -81,48 +68,76 @@ fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
     Ok(s)
 }
 
-async fn open_store(data_dir: &Path) -> Result<Arc<SqliteStore>> {
-    Ok(Arc::new(SqliteStore::open(data_dir).await.with_context(|| format!("cannot open the job store in {}", data_dir.display()))?))
+async fn open_service(data_dir: &Path) -> Result<Arc<JobService>> {
+    Ok(Arc::new(JobService::open(data_dir).await.map_err(app_error)?))
+}
+
+/// How this run is to go: keys and connection choices from the command line, and the
+/// passwords given in files or variables (asked for later, on a terminal, if still needed).
+fn run_options(data_dir: &Path, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<RunOptions> {
+    let settings = Settings {
+        insecure: conn.insecure,
+        ca_file: conn.ca_file.clone(),
+        allow_private_network: conn.allow_private_network,
+        connections: conn.connections,
+        ..settings(data_dir, keys)?
+    };
+    Ok(RunOptions {
+        concurrency,
+        settings,
+        source_password: given_password(Side::Source, conn)?,
+        destination_password: given_password(Side::Destination, conn)?,
+    })
+}
+
+/// A service error as the command shows it: the request's faults are usage errors
+/// (exit 2), and whatever came from a package or server is escaped.
+fn app_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::MissingPassword { side, uri } => {
+            let (flag, var) = password_flag(side);
+            usage(format!("the {side} {} needs a password: give --{flag} FILE or set {var}", safe(&uri)))
+        }
+        AppError::Busy { job, holder } => {
+            anyhow!("job {job} is being run by {holder}; wait for it to end, or stop it (Ctrl-C) and run `ferry resume {job}`")
+        }
+        e if e.is_usage() => usage(safe(&e.to_string())),
+        e => anyhow!("{}", safe(&e.to_string())),
+    }
+}
+
+fn password_flag(side: Side) -> (&'static str, &'static str) {
+    match side {
+        Side::Source => ("from-password-file", "FERRY_FROM_PASSWORD"),
+        Side::Destination => ("to-password-file", "FERRY_TO_PASSWORD"),
+    }
 }
 
 async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &TransferOpts) -> Result<u8> {
-    let source = normalize(from)?;
-    let destination = normalize(to)?;
-    let src = ferry_connectors::find(&Endpoint::parse(&source).unwrap().scheme).map_err(|e| anyhow!(e))?;
-    let dst = ferry_connectors::find(&Endpoint::parse(&destination).unwrap().scheme).map_err(|e| anyhow!(e))?;
-    validate::endpoints(&Endpoint::parse(&source).map_err(usage)?, &Endpoint::parse(&destination).map_err(usage)?)?;
-    let wanted: Vec<Vertical> =
-        if opts.only.is_empty() { Vertical::ALL.to_vec() } else { Vertical::parse_list(&opts.only.join(",")).map_err(usage)? };
-    let verticals: Vec<Vertical> =
-        wanted.iter().copied().filter(|v| src.capabilities.exports.contains(v) && dst.capabilities.imports.contains(v)).collect();
-    if verticals.is_empty() {
-        return Err(usage(format!(
-            "{} cannot export, or {} cannot import, any of: {}; choose others with --only",
-            src.capabilities.name,
-            dst.capabilities.name,
-            wanted.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-        )));
+    let only = if opts.only.is_empty() { Vec::new() } else { Vertical::parse_list(&opts.only.join(",")).map_err(usage)? };
+    let req = TransferRequest {
+        source: from.to_owned(),
+        destination: to.to_owned(),
+        only,
+        options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental },
+    };
+    let mut run = run_options(data_dir, &opts.keys, &opts.conn, opts.concurrency)?;
+    // the request is checked whole, asking on a terminal for the passwords still missing
+    loop {
+        match ferry_app::plan(&req, &run) {
+            Err(AppError::MissingPassword { side, uri }) if std::io::stdin().is_terminal() => {
+                prompt_password(&mut run, side, &uri)?;
+            }
+            Err(e) => return Err(app_error(e)),
+            Ok(_) => break,
+        }
     }
-    if opts.incremental && dst.capabilities.written_whole {
-        return Err(usage(
-            "--incremental does not apply to a package destination: a package is always written whole \
-                (use it with folder and server destinations)",
-        ));
-    }
-    let store = open_store(data_dir).await?;
-    let job = store
-        .create_job(&JobSpec {
-            source,
-            destination,
-            verticals,
-            options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental },
-        })
-        .await?;
-    let _lock = lock_job(data_dir, &job.id)?;
+    let service = open_service(data_dir).await?;
+    let job = service.create(&req, &run).await.map_err(app_error)?;
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
     }
-    execute(cli, data_dir, store, &job, settings(data_dir, &opts.keys)?, &opts.conn, opts.concurrency).await
+    execute(cli, &service, &job.id, run).await
 }
 
 /// The first line of a passphrase or password file.
@@ -135,19 +150,12 @@ fn read_first_line(path: &Path, what: &str) -> Result<String> {
     Ok(line)
 }
 
-/// The password for one side: its own file or variable, the shared ones, or a prompt.
-fn password(
-    uri: &Endpoint,
-    side: &str,
-    own: Option<&PathBuf>,
-    conn: &ConnOpts,
-    stored: Option<ferry_connectors::Secret>,
-) -> Result<Option<ferry_connectors::Secret>> {
-    let spec = ferry_connectors::find(&uri.scheme).map_err(|e| anyhow!(e))?;
-    if spec.capabilities.auth != ferry_core::AuthKind::Password {
-        return Ok(None);
-    }
-    let var = if side == "source" { "FERRY_FROM_PASSWORD" } else { "FERRY_TO_PASSWORD" };
+/// The password given for one side: its own file or variable, else the shared ones.
+fn given_password(side: Side, conn: &ConnOpts) -> Result<Option<Secret>> {
+    let (own, var) = match side {
+        Side::Source => (&conn.from_password_file, "FERRY_FROM_PASSWORD"),
+        Side::Destination => (&conn.to_password_file, "FERRY_TO_PASSWORD"),
+    };
     let pw = if let Some(f) = own {
         read_first_line(f, "password")?
     } else if let Ok(p) = std::env::var(var) {
@@ -156,115 +164,66 @@ fn password(
         read_first_line(f, "password")?
     } else if let Ok(p) = std::env::var("FERRY_PASSWORD") {
         p
-    } else if let Some(p) = stored {
-        return Ok(Some(p));
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("Password for the {side} ({uri}): ")).context("cannot read the password")?
     } else {
-        bail!(
-            "the {side} {uri} needs a password: give --{}password-file FILE or set {var}",
-            if side == "source" { "from-" } else { "to-" }
-        );
+        return Ok(None);
     };
-    Ok(Some(ferry_connectors::Secret(pw)))
+    Ok(Some(Secret(pw)))
 }
 
-/// A credential sealed in the job store for `ferry resume`, if there is one.
-async fn stored_secret(store: &SqliteStore, key: &SecretKey, job: &str, name: &str) -> Result<Option<ferry_connectors::Secret>> {
-    let Some((nonce, ct)) = store.secret(job, name).await? else { return Ok(None) };
-    let plain = key.open(&nonce, &ct, &format!("{job}/{name}"))?;
-    Ok(Some(ferry_connectors::Secret(String::from_utf8_lossy(&plain).into_owned())))
-}
-
-async fn remember_secret(
-    store: &SqliteStore,
-    key: &SecretKey,
-    job: &str,
-    name: &str,
-    secret: &Option<ferry_connectors::Secret>,
-) -> Result<()> {
-    if let Some(s) = secret {
-        let (nonce, ct) = key.seal(s.0.as_bytes(), &format!("{job}/{name}"));
-        store.put_secret(job, name, &nonce, &ct).await?;
-    }
+fn prompt_password(run: &mut RunOptions, side: Side, uri: &str) -> Result<()> {
+    let pw = rpassword::prompt_password(format!("Password for the {side} ({}): ", safe(uri))).context("cannot read the password")?;
+    let slot = match side {
+        Side::Source => &mut run.source_password,
+        Side::Destination => &mut run.destination_password,
+    };
+    *slot = Some(Secret(pw));
     Ok(())
 }
 
-async fn execute(
-    cli: &Cli,
-    data_dir: &Path,
-    store: Arc<SqliteStore>,
-    job: &Job,
-    settings: Settings,
-    conn: &ConnOpts,
-    concurrency: Option<usize>,
-) -> Result<u8> {
-    let src = Endpoint::parse(&job.spec.source).map_err(|e| anyhow!(e))?;
-    let dst = Endpoint::parse(&job.spec.destination).map_err(|e| anyhow!(e))?;
-    let settings = Settings {
-        insecure: conn.insecure,
-        ca_file: conn.ca_file.clone(),
-        allow_private_network: conn.allow_private_network,
-        connections: conn.connections,
-        job_id: job.id.clone(),
-        ..settings
-    };
-    if dst.scheme == "package" && !job.spec.options.dry_run {
-        // a package target that is not this job's to write is refused before any work
-        let cfg = ferry_connectors::package::PackageConfig::from_endpoint(&dst).map_err(|e| anyhow!("{e}"))?;
-        ferry_package::PackageWriter::check_target(&cfg.path, &job.id).map_err(|e| anyhow!("{}", safe(&e.to_string())))?;
-    }
-    let key = SecretKey::load(data_dir)?;
-    let stored_src = stored_secret(&store, &key, &job.id, "source_password").await?;
-    let stored_dst = stored_secret(&store, &key, &job.id, "destination_password").await?;
-    let src_settings =
-        Settings { password: password(&src, "source", conn.from_password_file.as_ref(), conn, stored_src)?, ..settings.clone() };
-    let dst_settings = Settings { password: password(&dst, "destination", conn.to_password_file.as_ref(), conn, stored_dst)?, ..settings };
-    // kept sealed until the job ends, so that `ferry resume` needs no password again
-    remember_secret(&store, &key, &job.id, "source_password", &src_settings.password).await?;
-    remember_secret(&store, &key, &job.id, "destination_password", &dst_settings.password).await?;
-    let exporter = ferry_connectors::open_exporter(&src, &src_settings).map_err(|e| anyhow!("{}: {e}", job.spec.source))?;
-    let importer =
-        ferry_connectors::open_importer(&dst, &dst_settings, &job.spec.source).map_err(|e| anyhow!("{}: {e}", job.spec.destination))?;
-    let mut engine = Engine::new(store.clone() as Arc<dyn JobStore>);
-    // items in flight; each connector bounds its own connections (--connections) beneath
-    let declared = ferry_connectors::find(&dst.scheme).ok().map(|s| s.capabilities);
-    engine.concurrency = concurrency.unwrap_or(declared.map_or(4, |c| c.max_concurrency)).clamp(1, 64);
-    engine.ledger = !declared.is_some_and(|c| c.written_whole);
+/// Runs a job through the service, showing its progress, and says how it ended.
+async fn execute(cli: &Cli, service: &Arc<JobService>, id: &str, run: RunOptions) -> Result<u8> {
     let console = Console::new(cli.quiet || cli.json);
-    let cancel = CancellationToken::new();
-    let c = cancel.clone();
-    tokio::spawn(async move {
+    let (s, job_id) = (service.clone(), id.to_owned());
+    let signals = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nferry: stopping after the items in flight (Ctrl-C again to quit at once)");
-            c.cancel();
+            s.pause(&job_id);
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(EXIT_INTERRUPTED as i32);
             }
         }
     });
-    let result = engine.run(job, exporter.as_ref(), importer.as_ref(), &console, &cancel).await;
+    let result = service.run(id, run, &console).await;
     console.done();
-    if store.job(&job.id).await?.state.is_final() {
-        store.delete_secrets(&job.id).await?;
-    }
-    let report = match result {
-        Ok(r) => r,
-        Err(EngineError::Fatal(reason)) => {
-            let report = store.report(&job.id).await?;
-            emit_report(cli, &report, job);
-            eprintln!("ferry: job {} failed: {}\nferry: fix the cause, then run `ferry resume {}`", job.id, safe(&reason), job.id);
-            return Ok(EXIT_FAILED);
+    signals.abort();
+    let Finished { job, report, already_ended } = result.map_err(app_error)?;
+    if already_ended {
+        if !cli.quiet {
+            eprintln!("ferry: job {id} already ended ({}); nothing to resume", job.state);
         }
-        Err(e) => return Err(e.into()),
-    };
-    emit_report(cli, &report, job);
-    Ok(match report.state {
-        Some(JobState::Completed) => EXIT_OK,
-        Some(JobState::CompletedWithErrors) => EXIT_ITEM_ERRORS,
-        Some(JobState::Paused) => {
-            eprintln!("ferry: job {} interrupted; run `ferry resume {}` to finish it", job.id, job.id);
+        emit_report(cli, &report, &job);
+        return Ok(match job.state {
+            JobState::Completed => EXIT_OK,
+            JobState::Cancelled => EXIT_INTERRUPTED,
+            _ => EXIT_ITEM_ERRORS,
+        });
+    }
+    emit_report(cli, &report, &job);
+    Ok(match job.state {
+        JobState::Completed => EXIT_OK,
+        JobState::CompletedWithErrors => EXIT_ITEM_ERRORS,
+        JobState::Paused => {
+            eprintln!("ferry: job {id} interrupted; run `ferry resume {id}` to finish it");
             EXIT_INTERRUPTED
+        }
+        JobState::Cancelled => {
+            eprintln!("ferry: job {id} cancelled");
+            EXIT_INTERRUPTED
+        }
+        JobState::Failed => {
+            let reason = job.reason.as_deref().unwrap_or("no reason was recorded");
+            eprintln!("ferry: job {id} failed: {}\nferry: fix the cause, then run `ferry resume {id}`", safe(reason));
+            EXIT_FAILED
         }
         _ => EXIT_FAILED,
     })
@@ -284,44 +243,42 @@ fn emit_report(cli: &Cli, report: &ferry_store::Report, job: &Job) {
     }
 }
 
-/// Takes the job's lock: one process at a time runs a job (a second one is told who holds it).
-fn lock_job(data_dir: &Path, id: &str) -> Result<ferry_store::lock::HeldLock> {
-    ferry_store::lock::job_lock(data_dir, id).map_err(|e| match e {
-        ferry_store::lock::LockError::Held { what, holder } => {
-            anyhow!("{what} is being run by {holder}; wait for it to end, or stop it (Ctrl-C) and run `ferry resume {id}`")
-        }
-        e => anyhow!(e),
-    })
-}
-
 async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<u8> {
-    let store = open_store(data_dir).await?;
-    store.job(id).await?;
-    // the lock first, then the state: what another process did before it let go is seen
-    let _lock = lock_job(data_dir, id)?;
-    let job = store.job(id).await?;
-    if job.state.is_final() {
-        if !cli.quiet {
-            eprintln!("ferry: job {id} already ended ({}); nothing to resume", job.state);
+    let service = open_service(data_dir).await?;
+    let job = service.job(id).await.map_err(app_error)?;
+    let mut run = run_options(data_dir, keys, conn, concurrency)?;
+    if std::io::stdin().is_terminal() && !job.state.is_final() {
+        for side in service.missing_passwords(&job).await.map_err(app_error)? {
+            if run.password(side).is_none() {
+                let uri = if side == Side::Source { &job.spec.source } else { &job.spec.destination };
+                prompt_password(&mut run, side, uri)?;
+            }
         }
-        emit_report(cli, &store.report(id).await?, &job);
-        return Ok(if job.state == JobState::Completed { EXIT_OK } else { EXIT_ITEM_ERRORS });
     }
-    if !cli.quiet && !cli.json {
+    if !cli.quiet && !cli.json && !job.state.is_final() {
         eprintln!("ferry: resuming job {id} ({} -> {})", job.spec.source, job.spec.destination);
     }
-    execute(cli, data_dir, store, &job, settings(data_dir, keys)?, conn, concurrency).await
+    execute(cli, &service, id, run).await
+}
+
+async fn cancel(cli: &Cli, data_dir: &Path, id: &str) -> Result<u8> {
+    let service = open_service(data_dir).await?;
+    service.cancel(id).await.map_err(app_error)?;
+    if !cli.quiet {
+        eprintln!("ferry: job {id} cancelled");
+    }
+    Ok(EXIT_OK)
 }
 
 async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Result<u8> {
-    let store = open_store(data_dir).await?;
+    let service = open_service(data_dir).await?;
     if let Some(id) = id {
-        let job = store.job(id).await?;
-        let report = store.report(id).await?;
+        let job = service.job(id).await.map_err(app_error)?;
+        let report = service.report(id).await.map_err(app_error)?;
         emit_report(cli, &report, &job);
         return Ok(EXIT_OK);
     }
-    let list = store.jobs(limit).await?;
+    let list = service.jobs(limit).await.map_err(app_error)?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(EXIT_OK);

@@ -3,7 +3,7 @@
 mod args;
 mod commands;
 mod output;
-mod validate;
+mod usage;
 
 use args::Cli;
 use clap::Parser;
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if e.downcast_ref::<validate::UsageError>().is_some() => {
+        Err(e) if e.downcast_ref::<usage::UsageError>().is_some() => {
             eprintln!("ferry: {e:#}");
             ExitCode::from(commands::EXIT_USAGE)
         }

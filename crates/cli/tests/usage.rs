@@ -20,6 +20,9 @@ fn wrong_commands_exit_2_and_create_no_job() {
     std::fs::write(src.join("a.txt"), "a").unwrap();
     let s = format!("dir:{}", src.display());
     let out = t.path().join("out.zip");
+    let taken = t.path().join("taken");
+    std::fs::create_dir_all(&taken).unwrap();
+    std::fs::write(taken.join("mine.txt"), "mine").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["transfer".into(), "--from".into(), "nosuch:x".into(), "--to".into(), "dir:/tmp/y".into()], "nosuch"),
         (vec!["transfer".into(), "--from".into(), "no-colon".into(), "--to".into(), "dir:/tmp/y".into()], "SCHEME:ADDRESS"),
@@ -40,6 +43,15 @@ fn wrong_commands_exit_2_and_create_no_job() {
             "--only",
         ),
         (vec!["export".into(), s.clone(), "-o".into(), out.display().to_string(), "--only".into(), "recipes".into()], "recipes"),
+        // a server and no password, and no terminal to ask on
+        (
+            vec!["transfer".into(), "--from".into(), s.clone(), "--to".into(), "webdav://me@127.0.0.1:9/x".into(), "--insecure".into()],
+            "--to-password-file",
+        ),
+        // more at once than the destination accepts
+        (vec!["export".into(), s.clone(), "-o".into(), out.display().to_string(), "--concurrency".into(), "1000".into()], "more than the 8"),
+        // a package target that holds someone's files
+        (vec!["export".into(), s.clone(), "-o".into(), taken.display().to_string()], "not empty"),
     ];
     for (args, says) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -98,4 +110,13 @@ fn a_job_held_by_another_process_is_not_run_twice() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!text(&o).contains("is being run by"), "{}", text(&o));
+    // cancelled: it ends for good, its sealed password is forgotten, and it is not run again
+    let o = ferry(&data, &["cancel", &job]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(jobs(&data)[0]["state"], "cancelled");
+    let o = ferry(&data, &["resume", &job]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("already ended (cancelled)"), "{}", text(&o));
+    let o = ferry(&data, &["cancel", &job]);
+    assert_eq!(o.status.code(), Some(2), "cancelling twice: {}", text(&o));
 }

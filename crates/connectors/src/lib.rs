@@ -55,11 +55,26 @@ pub type OpenExporter = fn(&Endpoint, &Settings) -> Result<Box<dyn Exporter>, Co
 /// Opens a connector's importer for an endpoint, given the source's URI.
 pub type OpenImporter = fn(&Endpoint, &Settings, &str) -> Result<Box<dyn Importer>, ConnectorError>;
 
+/// Checks, before job `job` (a new one's id is not known yet: any id that is not a job's)
+/// does any work, that it may write this destination.
+pub type Preflight = fn(&Endpoint, &str) -> Result<(), ConnectorError>;
+
 /// One connector: its capabilities and how to open it.
 pub struct Spec {
     pub capabilities: &'static Capabilities,
     pub exporter: OpenExporter,
+    pub preflight: Option<Preflight>,
     pub importer: OpenImporter,
+}
+
+impl Spec {
+    /// The local path a URI of a [`Capabilities::local`] connector names, without its query.
+    pub fn local_path(&self, e: &Endpoint) -> Option<PathBuf> {
+        self.capabilities.local.then(|| {
+            let p = e.path();
+            PathBuf::from(p.split_once('?').map(|(p, _)| p).unwrap_or(p))
+        })
+    }
 }
 
 /// Every connector ferry has.

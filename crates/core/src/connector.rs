@@ -29,7 +29,10 @@ pub struct Capabilities {
     /// As a destination, written whole by every job (a package): it keeps nothing from one
     /// job to the next, so no ledger is kept for it and `--incremental` does not apply.
     pub written_whole: bool,
-    /// Items the importer accepts at once.
+    /// Its address is a path on this machine (`dir:PATH`, `package:PATH`): made absolute
+    /// when a job is created, checked to exist as a source, kept apart from the other side.
+    pub local: bool,
+    /// Items the importer accepts at once: a ceiling that `--concurrency` cannot exceed.
     pub max_concurrency: usize,
 }
 

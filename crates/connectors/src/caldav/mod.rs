@@ -26,6 +26,7 @@ pub static CALDAV: Capabilities = Capabilities {
     auth: AuthKind::Password,
     incremental: true,
     written_whole: false,
+    local: false,
     max_concurrency: 8,
 };
 
@@ -38,17 +39,20 @@ pub static CARDDAV: Capabilities = Capabilities {
     auth: AuthKind::Password,
     incremental: true,
     written_whole: false,
+    local: false,
     max_concurrency: 8,
 };
 
 pub const CALDAV_SPEC: Spec = Spec {
     capabilities: &CALDAV,
     exporter: |e, s| Ok(Box::new(exporter::DavExporter::new(DavConfig::from_endpoint(e, s, Kind::Cal)?, s)?)),
+    preflight: None,
     importer: |e, s, _| Ok(Box::new(importer::DavImporter::new(DavConfig::from_endpoint(e, s, Kind::Cal)?, s)?)),
 };
 
 pub const CARDDAV_SPEC: Spec = Spec {
     capabilities: &CARDDAV,
     exporter: |e, s| Ok(Box::new(exporter::DavExporter::new(DavConfig::from_endpoint(e, s, Kind::Card)?, s)?)),
+    preflight: None,
     importer: |e, s, _| Ok(Box::new(importer::DavImporter::new(DavConfig::from_endpoint(e, s, Kind::Card)?, s)?)),
 };

@@ -27,11 +27,13 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     auth: AuthKind::None,
     incremental: true,
     written_whole: false,
+    local: true,
     max_concurrency: 8,
 };
 
 pub const SPEC: Spec = Spec {
     capabilities: &CAPABILITIES,
     exporter: |e, _| Ok(Box::new(exporter::DirExporter::new(DirConfig::from_endpoint(e)?))),
+    preflight: None,
     importer: |e, _, _| Ok(Box::new(importer::DirImporter::new(DirConfig::from_endpoint(e)?)?)),
 };

@@ -26,11 +26,13 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     auth: AuthKind::Password,
     incremental: true,
     written_whole: false,
+    local: false,
     max_concurrency: 64,
 };
 
 pub const SPEC: Spec = Spec {
     capabilities: &CAPABILITIES,
     exporter: |e, s| Ok(Box::new(exporter::ImapExporter::new(ImapConfig::from_endpoint(e, s)?, s.clone()))),
+    preflight: None,
     importer: |e, s, _| Ok(Box::new(importer::ImapImporter::new(ImapConfig::from_endpoint(e, s)?, s.clone()))),
 };

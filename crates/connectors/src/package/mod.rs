@@ -21,11 +21,17 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     // a package is written whole; exports are never incremental
     incremental: false,
     written_whole: true,
+    local: true,
     max_concurrency: 8,
 };
 
 pub const SPEC: Spec = Spec {
     capabilities: &CAPABILITIES,
     exporter: |e, s| Ok(Box::new(exporter::PackageExporter::new(PackageConfig::from_endpoint(e)?, s.clone()))),
+    // a target that is not this job's to write is refused before any work
+    preflight: Some(|e, job| {
+        let cfg = PackageConfig::from_endpoint(e)?;
+        ferry_package::PackageWriter::check_target(&cfg.path, job).map_err(|e| ferry_core::ConnectorError::Fatal(e.to_string()))
+    }),
     importer: |e, s, source| Ok(Box::new(importer::PackageImporter::new(PackageConfig::from_endpoint(e)?, s.clone(), source.to_owned()))),
 };

@@ -21,11 +21,13 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     auth: AuthKind::Password,
     incremental: true,
     written_whole: false,
+    local: false,
     max_concurrency: 16,
 };
 
 pub const SPEC: Spec = Spec {
     capabilities: &CAPABILITIES,
     exporter: |e, s| Ok(Box::new(exporter::WebDavExporter::new(WebDavConfig::from_endpoint(e, s)?, s)?)),
+    preflight: None,
     importer: |e, s, _| Ok(Box::new(importer::WebDavImporter::new(WebDavConfig::from_endpoint(e, s)?, s)?)),
 };

@@ -1,0 +1,57 @@
+//! Progress, published to whoever subscribes (a web page, a log); the CLI's own progress
+//! bar is handed to [`crate::JobService::run`] directly.
+
+use ferry_core::Vertical;
+use ferry_engine::Progress;
+use ferry_jobs::{JobState, Outcome};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started { job: String },
+    Vertical { job: String, vertical: Vertical },
+    Item { job: String, vertical: Vertical, outcome: Outcome, bytes: u64 },
+    Retrying { job: String, what: String, error: String, delay_ms: u64 },
+    Ended { job: String, state: JobState, reason: Option<String> },
+}
+
+/// Passes the engine's progress on to the caller's and to the subscribers. Per-item events
+/// are made only while someone listens.
+pub(crate) struct Publish<'a> {
+    pub job: &'a str,
+    pub events: &'a broadcast::Sender<Event>,
+    pub inner: &'a dyn Progress,
+}
+
+impl Publish<'_> {
+    fn send(&self, e: impl FnOnce() -> Event) {
+        if self.events.receiver_count() > 0 {
+            // a subscriber that lags loses old events, never holds up the job
+            let _ = self.events.send(e());
+        }
+    }
+}
+
+impl Progress for Publish<'_> {
+    fn vertical_started(&self, vertical: Vertical) {
+        self.inner.vertical_started(vertical);
+        self.send(|| Event::Vertical { job: self.job.to_owned(), vertical });
+    }
+
+    fn item_done(&self, vertical: Vertical, outcome: Outcome, bytes: u64) {
+        self.inner.item_done(vertical, outcome, bytes);
+        self.send(|| Event::Item { job: self.job.to_owned(), vertical, outcome, bytes });
+    }
+
+    fn retrying(&self, what: &str, error: &str, delay: std::time::Duration) {
+        self.inner.retrying(what, error, delay);
+        self.send(|| Event::Retrying {
+            job: self.job.to_owned(),
+            what: what.to_owned(),
+            error: error.to_owned(),
+            delay_ms: delay.as_millis() as u64,
+        });
+    }
+}
