@@ -49,7 +49,10 @@ fn wrong_commands_exit_2_and_create_no_job() {
             "--to-password-file",
         ),
         // more at once than the destination accepts
-        (vec!["export".into(), s.clone(), "-o".into(), out.display().to_string(), "--concurrency".into(), "1000".into()], "more than the 8"),
+        (
+            vec!["export".into(), s.clone(), "-o".into(), out.display().to_string(), "--concurrency".into(), "1000".into()],
+            "more than the 8",
+        ),
         // a package target that holds someone's files
         (vec!["export".into(), s.clone(), "-o".into(), taken.display().to_string()], "not empty"),
     ];
