@@ -1,7 +1,7 @@
 //! Progress, published to whoever subscribes (a web page, a log); the CLI's own progress
 //! bar is handed to [`crate::JobService::run`] directly.
 
-use ferry_core::Vertical;
+use ferry_core::{Stream, Vertical};
 use ferry_engine::Progress;
 use ferry_jobs::{JobState, Outcome};
 use serde::Serialize;
@@ -11,7 +11,8 @@ use tokio::sync::broadcast;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Started { job: String },
-    Vertical { job: String, vertical: Vertical },
+    /// A stream of the source is being read (a folder tree, an account's mail).
+    Stream { job: String, stream: String, verticals: Vec<Vertical> },
     Item { job: String, vertical: Vertical, outcome: Outcome, bytes: u64 },
     Retrying { job: String, what: String, error: String, delay_ms: u64 },
     Ended { job: String, state: JobState, reason: Option<String> },
@@ -35,9 +36,9 @@ impl Publish<'_> {
 }
 
 impl Progress for Publish<'_> {
-    fn vertical_started(&self, vertical: Vertical) {
-        self.inner.vertical_started(vertical);
-        self.send(|| Event::Vertical { job: self.job.to_owned(), vertical });
+    fn stream_started(&self, stream: &Stream) {
+        self.inner.stream_started(stream);
+        self.send(|| Event::Stream { job: self.job.to_owned(), stream: stream.name.clone(), verticals: stream.verticals.clone() });
     }
 
     fn item_done(&self, vertical: Vertical, outcome: Outcome, bytes: u64) {

@@ -1,12 +1,12 @@
 //! What ferry prints: a progress bar on a terminal, plain lines otherwise, JSON on request.
 
-use ferry_core::Vertical;
+use ferry_core::{Stream, Vertical};
 use ferry_engine::Progress;
 use ferry_store::{Outcome, Report};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct Console {
@@ -14,6 +14,8 @@ pub struct Console {
     plain: bool,
     items: AtomicU64,
     bytes: AtomicU64,
+    /// The vertical the bar shows, as its discriminant (`u8::MAX`: none yet).
+    shown: AtomicU8,
     last_line: Mutex<Instant>,
 }
 
@@ -26,7 +28,7 @@ impl Console {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Console { bar, plain: !quiet && !tty, items: AtomicU64::new(0), bytes: AtomicU64::new(0), last_line: Mutex::new(Instant::now()) }
+        Console { bar, plain: !quiet && !tty, items: AtomicU64::new(0), bytes: AtomicU64::new(0), shown: AtomicU8::new(u8::MAX), last_line: Mutex::new(Instant::now()) }
     }
 
     pub fn done(&self) {
@@ -48,15 +50,20 @@ fn human_bytes(n: u64) -> String {
 }
 
 impl Progress for Console {
-    fn vertical_started(&self, v: Vertical) {
-        if let Some(b) = &self.bar {
-            b.set_prefix(v.to_string());
-        } else if self.plain {
-            eprintln!("ferry: {v}...");
+    fn stream_started(&self, stream: &Stream) {
+        if self.plain {
+            let names: Vec<&str> = stream.verticals.iter().map(|v| v.as_str()).collect();
+            eprintln!("ferry: {}...", names.join(", "));
         }
     }
 
-    fn item_done(&self, _v: Vertical, _o: Outcome, bytes: u64) {
+    fn item_done(&self, v: Vertical, _o: Outcome, bytes: u64) {
+        // the bar's prefix is the vertical of the latest item (a stream may mix them)
+        if let Some(b) = &self.bar
+            && self.shown.swap(v as u8, Ordering::Relaxed) != v as u8
+        {
+            b.set_prefix(v.to_string());
+        }
         let n = self.items.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(b) = &self.bar {

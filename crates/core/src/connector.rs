@@ -36,7 +36,37 @@ pub struct Capabilities {
     pub max_concurrency: usize,
 }
 
-/// A slice of an export. `cursor`, when set, resumes the export right after this page.
+/// What a source reads in one pass: a folder tree, an archive, an IMAP account's
+/// folders, a set of DAV collections, one record file of a package. Its pages may mix
+/// verticals. The name is the same from one run to the next: the job store keeps the
+/// stream's cursor, and its change-tracking state, under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stream {
+    pub name: String,
+    /// The verticals its pages hold: those asked for that it carries.
+    pub verticals: Vec<Vertical>,
+}
+
+impl Stream {
+    /// One stream, `name`, of every vertical asked that the source carries (none if it
+    /// carries none of them): for a source read in one pass whatever is asked.
+    pub fn one(name: &str, asked: &[Vertical], carried: &[Vertical]) -> Vec<Stream> {
+        let verticals: Vec<Vertical> = asked.iter().copied().filter(|v| carried.contains(v)).collect();
+        if verticals.is_empty() { vec![] } else { vec![Stream { name: name.to_owned(), verticals }] }
+    }
+
+    /// A stream per vertical asked, named after it: for a source that keeps each
+    /// vertical apart (a package's record files).
+    pub fn per_vertical(asked: &[Vertical]) -> Vec<Stream> {
+        asked.iter().map(|v| Stream { name: v.as_str().to_owned(), verticals: vec![*v] }).collect()
+    }
+
+    pub fn carries(&self, v: Vertical) -> bool {
+        self.verticals.contains(&v)
+    }
+}
+
+/// A slice of a stream. `cursor`, when set, resumes the stream right after this page.
 #[derive(Debug, Default)]
 pub struct Page {
     pub items: Vec<Result<Item, ItemError>>,
@@ -58,14 +88,19 @@ pub trait PageStream: Send {
 
 #[async_trait]
 pub trait Exporter: Send + Sync {
-    /// Lists one vertical page by page, starting after `cursor` if given.
-    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError>;
+    /// The streams that, each read once, list every item of `verticals` the source holds.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError>;
+
+    /// Lists one stream page by page, starting after `cursor` if given. Its pages hold
+    /// items (and failures) of the stream's verticals only.
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError>;
 
     /// Lists only what changed since `since` (a [`PageStream::sync_state`] of an earlier
-    /// export); deletions are not listed. Sources without change tracking list everything.
-    async fn changes(&self, vertical: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+    /// read of the stream); deletions are not listed. Sources without change tracking
+    /// list everything.
+    async fn changes(&self, stream: &Stream, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
         let _ = since;
-        self.pages(vertical, cursor).await
+        self.pages(stream, cursor).await
     }
 }
 

@@ -43,6 +43,8 @@ impl ConnectorError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{location}: {reason}")]
 pub struct ItemError {
+    /// The vertical it would have been (a page of a stream may hold several).
+    pub vertical: crate::Vertical,
     pub id: String,
     pub location: String,
     pub reason: String,

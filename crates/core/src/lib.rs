@@ -9,7 +9,7 @@ pub mod model;
 pub mod uri;
 pub mod vertical;
 
-pub use connector::{AuthKind, Capabilities, Exporter, Importer, Page, PageStream, PutOutcome};
+pub use connector::{AuthKind, Capabilities, Exporter, Importer, Page, PageStream, PutOutcome, Stream};
 pub use content::{BoxRead, Content, ContentSource, Sha256Hex};
 pub use error::{ConnectorError, ItemError};
 pub use item::{Item, Original, Record, Standard};

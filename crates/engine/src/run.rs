@@ -1,8 +1,8 @@
 use crate::{Progress, RetryPolicy};
-use ferry_core::{ConnectorError, Exporter, Importer, Item, ItemError, PageStream, Vertical};
+use ferry_core::{ConnectorError, Exporter, Importer, Item, ItemError, PageStream, Stream, Vertical};
 use ferry_jobs::{ItemRow, Job, JobState, JobStore, Outcome, Report, StoreError};
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -47,17 +47,27 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<Report, EngineError> {
-        self.store.set_state(&job.id, JobState::Running, None, Some(std::process::id())).await?;
+        self.store.set_state(&job.id, JobState::Running, None, None).await?;
         let mut stop = None;
-        for &vertical in &job.spec.verticals {
-            match self.run_vertical(job, vertical, exporter, importer, progress, cancel).await {
-                Ok(()) => {}
-                Err(RunError::Stop(s)) => {
-                    stop = Some(s);
-                    break;
+        // the source says how it is read: each stream once, whatever verticals it holds
+        let plan = self
+            .retry
+            .run(|| exporter.plan(&job.spec.verticals), |e, d| progress.retrying("opening the source", &e.to_string(), d))
+            .await;
+        match plan {
+            Ok(streams) => {
+                for stream in &streams {
+                    match self.run_stream(job, stream, exporter, importer, progress, cancel).await {
+                        Ok(()) => {}
+                        Err(RunError::Stop(s)) => {
+                            stop = Some(s);
+                            break;
+                        }
+                        Err(RunError::Store(e)) => return Err(e.into()),
+                    }
                 }
-                Err(RunError::Store(e)) => return Err(e.into()),
             }
+            Err(e) => stop = Some(Stop::Fatal(format!("cannot read the source: {e}"))),
         }
         if stop.is_none() && !job.spec.options.dry_run {
             let finish = self.retry.run(|| importer.finish(), |e, d| progress.retrying("finishing", &e.to_string(), d)).await;
@@ -88,7 +98,7 @@ impl Engine {
     async fn open_pages(
         &self,
         exporter: &dyn Exporter,
-        vertical: Vertical,
+        stream: &Stream,
         cursor: Option<String>,
         since: &Option<String>,
         progress: &dyn Progress,
@@ -97,36 +107,37 @@ impl Engine {
             .run(
                 || async {
                     match since {
-                        Some(s) => exporter.changes(vertical, cursor.clone(), s.clone()).await,
-                        None => exporter.pages(vertical, cursor.clone()).await,
+                        Some(s) => exporter.changes(stream, cursor.clone(), s.clone()).await,
+                        None => exporter.pages(stream, cursor.clone()).await,
                     }
                 },
                 |e, d| progress.retrying("opening the source", &e.to_string(), d),
             )
             .await
-            .map_err(|e| RunError::Stop(Stop::Fatal(format!("cannot read {vertical} from the source: {e}"))))
+            .map_err(|e| RunError::Stop(Stop::Fatal(format!("cannot read {} from the source: {e}", what(stream)))))
     }
 
-    async fn run_vertical(
+    /// Reads one stream to its end, writing and committing as it goes.
+    async fn run_stream(
         &self,
         job: &Job,
-        vertical: Vertical,
+        stream: &Stream,
         exporter: &dyn Exporter,
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<(), RunError> {
-        let saved = self.store.cursor(&job.id, vertical).await?;
+        let saved = self.store.cursor(&job.id, &stream.name).await?;
         if saved.as_ref().is_some_and(|c| c.done) {
             return Ok(());
         }
-        progress.vertical_started(vertical);
+        progress.stream_started(stream);
         let mut cursor = saved.and_then(|c| c.cursor);
         let pair = job.pair();
         // an incremental job lists only what changed since the last complete export, where
         // the source tracks changes
-        let since = if job.spec.options.incremental { self.store.sync_state(&pair, vertical).await? } else { None };
-        let mut pages = self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await?;
+        let since = if job.spec.options.incremental { self.store.sync_state(&pair, &stream.name).await? } else { None };
+        let mut pages = self.open_pages(exporter, stream, cursor.clone(), &since, progress).await?;
         let mut source_retries = 0;
         // the next page is read while the current one is written
         let mut ahead = None;
@@ -152,17 +163,17 @@ impl Engine {
                     let delay = self.retry.delay(source_retries, &e);
                     progress.retrying("reading the source", &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
-                    match self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await {
+                    match self.open_pages(exporter, stream, cursor.clone(), &since, progress).await {
                         Ok(p) => pages = p,
                         Err(e) => break Err(e),
                     }
                     continue;
                 }
-                Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {vertical} from the source failed: {e}")))),
+                Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
             };
             source_retries = 0;
             let ((rows, stop), fetched) =
-                tokio::join!(self.write_page(job, vertical, &page, &pending, importer, progress, cancel), async {
+                tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel), async {
                     if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
                 });
             match rows {
@@ -178,20 +189,20 @@ impl Engine {
                 ahead = Some(fetched);
             }
             if pending.due() {
-                self.commit(job, vertical, importer, &mut pending, cursor.as_deref(), false, false).await?;
+                self.commit(job, &stream.name, importer, &mut pending, cursor.as_deref(), false, false).await?;
             }
         };
         if let Err(e) = stopped {
-            self.commit(job, vertical, importer, &mut pending, cursor.as_deref(), false, true).await?;
+            self.commit(job, &stream.name, importer, &mut pending, cursor.as_deref(), false, true).await?;
             return Err(e);
         }
-        self.commit(job, vertical, importer, &mut pending, cursor.as_deref(), true, true).await?;
+        self.commit(job, &stream.name, importer, &mut pending, cursor.as_deref(), true, true).await?;
         // remembered only when nothing failed: a failed item must be offered again
         if let Some(state) = pages.sync_state()
             && !job.spec.options.dry_run
-            && self.store.report(&job.id).await?.verticals.get(&vertical).is_none_or(|v| v.failed == 0)
+            && self.store.report(&job.id).await?.verticals.iter().all(|(v, r)| !stream.carries(*v) || r.failed == 0)
         {
-            self.store.set_sync_state(&pair, vertical, &state).await?;
+            self.store.set_sync_state(&pair, &stream.name, &state).await?;
         }
         Ok(())
     }
@@ -208,19 +219,19 @@ pub const COMMIT_ROWS: usize = 5_000;
 #[derive(Default)]
 struct Pending {
     rows: Vec<ItemRow>,
-    ids: HashSet<String>,
+    ids: HashSet<(Vertical, String)>,
     last: Option<Instant>,
     in_flight: Option<InFlight>,
 }
 
 struct InFlight {
     task: tokio::task::JoinHandle<Result<(), StoreError>>,
-    ids: HashSet<String>,
+    ids: HashSet<(Vertical, String)>,
 }
 
 impl Pending {
     fn add(&mut self, rows: Vec<ItemRow>) {
-        self.ids.extend(rows.iter().map(|r| r.source_id.clone()));
+        self.ids.extend(rows.iter().map(|r| (r.vertical, r.source_id.clone())));
         self.rows.extend(rows);
     }
 
@@ -228,9 +239,9 @@ impl Pending {
         self.last.is_none_or(|t| t.elapsed() >= COMMIT_EVERY) || self.rows.len() >= COMMIT_ROWS
     }
 
-    /// Whether `id` was written in this job but is not in the store yet.
-    fn contains(&self, id: &str) -> bool {
-        self.ids.contains(id) || self.in_flight.as_ref().is_some_and(|f| f.ids.contains(id))
+    /// Whether an item was written in this job but is not in the store yet.
+    fn contains(&self, key: &(Vertical, String)) -> bool {
+        self.ids.contains(key) || self.in_flight.as_ref().is_some_and(|f| f.ids.contains(key))
     }
 
     /// Waits for the commit in flight, if any.
@@ -250,7 +261,7 @@ impl Engine {
     async fn commit(
         &self,
         job: &Job,
-        vertical: Vertical,
+        stream: &str,
         importer: &dyn Importer,
         pending: &mut Pending,
         cursor: Option<&str>,
@@ -267,12 +278,12 @@ impl Engine {
         pending.land().await?;
         let rows = std::mem::take(&mut pending.rows);
         let ids = std::mem::take(&mut pending.ids);
-        let (store, job_id, cursor) = (self.store.clone(), job.id.clone(), cursor.map(str::to_owned));
+        let (store, job_id, cursor, stream) = (self.store.clone(), job.id.clone(), cursor.map(str::to_owned), stream.to_owned());
         let pair = self.ledger.then(|| job.pair());
         let task = tokio::spawn(async move {
-            store.commit_page(&job_id, pair.as_deref(), vertical, &rows, cursor.as_deref(), done).await?;
+            store.commit_page(None, &job_id, pair.as_deref(), &stream, &rows, cursor.as_deref(), done).await?;
             // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
-            tracing::info!(job = %job_id, vertical = %vertical, items = rows.len(), "page committed");
+            tracing::info!(job = %job_id, stream = %stream, items = rows.len(), "page committed");
             Ok(())
         });
         pending.in_flight = Some(InFlight { task, ids });
@@ -286,12 +297,11 @@ impl Engine {
     /// Writes one page's items: all at once where the importer takes pages
     /// ([`Importer::put_page`]), else `concurrency` at a time. Returns the rows to commit
     /// and why the job must stop, if it must.
-    // the run's parts, as `run_vertical` has them; a struct for them would only rename them
+    // the run's parts, as `run_stream` has them; a struct for them would only rename them
     #[allow(clippy::too_many_arguments)]
     async fn write_page(
         &self,
         job: &Job,
-        vertical: Vertical,
         page: &ferry_core::Page,
         pending: &Pending,
         importer: &dyn Importer,
@@ -299,35 +309,52 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> (Result<Vec<ItemRow>, StoreError>, Option<Stop>) {
         let pair = job.pair();
-        let ids: Vec<&str> = page.items.iter().filter_map(|i| i.as_ref().ok().map(|i| i.id.as_str())).collect();
-        let mut recorded = match self.store.recorded(&job.id, vertical, &ids).await {
-            Ok(r) => r,
-            Err(e) => return (Err(e), None),
-        };
-        for id in ids.iter().filter(|id| pending.contains(id)) {
-            recorded.insert((*id).to_owned(), Outcome::Transferred);
+        // a page may hold several verticals: what the job recorded, and the ledger, are
+        // asked vertical by vertical
+        let mut ids: BTreeMap<Vertical, Vec<&str>> = BTreeMap::new();
+        for entry in &page.items {
+            let (v, id) = match entry {
+                Ok(i) => (i.vertical(), i.id.as_str()),
+                Err(e) => (e.vertical, e.id.as_str()),
+            };
+            ids.entry(v).or_default().push(id);
         }
-        let ledger = if job.spec.options.incremental {
-            match self.store.ledger(&pair, vertical, &ids).await {
-                Ok(l) => l,
+        let mut recorded: HashSet<(Vertical, String)> = HashSet::new();
+        let mut ledger: HashMap<(Vertical, String), ferry_jobs::LedgerEntry> = HashMap::new();
+        for (&v, ids) in &ids {
+            match self.store.recorded(&job.id, v, ids).await {
+                Ok(r) => recorded.extend(r.into_keys().map(|id| (v, id))),
                 Err(e) => return (Err(e), None),
             }
-        } else {
-            Default::default()
+            if job.spec.options.incremental {
+                match self.store.ledger(&pair, v, ids).await {
+                    Ok(l) => ledger.extend(l.into_iter().map(|(id, e)| ((v, id), e))),
+                    Err(e) => return (Err(e), None),
+                }
+            }
+        }
+        let seen = |v: Vertical, id: &str| {
+            let key = (v, id.to_owned());
+            recorded.contains(&key) || pending.contains(&key)
         };
         // what needs no writing is settled here; the rest is put below
         let mut rows = Vec::new();
         let mut todo = Vec::new();
         for entry in &page.items {
             match entry {
-                Err(e) if recorded.contains_key(&e.id) => {}
+                Err(e) if seen(e.vertical, &e.id) => {}
                 Err(e) => {
-                    progress.item_done(vertical, Outcome::Failed, 0);
+                    progress.item_done(e.vertical, Outcome::Failed, 0);
                     rows.push(failed_row(e));
                 }
-                Ok(item) if recorded.contains_key(&item.id) => {}
+                Ok(item) if seen(item.vertical(), &item.id) => {}
+                Ok(item) if !job.spec.verticals.contains(&item.vertical()) => {
+                    // a source that gives more than was asked: what was not asked is not the job's
+                    tracing::debug!(item = %item.id, vertical = %item.vertical(), "not asked for; passed over");
+                }
                 Ok(item) => {
-                    if let Some(prev) = ledger.get(&item.id).filter(|l| l.version == item.version) {
+                    let vertical = item.vertical();
+                    if let Some(prev) = ledger.get(&(vertical, item.id.clone())).filter(|l| l.version == item.version) {
                         progress.item_done(vertical, Outcome::AlreadyPresent, 0);
                         rows.push(row(item, Outcome::AlreadyPresent, None, Some(prev.dest_id.clone()), prev.sha256.clone(), vec![]));
                     } else if job.spec.options.dry_run {
@@ -356,7 +383,7 @@ impl Engine {
                     }
                     other => other,
                 };
-                match self.settle(vertical, item, put, progress) {
+                match self.settle(item, put, progress) {
                     Ok(r) => rows.push(r),
                     Err(s) => stop = Some(s),
                 }
@@ -374,7 +401,7 @@ impl Engine {
                         return Err(Stop::Cancelled);
                     }
                     let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
-                    let settled = self.settle(vertical, item, put, progress);
+                    let settled = self.settle(item, put, progress);
                     if settled.is_err() {
                         halt.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
@@ -400,11 +427,11 @@ impl Engine {
     /// The row of an item whose put has ended; a fatal error stops the job instead.
     fn settle(
         &self,
-        vertical: Vertical,
         item: &Item,
         put: Result<ferry_core::PutOutcome, ConnectorError>,
         progress: &dyn Progress,
     ) -> Result<ItemRow, Stop> {
+        let vertical = item.vertical();
         match put {
             Ok(out) => {
                 let outcome = if out.created { Outcome::Transferred } else { Outcome::AlreadyPresent };
@@ -441,11 +468,12 @@ fn row(
     sha256: Option<String>,
     warnings: Vec<String>,
 ) -> ItemRow {
-    ItemRow { source_id: item.id.clone(), outcome, reason, version: item.version.clone(), dest_id, sha256, warnings }
+    ItemRow { vertical: item.vertical(), source_id: item.id.clone(), outcome, reason, version: item.version.clone(), dest_id, sha256, warnings }
 }
 
 fn failed_row(e: &ItemError) -> ItemRow {
     ItemRow {
+        vertical: e.vertical,
         source_id: e.id.clone(),
         outcome: Outcome::Failed,
         reason: Some(format!("{}: {}", e.location, e.reason)),
@@ -454,4 +482,9 @@ fn failed_row(e: &ItemError) -> ItemRow {
         sha256: None,
         warnings: vec![],
     }
+}
+
+/// A stream as messages name it: its verticals.
+fn what(stream: &Stream) -> String {
+    stream.verticals.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -40,7 +40,7 @@ impl PageStream for Pages {
             .map(|i| {
                 let (id, version) = &self.items[i];
                 if self.bad.contains(&i) {
-                    return Err(ItemError { id: id.clone(), location: format!("item {i}"), reason: "broken".into() });
+                    return Err(ItemError { vertical: Vertical::Files, id: id.clone(), location: format!("item {i}"), reason: "broken".into() });
                 }
                 let body = Bytes::from(format!("{id}:{version}"));
                 Ok(Item {
@@ -61,7 +61,10 @@ impl PageStream for Pages {
 
 #[async_trait]
 impl Exporter for Source {
-    async fn pages(&self, _v: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("all", verticals, &[Vertical::Files]))
+    }
+    async fn pages(&self, _s: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
         self.pages_opened.fetch_add(1, Ordering::SeqCst);
         let pos = cursor.map(|c| c.parse().unwrap()).unwrap_or(0);
         Ok(Box::new(Pages { items: self.items.clone(), bad: self.bad.clone(), pos, served: self.pages_served.clone() }))
@@ -320,10 +323,13 @@ impl Tracked {
 
 #[async_trait]
 impl Exporter for Tracked {
-    async fn pages(&self, _v: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("all", verticals, &[Vertical::Files]))
+    }
+    async fn pages(&self, _s: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
         Ok(self.list(0, cursor))
     }
-    async fn changes(&self, _v: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn changes(&self, _s: &Stream, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
         Ok(self.list(since.parse().unwrap(), cursor))
     }
 }

@@ -153,7 +153,8 @@ pub struct ItemIter {
 impl ItemIter {
     fn item(&mut self, line_no: u64) -> Result<Item, ItemError> {
         let location = format!("{} line {line_no}", self.path);
-        let err = |id: &str, reason: String| ItemError { id: id.to_owned(), location: location.clone(), reason };
+        let vertical = self.vertical;
+        let err = |id: &str, reason: String| ItemError { vertical, id: id.to_owned(), location: location.clone(), reason };
         let rec: PackageRecord =
             serde_json::from_slice(&self.buf).map_err(|e| err(&format!("line-{line_no}"), format!("not a valid record: {e}")))?;
         if rec.record.vertical() != self.vertical {
@@ -259,7 +260,7 @@ impl ItemIter {
             _ => None,
         };
         if let Some(reason) = problem {
-            self.pending.push(ItemError { id: path.to_owned(), location: path.to_owned(), reason });
+            self.pending.push(ItemError { vertical: self.vertical, id: path.to_owned(), location: path.to_owned(), reason });
         }
     }
 
@@ -297,7 +298,7 @@ impl Iterator for ItemIter {
                 Ok(true) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
                 Ok(true) => return Some(self.item(line_no)),
                 Err(e) => {
-                    return Some(Err(ItemError { id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() }));
+                    return Some(Err(ItemError { vertical: self.vertical, id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() }));
                 }
             }
         }

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_codecs::ical::parse_object;
 use ferry_codecs::vcard::parse_card;
-use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Vertical};
+use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Stream, Vertical};
 use quick_xml::escape::escape;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Resources fetched per multiget REPORT.
 const BATCH: usize = 50;
@@ -17,58 +17,39 @@ const BATCH: usize = 50;
 pub struct DavExporter {
     cfg: Arc<DavConfig>,
     http: reqwest::Client,
-    /// What earlier passes of this export read: resource path -> (ETag, vertical).
-    seen: Seen,
-    /// Listings made by an earlier pass, for the next one.
-    listings: Listings,
-}
-
-/// A calendar collection is read once per vertical (calendar, then tasks), and each pass
-/// gets every resource; what an earlier pass found to be of another vertical, with the
-/// same ETag, is not fetched again.
-type Seen = Arc<Mutex<HashMap<String, (String, Vertical)>>>;
-
-/// A calendar collection's listing and its sync token, made by the calendar pass and used
-/// once more by the tasks pass instead of a second listing request. Keyed by the
-/// collection's path and the token the pass lists changes from.
-type Listings = Arc<Mutex<HashMap<(String, Option<String>), Listing>>>;
-
-struct Listing {
-    resources: Vec<(String, String)>,
-    token: Option<String>,
+    capabilities: &'static ferry_core::Capabilities,
 }
 
 impl DavExporter {
-    pub fn new(cfg: DavConfig, settings: &Settings) -> Result<Self, ConnectorError> {
-        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)?, seen: Seen::default(), listings: Listings::default() })
+    pub fn new(cfg: DavConfig, settings: &Settings, capabilities: &'static ferry_core::Capabilities) -> Result<Self, ConnectorError> {
+        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)?, capabilities })
     }
-}
-
-/// Whether a listed resource is known to hold another vertical than `vertical`: read by
-/// an earlier pass, unchanged since (same, non-empty ETag).
-fn other_vertical(seen: &HashMap<String, (String, Vertical)>, path: &str, etag: &str, vertical: Vertical) -> bool {
-    matches!(seen.get(path), Some((e, v)) if !etag.is_empty() && e == etag && *v != vertical)
 }
 
 #[async_trait]
 impl Exporter for DavExporter {
-    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
-        self.open(vertical, cursor, HashMap::new()).await
+    /// The collections are read in one pass: a calendar's events and tasks together.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("collections", verticals, self.capabilities.exports))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        self.open(stream, cursor, HashMap::new()).await
     }
 
     /// With sync-collection (RFC 6578): per collection, only the resources changed since
     /// the token saved by the last complete export. A collection without a saved token,
     /// or whose token the server no longer accepts, is listed whole.
-    async fn changes(&self, vertical: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn changes(&self, stream: &Stream, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
         let tokens = serde_json::from_str(&since).unwrap_or_default();
-        self.open(vertical, cursor, tokens).await
+        self.open(stream, cursor, tokens).await
     }
 }
 
 impl DavExporter {
     async fn open(
         &self,
-        vertical: Vertical,
+        stream: &Stream,
         cursor: Option<String>,
         since: HashMap<String, String>,
     ) -> Result<Box<dyn PageStream>, ConnectorError> {
@@ -83,15 +64,13 @@ impl DavExporter {
         Ok(Box::new(Pages {
             cfg: self.cfg.clone(),
             http: self.http.clone(),
-            vertical,
+            verticals: stream.verticals.clone(),
             collections,
             index: c,
             done,
             listing: None,
             since,
             tokens: BTreeMap::new(),
-            seen: self.seen.clone(),
-            listings: self.listings.clone(),
         }))
     }
 }
@@ -99,7 +78,8 @@ impl DavExporter {
 struct Pages {
     cfg: Arc<DavConfig>,
     http: reqwest::Client,
-    vertical: Vertical,
+    /// The verticals asked for: what else a collection holds is passed over.
+    verticals: Vec<Vertical>,
     collections: Vec<Collection>,
     index: usize,
     done: usize,
@@ -108,8 +88,6 @@ struct Pages {
     since: HashMap<String, String>,
     /// Per collection path, the token that describes what this export listed.
     tokens: BTreeMap<String, String>,
-    seen: Seen,
-    listings: Listings,
 }
 
 #[async_trait]
@@ -127,24 +105,8 @@ impl PageStream for Pages {
                 self.listing = None;
                 continue;
             }
-            // the next BATCH resources, passing over those known to be of another vertical;
-            // the cursor counts them as done (a resumed run without this knowledge reads
-            // from the cursor on, and those before it are of another vertical)
-            let (mut batch, mut end) = (Vec::with_capacity(BATCH), self.done);
-            {
-                let seen = self.seen.lock().expect("not poisoned");
-                while end < listing.len() && batch.len() < BATCH {
-                    let (path, etag) = &listing[end];
-                    if !other_vertical(&seen, path, etag, self.vertical) {
-                        batch.push(listing[end].clone());
-                    }
-                    end += 1;
-                }
-            }
-            if batch.is_empty() {
-                self.done = end;
-                continue;
-            }
+            let end = (self.done + BATCH).min(listing.len());
+            let batch = listing[self.done..end].to_vec();
             let items = self.fetch(&col, &batch).await?;
             self.done = end;
             return Ok(Some(Page { items, cursor: Some(format!("{}:{}", self.index, self.done)) }));
@@ -157,31 +119,10 @@ impl PageStream for Pages {
 }
 
 impl Pages {
-    /// A collection's resources (path, ETag) and its token: for a calendar, the listing an
-    /// earlier pass of this export made, if there is one (taken: a third pass lists
-    /// again); else from the server.
-    async fn list(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
-        if self.cfg.kind != Kind::Cal {
-            return self.list_from_server(col).await;
-        }
-        let key = (col.path.clone(), self.since.get(&col.path).cloned());
-        let earlier = self.listings.lock().expect("not poisoned").remove(&key);
-        if let Some(l) = earlier {
-            if let Some(t) = l.token {
-                self.tokens.insert(col.path.clone(), t);
-            }
-            return Ok(l.resources);
-        }
-        let resources = self.list_from_server(col).await?;
-        let token = self.tokens.get(&col.path).cloned();
-        self.listings.lock().expect("not poisoned").insert(key, Listing { resources: resources.clone(), token });
-        Ok(resources)
-    }
-
     /// A collection's resources (path, ETag): the changes since its saved token, or all
     /// of them (also when the server no longer knows the token). Records the collection's
     /// current token either way.
-    async fn list_from_server(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
+    async fn list(&mut self, col: &Collection) -> Result<Vec<(String, String)>, ConnectorError> {
         if let Some(token) = self.since.get(&col.path).filter(|t| !t.is_empty())
             && let Some((changed, next)) = discovery::sync_collection(&self.http, &self.cfg, &col.path, token).await?
         {
@@ -206,11 +147,11 @@ impl Pages {
         );
         let responses =
             dav::request(&self.http, "REPORT", &self.cfg.url(&col.path), Some(1), &body, &self.cfg.auth()).await?.unwrap_or_default();
-        let listed: HashMap<&str, &str> = batch.iter().map(|(p, e)| (p.as_str(), e.as_str())).collect();
         let mut out = Vec::new();
         for r in responses {
             let path = discovery::href_path(&r.href);
-            let err = |reason: String| ItemError { id: path.clone(), location: self.cfg.url(&path), reason };
+            // a resource that cannot be read counts with the first vertical asked
+            let err = |reason: String| ItemError { vertical: self.verticals[0], id: path.clone(), location: self.cfg.url(&path), reason };
             let Some(data) = r.text(kind.data()) else {
                 out.push(Err(err("the server sent no data for this resource".into())));
                 continue;
@@ -233,35 +174,11 @@ impl Pages {
                 content: None,
                 standard: None,
             });
-            if let (Ok(i), Some(etag)) = (&item, listed.get(path.as_str()))
-                && !etag.is_empty()
-            {
-                self.seen.lock().expect("not poisoned").insert(path.clone(), ((*etag).to_owned(), i.vertical()));
-            }
             match item {
-                Ok(i) if i.vertical() != self.vertical => {}
+                Ok(i) if !self.verticals.contains(&i.vertical()) => {}
                 other => out.push(other),
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passes_over_only_unchanged_resources_of_another_vertical() {
-        let mut seen = HashMap::new();
-        seen.insert("/c/a.ics".to_owned(), ("\"1\"".to_owned(), Vertical::Calendar));
-        seen.insert("/c/t.ics".to_owned(), ("\"2\"".to_owned(), Vertical::Tasks));
-        assert!(other_vertical(&seen, "/c/a.ics", "\"1\"", Vertical::Tasks));
-        assert!(!other_vertical(&seen, "/c/a.ics", "\"1\"", Vertical::Calendar), "same vertical: read it");
-        assert!(!other_vertical(&seen, "/c/a.ics", "\"9\"", Vertical::Tasks), "changed since: read it");
-        assert!(!other_vertical(&seen, "/c/a.ics", "", Vertical::Tasks), "no ETag: read it");
-        assert!(!other_vertical(&seen, "/c/t.ics", "\"2\"", Vertical::Tasks));
-        assert!(other_vertical(&seen, "/c/t.ics", "\"2\"", Vertical::Calendar));
-        assert!(!other_vertical(&seen, "/c/new.ics", "\"3\"", Vertical::Tasks), "not read yet");
     }
 }

@@ -45,14 +45,14 @@ pub static CARDDAV: Capabilities = Capabilities {
 
 pub const CALDAV_SPEC: Spec = Spec {
     capabilities: &CALDAV,
-    exporter: |e, s| Ok(Box::new(exporter::DavExporter::new(DavConfig::from_endpoint(e, s, Kind::Cal)?, s)?)),
+    exporter: |e, s| Ok(Box::new(exporter::DavExporter::new(DavConfig::from_endpoint(e, s, Kind::Cal)?, s, &CALDAV)?)),
     preflight: None,
     importer: |e, s, _| Ok(Box::new(importer::DavImporter::new(DavConfig::from_endpoint(e, s, Kind::Cal)?, s)?)),
 };
 
 pub const CARDDAV_SPEC: Spec = Spec {
     capabilities: &CARDDAV,
-    exporter: |e, s| Ok(Box::new(exporter::DavExporter::new(DavConfig::from_endpoint(e, s, Kind::Card)?, s)?)),
+    exporter: |e, s| Ok(Box::new(exporter::DavExporter::new(DavConfig::from_endpoint(e, s, Kind::Card)?, s, &CARDDAV)?)),
     preflight: None,
     importer: |e, s, _| Ok(Box::new(importer::DavImporter::new(DavConfig::from_endpoint(e, s, Kind::Card)?, s)?)),
 };

@@ -15,7 +15,7 @@ use ferry_codecs::vcard::{VcardReader, build_v4};
 use ferry_codecs::{CodecError, Limits};
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
-use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Vertical};
+use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Stream, Vertical};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -34,38 +34,50 @@ impl DirExporter {
 
 #[async_trait]
 impl Exporter for DirExporter {
-    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    /// The tree is walked once for every vertical asked.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("tree", verticals, super::CAPABILITIES.exports))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        if stream.verticals.is_empty() {
+            return Err(ConnectorError::Fatal(format!("dir: stream `{}` holds no vertical", stream.name)));
+        }
         let meta = std::fs::metadata(&self.cfg.root)
             .map_err(|e| ConnectorError::Fatal(format!("dir: cannot read {}: {e}", self.cfg.root.display())))?;
         if !meta.is_dir() {
             return Err(ConnectorError::Fatal(format!("dir: {} is not a folder", self.cfg.root.display())));
         }
         let cfg = self.cfg.clone();
-        Ok(pager::spawn(cursor, move |emit| Walk { cfg, vertical, emit, seen: CompactSet::default(), repeated: HashMap::new() }.run()))
+        let verticals = stream.verticals.clone();
+        Ok(pager::spawn(cursor, move |emit| Walk { cfg, verticals, emit, seen: CompactSet::default(), repeated: HashMap::new() }.run()))
     }
 }
 
 struct Walk<'a> {
     cfg: DirConfig,
-    vertical: Vertical,
+    /// The verticals asked for (never empty).
+    verticals: Vec<Vertical>,
     emit: &'a mut Emit,
     /// Hashes of the ids handed out so far, so that two records with one id (a UID used
     /// twice) both go: 8 bytes an item, not the id itself (a walk of a million cards).
     seen: CompactSet,
     /// Ids seen more than once, with how often.
-    repeated: HashMap<String, u32>,
+    repeated: HashMap<(Vertical, String), u32>,
 }
 
-/// A fixed-key hash of an id: the same on every run, so a renamed duplicate keeps its name.
-fn id_hash(id: &str) -> u64 {
+/// A fixed-key hash of a vertical's id: the same on every run, so a renamed duplicate
+/// keeps its name.
+fn id_hash(v: Vertical, id: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
+    v.hash(&mut h);
     id.hash(&mut h);
     h.finish()
 }
 
-fn item_err(id: &str, location: impl Into<String>, e: impl ToString) -> ItemError {
-    ItemError { id: id.to_owned(), location: location.into(), reason: e.to_string() }
+fn item_err(vertical: Vertical, id: &str, location: impl Into<String>, e: impl ToString) -> ItemError {
+    ItemError { vertical, id: id.to_owned(), location: location.into(), reason: e.to_string() }
 }
 
 fn rel_str(rel: &Path) -> String {
@@ -79,11 +91,27 @@ fn file_version(meta: &std::fs::Metadata) -> String {
 }
 
 impl Walk<'_> {
+    fn wants(&self, v: Vertical) -> bool {
+        self.verticals.contains(&v)
+    }
+
+    /// The vertical asked for that a file of `kind` is read as, and its problems counted
+    /// under: an .ics holds events and tasks.
+    fn home(&self, kind: Vertical) -> Option<Vertical> {
+        if self.wants(kind) {
+            Some(kind)
+        } else if kind == Vertical::Calendar && self.wants(Vertical::Tasks) {
+            Some(Vertical::Tasks)
+        } else {
+            None
+        }
+    }
+
     fn send(&mut self, item: Result<Item, ItemError>) -> bool {
         let item = item.map(|mut i| {
-            if !self.seen.insert(id_hash(&i.id)) {
+            if !self.seen.insert(id_hash(i.vertical(), &i.id)) {
                 // seen before (or, one time in 2^64, an id with the same hash: renamed all the same)
-                let n = self.repeated.entry(i.id.clone()).or_insert(1);
+                let n = self.repeated.entry((i.vertical(), i.id.clone())).or_insert(1);
                 *n += 1;
                 i.id = format!("{}~{n}", i.id);
             }
@@ -92,6 +120,8 @@ impl Walk<'_> {
         self.emit.emit(item)
     }
 
+    /// The one walk of the tree: every file is read once, for whichever of the verticals
+    /// asked it holds.
     fn run(mut self) -> Result<(), ConnectorError> {
         let root = self.cfg.root.clone();
         // maildirs found so far: their `cur/`, `new/` and `tmp/` are read by `maildir`, and
@@ -106,7 +136,9 @@ impl Walk<'_> {
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().map(|p| rel_str(p.strip_prefix(&root).unwrap_or(p))).unwrap_or_default();
-                    if !self.send(Err(item_err(&path, &path, format!("cannot read: {e}")))) {
+                    // a folder that cannot be read may hold anything: counted with the files
+                    let v = self.verticals.iter().copied().find(|v| *v == Vertical::Files).unwrap_or(self.verticals[0]);
+                    if !self.send(Err(item_err(v, &path, &path, format!("cannot read: {e}")))) {
                         return Ok(());
                     }
                     continue;
@@ -122,7 +154,7 @@ impl Walk<'_> {
                     it.skip_current_dir();
                 } else if maildir::is_maildir(&path) {
                     maildirs.insert(path.clone());
-                    if self.vertical == Vertical::Mail && !self.maildir(&path, &rel) {
+                    if self.wants(Vertical::Mail) && !self.maildir(&path, &rel) {
                         return Ok(());
                     }
                 }
@@ -133,12 +165,14 @@ impl Walk<'_> {
             }
             if !ft.is_file() {
                 // a link or a special file: reported once, under the vertical it would be in
-                let vertical = if in_maildir || is_photo_sidecar(&path, &name) {
+                let kind = if in_maildir || is_photo_sidecar(&path, &name) {
                     if in_maildir { Vertical::Mail } else { Vertical::Media }
                 } else {
                     classify(&name, b"")
                 };
-                if vertical == self.vertical && !self.not_followed(&path, &rel) {
+                if let Some(v) = self.home(kind)
+                    && !self.not_followed(v, &path, &rel)
+                {
                     return Ok(());
                 }
                 continue;
@@ -148,24 +182,21 @@ impl Walk<'_> {
             }
             let head = if needs_head(&name) { read_head(&path) } else { Vec::new() };
             let kind = classify(&name, &head);
-            if kind == Vertical::Files && self.vertical == Vertical::Mail && maildir::has_info(&name) {
+            if kind == Vertical::Files && self.wants(Vertical::Mail) && maildir::has_info(&name) {
                 let id = rel_str(&rel);
                 let reason =
                     "named like a maildir message but not in a maildir's cur/ or new/: carried as a file (files vertical), not as mail";
-                if !self.send(Err(item_err(&id, &id, reason))) {
+                if !self.send(Err(item_err(Vertical::Mail, &id, &id, reason))) {
                     return Ok(());
                 }
-                continue;
             }
-            let wanted = kind == self.vertical || (kind == Vertical::Calendar && self.vertical == Vertical::Tasks);
-            if !wanted {
-                continue;
-            }
-            let go_on = match self.vertical {
-                Vertical::Contacts if name.to_ascii_lowercase().ends_with(".csv") => self.csv(&path, &rel),
+            let Some(home) = self.home(kind) else { continue };
+            let lower = name.to_ascii_lowercase();
+            let go_on = match kind {
+                Vertical::Contacts if lower.ends_with(".csv") => self.csv(&path, &rel),
                 Vertical::Contacts => self.vcf(&path, &rel),
-                Vertical::Calendar | Vertical::Tasks => self.ics(&path, &rel),
-                Vertical::Mail if name.to_ascii_lowercase().ends_with(".eml") => self.eml(&path, &rel),
+                Vertical::Calendar | Vertical::Tasks => self.ics(home, &path, &rel),
+                Vertical::Mail if lower.ends_with(".eml") => self.eml(&path, &rel),
                 Vertical::Mail => self.mbox(&path, &rel),
                 Vertical::Media => self.media(&path, &rel, &name),
                 Vertical::Files => self.file(&path, &rel, &name),
@@ -178,7 +209,7 @@ impl Walk<'_> {
     }
 
     /// Reports a link or special file as a failed item: ferry never follows or opens one.
-    fn not_followed(&mut self, path: &Path, rel: &Path) -> bool {
+    fn not_followed(&mut self, vertical: Vertical, path: &Path, rel: &Path) -> bool {
         let id = rel_str(rel);
         let reason = match std::fs::read_link(path) {
             Ok(target) => format!(
@@ -190,26 +221,23 @@ impl Walk<'_> {
                 format!("{what} not read: ferry reads only regular files")
             }
         };
-        self.send(Err(item_err(&id, &id, reason)))
+        self.send(Err(item_err(vertical, &id, &id, reason)))
     }
 
-    /// Opens a file to read; a failure is reported (and `None` returned) unless `quiet`.
-    fn open(&mut self, path: &Path, rel: &Path) -> Option<BufReader<File>> {
+    /// Opens a file to read; a failure is reported, under `vertical`, and `None` returned.
+    fn open(&mut self, vertical: Vertical, path: &Path, rel: &Path) -> Option<BufReader<File>> {
         match open_regular(path) {
             Ok((f, _)) => Some(BufReader::with_capacity(256 * 1024, f)),
             Err(e) => {
-                // an .ics file is read for calendar and tasks: its failure counts once, as calendar
-                if self.vertical != Vertical::Tasks {
-                    let id = rel_str(rel);
-                    self.send(Err(item_err(&id, &id, format!("cannot open: {e}"))));
-                }
+                let id = rel_str(rel);
+                self.send(Err(item_err(vertical, &id, &id, format!("cannot open: {e}"))));
                 None
             }
         }
     }
 
     fn vcf(&mut self, path: &Path, rel: &Path) -> bool {
-        let Some(input) = self.open(path, rel) else { return true };
+        let Some(input) = self.open(Vertical::Contacts, path, rel) else { return true };
         let container = collection_container(rel, Vertical::Contacts);
         let file = rel_str(rel);
         for card in VcardReader::new(input, Limits::default()) {
@@ -227,7 +255,7 @@ impl Walk<'_> {
                         standard: Some(Standard { text: c.v4.text, warnings: c.v4.warnings }),
                     })
                 }
-                Err(e) => Err(codec_err(&file, e)),
+                Err(e) => Err(codec_err(Vertical::Contacts, &file, e)),
             };
             if !self.send(item) {
                 return false;
@@ -237,12 +265,12 @@ impl Walk<'_> {
     }
 
     fn csv(&mut self, path: &Path, rel: &Path) -> bool {
-        let Some(input) = self.open(path, rel) else { return true };
+        let Some(input) = self.open(Vertical::Contacts, path, rel) else { return true };
         let container = collection_container(rel, Vertical::Contacts);
         let file = rel_str(rel);
         let reader = match CsvContactsReader::new(input) {
             Ok(r) => r,
-            Err(e) => return self.send(Err(codec_err(&file, e))),
+            Err(e) => return self.send(Err(codec_err(Vertical::Contacts, &file, e))),
         };
         for (line, row) in reader {
             let item = match row {
@@ -259,7 +287,7 @@ impl Walk<'_> {
                         standard: None,
                     })
                 }
-                Err(e) => Err(item_err(&format!("{file}:{line}"), format!("{file} line {line}"), e)),
+                Err(e) => Err(item_err(Vertical::Contacts, &format!("{file}:{line}"), format!("{file} line {line}"), e)),
             };
             if !self.send(item) {
                 return false;
@@ -268,31 +296,31 @@ impl Walk<'_> {
         true
     }
 
-    fn ics(&mut self, path: &Path, rel: &Path) -> bool {
-        let Some(input) = self.open(path, rel) else { return true };
-        let container = collection_container(rel, self.vertical);
+    /// An iCalendar file, read once for events and tasks: each object goes as its own
+    /// vertical, if asked; a problem with the file counts under `home`.
+    fn ics(&mut self, home: Vertical, path: &Path, rel: &Path) -> bool {
+        let Some(input) = self.open(home, path, rel) else { return true };
         let file = rel_str(rel);
         let reader = match IcsReader::new(input, Limits::default()) {
             Ok(r) => r,
-            // a whole-file error counts once, with the events (the file is read for both)
-            Err(_) if self.vertical == Vertical::Tasks => return true,
-            Err(e) => return self.send(Err(codec_err(&file, e))),
+            Err(e) => return self.send(Err(codec_err(home, &file, e))),
         };
         for obj in reader {
             let item = match obj {
-                Ok(o) if o.record.vertical() != self.vertical => continue,
-                Ok(o) => Ok(Item {
-                    id: format!("{container}/{}", o.uid),
-                    container: container.clone(),
-                    version: sha256_hex(&o.original),
-                    record: o.record,
-                    original: Some(Original { media_type: "text/calendar".into(), bytes: Bytes::from(o.original) }),
-                    content: None,
-                    standard: None,
-                }),
-                // broken objects are reported once, with the events
-                Err(_) if self.vertical == Vertical::Tasks => continue,
-                Err(e) => Err(codec_err(&file, e)),
+                Ok(o) if !self.wants(o.record.vertical()) => continue,
+                Ok(o) => {
+                    let container = collection_container(rel, o.record.vertical());
+                    Ok(Item {
+                        id: format!("{container}/{}", o.uid),
+                        container,
+                        version: sha256_hex(&o.original),
+                        record: o.record,
+                        original: Some(Original { media_type: "text/calendar".into(), bytes: Bytes::from(o.original) }),
+                        content: None,
+                        standard: None,
+                    })
+                }
+                Err(e) => Err(codec_err(home, &file, e)),
             };
             if !self.send(item) {
                 return false;
@@ -302,7 +330,7 @@ impl Walk<'_> {
     }
 
     fn mbox(&mut self, path: &Path, rel: &Path) -> bool {
-        let Some(input) = self.open(path, rel) else { return true };
+        let Some(input) = self.open(Vertical::Mail, path, rel) else { return true };
         let container = collection_container(rel, Vertical::Mail);
         let file = rel_str(rel);
         let mut seen: HashMap<String, u32> = HashMap::new();
@@ -327,7 +355,7 @@ impl Walk<'_> {
                         standard: None,
                     })
                 }
-                Err(e) => Err(codec_err(&file, e)),
+                Err(e) => Err(codec_err(Vertical::Mail, &file, e)),
             };
             if !self.send(item) {
                 return false;
@@ -337,15 +365,15 @@ impl Walk<'_> {
     }
 
     fn message_item(&mut self, path: &Path, id: String, container: String, flags: Vec<String>) -> Result<Item, ItemError> {
-        let (f, meta) = open_regular(path).map_err(|e| item_err(&id, &id, format!("cannot open: {e}")))?;
+        let (f, meta) = open_regular(path).map_err(|e| item_err(Vertical::Mail, &id, &id, format!("cannot open: {e}")))?;
         let limits = Limits::default();
         if meta.len() > limits.max_record as u64 {
-            return Err(item_err(&id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
+            return Err(item_err(Vertical::Mail, &id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
-        f.take(limits.max_record as u64 + 1).read_to_end(&mut bytes).map_err(|e| item_err(&id, &id, format!("cannot read: {e}")))?;
+        f.take(limits.max_record as u64 + 1).read_to_end(&mut bytes).map_err(|e| item_err(Vertical::Mail, &id, &id, format!("cannot read: {e}")))?;
         if bytes.len() > limits.max_record {
-            return Err(item_err(&id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
+            return Err(item_err(Vertical::Mail, &id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
         }
         let mut record = read_meta(&bytes);
         if !flags.is_empty() {
@@ -376,7 +404,7 @@ impl Walk<'_> {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
                     // `cur` linked elsewhere (to /etc) is not read
-                    if !self.not_followed(&subdir, &rel.join(sub)) {
+                    if !self.not_followed(Vertical::Mail, &subdir, &rel.join(sub)) {
                         return false;
                     }
                     continue;
@@ -391,7 +419,7 @@ impl Walk<'_> {
                             Ok(e) => e,
                             Err(err) => {
                                 let id = rel_str(&rel.join(sub));
-                                if !self.send(Err(item_err(&id, &id, format!("cannot read: {err}")))) {
+                                if !self.send(Err(item_err(Vertical::Mail, &id, &id, format!("cannot read: {err}")))) {
                                     return false;
                                 }
                                 continue;
@@ -406,7 +434,7 @@ impl Walk<'_> {
                 }
                 Err(e) => {
                     let id = rel_str(&rel.join(sub));
-                    if !self.send(Err(item_err(&id, &id, e))) {
+                    if !self.send(Err(item_err(Vertical::Mail, &id, &id, e))) {
                         return false;
                     }
                     continue;
@@ -421,7 +449,7 @@ impl Walk<'_> {
                     let item = self.message_item(&p, id, container.clone(), flags);
                     self.send(item)
                 } else {
-                    self.not_followed(&p, &rel.join(sub).join(&fname))
+                    self.not_followed(Vertical::Mail, &p, &rel.join(sub).join(&fname))
                 };
                 if !go_on {
                     return false;
@@ -442,7 +470,7 @@ impl Walk<'_> {
         let id = rel_str(rel);
         let mut sidecar_problem = None;
         let item = (|| {
-            let (f, meta) = open_regular(path).map_err(|e| item_err(&id, &id, format!("cannot open: {e}")))?;
+            let (f, meta) = open_regular(path).map_err(|e| item_err(Vertical::Media, &id, &id, format!("cannot open: {e}")))?;
             let mut record = MediaItem { file_name: name.to_owned(), ..Default::default() };
             read_exif_bounded(BufReader::new(f), &mut record);
             let mut version = file_version(&meta);
@@ -451,7 +479,7 @@ impl Walk<'_> {
                 Some(what) => sidecar_problem = Some(format!("photo sidecar is {what}: not read, the photo goes without it")),
                 None if sidecar_path.exists() => match read_bounded(&sidecar_path, SIDECAR_LIMIT) {
                     Ok(bytes) => {
-                        let sidecar = Sidecar::parse(&bytes).map_err(|e| item_err(&id, format!("{id}.json"), e))?;
+                        let sidecar = Sidecar::parse(&bytes).map_err(|e| item_err(Vertical::Media, &id, format!("{id}.json"), e))?;
                         sidecar.apply(&mut record);
                         version.push_str(&format!("+{}", sha256_hex(&bytes)));
                     }
@@ -475,7 +503,7 @@ impl Walk<'_> {
         match sidecar_problem {
             Some(reason) => {
                 let sid = format!("{id}.json");
-                self.send(Err(item_err(&sid, &sid, reason)))
+                self.send(Err(item_err(Vertical::Media, &sid, &sid, reason)))
             }
             None => true,
         }
@@ -483,7 +511,7 @@ impl Walk<'_> {
 
     fn file(&mut self, path: &Path, rel: &Path, name: &str) -> bool {
         let id = rel_str(rel);
-        let item = std::fs::symlink_metadata(path).map_err(|e| item_err(&id, &id, e)).map(|meta| {
+        let item = std::fs::symlink_metadata(path).map_err(|e| item_err(Vertical::Files, &id, &id, e)).map(|meta| {
             use std::os::unix::fs::PermissionsExt;
             Item {
                 id: id.clone(),
@@ -540,7 +568,7 @@ fn read_head(path: &Path) -> Vec<u8> {
     buf
 }
 
-fn codec_err(file: &str, e: CodecError) -> ItemError {
+fn codec_err(vertical: Vertical, file: &str, e: CodecError) -> ItemError {
     let (id, location) = match &e {
         CodecError::Syntax { line, .. }
         | CodecError::LineTooLong { line, .. }
@@ -555,5 +583,5 @@ fn codec_err(file: &str, e: CodecError) -> ItemError {
         CodecError::InvalidUtf8 { .. } => "not valid UTF-8, and no CHARSET says what it is".into(),
         CodecError::Io(e) => format!("cannot read: {e}"),
     };
-    ItemError { id, location, reason }
+    ItemError { vertical, id, location, reason }
 }

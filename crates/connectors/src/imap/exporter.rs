@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_codecs::mail_meta::read_meta;
 use ferry_core::content::{BoxRead, ContentSource};
-use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Vertical};
+use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Vertical, Stream};
 use futures::TryStreamExt;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -50,22 +50,27 @@ type State = BTreeMap<String, Seen>;
 
 #[async_trait]
 impl Exporter for ImapExporter {
-    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
-        self.list(vertical, cursor, State::new()).await
+    /// The account's folders, read in one pass.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("mail", verticals, super::CAPABILITIES.exports))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        self.list(stream, cursor, State::new()).await
     }
 
     /// Folders whose UIDVALIDITY is unchanged since `since` are asked only for new and
     /// changed messages; the others, and any folder of a server without CONDSTORE, are
     /// listed whole (the job ledger then passes over what is unchanged).
-    async fn changes(&self, vertical: Vertical, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn changes(&self, stream: &Stream, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
         // a state ferry cannot read (another version's) means: list everything
-        self.list(vertical, cursor, serde_json::from_str(&since).unwrap_or_default()).await
+        self.list(stream, cursor, serde_json::from_str(&since).unwrap_or_default()).await
     }
 }
 
 impl ImapExporter {
-    async fn list(&self, vertical: Vertical, cursor: Option<String>, since: State) -> Result<Box<dyn PageStream>, ConnectorError> {
-        if vertical != Vertical::Mail {
+    async fn list(&self, stream: &Stream, cursor: Option<String>, since: State) -> Result<Box<dyn PageStream>, ConnectorError> {
+        if !stream.carries(Vertical::Mail) {
             return Ok(Box::new(Empty));
         }
         let mut lease = self.pool.get().await?;
@@ -293,6 +298,7 @@ impl Pages {
             let id = format!("{}/{}/{}", folder.name, self.validity, m.uid);
             if m.size > MAX_MESSAGE {
                 out.push(Err(ItemError {
+                    vertical: Vertical::Mail,
                     id: id.clone(),
                     location: id,
                     reason: format!("message of {} bytes is over the {MAX_MESSAGE} byte limit", m.size),

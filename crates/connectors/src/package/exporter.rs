@@ -2,7 +2,7 @@ use super::config::PackageConfig;
 use crate::Settings;
 use crate::pager;
 use async_trait::async_trait;
-use ferry_core::{ConnectorError, Exporter, PageStream, Vertical};
+use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
 use ferry_package::PackageReader;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -37,7 +37,15 @@ impl PackageExporter {
 
 #[async_trait]
 impl Exporter for PackageExporter {
-    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    /// Each vertical's records are a file of their own: a stream each.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::per_vertical(verticals))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        let &[vertical] = stream.verticals.as_slice() else {
+            return Err(ConnectorError::Fatal(format!("package: no stream `{}`", stream.name)));
+        };
         let reader = self.reader().await?;
         Ok(pager::spawn(cursor, move |emit| {
             let items = reader.items(vertical).map_err(|e| ConnectorError::Fatal(format!("package: {e}")))?;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use ferry_codecs::media::{file_media_type, media_type};
 use ferry_core::content::{BoxRead, ContentSource};
 use ferry_core::model::{FileEntry, MediaItem};
-use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Vertical};
+use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Stream, Vertical};
 use futures::TryStreamExt;
 use std::sync::Arc;
 
@@ -22,7 +22,12 @@ impl WebDavExporter {
 
 #[async_trait]
 impl Exporter for WebDavExporter {
-    async fn pages(&self, vertical: Vertical, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    /// The tree is walked once, for media and files.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("tree", verticals, super::CAPABILITIES.exports))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
         let root = dav::propfind(&self.http, &self.cfg.url(""), 0, &self.cfg.auth()).await?;
         if root.is_none() {
             return Err(ConnectorError::Fatal(format!("webdav: {} does not exist", self.cfg.url(""))));
@@ -31,7 +36,7 @@ impl Exporter for WebDavExporter {
         Ok(Box::new(Walk {
             cfg: self.cfg.clone(),
             http: self.http.clone(),
-            vertical,
+            verticals: stream.verticals.clone(),
             pending: vec![String::new()],
             files: Vec::new(),
             handed: 0,
@@ -45,7 +50,8 @@ impl Exporter for WebDavExporter {
 struct Walk {
     cfg: Arc<WebDavConfig>,
     http: reqwest::Client,
-    vertical: Vertical,
+    /// The verticals asked for: media, files or both.
+    verticals: Vec<Vertical>,
     /// Folders still to list, relative to the root (`a/b/`).
     pending: Vec<String>,
     /// Files of the folder being handed out.
@@ -88,6 +94,8 @@ impl Walk {
         let here = format!("{}{dir}", self.cfg.base);
         let mut subdirs = Vec::new();
         let mut files = Vec::new();
+        // what the server listed wrongly is counted with the files (if asked)
+        let vertical = if self.verticals.contains(&Vertical::Files) { Vertical::Files } else { Vertical::Media };
         for e in entries {
             let path = dav::href_path(&e.path);
             let trimmed = path.trim_end_matches('/');
@@ -96,6 +104,7 @@ impl Walk {
             }
             let Some(name) = trimmed.strip_prefix(&here).filter(|n| !n.is_empty() && !n.contains('/')) else {
                 files.push(Err(ItemError {
+                    vertical,
                     id: path.clone(),
                     location: url.clone(),
                     reason: format!("the server listed `{path}`, which is not inside {here}; ignored (a hostile or broken server?)"),
@@ -104,6 +113,7 @@ impl Walk {
             };
             if name == "." || name == ".." || name.contains('\0') {
                 files.push(Err(ItemError {
+                    vertical,
                     id: path.clone(),
                     location: url.clone(),
                     reason: format!("unsafe name `{name}` from the server; ignored"),
@@ -131,7 +141,7 @@ impl Walk {
         for (name, e) in named {
             let is_media = media_type(&name).is_some();
             let v = if is_media { Vertical::Media } else { Vertical::Files };
-            if v != self.vertical {
+            if !self.verticals.contains(&v) {
                 continue;
             }
             let rel = format!("{dir}{name}");
