@@ -47,7 +47,7 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<Report, EngineError> {
-        self.store.set_state(&job.id, JobState::Running, None, Some(std::process::id())).await?;
+        self.store.set_state(&job.id, JobState::Running, None, None).await?;
         let mut stop = None;
         for &vertical in &job.spec.verticals {
             match self.run_vertical(job, vertical, exporter, importer, progress, cancel).await {
@@ -116,7 +116,7 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<(), RunError> {
-        let saved = self.store.cursor(&job.id, vertical).await?;
+        let saved = self.store.cursor(&job.id, vertical.as_str()).await?;
         if saved.as_ref().is_some_and(|c| c.done) {
             return Ok(());
         }
@@ -125,7 +125,7 @@ impl Engine {
         let pair = job.pair();
         // an incremental job lists only what changed since the last complete export, where
         // the source tracks changes
-        let since = if job.spec.options.incremental { self.store.sync_state(&pair, vertical).await? } else { None };
+        let since = if job.spec.options.incremental { self.store.sync_state(&pair, vertical.as_str()).await? } else { None };
         let mut pages = self.open_pages(exporter, vertical, cursor.clone(), &since, progress).await?;
         let mut source_retries = 0;
         // the next page is read while the current one is written
@@ -191,7 +191,7 @@ impl Engine {
             && !job.spec.options.dry_run
             && self.store.report(&job.id).await?.verticals.get(&vertical).is_none_or(|v| v.failed == 0)
         {
-            self.store.set_sync_state(&pair, vertical, &state).await?;
+            self.store.set_sync_state(&pair, vertical.as_str(), &state).await?;
         }
         Ok(())
     }
@@ -270,7 +270,7 @@ impl Engine {
         let (store, job_id, cursor) = (self.store.clone(), job.id.clone(), cursor.map(str::to_owned));
         let pair = self.ledger.then(|| job.pair());
         let task = tokio::spawn(async move {
-            store.commit_page(&job_id, pair.as_deref(), vertical, &rows, cursor.as_deref(), done).await?;
+            store.commit_page(None, &job_id, pair.as_deref(), vertical.as_str(), &rows, cursor.as_deref(), done).await?;
             // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
             tracing::info!(job = %job_id, vertical = %vertical, items = rows.len(), "page committed");
             Ok(())
@@ -323,17 +323,25 @@ impl Engine {
                 Err(e) if recorded.contains_key(&e.id) => {}
                 Err(e) => {
                     progress.item_done(vertical, Outcome::Failed, 0);
-                    rows.push(failed_row(e));
+                    rows.push(failed_row(vertical, e));
                 }
                 Ok(item) if recorded.contains_key(&item.id) => {}
                 Ok(item) => {
                     if let Some(prev) = ledger.get(&item.id).filter(|l| l.version == item.version) {
                         progress.item_done(vertical, Outcome::AlreadyPresent, 0);
-                        rows.push(row(item, Outcome::AlreadyPresent, None, Some(prev.dest_id.clone()), prev.sha256.clone(), vec![]));
+                        rows.push(row(
+                            vertical,
+                            item,
+                            Outcome::AlreadyPresent,
+                            None,
+                            Some(prev.dest_id.clone()),
+                            prev.sha256.clone(),
+                            vec![],
+                        ));
                     } else if job.spec.options.dry_run {
                         progress.item_done(vertical, Outcome::Transferred, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
                         let note = Some("dry run: not written".into());
-                        rows.push(row(item, Outcome::Transferred, note, None, item.known_sha256(), vec![]));
+                        rows.push(row(vertical, item, Outcome::Transferred, note, None, item.known_sha256(), vec![]));
                     } else {
                         todo.push(item);
                     }
@@ -409,14 +417,14 @@ impl Engine {
             Ok(out) => {
                 let outcome = if out.created { Outcome::Transferred } else { Outcome::AlreadyPresent };
                 progress.item_done(vertical, outcome, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
-                Ok(row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings))
+                Ok(row(vertical, item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings))
             }
             Err(ConnectorError::Fatal(m)) => Err(Stop::Fatal(format!("{vertical} item {}: {m}", item.id))),
             Err(e) => {
                 progress.item_done(vertical, Outcome::Failed, 0);
                 let reason =
                     if e.is_transient() { format!("gave up after {} retries: {e}", self.retry.max_retries) } else { e.to_string() };
-                Ok(row(item, Outcome::Failed, Some(reason), None, None, vec![]))
+                Ok(row(vertical, item, Outcome::Failed, Some(reason), None, None, vec![]))
             }
         }
     }
@@ -433,7 +441,9 @@ impl From<StoreError> for RunError {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn row(
+    vertical: Vertical,
     item: &Item,
     outcome: Outcome,
     reason: Option<String>,
@@ -441,11 +451,12 @@ fn row(
     sha256: Option<String>,
     warnings: Vec<String>,
 ) -> ItemRow {
-    ItemRow { source_id: item.id.clone(), outcome, reason, version: item.version.clone(), dest_id, sha256, warnings }
+    ItemRow { vertical, source_id: item.id.clone(), outcome, reason, version: item.version.clone(), dest_id, sha256, warnings }
 }
 
-fn failed_row(e: &ItemError) -> ItemRow {
+fn failed_row(vertical: Vertical, e: &ItemError) -> ItemRow {
     ItemRow {
+        vertical,
         source_id: e.id.clone(),
         outcome: Outcome::Failed,
         reason: Some(format!("{}: {}", e.location, e.reason)),
