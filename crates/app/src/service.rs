@@ -76,7 +76,7 @@ impl JobService {
 
     /// Most recent first.
     pub async fn jobs(&self, limit: u32) -> Result<Vec<Job>, AppError> {
-        Ok(self.store.jobs(limit).await?)
+        Ok(self.store.jobs(None, limit).await?)
     }
 
     pub async fn report(&self, id: &str) -> Result<Report, AppError> {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use ferry_core::model::FileEntry;
 use ferry_core::*;
 use ferry_engine::*;
-use ferry_store::{Job, JobOptions, JobSpec, JobState, SqliteStore};
+use ferry_store::{Job, JobOptions, JobSpec, JobState, Lease, SqliteStore};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -148,7 +148,13 @@ async fn setup() -> (tempfile::TempDir, Engine) {
 async fn job(engine: &Engine, options: JobOptions) -> Job {
     engine
         .store
-        .create_job(&JobSpec { source: "test:src".into(), destination: "test:dst".into(), verticals: vec![Vertical::Files], options })
+        .create_job(&JobSpec {
+            source: "test:src".into(),
+            destination: "test:dst".into(),
+            verticals: vec![Vertical::Files],
+            options,
+            owner: None,
+        })
         .await
         .unwrap()
 }
@@ -410,20 +416,36 @@ impl ferry_store::JobStore for CountingStore {
     async fn job(&self, id: &str) -> ferry_store::Result<Job> {
         self.inner.job(id).await
     }
-    async fn jobs(&self, limit: u32) -> ferry_store::Result<Vec<Job>> {
-        self.inner.jobs(limit).await
+    async fn jobs(&self, owner: Option<&str>, limit: u32) -> ferry_store::Result<Vec<Job>> {
+        self.inner.jobs(owner, limit).await
     }
-    async fn set_state(&self, id: &str, state: JobState, reason: Option<&str>, pid: Option<u32>) -> ferry_store::Result<()> {
-        self.inner.set_state(id, state, reason, pid).await
+    async fn set_state(&self, id: &str, state: JobState, reason: Option<&str>, lease: Option<&Lease>) -> ferry_store::Result<()> {
+        self.inner.set_state(id, state, reason, lease).await
     }
-    async fn cursor(&self, job: &str, v: Vertical) -> ferry_store::Result<Option<ferry_store::CursorRow>> {
-        self.inner.cursor(job, v).await
+    async fn acquire(&self, id: &str, worker: &str, ttl: Duration, take_over: bool) -> ferry_store::Result<(Job, Lease)> {
+        self.inner.acquire(id, worker, ttl, take_over).await
+    }
+    async fn claim(&self, worker: &str, ttl: Duration) -> ferry_store::Result<Option<(Job, Lease)>> {
+        self.inner.claim(worker, ttl).await
+    }
+    async fn heartbeat(&self, lease: &mut Lease, ttl: Duration) -> ferry_store::Result<bool> {
+        self.inner.heartbeat(lease, ttl).await
+    }
+    async fn release(&self, lease: &Lease) -> ferry_store::Result<()> {
+        self.inner.release(lease).await
+    }
+    async fn request_cancel(&self, id: &str) -> ferry_store::Result<()> {
+        self.inner.request_cancel(id).await
+    }
+    async fn cursor(&self, job: &str, stream: &str) -> ferry_store::Result<Option<ferry_store::CursorRow>> {
+        self.inner.cursor(job, stream).await
     }
     async fn commit_page(
         &self,
+        lease: Option<&Lease>,
         job: &str,
         pair: Option<&str>,
-        v: Vertical,
+        stream: &str,
         rows: &[ferry_store::ItemRow],
         cursor: Option<&str>,
         done: bool,
@@ -437,7 +459,7 @@ impl ferry_store::JobStore for CountingStore {
                 assert!(durable.contains(&r.source_id), "{} recorded before the destination made it durable", r.source_id);
             }
         }
-        self.inner.commit_page(job, pair, v, rows, cursor, done).await
+        self.inner.commit_page(lease, job, pair, stream, rows, cursor, done).await
     }
     async fn recorded(&self, job: &str, v: Vertical, ids: &[&str]) -> ferry_store::Result<HashMap<String, ferry_store::Outcome>> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
@@ -453,11 +475,11 @@ impl ferry_store::JobStore for CountingStore {
         self.reports.fetch_add(1, Ordering::SeqCst);
         self.inner.report(job).await
     }
-    async fn sync_state(&self, pair: &str, v: Vertical) -> ferry_store::Result<Option<String>> {
-        self.inner.sync_state(pair, v).await
+    async fn sync_state(&self, pair: &str, stream: &str) -> ferry_store::Result<Option<String>> {
+        self.inner.sync_state(pair, stream).await
     }
-    async fn set_sync_state(&self, pair: &str, v: Vertical, state: &str) -> ferry_store::Result<()> {
-        self.inner.set_sync_state(pair, v, state).await
+    async fn set_sync_state(&self, pair: &str, stream: &str, state: &str) -> ferry_store::Result<()> {
+        self.inner.set_sync_state(pair, stream, state).await
     }
     async fn put_secret(&self, job: &str, name: &str, nonce: &[u8], ciphertext: &[u8]) -> ferry_store::Result<()> {
         self.inner.put_secret(job, name, nonce, ciphertext).await

@@ -67,6 +67,9 @@ pub struct JobSpec {
     pub destination: String,
     pub verticals: Vec<Vertical>,
     pub options: JobOptions,
+    /// Whom the job belongs to (an account of the hosted server); none for the CLI's jobs.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,7 +78,14 @@ pub struct Job {
     pub spec: JobSpec,
     pub state: JobState,
     pub reason: Option<String>,
-    pub worker_pid: Option<u32>,
+    /// Who holds the job's lease, as the holder described itself (such as
+    /// `ferry worker 1234 on host`); none when no worker holds it.
+    pub worker: Option<String>,
+    /// When that lease ends unless its holder renews it ([`crate::JobStore::heartbeat`]).
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Someone asked for the job to be cancelled; its worker learns it from its next
+    /// heartbeat.
+    pub cancel_requested: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -85,6 +95,21 @@ impl Job {
     pub fn pair(&self) -> String {
         format!("{} -> {}", self.spec.source, self.spec.destination)
     }
+}
+
+/// A worker's hold on a job, from [`crate::JobStore::acquire`] or
+/// [`crate::JobStore::claim`], until `expires_at` unless renewed by
+/// [`crate::JobStore::heartbeat`]. Every take of a job gets a higher `fence`: a write made
+/// under a lease that is no longer the job's latest one, or that has expired, is refused
+/// ([`crate::StoreError::LeaseLost`]), so a worker that was stalled past its lease cannot
+/// overwrite what the job's next worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job: String,
+    /// The holder, as it described itself.
+    pub worker: String,
+    pub fence: i64,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +148,8 @@ impl FromStr for Outcome {
 /// One item's result, as the engine records it.
 #[derive(Debug, Clone)]
 pub struct ItemRow {
+    /// The item's vertical: the rows of one page (of one stream) may be of several.
+    pub vertical: Vertical,
     pub source_id: String,
     pub outcome: Outcome,
     pub reason: Option<String>,

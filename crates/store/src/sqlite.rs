@@ -1,4 +1,5 @@
-use crate::{CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, LedgerEntry, Outcome, Report, Result, StoreError};
+use crate::common::{self, REPORT_LIST_LIMIT};
+use crate::{CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ferry_core::Vertical;
@@ -40,9 +41,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-/// Failures and warnings listed in a report, at most, per vertical.
-const REPORT_LIST_LIMIT: i64 = 1000;
-
 impl SqliteStore {
     /// Opens (creating if needed) `ferry.db` in `data_dir`.
     pub async fn open(data_dir: &Path) -> Result<Self> {
@@ -67,32 +65,87 @@ impl SqliteStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .map_err(|e| StoreError::Unavailable(format!("cannot lock the job store: {e}")))?;
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.db()?;
-        sqlx::migrate!("./migrations").run(&pool).await.db()?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.db()?;
         drop(lock);
         Ok(SqliteStore { pool })
     }
 
     fn row_to_job(r: &sqlx::sqlite::SqliteRow) -> Result<Job> {
-        let verticals: Vec<Vertical> =
-            serde_json::from_str(r.get::<&str, _>("verticals")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let options = serde_json::from_str(r.get::<&str, _>("options")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let time = |c: &str| -> Result<DateTime<Utc>> {
-            DateTime::parse_from_rfc3339(r.get::<&str, _>(c)).map(|d| d.with_timezone(&Utc)).map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
         Ok(Job {
             id: r.get("id"),
-            spec: JobSpec { source: r.get("source"), destination: r.get("destination"), verticals, options },
+            spec: JobSpec {
+                source: r.get("source"),
+                destination: r.get("destination"),
+                verticals: common::verticals(r.get("verticals"))?,
+                options: common::options(r.get("options"))?,
+                owner: r.get("owner"),
+            },
             state: JobState::from_str(r.get::<&str, _>("state")).map_err(StoreError::Corrupt)?,
             reason: r.get("reason"),
-            worker_pid: r.get::<Option<i64>, _>("worker_pid").map(|p| p as u32),
-            created_at: time("created_at")?,
-            updated_at: time("updated_at")?,
+            worker: r.get("worker"),
+            lease_expires_at: r.get::<Option<&str>, _>("lease_expires_at").map(time).transpose()?,
+            cancel_requested: r.get::<i64, _>("cancel_requested") != 0,
+            created_at: time(r.get("created_at"))?,
+            updated_at: time(r.get("updated_at"))?,
         })
+    }
+
+    /// Why a write under `lease` found it not current: the job as it is now says.
+    async fn lost<'c, E: sqlx::SqliteExecutor<'c>>(&self, ex: E, lease: &Lease) -> StoreError {
+        let row = sqlx::query("SELECT fence, worker, lease_expires_at FROM jobs WHERE id = ?").bind(&lease.job).fetch_optional(ex).await;
+        match row.db() {
+            Ok(Some(r)) => {
+                let expires = r.get::<Option<&str>, _>("lease_expires_at").and_then(|t| time(t).ok());
+                common::lease_lost(lease, r.get("fence"), r.get("worker"), expires)
+            }
+            Ok(None) => StoreError::NoSuchJob(lease.job.clone()),
+            Err(e) => e,
+        }
+    }
+
+    /// Checks, as the first statement of a write transaction, that `lease` is the job's
+    /// current one and unexpired; the transaction then holds SQLite's write lock, so no
+    /// one takes the job over before it ends.
+    async fn fence(&self, tx: &mut sqlx::SqliteConnection, lease: &Lease, t: &str) -> Result<()> {
+        let n = sqlx::query("UPDATE jobs SET updated_at = ?1 WHERE id = ?2 AND fence = ?3 AND lease_expires_at > ?1")
+            .bind(t)
+            .bind(&lease.job)
+            .bind(lease.fence)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        if n == 0 {
+            return Err(self.lost(&mut *tx, lease).await);
+        }
+        Ok(())
+    }
+
+    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`):
+    /// what it reads stays true until it commits.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.db()
     }
 }
 
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Times are kept as RFC 3339 text in UTC with milliseconds, which sorts as it compares.
 fn now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    stamp(Utc::now())
+}
+
+fn time(t: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|e| StoreError::Corrupt(format!("a time `{t}`: {e}")))
+}
+
+/// When a lease taken now for `ttl` ends, as stored and as the lease carries it.
+fn expiry(ttl: Duration) -> (String, DateTime<Utc>) {
+    let text = stamp(Utc::now() + chrono::Duration::milliseconds(common::ttl_millis(ttl)));
+    let at = time(&text).expect("a time just written reads back");
+    (text, at)
 }
 
 fn json_ids(ids: &[&str]) -> String {
@@ -102,23 +155,30 @@ fn json_ids(ids: &[&str]) -> String {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn create_job(&self, spec: &JobSpec) -> Result<Job> {
-        let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
         let t = now();
-        sqlx::query(
-            "INSERT INTO jobs (id, source, destination, verticals, options, state, created_at, \
-            updated_at) VALUES (?, ?, ?, ?, ?, 'created', ?, ?)",
-        )
-        .bind(&id)
-        .bind(&spec.source)
-        .bind(&spec.destination)
-        .bind(serde_json::to_string(&spec.verticals).expect("serializes"))
-        .bind(serde_json::to_string(&spec.options).expect("serializes"))
-        .bind(&t)
-        .bind(&t)
-        .execute(&self.pool)
-        .await
-        .db()?;
-        self.job(&id).await
+        for _ in 0..common::ID_DRAWS {
+            let id = common::new_job_id();
+            let n = sqlx::query(
+                "INSERT INTO jobs (id, owner, source, destination, verticals, options, state, created_at, \
+                updated_at) VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&spec.owner)
+            .bind(&spec.source)
+            .bind(&spec.destination)
+            .bind(serde_json::to_string(&spec.verticals).expect("serializes"))
+            .bind(serde_json::to_string(&spec.options).expect("serializes"))
+            .bind(&t)
+            .bind(&t)
+            .execute(&self.pool)
+            .await
+            .db()?
+            .rows_affected();
+            if n == 1 {
+                return self.job(&id).await;
+            }
+        }
+        Err(StoreError::Busy("no free job id was drawn; try again".into()))
     }
 
     async fn job(&self, id: &str) -> Result<Job> {
@@ -129,20 +189,145 @@ impl JobStore for SqliteStore {
         }
     }
 
-    async fn jobs(&self, limit: u32) -> Result<Vec<Job>> {
-        let rows = sqlx::query("SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?")
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .db()?;
+    async fn jobs(&self, owner: Option<&str>, limit: u32) -> Result<Vec<Job>> {
+        let rows = match owner {
+            None => sqlx::query("SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?").bind(limit as i64),
+            Some(o) => {
+                sqlx::query("SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT ?").bind(o).bind(limit as i64)
+            }
+        }
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
         rows.iter().map(Self::row_to_job).collect()
     }
 
-    async fn set_state(&self, id: &str, state: JobState, reason: Option<&str>, worker_pid: Option<u32>) -> Result<()> {
-        let n = sqlx::query("UPDATE jobs SET state = ?, reason = ?, worker_pid = ?, updated_at = ? WHERE id = ?")
-            .bind(state.as_str())
-            .bind(reason)
-            .bind(worker_pid.map(|p| p as i64))
+    async fn set_state(&self, id: &str, state: JobState, reason: Option<&str>, lease: Option<&Lease>) -> Result<()> {
+        let t = now();
+        let Some(lease) = lease else {
+            let n = sqlx::query("UPDATE jobs SET state = ?, reason = ?, updated_at = ? WHERE id = ?")
+                .bind(state.as_str())
+                .bind(reason)
+                .bind(&t)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .db()?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NoSuchJob(id.to_owned()));
+            }
+            return Ok(());
+        };
+        if lease.job != id {
+            return Err(StoreError::LeaseLost(format!("a lease on job {} was given for job {id}", lease.job)));
+        }
+        let n =
+            sqlx::query("UPDATE jobs SET state = ?1, reason = ?2, updated_at = ?3 WHERE id = ?4 AND fence = ?5 AND lease_expires_at > ?3")
+                .bind(state.as_str())
+                .bind(reason)
+                .bind(&t)
+                .bind(id)
+                .bind(lease.fence)
+                .execute(&self.pool)
+                .await
+                .db()?
+                .rows_affected();
+        if n == 0 {
+            return Err(self.lost(&self.pool, lease).await);
+        }
+        Ok(())
+    }
+
+    async fn acquire(&self, id: &str, worker: &str, ttl: Duration, take_over: bool) -> Result<(Job, Lease)> {
+        let mut tx = self.write().await?;
+        let t = now();
+        let row = sqlx::query("SELECT worker, lease_expires_at FROM jobs WHERE id = ?").bind(id).fetch_optional(&mut *tx).await.db()?;
+        let Some(row) = row else {
+            return Err(StoreError::NoSuchJob(id.to_owned()));
+        };
+        let holder: Option<String> = row.get("worker");
+        let live = row.get::<Option<&str>, _>("lease_expires_at").is_some_and(|e| e > t.as_str());
+        if let Some(holder) = holder.filter(|h| live && h != worker && !take_over) {
+            return Err(StoreError::Busy(holder));
+        }
+        let (until, expires_at) = expiry(ttl);
+        let row = sqlx::query("UPDATE jobs SET worker = ?, fence = fence + 1, lease_expires_at = ? WHERE id = ? RETURNING *")
+            .bind(worker)
+            .bind(&until)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        let lease = Lease { job: id.to_owned(), worker: worker.to_owned(), fence: row.get("fence"), expires_at };
+        Ok((Self::row_to_job(&row)?, lease))
+    }
+
+    async fn claim(&self, worker: &str, ttl: Duration) -> Result<Option<(Job, Lease)>> {
+        let mut tx = self.write().await?;
+        let t = now();
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE state IN ('queued', 'running') AND (state = 'queued' OR lease_expires_at <= ?) \
+            ORDER BY created_at, rowid LIMIT 1",
+        )
+        .bind(&t)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let (until, expires_at) = expiry(ttl);
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', reason = NULL, worker = ?, fence = fence + 1, lease_expires_at = ?, \
+            updated_at = ? WHERE id = ? RETURNING *",
+        )
+        .bind(worker)
+        .bind(&until)
+        .bind(&t)
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        let lease = Lease { job: id, worker: worker.to_owned(), fence: row.get("fence"), expires_at };
+        Ok(Some((Self::row_to_job(&row)?, lease)))
+    }
+
+    async fn heartbeat(&self, lease: &mut Lease, ttl: Duration) -> Result<bool> {
+        let (until, expires_at) = expiry(ttl);
+        let cancel: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs SET lease_expires_at = ?1 WHERE id = ?2 AND fence = ?3 AND lease_expires_at > ?4 RETURNING cancel_requested",
+        )
+        .bind(&until)
+        .bind(&lease.job)
+        .bind(lease.fence)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        match cancel {
+            Some(c) => {
+                lease.expires_at = expires_at;
+                Ok(c != 0)
+            }
+            None => Err(self.lost(&self.pool, lease).await),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<()> {
+        sqlx::query("UPDATE jobs SET worker = NULL, lease_expires_at = NULL WHERE id = ? AND fence = ?")
+            .bind(&lease.job)
+            .bind(lease.fence)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    async fn request_cancel(&self, id: &str) -> Result<()> {
+        let n = sqlx::query("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?")
             .bind(now())
             .bind(id)
             .execute(&self.pool)
@@ -155,10 +340,10 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
-    async fn cursor(&self, job: &str, vertical: Vertical) -> Result<Option<CursorRow>> {
-        let row = sqlx::query("SELECT cursor, done FROM job_cursors WHERE job_id = ? AND vertical = ?")
+    async fn cursor(&self, job: &str, stream: &str) -> Result<Option<CursorRow>> {
+        let row = sqlx::query("SELECT cursor, done FROM job_cursors WHERE job_id = ? AND stream = ?")
             .bind(job)
-            .bind(vertical.as_str())
+            .bind(stream)
             .fetch_optional(&self.pool)
             .await
             .db()?;
@@ -167,19 +352,31 @@ impl JobStore for SqliteStore {
 
     async fn commit_page(
         &self,
+        lease: Option<&Lease>,
         job: &str,
         pair: Option<&str>,
-        vertical: Vertical,
+        stream: &str,
         rows: &[ItemRow],
         cursor: Option<&str>,
         done: bool,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await.db()?;
         let t = now();
+        let mut tx = self.write().await?;
+        match lease {
+            Some(l) if l.job != job => return Err(StoreError::LeaseLost(format!("a lease on job {} was given for job {job}", l.job))),
+            Some(l) => self.fence(&mut tx, l, &t).await?,
+            None => {
+                let n = sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?").bind(&t).bind(job).execute(&mut *tx).await.db()?;
+                if n.rows_affected() == 0 {
+                    return Err(StoreError::NoSuchJob(job.to_owned()));
+                }
+            }
+        }
         // the whole page in three statements: rows travel as one JSON array, written
         // straight from the rows (a tree of JSON values would cost several times the text)
         #[derive(serde::Serialize)]
         struct RowJson<'a> {
+            vertical: &'a str,
             source_id: &'a str,
             outcome: &'a str,
             reason: Option<&'a str>,
@@ -192,26 +389,26 @@ impl JobStore for SqliteStore {
             &rows
                 .iter()
                 .map(|r| RowJson {
+                    vertical: r.vertical.as_str(),
                     source_id: &r.source_id,
                     outcome: r.outcome.as_str(),
                     reason: r.reason.as_deref(),
                     dest_id: r.dest_id.as_deref(),
                     sha256: r.sha256.as_deref(),
                     version: &r.version,
-                    ledger: matches!(r.outcome, Outcome::Transferred | Outcome::AlreadyPresent) && r.dest_id.is_some(),
+                    ledger: common::goes_to_ledger(r),
                 })
                 .collect::<Vec<_>>(),
         )
         .expect("rows serialize");
         sqlx::query(
             "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) \
-            SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), json_extract(value, \
-            '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256') FROM json_each(?3) \
+            SELECT ?1, json_extract(value, '$.vertical'), json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), \
+            json_extract(value, '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256') FROM json_each(?2) \
             WHERE true ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, \
             reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256",
         )
         .bind(job)
-        .bind(vertical.as_str())
         .bind(&json)
         .execute(&mut *tx)
         .await
@@ -219,14 +416,13 @@ impl JobStore for SqliteStore {
         if let Some(pair) = pair {
             sqlx::query(
                 "INSERT INTO ledger (pair, vertical, source_id, version, sha256, dest_id, job_id, \
-            updated_at) SELECT ?1, ?2, json_extract(value, '$.source_id'), json_extract(value, '$.version'), \
-            json_extract(value, '$.sha256'), json_extract(value, '$.dest_id'), ?3, ?4 FROM json_each(?5) \
-            WHERE json_extract(value, '$.ledger') ON CONFLICT (pair, vertical, source_id) DO UPDATE \
+            updated_at) SELECT ?1, json_extract(value, '$.vertical'), json_extract(value, '$.source_id'), \
+            json_extract(value, '$.version'), json_extract(value, '$.sha256'), json_extract(value, '$.dest_id'), ?2, ?3 \
+            FROM json_each(?4) WHERE json_extract(value, '$.ledger') ON CONFLICT (pair, vertical, source_id) DO UPDATE \
             SET version = excluded.version, sha256 = excluded.sha256, dest_id = excluded.dest_id, job_id \
             = excluded.job_id, updated_at = excluded.updated_at",
             )
             .bind(pair)
-            .bind(vertical.as_str())
             .bind(job)
             .bind(&t)
             .bind(&json)
@@ -234,32 +430,34 @@ impl JobStore for SqliteStore {
             .await
             .db()?;
         }
-        let warnings: Vec<serde_json::Value> =
-            rows.iter().flat_map(|r| r.warnings.iter().map(|w| serde_json::json!({"source_id": r.source_id, "warning": w}))).collect();
+        let warnings: Vec<serde_json::Value> = rows
+            .iter()
+            .flat_map(|r| {
+                r.warnings.iter().map(|w| serde_json::json!({"vertical": r.vertical.as_str(), "source_id": r.source_id, "warning": w}))
+            })
+            .collect();
         if !warnings.is_empty() {
             sqlx::query(
-                "INSERT INTO job_warnings (job_id, vertical, source_id, warning) SELECT ?1, \
-                ?2, json_extract(value, '$.source_id'), json_extract(value, '$.warning') FROM json_each(?3)",
+                "INSERT INTO job_warnings (job_id, vertical, source_id, warning) SELECT ?1, json_extract(value, '$.vertical'), \
+                json_extract(value, '$.source_id'), json_extract(value, '$.warning') FROM json_each(?2)",
             )
             .bind(job)
-            .bind(vertical.as_str())
             .bind(serde_json::Value::Array(warnings).to_string())
             .execute(&mut *tx)
             .await
             .db()?;
         }
         sqlx::query(
-            "INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES (?, ?, ?, ?) ON \
-            CONFLICT (job_id, vertical) DO UPDATE SET cursor = excluded.cursor, done = excluded.done",
+            "INSERT INTO job_cursors (job_id, stream, cursor, done) VALUES (?, ?, ?, ?) ON \
+            CONFLICT (job_id, stream) DO UPDATE SET cursor = excluded.cursor, done = excluded.done",
         )
         .bind(job)
-        .bind(vertical.as_str())
+        .bind(stream)
         .bind(cursor)
         .bind(done as i64)
         .execute(&mut *tx)
         .await
         .db()?;
-        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?").bind(&t).bind(job).execute(&mut *tx).await.db()?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -274,9 +472,7 @@ impl JobStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .db()?;
-        rows.iter()
-            .map(|r| Ok((r.get::<String, _>("source_id"), Outcome::from_str(r.get::<&str, _>("outcome")).map_err(StoreError::Corrupt)?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.get::<String, _>("source_id"), common::outcome(r.get("outcome"))?))).collect()
     }
 
     async fn ledger(&self, pair: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, LedgerEntry>> {
@@ -314,11 +510,11 @@ impl JobStore for SqliteStore {
             .await
             .db()?;
         for r in rows {
-            let v = Vertical::from_str(r.get::<&str, _>("vertical")).map_err(StoreError::Corrupt)?;
+            let v = common::vertical(r.get("vertical"))?;
             let n = r.get::<i64, _>("n") as u64;
             let e = report.verticals.entry(v).or_default();
             e.found += n;
-            match Outcome::from_str(r.get::<&str, _>("outcome")).map_err(StoreError::Corrupt)? {
+            match common::outcome(r.get("outcome"))? {
                 Outcome::Transferred => e.transferred += n,
                 Outcome::AlreadyPresent => e.already_present += n,
                 Outcome::Skipped => e.skipped += n,
@@ -352,23 +548,23 @@ impl JobStore for SqliteStore {
         Ok(report)
     }
 
-    async fn sync_state(&self, pair: &str, vertical: Vertical) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT state FROM sync_state WHERE pair = ? AND vertical = ?")
+    async fn sync_state(&self, pair: &str, stream: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT state FROM sync_state WHERE pair = ? AND stream = ?")
             .bind(pair)
-            .bind(vertical.as_str())
+            .bind(stream)
             .fetch_optional(&self.pool)
             .await
             .db()?;
         Ok(row.map(|r| r.get("state")))
     }
 
-    async fn set_sync_state(&self, pair: &str, vertical: Vertical, state: &str) -> Result<()> {
+    async fn set_sync_state(&self, pair: &str, stream: &str, state: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sync_state (pair, vertical, state) VALUES (?, ?, ?) ON CONFLICT (pair, \
-            vertical) DO UPDATE SET state = excluded.state",
+            "INSERT INTO sync_state (pair, stream, state) VALUES (?, ?, ?) ON CONFLICT (pair, \
+            stream) DO UPDATE SET state = excluded.state",
         )
         .bind(pair)
-        .bind(vertical.as_str())
+        .bind(stream)
         .bind(state)
         .execute(&self.pool)
         .await

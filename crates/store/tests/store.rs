@@ -1,75 +1,79 @@
+//! What is particular to the embedded SQLite store: its file in the data directory, kept
+//! across openings and brought up to date from earlier versions. (The behaviour both
+//! stores share is tested in conformance.rs.)
+
 use ferry_core::Vertical;
 use ferry_store::*;
+use sqlx::Connection;
 
-fn row(id: &str, outcome: Outcome) -> ItemRow {
-    ItemRow {
-        source_id: id.into(),
-        outcome,
-        reason: (outcome == Outcome::Failed).then(|| "bad".to_string()),
-        version: "v1".into(),
-        dest_id: (outcome != Outcome::Failed).then(|| format!("dest/{id}")),
-        sha256: None,
-        warnings: if id == "w" { vec!["X-FOO dropped".into()] } else { vec![] },
-    }
-}
-
-#[tokio::test]
-async fn jobs_pages_ledger_and_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
-    let spec = JobSpec {
+fn spec() -> JobSpec {
+    JobSpec {
         source: "dir:a".into(),
         destination: "dir:b".into(),
         verticals: vec![Vertical::Contacts, Vertical::Mail],
         options: JobOptions::default(),
+        owner: None,
+    }
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let job = store.create_job(&spec()).await.unwrap();
+    let row = ItemRow {
+        vertical: Vertical::Contacts,
+        source_id: "a".into(),
+        outcome: Outcome::Transferred,
+        reason: None,
+        version: "v1".into(),
+        dest_id: Some("dest/a".into()),
+        sha256: None,
+        warnings: vec![],
     };
-    let job = store.create_job(&spec).await.unwrap();
-    assert_eq!(job.state, JobState::Created);
-    assert!(store.cursor(&job.id, Vertical::Contacts).await.unwrap().is_none());
-
-    store
-        .commit_page(
-            &job.id,
-            Some(&job.pair()),
-            Vertical::Contacts,
-            &[row("a", Outcome::Transferred), row("w", Outcome::Transferred), row("b", Outcome::Failed)],
-            Some("c1"),
-            false,
-        )
-        .await
-        .unwrap();
-    assert_eq!(store.cursor(&job.id, Vertical::Contacts).await.unwrap(), Some(CursorRow { cursor: Some("c1".into()), done: false }));
-    // a page committed again (a resume) does not count twice
-    store.commit_page(&job.id, Some(&job.pair()), Vertical::Contacts, &[row("a", Outcome::Transferred)], Some("c1"), true).await.unwrap();
-
-    let rec = store.recorded(&job.id, Vertical::Contacts, &["a", "b", "zz"]).await.unwrap();
-    assert_eq!(rec.len(), 2);
-    assert_eq!(rec["b"], Outcome::Failed);
-    let led = store.ledger(&job.pair(), Vertical::Contacts, &["a", "b"]).await.unwrap();
-    assert_eq!(led.len(), 1, "failed items are not in the ledger");
-    assert_eq!(led["a"].dest_id, "dest/a");
-
-    store.set_state(&job.id, JobState::CompletedWithErrors, Some("1 failed"), None).await.unwrap();
-    let rep = store.report(&job.id).await.unwrap();
-    let c = &rep.verticals[&Vertical::Contacts];
-    assert_eq!((c.found, c.transferred, c.failed), (3, 2, 1));
-    assert_eq!(c.failures[0].reason, "bad");
-    assert_eq!(c.fidelity_warnings[0].reason, "X-FOO dropped");
-    assert_eq!(rep.verticals[&Vertical::Mail].found, 0);
-    assert_eq!(rep.state, Some(JobState::CompletedWithErrors));
-
-    // a destination written whole (a package) keeps no ledger: the items are recorded,
-    // the ledger is not touched
-    let whole = store.create_job(&JobSpec { destination: "package:/p.zip".into(), ..spec.clone() }).await.unwrap();
-    store.commit_page(&whole.id, None, Vertical::Contacts, &[row("a", Outcome::Transferred)], None, true).await.unwrap();
-    assert_eq!(store.recorded(&whole.id, Vertical::Contacts, &["a"]).await.unwrap().len(), 1);
-    assert!(store.ledger(&whole.pair(), Vertical::Contacts, &["a"]).await.unwrap().is_empty());
-
-    // reopening keeps everything (migrations are idempotent)
+    store.commit_page(None, &job.id, Some(&job.pair()), "contacts", &[row], Some("c1"), false).await.unwrap();
     drop(store);
+    // migrations already applied are not applied again
     let again = SqliteStore::open(dir.path()).await.unwrap();
-    assert_eq!(again.jobs(10).await.unwrap().len(), 2);
-    assert!(matches!(again.job("nope").await, Err(StoreError::NoSuchJob(_))));
+    assert_eq!(again.jobs(None, 10).await.unwrap().len(), 1);
+    assert_eq!(again.cursor(&job.id, "contacts").await.unwrap().unwrap().cursor.as_deref(), Some("c1"));
+    assert_eq!(again.ledger(&job.pair(), Vertical::Contacts, &["a"]).await.unwrap()["a"].dest_id, "dest/a");
+}
+
+/// A data directory of an earlier ferry (migrations 1 to 4: cursors and change-tracking
+/// state per vertical, the worker's pid) opens, and what it held is read back by stream,
+/// the vertical's name.
+#[tokio::test]
+async fn a_data_directory_of_an_earlier_version_is_brought_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("ferry.db").display());
+    let mut old = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::migrate!("./migrations/sqlite").run_to(4, &mut old).await.unwrap();
+    for statement in [
+        "INSERT INTO jobs (id, source, destination, verticals, options, state, worker_pid, created_at, updated_at) VALUES \
+        ('0123456789abcdef', 'dir:a', 'dir:b', '[\"contacts\",\"mail\"]', '{\"dry_run\":false,\"incremental\":true}', \
+        'paused', 4242, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:01.000Z')",
+        "INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES ('0123456789abcdef', 'contacts', 'page-3', 0)",
+        "INSERT INTO job_cursors (job_id, vertical, cursor, done) VALUES ('0123456789abcdef', 'mail', NULL, 1)",
+        "INSERT INTO job_items (job_id, vertical, source_id, outcome) VALUES ('0123456789abcdef', 'contacts', 'c1', 'transferred')",
+        "INSERT INTO sync_state (pair, vertical, state) VALUES ('dir:a -> dir:b', 'contacts', 'token-7')",
+    ] {
+        sqlx::query(statement).execute(&mut old).await.unwrap();
+    }
+    old.close().await.unwrap();
+
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let job = store.job("0123456789abcdef").await.unwrap();
+    assert_eq!(job.state, JobState::Paused);
+    assert!(job.spec.options.incremental);
+    assert_eq!((job.spec.owner, job.worker, job.lease_expires_at, job.cancel_requested), (None, None, None, false));
+    assert_eq!(store.cursor(&job.id, "contacts").await.unwrap(), Some(CursorRow { cursor: Some("page-3".into()), done: false }));
+    assert_eq!(store.cursor(&job.id, "mail").await.unwrap(), Some(CursorRow { cursor: None, done: true }));
+    assert_eq!(store.sync_state("dir:a -> dir:b", "contacts").await.unwrap().as_deref(), Some("token-7"));
+    assert_eq!(store.recorded(&job.id, Vertical::Contacts, &["c1"]).await.unwrap()["c1"], Outcome::Transferred);
+    // and the job can be run under a lease now
+    let (_, lease) = store.acquire(&job.id, "ferry worker 1 on test", std::time::Duration::from_secs(60), false).await.unwrap();
+    store.set_state(&job.id, JobState::Running, None, Some(&lease)).await.unwrap();
 }
 
 /// Many first runs at once on one new data directory: every one opens the store and
@@ -118,5 +122,30 @@ async fn a_store_that_cannot_be_opened_says_so() {
         Err(StoreError::Unavailable(why)) => assert!(why.contains("not-a-folder"), "{why}"),
         Err(e) => panic!("unexpected error: {e}"),
         Ok(_) => panic!("a store was opened under a file"),
+    }
+}
+
+/// `open` picks the store from where it is: nothing for the data directory's SQLite file,
+/// a PostgreSQL URL for a server (one that cannot be reached is unavailable, and its
+/// password is not repeated), and refuses another kind of URL.
+#[tokio::test]
+async fn open_picks_the_store_from_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ferry_store::open("", dir.path()).await.unwrap();
+    store.create_job(&spec()).await.unwrap();
+    assert!(dir.path().join("ferry.db").exists());
+    let elsewhere = dir.path().join("elsewhere");
+    let other = ferry_store::open(elsewhere.to_str().unwrap(), dir.path()).await.unwrap();
+    assert!(other.jobs(None, 10).await.unwrap().is_empty(), "another directory, another store");
+    assert!(elsewhere.join("ferry.db").exists());
+
+    match ferry_store::open("mysql://ferry@127.0.0.1/ferry", dir.path()).await {
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("mysql://"), "{why}"),
+        other => panic!("expected unavailable, got {:?}", other.map(|_| ())),
+    }
+    // port 1 on the loopback: nothing listens there
+    match ferry_store::open("postgres://ferry:s3cret-pw@127.0.0.1:1/ferry", dir.path()).await {
+        Err(StoreError::Unavailable(why)) => assert!(!why.contains("s3cret-pw"), "{why}"),
+        other => panic!("expected unavailable, got {:?}", other.map(|_| ())),
     }
 }
