@@ -10,12 +10,32 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Started { job: String },
+    Started {
+        job: String,
+    },
     /// A stream of the source is being read (a folder tree, an account's mail).
-    Stream { job: String, stream: String, verticals: Vec<Vertical> },
-    Item { job: String, vertical: Vertical, outcome: Outcome, bytes: u64 },
-    Retrying { job: String, what: String, error: String, delay_ms: u64 },
-    Ended { job: String, state: JobState, reason: Option<String> },
+    Stream {
+        job: String,
+        stream: String,
+        verticals: Vec<Vertical>,
+    },
+    Item {
+        job: String,
+        vertical: Vertical,
+        outcome: Outcome,
+        bytes: u64,
+    },
+    Retrying {
+        job: String,
+        what: String,
+        error: String,
+        delay_ms: u64,
+    },
+    Ended {
+        job: String,
+        state: JobState,
+        reason: Option<String>,
+    },
 }
 
 /// Passes the engine's progress on to the caller's and to the subscribers. Per-item events

@@ -28,7 +28,14 @@ impl Console {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Console { bar, plain: !quiet && !tty, items: AtomicU64::new(0), bytes: AtomicU64::new(0), shown: AtomicU8::new(u8::MAX), last_line: Mutex::new(Instant::now()) }
+        Console {
+            bar,
+            plain: !quiet && !tty,
+            items: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            shown: AtomicU8::new(u8::MAX),
+            last_line: Mutex::new(Instant::now()),
+        }
     }
 
     pub fn done(&self) {

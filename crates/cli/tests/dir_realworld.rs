@@ -274,6 +274,31 @@ fn a_broken_calendar_file_is_counted_once_with_its_line() {
     assert_eq!(vertical(&report, "tasks")["transferred"], 1, "{report}");
 }
 
+/// Asked for tasks alone, a calendar file that cannot be read is still reported (under
+/// tasks), and one walk of the tree gives the tasks of a file that also holds events.
+#[test]
+fn a_broken_calendar_file_is_reported_when_only_tasks_are_asked() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src");
+    write(&src.join("calendar/broken.ics"), b"\r\n\r\n");
+    write(
+        &src.join("calendar/good.ics"),
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250102T090000Z\r\nSUMMARY:e\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:t\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+    );
+    let dst = t.path().join("dst");
+    let o = ferry_sh(
+        &t.path().join("data"),
+        "022",
+        &["--json", "transfer", "--from", &format!("dir:{}", src.display()), "--to", &format!("dir:{}", dst.display()), "--only", "tasks"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let tasks = problems(&report, "tasks", "failures");
+    assert!(tasks.len() == 1 && tasks[0].contains("calendar/broken.ics line 1"), "{tasks:?}");
+    assert_eq!(vertical(&report, "tasks")["transferred"], 1, "{report}");
+    assert!(report["report"]["verticals"].get("calendar").is_none(), "events were not asked for: {report}");
+}
+
 #[test]
 fn the_destination_never_replaces_a_file_ferry_did_not_write() {
     let t = tempfile::tempdir().unwrap();

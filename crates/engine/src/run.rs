@@ -50,10 +50,8 @@ impl Engine {
         self.store.set_state(&job.id, JobState::Running, None, None).await?;
         let mut stop = None;
         // the source says how it is read: each stream once, whatever verticals it holds
-        let plan = self
-            .retry
-            .run(|| exporter.plan(&job.spec.verticals), |e, d| progress.retrying("opening the source", &e.to_string(), d))
-            .await;
+        let plan =
+            self.retry.run(|| exporter.plan(&job.spec.verticals), |e, d| progress.retrying("opening the source", &e.to_string(), d)).await;
         match plan {
             Ok(streams) => {
                 for stream in &streams {
@@ -172,10 +170,9 @@ impl Engine {
                 Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
             };
             source_retries = 0;
-            let ((rows, stop), fetched) =
-                tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel), async {
-                    if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
-                });
+            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel), async {
+                if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
+            });
             match rows {
                 Ok(rows) => pending.add(rows),
                 Err(e) => break Err(e.into()),
@@ -425,12 +422,7 @@ impl Engine {
     }
 
     /// The row of an item whose put has ended; a fatal error stops the job instead.
-    fn settle(
-        &self,
-        item: &Item,
-        put: Result<ferry_core::PutOutcome, ConnectorError>,
-        progress: &dyn Progress,
-    ) -> Result<ItemRow, Stop> {
+    fn settle(&self, item: &Item, put: Result<ferry_core::PutOutcome, ConnectorError>, progress: &dyn Progress) -> Result<ItemRow, Stop> {
         let vertical = item.vertical();
         match put {
             Ok(out) => {
@@ -468,7 +460,16 @@ fn row(
     sha256: Option<String>,
     warnings: Vec<String>,
 ) -> ItemRow {
-    ItemRow { vertical: item.vertical(), source_id: item.id.clone(), outcome, reason, version: item.version.clone(), dest_id, sha256, warnings }
+    ItemRow {
+        vertical: item.vertical(),
+        source_id: item.id.clone(),
+        outcome,
+        reason,
+        version: item.version.clone(),
+        dest_id,
+        sha256,
+        warnings,
+    }
 }
 
 fn failed_row(e: &ItemError) -> ItemRow {

@@ -40,7 +40,12 @@ impl PageStream for Pages {
             .map(|i| {
                 let (id, version) = &self.items[i];
                 if self.bad.contains(&i) {
-                    return Err(ItemError { vertical: Vertical::Files, id: id.clone(), location: format!("item {i}"), reason: "broken".into() });
+                    return Err(ItemError {
+                        vertical: Vertical::Files,
+                        id: id.clone(),
+                        location: format!("item {i}"),
+                        reason: "broken".into(),
+                    });
                 }
                 let body = Bytes::from(format!("{id}:{version}"));
                 Ok(Item {

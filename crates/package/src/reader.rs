@@ -298,7 +298,12 @@ impl Iterator for ItemIter {
                 Ok(true) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
                 Ok(true) => return Some(self.item(line_no)),
                 Err(e) => {
-                    return Some(Err(ItemError { vertical: self.vertical, id: format!("line-{line_no}"), location: self.path.clone(), reason: e.to_string() }));
+                    return Some(Err(ItemError {
+                        vertical: self.vertical,
+                        id: format!("line-{line_no}"),
+                        location: self.path.clone(),
+                        reason: e.to_string(),
+                    }));
                 }
             }
         }

@@ -371,7 +371,9 @@ impl Walk<'_> {
             return Err(item_err(Vertical::Mail, &id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
-        f.take(limits.max_record as u64 + 1).read_to_end(&mut bytes).map_err(|e| item_err(Vertical::Mail, &id, &id, format!("cannot read: {e}")))?;
+        f.take(limits.max_record as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| item_err(Vertical::Mail, &id, &id, format!("cannot read: {e}")))?;
         if bytes.len() > limits.max_record {
             return Err(item_err(Vertical::Mail, &id, &id, format!("message is larger than the {} byte limit", limits.max_record)));
         }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_codecs::mail_meta::read_meta;
 use ferry_core::content::{BoxRead, ContentSource};
-use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Vertical, Stream};
+use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Page, PageStream, Record, Stream, Vertical};
 use futures::TryStreamExt;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
