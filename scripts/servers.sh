@@ -15,6 +15,11 @@
 #   with the same password.
 #   Xandikos: CalDAV and CardDAV over plain HTTP (it has no TLS or accounts of its own),
 #   two instances (two users), for tests that pass --insecure.
+#   PostgreSQL, for the job store's tests (FERRY_TEST_POSTGRES, a URL of a database
+#   `ferry_test` whose role may create databases: each test makes its own): the machine's
+#   server on 127.0.0.1:5432 when it lets `postgres` in without a password, else a private
+#   cluster under DIR on a free port (also when FERRY_SERVERS_PRIVATE_POSTGRES=1), made with
+#   initdb and run by pg_ctl as the postgres user (PostgreSQL refuses to run as root).
 set -euo pipefail
 
 if [ "${1:-start}" = stop ]; then
@@ -25,6 +30,11 @@ if [ "${1:-start}" = stop ]; then
     for pidfile in "$dir"/*.pid; do
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     done
+    if [ -f "$dir/postgres/data/postmaster.pid" ] && [ -f "$dir/postgres/bin" ]; then
+        owner=$(stat -c %U "$dir/postgres/data")
+        if [ "$(id -un)" = "$owner" ]; then as_owner=(); else as_owner=(runuser -u "$owner" --); fi
+        "${as_owner[@]}" "$(cat "$dir/postgres/bin")/pg_ctl" -D "$dir/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
     exit 0
 fi
 
@@ -238,6 +248,38 @@ for x in a b c d e f; do
 done
 for x in a b c d e f; do wait_port "${x_port[$x]}" "Xandikos $x"; done
 
+# --- PostgreSQL
+pg_ok() { PGCONNECT_TIMEOUT=3 psql -w -X -q -h 127.0.0.1 -p "$1" -U postgres -d postgres "${@:2}" 2>/dev/null; }
+if [ "${FERRY_SERVERS_PRIVATE_POSTGRES:-0}" != 1 ] && command -v psql >/dev/null && pg_ok 5432 -Atc 'SELECT 1' >/dev/null; then
+    pg_port=5432
+else
+    pg_bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+        echo "servers.sh: PostgreSQL is not installed and none answers on 127.0.0.1:5432 (apt-get install postgresql)" >&2
+        exit 1
+    fi
+    pg_port=$(free_port)
+    p="$dir/postgres"
+    mkdir -p "$p"
+    echo "$pg_bin" > "$p/bin"
+    as_pg=()
+    if [ "$(id -u)" -eq 0 ]; then
+        pg_user=postgres
+        id "$pg_user" >/dev/null 2>&1 || pg_user=nobody
+        chown "$pg_user" "$p"
+        as_pg=(runuser -u "$pg_user" --)
+    fi
+    # throwaway data: no fsync; trust on the loopback and the private socket only
+    "${as_pg[@]}" "$pg_bin/initdb" -D "$p/data" -U postgres -A trust -E UTF8 --no-sync > "$p/initdb.log" 2>&1
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$p/data" -l "$p/postgres.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $p -c fsync=off -c max_connections=200" start > /dev/null
+    wait_port "$pg_port" PostgreSQL
+fi
+pg() { PGCONNECT_TIMEOUT=5 psql -w -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres "$@"; }
+if [ -z "$(pg -Atc "SELECT 1 FROM pg_database WHERE datname = 'ferry_test'")" ]; then
+    pg -c 'CREATE DATABASE ferry_test'
+fi
+
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
 FERRY_TEST_CA=$dir/ca.pem
@@ -254,5 +296,6 @@ FERRY_TEST_XANDIKOS_C=127.0.0.1:${x_port[c]}
 FERRY_TEST_XANDIKOS_D=127.0.0.1:${x_port[d]}
 FERRY_TEST_XANDIKOS_E=127.0.0.1:${x_port[e]}
 FERRY_TEST_XANDIKOS_F=127.0.0.1:${x_port[f]}
+FERRY_TEST_POSTGRES=postgres://postgres@127.0.0.1:$pg_port/ferry_test
 ENV
 echo "$dir"

@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, installed only when missing: the real servers the
-# connectors are tested against, and openssl for their throwaway certificates.
-packages=(dovecot-imapd rclone radicale xandikos openssl time)
+# connectors are tested against, PostgreSQL for the job store, and openssl for the
+# servers' throwaway certificates.
+packages=(dovecot-imapd rclone radicale xandikos postgresql openssl time)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

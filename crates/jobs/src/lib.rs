@@ -48,8 +48,9 @@ pub trait JobStore: Send + Sync {
     /// Takes a given job for `worker` (a description such as `ferry worker 1234 on
     /// host`) for `ttl`. Refused with [`StoreError::Busy`], naming the holder, while
     /// another worker's lease on it is live, unless `take_over`: the caller has proof that
-    /// the holder is gone (the embedded CLI holds a kernel file lock on the job). Any
-    /// earlier lease on the job is lost from then on. The job's state is left as it is.
+    /// the holder is gone (the embedded CLI holds a kernel file lock on the job). A worker
+    /// that holds the job already (the same description) takes it again. Any earlier
+    /// lease on the job is lost from then on. The job's state is left as it is.
     async fn acquire(&self, id: &str, worker: &str, ttl: Duration, take_over: bool) -> Result<(Job, Lease)>;
     /// Takes the oldest job a worker may run, if any: one `queued`, or one `running`
     /// whose lease expired (its worker died). The job is set `running`. Concurrent
