@@ -32,7 +32,7 @@ pub fn plan(req: &TransferRequest, run: &RunOptions) -> Result<JobSpec, AppError
             ferry_connectors::dir::check_overlap(&p, &d).map_err(|why| usage(format!("{why}; choose a destination outside it")))?;
         }
     }
-    let wanted = if req.only.is_empty() { Vertical::ALL.to_vec() } else { req.only.clone() };
+    let wanted = if req.only.is_empty() { ferry_verticals::VERTICALS.to_vec() } else { req.only.clone() };
     let verticals: Vec<Vertical> = wanted.iter().copied().filter(|v| src.exports.contains(v) && dst.imports.contains(v)).collect();
     if verticals.is_empty() {
         return Err(usage(format!(

@@ -114,7 +114,7 @@ fn password_flag(side: Side) -> (&'static str, &'static str) {
 }
 
 async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &TransferOpts) -> Result<u8> {
-    let only = if opts.only.is_empty() { Vec::new() } else { Vertical::parse_list(&opts.only.join(",")).map_err(usage)? };
+    let only = if opts.only.is_empty() { Vec::new() } else { ferry_verticals::parse_list(&opts.only.join(",")).map_err(usage)? };
     let req = TransferRequest {
         source: from.to_owned(),
         destination: to.to_owned(),

@@ -6,7 +6,7 @@ use ferry_store::{Outcome, Report};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct Console {
@@ -14,8 +14,8 @@ pub struct Console {
     plain: bool,
     items: AtomicU64,
     bytes: AtomicU64,
-    /// The vertical the bar shows, as its discriminant (`u8::MAX`: none yet).
-    shown: AtomicU8,
+    /// The vertical the bar shows, as the address of its name (0: none yet).
+    shown: AtomicUsize,
     last_line: Mutex<Instant>,
 }
 
@@ -33,7 +33,7 @@ impl Console {
             plain: !quiet && !tty,
             items: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            shown: AtomicU8::new(u8::MAX),
+            shown: AtomicUsize::new(0),
             last_line: Mutex::new(Instant::now()),
         }
     }
@@ -67,7 +67,7 @@ impl Progress for Console {
     fn item_done(&self, v: Vertical, _o: Outcome, bytes: u64) {
         // the bar's prefix is the vertical of the latest item (a stream may mix them)
         if let Some(b) = &self.bar
-            && self.shown.swap(v as u8, Ordering::Relaxed) != v as u8
+            && self.shown.swap(v.as_str().as_ptr() as usize, Ordering::Relaxed) != v.as_str().as_ptr() as usize
         {
             b.set_prefix(v.to_string());
         }

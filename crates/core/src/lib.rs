@@ -12,6 +12,6 @@ pub mod vertical;
 pub use connector::{AuthKind, Capabilities, Exporter, Importer, Page, PageStream, PutOutcome, Stream};
 pub use content::{BoxRead, Content, ContentSource, Sha256Hex};
 pub use error::{ConnectorError, ItemError};
-pub use item::{Item, Original, Record, Standard};
+pub use item::{Attachment, Item, Original, OtherRecord, Record, Reference, Standard};
 pub use uri::Endpoint;
 pub use vertical::Vertical;

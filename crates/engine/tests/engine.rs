@@ -56,6 +56,8 @@ impl PageStream for Pages {
                     original: None,
                     content: Some(Content::from_bytes("text/plain", body)),
                     standard: None,
+                    attachments: vec![],
+                    references: vec![],
                 })
             })
             .collect();

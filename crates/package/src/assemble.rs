@@ -15,6 +15,7 @@ use ferry_codecs::ical::CalendarMerger;
 use ferry_codecs::mbox::write_message;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::{Record, Vertical};
+use ferry_verticals::{Per, StandardForm};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -203,6 +204,10 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
 }
 
 fn standard_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
+    let form = ferry_verticals::find(v).and_then(|d| d.standard);
+    if let Some(form) = form.filter(|f| f.per == Per::Item) {
+        return item_files_pass(rows, sink, v, form);
+    }
     let staged_path = |f: &str| plan.staging.join(f);
     let mut namer = Namer::default();
     let mut open_path: Option<String> = None;
@@ -218,11 +223,7 @@ fn standard_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Resu
                 }
                 sink.end_stream()?;
             }
-            let media_type = match v {
-                Vertical::Contacts => "text/vcard",
-                Vertical::Mail => "application/mbox",
-                _ => "text/calendar",
-            };
+            let media_type = form.map_or("application/octet-stream", |f| f.media_type);
             // mail is mostly attachments that do not compress: stored, like media
             sink.start_stream(&path, media_type, v != Vertical::Mail)?;
             if matches!(v, Vertical::Calendar | Vertical::Tasks) {
@@ -262,6 +263,8 @@ fn standard_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Resu
                 let path = namer.path(v, &rec);
                 sink.add_staged(&path, media_type, &staged_path(file), *size, sha, v == Vertical::Files)?;
             }
+            // a later vertical's file is its staged standard text (above); its record keeps it
+            Record::Other(_) => {}
         }
     }
     if open_path.is_some() {
@@ -347,6 +350,26 @@ fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
 }
 
 /// Unique, safe file names for media and files, the same on every pass.
+/// A vertical whose standard file holds one item (a note's `.md`): a file each, named
+/// after the item, in its container's folder.
+fn item_files_pass(rows: &Rows, sink: &mut Sink, v: Vertical, form: StandardForm) -> Result<(), PackageError> {
+    let mut namer = Namer::default();
+    for row in rows.pass(v)? {
+        let row = row?;
+        let Some(text) = &row.standard else { continue };
+        let rec = row.record()?;
+        let path = namer.path(v, &rec);
+        let path = match path.rsplit_once('.') {
+            Some((stem, _)) if !stem.ends_with('/') => format!("{stem}.{}", form.extension),
+            _ => format!("{path}.{}", form.extension),
+        };
+        sink.start_stream(&path, form.media_type, true)?;
+        sink.write_stream(text)?;
+        sink.end_stream()?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 struct Namer {
     used: HashSet<String>,
@@ -362,7 +385,8 @@ impl Namer {
         let name = match &rec.record {
             Record::Media(m) => m.file_name.clone(),
             Record::File(f) => f.name.clone(),
-            _ => rec.id.clone(),
+            // the last part of the id: a note's file name where it came from
+            _ => rec.id.rsplit('/').next().unwrap_or(&rec.id).to_owned(),
         };
         let name = safe_segment(&name);
         let dir =

@@ -1,17 +1,12 @@
 //! Where things go in a package.
 
 use ferry_core::Vertical;
+use ferry_verticals::Per;
 
-/// The canonical records of a vertical.
+/// The canonical records of a vertical, as its module in the registry declares them;
+/// empty for a vertical this ferry does not know.
 pub fn records_path(v: Vertical) -> &'static str {
-    match v {
-        Vertical::Contacts => "contacts/contacts.jsonl",
-        Vertical::Calendar => "calendar/events.jsonl",
-        Vertical::Tasks => "tasks/tasks.jsonl",
-        Vertical::Mail => "mail/messages.jsonl",
-        Vertical::Media => "media/media.jsonl",
-        Vertical::Files => "files/files.jsonl",
-    }
+    ferry_verticals::find(v).map_or("", |d| d.records_path)
 }
 
 /// The contacts CSV (Google Contacts layout).
@@ -45,16 +40,11 @@ pub fn safe_segment(s: &str) -> String {
     out
 }
 
-/// Standard-format file of one container.
+/// Standard-format file of one container, for a vertical whose standard files hold a
+/// container each (a vCard address book, an mbox).
 pub fn standard_path(v: Vertical, container: &str) -> Option<String> {
-    let c = safe_container(container);
-    match v {
-        Vertical::Contacts => Some(format!("contacts/{c}.vcf")),
-        Vertical::Calendar => Some(format!("calendar/{c}.ics")),
-        Vertical::Tasks => Some(format!("tasks/{c}.ics")),
-        Vertical::Mail => Some(format!("mail/{c}.mbox")),
-        Vertical::Media | Vertical::Files => None,
-    }
+    let form = ferry_verticals::find(v)?.standard.filter(|f| f.per == Per::Container)?;
+    Some(format!("{v}/{}.{}", safe_container(container), form.extension))
 }
 
 /// A checked relative path: `/`-separated, no empty, `.` or `..` segments, not absolute,

@@ -55,6 +55,12 @@ impl PackageReader {
     /// The items of one vertical, in package order, each checked against its hash.
     pub fn items(&self, v: Vertical) -> Result<ItemIter, PackageError> {
         let path = layout::records_path(v);
+        if path.is_empty() {
+            return Err(PackageError::Invalid {
+                path: "manifest.json".into(),
+                reason: format!("this ferry does not know the vertical `{v}`"),
+            });
+        }
         let lines = if self.manifest.verticals.contains_key(v.as_str()) {
             Some(LineReader::new(BufReader::new(HashRead::new(self.fs.open_file(path)?)), Limits::default().max_line * 32))
         } else {
@@ -201,7 +207,17 @@ impl ItemIter {
                 })
             }
         };
-        Ok(Item { id: rec.id, container: rec.container, version: rec.version, record: rec.record, original, content, standard: None })
+        Ok(Item {
+            id: rec.id,
+            container: rec.container,
+            version: rec.version,
+            record: rec.record,
+            original,
+            content,
+            standard: None,
+            attachments: vec![],
+            references: rec.references,
+        })
     }
 
     /// Message `index` of the mbox at `path`. The mboxes are read once, front to back: the

@@ -19,6 +19,9 @@ pub struct PackageRecord {
     pub original: Option<OriginalJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<ContentRef>,
+    /// Other items this one points at (a reply's parent, a playlist's tracks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<ferry_core::Reference>,
 }
 
 /// Where an item's content is in the package.
@@ -43,6 +46,7 @@ impl PackageRecord {
             record: item.record.clone(),
             original: item.original.as_ref().map(OriginalJson::from),
             content,
+            references: item.references.clone(),
         }
     }
 
@@ -57,13 +61,11 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("manifest.schema.json", serde_json::to_value(schemars::schema_for!(crate::Manifest)).unwrap()),
         ("record.schema.json", serde_json::to_value(schemars::schema_for!(PackageRecord)).unwrap()),
     ];
-    use ferry_core::model::*;
-    out.push(("contact.schema.json", serde_json::to_value(schemars::schema_for!(Contact)).unwrap()));
-    out.push(("event.schema.json", serde_json::to_value(schemars::schema_for!(Event)).unwrap()));
-    out.push(("task.schema.json", serde_json::to_value(schemars::schema_for!(Task)).unwrap()));
-    out.push(("mail.schema.json", serde_json::to_value(schemars::schema_for!(MailMessage)).unwrap()));
-    out.push(("media.schema.json", serde_json::to_value(schemars::schema_for!(MediaItem)).unwrap()));
-    out.push(("file.schema.json", serde_json::to_value(schemars::schema_for!(FileEntry)).unwrap()));
+    // each vertical's record, as its module declares it (`contact.schema.json`)
+    for def in ferry_verticals::all() {
+        let name: &'static str = Box::leak(format!("{}.schema.json", def.record_type).into_boxed_str());
+        out.push((name, (def.schema)()));
+    }
     for (name, schema) in &mut out {
         if let Some(obj) = schema.as_object_mut() {
             obj.insert("$id".into(), format!("https://ferry.dev/schemas/package/v{}/{name}", crate::FORMAT_VERSION).into());

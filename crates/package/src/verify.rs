@@ -73,7 +73,7 @@ pub fn verify(reader: &PackageReader) -> Result<VerifyReport, PackageError> {
         }
     }
     for (name, summary) in &manifest.verticals {
-        let Ok(v) = name.parse::<Vertical>() else {
+        let Ok(v) = ferry_verticals::parse(name) else {
             report.problems.push(format!("manifest.json: unknown vertical `{name}`"));
             continue;
         };

@@ -19,7 +19,7 @@ use crate::staging::{StagingLock, check_target, create_new_private, partial_path
 use crate::{Form, PackageError};
 use chrono::{DateTime, Utc};
 use ferry_codecs::vcard::{WriteVersion, convert};
-use ferry_core::{Item, Record, Vertical};
+use ferry_core::{Item, Record};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::io;
@@ -289,6 +289,15 @@ impl PackageWriter {
             },
             // a time zone used but defined nowhere: the times cannot be placed exactly
             (Record::Event(_) | Record::Task(_), Some(o)) => ferry_codecs::ical::timezone_warnings(&o.bytes),
+            // a later vertical's standard file, made by its module (kept after the record)
+            (Record::Other(_), _) if let Some(codec) = ferry_verticals::find(v).and_then(|d| d.codec) => {
+                let s = match &item.standard {
+                    Some(s) => s.clone(),
+                    None => (codec.write)(item).map_err(|e| PackageError::invalid(&item.id, e))?,
+                };
+                body.extend_from_slice(s.text.as_bytes());
+                s.warnings
+            }
             _ => Vec::new(),
         };
         let standard_end = body.len();
@@ -333,7 +342,7 @@ impl PackageWriter {
                     .map(|d| d.with_timezone(&Utc))
                     .unwrap_or_else(Utc::now);
                 let mut verticals = Vec::new();
-                for v in Vertical::ALL {
+                for &v in &ferry_verticals::VERTICALS {
                     let (count, containers) = staged.index.summary(v.as_str())?;
                     if count > 0 {
                         verticals.push((v, count, containers));

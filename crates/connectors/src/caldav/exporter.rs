@@ -173,6 +173,8 @@ impl Pages {
                 record,
                 content: None,
                 standard: None,
+                attachments: vec![],
+                references: vec![],
             });
             match item {
                 Ok(i) if !self.verticals.contains(&i.vertical()) => {}

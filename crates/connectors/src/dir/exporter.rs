@@ -16,6 +16,7 @@ use ferry_codecs::{CodecError, Limits};
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
 use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Stream, Vertical};
+use ferry_verticals::{Codec, DirFile};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -181,7 +182,12 @@ impl Walk<'_> {
                 continue; // ferry's own unfinished file; a photo's sidecar, read with the photo
             }
             let head = if needs_head(&name) { read_head(&path) } else { Vec::new() };
-            let kind = classify(&name, &head);
+            // a later vertical's file (a note), as its module recognises it; else the first
+            // wave's classification
+            let relative = rel_str(&rel);
+            let file = DirFile { rel: &relative, name: &name, head: &head };
+            let later = ferry_verticals::all().iter().find(|d| d.codec.is_some() && (d.recognises)(&file));
+            let kind = later.map_or_else(|| classify(&name, &head), |d| d.vertical);
             if kind == Vertical::Files && self.wants(Vertical::Mail) && maildir::has_info(&name) {
                 let id = rel_str(&rel);
                 let reason =
@@ -200,12 +206,35 @@ impl Walk<'_> {
                 Vertical::Mail => self.mbox(&path, &rel),
                 Vertical::Media => self.media(&path, &rel, &name),
                 Vertical::Files => self.file(&path, &rel, &name),
+                _ => match later.and_then(|d| d.codec) {
+                    Some(codec) => self.standard_file(home, codec, &path, &rel),
+                    None => true,
+                },
             };
             if !go_on {
                 return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// A later vertical's file, read whole (up to the record limit) by its module.
+    fn standard_file(&mut self, v: Vertical, codec: Codec, path: &Path, rel: &Path) -> bool {
+        let id = rel_str(rel);
+        let container = container_dirs(rel, v).join("/");
+        let limit = Limits::default().max_record;
+        let item = open_regular(path).map_err(|e| item_err(v, &id, &id, format!("cannot open: {e}"))).and_then(|(f, meta)| {
+            if meta.len() > limit as u64 {
+                return Err(item_err(v, &id, &id, format!("larger than the {limit} byte limit")));
+            }
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            f.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(|e| item_err(v, &id, &id, format!("cannot read: {e}")))?;
+            if bytes.len() > limit {
+                return Err(item_err(v, &id, &id, format!("larger than the {limit} byte limit")));
+            }
+            (codec.read)(&id, &container, &bytes)
+        });
+        self.send(item)
     }
 
     /// Reports a link or special file as a failed item: ferry never follows or opens one.
@@ -253,6 +282,8 @@ impl Walk<'_> {
                         original: Some(Original { media_type: "text/vcard".into(), bytes: Bytes::from(c.original) }),
                         content: None,
                         standard: Some(Standard { text: c.v4.text, warnings: c.v4.warnings }),
+                        attachments: vec![],
+                        references: vec![],
                     })
                 }
                 Err(e) => Err(codec_err(Vertical::Contacts, &file, e)),
@@ -285,6 +316,8 @@ impl Walk<'_> {
                         original: Some(Original { media_type: "text/vcard".into(), bytes: Bytes::from(card) }),
                         content: None,
                         standard: None,
+                        attachments: vec![],
+                        references: vec![],
                     })
                 }
                 Err(e) => Err(item_err(Vertical::Contacts, &format!("{file}:{line}"), format!("{file} line {line}"), e)),
@@ -318,6 +351,8 @@ impl Walk<'_> {
                         original: Some(Original { media_type: "text/calendar".into(), bytes: Bytes::from(o.original) }),
                         content: None,
                         standard: None,
+                        attachments: vec![],
+                        references: vec![],
                     })
                 }
                 Err(e) => Err(codec_err(home, &file, e)),
@@ -353,6 +388,8 @@ impl Walk<'_> {
                         original: None,
                         content: Some(content),
                         standard: None,
+                        attachments: vec![],
+                        references: vec![],
                     })
                 }
                 Err(e) => Err(codec_err(Vertical::Mail, &file, e)),
@@ -391,6 +428,8 @@ impl Walk<'_> {
             original: None,
             content: Some(content),
             standard: None,
+            attachments: vec![],
+            references: vec![],
         })
     }
 
@@ -497,6 +536,8 @@ impl Walk<'_> {
                 original: None,
                 content: Some(file_content(media_type(name).unwrap_or("application/octet-stream"), path, meta.len())),
                 standard: None,
+                attachments: vec![],
+                references: vec![],
             })
         })();
         if !self.send(item) {
@@ -527,6 +568,8 @@ impl Walk<'_> {
                 original: None,
                 content: Some(file_content(file_media_type(name), path, meta.len())),
                 standard: None,
+                attachments: vec![],
+                references: vec![],
             }
         });
         self.send(item)

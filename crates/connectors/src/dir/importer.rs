@@ -7,6 +7,7 @@ use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::content::{HashingReader, sha256_hex};
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
 use ferry_package::layout::{safe_container, safe_segment};
+use ferry_verticals::{Codec, StandardForm};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -140,6 +141,28 @@ impl DirImporter {
         let sha256 = Some(sha256_hex(&bytes));
         let created = self.write_if_changed(&path, bytes, true).await?.unwrap_or(true);
         Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings, sha256 })
+    }
+
+    /// A later vertical's item as its module's standard file (a note's Markdown), in
+    /// `VERTICAL/CONTAINER/`, named from its id (with a hash of it: ferry's own name).
+    async fn put_standard(&self, item: &Item, codec: Codec, form: StandardForm) -> Result<PutOutcome, ConnectorError> {
+        let standard = match &item.standard {
+            Some(s) => s.clone(),
+            None => (codec.write)(item).map_err(ConnectorError::Item)?,
+        };
+        let last = item.id.rsplit('/').next().unwrap_or(&item.id);
+        let stem = last.strip_suffix(&format!(".{}", form.extension)).unwrap_or(last);
+        let readable: String = stem.chars().filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')).take(80).collect();
+        let tag = &hex::encode(Sha256::digest(item.id.as_bytes()))[..12];
+        let name = match readable.trim() {
+            "" => format!("{tag}.{}", form.extension),
+            r => format!("{r}-{tag}.{}", form.extension),
+        };
+        let path = self.container_dir(item.vertical(), &item.container, "default").join(name);
+        let bytes = standard.text.into_bytes();
+        let sha256 = Some(sha256_hex(&bytes));
+        let created = self.write_if_changed(&path, bytes, true).await?.unwrap_or(true);
+        Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings: standard.warnings, sha256 })
     }
 
     async fn put_mail(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
@@ -316,6 +339,10 @@ impl Importer for DirImporter {
             Vertical::Tasks => self.put_text(item, "default", "ics").await,
             Vertical::Mail => self.put_mail(item).await,
             Vertical::Media | Vertical::Files => self.put_file(item).await,
+            v => match ferry_verticals::find(v).and_then(|d| d.codec.zip(d.standard)) {
+                Some((codec, form)) => self.put_standard(item, codec, form).await,
+                None => Err(ConnectorError::Item(format!("a folder cannot hold {v} items: this ferry has no file format for them"))),
+            },
         }
     }
 

@@ -16,14 +16,15 @@ pub use safe::check_overlap;
 pub use config::DirConfig;
 
 use crate::Spec;
-use ferry_core::{AuthKind, Capabilities, Vertical};
+use ferry_core::{AuthKind, Capabilities};
 
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "dir",
     schemes: &["dir"],
     description: "A local folder of vCard, iCalendar, mbox/maildir/eml, photo and other files",
-    exports: &Vertical::ALL,
-    imports: &Vertical::ALL,
+    // every vertical of the registry: each declares how a folder and a package hold it
+    exports: &ferry_verticals::VERTICALS,
+    imports: &ferry_verticals::VERTICALS,
     auth: AuthKind::None,
     incremental: true,
     written_whole: false,

@@ -322,6 +322,8 @@ impl Pages {
                 original: None,
                 content: Some(Content { media_type: "message/rfc822".into(), size: Some(m.size), sha256: None, source }),
                 standard: None,
+                attachments: vec![],
+                references: vec![],
             }));
         }
         Ok(out)

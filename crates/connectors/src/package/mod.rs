@@ -9,14 +9,15 @@ mod importer;
 pub use config::PackageConfig;
 
 use crate::Spec;
-use ferry_core::{AuthKind, Capabilities, Vertical};
+use ferry_core::{AuthKind, Capabilities};
 
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "package",
     schemes: &["package"],
     description: "ferry package: ZIP, age-encrypted ZIP (.age) or directory, with manifest and hashes",
-    exports: &Vertical::ALL,
-    imports: &Vertical::ALL,
+    // every vertical of the registry: each declares how a folder and a package hold it
+    exports: &ferry_verticals::VERTICALS,
+    imports: &ferry_verticals::VERTICALS,
     auth: AuthKind::None,
     // a package is written whole; exports are never incremental
     incremental: false,

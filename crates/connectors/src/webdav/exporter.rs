@@ -166,6 +166,8 @@ impl Walk {
                     source: Arc::new(Get { http: self.http.clone(), url: self.cfg.url(&rel), auth: self.cfg.auth() }),
                 }),
                 standard: None,
+                attachments: vec![],
+                references: vec![],
             }));
         }
         self.files.extend(items);

@@ -1,0 +1,71 @@
+use ferry_core::{Item, ItemError, Standard, Vertical};
+use std::path::Path;
+
+/// A vertical's declaration.
+#[derive(Clone, Copy)]
+pub struct Def {
+    pub vertical: Vertical,
+    /// The `type` of its records in JSON (`contact`, `note`).
+    pub record_type: &'static str,
+    /// The JSON Schema of its record (written to `schemas/` and into every package).
+    pub schema: fn() -> serde_json::Value,
+    /// The package's JSON Lines of its records.
+    pub records_path: &'static str,
+    /// Its standard format, where it has one (vCard, iCalendar, mbox, Markdown).
+    pub standard: Option<StandardForm>,
+    /// Whether a `dir:` file is of this vertical (a later vertical's files, such as
+    /// Markdown notes, are told apart from plain files this way; the first wave's are
+    /// classified by the `dir` connector itself, and say `false` here).
+    pub recognises: fn(&DirFile) -> bool,
+    /// An item to and from its standard file, for a vertical that has no reader and
+    /// writer of its own elsewhere.
+    pub codec: Option<Codec>,
+}
+
+/// How a vertical's standard format is laid out in a package and a folder.
+#[derive(Clone, Copy, Debug)]
+pub struct StandardForm {
+    pub media_type: &'static str,
+    /// File extension, without the dot.
+    pub extension: &'static str,
+    pub per: Per,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Per {
+    /// One file holds a container's items (an address book's `.vcf`, a folder's mbox).
+    Container,
+    /// One file per item (a note's `.md`).
+    Item,
+}
+
+/// A file met in a `dir:` source.
+pub struct DirFile<'a> {
+    /// Relative to the folder read, `/`-separated.
+    pub rel: &'a str,
+    pub name: &'a str,
+    /// Its first bytes (up to 512).
+    pub head: &'a [u8],
+}
+
+impl DirFile<'_> {
+    /// The folder at the top of its path (`notes` for `notes/Work/idea.md`).
+    pub fn top(&self) -> Option<&str> {
+        self.rel.split_once('/').map(|(t, _)| t)
+    }
+
+    pub fn extension(&self) -> Option<String> {
+        Path::new(self.name).extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
+    }
+}
+
+/// A later vertical's item as one standard-format file, both ways.
+#[derive(Clone, Copy)]
+pub struct Codec {
+    /// The item's file: its text, and what the format could not hold (fidelity
+    /// warnings). An error fails the item with that reason.
+    pub write: fn(&Item) -> Result<Standard, String>,
+    /// The item a file holds. `id` and `container` are where the file was found; `bytes`
+    /// is the whole file (bounded by the caller).
+    pub read: fn(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError>,
+}
