@@ -16,8 +16,16 @@ pub use def::{Codec, Def, DirFile, Per, StandardForm};
 
 use ferry_core::Vertical;
 
-const REGISTRY: &[Def] =
-    &[first_wave::CONTACTS, first_wave::CALENDAR, first_wave::TASKS, first_wave::MAIL, first_wave::MEDIA, first_wave::FILES];
+/// One line per vertical, in the order reports list them.
+#[rustfmt::skip]
+const REGISTRY: &[Def] = &[
+    first_wave::CONTACTS,
+    first_wave::CALENDAR,
+    first_wave::TASKS,
+    first_wave::MAIL,
+    first_wave::MEDIA,
+    first_wave::FILES,
+];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();
 /// Every vertical ferry knows, in registry order.
