@@ -11,6 +11,7 @@
 
 mod def;
 mod first_wave;
+pub mod notes;
 
 pub use def::{Codec, Def, DirFile, Per, StandardForm};
 
@@ -25,6 +26,7 @@ const REGISTRY: &[Def] = &[
     first_wave::MAIL,
     first_wave::MEDIA,
     first_wave::FILES,
+    notes::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();
