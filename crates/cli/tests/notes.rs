@@ -71,3 +71,51 @@ fn notes_go_through_a_package_and_back_unchanged() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(files_under(&dst.join("notes")), back);
 }
+
+/// A note's attached files (`NAME.attachments/` beside it) travel with it, through a
+/// package and into another folder, and are not also counted as files or photos.
+#[test]
+fn attached_files_travel_with_their_note() {
+    let t = tempfile::tempdir().unwrap();
+    let (src, data) = (t.path().join("src"), t.path().join("data"));
+    let png: Vec<u8> = [b"\x89PNG\r\n\x1a\n".as_slice(), &(0..=255u8).collect::<Vec<_>>()].concat();
+    write(&src.join("notes/Home/plan.md"), b"---\ntitle: Plan\nattachments: [diagram.png, data.csv]\n---\nsee the diagram\n");
+    write(&src.join("notes/Home/plan.attachments/diagram.png"), &png);
+    write(&src.join("notes/Home/plan.attachments/data.csv"), b"a,b\n1,2\n");
+    // a folder of that form with no note beside it is plain files
+    write(&src.join("notes/orphan.attachments/x.bin"), b"x");
+    let pkg = t.path().join("p.zip");
+    let o = ferry(&data, &["--json", "export", &format!("dir:{}", src.display()), "-o", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = &report["report"]["verticals"];
+    assert_eq!((v["notes"]["transferred"].as_u64(), v["files"]["transferred"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(v["media"]["transferred"], 0, "the diagram is the note's, not a photo: {report}");
+    let o = ferry(&data, &["verify", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let z = zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap();
+    let names: Vec<String> = z.file_names().map(|n| n.unwrap().into_owned()).collect();
+    assert_eq!(names.iter().filter(|n| n.starts_with("notes/attachments/")).count(), 2, "{names:?}");
+
+    let dst = t.path().join("dst");
+    for _ in 0..2 {
+        let o = ferry(&data, &["import", pkg.to_str().unwrap(), "--to", &format!("dir:{}", dst.display())]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let back = files_under(&dst.join("notes/Home"));
+    assert_eq!(back.len(), 3, "the note and its two files, once: {back:?}");
+    let find = |suffix: &str| back.iter().find(|(p, _)| p.ends_with(suffix)).map(|(p, b)| (p.clone(), b.clone()));
+    let (note, _) = find(".md").expect("the note");
+    let (diagram, bytes) = find(".attachments/diagram.png").expect("its diagram");
+    assert_eq!(bytes, png);
+    assert_eq!(diagram.trim_end_matches("/diagram.png"), format!("{}.attachments", note.trim_end_matches(".md")));
+    assert_eq!(find(".attachments/data.csv").unwrap().1, b"a,b\n1,2\n");
+
+    // and folder to folder again: the copy's attachments are read as its own
+    let again = t.path().join("again");
+    let o = ferry(&data, &["--json", "transfer", "--from", &format!("dir:{}", dst.display()), "--to", &format!("dir:{}", again.display())]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["report"]["verticals"]["files"]["transferred"], 1, "only the orphan folder's file: {report}");
+    assert_eq!(files_under(&again.join("notes/Home")).len(), 3);
+}

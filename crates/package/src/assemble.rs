@@ -206,7 +206,7 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
 fn standard_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
     let form = ferry_verticals::find(v).and_then(|d| d.standard);
     if let Some(form) = form.filter(|f| f.per == Per::Item) {
-        return item_files_pass(rows, sink, v, form);
+        return item_files_pass(plan, rows, sink, v, form);
     }
     let staged_path = |f: &str| plan.staging.join(f);
     let mut namer = Namer::default();
@@ -281,8 +281,22 @@ fn records_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), Package
     sink.start_stream(records_path, "application/jsonl", true)?;
     let mut namer = Namer::default();
     let mut mbox_index: BTreeMap<String, u64> = BTreeMap::new();
+    let attaches = ferry_verticals::find(v).is_some_and(|d| d.codec.is_some());
     for row in rows.pass(v)? {
         let row = row?;
+        // attached files: their staged paths become the package's (see `item_files_pass`)
+        if attaches && row.body.windows(12).any(|w| w == b"\"attached\":[") {
+            let mut rec = row.record()?;
+            let names: Vec<String> = rec.attached.iter().map(|a| a.name.clone()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            for (a, path) in rec.attached.iter_mut().zip(layout::attachment_paths(v, &rec.id, &names)) {
+                a.content.path = path;
+            }
+            let mut line = serde_json::to_vec(&rec).expect("json");
+            line.push(b'\n');
+            sink.write_stream(&line)?;
+            continue;
+        }
         let Some((_, size, sha)) = &row.staged else {
             // nothing to add: the record goes as it was staged
             sink.write_stream(&row.body)?;
@@ -352,12 +366,18 @@ fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
 /// Unique, safe file names for media and files, the same on every pass.
 /// A vertical whose standard file holds one item (a note's `.md`): a file each, named
 /// after the item, in its container's folder.
-fn item_files_pass(rows: &Rows, sink: &mut Sink, v: Vertical, form: StandardForm) -> Result<(), PackageError> {
+fn item_files_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form: StandardForm) -> Result<(), PackageError> {
     let mut namer = Namer::default();
     for row in rows.pass(v)? {
         let row = row?;
-        let Some(text) = &row.standard else { continue };
         let rec = row.record()?;
+        // its attached files, where the records pass says they are
+        let names: Vec<&str> = rec.attached.iter().map(|a| a.name.as_str()).collect();
+        for (a, path) in rec.attached.iter().zip(layout::attachment_paths(v, &rec.id, &names)) {
+            let c = &a.content;
+            sink.add_staged(&path, &c.media_type, &plan.staging.join(&c.path), c.size, &c.sha256, true)?;
+        }
+        let Some(text) = &row.standard else { continue };
         let path = namer.path(v, &rec);
         let path = match path.rsplit_once('.') {
             Some((stem, _)) if !stem.ends_with('/') => format!("{stem}.{}", form.extension),

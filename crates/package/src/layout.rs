@@ -47,6 +47,26 @@ pub fn standard_path(v: Vertical, container: &str) -> Option<String> {
     Some(format!("{v}/{}.{}", safe_container(container), form.extension))
 }
 
+/// Where an item's attached files go: `VERTICAL/attachments/KEY/NAME`, KEY from the
+/// item's id, names made safe and unique within the item.
+pub fn attachment_paths(v: Vertical, id: &str, names: &[&str]) -> Vec<String> {
+    use sha2::Digest;
+    let key = hex::encode(&sha2::Sha256::digest(format!("{v}\0{id}").as_bytes())[..8]);
+    let mut used = std::collections::HashSet::new();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut name = safe_segment(n);
+            if !used.insert(name.to_lowercase()) {
+                name = format!("{i}-{name}");
+                used.insert(name.to_lowercase());
+            }
+            format!("{v}/attachments/{key}/{name}")
+        })
+        .collect()
+}
+
 /// A checked relative path: `/`-separated, no empty, `.` or `..` segments, not absolute,
 /// no backslashes or drive letters.
 pub fn check_relative(path: &str) -> Result<(), String> {
@@ -84,6 +104,17 @@ mod tests {
         assert_eq!(safe_container(""), "default");
         assert_eq!(safe_container("a:b*c"), "a_b_c");
         assert_eq!(safe_segment("Zoë's \u{7}photos"), "Zoë's _photos");
+    }
+
+    #[test]
+    fn attachment_paths_are_safe_and_unique_per_item() {
+        let v = Vertical::new("notes");
+        let p = attachment_paths(v, "notes/a.md", &["../../etc/passwd", "a.png", "A.PNG", "a.png", ""]);
+        assert_eq!(p.len(), 5);
+        assert!(p.iter().all(|p| check_relative(p).is_ok() && p.starts_with("notes/attachments/")), "{p:?}");
+        let unique: std::collections::HashSet<String> = p.iter().map(|p| p.to_lowercase()).collect();
+        assert_eq!(unique.len(), 5, "{p:?}");
+        assert_ne!(attachment_paths(v, "notes/b.md", &["a.png"]), attachment_paths(v, "notes/a.md", &["a.png"]));
     }
 
     #[test]

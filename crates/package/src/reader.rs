@@ -11,7 +11,7 @@ use ferry_codecs::Limits;
 use ferry_codecs::lines::LineReader;
 use ferry_codecs::mbox::{Flavor, MboxReader};
 use ferry_core::content::{BoxRead, ContentSource, sha256_hex};
-use ferry_core::{Content, Item, ItemError, Vertical};
+use ferry_core::{Attachment, Content, Item, ItemError, Vertical};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
@@ -207,6 +207,23 @@ impl ItemIter {
                 })
             }
         };
+        let mut attachments = Vec::with_capacity(rec.attached.len());
+        for a in &rec.attached {
+            let c = &a.content;
+            layout::check_relative(&c.path).map_err(|why| err(&rec.id, format!("unsafe attachment path ({why})")))?;
+            if self.listed.get(&c.path) != Some(&(c.size, c.sha256.clone())) || self.fs.size(&c.path) != Some(c.size) {
+                return Err(err(&rec.id, format!("attached file {} is missing or not what the manifest lists", c.path)));
+            }
+            attachments.push(Attachment {
+                name: a.name.clone(),
+                content: Content {
+                    media_type: c.media_type.clone(),
+                    size: Some(c.size),
+                    sha256: Some(c.sha256.clone()),
+                    source: Arc::new(EntrySource { fs: self.fs.clone(), path: c.path.clone() }),
+                },
+            });
+        }
         Ok(Item {
             id: rec.id,
             container: rec.container,
@@ -215,7 +232,7 @@ impl ItemIter {
             original,
             content,
             standard: None,
-            attachments: vec![],
+            attachments,
             references: rec.references,
         })
     }

@@ -22,6 +22,18 @@ pub struct PackageRecord {
     /// Other items this one points at (a reply's parent, a playlist's tracks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ferry_core::Reference>,
+    /// The item's further content streams (a note's attached files), each a file of the
+    /// package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<AttachedRef>,
+}
+
+/// One attached file of an item.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct AttachedRef {
+    /// Its file name where it came from.
+    pub name: String,
+    pub content: ContentRef,
 }
 
 /// Where an item's content is in the package.
@@ -47,6 +59,7 @@ impl PackageRecord {
             original: item.original.as_ref().map(OriginalJson::from),
             content,
             references: item.references.clone(),
+            attached: Vec::new(),
         }
     }
 

@@ -7,19 +7,21 @@
 //! The staging belongs to one job and is held by one process (see `staging`); nothing in
 //! it is ever opened for writing unless ferry created it just now, exclusively.
 
+use crate::ContentRef;
 use crate::assemble::{Plan, Rows, assemble, build_path, check_item, parts_path};
 use crate::crypt::Encryption;
 use crate::index::{IndexRow, StagingIndex};
 use crate::journal::Journal;
 use crate::layout::safe_container;
 use crate::manifest::Manifest;
+use crate::record::AttachedRef;
 use crate::record::PackageRecord;
 use crate::sink::Sink;
 use crate::staging::{StagingLock, check_target, create_new_private, partial_path, private_dir};
 use crate::{Form, PackageError};
 use chrono::{DateTime, Utc};
 use ferry_codecs::vcard::{WriteVersion, convert};
-use ferry_core::{Item, Record};
+use ferry_core::{Content, Item, Record};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::io;
@@ -207,10 +209,11 @@ impl PackageWriter {
             .unwrap_or_else(|e| Err(PackageError::Staging(e.to_string())))
     }
 
-    /// Stages one item's content, if it has any, and returns its staging row.
+    /// Stages one item's content, if it has any, and its attached files, and returns its
+    /// staging row.
     async fn prepare(&self, item: &Item) -> Result<Prepared, PackageError> {
         let v = item.vertical();
-        let record = PackageRecord::from_item(item, None);
+        let mut record = PackageRecord::from_item(item, None);
         check_item(&record).map_err(|why| PackageError::BadItem(format!("{}: {why}", item.id)))?;
         let key = hex::encode(Sha256::digest(format!("{v}\0{}", item.id)));
         // the staged content file (path, size, SHA-256) and its media type
@@ -218,56 +221,22 @@ impl PackageWriter {
         let mut media_type = None;
         let mut sha = item.known_sha256();
         if let Some(content) = &item.content {
-            let rel = format!("content/{}/{}", &key[..2], key);
-            let path = self.staging.join(&rel);
-            let dir = path.parent().unwrap().to_owned();
-            private_dir(&dir)?;
-            // a local file is linked into the staging (no copy) and hashed in place: only for
-            // plain ZIP packages (a folder package must not share files with the source, and
-            // an encrypted package's staging holds only private copies). The link is made
-            // under a new, unique name and is only ever read.
-            let linked = match content.source.local_path() {
-                Some(src) if Form::of(&self.target) == Form::Zip => {
-                    tempfile::Builder::new().prefix(".link-").make_in(&dir, |p| std::fs::hard_link(src, p)).ok().map(|t| t.into_temp_path())
-                }
-                _ => None,
-            };
-            let (tmp, mut out, mut reader) = match linked {
-                Some(tmp) => {
-                    let f = tokio::fs::File::open(&tmp).await.map_err(io_err(format!("reading {}", item.id)))?;
-                    let reader = ferry_core::content::HashingReader::new(
-                        Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)),
-                        content.size,
-                        content.sha256.clone(),
-                    );
-                    (tmp, None, reader)
-                }
-                None => {
-                    let reader = content.open_verified().await.map_err(io_err(format!("reading {}", item.id)))?;
-                    // created exclusively (O_EXCL, mode 0600) under a fresh name
-                    let tmp = tempfile::Builder::new().prefix(".copy-").tempfile_in(&dir).map_err(io_err("staging"))?;
-                    let (f, tmp) = tmp.into_parts();
-                    (tmp, Some(tokio::fs::File::from_std(f)), reader)
-                }
-            };
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = reader.read(&mut buf).await.map_err(io_err(format!("reading {}", item.id)))?;
-                if n == 0 {
-                    break;
-                }
-                if let Some(f) = &mut out {
-                    tokio::io::AsyncWriteExt::write_all(f, &buf[..n]).await.map_err(io_err("staging"))?;
-                }
-            }
-            if let Some(mut f) = out {
-                tokio::io::AsyncWriteExt::flush(&mut f).await.map_err(io_err("staging"))?;
-            }
-            let (digest, size) = reader.finish().expect("read to the end");
-            tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
+            let (rel, size, digest) = self.stage(content, &format!("content/{}/{}", &key[..2], key), &item.id).await?;
             sha = Some(digest.clone());
             staged = Some((rel, size, digest));
             media_type = Some(content.media_type.clone());
+        }
+        // attached files: kept for the verticals whose files the package writes one per item
+        let keeps_attachments = ferry_verticals::find(v).is_some_and(|d| d.codec.is_some());
+        let mut dropped = Vec::new();
+        for (i, a) in item.attachments.iter().enumerate() {
+            if !keeps_attachments {
+                dropped.push(format!("attached file {} not kept: a package keeps no attached files of {v}", a.name));
+                continue;
+            }
+            let (path, size, sha256) = self.stage(&a.content, &format!("content/{}/{}-a{i}", &key[..2], key), &item.id).await?;
+            let content = ContentRef { path, index: None, size, sha256, media_type: a.content.media_type.clone() };
+            record.attached.push(AttachedRef { name: a.name.clone(), content });
         }
         let mut body = serde_json::to_vec(&record).expect("records serialize");
         // after the record: its standard text, then its CSV row
@@ -300,6 +269,7 @@ impl PackageWriter {
             }
             _ => Vec::new(),
         };
+        let warnings = [warnings, dropped].concat();
         let standard_end = body.len();
         // a contact's CSV row, made now from the record in hand (`finish` would have to read
         // the record back to make it; a row not made here is made there)
@@ -322,6 +292,58 @@ impl PackageWriter {
         // the staging is this job's own: whatever it holds, this job put there
         let added = Added { created: true, sha256: sha, path_hint: format!("{v}/{}", safe_container(&item.container)), warnings };
         Ok(Prepared { row, body, added })
+    }
+
+    /// Copies (or, for a plain ZIP, links) one content stream into the staging at `rel`,
+    /// hashing it on the way; returns its staged path, size and SHA-256.
+    async fn stage(&self, content: &Content, rel: &str, id: &str) -> Result<(String, u64, String), PackageError> {
+        let path = self.staging.join(rel);
+        let dir = path.parent().unwrap().to_owned();
+        private_dir(&dir)?;
+        // a local file is linked into the staging (no copy) and hashed in place: only for
+        // plain ZIP packages (a folder package must not share files with the source, and
+        // an encrypted package's staging holds only private copies). The link is made
+        // under a new, unique name and is only ever read.
+        let linked = match content.source.local_path() {
+            Some(src) if Form::of(&self.target) == Form::Zip => {
+                tempfile::Builder::new().prefix(".link-").make_in(&dir, |p| std::fs::hard_link(src, p)).ok().map(|t| t.into_temp_path())
+            }
+            _ => None,
+        };
+        let (tmp, mut out, mut reader) = match linked {
+            Some(tmp) => {
+                let f = tokio::fs::File::open(&tmp).await.map_err(io_err(format!("reading {id}")))?;
+                let reader = ferry_core::content::HashingReader::new(
+                    Box::pin(tokio::io::BufReader::with_capacity(256 * 1024, f)),
+                    content.size,
+                    content.sha256.clone(),
+                );
+                (tmp, None, reader)
+            }
+            None => {
+                let reader = content.open_verified().await.map_err(io_err(format!("reading {id}")))?;
+                // created exclusively (O_EXCL, mode 0600) under a fresh name
+                let tmp = tempfile::Builder::new().prefix(".copy-").tempfile_in(&dir).map_err(io_err("staging"))?;
+                let (f, tmp) = tmp.into_parts();
+                (tmp, Some(tokio::fs::File::from_std(f)), reader)
+            }
+        };
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = reader.read(&mut buf).await.map_err(io_err(format!("reading {id}")))?;
+            if n == 0 {
+                break;
+            }
+            if let Some(f) = &mut out {
+                tokio::io::AsyncWriteExt::write_all(f, &buf[..n]).await.map_err(io_err("staging"))?;
+            }
+        }
+        if let Some(mut f) = out {
+            tokio::io::AsyncWriteExt::flush(&mut f).await.map_err(io_err("staging"))?;
+        }
+        let (digest, size) = reader.finish().expect("read to the end");
+        tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
+        Ok((rel.to_owned(), size, digest))
     }
 
     /// Writes the final package from what is staged, moves it into place, then removes

@@ -15,7 +15,9 @@ use ferry_codecs::vcard::{VcardReader, build_v4};
 use ferry_codecs::{CodecError, Limits};
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
-use ferry_core::{ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Stream, Vertical};
+use ferry_core::{
+    Attachment, ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Stream, Vertical,
+};
 use ferry_verticals::{Codec, DirFile};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -153,6 +155,9 @@ impl Walk<'_> {
             if ft.is_dir() {
                 if in_maildir && MAILDIR_OWN_DIRS.contains(&name.as_str()) {
                     it.skip_current_dir();
+                } else if attachments_of_an_item(&path, &rel) {
+                    // read with the item it belongs to
+                    it.skip_current_dir();
                 } else if maildir::is_maildir(&path) {
                     maildirs.insert(path.clone());
                     if self.wants(Vertical::Mail) && !self.maildir(&path, &rel) {
@@ -234,7 +239,53 @@ impl Walk<'_> {
             }
             (codec.read)(&id, &container, &bytes)
         });
+        let item = match item {
+            Ok(mut item) => {
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let dir = path.with_file_name(format!("{stem}.attachments"));
+                match self.attachments(v, &dir, &rel.with_file_name(format!("{stem}.attachments"))) {
+                    Some(a) => {
+                        item.attachments = a;
+                        Ok(item)
+                    }
+                    None => return false,
+                }
+            }
+            Err(e) => Err(e),
+        };
         self.send(item)
+    }
+
+    /// The files of an item's `NAME.attachments/` folder, if it has one (in name order);
+    /// a link or special file in it is reported. `None` once nobody listens.
+    fn attachments(&mut self, v: Vertical, dir: &Path, rel: &Path) -> Option<Vec<Attachment>> {
+        let mut out = Vec::new();
+        if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+            return Some(out);
+        }
+        let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd.filter_map(Result::ok).collect(),
+            Err(e) => {
+                let id = rel_str(rel);
+                return self.send(Err(item_err(v, &id, &id, format!("cannot read: {e}")))).then_some(out);
+            }
+        };
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let p = e.path();
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_file() => {
+                    out.push(Attachment { name: name.clone(), content: file_content(file_media_type(&name), &p, m.len()) })
+                }
+                _ => {
+                    if !self.not_followed(v, &p, &rel.join(&name)) {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(out)
     }
 
     /// Reports a link or special file as a failed item: ferry never follows or opens one.
@@ -588,6 +639,23 @@ const MAILDIR_OWN_DIRS: [&str; 4] = ["cur", "new", "tmp", "courierimapkeywords"]
 const SIDECAR_LIMIT: u64 = 1 << 20;
 
 /// Whether `name` is a photo's Takeout sidecar (`IMG_1.jpg.json` beside `IMG_1.jpg`).
+/// Whether a folder `NAME.attachments` holds the attached files of an item beside it:
+/// a file `NAME.EXT` that a later vertical (one with a codec) recognises.
+fn attachments_of_an_item(path: &Path, rel: &Path) -> bool {
+    let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".attachments")) else { return false };
+    let (Some(parent), Some(rel_parent)) = (path.parent(), rel.parent()) else { return false };
+    let Ok(rd) = std::fs::read_dir(parent) else { return false };
+    rd.filter_map(Result::ok).any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let relative = rel_str(&rel_parent.join(&name));
+        name.rsplit_once('.').is_some_and(|(s, _)| s == stem)
+            && e.file_type().is_ok_and(|t| t.is_file())
+            && ferry_verticals::all()
+                .iter()
+                .any(|d| d.codec.is_some() && (d.recognises)(&DirFile { rel: &relative, name: &name, head: b"" }))
+    })
+}
+
 fn is_photo_sidecar(path: &Path, name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.ends_with(".json")

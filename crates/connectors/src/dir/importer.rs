@@ -5,7 +5,7 @@ use ferry_codecs::maildir;
 use ferry_codecs::media::Sidecar;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::content::{HashingReader, sha256_hex};
-use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
+use ferry_core::{Attachment, ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
 use ferry_package::layout::{safe_container, safe_segment};
 use ferry_verticals::{Codec, StandardForm};
 use sha2::{Digest, Sha256};
@@ -158,11 +158,53 @@ impl DirImporter {
             "" => format!("{tag}.{}", form.extension),
             r => format!("{r}-{tag}.{}", form.extension),
         };
-        let path = self.container_dir(item.vertical(), &item.container, "default").join(name);
+        let path = self.container_dir(item.vertical(), &item.container, "default").join(&name);
+        // attached files: in a folder beside it, named after it (`idea-TAG.attachments/`)
+        if !item.attachments.is_empty() {
+            let stem = name.strip_suffix(&format!(".{}", form.extension)).unwrap_or(&name);
+            let dir = path.with_file_name(format!("{stem}.attachments"));
+            for a in &item.attachments {
+                self.put_attachment(&dir, a).await?;
+            }
+        }
         let bytes = standard.text.into_bytes();
         let sha256 = Some(sha256_hex(&bytes));
         let created = self.write_if_changed(&path, bytes, true).await?.unwrap_or(true);
         Ok(PutOutcome { dest_id: rel(&self.root, &path), created, warnings: standard.warnings, sha256 })
+    }
+
+    /// One attached file into its item's own folder (named with a hash of the item's id:
+    /// ferry's). A file of that name holding other bytes is replaced, a link or special
+    /// file never.
+    async fn put_attachment(&self, dir: &Path, a: &Attachment) -> Result<(), ConnectorError> {
+        tokio::fs::create_dir_all(dir).await.map_err(|e| io("dir: creating folder", e))?;
+        let target = dir.join(safe_segment(&a.name));
+        if a.content.sha256.is_some() && file_sha(&target).await == a.content.sha256 {
+            return Ok(());
+        }
+        self.sweep(dir).await?;
+        let reader = a.content.open_verified().await.map_err(|e| io("reading an attached file", e))?;
+        let (tmp, digest) = stream_to_temp(dir, &safe_segment(&a.name), 0o666, None, reader).await?;
+        if file_sha(&target).await.as_ref() == Some(&digest) {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Ok(());
+        }
+        let (t, p) = (tmp.clone(), target.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if place_new(&t, &p)? {
+                return Ok(());
+            }
+            match not_regular(&p) {
+                None => std::fs::rename(&t, &p),
+                Some(kind) => {
+                    let _ = std::fs::remove_file(&t);
+                    Err(std::io::Error::other(format!("{kind} is at {}; it is left alone", p.display())))
+                }
+            }
+        })
+        .await
+        .map_err(join_err)?
+        .map_err(|e| ConnectorError::Item(format!("attached file {}: {e}", a.name)))
     }
 
     async fn put_mail(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
