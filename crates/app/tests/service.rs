@@ -41,7 +41,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn a_wrong_request_creates_no_job() {
     let t = tempfile::tempdir().unwrap();
-    let service = JobService::open(&t.path().join("data")).await.unwrap();
+    let service = JobService::open("", &t.path().join("data")).await.unwrap();
     let run = RunOptions::default();
     let bad = [
         request(&t.path().join("missing"), &t.path().join("out")),
@@ -59,7 +59,7 @@ async fn a_wrong_request_creates_no_job() {
 async fn progress_is_published_to_subscribers() {
     let t = tempfile::tempdir().unwrap();
     files(&t.path().join("src"), 120);
-    let service = JobService::open(&t.path().join("data")).await.unwrap();
+    let service = JobService::open("", &t.path().join("data")).await.unwrap();
     let job = service.create(&request(&t.path().join("src"), &t.path().join("out")), &RunOptions::default()).await.unwrap();
     let mut events = service.subscribe();
     let done = service.run(&job.id, RunOptions::default(), &NoProgress).await.unwrap();
@@ -89,7 +89,7 @@ enum Act {
 async fn interrupt(act: Act) -> (tempfile::TempDir, std::sync::Arc<JobService>, Finished) {
     let t = tempfile::tempdir().unwrap();
     files(&t.path().join("src"), 3000);
-    let service = std::sync::Arc::new(JobService::open(&t.path().join("data")).await.unwrap());
+    let service = std::sync::Arc::new(JobService::open("", &t.path().join("data")).await.unwrap());
     let job = service.create(&request(&t.path().join("src"), &t.path().join("out")), &RunOptions::default()).await.unwrap();
     let mut events = service.subscribe();
     let (s, id) = (service.clone(), job.id.clone());
@@ -99,7 +99,7 @@ async fn interrupt(act: Act) -> (tempfile::TempDir, std::sync::Arc<JobService>, 
                 Ok(Event::Item { .. }) => {
                     return match act {
                         Act::Pause => assert!(s.pause(&id), "the job runs here"),
-                        Act::Cancel => s.cancel(&id).await.unwrap(),
+                        Act::Cancel => assert_eq!(s.cancel(&id).await.unwrap(), Cancelled::Stopping, "the job runs here"),
                     };
                 }
                 Err(RecvError::Closed) => panic!("no item was published"),
@@ -138,13 +138,13 @@ async fn a_cancelled_job_ends_for_good() {
 #[tokio::test]
 async fn a_job_at_rest_is_cancelled_and_its_passwords_forgotten() {
     let t = tempfile::tempdir().unwrap();
-    let service = JobService::open(&t.path().join("data")).await.unwrap();
+    let service = JobService::open("", &t.path().join("data")).await.unwrap();
     let req = TransferRequest { destination: "webdav://me@127.0.0.1:9/x".into(), ..request(t.path(), t.path()) };
     let run = RunOptions { destination_password: Some(ferry_connectors::Secret("pw".into())), ..Default::default() };
     let job = service.create(&req, &run).await.unwrap();
     assert!(service.store().secret(&job.id, "destination_password").await.unwrap().is_some(), "kept sealed");
     assert!(service.missing_passwords(&job).await.unwrap().is_empty());
-    service.cancel(&job.id).await.unwrap();
+    assert_eq!(service.cancel(&job.id).await.unwrap(), Cancelled::Now);
     assert_eq!(service.job(&job.id).await.unwrap().state, JobState::Cancelled);
     assert!(service.store().secret(&job.id, "destination_password").await.unwrap().is_none(), "forgotten");
 }
@@ -154,7 +154,7 @@ async fn a_job_run_elsewhere_is_not_run_twice() {
     let t = tempfile::tempdir().unwrap();
     files(&t.path().join("src"), 3);
     let data = t.path().join("data");
-    let service = JobService::open(&data).await.unwrap();
+    let service = JobService::open("", &data).await.unwrap();
     let job = service.create(&request(&t.path().join("src"), &t.path().join("out")), &RunOptions::default()).await.unwrap();
     let held = ferry_store::lock::job_lock(&data, &job.id).unwrap();
     match service.run(&job.id, RunOptions::default(), &NoProgress).await {
@@ -170,7 +170,7 @@ async fn a_job_run_elsewhere_is_not_run_twice() {
 async fn a_package_destination_is_never_incremental_nor_foreign() {
     let t = tempfile::tempdir().unwrap();
     files(&t.path().join("src"), 2);
-    let service = JobService::open(&t.path().join("data")).await.unwrap();
+    let service = JobService::open("", &t.path().join("data")).await.unwrap();
     let mut req = request(&t.path().join("src"), t.path());
     req.destination = format!("package:{}/p.zip", t.path().display());
     req.options.incremental = true;

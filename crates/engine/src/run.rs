@@ -1,9 +1,10 @@
 use crate::{Progress, RetryPolicy};
 use ferry_core::{ConnectorError, Exporter, Importer, Item, ItemError, PageStream, Stream, Vertical};
-use ferry_jobs::{ItemRow, Job, JobState, JobStore, Outcome, Report, StoreError};
+use ferry_jobs::{ItemRow, Job, JobState, JobStore, Lease, Outcome, Report, StoreError};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -12,9 +13,25 @@ pub enum EngineError {
     /// The job cannot go on; it is marked failed with this reason and can be resumed.
     #[error("{0}")]
     Fatal(String),
+    /// The run's lease on the job expired or was taken over (the store says which): the
+    /// run stopped at once and wrote nothing more. Another worker may run the job now.
+    #[error("lost the job's lease: {0}")]
+    LeaseLost(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LeaseLost(why) => EngineError::LeaseLost(why),
+            e => EngineError::Store(e),
+        }
+    }
+}
+
+/// How long a lease lasts unless renewed, when the caller does not say.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
 pub struct Engine {
     pub store: Arc<dyn JobStore>,
@@ -25,6 +42,14 @@ pub struct Engine {
     /// the same destination: not for a destination written whole by every job
     /// ([`ferry_core::Capabilities::written_whole`]), which nothing would ever read.
     pub ledger: bool,
+    /// The lease this run holds on the job (from [`JobStore::acquire`] or
+    /// [`JobStore::claim`]): every state change and commit is fenced with it, and a
+    /// heartbeat renews it every third of `lease_ttl` while the job runs. A cancel
+    /// requested meanwhile ([`JobStore::request_cancel`]) stops the job after the items in
+    /// flight and ends it cancelled; a lost lease stops the run at once. None: writes are
+    /// not fenced, and nothing is renewed.
+    pub lease: Option<Lease>,
+    pub lease_ttl: Duration,
 }
 
 enum Stop {
@@ -34,11 +59,13 @@ enum Stop {
 
 impl Engine {
     pub fn new(store: Arc<dyn JobStore>) -> Self {
-        Engine { store, retry: RetryPolicy::default(), concurrency: 4, ledger: true }
+        Engine { store, retry: RetryPolicy::default(), concurrency: 4, ledger: true, lease: None, lease_ttl: DEFAULT_LEASE_TTL }
     }
 
     /// Runs (or resumes) a job to its end, or until `cancel` fires (the job is then
-    /// paused and `ferry resume` finishes it). Returns the job's report.
+    /// paused and `ferry resume` finishes it). Returns the job's report. Under a lease,
+    /// a heartbeat renews it meanwhile; a cancel request seen then ends the job cancelled,
+    /// and a lost lease ends the run at once with [`EngineError::LeaseLost`].
     pub async fn run(
         &self,
         job: &Job,
@@ -47,7 +74,41 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<Report, EngineError> {
-        self.store.set_state(&job.id, JobState::Running, None, None).await?;
+        let Some(lease) = self.lease.clone() else {
+            return self.run_job(job, exporter, importer, progress, cancel, &AtomicBool::new(false)).await;
+        };
+        let stop = cancel.child_token();
+        let requested = Arc::new(AtomicBool::new(false));
+        let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
+        let beat = tokio::spawn(heartbeat(self.store.clone(), lease, self.lease_ttl, stop.clone(), requested.clone(), lost_tx));
+        let lost = async {
+            match lost_rx.await {
+                Ok(why) => why,
+                // the heartbeat ended without losing the lease: nothing to wait for
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            biased;
+            // the run is dropped where it stands: anything it would write now is refused
+            why = lost => Err(EngineError::LeaseLost(why)),
+            r = self.run_job(job, exporter, importer, progress, &stop, &requested) => r,
+        };
+        beat.abort();
+        result
+    }
+
+    async fn run_job(
+        &self,
+        job: &Job,
+        exporter: &dyn Exporter,
+        importer: &dyn Importer,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        cancel_requested: &AtomicBool,
+    ) -> Result<Report, EngineError> {
+        let lease = self.lease.as_ref();
+        self.store.set_state(&job.id, JobState::Running, None, lease).await?;
         let mut stop = None;
         // the source says how it is read: each stream once, whatever verticals it holds
         let plan =
@@ -76,6 +137,7 @@ impl Engine {
         // the report is read once (it counts every item of the job), then given the job's end
         let mut report = self.store.report(&job.id).await?;
         let (state, reason) = match stop {
+            Some(Stop::Cancelled) if cancel_requested.load(Ordering::SeqCst) => (JobState::Cancelled, Some("cancelled".to_owned())),
             Some(Stop::Cancelled) => (JobState::Paused, Some("interrupted; run `ferry resume` to finish".to_owned())),
             Some(Stop::Fatal(r)) => (JobState::Failed, Some(r)),
             None => match report.totals().failed {
@@ -83,7 +145,7 @@ impl Engine {
                 n => (JobState::CompletedWithErrors, Some(format!("{n} item(s) failed"))),
             },
         };
-        self.store.set_state(&job.id, state, reason.as_deref(), None).await?;
+        self.store.set_state(&job.id, state, reason.as_deref(), lease).await?;
         if let (JobState::Failed, Some(r)) = (state, &reason) {
             return Err(EngineError::Fatal(r.clone()));
         }
@@ -277,8 +339,9 @@ impl Engine {
         let ids = std::mem::take(&mut pending.ids);
         let (store, job_id, cursor, stream) = (self.store.clone(), job.id.clone(), cursor.map(str::to_owned), stream.to_owned());
         let pair = self.ledger.then(|| job.pair());
+        let lease = self.lease.clone();
         let task = tokio::spawn(async move {
-            store.commit_page(None, &job_id, pair.as_deref(), &stream, &rows, cursor.as_deref(), done).await?;
+            store.commit_page(lease.as_ref(), &job_id, pair.as_deref(), &stream, &rows, cursor.as_deref(), done).await?;
             // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
             tracing::info!(job = %job_id, stream = %stream, items = rows.len(), "page committed");
             Ok(())
@@ -387,27 +450,11 @@ impl Engine {
             }
             return (Ok(rows), stop);
         }
-        let halt = std::sync::atomic::AtomicBool::new(false);
-        let results: Vec<Result<ItemRow, Stop>> = futures::stream::iter(todo)
-            .map(|item| {
-                let halt = &halt;
-                let stop_now = cancel.is_cancelled() || halt.load(std::sync::atomic::Ordering::SeqCst);
-                async move {
-                    if stop_now {
-                        // not started: the page is read again on resume
-                        return Err(Stop::Cancelled);
-                    }
-                    let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
-                    let settled = self.settle(item, put, progress);
-                    if settled.is_err() {
-                        halt.store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    settled
-                }
-            })
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
+        let halt = AtomicBool::new(false);
+        // the puts are made up front (futures do nothing until polled), so that the stream
+        // holds no closure: a worker spawns the whole run on its own task
+        let puts: Vec<_> = todo.into_iter().map(|item| self.put_one(item, importer, progress, cancel, &halt)).collect();
+        let results: Vec<Result<ItemRow, Stop>> = futures::stream::iter(puts).buffer_unordered(self.concurrency.max(1)).collect().await;
         for r in results {
             match r {
                 Ok(r) => rows.push(r),
@@ -419,6 +466,27 @@ impl Engine {
             }
         }
         (Ok(rows), stop)
+    }
+
+    /// Puts one item, unless the job is stopping (cancelled, or an earlier put was fatal):
+    /// then it is not started, and its page is read again on resume.
+    async fn put_one(
+        &self,
+        item: &Item,
+        importer: &dyn Importer,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        halt: &AtomicBool,
+    ) -> Result<ItemRow, Stop> {
+        if cancel.is_cancelled() || halt.load(Ordering::SeqCst) {
+            return Err(Stop::Cancelled);
+        }
+        let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
+        let settled = self.settle(item, put, progress);
+        if settled.is_err() {
+            halt.store(true, Ordering::SeqCst);
+        }
+        settled
     }
 
     /// The row of an item whose put has ended; a fatal error stops the job instead.
@@ -437,6 +505,39 @@ impl Engine {
                     if e.is_transient() { format!("gave up after {} retries: {e}", self.retry.max_retries) } else { e.to_string() };
                 Ok(row(item, Outcome::Failed, Some(reason), None, None, vec![]))
             }
+        }
+    }
+}
+
+/// Renews `lease` every third of `ttl` until aborted. A cancel request stops the run
+/// (`stop`, after the items in flight) as a cancel; a lost lease is sent on `lost`, and
+/// the heartbeat ends. A store that cannot be reached is tried again at the next beat: if
+/// the lease expires meanwhile, that beat finds it lost.
+async fn heartbeat(
+    store: Arc<dyn JobStore>,
+    mut lease: Lease,
+    ttl: Duration,
+    stop: CancellationToken,
+    requested: Arc<AtomicBool>,
+    lost: tokio::sync::oneshot::Sender<String>,
+) {
+    let every = (ttl / 3).max(Duration::from_millis(20));
+    loop {
+        tokio::time::sleep(every).await;
+        match store.heartbeat(&mut lease, ttl).await {
+            Ok(false) => {}
+            Ok(true) => {
+                if !requested.swap(true, Ordering::SeqCst) {
+                    tracing::info!(job = %lease.job, "cancel requested; stopping after the items in flight");
+                    stop.cancel();
+                }
+            }
+            Err(StoreError::LeaseLost(why)) => {
+                tracing::warn!(job = %lease.job, "lost the job's lease: {why}");
+                let _ = lost.send(why);
+                return;
+            }
+            Err(e) => tracing::warn!(job = %lease.job, "cannot renew the job's lease: {e}"),
         }
     }
 }
