@@ -54,6 +54,8 @@ pub struct Engine {
 
 enum Stop {
     Cancelled,
+    /// The lease ran out before this process could renew it: nothing more is written.
+    LeaseLost(String),
     Fatal(String),
 }
 
@@ -74,13 +76,23 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<Report, EngineError> {
-        let Some(lease) = self.lease.clone() else {
-            return self.run_job(job, exporter, importer, progress, cancel, &AtomicBool::new(false)).await;
+        let Some(mut lease) = self.lease.clone() else {
+            return self.run_job(job, exporter, importer, progress, cancel, &AtomicBool::new(false), None).await;
         };
         let stop = cancel.child_token();
         let requested = Arc::new(AtomicBool::new(false));
+        // renewed at once: from here on this process knows, by its own clock, until when
+        // the lease is surely its own
+        let clock = Arc::new(LeaseClock::new());
+        let sent = clock.now();
+        if self.store.heartbeat(&mut lease, self.lease_ttl).await? {
+            requested.store(true, Ordering::SeqCst);
+            stop.cancel();
+        }
+        clock.renewed(sent, self.lease_ttl);
         let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
-        let beat = tokio::spawn(heartbeat(self.store.clone(), lease, self.lease_ttl, stop.clone(), requested.clone(), lost_tx));
+        let beat =
+            tokio::spawn(heartbeat(self.store.clone(), lease, self.lease_ttl, clock.clone(), stop.clone(), requested.clone(), lost_tx));
         let lost = async {
             match lost_rx.await {
                 Ok(why) => why,
@@ -92,7 +104,7 @@ impl Engine {
             biased;
             // the run is dropped where it stands: anything it would write now is refused
             why = lost => Err(EngineError::LeaseLost(why)),
-            r = self.run_job(job, exporter, importer, progress, &stop, &requested) => r,
+            r = self.run_job(job, exporter, importer, progress, &stop, &requested, Some(&clock)) => r,
         };
         beat.abort();
         result
@@ -106,6 +118,7 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
         cancel_requested: &AtomicBool,
+        clock: Option<&LeaseClock>,
     ) -> Result<Report, EngineError> {
         let lease = self.lease.as_ref();
         self.store.set_state(&job.id, JobState::Running, None, lease).await?;
@@ -116,8 +129,9 @@ impl Engine {
         match plan {
             Ok(streams) => {
                 for stream in &streams {
-                    match self.run_stream(job, stream, exporter, importer, progress, cancel).await {
+                    match self.run_stream(job, stream, exporter, importer, progress, cancel, clock).await {
                         Ok(()) => {}
+                        Err(RunError::Stop(Stop::LeaseLost(why))) => return Err(EngineError::LeaseLost(why)),
                         Err(RunError::Stop(s)) => {
                             stop = Some(s);
                             break;
@@ -140,6 +154,7 @@ impl Engine {
             Some(Stop::Cancelled) if cancel_requested.load(Ordering::SeqCst) => (JobState::Cancelled, Some("cancelled".to_owned())),
             Some(Stop::Cancelled) => (JobState::Paused, Some("interrupted; run `ferry resume` to finish".to_owned())),
             Some(Stop::Fatal(r)) => (JobState::Failed, Some(r)),
+            Some(Stop::LeaseLost(why)) => return Err(EngineError::LeaseLost(why)),
             None => match report.totals().failed {
                 0 => (JobState::Completed, None),
                 n => (JobState::CompletedWithErrors, Some(format!("{n} item(s) failed"))),
@@ -178,6 +193,7 @@ impl Engine {
     }
 
     /// Reads one stream to its end, writing and committing as it goes.
+    #[allow(clippy::too_many_arguments)]
     async fn run_stream(
         &self,
         job: &Job,
@@ -186,6 +202,7 @@ impl Engine {
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
+        clock: Option<&LeaseClock>,
     ) -> Result<(), RunError> {
         let saved = self.store.cursor(&job.id, &stream.name).await?;
         if saved.as_ref().is_some_and(|c| c.done) {
@@ -232,7 +249,7 @@ impl Engine {
                 Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
             };
             source_retries = 0;
-            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel), async {
+            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel, clock), async {
                 if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
             });
             match rows {
@@ -252,6 +269,10 @@ impl Engine {
             }
         };
         if let Err(e) = stopped {
+            if let RunError::Stop(Stop::LeaseLost(_)) = e {
+                // written nowhere: the store would refuse it, and the job is another's now
+                return Err(e);
+            }
             self.commit(job, &stream.name, importer, &mut pending, cursor.as_deref(), false, true).await?;
             return Err(e);
         }
@@ -367,6 +388,7 @@ impl Engine {
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
+        clock: Option<&LeaseClock>,
     ) -> (Result<Vec<ItemRow>, StoreError>, Option<Stop>) {
         let pair = job.pair();
         // a page may hold several verticals: what the job recorded, and the ledger, are
@@ -435,7 +457,10 @@ impl Engine {
             return (Ok(rows), Some(Stop::Cancelled));
         }
         let mut stop = None;
-        if let Some(results) = importer.put_page(&todo).await {
+        let Some(page_puts) = while_held(clock, importer.put_page(&todo)).await else {
+            return (Ok(rows), Some(Stop::LeaseLost(LeaseClock::RAN_OUT.into())));
+        };
+        if let Some(results) = page_puts {
             for (item, put) in todo.iter().zip(results) {
                 let put = match put {
                     Err(e) if e.is_transient() => {
@@ -453,13 +478,13 @@ impl Engine {
         let halt = AtomicBool::new(false);
         // the puts are made up front (futures do nothing until polled), so that the stream
         // holds no closure: a worker spawns the whole run on its own task
-        let puts: Vec<_> = todo.into_iter().map(|item| self.put_one(item, importer, progress, cancel, &halt)).collect();
+        let puts: Vec<_> = todo.into_iter().map(|item| self.put_one(item, importer, progress, cancel, &halt, clock)).collect();
         let results: Vec<Result<ItemRow, Stop>> = futures::stream::iter(puts).buffer_unordered(self.concurrency.max(1)).collect().await;
         for r in results {
             match r {
                 Ok(r) => rows.push(r),
                 Err(s) => {
-                    if matches!(s, Stop::Fatal(_)) || stop.is_none() {
+                    if matches!(s, Stop::Fatal(_) | Stop::LeaseLost(_)) && !matches!(stop, Some(Stop::LeaseLost(_))) || stop.is_none() {
                         stop = Some(s);
                     }
                 }
@@ -477,11 +502,16 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
         halt: &AtomicBool,
+        clock: Option<&LeaseClock>,
     ) -> Result<ItemRow, Stop> {
         if cancel.is_cancelled() || halt.load(Ordering::SeqCst) {
             return Err(Stop::Cancelled);
         }
-        let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
+        let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d));
+        let Some(put) = while_held(clock, put).await else {
+            halt.store(true, Ordering::SeqCst);
+            return Err(Stop::LeaseLost(LeaseClock::RAN_OUT.into()));
+        };
         let settled = self.settle(item, put, progress);
         if settled.is_err() {
             halt.store(true, Ordering::SeqCst);
@@ -517,6 +547,7 @@ async fn heartbeat(
     store: Arc<dyn JobStore>,
     mut lease: Lease,
     ttl: Duration,
+    clock: Arc<LeaseClock>,
     stop: CancellationToken,
     requested: Arc<AtomicBool>,
     lost: tokio::sync::oneshot::Sender<String>,
@@ -524,7 +555,12 @@ async fn heartbeat(
     let every = (ttl / 3).max(Duration::from_millis(20));
     loop {
         tokio::time::sleep(every).await;
-        match store.heartbeat(&mut lease, ttl).await {
+        let sent = clock.now();
+        let beat = store.heartbeat(&mut lease, ttl).await;
+        if beat.is_ok() {
+            clock.renewed(sent, ttl);
+        }
+        match beat {
             Ok(false) => {}
             Ok(true) => {
                 if !requested.swap(true, Ordering::SeqCst) {
@@ -540,6 +576,52 @@ async fn heartbeat(
             Err(e) => tracing::warn!(job = %lease.job, "cannot renew the job's lease: {e}"),
         }
     }
+}
+
+/// Until when, by this process's own monotonic clock, its lease is surely its own: the time
+/// a renewal was sent plus the lease's length (the store counted from later). A process
+/// that was stalled (SIGSTOP, a suspended machine) or could not reach the store finds it
+/// passed, and starts or continues no write to the destination: a write it had in flight
+/// is dropped where it stands, so that it cannot land beside the next holder's.
+struct LeaseClock {
+    start: Instant,
+    /// Milliseconds after `start`.
+    until: std::sync::atomic::AtomicU64,
+}
+
+impl LeaseClock {
+    const RAN_OUT: &str = "the lease ran out before this process could renew it (it was stalled, or could not reach the job store)";
+
+    fn new() -> Self {
+        LeaseClock { start: Instant::now(), until: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn renewed(&self, sent: Duration, ttl: Duration) {
+        let until = u64::try_from((sent + ttl).as_millis()).unwrap_or(u64::MAX);
+        self.until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    fn held(&self) -> bool {
+        u64::try_from(self.now().as_millis()).unwrap_or(u64::MAX) < self.until.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs `fut` while the lease is held by the clock's reckoning: each time it is woken, the
+/// clock is read before it goes on. None once the lease ran out (the future is dropped).
+async fn while_held<F: std::future::Future>(clock: Option<&LeaseClock>, fut: F) -> Option<F::Output> {
+    let Some(clock) = clock else { return Some(fut.await) };
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if !clock.held() {
+            return std::task::Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 enum RunError {
