@@ -110,6 +110,8 @@ impl Engine {
         result
     }
 
+    // the run's parts, as `run_stream` has them; a struct for them would only rename them
+    #[allow(clippy::too_many_arguments)]
     async fn run_job(
         &self,
         job: &Job,
@@ -484,7 +486,14 @@ impl Engine {
             match r {
                 Ok(r) => rows.push(r),
                 Err(s) => {
-                    if matches!(s, Stop::Fatal(_) | Stop::LeaseLost(_)) && !matches!(stop, Some(Stop::LeaseLost(_))) || stop.is_none() {
+                    // a lost lease outranks a fatal error, which outranks a pause
+                    let outranks = match (&s, &stop) {
+                        (_, None) => true,
+                        (_, Some(Stop::LeaseLost(_))) => false,
+                        (Stop::LeaseLost(_) | Stop::Fatal(_), _) => true,
+                        (Stop::Cancelled, _) => false,
+                    };
+                    if outranks {
                         stop = Some(s);
                     }
                 }
