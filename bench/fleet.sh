@@ -35,6 +35,7 @@ FERRY=${FERRY:-${CARGO_TARGET_DIR:-$REPO/target}/release/ferry}
 export FERRY_SECRET_KEY=${FERRY_SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_hex(32))')}
 export FERRY_LEASE_SECONDS=${LEASE:-30}
 unset FERRY_DATABASE
+export PGOPTIONS="--client-min-messages=warning"
 mkdir -p "$BENCH_DIR"
 
 # `url` with its database replaced
@@ -55,8 +56,8 @@ new_db() { # NAME -> its URL
     DBS+=("$1")
     with_db "$PG" "$1"
 }
-tree() { # DIR N: N small text files, 100 a folder
-    [ -f "$1/.complete" ] && return
+tree() { # DIR N: N small text files, 100 a folder (DIR.complete marks it made)
+    [ -f "$1.complete" ] && return
     rm -rf "$1" && mkdir -p "$1"
     python3 - "$1" "$2" <<'PY'
 import os, sys
@@ -68,7 +69,7 @@ for i in range(n):
     with open(os.path.join(d, f"f{i}.txt"), "w") as f:
         f.write(f"file {i}\n" * (1 + i % 20))
 PY
-    touch "$1/.complete"
+    touch "$1.complete"
 }
 echo "== ferry $("$FERRY" --version | cut -d' ' -f2), $(nproc) cores, PostgreSQL $(psql -tA "$PG" -c 'SHOW server_version')"
 
@@ -113,7 +114,7 @@ if [[ " $PARTS " == *" 2 "* ]]; then
     cat "$src"/d0000*/* >/dev/null
     echo "== 2. one transfer of $BIG files (dir -> dir), SQLite and PostgreSQL job stores"
     one() { # LABEL DATABASE [--dry-run]
-        local out=$BENCH_DIR/big-out-$1 db=$2
+        local label=$1 out=$BENCH_DIR/big-out-$1 db=$2
         shift 2
         rm -rf "$out" && mkdir -p "$out"
         sync
@@ -121,7 +122,7 @@ if [[ " $PARTS " == *" 2 "* ]]; then
             transfer --from "dir:$src" --to "dir:$out/dst" "$@" >"$out/report.json"
         read -r secs rss <"$out/time"
         echo "$secs" >"$out/secs"
-        python3 - "$1" "$secs" "$rss" "$BIG" "$out/report.json" <<'PY'
+        python3 - "$label" "$secs" "$rss" "$BIG" "$out/report.json" <<'PY'
 import json, sys
 label, secs, rss, n = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 t = json.load(open(sys.argv[5]))["report"]["verticals"]["files"]
