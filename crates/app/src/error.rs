@@ -42,12 +42,26 @@ pub enum AppError {
     /// Another process runs this job now.
     #[error("job {job} is being run by {holder}")]
     Busy { job: String, holder: String },
+    /// This process lost its lease on the job while it ran it: the lease expired (the
+    /// process was stalled past it) or another worker took the job over. The run stopped
+    /// at once and wrote nothing more; the job is the other worker's now.
+    #[error("lost the job's lease; another worker runs it ({0})")]
+    LeaseLost(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// What keeps a job from starting: the service's key or locks, a destination that
     /// refuses it, a connector that cannot be opened. The job is left as it was.
     #[error("{0}")]
     Failed(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LeaseLost(why) => AppError::LeaseLost(why),
+            e => AppError::Store(e),
+        }
+    }
 }
 
 impl AppError {

@@ -12,9 +12,12 @@ mod events;
 mod plan;
 mod request;
 mod service;
+mod worker;
 
 pub use error::{AppError, Side};
 pub use events::Event;
+pub use ferry_engine::CancellationToken;
 pub use plan::plan;
 pub use request::{RunOptions, TransferRequest};
-pub use service::{Finished, JobService};
+pub use service::{Cancelled, Finished, JobService};
+pub use worker::{IDLE_MAX, IDLE_MIN, WorkerEvent};

@@ -3,22 +3,30 @@ use crate::events::{Event, Publish};
 use crate::plan::{self, needs_password};
 use crate::request::{RunOptions, TransferRequest};
 use ferry_connectors::{Secret, Settings, Spec};
-use ferry_core::Endpoint;
+use ferry_core::{Endpoint, Exporter, Importer};
 use ferry_engine::{CancellationToken, Engine, EngineError, Progress};
-use ferry_jobs::{Job, JobState, JobStore, Report};
-use ferry_store::SqliteStore;
+use ferry_jobs::{Job, JobState, JobStore, Lease, Report, StoreError};
 use ferry_store::lock::{HeldLock, LockError};
 use ferry_store::secrets::SecretKey;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// The jobs of one store, and the ones this process runs.
 pub struct JobService {
     store: Arc<dyn JobStore>,
-    /// Locks, the secret key and temporary files live here.
+    /// The secret key and temporary files live here.
     data_dir: PathBuf,
+    /// Where job locks are taken, for the embedded (SQLite) store: the process that holds
+    /// a job's lock is the only one on this machine that runs it, so a lease that looks
+    /// live is a dead process's and is taken over. None for a shared store, whose workers
+    /// are on several machines: there leases alone keep them apart.
+    lock_dir: Option<PathBuf>,
+    /// This process as the leases it takes name it (`ferry 1234 on host`).
+    worker: String,
+    lease_ttl: Duration,
     events: broadcast::Sender<Event>,
     running: Mutex<HashMap<String, Running>>,
 }
@@ -39,17 +47,77 @@ pub struct Finished {
     pub already_ended: bool,
 }
 
+/// What [`JobService::cancel`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The job was at rest: it is cancelled now.
+    Now,
+    /// This process runs it: it stops after the items in flight, and ends cancelled.
+    Stopping,
+    /// Another process or worker runs it (`holder`): it was asked to stop, sees the request
+    /// in its next heartbeat (within a third of its lease), and ends the job cancelled.
+    Requested { holder: String },
+}
+
+/// Whether a job's run was asked for (`ferry run`, `ferry resume`) or claimed from the queue
+/// by a worker; the two differ in what becomes of a job that cannot start or is paused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    Given,
+    Claimed,
+}
+
 impl JobService {
-    /// The service over the embedded SQLite store in `data_dir`.
-    pub async fn open(data_dir: &Path) -> Result<JobService, AppError> {
-        let store = SqliteStore::open(data_dir)
-            .await
-            .map_err(|e| AppError::Failed(format!("cannot open the job store in {}: {e}", data_dir.display())))?;
-        Ok(Self::with_store(Arc::new(store), data_dir))
+    /// The service over the job store at `location` ([`ferry_store::open`]: a
+    /// `postgres://` URL, a directory for the SQLite store, or empty for the SQLite store in
+    /// `data_dir`). The data directory keeps the secret key and temporary files, and the job
+    /// locks of the SQLite store.
+    pub async fn open(location: &str, data_dir: &Path) -> Result<JobService, AppError> {
+        let store = ferry_store::open(location, data_dir).await.map_err(|e| match ferry_store::local_dir(location, data_dir) {
+            Some(dir) => AppError::Failed(format!("cannot open the job store in {}: {e}", dir.display())),
+            None => AppError::Failed(format!("cannot open the job store: {e}")),
+        })?;
+        let mut service = Self::with_store(store, data_dir);
+        service.lock_dir = ferry_store::local_dir(location, data_dir);
+        Ok(service)
     }
 
+    /// The service over a store of this machine: job locks are taken in `data_dir`.
     pub fn with_store(store: Arc<dyn JobStore>, data_dir: &Path) -> JobService {
-        JobService { store, data_dir: data_dir.to_owned(), events: broadcast::channel(1024).0, running: Mutex::default() }
+        JobService {
+            store,
+            data_dir: data_dir.to_owned(),
+            lock_dir: Some(data_dir.to_owned()),
+            worker: format!("ferry {} on {}", std::process::id(), ferry_store::lock::hostname()),
+            lease_ttl: ferry_engine::DEFAULT_LEASE_TTL,
+            events: broadcast::channel(1024).0,
+            running: Mutex::default(),
+        }
+    }
+
+    /// The service over a store that processes on other machines share: no file lock keeps
+    /// runs of one job apart, their leases do.
+    pub fn with_shared_store(store: Arc<dyn JobStore>, data_dir: &Path) -> JobService {
+        JobService { lock_dir: None, ..Self::with_store(store, data_dir) }
+    }
+
+    /// How this process names itself in the leases it takes.
+    pub fn set_worker_name(&mut self, name: impl Into<String>) {
+        self.worker = name.into();
+    }
+
+    pub fn worker_name(&self) -> &str {
+        &self.worker
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        self.lease_ttl
+    }
+
+    /// How long a lease this process takes lasts unless renewed; it is renewed every third
+    /// of it, and a worker that stops renewing it loses the job that long after.
+    pub fn set_lease_ttl(&mut self, ttl: Duration) {
+        self.lease_ttl = ttl.max(Duration::from_millis(100));
     }
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
@@ -68,6 +136,15 @@ impl JobService {
         let job = self.store.create_job(&spec).await?;
         self.seal(&job.id, run).await?;
         Ok(job)
+    }
+
+    /// Creates a job as [`JobService::create`] does and queues it, running nothing: a
+    /// worker ([`JobService::work`]) claims it. Only the passwords of `run` are kept with
+    /// it; the worker runs it with its own keys and connection settings.
+    pub async fn submit(&self, req: &TransferRequest, run: &RunOptions) -> Result<Job, AppError> {
+        let job = self.create(req, run).await?;
+        self.store.set_state(&job.id, JobState::Queued, None, None).await?;
+        Ok(self.store.job(&job.id).await?)
     }
 
     pub async fn job(&self, id: &str) -> Result<Job, AppError> {
@@ -96,17 +173,154 @@ impl JobService {
         Ok(out)
     }
 
-    /// Runs (or resumes) a job until it ends, fails, or is paused or cancelled. One
-    /// process at a time runs a job: another one's run is refused ([`AppError::Busy`]).
-    /// A job that already ended is reported, not run again.
+    /// Runs (or resumes) a job until it ends, fails, or is paused or cancelled, under a
+    /// lease taken for this process. One process at a time runs a job: while another
+    /// one's lease is live, the run is refused ([`AppError::Busy`]); on the embedded store
+    /// the job's lock says first whether another process on this machine runs it, and a
+    /// lease that outlived its process is taken over. A job that already ended is
+    /// reported, not run again.
     pub async fn run(&self, id: &str, run: RunOptions, progress: &dyn Progress) -> Result<Finished, AppError> {
         self.store.job(id).await?;
         // the lock first, then the state: what another process did before it let go is seen
-        let _lock = self.lock(id)?;
+        let lock = self.lock(id)?;
         let job = self.store.job(id).await?;
         if job.state.is_final() {
             return Ok(Finished { report: self.store.report(id).await?, job, already_ended: true });
         }
+        let (job, lease) = self.store.acquire(id, &self.worker, self.lease_ttl, lock.is_some()).await.map_err(|e| match e {
+            StoreError::Busy(holder) => AppError::Busy { job: id.to_owned(), holder },
+            e => e.into(),
+        })?;
+        if job.state.is_final() {
+            // it ended meanwhile, under another worker
+            self.store.release(&lease).await?;
+            return Ok(Finished { report: self.store.report(id).await?, job, already_ended: true });
+        }
+        let out = self.run_leased(job, &lease, run, progress, Taken::Given, None).await;
+        self.let_go(&lease, &out).await;
+        out
+    }
+
+    /// Runs a job that [`JobStore::claim`] gave this process, as a worker does: like
+    /// [`JobService::run`], with these differences. `stop` pauses it (the worker is
+    /// stopping), and a paused job goes back to the queue for the next worker. A job that
+    /// cannot start (a connector that cannot be opened, a password neither kept nor given)
+    /// is failed with the reason, and waits for `ferry resume`: it is not claimed again.
+    pub async fn run_claimed(
+        &self,
+        job: Job,
+        lease: Lease,
+        run: RunOptions,
+        progress: &dyn Progress,
+        stop: &CancellationToken,
+    ) -> Result<Finished, AppError> {
+        // on the embedded store, a process of this machine that holds the job's lock still
+        // runs it (stalled past its lease): it is left to it, and this lease to expire
+        let _lock = self.lock(&job.id)?;
+        let out = self.run_leased(job, &lease, run, progress, Taken::Claimed, Some(stop)).await;
+        self.let_go(&lease, &out).await;
+        out
+    }
+
+    /// Lets go of a run's lease: unless it was lost, and unless the job was left running
+    /// (its state could not be written): that lease expires, and then another worker
+    /// claims the job.
+    async fn let_go(&self, lease: &Lease, out: &Result<Finished, AppError>) {
+        if matches!(out, Err(AppError::LeaseLost(_))) {
+            return;
+        }
+        match self.store.job(&lease.job).await {
+            Ok(job) if job.state != JobState::Running => {
+                if let Err(e) = self.store.release(lease).await {
+                    tracing::warn!(job = %lease.job, "cannot release the job's lease (it expires by itself): {e}");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn run_leased(
+        &self,
+        job: Job,
+        lease: &Lease,
+        run: RunOptions,
+        progress: &dyn Progress,
+        taken: Taken,
+        stop: Option<&CancellationToken>,
+    ) -> Result<Finished, AppError> {
+        let id = job.id.clone();
+        if job.cancel_requested {
+            // asked while no one could see it (its last worker died first)
+            self.store.set_state(&id, JobState::Cancelled, Some("cancelled"), Some(lease)).await?;
+            return self.ended(&id).await;
+        }
+        let (exporter, importer, concurrency, ledger) = match self.prepare(&job, &run).await {
+            Ok(p) => p,
+            Err(e) => {
+                if taken == Taken::Claimed {
+                    // claimed, the job is running: it fails, and is not claimed again
+                    let reason = format!("{e}");
+                    self.store.set_state(&id, JobState::Failed, Some(&reason), Some(lease)).await?;
+                }
+                return Err(e);
+            }
+        };
+        let mut engine = Engine::new(self.store.clone());
+        engine.concurrency = concurrency;
+        engine.ledger = ledger;
+        engine.lease = Some(lease.clone());
+        engine.lease_ttl = self.lease_ttl;
+        let stop = stop.map(CancellationToken::child_token).unwrap_or_default();
+        self.running.lock().unwrap().insert(id.clone(), Running { stop: stop.clone(), cancel: false });
+        let _ = self.events.send(Event::Started { job: id.clone() });
+        let publish = Publish { job: &id, events: &self.events, inner: progress };
+        let result = engine.run(&job, exporter.as_ref(), importer.as_ref(), &publish, &stop).await;
+        let cancelled = self.running.lock().unwrap().remove(&id).is_some_and(|r| r.cancel);
+        let mut report = match result {
+            Ok(r) => r,
+            Err(EngineError::Fatal(_)) => self.store.report(&id).await?,
+            Err(EngineError::LeaseLost(why)) => {
+                let _ = self.events.send(Event::Ended { job: id.clone(), state: JobState::Running, reason: Some(format!("lost: {why}")) });
+                return Err(AppError::LeaseLost(why));
+            }
+            Err(EngineError::Store(e)) => {
+                // said to the job if the store listens: a worker's job waits for the next
+                // worker when the store only failed for a while; otherwise it is failed
+                let transient = matches!(e, StoreError::Unavailable(_) | StoreError::Busy(_));
+                let (state, reason) = if taken == Taken::Claimed && transient {
+                    (JobState::Queued, format!("the job store failed ({e}); queued again"))
+                } else {
+                    (JobState::Failed, format!("the job store failed: {e}"))
+                };
+                if let Err(e2) = self.store.set_state(&id, state, Some(&reason), Some(lease)).await {
+                    tracing::warn!(job = %id, "cannot record that the job stopped: {e2}");
+                }
+                return Err(e.into());
+            }
+        };
+        if cancelled && report.state == Some(JobState::Paused) {
+            self.store.set_state(&id, JobState::Cancelled, Some("cancelled"), Some(lease)).await?;
+            report.state = Some(JobState::Cancelled);
+            report.reason = Some("cancelled".into());
+        }
+        if taken == Taken::Claimed && report.state == Some(JobState::Paused) {
+            // the worker is stopping: the next one continues the job where it stands
+            let reason = "waiting for a worker (the one running it stopped)";
+            self.store.set_state(&id, JobState::Queued, Some(reason), Some(lease)).await?;
+            report.state = Some(JobState::Queued);
+            report.reason = Some(reason.into());
+        }
+        let job = self.store.job(&id).await?;
+        if job.state.is_final() {
+            self.store.delete_secrets(&id).await?;
+        }
+        let _ = self.events.send(Event::Ended { job: job.id.clone(), state: job.state, reason: job.reason.clone() });
+        Ok(Finished { job, report, already_ended: false })
+    }
+
+    /// What a run needs before it starts: the source's exporter, the destination's
+    /// importer, items at once, and whether the ledger is kept.
+    async fn prepare(&self, job: &Job, run: &RunOptions) -> Result<(Box<dyn Exporter>, Box<dyn Importer>, usize, bool), AppError> {
         let (src, src_spec) = connector(&job.spec.source)?;
         let (dst, dst_spec) = connector(&job.spec.destination)?;
         let concurrency = plan::concurrency(dst_spec, run.concurrency)?;
@@ -115,41 +329,24 @@ impl JobService {
         {
             check(&dst, &job.id).map_err(|e| AppError::Failed(e.to_string()))?;
         }
-        self.seal(&job.id, &run).await?;
+        self.seal(&job.id, run).await?;
         let key = self.key()?;
         let settings = Settings { job_id: job.id.clone(), ..run.settings.clone() };
-        let side = |side, spec| self.password(&key, &job, side, spec, &run);
+        let side = |side, spec| self.password(&key, job, side, spec, run);
         let src_settings = Settings { password: side(Side::Source, src_spec).await?, ..settings.clone() };
         let dst_settings = Settings { password: side(Side::Destination, dst_spec).await?, ..settings };
         let exporter = (src_spec.exporter)(&src, &src_settings).map_err(|e| AppError::Failed(format!("{}: {e}", job.spec.source)))?;
         let importer = (dst_spec.importer)(&dst, &dst_settings, &job.spec.source)
             .map_err(|e| AppError::Failed(format!("{}: {e}", job.spec.destination)))?;
+        Ok((exporter, importer, concurrency, !dst_spec.capabilities.written_whole))
+    }
 
-        let mut engine = Engine::new(self.store.clone());
-        engine.concurrency = concurrency;
-        engine.ledger = !dst_spec.capabilities.written_whole;
-        let stop = CancellationToken::new();
-        self.running.lock().unwrap().insert(job.id.clone(), Running { stop: stop.clone(), cancel: false });
-        let _ = self.events.send(Event::Started { job: job.id.clone() });
-        let publish = Publish { job: &job.id, events: &self.events, inner: progress };
-        let result = engine.run(&job, exporter.as_ref(), importer.as_ref(), &publish, &stop).await;
-        let cancelled = self.running.lock().unwrap().remove(&job.id).is_some_and(|r| r.cancel);
-        let mut report = match result {
-            Ok(r) => r,
-            Err(EngineError::Fatal(_)) => self.store.report(id).await?,
-            Err(EngineError::Store(e)) => return Err(e.into()),
-        };
-        if cancelled && report.state == Some(JobState::Paused) {
-            self.store.set_state(id, JobState::Cancelled, Some("cancelled"), None).await?;
-            report.state = Some(JobState::Cancelled);
-            report.reason = Some("cancelled".into());
-        }
+    /// A job that was ended here: its passwords forgotten, subscribers told, and how it is.
+    async fn ended(&self, id: &str) -> Result<Finished, AppError> {
         let job = self.store.job(id).await?;
-        if job.state.is_final() {
-            self.store.delete_secrets(id).await?;
-        }
-        let _ = self.events.send(Event::Ended { job: job.id.clone(), state: job.state, reason: job.reason.clone() });
-        Ok(Finished { job, report, already_ended: false })
+        self.store.delete_secrets(id).await?;
+        let _ = self.events.send(Event::Ended { job: id.to_owned(), state: job.state, reason: job.reason.clone() });
+        Ok(Finished { report: self.store.report(id).await?, job, already_ended: false })
     }
 
     /// Asks a job this process runs to stop after the items in flight; it is then paused,
@@ -159,26 +356,50 @@ impl JobService {
     }
 
     /// Ends a job for good: a running one after the items in flight, one at rest at once.
-    /// Its kept passwords are forgotten. (A job run by another process is refused, as busy.)
-    pub async fn cancel(&self, id: &str) -> Result<(), AppError> {
+    /// Its kept passwords are forgotten. A job that another process or worker runs is asked
+    /// to stop ([`JobStore::request_cancel`]); it ends cancelled when that worker sees it.
+    pub async fn cancel(&self, id: &str) -> Result<Cancelled, AppError> {
         if let Some(r) = self.running.lock().unwrap().get_mut(id) {
             r.cancel = true;
             r.stop.cancel();
-            return Ok(());
+            return Ok(Cancelled::Stopping);
         }
-        let _lock = self.lock(id)?;
         let job = self.store.job(id).await?;
         if job.state.is_final() {
             return Err(usage(format!("job {id} already ended ({})", job.state)));
         }
-        self.store.set_state(id, JobState::Cancelled, Some("cancelled"), None).await?;
-        self.store.delete_secrets(id).await?;
-        let _ = self.events.send(Event::Ended { job: id.to_owned(), state: JobState::Cancelled, reason: Some("cancelled".into()) });
-        Ok(())
+        let lock = match self.lock(id) {
+            Ok(lock) => lock,
+            Err(AppError::Busy { holder, .. }) => return self.request_cancel(id, holder).await,
+            Err(e) => return Err(e),
+        };
+        // held here (and taken over from a dead process on the embedded store), the job is
+        // at rest and no worker can claim it before it is cancelled
+        let lease = match self.store.acquire(id, &self.worker, self.lease_ttl, lock.is_some()).await {
+            Ok((_, lease)) => lease,
+            Err(StoreError::Busy(holder)) => return self.request_cancel(id, holder).await,
+            Err(e) => return Err(e.into()),
+        };
+        let job = self.store.job(id).await?;
+        if job.state.is_final() {
+            self.store.release(&lease).await?;
+            return Err(usage(format!("job {id} already ended ({})", job.state)));
+        }
+        self.store.set_state(id, JobState::Cancelled, Some("cancelled"), Some(&lease)).await?;
+        self.store.release(&lease).await?;
+        self.ended(id).await?;
+        Ok(Cancelled::Now)
     }
 
-    fn lock(&self, id: &str) -> Result<HeldLock, AppError> {
-        ferry_store::lock::job_lock(&self.data_dir, id).map_err(|e| match e {
+    async fn request_cancel(&self, id: &str, holder: String) -> Result<Cancelled, AppError> {
+        self.store.request_cancel(id).await?;
+        Ok(Cancelled::Requested { holder })
+    }
+
+    /// The job's lock on the embedded store; none for a shared one.
+    fn lock(&self, id: &str) -> Result<Option<HeldLock>, AppError> {
+        let Some(dir) = &self.lock_dir else { return Ok(None) };
+        ferry_store::lock::job_lock(dir, id).map(Some).map_err(|e| match e {
             LockError::Held { holder, .. } => AppError::Busy { job: id.to_owned(), holder },
             e => AppError::Failed(e.to_string()),
         })

@@ -9,6 +9,11 @@ pub struct Cli {
     /// Where ferry keeps its job store [default: $FERRY_DATA_DIR, else the user data directory]
     #[arg(long, global = true, env = "FERRY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The job store: a PostgreSQL URL (postgres://user:password@host:port/database) that a
+    /// fleet of workers shares, or a directory for the SQLite store [default: the SQLite
+    /// store in the data directory]
+    #[arg(long, global = true, env = "FERRY_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
     /// Print machine-readable JSON on standard output
     #[arg(long, global = true)]
     pub json: bool,
@@ -21,7 +26,9 @@ pub struct Cli {
 
 pub const EXIT_CODES: &str = "Exit codes:
   0  done: every item transferred, or the package verified
-  1  failed: the job stopped (the reason is printed); `ferry resume JOB` continues it
+  1  failed: the job stopped (the reason is printed); `ferry resume JOB` continues it.
+     Also: the job is run by another process, or this one lost the job's lease to
+     another worker
   2  usage error
   3  done with errors: some items could not be transferred (listed in the report)
   4  the package failed verification
@@ -91,8 +98,20 @@ pub enum Command {
         #[arg(long)]
         concurrency: Option<usize>,
     },
-    /// End a job for good: it will not be resumed, and its kept passwords are forgotten
+    /// End a job for good: it will not be resumed, and its kept passwords are forgotten.
+    /// A job that another process or worker runs is asked to stop, and ends cancelled
     Cancel { job: String },
+    /// Run queued jobs (`transfer --detach`) from the job store until stopped: SIGTERM or
+    /// Ctrl-C pauses the jobs it runs after their items in flight and queues them again
+    Worker {
+        /// Jobs run at once
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: u16,
+        #[command(flatten)]
+        keys: KeyOpts,
+        #[command(flatten)]
+        net: NetOpts,
+    },
     /// List connectors and what each can do
     Connectors,
 }
@@ -116,6 +135,10 @@ pub struct TransferOpts {
     pub keys: KeyOpts,
     #[command(flatten)]
     pub conn: ConnOpts,
+    /// Create the job and queue it for `ferry worker`, running nothing: prints the job's
+    /// id. Passwords are kept sealed with it; keys and network choices are the worker's
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// How to reach servers.
@@ -131,6 +154,13 @@ pub struct ConnOpts {
     /// Password file for the destination only [env: FERRY_TO_PASSWORD]
     #[arg(long)]
     pub to_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetOpts,
+}
+
+/// How to reach servers, apart from passwords.
+#[derive(Args, Clone, Default)]
+pub struct NetOpts {
     /// Trust these CA certificates (PEM) too, such as a self-signed server's
     #[arg(long)]
     pub ca_file: Option<PathBuf>,

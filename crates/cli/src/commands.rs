@@ -1,8 +1,8 @@
-use crate::args::{Cli, Command, ConnOpts, KeyOpts, TransferOpts};
+use crate::args::{Cli, Command, ConnOpts, KeyOpts, NetOpts, TransferOpts};
 use crate::output::{Console, print_report, safe};
 use crate::usage::usage;
 use anyhow::{Context, Result, anyhow, bail};
-use ferry_app::{AppError, Finished, JobService, RunOptions, Side, TransferRequest};
+use ferry_app::{AppError, CancellationToken, Cancelled, Finished, JobService, RunOptions, Side, TransferRequest, WorkerEvent};
 use ferry_connectors::{Secret, Settings};
 use ferry_core::Vertical;
 use ferry_package::crypt::{Decryption, Encryption, parse_recipient, read_identities};
@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Jobs { ref job, limit } => jobs(&cli, &data_dir, job.as_deref(), limit).await,
         Command::Resume { ref job, ref keys, ref conn, concurrency } => resume(&cli, &data_dir, job, keys, conn, concurrency).await,
         Command::Cancel { ref job } => cancel(&cli, &data_dir, job).await,
+        Command::Worker { jobs, ref keys, ref net } => worker(&cli, &data_dir, jobs.into(), keys, net).await,
         Command::Connectors => connectors(&cli),
     }
 }
@@ -68,23 +69,40 @@ fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
     Ok(s)
 }
 
-async fn open_service(data_dir: &Path) -> Result<Arc<JobService>> {
-    Ok(Arc::new(JobService::open(data_dir).await.map_err(app_error)?))
+/// The job service over the store of `--database` (else the data directory's), its leases
+/// lasting `FERRY_LEASE_SECONDS` when that is set.
+async fn service(cli: &Cli, data_dir: &Path) -> Result<JobService> {
+    let mut service = JobService::open(cli.database.as_deref().unwrap_or(""), data_dir).await.map_err(app_error)?;
+    if let Ok(v) = std::env::var("FERRY_LEASE_SECONDS") {
+        match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => service.set_lease_ttl(std::time::Duration::from_secs(n)),
+            _ => return Err(usage(format!("FERRY_LEASE_SECONDS must be a whole number of seconds, 1 or more (not `{}`)", safe(&v)))),
+        }
+    }
+    Ok(service)
+}
+
+async fn open_service(cli: &Cli, data_dir: &Path) -> Result<Arc<JobService>> {
+    Ok(Arc::new(service(cli, data_dir).await?))
+}
+
+/// Keys and connection choices from the command line: what a run hands its connectors.
+fn net_settings(data_dir: &Path, keys: &KeyOpts, net: &NetOpts) -> Result<Settings> {
+    Ok(Settings {
+        insecure: net.insecure,
+        ca_file: net.ca_file.clone(),
+        allow_private_network: net.allow_private_network,
+        connections: net.connections,
+        ..settings(data_dir, keys)?
+    })
 }
 
 /// How this run is to go: keys and connection choices from the command line, and the
 /// passwords given in files or variables (asked for later, on a terminal, if still needed).
 fn run_options(data_dir: &Path, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<RunOptions> {
-    let settings = Settings {
-        insecure: conn.insecure,
-        ca_file: conn.ca_file.clone(),
-        allow_private_network: conn.allow_private_network,
-        connections: conn.connections,
-        ..settings(data_dir, keys)?
-    };
     Ok(RunOptions {
         concurrency,
-        settings,
+        settings: net_settings(data_dir, keys, &conn.net)?,
         source_password: given_password(Side::Source, conn)?,
         destination_password: given_password(Side::Destination, conn)?,
     })
@@ -99,7 +117,7 @@ fn app_error(e: AppError) -> anyhow::Error {
             usage(format!("the {side} {} needs a password: give --{flag} FILE or set {var}", safe(&uri)))
         }
         AppError::Busy { job, holder } => {
-            anyhow!("job {job} is being run by {holder}; wait for it to end, or stop it (Ctrl-C) and run `ferry resume {job}`")
+            anyhow!("job {job} is being run by {}; wait for it to end, or stop that process and run `ferry resume {job}`", safe(&holder))
         }
         e if e.is_usage() => usage(safe(&e.to_string())),
         e => anyhow!("{}", safe(&e.to_string())),
@@ -121,6 +139,9 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
         only,
         options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental },
     };
+    if opts.detach {
+        refuse_with_detach(opts)?;
+    }
     let mut run = run_options(data_dir, &opts.keys, &opts.conn, opts.concurrency)?;
     // the request is checked whole, asking on a terminal for the passwords still missing
     loop {
@@ -132,12 +153,51 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
             Ok(_) => break,
         }
     }
-    let service = open_service(data_dir).await?;
+    let service = open_service(cli, data_dir).await?;
+    if opts.detach {
+        let job = service.submit(&req, &run).await.map_err(app_error)?;
+        if cli.json {
+            let out =
+                serde_json::json!({"job": job.id, "state": job.state, "source": job.spec.source, "destination": job.spec.destination});
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!("{}", job.id);
+            if !cli.quiet {
+                eprintln!(
+                    "ferry: job {} queued ({} -> {}); a `ferry worker` on this job store runs it (`ferry jobs {}` shows it)",
+                    job.id,
+                    safe(&job.spec.source),
+                    safe(&job.spec.destination),
+                    job.id
+                );
+            }
+        }
+        return Ok(EXIT_OK);
+    }
     let job = service.create(&req, &run).await.map_err(app_error)?;
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
     }
     execute(cli, &service, &job.id, run).await
+}
+
+/// What a detached job cannot keep: choices of this run that a worker makes with its own.
+fn refuse_with_detach(opts: &TransferOpts) -> Result<()> {
+    let given = [
+        (opts.concurrency.is_some(), "--concurrency"),
+        (opts.keys.passphrase_file.is_some(), "--passphrase-file"),
+        (!opts.keys.recipient.is_empty(), "--recipient"),
+        (opts.keys.identity.is_some(), "--identity"),
+        (opts.conn.net.ca_file.is_some(), "--ca-file"),
+        (opts.conn.net.insecure, "--insecure"),
+        (opts.conn.net.allow_private_network, "--allow-private-network"),
+    ];
+    if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
+        return Err(usage(format!(
+            "{flag} is not kept with a detached job: the worker that runs it uses its own (give it to `ferry worker`)"
+        )));
+    }
+    Ok(())
 }
 
 /// The first line of a passphrase or password file.
@@ -244,7 +304,7 @@ fn emit_report(cli: &Cli, report: &ferry_store::Report, job: &Job) {
 }
 
 async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<u8> {
-    let service = open_service(data_dir).await?;
+    let service = open_service(cli, data_dir).await?;
     let job = service.job(id).await.map_err(app_error)?;
     let mut run = run_options(data_dir, keys, conn, concurrency)?;
     if std::io::stdin().is_terminal() && !job.state.is_final() {
@@ -262,16 +322,108 @@ async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &Con
 }
 
 async fn cancel(cli: &Cli, data_dir: &Path, id: &str) -> Result<u8> {
-    let service = open_service(data_dir).await?;
-    service.cancel(id).await.map_err(app_error)?;
+    let service = open_service(cli, data_dir).await?;
+    let done = service.cancel(id).await.map_err(app_error)?;
     if !cli.quiet {
-        eprintln!("ferry: job {id} cancelled");
+        match done {
+            Cancelled::Now | Cancelled::Stopping => eprintln!("ferry: job {id} cancelled"),
+            Cancelled::Requested { holder } => eprintln!(
+                "ferry: job {id} is being run by {}: asked it to cancel; it stops after the items in flight and ends cancelled",
+                safe(&holder)
+            ),
+        }
     }
     Ok(EXIT_OK)
 }
 
+/// `ferry worker`: runs queued jobs until SIGTERM or Ctrl-C, then pauses the ones it runs
+/// after their items in flight, queues them again for the next worker, and exits 0. A
+/// second signal ends it at once (its leases expire, and other workers take its jobs).
+async fn worker(cli: &Cli, data_dir: &Path, jobs: usize, keys: &KeyOpts, net: &NetOpts) -> Result<u8> {
+    let run = RunOptions { settings: net_settings(data_dir, keys, net)?, ..Default::default() };
+    let mut service = service(cli, data_dir).await?;
+    service.set_worker_name(format!("ferry worker {} on {}", std::process::id(), ferry_store::lock::hostname()));
+    let service = Arc::new(service);
+    let stop = CancellationToken::new();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+    let (quiet, json) = (cli.quiet, cli.json);
+    let signals = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            if !quiet {
+                eprintln!(
+                    "ferry worker: stopping: the jobs running here pause after their items in flight and are queued again (signal again to quit at once)"
+                );
+            }
+            stop.cancel();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        }
+    });
+    if !quiet {
+        eprintln!(
+            "ferry worker: {} runs up to {jobs} job(s) at once (leases of {} s)",
+            service.worker_name(),
+            service.lease_ttl().as_secs()
+        );
+    }
+    let tell = Arc::new(move |e: WorkerEvent| worker_event(&e, quiet, json));
+    service.work(jobs, run, stop, tell).await;
+    signals.abort();
+    if !quiet {
+        eprintln!("ferry worker: stopped");
+    }
+    Ok(EXIT_OK)
+}
+
+/// A worker's log: a line on standard error for each event (unless --quiet), and with
+/// --json a JSON object per line on standard output.
+fn worker_event(e: &WorkerEvent, quiet: bool, json: bool) {
+    let (line, value) = match e {
+        WorkerEvent::Took(job) => (
+            format!("job {} taken ({} -> {})", job.id, safe(&job.spec.source), safe(&job.spec.destination)),
+            serde_json::json!({"event": "took", "job": job.id}),
+        ),
+        WorkerEvent::Ended(done) => {
+            let t = done.report.totals();
+            let why = done.job.reason.as_deref().map(|r| format!(": {}", safe(r))).unwrap_or_default();
+            (
+                format!(
+                    "job {} {}{why} ({} found, {} transferred, {} already present, {} failed)",
+                    done.job.id, done.job.state, t.found, t.transferred, t.already_present, t.failed
+                ),
+                serde_json::json!({"event": "ended", "job": done.job.id, "state": done.job.state, "reason": done.job.reason, "report": done.report}),
+            )
+        }
+        WorkerEvent::Stopped { job, error } => (
+            format!("job {job}: {}", safe(&error.to_string())),
+            serde_json::json!({"event": "stopped", "job": job, "error": error.to_string(), "lease_lost": matches!(error, AppError::LeaseLost(_))}),
+        ),
+        WorkerEvent::StoreFailed(error) => (
+            format!("cannot take a job from the store (trying again): {}", safe(&error.to_string())),
+            serde_json::json!({"event": "store_failed", "error": error.to_string()}),
+        ),
+        WorkerEvent::Stopping { running } => {
+            (format!("{running} job(s) pausing, to be queued again"), serde_json::json!({"event": "stopping", "running": running}))
+        }
+    };
+    if !quiet {
+        eprintln!("ferry worker: {line}");
+    }
+    if json {
+        println!("{value}");
+    }
+}
+
 async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Result<u8> {
-    let service = open_service(data_dir).await?;
+    let service = open_service(cli, data_dir).await?;
     if let Some(id) = id {
         let job = service.job(id).await.map_err(app_error)?;
         let report = service.report(id).await.map_err(app_error)?;
@@ -287,8 +439,12 @@ async fn jobs(cli: &Cli, data_dir: &Path, id: Option<&str>, limit: u32) -> Resul
         println!("No jobs yet.");
     }
     for j in list {
+        let held = match (&j.worker, j.state) {
+            (Some(w), JobState::Running) => format!("  [{}]", safe(w)),
+            _ => String::new(),
+        };
         println!(
-            "{}  {:<22} {}  {} -> {}",
+            "{}  {:<22} {}  {} -> {}{held}",
             j.id,
             j.state.as_str(),
             j.created_at.format("%Y-%m-%d %H:%M"),

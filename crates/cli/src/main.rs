@@ -28,7 +28,12 @@ fn tune_allocator() {
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("FERRY_LOG")).with_writer(std::io::stderr).init();
+    // colours only on a terminal: a log written to a file or read by a program is plain text
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("FERRY_LOG"))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     // one rustls crypto provider for the whole process, before any TLS client exists
     ferry_connectors::net::ensure_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");

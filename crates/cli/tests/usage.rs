@@ -123,3 +123,73 @@ fn a_job_held_by_another_process_is_not_run_twice() {
     let o = ferry(&data, &["cancel", &job]);
     assert_eq!(o.status.code(), Some(2), "cancelling twice: {}", text(&o));
 }
+
+#[test]
+fn detach_queues_a_job_without_running_it_and_refuses_what_it_cannot_keep() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let src = t.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.txt"), "a").unwrap();
+    let (from, to) = (format!("dir:{}", src.display()), format!("dir:{}", t.path().join("out").display()));
+    for extra in [&["--concurrency", "2"][..], &["--insecure"], &["--allow-private-network"], &["--recipient", "age1xyz"]] {
+        let mut args = vec!["transfer", "--detach", "--from", &from, "--to", &to];
+        args.extend_from_slice(extra);
+        let o = ferry(&data, &args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
+        assert!(text(&o).contains("not kept with a detached job") && text(&o).contains("ferry worker"), "{}", text(&o));
+    }
+    assert!(!data.join("ferry.db").exists() || jobs(&data).is_empty(), "no job for a wrong request");
+
+    let o = ferry(&data, &["--json", "transfer", "--detach", "--from", &from, "--to", &to]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["state"], "queued", "{out}");
+    let id = out["job"].as_str().unwrap().to_owned();
+    let o = ferry(&data, &["-q", "transfer", "--detach", "--from", &from, "--to", &format!("{to}2")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let second = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+    assert_eq!(second.len(), 16, "the id alone on standard output: {second}");
+    assert!(!t.path().join("out").exists(), "nothing ran");
+    let listed = jobs(&data);
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|j| j["state"] == "queued"), "{listed:?}");
+
+    // a queued job is cancelled at once; the other is run by a worker (SQLite store here)
+    let o = ferry(&data, &["cancel", &id]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut worker = std::process::Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["worker", "--jobs", "2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while jobs(&data).iter().any(|j| j["id"] == second.as_str() && j["state"] != "completed") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "the worker did not run the job");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::process::Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap();
+    let status = worker.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a worker stops cleanly on SIGTERM");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut worker.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains(&format!("job {second} completed")) && log.contains("stopped"), "{log}");
+    assert!(!log.contains(&id), "the cancelled job is not run: {log}");
+    assert!(t.path().join("out2/files/a.txt").exists());
+
+    for (args, env, said) in [
+        (&["worker", "--jobs", "0"][..], None, "--jobs"),
+        (&["jobs"], Some(("FERRY_LEASE_SECONDS", "soon")), "FERRY_LEASE_SECONDS"),
+        (&["jobs"], Some(("FERRY_DATABASE", "mysql://db/ferry")), "mysql://"),
+    ] {
+        let mut c = std::process::Command::new(ferry_bin());
+        c.arg("--data-dir").arg(&data).args(args);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(!o.status.success() && text(&o).contains(said), "{args:?}: {}", text(&o));
+    }
+}

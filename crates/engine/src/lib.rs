@@ -10,5 +10,5 @@ mod run;
 
 pub use progress::{NoProgress, Progress};
 pub use retry::RetryPolicy;
-pub use run::{COMMIT_ROWS, Engine, EngineError};
+pub use run::{COMMIT_ROWS, DEFAULT_LEASE_TTL, Engine, EngineError};
 pub use tokio_util::sync::CancellationToken;

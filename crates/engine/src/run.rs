@@ -1,9 +1,10 @@
 use crate::{Progress, RetryPolicy};
 use ferry_core::{ConnectorError, Exporter, Importer, Item, ItemError, PageStream, Stream, Vertical};
-use ferry_jobs::{ItemRow, Job, JobState, JobStore, Outcome, Report, StoreError};
+use ferry_jobs::{ItemRow, Job, JobState, JobStore, Lease, Outcome, Report, StoreError};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -12,9 +13,25 @@ pub enum EngineError {
     /// The job cannot go on; it is marked failed with this reason and can be resumed.
     #[error("{0}")]
     Fatal(String),
+    /// The run's lease on the job expired or was taken over (the store says which): the
+    /// run stopped at once and wrote nothing more. Another worker may run the job now.
+    #[error("lost the job's lease: {0}")]
+    LeaseLost(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LeaseLost(why) => EngineError::LeaseLost(why),
+            e => EngineError::Store(e),
+        }
+    }
+}
+
+/// How long a lease lasts unless renewed, when the caller does not say.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
 pub struct Engine {
     pub store: Arc<dyn JobStore>,
@@ -25,20 +42,32 @@ pub struct Engine {
     /// the same destination: not for a destination written whole by every job
     /// ([`ferry_core::Capabilities::written_whole`]), which nothing would ever read.
     pub ledger: bool,
+    /// The lease this run holds on the job (from [`JobStore::acquire`] or
+    /// [`JobStore::claim`]): every state change and commit is fenced with it, and a
+    /// heartbeat renews it every third of `lease_ttl` while the job runs. A cancel
+    /// requested meanwhile ([`JobStore::request_cancel`]) stops the job after the items in
+    /// flight and ends it cancelled; a lost lease stops the run at once. None: writes are
+    /// not fenced, and nothing is renewed.
+    pub lease: Option<Lease>,
+    pub lease_ttl: Duration,
 }
 
 enum Stop {
     Cancelled,
+    /// The lease ran out before this process could renew it: nothing more is written.
+    LeaseLost(String),
     Fatal(String),
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn JobStore>) -> Self {
-        Engine { store, retry: RetryPolicy::default(), concurrency: 4, ledger: true }
+        Engine { store, retry: RetryPolicy::default(), concurrency: 4, ledger: true, lease: None, lease_ttl: DEFAULT_LEASE_TTL }
     }
 
     /// Runs (or resumes) a job to its end, or until `cancel` fires (the job is then
-    /// paused and `ferry resume` finishes it). Returns the job's report.
+    /// paused and `ferry resume` finishes it). Returns the job's report. Under a lease,
+    /// a heartbeat renews it meanwhile; a cancel request seen then ends the job cancelled,
+    /// and a lost lease ends the run at once with [`EngineError::LeaseLost`].
     pub async fn run(
         &self,
         job: &Job,
@@ -47,7 +76,54 @@ impl Engine {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<Report, EngineError> {
-        self.store.set_state(&job.id, JobState::Running, None, None).await?;
+        let Some(mut lease) = self.lease.clone() else {
+            return self.run_job(job, exporter, importer, progress, cancel, &AtomicBool::new(false), None).await;
+        };
+        let stop = cancel.child_token();
+        let requested = Arc::new(AtomicBool::new(false));
+        // renewed at once: from here on this process knows, by its own clock, until when
+        // the lease is surely its own
+        let clock = Arc::new(LeaseClock::new());
+        let sent = clock.now();
+        if self.store.heartbeat(&mut lease, self.lease_ttl).await? {
+            requested.store(true, Ordering::SeqCst);
+            stop.cancel();
+        }
+        clock.renewed(sent, self.lease_ttl);
+        let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
+        let beat =
+            tokio::spawn(heartbeat(self.store.clone(), lease, self.lease_ttl, clock.clone(), stop.clone(), requested.clone(), lost_tx));
+        let lost = async {
+            match lost_rx.await {
+                Ok(why) => why,
+                // the heartbeat ended without losing the lease: nothing to wait for
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            biased;
+            // the run is dropped where it stands: anything it would write now is refused
+            why = lost => Err(EngineError::LeaseLost(why)),
+            r = self.run_job(job, exporter, importer, progress, &stop, &requested, Some(&clock)) => r,
+        };
+        beat.abort();
+        result
+    }
+
+    // the run's parts, as `run_stream` has them; a struct for them would only rename them
+    #[allow(clippy::too_many_arguments)]
+    async fn run_job(
+        &self,
+        job: &Job,
+        exporter: &dyn Exporter,
+        importer: &dyn Importer,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        cancel_requested: &AtomicBool,
+        clock: Option<&LeaseClock>,
+    ) -> Result<Report, EngineError> {
+        let lease = self.lease.as_ref();
+        self.store.set_state(&job.id, JobState::Running, None, lease).await?;
         let mut stop = None;
         // the source says how it is read: each stream once, whatever verticals it holds
         let plan =
@@ -55,8 +131,9 @@ impl Engine {
         match plan {
             Ok(streams) => {
                 for stream in &streams {
-                    match self.run_stream(job, stream, exporter, importer, progress, cancel).await {
+                    match self.run_stream(job, stream, exporter, importer, progress, cancel, clock).await {
                         Ok(()) => {}
+                        Err(RunError::Stop(Stop::LeaseLost(why))) => return Err(EngineError::LeaseLost(why)),
                         Err(RunError::Stop(s)) => {
                             stop = Some(s);
                             break;
@@ -76,14 +153,16 @@ impl Engine {
         // the report is read once (it counts every item of the job), then given the job's end
         let mut report = self.store.report(&job.id).await?;
         let (state, reason) = match stop {
+            Some(Stop::Cancelled) if cancel_requested.load(Ordering::SeqCst) => (JobState::Cancelled, Some("cancelled".to_owned())),
             Some(Stop::Cancelled) => (JobState::Paused, Some("interrupted; run `ferry resume` to finish".to_owned())),
             Some(Stop::Fatal(r)) => (JobState::Failed, Some(r)),
+            Some(Stop::LeaseLost(why)) => return Err(EngineError::LeaseLost(why)),
             None => match report.totals().failed {
                 0 => (JobState::Completed, None),
                 n => (JobState::CompletedWithErrors, Some(format!("{n} item(s) failed"))),
             },
         };
-        self.store.set_state(&job.id, state, reason.as_deref(), None).await?;
+        self.store.set_state(&job.id, state, reason.as_deref(), lease).await?;
         if let (JobState::Failed, Some(r)) = (state, &reason) {
             return Err(EngineError::Fatal(r.clone()));
         }
@@ -116,6 +195,7 @@ impl Engine {
     }
 
     /// Reads one stream to its end, writing and committing as it goes.
+    #[allow(clippy::too_many_arguments)]
     async fn run_stream(
         &self,
         job: &Job,
@@ -124,6 +204,7 @@ impl Engine {
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
+        clock: Option<&LeaseClock>,
     ) -> Result<(), RunError> {
         let saved = self.store.cursor(&job.id, &stream.name).await?;
         if saved.as_ref().is_some_and(|c| c.done) {
@@ -170,7 +251,7 @@ impl Engine {
                 Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
             };
             source_retries = 0;
-            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel), async {
+            let ((rows, stop), fetched) = tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel, clock), async {
                 if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
             });
             match rows {
@@ -190,6 +271,10 @@ impl Engine {
             }
         };
         if let Err(e) = stopped {
+            if let RunError::Stop(Stop::LeaseLost(_)) = e {
+                // written nowhere: the store would refuse it, and the job is another's now
+                return Err(e);
+            }
             self.commit(job, &stream.name, importer, &mut pending, cursor.as_deref(), false, true).await?;
             return Err(e);
         }
@@ -277,8 +362,9 @@ impl Engine {
         let ids = std::mem::take(&mut pending.ids);
         let (store, job_id, cursor, stream) = (self.store.clone(), job.id.clone(), cursor.map(str::to_owned), stream.to_owned());
         let pair = self.ledger.then(|| job.pair());
+        let lease = self.lease.clone();
         let task = tokio::spawn(async move {
-            store.commit_page(None, &job_id, pair.as_deref(), &stream, &rows, cursor.as_deref(), done).await?;
+            store.commit_page(lease.as_ref(), &job_id, pair.as_deref(), &stream, &rows, cursor.as_deref(), done).await?;
             // tests wait for this line to interrupt a job mid-way (FERRY_LOG=ferry_engine=info)
             tracing::info!(job = %job_id, stream = %stream, items = rows.len(), "page committed");
             Ok(())
@@ -304,6 +390,7 @@ impl Engine {
         importer: &dyn Importer,
         progress: &dyn Progress,
         cancel: &CancellationToken,
+        clock: Option<&LeaseClock>,
     ) -> (Result<Vec<ItemRow>, StoreError>, Option<Stop>) {
         let pair = job.pair();
         // a page may hold several verticals: what the job recorded, and the ledger, are
@@ -372,7 +459,10 @@ impl Engine {
             return (Ok(rows), Some(Stop::Cancelled));
         }
         let mut stop = None;
-        if let Some(results) = importer.put_page(&todo).await {
+        let Some(page_puts) = while_held(clock, importer.put_page(&todo)).await else {
+            return (Ok(rows), Some(Stop::LeaseLost(LeaseClock::RAN_OUT.into())));
+        };
+        if let Some(results) = page_puts {
             for (item, put) in todo.iter().zip(results) {
                 let put = match put {
                     Err(e) if e.is_transient() => {
@@ -387,38 +477,55 @@ impl Engine {
             }
             return (Ok(rows), stop);
         }
-        let halt = std::sync::atomic::AtomicBool::new(false);
-        let results: Vec<Result<ItemRow, Stop>> = futures::stream::iter(todo)
-            .map(|item| {
-                let halt = &halt;
-                let stop_now = cancel.is_cancelled() || halt.load(std::sync::atomic::Ordering::SeqCst);
-                async move {
-                    if stop_now {
-                        // not started: the page is read again on resume
-                        return Err(Stop::Cancelled);
-                    }
-                    let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d)).await;
-                    let settled = self.settle(item, put, progress);
-                    if settled.is_err() {
-                        halt.store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    settled
-                }
-            })
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
+        let halt = AtomicBool::new(false);
+        // the puts are made up front (futures do nothing until polled), so that the stream
+        // holds no closure: a worker spawns the whole run on its own task
+        let puts: Vec<_> = todo.into_iter().map(|item| self.put_one(item, importer, progress, cancel, &halt, clock)).collect();
+        let results: Vec<Result<ItemRow, Stop>> = futures::stream::iter(puts).buffer_unordered(self.concurrency.max(1)).collect().await;
         for r in results {
             match r {
                 Ok(r) => rows.push(r),
                 Err(s) => {
-                    if matches!(s, Stop::Fatal(_)) || stop.is_none() {
+                    // a lost lease outranks a fatal error, which outranks a pause
+                    let outranks = match (&s, &stop) {
+                        (_, None) => true,
+                        (_, Some(Stop::LeaseLost(_))) => false,
+                        (Stop::LeaseLost(_) | Stop::Fatal(_), _) => true,
+                        (Stop::Cancelled, _) => false,
+                    };
+                    if outranks {
                         stop = Some(s);
                     }
                 }
             }
         }
         (Ok(rows), stop)
+    }
+
+    /// Puts one item, unless the job is stopping (cancelled, or an earlier put was fatal):
+    /// then it is not started, and its page is read again on resume.
+    async fn put_one(
+        &self,
+        item: &Item,
+        importer: &dyn Importer,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        halt: &AtomicBool,
+        clock: Option<&LeaseClock>,
+    ) -> Result<ItemRow, Stop> {
+        if cancel.is_cancelled() || halt.load(Ordering::SeqCst) {
+            return Err(Stop::Cancelled);
+        }
+        let put = self.retry.run(|| importer.put(item), |e, d| progress.retrying(&item.id, &e.to_string(), d));
+        let Some(put) = while_held(clock, put).await else {
+            halt.store(true, Ordering::SeqCst);
+            return Err(Stop::LeaseLost(LeaseClock::RAN_OUT.into()));
+        };
+        let settled = self.settle(item, put, progress);
+        if settled.is_err() {
+            halt.store(true, Ordering::SeqCst);
+        }
+        settled
     }
 
     /// The row of an item whose put has ended; a fatal error stops the job instead.
@@ -439,6 +546,91 @@ impl Engine {
             }
         }
     }
+}
+
+/// Renews `lease` every third of `ttl` until aborted. A cancel request stops the run
+/// (`stop`, after the items in flight) as a cancel; a lost lease is sent on `lost`, and
+/// the heartbeat ends. A store that cannot be reached is tried again at the next beat: if
+/// the lease expires meanwhile, that beat finds it lost.
+async fn heartbeat(
+    store: Arc<dyn JobStore>,
+    mut lease: Lease,
+    ttl: Duration,
+    clock: Arc<LeaseClock>,
+    stop: CancellationToken,
+    requested: Arc<AtomicBool>,
+    lost: tokio::sync::oneshot::Sender<String>,
+) {
+    let every = (ttl / 3).max(Duration::from_millis(20));
+    loop {
+        tokio::time::sleep(every).await;
+        let sent = clock.now();
+        let beat = store.heartbeat(&mut lease, ttl).await;
+        if beat.is_ok() {
+            clock.renewed(sent, ttl);
+        }
+        match beat {
+            Ok(false) => {}
+            Ok(true) => {
+                if !requested.swap(true, Ordering::SeqCst) {
+                    tracing::info!(job = %lease.job, "cancel requested; stopping after the items in flight");
+                    stop.cancel();
+                }
+            }
+            Err(StoreError::LeaseLost(why)) => {
+                tracing::warn!(job = %lease.job, "lost the job's lease: {why}");
+                let _ = lost.send(why);
+                return;
+            }
+            Err(e) => tracing::warn!(job = %lease.job, "cannot renew the job's lease: {e}"),
+        }
+    }
+}
+
+/// Until when, by this process's own monotonic clock, its lease is surely its own: the time
+/// a renewal was sent plus the lease's length (the store counted from later). A process
+/// that was stalled (SIGSTOP, a suspended machine) or could not reach the store finds it
+/// passed, and starts or continues no write to the destination: a write it had in flight
+/// is dropped where it stands, so that it cannot land beside the next holder's.
+struct LeaseClock {
+    start: Instant,
+    /// Milliseconds after `start`.
+    until: std::sync::atomic::AtomicU64,
+}
+
+impl LeaseClock {
+    const RAN_OUT: &str = "the lease ran out before this process could renew it (it was stalled, or could not reach the job store)";
+
+    fn new() -> Self {
+        LeaseClock { start: Instant::now(), until: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn renewed(&self, sent: Duration, ttl: Duration) {
+        let until = u64::try_from((sent + ttl).as_millis()).unwrap_or(u64::MAX);
+        self.until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    fn held(&self) -> bool {
+        u64::try_from(self.now().as_millis()).unwrap_or(u64::MAX) < self.until.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs `fut` while the lease is held by the clock's reckoning: each time it is woken, the
+/// clock is read before it goes on. None once the lease ran out (the future is dropped).
+async fn while_held<F: std::future::Future>(clock: Option<&LeaseClock>, fut: F) -> Option<F::Output> {
+    let Some(clock) = clock else { return Some(fut.await) };
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if !clock.held() {
+            return std::task::Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 enum RunError {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 /// SQLite store in the directory `location` names. Another `scheme://` is refused.
 pub async fn open(location: &str, data_dir: &Path) -> Result<Arc<dyn JobStore>> {
     let location = location.trim();
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+    if is_shared(location) {
         return Ok(Arc::new(PostgresStore::connect(location).await?));
     }
     if let Some((scheme, _)) = location.split_once("://") {
@@ -31,4 +31,23 @@ pub async fn open(location: &str, data_dir: &Path) -> Result<Arc<dyn JobStore>> 
     }
     let dir = if location.is_empty() { data_dir } else { Path::new(location) };
     Ok(Arc::new(SqliteStore::open(dir).await?))
+}
+
+/// Whether the store at `location` is a database that processes on several machines share
+/// (PostgreSQL). Such processes cannot keep out of each other's jobs with file locks: their
+/// leases alone do. The SQLite store is one machine's.
+pub fn is_shared(location: &str) -> bool {
+    let location = location.trim();
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// The directory of the SQLite store at `location` (as [`open`] reads it); none for a
+/// shared store.
+pub fn local_dir(location: &str, data_dir: &Path) -> Option<std::path::PathBuf> {
+    let location = location.trim();
+    match location {
+        l if is_shared(l) || l.contains("://") => None,
+        "" => Some(data_dir.to_owned()),
+        l => Some(Path::new(l).to_owned()),
+    }
 }

@@ -58,7 +58,8 @@ impl HeldLock {
     }
 }
 
-fn hostname() -> String {
+/// This machine's name, for telling who holds a lock or a lease.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "this machine".into())
 }
 

@@ -69,8 +69,11 @@ impl PostgresStore {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("the PostgreSQL URL cannot be read: {}", redact(&e.to_string(), url))))?
             .application_name("ferry")
-            // a row lock held longer than this is reported as busy, not waited for forever
-            .options([("lock_timeout", "10s")]);
+            // a row lock held longer than this is reported as busy, not waited for forever;
+            // and a transaction left open by a stalled client (a worker stopped inside a
+            // commit, its machine suspended) is ended by the server, so the job's row lock
+            // it holds does not keep the job from the next worker
+            .options([("lock_timeout", "10s"), ("idle_in_transaction_session_timeout", "10s")]);
         // one connection first: a server that cannot be reached or refuses the login says
         // so at once (the pool would retry a refused connection until it times out)
         let unreachable = |e: sqlx::Error| match e.into_store() {
@@ -389,10 +392,11 @@ impl JobStore for PostgresStore {
             let dest_ids: Vec<Option<&str>> = rows.iter().map(|r| r.dest_id.as_deref()).collect();
             let hashes: Vec<Option<&str>> = rows.iter().map(|r| r.sha256.as_deref()).collect();
             sqlx::query(
-                "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) \
-                SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+                "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256, fence) \
+                SELECT $1, v, s, o, r, d, h, $8 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                $7::text[]) AS u (v, s, o, r, d, h) \
                 ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, \
-                reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256",
+                reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256, fence = excluded.fence",
             )
             .bind(job)
             .bind(&verticals)
@@ -401,6 +405,7 @@ impl JobStore for PostgresStore {
             .bind(&reasons)
             .bind(&dest_ids)
             .bind(&hashes)
+            .bind(lease.map(|l| l.fence))
             .execute(&mut *tx)
             .await
             .db()?;

@@ -402,14 +402,15 @@ impl JobStore for SqliteStore {
         )
         .expect("rows serialize");
         sqlx::query(
-            "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256) \
+            "INSERT INTO job_items (job_id, vertical, source_id, outcome, reason, dest_id, sha256, fence) \
             SELECT ?1, json_extract(value, '$.vertical'), json_extract(value, '$.source_id'), json_extract(value, '$.outcome'), \
-            json_extract(value, '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256') FROM json_each(?2) \
-            WHERE true ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, \
-            reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256",
+            json_extract(value, '$.reason'), json_extract(value, '$.dest_id'), json_extract(value, '$.sha256'), ?3 \
+            FROM json_each(?2) WHERE true ON CONFLICT (job_id, vertical, source_id) DO UPDATE SET outcome = excluded.outcome, \
+            reason = excluded.reason, dest_id = excluded.dest_id, sha256 = excluded.sha256, fence = excluded.fence",
         )
         .bind(job)
         .bind(&json)
+        .bind(lease.map(|l| l.fence))
         .execute(&mut *tx)
         .await
         .db()?;
