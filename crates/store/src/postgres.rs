@@ -470,19 +470,31 @@ impl JobStore for PostgresStore {
     }
 
     async fn recorded(&self, job: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, Outcome>> {
-        let rows = sqlx::query("SELECT source_id, outcome FROM job_items WHERE job_id = $1 AND vertical = $2 AND source_id = ANY($3)")
-            .bind(job)
-            .bind(vertical.as_str())
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await
-            .db()?;
+        // one lookup of the key per id: `source_id = ANY($3)` lets the planner, whose
+        // statistics say a job just created has no rows, read all the job's rows and filter
+        // them, a cost that grows with the job (LIMIT 1 keeps the lookup from being
+        // flattened into such a join; the key is unique)
+        let rows = sqlx::query(
+            "SELECT j.source_id, j.outcome FROM UNNEST($3::text[]) AS u (id) CROSS JOIN LATERAL \
+            (SELECT source_id, outcome FROM job_items WHERE job_id = $1 AND vertical = $2 AND source_id = u.id LIMIT 1) AS j",
+        )
+        .bind(job)
+        .bind(vertical.as_str())
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
         rows.iter().map(|r| Ok((r.try_get::<String, _>("source_id").db()?, common::outcome(r.try_get("outcome").db()?)?))).collect()
     }
 
     async fn ledger(&self, pair: &str, vertical: Vertical, ids: &[&str]) -> Result<HashMap<String, LedgerEntry>> {
         let rows =
-            sqlx::query("SELECT source_id, version, sha256, dest_id FROM ledger WHERE pair = $1 AND vertical = $2 AND source_id = ANY($3)")
+            // one lookup of the key per id, as in `recorded`
+            sqlx::query(
+                "SELECT l.source_id, l.version, l.sha256, l.dest_id FROM UNNEST($3::text[]) AS u (id) CROSS JOIN LATERAL \
+                (SELECT source_id, version, sha256, dest_id FROM ledger WHERE pair = $1 AND vertical = $2 AND source_id = u.id \
+                LIMIT 1) AS l",
+            )
                 .bind(pair)
                 .bind(vertical.as_str())
                 .bind(ids)
