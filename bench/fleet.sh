@@ -44,8 +44,10 @@ import sys, urllib.parse as u
 p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))
 PY
 }
-DBS=()
 PIDS=()
+# the databases it makes (new_db runs in a subshell: the names are known here instead)
+DBS=(ferry_bench_big ferry_bench_big_dry)
+for n in $WORKERS; do DBS+=("ferry_bench_fleet_$n"); done
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for d in "${DBS[@]}"; do psql -q "$PG" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
@@ -53,7 +55,6 @@ cleanup() {
 trap cleanup EXIT
 new_db() { # NAME -> its URL
     psql -q "$PG" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
-    DBS+=("$1")
     with_db "$PG" "$1"
 }
 tree() { # DIR N: N small text files, 100 a folder (DIR.complete marks it made)
