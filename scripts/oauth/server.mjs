@@ -4,8 +4,9 @@
 //   Clients ferry-a ... ferry-d (secret `ferry-test-client-secret`, client_secret_basic):
 //   the authorization_code grant with PKCE, and refresh_token, whose refresh tokens are
 //   rotated on every use (a reused one revokes its grant). Access tokens live 600 s,
-//   except the first ones of ferry-a and ferry-c (from the authorization code): 4 s, so
-//   that a test sees one expire. Revoking any token of a grant revokes all of them.
+//   except the first ones of ferry-a and ferry-c (from the authorization code) and all
+//   of ferry-d's: 4 s, so that a test sees them expire. Revoking any token of a grant
+//   revokes all of them.
 //   Client `resource-server` (secret `resource-server-secret`) only introspects tokens
 //   (RFC 7662), as the tests' resource server does for every request it gets.
 //
@@ -53,8 +54,11 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   rotateRefreshToken: () => true,
   ttl: {
-    AccessToken: (ctx, _token, client) =>
-      ['ferry-a', 'ferry-c'].includes(client?.clientId) && ctx?.oidc?.params?.grant_type === 'authorization_code' ? 4 : 600,
+    AccessToken: (ctx, _token, client) => {
+      const first = ctx?.oidc?.params?.grant_type === 'authorization_code';
+      if (client?.clientId === 'ferry-d' || (first && ['ferry-a', 'ferry-c'].includes(client?.clientId))) return 4;
+      return 600;
+    },
     AuthorizationCode: 60,
     RefreshToken: 86400,
     Grant: 86400,

@@ -162,6 +162,10 @@ struct Dav {
     refused: AtomicUsize,
     seen: AtomicUsize,
     fault: Mutex<Option<Fault>>,
+    /// PUTs past this many are answered 507 Insufficient Storage (0: none are).
+    full_after: AtomicUsize,
+    /// The last bearer token a request showed.
+    last_token: Mutex<String>,
 }
 
 /// The resource server: a WebDAV subset on 127.0.0.1; returns its address.
@@ -218,11 +222,16 @@ async fn handle(axum::extract::State(dav): axum::extract::State<Arc<Dav>>, req: 
         dav.refused.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::UNAUTHORIZED, [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]).into_response();
     }
+    *dav.last_token.lock().unwrap() = token.clone();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let depth = req.headers().get("depth").and_then(|v| v.to_str().ok()).unwrap_or("0").to_owned();
     let body = axum::body::to_bytes(req.into_body(), 64 << 20).await.unwrap();
+    let full = dav.full_after.load(Ordering::SeqCst);
     match method.as_str() {
+        "PUT" if full > 0 && dav.puts.lock().unwrap().values().sum::<u32>() as usize >= full => {
+            StatusCode::INSUFFICIENT_STORAGE.into_response()
+        }
         "PUT" => {
             dav.files.lock().unwrap().insert(path.clone(), body.to_vec());
             *dav.puts.lock().unwrap().entry(path).or_default() += 1;
@@ -418,5 +427,53 @@ fn a_token_about_to_expire_is_refreshed_before_its_first_use() {
     assert_eq!(after.get("refresh_token").copied().unwrap_or(0) - before.get("refresh_token").copied().unwrap_or(0), 1, "{after:?}");
     assert_eq!(dav.refused.load(Ordering::SeqCst), 0, "no request went out with the old token");
     assert_eq!(held(&dav, "c"), want);
+    no_secrets(&o, &[&tokens]);
+}
+
+#[test]
+fn a_resume_refreshes_with_the_token_set_kept_sealed() {
+    let t = tempfile::tempdir().unwrap();
+    let want = source(&t.path().join("src"), "d", 40);
+    // every access token of ferry-d lives 4 s, and each refresh rotates the refresh token
+    // (using a spent one revokes the grant): a resume must refresh with the token set
+    // kept after the last refresh, not with the one it was first given
+    let tokens = RT.block_on(connect("ferry-d"));
+    assert_eq!(tokens["expires_in"], 4);
+    let file = t.path().join("tokens.json");
+    write_tokens(&file, &tokens);
+    let (dav, addr) = resource_server(Fault::None);
+    // the destination is full after 15 files: the job stops
+    dav.full_after.store(15, Ordering::SeqCst);
+    let data = t.path().join("data");
+    let src = format!("dir:{}", t.path().join("src").display());
+    let o = ferry_with_tokens(
+        &data,
+        &["transfer", "--from", &src, "--to", &format!("webdav://{addr}/d/"), "--to-token-file", file.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("507") && text(&o).contains("the destination is full"), "{}", text(&o));
+    let job = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["job"].as_str().unwrap().to_owned();
+    let refreshed = token_requests("ferry-d");
+    assert!(refreshed.get("refresh_token").copied().unwrap_or(0) >= 1, "refreshed before the first request: {refreshed:?}");
+    assert_eq!(held(&dav, "d").len(), 15);
+    // the last access token ferry used expires (seen at the authorization server)
+    let last = dav.last_token.lock().unwrap().clone();
+    RT.block_on(async {
+        let start = Instant::now();
+        while active(&last).await {
+            assert!(start.elapsed() < Duration::from_secs(30), "the access token never expired");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+
+    // room again; resumed with no token file: the kept token set is refreshed
+    dav.full_after.store(0, Ordering::SeqCst);
+    let o = ferry_with_tokens(&data, &["resume", &job]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let after = token_requests("ferry-d");
+    assert!(after["refresh_token"] > refreshed["refresh_token"], "the resume refreshed: {after:?}");
+    assert_eq!(after.get("refresh_token_refused"), None, "no spent refresh token was used: {after:?}");
+    assert_eq!(held(&dav, "d"), want);
+    assert!(dav.puts.lock().unwrap().values().all(|n| *n == 1), "each stored once: {:?}", dav.puts.lock().unwrap());
     no_secrets(&o, &[&tokens]);
 }
