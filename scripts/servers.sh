@@ -15,6 +15,9 @@
 #   with the same password.
 #   Xandikos: CalDAV and CardDAV over plain HTTP (it has no TLS or accounts of its own),
 #   two instances (two users), for tests that pass --insecure.
+#   oidc-provider (npm, pinned in scripts/oauth/package-lock.json, installed with `npm ci`
+#   when missing): an OAuth 2.0 authorization server on plain HTTP (FERRY_TEST_OAUTH), for
+#   the token tests; scripts/oauth/server.mjs says which clients it knows.
 #   PostgreSQL, for the job store's tests (FERRY_TEST_POSTGRES, a URL of a database
 #   `ferry_test` whose role may create databases: each test makes its own): the machine's
 #   server on 127.0.0.1:5432 when it lets `postgres` in without a password, else a private
@@ -248,6 +251,21 @@ for x in a b c d e f; do
 done
 for x in a b c d e f; do wait_port "${x_port[$x]}" "Xandikos $x"; done
 
+# --- OAuth 2.0 authorization server (oidc-provider on Node.js)
+oauth_dir=$(cd "$(dirname "$0")/oauth" && pwd)
+if ! command -v node >/dev/null; then
+    echo "servers.sh: Node.js is not installed (apt-get install nodejs npm)" >&2
+    exit 1
+fi
+pinned() { node -p "require('$1').dependencies?.['oidc-provider'] ?? require('$1').version" 2>/dev/null; }
+if [ "$(pinned "$oauth_dir/package.json")" != "$(pinned "$oauth_dir/node_modules/oidc-provider/package.json")" ]; then
+    (cd "$oauth_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+oauth_port=$(free_port)
+PORT=$oauth_port node "$oauth_dir/server.mjs" > "$dir/oauth.log" 2>&1 &
+echo $! > "$dir/oauth.pid"
+wait_port "$oauth_port" "oidc-provider"
+
 # --- PostgreSQL
 pg_ok() { PGCONNECT_TIMEOUT=3 psql -w -X -q -h 127.0.0.1 -p "$1" -U postgres -d postgres "${@:2}" 2>/dev/null; }
 if [ "${FERRY_SERVERS_PRIVATE_POSTGRES:-0}" != 1 ] && command -v psql >/dev/null && pg_ok 5432 -Atc 'SELECT 1' >/dev/null; then
@@ -297,5 +315,6 @@ FERRY_TEST_XANDIKOS_D=127.0.0.1:${x_port[d]}
 FERRY_TEST_XANDIKOS_E=127.0.0.1:${x_port[e]}
 FERRY_TEST_XANDIKOS_F=127.0.0.1:${x_port[f]}
 FERRY_TEST_POSTGRES=postgres://postgres@127.0.0.1:$pg_port/ferry_test
+FERRY_TEST_OAUTH=http://127.0.0.1:$oauth_port
 ENV
 echo "$dir"

@@ -5,8 +5,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, installed only when missing: the real servers the
 # connectors are tested against, PostgreSQL for the job store, and openssl for the
-# servers' throwaway certificates.
+# servers' throwaway certificates; Node.js runs the OAuth 2.0 authorization server
+# (oidc-provider, which scripts/servers.sh installs from scripts/oauth/package-lock.json).
 packages=(dovecot-imapd rclone radicale xandikos postgresql openssl time)
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -22,6 +24,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --all-targets --locked
+
+# the authorization server's packages, exactly as locked
+(cd scripts/oauth && npm ci --no-audit --no-fund --loglevel=error)
 
 # start the servers on 127.0.0.1; they stop when this script ends, however it ends
 servers=$(./scripts/servers.sh)

@@ -15,8 +15,16 @@ impl Side {
         }
     }
 
-    /// The name its sealed password has in the job store.
+    /// The name its sealed credential has in the job store.
     pub(crate) fn secret_name(self) -> &'static str {
+        match self {
+            Side::Source => "source_credential",
+            Side::Destination => "destination_credential",
+        }
+    }
+
+    /// Where an older ferry kept the side's password (the bare password, sealed).
+    pub(crate) fn legacy_secret_name(self) -> &'static str {
         match self {
             Side::Source => "source_password",
             Side::Destination => "destination_password",
@@ -36,7 +44,8 @@ pub enum AppError {
     /// message says what to do.
     #[error("{0}")]
     Usage(String),
-    /// A side needs a password, and none was given or kept for the job.
+    /// A side needs a password (or another credential its connector takes), and none was
+    /// given or kept for the job.
     #[error("the {side} {uri} needs a password")]
     MissingPassword { side: Side, uri: String },
     /// Another process runs this job now.

@@ -51,9 +51,10 @@ pub fn plan(req: &TransferRequest, run: &RunOptions) -> Result<JobSpec, AppError
     }
     concurrency(dst_spec, run.concurrency)?;
     for (side, e, spec) in [(Side::Source, &source, src_spec), (Side::Destination, &destination, dst_spec)] {
-        if needs_password(spec) && run.password(side).is_none() {
+        if needs_credential(spec) && run.credential(side).is_none() {
             return Err(AppError::MissingPassword { side, uri: e.to_string() });
         }
+        accepts(spec, side, run.credential(side))?;
     }
     if !req.options.dry_run
         && let Some(check) = dst_spec.preflight
@@ -74,9 +75,24 @@ fn endpoint(uri: &str) -> Result<(Endpoint, &'static Spec), AppError> {
     Ok((e, spec))
 }
 
-/// Whether a connector cannot work without a password.
-pub(crate) fn needs_password(spec: &Spec) -> bool {
-    spec.capabilities.auth == AuthKind::Password
+/// Whether a connector cannot work without a credential.
+pub(crate) fn needs_credential(spec: &Spec) -> bool {
+    spec.capabilities.auth != AuthKind::None && !spec.capabilities.credentials.is_empty()
+}
+
+/// Refuses a credential of a kind the connector does not take (a token for IMAP).
+pub(crate) fn accepts(spec: &Spec, side: Side, given: Option<&ferry_connectors::Credential>) -> Result<(), AppError> {
+    let Some(kind) = given.and_then(|c| c.kind()) else { return Ok(()) };
+    let takes = spec.capabilities.credentials;
+    if !takes.is_empty() && !takes.contains(&kind) {
+        return Err(usage(format!(
+            "the {side} ({}) takes {}, not a {} credential",
+            spec.capabilities.name,
+            takes.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or "),
+            kind.as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// Items in flight: what was asked, at most what the destination accepts.
@@ -138,8 +154,16 @@ mod tests {
         let r = req("imaps://me@127.0.0.1", &format!("dir:{}/out", t.path().display()));
         let e = plan(&r, &RunOptions::default()).unwrap_err();
         assert!(matches!(e, AppError::MissingPassword { side: Side::Source, .. }), "{e}");
-        let run = RunOptions { source_password: Some(ferry_connectors::Secret("pw".into())), ..Default::default() };
+        let run = RunOptions { source_credential: Some(ferry_connectors::Credential::password("pw")), ..Default::default() };
         assert!(plan(&r, &run).is_ok());
+        // IMAP logs in with a password, never a token
+        let token = ferry_core::TokenSet::from_json(
+            r#"{"access_token":"a","token_endpoint":"https://as.example/token","client_id":"c"}"#,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let run = RunOptions { source_credential: Some(ferry_connectors::Credential::Bearer(token)), ..Default::default() };
+        assert!(plan(&r, &run).unwrap_err().to_string().contains("takes password, not a bearer"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 use crate::error::{AppError, Side, usage};
 use crate::events::{Event, Publish};
-use crate::plan::{self, needs_password};
+use crate::plan::{self, needs_credential};
 use crate::request::{RunOptions, TransferRequest};
-use ferry_connectors::{Secret, Settings, Spec};
+use ferry_connectors::auth::{CredentialStore, Provider};
+use ferry_connectors::{Credential, Settings, Spec};
 use ferry_core::{Endpoint, Exporter, Importer};
 use ferry_engine::{CancellationToken, Engine, EngineError, Progress};
 use ferry_jobs::{Job, JobState, JobStore, Lease, Report, StoreError};
@@ -129,7 +130,7 @@ impl JobService {
         self.events.subscribe()
     }
 
-    /// Checks a request ([`plan::plan`]) and creates its job, with the passwords given
+    /// Checks a request ([`plan::plan`]) and creates its job, with the credentials given
     /// sealed in the store. Nothing is created for a request that is wrong.
     pub async fn create(&self, req: &TransferRequest, run: &RunOptions) -> Result<Job, AppError> {
         let spec = plan::plan(req, run)?;
@@ -160,13 +161,16 @@ impl JobService {
         Ok(self.store.report(id).await?)
     }
 
-    /// The sides of a job that need a password this run must give: those whose
+    /// The sides of a job that need a credential this run must give: those whose
     /// connector needs one and for which none is kept.
     pub async fn missing_passwords(&self, job: &Job) -> Result<Vec<Side>, AppError> {
         let mut out = Vec::new();
         for side in [Side::Source, Side::Destination] {
             let (_, spec) = connector(uri(job, side))?;
-            if needs_password(spec) && self.store.secret(&job.id, side.secret_name()).await?.is_none() {
+            if needs_credential(spec)
+                && self.store.secret(&job.id, side.secret_name()).await?.is_none()
+                && self.store.secret(&job.id, side.legacy_secret_name()).await?.is_none()
+            {
                 out.push(side);
             }
         }
@@ -329,12 +333,21 @@ impl JobService {
         {
             check(&dst, &job.id).map_err(|e| AppError::Failed(e.to_string()))?;
         }
+        for (side, spec) in [(Side::Source, src_spec), (Side::Destination, dst_spec)] {
+            plan::accepts(spec, side, run.credential(side))?;
+        }
         self.seal(&job.id, run).await?;
-        let key = self.key()?;
+        let key = Arc::new(self.key()?);
         let settings = Settings { job_id: job.id.clone(), ..run.settings.clone() };
-        let side = |side, spec| self.password(&key, job, side, spec, run);
-        let src_settings = Settings { password: side(Side::Source, src_spec).await?, ..settings.clone() };
-        let dst_settings = Settings { password: side(Side::Destination, dst_spec).await?, ..settings };
+        // each side's credential, shared by all its requests; a refreshed token set is
+        // sealed in the store in place of the old one
+        let side = async |side: Side, spec| -> Result<Arc<Provider>, AppError> {
+            let credential = self.credential(&key, job, side, spec, run).await?;
+            let keeper = Sealed { store: self.store.clone(), key: key.clone(), job: job.id.clone(), side };
+            Ok(Arc::new(Provider::new(credential, Some(Arc::new(keeper)))))
+        };
+        let src_settings = Settings { credential: side(Side::Source, src_spec).await?, ..settings.clone() };
+        let dst_settings = Settings { credential: side(Side::Destination, dst_spec).await?, ..settings };
         let exporter = (src_spec.exporter)(&src, &src_settings).map_err(|e| AppError::Failed(format!("{}: {e}", job.spec.source)))?;
         let importer = (dst_spec.importer)(&dst, &dst_settings, &job.spec.source)
             .map_err(|e| AppError::Failed(format!("{}: {e}", job.spec.destination)))?;
@@ -356,8 +369,8 @@ impl JobService {
     }
 
     /// Ends a job for good: a running one after the items in flight, one at rest at once.
-    /// Its kept passwords are forgotten. A job that another process or worker runs is asked
-    /// to stop ([`JobStore::request_cancel`]); it ends cancelled when that worker sees it.
+    /// Its kept credentials are forgotten. A job that another process or worker runs is
+    /// asked to stop ([`JobStore::request_cancel`]); it ends cancelled when that worker sees it.
     pub async fn cancel(&self, id: &str) -> Result<Cancelled, AppError> {
         if let Some(r) = self.running.lock().unwrap().get_mut(id) {
             r.cancel = true;
@@ -409,35 +422,68 @@ impl JobService {
         SecretKey::load(&self.data_dir).map_err(|e| AppError::Failed(e.to_string()))
     }
 
-    /// Keeps the passwords given, sealed, until the job ends, so that a resume needs none.
+    /// Keeps the credentials given, sealed, until the job ends, so that a resume needs none.
     async fn seal(&self, job: &str, run: &RunOptions) -> Result<(), AppError> {
-        if run.source_password.is_none() && run.destination_password.is_none() {
+        if run.credential(Side::Source).is_none() && run.credential(Side::Destination).is_none() {
             return Ok(());
         }
         let key = self.key()?;
         for side in [Side::Source, Side::Destination] {
-            if let Some(s) = run.password(side) {
-                let (nonce, ct) = key.seal(s.0.as_bytes(), &format!("{job}/{}", side.secret_name()));
-                self.store.put_secret(job, side.secret_name(), &nonce, &ct).await?;
+            if let Some(c) = run.credential(side) {
+                seal_credential(self.store.as_ref(), &key, job, side, c).await?;
             }
         }
         Ok(())
     }
 
-    /// A side's password: the one given for this run, else the one kept for the job.
-    async fn password(&self, key: &SecretKey, job: &Job, side: Side, spec: &Spec, run: &RunOptions) -> Result<Option<Secret>, AppError> {
-        if !needs_password(spec) {
-            return Ok(None);
+    /// A side's credential: the one given for this run, else the one kept for the job
+    /// (or the password an older ferry kept for it).
+    async fn credential(&self, key: &SecretKey, job: &Job, side: Side, spec: &Spec, run: &RunOptions) -> Result<Credential, AppError> {
+        if !needs_credential(spec) {
+            return Ok(Credential::None);
         }
-        if let Some(p) = run.password(side) {
-            return Ok(Some(p.clone()));
+        if let Some(c) = run.credential(side) {
+            return Ok(c.clone());
         }
+        let open = |name: &str, nonce: &[u8], ct: &[u8]| {
+            key.open(nonce, ct, &format!("{}/{name}", job.id)).map_err(|e| AppError::Failed(e.to_string()))
+        };
         let name = side.secret_name();
-        let Some((nonce, ct)) = self.store.secret(&job.id, name).await? else {
+        if let Some((nonce, ct)) = self.store.secret(&job.id, name).await? {
+            let plain = open(name, &nonce, &ct)?;
+            return serde_json::from_slice(&plain)
+                .map_err(|e| AppError::Failed(format!("the {side}'s kept credential cannot be read: {e}")));
+        }
+        let legacy = side.legacy_secret_name();
+        let Some((nonce, ct)) = self.store.secret(&job.id, legacy).await? else {
             return Err(AppError::MissingPassword { side, uri: uri(job, side).to_owned() });
         };
-        let plain = key.open(&nonce, &ct, &format!("{}/{name}", job.id)).map_err(|e| AppError::Failed(e.to_string()))?;
-        Ok(Some(Secret(String::from_utf8_lossy(&plain).into_owned())))
+        let plain = open(legacy, &nonce, &ct)?;
+        Ok(Credential::password(String::from_utf8_lossy(&plain).into_owned()))
+    }
+}
+
+/// Seals a side's credential (its JSON) in the store under the job, in place of the one
+/// kept before.
+async fn seal_credential(store: &dyn JobStore, key: &SecretKey, job: &str, side: Side, c: &Credential) -> Result<(), AppError> {
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(c).map_err(|e| AppError::Failed(e.to_string()))?);
+    let (nonce, ct) = key.seal(&json, &format!("{job}/{}", side.secret_name()));
+    store.put_secret(job, side.secret_name(), &nonce, &ct).await?;
+    Ok(())
+}
+
+/// Where a connector keeps a refreshed token set: sealed in the job store, as the job's.
+struct Sealed {
+    store: Arc<dyn JobStore>,
+    key: Arc<SecretKey>,
+    job: String,
+    side: Side,
+}
+
+#[async_trait::async_trait]
+impl CredentialStore for Sealed {
+    async fn save(&self, credential: &Credential) -> Result<(), String> {
+        seal_credential(self.store.as_ref(), &self.key, &self.job, self.side, credential).await.map_err(|e| e.to_string())
     }
 }
 

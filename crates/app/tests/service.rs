@@ -140,13 +140,14 @@ async fn a_job_at_rest_is_cancelled_and_its_passwords_forgotten() {
     let t = tempfile::tempdir().unwrap();
     let service = JobService::open("", &t.path().join("data")).await.unwrap();
     let req = TransferRequest { destination: "webdav://me@127.0.0.1:9/x".into(), ..request(t.path(), t.path()) };
-    let run = RunOptions { destination_password: Some(ferry_connectors::Secret("pw".into())), ..Default::default() };
+    let run = RunOptions { destination_credential: Some(ferry_connectors::Credential::password("pw")), ..Default::default() };
     let job = service.create(&req, &run).await.unwrap();
-    assert!(service.store().secret(&job.id, "destination_password").await.unwrap().is_some(), "kept sealed");
+    let (_, sealed) = service.store().secret(&job.id, "destination_credential").await.unwrap().expect("kept sealed");
+    assert!(!sealed.windows(2).any(|w| w == b"pw"), "nothing in plaintext at rest");
     assert!(service.missing_passwords(&job).await.unwrap().is_empty());
     assert_eq!(service.cancel(&job.id).await.unwrap(), Cancelled::Now);
     assert_eq!(service.job(&job.id).await.unwrap().state, JobState::Cancelled);
-    assert!(service.store().secret(&job.id, "destination_password").await.unwrap().is_none(), "forgotten");
+    assert!(service.store().secret(&job.id, "destination_credential").await.unwrap().is_none(), "forgotten");
 }
 
 #[tokio::test]

@@ -154,6 +154,13 @@ pub struct ConnOpts {
     /// Password file for the destination only [env: FERRY_TO_PASSWORD]
     #[arg(long)]
     pub to_password_file: Option<PathBuf>,
+    /// OAuth 2.0 token set (JSON) for the source server, refreshed as needed (see
+    /// docs/credentials.md)
+    #[arg(long, env = "FERRY_FROM_TOKEN_FILE")]
+    pub from_token_file: Option<PathBuf>,
+    /// OAuth 2.0 token set (JSON) for the destination server
+    #[arg(long, env = "FERRY_TO_TOKEN_FILE")]
+    pub to_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetOpts,
 }
@@ -161,6 +168,10 @@ pub struct ConnOpts {
 /// How to reach servers, apart from passwords.
 #[derive(Args, Clone, Default)]
 pub struct NetOpts {
+    /// Requests a second to one HTTP server, shared by every job of this process
+    /// [default: 100]
+    #[arg(long, env = "FERRY_REQUESTS_PER_SECOND")]
+    pub requests_per_second: Option<u32>,
     /// Trust these CA certificates (PEM) too, such as a self-signed server's
     #[arg(long)]
     pub ca_file: Option<PathBuf>,

@@ -3,7 +3,7 @@ use crate::output::{Console, print_report, safe};
 use crate::usage::usage;
 use anyhow::{Context, Result, anyhow, bail};
 use ferry_app::{AppError, CancellationToken, Cancelled, Finished, JobService, RunOptions, Side, TransferRequest, WorkerEvent};
-use ferry_connectors::{Secret, Settings};
+use ferry_connectors::{Credential, Secret, Settings};
 use ferry_core::Vertical;
 use ferry_package::crypt::{Decryption, Encryption, parse_recipient, read_identities};
 use ferry_package::{Form, PackageReader};
@@ -93,19 +93,39 @@ fn net_settings(data_dir: &Path, keys: &KeyOpts, net: &NetOpts) -> Result<Settin
         ca_file: net.ca_file.clone(),
         allow_private_network: net.allow_private_network,
         connections: net.connections,
+        requests_per_second: net.requests_per_second.unwrap_or(0),
         ..settings(data_dir, keys)?
     })
 }
 
 /// How this run is to go: keys and connection choices from the command line, and the
-/// passwords given in files or variables (asked for later, on a terminal, if still needed).
+/// credentials given: token files, else passwords in files or variables (asked for
+/// later, on a terminal, if still needed).
 fn run_options(data_dir: &Path, keys: &KeyOpts, conn: &ConnOpts, concurrency: Option<usize>) -> Result<RunOptions> {
+    if conn.net.requests_per_second == Some(0) {
+        return Err(usage("--requests-per-second must be at least 1"));
+    }
     Ok(RunOptions {
         concurrency,
         settings: net_settings(data_dir, keys, &conn.net)?,
-        source_password: given_password(Side::Source, conn)?,
-        destination_password: given_password(Side::Destination, conn)?,
+        source_credential: given_credential(Side::Source, conn)?,
+        destination_credential: given_credential(Side::Destination, conn)?,
     })
+}
+
+/// A side's credential: its token file, else its password.
+fn given_credential(side: Side, conn: &ConnOpts) -> Result<Option<Credential>> {
+    let tokens = match side {
+        Side::Source => &conn.from_token_file,
+        Side::Destination => &conn.to_token_file,
+    };
+    if let Some(f) = tokens {
+        let text = Secret(std::fs::read_to_string(f).with_context(|| format!("cannot read token file {}", f.display()))?);
+        let set = ferry_core::TokenSet::from_json(text.expose(), chrono::Utc::now())
+            .map_err(|e| usage(format!("token file {}: {e}", f.display())))?;
+        return Ok(Some(Credential::Bearer(set)));
+    }
+    Ok(given_password(side, conn)?.map(|secret| Credential::Password { user: None, secret }))
 }
 
 /// A service error as the command shows it: the request's faults are usage errors
@@ -232,11 +252,7 @@ fn given_password(side: Side, conn: &ConnOpts) -> Result<Option<Secret>> {
 
 fn prompt_password(run: &mut RunOptions, side: Side, uri: &str) -> Result<()> {
     let pw = rpassword::prompt_password(format!("Password for the {side} ({}): ", safe(uri))).context("cannot read the password")?;
-    let slot = match side {
-        Side::Source => &mut run.source_password,
-        Side::Destination => &mut run.destination_password,
-    };
-    *slot = Some(Secret(pw));
+    *run.credential_mut(side) = Some(Credential::Password { user: None, secret: Secret(pw) });
     Ok(())
 }
 
@@ -309,7 +325,7 @@ async fn resume(cli: &Cli, data_dir: &Path, id: &str, keys: &KeyOpts, conn: &Con
     let mut run = run_options(data_dir, keys, conn, concurrency)?;
     if std::io::stdin().is_terminal() && !job.state.is_final() {
         for side in service.missing_passwords(&job).await.map_err(app_error)? {
-            if run.password(side).is_none() {
+            if run.credential(side).is_none() {
                 let uri = if side == Side::Source { &job.spec.source } else { &job.spec.destination };
                 prompt_password(&mut run, side, uri)?;
             }

@@ -3,11 +3,15 @@
 //! The registry below maps URI schemes to them.
 
 mod account;
+pub mod auth;
 pub mod caldav;
 mod dav;
 pub mod dir;
 mod http;
 pub mod imap;
+mod limit;
+#[cfg(test)]
+mod mock;
 pub mod net;
 pub mod package;
 mod pager;
@@ -17,6 +21,9 @@ use ferry_core::{Capabilities, ConnectorError, Endpoint, Exporter, Importer};
 use ferry_package::UnpackLimits;
 use ferry_package::crypt::{Decryption, Encryption};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use ferry_core::{Credential, Secret};
 
 /// What the caller (CLI or server) hands every connector.
 #[derive(Clone, Default)]
@@ -26,8 +33,12 @@ pub struct Settings {
     pub encryption: Option<Encryption>,
     pub decryption: Option<Decryption>,
     pub unpack_limits: UnpackLimits,
-    /// Password for servers that need one (kept out of logs and URIs).
-    pub password: Option<Secret>,
+    /// The side's credential (a password, a token set, an API key; kept out of logs and
+    /// URIs), shared by all its requests: a refreshed token is seen by every one.
+    pub credential: Arc<auth::Provider>,
+    /// Requests a second to one HTTP host, for every job of the process (0: the
+    /// default, [`DEFAULT_REQUESTS_PER_SECOND`]).
+    pub requests_per_second: u32,
     /// Accept any TLS certificate (only by explicit choice).
     pub insecure: bool,
     /// Extra CA certificates (PEM) to trust, such as a self-signed server's.
@@ -40,15 +51,7 @@ pub struct Settings {
     pub job_id: String,
 }
 
-/// A secret string that never prints.
-#[derive(Clone, Default)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use limit::DEFAULT_RATE as DEFAULT_REQUESTS_PER_SECOND;
 
 /// Opens a connector's exporter for an endpoint.
 pub type OpenExporter = fn(&Endpoint, &Settings) -> Result<Box<dyn Exporter>, ConnectorError>;

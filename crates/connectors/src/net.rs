@@ -78,12 +78,30 @@ pub async fn resolve(host: &str, port: u16, settings: &Settings) -> Result<Vec<S
     Ok(addrs)
 }
 
+/// A number of seconds from the environment variable `var` (fractions allowed, above 0
+/// and at most a day), else `default`.
+pub fn seconds_from_env(var: &str, default: std::time::Duration) -> Result<std::time::Duration, ConnectorError> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
+            _ => Err(ConnectorError::Fatal(format!("{var} must be a number of seconds between 0 and 86400, not `{v}`"))),
+        },
+    }
+}
+
+/// How long a TCP connection may take to open (FERRY_CONNECT_TIMEOUT, default 30 s).
+pub fn connect_timeout() -> Result<std::time::Duration, ConnectorError> {
+    seconds_from_env("FERRY_CONNECT_TIMEOUT", std::time::Duration::from_secs(30))
+}
+
 /// Opens a TCP connection to the first address that answers.
 pub async fn connect(host: &str, port: u16, settings: &Settings) -> Result<tokio::net::TcpStream, ConnectorError> {
     let addrs = resolve(host, port, settings).await?;
+    let limit = connect_timeout()?;
     let mut last = None;
     for a in addrs {
-        match tokio::time::timeout(std::time::Duration::from_secs(30), tokio::net::TcpStream::connect(a)).await {
+        match tokio::time::timeout(limit, tokio::net::TcpStream::connect(a)).await {
             Ok(Ok(s)) => {
                 let _ = s.set_nodelay(true);
                 return Ok(s);

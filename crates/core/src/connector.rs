@@ -1,3 +1,4 @@
+use crate::credential::CredentialKind;
 use crate::error::{ConnectorError, ItemError};
 use crate::item::Item;
 use crate::vertical::Vertical;
@@ -24,6 +25,8 @@ pub struct Capabilities {
     pub exports: &'static [Vertical],
     pub imports: &'static [Vertical],
     pub auth: AuthKind,
+    /// The credentials it takes (empty: none); the first is what `auth` names.
+    pub credentials: &'static [CredentialKind],
     /// Whether a later export can list only what changed.
     pub incremental: bool,
     /// As a destination, written whole by every job (a package): it keeps nothing from one

@@ -1,28 +1,76 @@
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// What an account's refused authorization says: the user must connect the account
+/// again (a new token set, a new password).
+pub const RECONNECT: &str = "the account's authorization was revoked or expired: reconnect this account";
 
 /// What a connector reports when an operation fails. The engine's reaction depends on the
-/// variant: transient errors are retried, item errors skip the item, fatal errors stop the job.
+/// variant: a throttle is waited out, transient errors are retried with backoff, item
+/// errors (permanent, not found, conflict) fail the item and the job goes on, and
+/// unauthorized, quota exceeded and fatal errors stop the job.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
-    /// Worth another try, after `retry_after` if the server said so.
+    /// Worth another try, after a backoff.
     #[error("{message}")]
-    Transient { message: String, retry_after: Option<Duration> },
-    /// This item cannot be transferred; the job goes on without it.
+    Transient { message: String },
+    /// The server asked to be left alone until `until` (429, or 503 with Retry-After):
+    /// worth another try then. Waiting is not a spent retry.
+    #[error("{message}")]
+    Throttled { message: String, until: Instant },
+    /// The credentials were refused, and a refresh (where there is one) did not help:
+    /// the job stops until the account is reconnected.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The destination is full (507, IMAP `OVERQUOTA`): the job stops.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// What the item refers to is not there (404, 410, IMAP `NONEXISTENT`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The item clashes with what the server holds (409, 412, IMAP `ALREADYEXISTS`).
+    #[error("{0}")]
+    Conflict(String),
+    /// This item cannot be transferred (a permanent refusal); the job goes on without it.
     #[error("{0}")]
     Item(String),
-    /// The job cannot go on (credentials revoked, destination full, source unreadable).
+    /// The job cannot go on (destination refused, source unreadable).
     #[error("{0}")]
     Fatal(String),
 }
 
 impl ConnectorError {
     pub fn transient(message: impl Into<String>) -> Self {
-        ConnectorError::Transient { message: message.into(), retry_after: None }
+        ConnectorError::Transient { message: message.into() }
     }
 
+    /// A throttle of `wait` from now.
+    pub fn throttled(message: impl Into<String>, wait: Duration) -> Self {
+        let now = Instant::now();
+        ConnectorError::Throttled { message: message.into(), until: now.checked_add(wait).unwrap_or(now + Duration::from_secs(86_400)) }
+    }
+
+    /// Unauthorized, saying that the account must be connected again, with `detail`.
+    pub fn reconnect(detail: impl std::fmt::Display) -> Self {
+        ConnectorError::Unauthorized(format!("{RECONNECT} ({detail})"))
+    }
+
+    /// Worth another try: transient, or throttled.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ConnectorError::Transient { .. })
+        matches!(self, ConnectorError::Transient { .. } | ConnectorError::Throttled { .. })
+    }
+
+    /// The server asked for a pause: until when.
+    pub fn throttled_until(&self) -> Option<Instant> {
+        match self {
+            ConnectorError::Throttled { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+
+    /// The job cannot go on after it: fatal, unauthorized, quota exceeded.
+    pub fn stops_job(&self) -> bool {
+        matches!(self, ConnectorError::Fatal(_) | ConnectorError::Unauthorized(_) | ConnectorError::QuotaExceeded(_))
     }
 
     /// Maps a local I/O error: a full or read-only disk or a permission problem stops the
@@ -31,8 +79,10 @@ impl ConnectorError {
         use io::ErrorKind::*;
         let msg = format!("{context}: {e}");
         match e.kind() {
-            StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied => ConnectorError::Fatal(msg),
+            StorageFull | QuotaExceeded => ConnectorError::QuotaExceeded(msg),
+            ReadOnlyFilesystem | PermissionDenied => ConnectorError::Fatal(msg),
             Interrupted | WouldBlock | TimedOut => ConnectorError::transient(msg),
+            NotFound => ConnectorError::NotFound(msg),
             _ => ConnectorError::Item(msg),
         }
     }
@@ -48,4 +98,23 @@ pub struct ItemError {
     pub id: String,
     pub location: String,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert!(ConnectorError::throttled("429", Duration::from_secs(1)).is_transient());
+        assert!(ConnectorError::throttled("429", Duration::MAX).throttled_until().is_some(), "a huge wait does not overflow");
+        assert!(ConnectorError::reconnect("invalid_grant").stops_job());
+        assert!(ConnectorError::reconnect("invalid_grant").to_string().contains("reconnect this account"));
+        assert!(ConnectorError::QuotaExceeded("507".into()).stops_job());
+        for e in [ConnectorError::NotFound("404".into()), ConnectorError::Conflict("409".into()), ConnectorError::Item("x".into())] {
+            assert!(!e.stops_job() && !e.is_transient(), "{e}");
+        }
+        let full = ConnectorError::from_io("writing", io::Error::from(io::ErrorKind::StorageFull));
+        assert!(matches!(full, ConnectorError::QuotaExceeded(_)));
+    }
 }

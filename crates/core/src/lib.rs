@@ -3,6 +3,7 @@
 
 pub mod connector;
 pub mod content;
+pub mod credential;
 pub mod error;
 pub mod item;
 pub mod model;
@@ -11,7 +12,8 @@ pub mod vertical;
 
 pub use connector::{AuthKind, Capabilities, Exporter, Importer, Page, PageStream, PutOutcome, Stream};
 pub use content::{BoxRead, Content, ContentSource, Sha256Hex};
-pub use error::{ConnectorError, ItemError};
+pub use credential::{Credential, CredentialKind, Secret, TokenSet};
+pub use error::{ConnectorError, ItemError, RECONNECT};
 pub use item::{Attachment, Item, Original, OtherRecord, Record, Reference, Standard};
 pub use uri::Endpoint;
 pub use vertical::Vertical;

@@ -9,6 +9,6 @@ mod retry;
 mod run;
 
 pub use progress::{NoProgress, Progress};
-pub use retry::RetryPolicy;
+pub use retry::{MAX_RETRY_AFTER, RetryPolicy, Throttled};
 pub use run::{COMMIT_ROWS, DEFAULT_LEASE_TTL, Engine, EngineError};
 pub use tokio_util::sync::CancellationToken;

@@ -218,6 +218,7 @@ impl Engine {
         let since = if job.spec.options.incremental { self.store.sync_state(&pair, &stream.name).await? } else { None };
         let mut pages = self.open_pages(exporter, stream, cursor.clone(), &since, progress).await?;
         let mut source_retries = 0;
+        let mut throttled = crate::retry::Throttled::default();
         // the next page is read while the current one is written
         let mut ahead = None;
         // rows written but not yet committed: a commit costs a write of every page of the
@@ -236,10 +237,17 @@ impl Engine {
             let page = match next {
                 Ok(Some(p)) => p,
                 Ok(None) => break Ok(()),
-                Err(e) if e.is_transient() && source_retries < self.retry.max_retries => {
-                    // page streams are stateful: start again after the last page written
-                    source_retries += 1;
-                    let delay = self.retry.delay(source_retries, &e);
+                Err(e) if e.is_transient() && (source_retries < self.retry.max_retries || e.throttled_until().is_some()) => {
+                    // page streams are stateful: start again after the last page written; a
+                    // throttle is waited out without spending a retry
+                    let delay = match self.retry.throttle_wait(&e, &mut throttled) {
+                        Some(wait) => wait,
+                        None if source_retries < self.retry.max_retries => {
+                            source_retries += 1;
+                            self.retry.delay(source_retries, &e)
+                        }
+                        None => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
+                    };
                     progress.retrying("reading the source", &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
                     match self.open_pages(exporter, stream, cursor.clone(), &since, progress).await {
@@ -251,6 +259,7 @@ impl Engine {
                 Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
             };
             source_retries = 0;
+            throttled = Default::default();
             let ((rows, stop), fetched) = tokio::join!(self.write_page(job, &page, &pending, importer, progress, cancel, clock), async {
                 if page.cursor.is_some() { pages.next_page().await } else { Ok(None) }
             });
@@ -537,7 +546,8 @@ impl Engine {
                 progress.item_done(vertical, outcome, item.content.as_ref().and_then(|c| c.size).unwrap_or(0));
                 Ok(row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings))
             }
-            Err(ConnectorError::Fatal(m)) => Err(Stop::Fatal(format!("{vertical} item {}: {m}", item.id))),
+            // the credentials refused (after a refresh), the destination full, or worse
+            Err(e) if e.stops_job() => Err(Stop::Fatal(format!("{vertical} item {}: {e}", item.id))),
             Err(e) => {
                 progress.item_done(vertical, Outcome::Failed, 0);
                 let reason =

@@ -118,7 +118,7 @@ impl Importer for Dest {
             && *left > 0
         {
             *left -= 1;
-            return Err(ConnectorError::Transient { message: "503".into(), retry_after: None });
+            return Err(ConnectorError::transient("503"));
         }
         let mut body = Vec::new();
         let mut r = item.content.as_ref().unwrap().open_verified().await.unwrap();
@@ -148,7 +148,8 @@ async fn setup() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
     let mut engine = Engine::new(Arc::new(store));
-    engine.retry = RetryPolicy { min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5), max_retries: 3 };
+    engine.retry =
+        RetryPolicy { min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5), max_retries: 3, ..Default::default() };
     (dir, engine)
 }
 

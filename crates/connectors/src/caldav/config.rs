@@ -9,8 +9,8 @@ pub struct DavConfig {
     pub kind: Kind,
     pub origin: String,
     pub path: String,
+    /// The URI's user name (empty if none): HTTP Basic's, with a password.
     pub user: String,
-    pub password: String,
 }
 
 impl DavConfig {
@@ -20,15 +20,11 @@ impl DavConfig {
         let a = crate::account::Account::parse(e, settings)?;
         let origin = format!("{}://{}", if http { "http" } else { "https" }, a.authority);
         crate::http::check_origin(&origin, settings)?;
-        Ok(DavConfig { kind, origin, path: format!("/{}", a.path), user: a.user, password: a.password })
+        Ok(DavConfig { kind, origin, path: format!("/{}", a.path), user: a.user })
     }
 
     /// URL of an absolute path on the server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.origin, crate::dav::percent_encode_path(path))
-    }
-
-    pub fn auth(&self) -> (String, String) {
-        (self.user.clone(), self.password.clone())
     }
 }

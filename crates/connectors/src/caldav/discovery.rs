@@ -4,6 +4,7 @@
 
 use super::DavConfig;
 use crate::dav::{self, multistatus::Response};
+use crate::http::Http;
 use ferry_core::ConnectorError;
 
 #[derive(Debug, Clone)]
@@ -20,22 +21,16 @@ fn with_slash(p: String) -> String {
     if p.ends_with('/') { p } else { format!("{p}/") }
 }
 
-async fn props(
-    client: &reqwest::Client,
-    cfg: &DavConfig,
-    path: &str,
-    depth: u8,
-    props: &str,
-) -> Result<Option<Vec<Response>>, ConnectorError> {
+async fn props(client: &Http, cfg: &DavConfig, path: &str, depth: u8, props: &str) -> Result<Option<Vec<Response>>, ConnectorError> {
     let body = format!(
         r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:x="{}"><d:prop>{props}</d:prop></d:propfind>"#,
         cfg.kind.namespace()
     );
-    dav::request(client, "PROPFIND", &cfg.url(path), Some(depth), &body, &cfg.auth()).await
+    dav::request(client, "PROPFIND", &cfg.url(path), Some(depth), &body).await
 }
 
 /// The home set: where collections live and new ones are made.
-pub async fn home(client: &reqwest::Client, cfg: &DavConfig) -> Result<String, ConnectorError> {
+pub async fn home(client: &Http, cfg: &DavConfig) -> Result<String, ConnectorError> {
     let want = format!("<d:current-user-principal/><x:{}/>", cfg.kind.home_set());
     let mut starts = vec![cfg.path.clone()];
     if cfg.path == "/" {
@@ -66,7 +61,7 @@ pub async fn home(client: &reqwest::Client, cfg: &DavConfig) -> Result<String, C
 }
 
 /// The collections of this kind in the home set.
-pub async fn collections(client: &reqwest::Client, cfg: &DavConfig, home: &str) -> Result<Vec<Collection>, ConnectorError> {
+pub async fn collections(client: &Http, cfg: &DavConfig, home: &str) -> Result<Vec<Collection>, ConnectorError> {
     let r = props(client, cfg, home, 1, "<d:resourcetype/><d:displayname/>").await?.unwrap_or_default();
     let mut out: Vec<Collection> = r
         .into_iter()
@@ -85,11 +80,7 @@ pub async fn collections(client: &reqwest::Client, cfg: &DavConfig, home: &str) 
 /// them: by `sync-collection` (RFC 6578) where the server has it (one request, and on
 /// Radicale a quarter of the CPU of a PROPFIND listing), else by PROPFIND (the token, if
 /// any, read before the listing: a change made meanwhile is listed again next time).
-pub async fn listing(
-    client: &reqwest::Client,
-    cfg: &DavConfig,
-    collection: &str,
-) -> Result<(Vec<(String, String)>, Option<String>), ConnectorError> {
+pub async fn listing(client: &Http, cfg: &DavConfig, collection: &str) -> Result<(Vec<(String, String)>, Option<String>), ConnectorError> {
     if let Some((all, token)) = sync_collection(client, cfg, collection, "").await? {
         return Ok((all, Some(token)));
     }
@@ -103,7 +94,7 @@ pub async fn listing(
 /// the server refuses it (no support, or a token it no longer knows). A server that
 /// truncates its answer (RFC 6578 section 3.6) is asked again from the token it gave.
 pub async fn sync_collection(
-    client: &reqwest::Client,
+    client: &Http,
     cfg: &DavConfig,
     collection: &str,
     token: &str,
@@ -119,7 +110,7 @@ pub async fn sync_collection(
         let body = format!(
             r#"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:">{sent}<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#
         );
-        let responses = match dav::request(client, "REPORT", &cfg.url(collection), Some(0), &body, &cfg.auth()).await {
+        let responses = match dav::request(client, "REPORT", &cfg.url(collection), Some(0), &body).await {
             Ok(Some(r)) => r,
             Err(e) if e.is_transient() => return Err(e),
             Ok(None) | Err(_) => return Ok(None),
@@ -158,7 +149,7 @@ fn member(collection: &str, path: &str) -> bool {
 }
 
 /// Resource paths and ETags in a collection, by PROPFIND.
-pub async fn resources(client: &reqwest::Client, cfg: &DavConfig, collection: &str) -> Result<Vec<(String, String)>, ConnectorError> {
+pub async fn resources(client: &Http, cfg: &DavConfig, collection: &str) -> Result<Vec<(String, String)>, ConnectorError> {
     let r = props(client, cfg, collection, 1, "<d:getetag/><d:resourcetype/>").await?.unwrap_or_default();
     let mut out: Vec<(String, String)> = r
         .into_iter()

@@ -1,6 +1,6 @@
 use super::discovery::{self, Collection};
 use super::{DavConfig, Kind};
-use crate::http::client;
+use crate::http::Http;
 use crate::{Settings, dav};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -16,13 +16,14 @@ const BATCH: usize = 50;
 
 pub struct DavExporter {
     cfg: Arc<DavConfig>,
-    http: reqwest::Client,
+    http: Http,
     capabilities: &'static ferry_core::Capabilities,
 }
 
 impl DavExporter {
     pub fn new(cfg: DavConfig, settings: &Settings, capabilities: &'static ferry_core::Capabilities) -> Result<Self, ConnectorError> {
-        Ok(DavExporter { cfg: Arc::new(cfg), http: client(settings)?, capabilities })
+        let http = Http::new(settings, &cfg.user)?;
+        Ok(DavExporter { cfg: Arc::new(cfg), http, capabilities })
     }
 }
 
@@ -77,7 +78,7 @@ impl DavExporter {
 
 struct Pages {
     cfg: Arc<DavConfig>,
-    http: reqwest::Client,
+    http: Http,
     /// The verticals asked for: what else a collection holds is passed over.
     verticals: Vec<Vertical>,
     collections: Vec<Collection>,
@@ -145,8 +146,7 @@ impl Pages {
             ns = kind.namespace(),
             data = kind.data()
         );
-        let responses =
-            dav::request(&self.http, "REPORT", &self.cfg.url(&col.path), Some(1), &body, &self.cfg.auth()).await?.unwrap_or_default();
+        let responses = dav::request(&self.http, "REPORT", &self.cfg.url(&col.path), Some(1), &body).await?.unwrap_or_default();
         let mut out = Vec::new();
         for r in responses {
             let path = discovery::href_path(&r.href);

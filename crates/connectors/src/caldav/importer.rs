@@ -1,7 +1,7 @@
 use super::discovery::{self, Collection};
 use super::{DavConfig, Kind};
 use crate::dav;
-use crate::http::{client, request_error, status_error};
+use crate::http::{Http, status_error};
 use async_trait::async_trait;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 /// MKCOL) are created in the home set.
 pub struct DavImporter {
     cfg: DavConfig,
-    http: reqwest::Client,
+    http: Http,
     /// The home set and the collections in it, found on first use.
     state: Mutex<Option<(String, Vec<Collection>)>>,
     /// Per collection: the resources in it and their ETags, listed on first use.
@@ -23,7 +23,8 @@ pub struct DavImporter {
 
 impl DavImporter {
     pub fn new(cfg: DavConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
-        Ok(DavImporter { cfg, http: client(settings)?, state: Mutex::new(None), listed: Mutex::new(Default::default()) })
+        let http = Http::new(settings, &cfg.user)?;
+        Ok(DavImporter { cfg, http, state: Mutex::new(None), listed: Mutex::new(Default::default()) })
     }
 
     /// The collection for a container: one with that name, or a new one.
@@ -80,15 +81,8 @@ impl DavImporter {
                 ),
             ),
         };
-        let resp = self
-            .http
-            .request(reqwest::Method::from_bytes(method.as_bytes()).expect("valid"), &url)
-            .basic_auth(&self.cfg.user, Some(&self.cfg.password))
-            .header("Content-Type", "application/xml; charset=utf-8")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| request_error(&format!("creating {url}"), e))?;
+        let make = || self.http.request(method, &url).header("Content-Type", "application/xml; charset=utf-8").body(body.clone());
+        let resp = self.http.send(&format!("creating {url}"), &make).await?;
         if resp.status().is_success() {
             return Ok(true);
         }
@@ -169,32 +163,25 @@ impl Importer for DavImporter {
         let url = self.cfg.url(&path);
         let sha = ferry_core::content::sha256_hex(&bytes);
         let put = |condition: Option<(&'static str, String)>| {
-            let mut req = self
-                .http
-                .put(&url)
-                .basic_auth(&self.cfg.user, Some(&self.cfg.password))
-                .header("Content-Type", kind.media_type())
-                .body(bytes.clone());
-            if let Some((h, v)) = condition {
-                req = req.header(h, v);
-            }
-            req.send()
+            let (url, bytes) = (&url, &bytes);
+            let make = move || {
+                let req = self.http.request("PUT", url).header("Content-Type", kind.media_type()).body(bytes.clone());
+                match &condition {
+                    Some((h, v)) => req.header(*h, v.as_str()),
+                    None => req,
+                }
+            };
+            async move { self.http.send(&format!("writing {url}"), &make).await }
         };
         // not all servers honour If-None-Match; the collection's listing says what is there
         if self.existing(&collection, &path).await?.is_none() {
-            let resp = put(Some(("If-None-Match", "*".into()))).await.map_err(|e| request_error(&format!("writing {url}"), e))?;
+            let resp = put(Some(("If-None-Match", "*".into()))).await?;
             if put_answer(resp, &url).await? == Put::Written {
                 return Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) });
             }
         }
         // there already: the same bytes, or an older version to replace
-        let current = self
-            .http
-            .get(&url)
-            .basic_auth(&self.cfg.user, Some(&self.cfg.password))
-            .send()
-            .await
-            .map_err(|e| request_error(&format!("reading {url}"), e))?;
+        let current = self.http.send(&format!("reading {url}"), &|| self.http.request("GET", &url)).await?;
         if !current.status().is_success() {
             return Err(status_error(&format!("reading {url}"), &current));
         }
@@ -207,7 +194,7 @@ impl Importer for DavImporter {
         if existing == bytes || same_record(kind, &existing, &bytes) {
             return Ok(PutOutcome { dest_id: path, created: false, warnings, sha256: Some(sha) });
         }
-        let resp = put(etag.map(|e| ("If-Match", e))).await.map_err(|e| request_error(&format!("writing {url}"), e))?;
+        let resp = put(etag.map(|e| ("If-Match", e))).await?;
         match put_answer(resp, &url).await? {
             Put::Written => Ok(PutOutcome { dest_id: path, created: true, warnings, sha256: Some(sha) }),
             Put::Taken => Err(ConnectorError::Item(format!("writing {url}: the resource changed on the server meanwhile (412)"))),

@@ -15,7 +15,7 @@ pub use config::DavConfig;
 pub use kind::Kind;
 
 use crate::Spec;
-use ferry_core::{AuthKind, Capabilities, Vertical};
+use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 
 pub static CALDAV: Capabilities = Capabilities {
     name: "caldav",
@@ -24,6 +24,7 @@ pub static CALDAV: Capabilities = Capabilities {
     exports: &[Vertical::Calendar, Vertical::Tasks],
     imports: &[Vertical::Calendar, Vertical::Tasks],
     auth: AuthKind::Password,
+    credentials: &[CredentialKind::Password, CredentialKind::Bearer, CredentialKind::ApiKey],
     incremental: true,
     written_whole: false,
     local: false,
@@ -37,6 +38,7 @@ pub static CARDDAV: Capabilities = Capabilities {
     exports: &[Vertical::Contacts],
     imports: &[Vertical::Contacts],
     auth: AuthKind::Password,
+    credentials: &[CredentialKind::Password, CredentialKind::Bearer, CredentialKind::ApiKey],
     incremental: true,
     written_whole: false,
     local: false,

@@ -3,7 +3,7 @@
 
 pub mod multistatus;
 
-use crate::http::{request_error, status_error};
+use crate::http::{Http, request_error, status_error};
 use ferry_core::ConnectorError;
 use futures::StreamExt;
 
@@ -84,22 +84,20 @@ fn entries(responses: Vec<multistatus::Response>) -> Vec<Entry> {
 /// Sends a WebDAV request with an XML body and reads the multistatus answer (bounded).
 /// `None` when the resource does not exist.
 pub async fn request(
-    client: &reqwest::Client,
+    http: &Http,
     method: &str,
     url: &str,
     depth: Option<u8>,
     body: &str,
-    auth: &(String, String),
 ) -> Result<Option<Vec<multistatus::Response>>, ConnectorError> {
-    let mut req = client
-        .request(reqwest::Method::from_bytes(method.as_bytes()).expect("valid method"), url)
-        .basic_auth(&auth.0, Some(&auth.1))
-        .header("Content-Type", "application/xml; charset=utf-8")
-        .body(body.to_owned());
-    if let Some(d) = depth {
-        req = req.header("Depth", d.to_string());
-    }
-    let resp = req.send().await.map_err(|e| request_error(&format!("{method} {url}"), e))?;
+    let make = || {
+        let req = http.request(method, url).header("Content-Type", "application/xml; charset=utf-8").body(body.to_owned());
+        match depth {
+            Some(d) => req.header("Depth", d.to_string()),
+            None => req,
+        }
+    };
+    let resp = http.send(&format!("{method} {url}"), &make).await?;
     if resp.status().as_u16() == 404 {
         return Ok(None);
     }
@@ -201,13 +199,8 @@ impl Refusal {
 }
 
 /// PROPFIND with Depth 0 or 1 for the properties of files and folders.
-pub async fn propfind(
-    client: &reqwest::Client,
-    url: &str,
-    depth: u8,
-    auth: &(String, String),
-) -> Result<Option<Vec<Entry>>, ConnectorError> {
-    Ok(request(client, "PROPFIND", url, Some(depth), PROPFIND_BODY, auth).await?.map(entries))
+pub async fn propfind(http: &Http, url: &str, depth: u8) -> Result<Option<Vec<Entry>>, ConnectorError> {
+    Ok(request(http, "PROPFIND", url, Some(depth), PROPFIND_BODY).await?.map(entries))
 }
 
 #[cfg(test)]

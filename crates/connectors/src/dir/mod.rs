@@ -26,6 +26,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     exports: &ferry_verticals::VERTICALS,
     imports: &ferry_verticals::VERTICALS,
     auth: AuthKind::None,
+    credentials: &[],
     incremental: true,
     written_whole: false,
     local: true,

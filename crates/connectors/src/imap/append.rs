@@ -170,7 +170,7 @@ enum Failure {
 impl Failure {
     fn error(&self, folder: &str) -> ConnectorError {
         match self {
-            Failure::Refused(why) => ConnectorError::Item(format!("imap: {folder} refused the message: {why}")),
+            Failure::Refused(why) => super::session::refusal(format!("imap: {folder} refused the message: {why}"), why),
             Failure::Broken(why) => ConnectorError::transient(format!("imap: appending to {folder}: {why}")),
         }
     }

@@ -21,6 +21,8 @@ pub struct ImapConfig {
     pub folder: Option<String>,
     /// How long one read or write may wait for the server (FERRY_IMAP_TIMEOUT).
     pub timeout: std::time::Duration,
+    /// How long one command may take in all (FERRY_IMAP_COMMAND_TIMEOUT).
+    pub command_timeout: std::time::Duration,
 }
 
 impl ImapConfig {
@@ -35,19 +37,21 @@ impl ImapConfig {
             _ => (hostport.trim_matches(['[', ']']).to_owned(), if tls == Tls::Implicit { 993 } else { 143 }),
         };
         let folder = Some(a.path).filter(|f| !f.is_empty());
-        let timeout = super::timed::timeout_from_env().map_err(ConnectorError::Fatal)?;
-        Ok(ImapConfig { tls, host, port, user: a.user, folder, timeout })
+        let timeout = super::timed::timeout_from_env()?;
+        let command_timeout = super::timed::command_timeout_from_env()?;
+        Ok(ImapConfig { tls, host, port, user: a.user, folder, timeout, command_timeout })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Secret;
-
     #[test]
     fn parses_uris() {
-        let s = Settings { password: Some(Secret("x".into())), ..Default::default() };
+        let s = Settings {
+            credential: std::sync::Arc::new(crate::auth::Provider::new(ferry_core::Credential::password("x"), None)),
+            ..Default::default()
+        };
         let c =
             ImapConfig::from_endpoint(&Endpoint::parse("imaps://me%40example.org@mail.example.org/Work%2FProjects").unwrap(), &s).unwrap();
         assert_eq!(

@@ -15,7 +15,7 @@ mod timed;
 pub use config::ImapConfig;
 
 use crate::Spec;
-use ferry_core::{AuthKind, Capabilities, Vertical};
+use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "imap",
@@ -24,6 +24,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     exports: &[Vertical::Mail],
     imports: &[Vertical::Mail],
     auth: AuthKind::Password,
+    credentials: &[CredentialKind::Password],
     incremental: true,
     written_whole: false,
     local: false,

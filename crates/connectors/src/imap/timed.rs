@@ -14,14 +14,17 @@ use tokio::time::Sleep;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The wait limit from FERRY_IMAP_TIMEOUT (seconds, fractions allowed), else the default.
-pub fn timeout_from_env() -> Result<Duration, String> {
-    match std::env::var("FERRY_IMAP_TIMEOUT") {
-        Err(_) => Ok(DEFAULT_TIMEOUT),
-        Ok(v) => match v.trim().parse::<f64>() {
-            Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
-            _ => Err(format!("FERRY_IMAP_TIMEOUT must be a number of seconds between 0 and 86400, not `{v}`")),
-        },
-    }
+pub fn timeout_from_env() -> Result<Duration, ferry_core::ConnectorError> {
+    crate::net::seconds_from_env("FERRY_IMAP_TIMEOUT", DEFAULT_TIMEOUT)
+}
+
+/// How long one IMAP command may take in all when FERRY_IMAP_COMMAND_TIMEOUT does not
+/// say: a server that keeps sending a byte now and then never trips the wait limit above,
+/// and this bounds it.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+pub fn command_timeout_from_env() -> Result<Duration, ferry_core::ConnectorError> {
+    crate::net::seconds_from_env("FERRY_IMAP_COMMAND_TIMEOUT", DEFAULT_COMMAND_TIMEOUT)
 }
 
 pub struct Timed<S> {

@@ -19,6 +19,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     exports: &ferry_verticals::VERTICALS,
     imports: &ferry_verticals::VERTICALS,
     auth: AuthKind::None,
+    credentials: &[],
     // a package is written whole; exports are never incremental
     incremental: false,
     written_whole: true,

@@ -8,8 +8,8 @@ pub struct WebDavConfig {
     pub origin: String,
     /// The root folder's path, starting and ending with `/` (not percent-encoded).
     pub base: String,
+    /// The URI's user name (empty if none): HTTP Basic's, with a password.
     pub user: String,
-    pub password: String,
 }
 
 impl WebDavConfig {
@@ -20,15 +20,11 @@ impl WebDavConfig {
         let base = if a.path.is_empty() { "/".to_owned() } else { format!("/{}/", a.path) };
         let origin = format!("{}://{}", if plain { "http" } else { "https" }, a.authority);
         crate::http::check_origin(&origin, settings)?;
-        Ok(WebDavConfig { origin, base, user: a.user, password: a.password })
+        Ok(WebDavConfig { origin, base, user: a.user })
     }
 
     /// URL of a path below the root (`rel` without a leading `/`).
     pub fn url(&self, rel: &str) -> String {
         format!("{}{}", self.origin, crate::dav::percent_encode_path(&format!("{}{}", self.base, rel)))
-    }
-
-    pub fn auth(&self) -> (String, String) {
-        (self.user.clone(), self.password.clone())
     }
 }

@@ -1,5 +1,5 @@
 use super::config::WebDavConfig;
-use crate::http::{client, request_error, status_error};
+use crate::http::{Http, status_error};
 use crate::{Settings, dav};
 use async_trait::async_trait;
 use ferry_codecs::media::{file_media_type, media_type};
@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 pub struct WebDavExporter {
     cfg: Arc<WebDavConfig>,
-    http: reqwest::Client,
+    http: Http,
 }
 
 impl WebDavExporter {
     pub fn new(cfg: WebDavConfig, settings: &Settings) -> Result<Self, ConnectorError> {
-        Ok(WebDavExporter { cfg: Arc::new(cfg), http: client(settings)? })
+        let http = Http::new(settings, &cfg.user)?;
+        Ok(WebDavExporter { cfg: Arc::new(cfg), http })
     }
 }
 
@@ -28,7 +29,7 @@ impl Exporter for WebDavExporter {
     }
 
     async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
-        let root = dav::propfind(&self.http, &self.cfg.url(""), 0, &self.cfg.auth()).await?;
+        let root = dav::propfind(&self.http, &self.cfg.url(""), 0).await?;
         if root.is_none() {
             return Err(ConnectorError::Fatal(format!("webdav: {} does not exist", self.cfg.url(""))));
         }
@@ -49,7 +50,7 @@ impl Exporter for WebDavExporter {
 /// the same tree always gives the same sequence; the cursor counts items handed out.
 struct Walk {
     cfg: Arc<WebDavConfig>,
-    http: reqwest::Client,
+    http: Http,
     /// The verticals asked for: media, files or both.
     verticals: Vec<Vertical>,
     /// Folders still to list, relative to the root (`a/b/`).
@@ -90,7 +91,7 @@ impl PageStream for Walk {
 impl Walk {
     async fn list(&mut self, dir: &str) -> Result<(), ConnectorError> {
         let url = self.cfg.url(dir);
-        let entries = dav::propfind(&self.http, &url, 1, &self.cfg.auth()).await?.unwrap_or_default();
+        let entries = dav::propfind(&self.http, &url, 1).await?.unwrap_or_default();
         let here = format!("{}{dir}", self.cfg.base);
         let mut subdirs = Vec::new();
         let mut files = Vec::new();
@@ -163,7 +164,7 @@ impl Walk {
                     media_type: media_type(&name).unwrap_or(file_media_type(&name)).to_owned(),
                     size: e.size,
                     sha256: None,
-                    source: Arc::new(Get { http: self.http.clone(), url: self.cfg.url(&rel), auth: self.cfg.auth() }),
+                    source: Arc::new(Get { http: self.http.clone(), url: self.cfg.url(&rel) }),
                 }),
                 standard: None,
                 attachments: vec![],
@@ -177,21 +178,15 @@ impl Walk {
 
 /// A file on the server, streamed when read.
 struct Get {
-    http: reqwest::Client,
+    http: Http,
     url: String,
-    auth: (String, String),
 }
 
 #[async_trait]
 impl ContentSource for Get {
     async fn open(&self) -> std::io::Result<BoxRead> {
-        let resp = self
-            .http
-            .get(&self.url)
-            .basic_auth(&self.auth.0, Some(&self.auth.1))
-            .send()
-            .await
-            .map_err(|e| as_io(request_error(&format!("reading {}", self.url), e)))?;
+        let what = format!("reading {}", self.url);
+        let resp = self.http.send(&what, &|| self.http.request("GET", &self.url)).await.map_err(as_io)?;
         if !resp.status().is_success() {
             return Err(as_io(status_error(&format!("reading {}", self.url), &resp)));
         }

@@ -1,5 +1,5 @@
 use super::config::WebDavConfig;
-use crate::http::{client, request_error, status_error};
+use crate::http::{Http, request_error, status_error};
 use crate::{Settings, dav};
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 /// does: the second gets a short hash of its id (`x (1a2b3c4d).txt`).
 pub struct WebDavImporter {
     cfg: WebDavConfig,
-    http: reqwest::Client,
+    http: Http,
     made: Mutex<HashSet<String>>,
     /// Paths written or found in this run: path -> the item's id.
     claimed: std::sync::Mutex<HashMap<String, String>>,
@@ -46,7 +46,8 @@ fn alt_name(name: &str, id: &str) -> String {
 
 impl WebDavImporter {
     pub fn new(cfg: WebDavConfig, settings: &Settings) -> Result<Self, ConnectorError> {
-        Ok(WebDavImporter { cfg, http: client(settings)?, made: Mutex::new(HashSet::new()), claimed: Default::default() })
+        let http = Http::new(settings, &cfg.user)?;
+        Ok(WebDavImporter { cfg, http, made: Mutex::new(HashSet::new()), claimed: Default::default() })
     }
 
     /// Makes every missing folder of `dir` (relative to the root, ending with `/`), the
@@ -63,13 +64,7 @@ impl WebDavImporter {
                 continue;
             }
             let url = format!("{}{}", self.cfg.origin, dav::percent_encode_path(&path));
-            let resp = self
-                .http
-                .request(reqwest::Method::from_bytes(b"MKCOL").expect("valid"), &url)
-                .basic_auth(&self.cfg.user, Some(&self.cfg.password))
-                .send()
-                .await
-                .map_err(|e| request_error(&format!("creating {url}"), e))?;
+            let resp = self.http.send(&format!("creating {url}"), &|| self.http.request("MKCOL", &url)).await?;
             // 405: it exists already
             if !(resp.status().is_success() || resp.status().as_u16() == 405) {
                 return Err(status_error(&format!("creating {url}"), &resp));
@@ -90,7 +85,7 @@ impl WebDavImporter {
         content: &ferry_core::Content,
     ) -> Result<Option<bool>, ConnectorError> {
         let url = self.cfg.url(rel);
-        let Some(entries) = dav::propfind(&self.http, &url, 0, &self.cfg.auth()).await? else { return Ok(None) };
+        let Some(entries) = dav::propfind(&self.http, &url, 0).await? else { return Ok(None) };
         let Some(e) = entries.first() else { return Ok(None) };
         if e.size.is_none() || e.size != content.size {
             return Ok(Some(false));
@@ -105,13 +100,7 @@ impl WebDavImporter {
 
     /// Whether the file at `url` holds exactly the content's bytes (both are hashed).
     async fn same_bytes(&self, url: &str, content: &ferry_core::Content) -> Result<bool, ConnectorError> {
-        let resp = self
-            .http
-            .get(url)
-            .basic_auth(&self.cfg.user, Some(&self.cfg.password))
-            .send()
-            .await
-            .map_err(|e| request_error(&format!("reading {url}"), e))?;
+        let resp = self.http.send(&format!("reading {url}"), &|| self.http.request("GET", url)).await?;
         if !resp.status().is_success() {
             return Ok(false);
         }
@@ -195,18 +184,25 @@ impl Importer for WebDavImporter {
         };
         let url = self.cfg.url(&rel);
         self.mkcols(&dir).await?;
-        let reader = content.open_verified().await.map_err(|e| ConnectorError::from_io("reading content", e))?;
-        let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).map(|r| r.map_err(std::io::Error::other));
-        let mut req = self.http.put(&url).basic_auth(&self.cfg.user, Some(&self.cfg.password)).body(reqwest::Body::wrap_stream(stream));
-        if let Some(size) = content.size {
-            req = req.header(reqwest::header::CONTENT_LENGTH, size);
-        }
-        req = req.header(reqwest::header::CONTENT_TYPE, content.media_type.as_str());
-        if let Some(t) = modified {
-            // ownCloud, Nextcloud and rclone set the modification time from this
-            req = req.header("X-OC-Mtime", t.timestamp().to_string());
-        }
-        let resp = req.send().await.map_err(|e| request_error(&format!("writing {url}"), e))?;
+        // built anew if it must be sent again (after a refreshed token): the content is
+        // opened again
+        let make = || -> crate::http::MakeRequest<'_> {
+            Box::pin(async {
+                let reader = content.open_verified().await.map_err(|e| ConnectorError::from_io("reading content", e))?;
+                let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).map(|r| r.map_err(std::io::Error::other));
+                let mut req = self.http.request("PUT", &url).body(reqwest::Body::wrap_stream(stream));
+                if let Some(size) = content.size {
+                    req = req.header(reqwest::header::CONTENT_LENGTH, size);
+                }
+                req = req.header(reqwest::header::CONTENT_TYPE, content.media_type.as_str());
+                if let Some(t) = modified {
+                    // ownCloud, Nextcloud and rclone set the modification time from this
+                    req = req.header("X-OC-Mtime", t.timestamp().to_string());
+                }
+                Ok(req)
+            })
+        };
+        let resp = self.http.send_with(&format!("writing {url}"), &make).await?;
         if !resp.status().is_success() {
             return Err(status_error(&format!("writing {url}"), &resp));
         }

@@ -10,7 +10,7 @@ mod importer;
 pub use config::WebDavConfig;
 
 use crate::Spec;
-use ferry_core::{AuthKind, Capabilities, Vertical};
+use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "webdav",
@@ -19,6 +19,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     exports: &[Vertical::Media, Vertical::Files],
     imports: &[Vertical::Media, Vertical::Files],
     auth: AuthKind::Password,
+    credentials: &[CredentialKind::Password, CredentialKind::Bearer, CredentialKind::ApiKey],
     incremental: true,
     written_whole: false,
     local: false,
