@@ -53,7 +53,9 @@ impl Exporter for DirExporter {
         }
         let cfg = self.cfg.clone();
         let verticals = stream.verticals.clone();
-        Ok(pager::spawn(cursor, move |emit| Walk { cfg, verticals, emit, seen: CompactSet::default(), repeated: HashMap::new() }.run()))
+        Ok(pager::spawn(cursor, move |emit| {
+            Walk { cfg, verticals, emit, seen: CompactSet::default(), repeated: HashMap::new(), item_stems: None }.run()
+        }))
     }
 }
 
@@ -67,6 +69,10 @@ struct Walk<'a> {
     seen: CompactSet,
     /// Ids seen more than once, with how often.
     repeated: HashMap<(Vertical, String), u32>,
+    /// The stems of the item files (those a later vertical recognises) of the last folder
+    /// that held a `NAME.attachments/` folder: one listing per folder, not one for each
+    /// attachments folder in it.
+    item_stems: Option<(PathBuf, HashSet<String>)>,
 }
 
 /// A fixed-key hash of a vertical's id: the same on every run, so a renamed duplicate
@@ -155,7 +161,7 @@ impl Walk<'_> {
             if ft.is_dir() {
                 if in_maildir && MAILDIR_OWN_DIRS.contains(&name.as_str()) {
                     it.skip_current_dir();
-                } else if attachments_of_an_item(&path, &rel) {
+                } else if self.attachments_of_an_item(&path, &rel) {
                     // read with the item it belongs to
                     it.skip_current_dir();
                 } else if maildir::is_maildir(&path) {
@@ -254,6 +260,17 @@ impl Walk<'_> {
             Err(e) => Err(e),
         };
         self.send(item)
+    }
+
+    /// Whether a folder `NAME.attachments` holds the attached files of an item beside it:
+    /// a file `NAME.EXT` that a later vertical (one with a codec) recognises.
+    fn attachments_of_an_item(&mut self, path: &Path, rel: &Path) -> bool {
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".attachments")) else { return false };
+        let (Some(parent), Some(rel_parent)) = (path.parent(), rel.parent()) else { return false };
+        if self.item_stems.as_ref().is_none_or(|(p, _)| p != parent) {
+            self.item_stems = Some((parent.to_owned(), item_stems(parent, rel_parent)));
+        }
+        self.item_stems.as_ref().is_some_and(|(_, stems)| stems.contains(stem))
     }
 
     /// The files of an item's `NAME.attachments/` folder, if it has one (in name order);
@@ -638,24 +655,24 @@ const MAILDIR_OWN_DIRS: [&str; 4] = ["cur", "new", "tmp", "courierimapkeywords"]
 /// Largest photo sidecar read (Takeout's are a few kilobytes).
 const SIDECAR_LIMIT: u64 = 1 << 20;
 
-/// Whether `name` is a photo's Takeout sidecar (`IMG_1.jpg.json` beside `IMG_1.jpg`).
-/// Whether a folder `NAME.attachments` holds the attached files of an item beside it:
-/// a file `NAME.EXT` that a later vertical (one with a codec) recognises.
-fn attachments_of_an_item(path: &Path, rel: &Path) -> bool {
-    let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".attachments")) else { return false };
-    let (Some(parent), Some(rel_parent)) = (path.parent(), rel.parent()) else { return false };
-    let Ok(rd) = std::fs::read_dir(parent) else { return false };
-    rd.filter_map(Result::ok).any(|e| {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let relative = rel_str(&rel_parent.join(&name));
-        name.rsplit_once('.').is_some_and(|(s, _)| s == stem)
-            && e.file_type().is_ok_and(|t| t.is_file())
-            && ferry_verticals::all()
-                .iter()
-                .any(|d| d.codec.is_some() && (d.recognises)(&DirFile { rel: &relative, name: &name, head: b"" }))
-    })
+/// The stems (`NAME` of `NAME.EXT`) of the regular files in `dir` that a later vertical
+/// (one with a codec) recognises as its items.
+fn item_stems(dir: &Path, rel: &Path) -> HashSet<String> {
+    let later: Vec<_> = ferry_verticals::all().iter().filter(|d| d.codec.is_some()).collect();
+    let Ok(rd) = std::fs::read_dir(dir) else { return HashSet::new() };
+    rd.filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let relative = rel_str(&rel.join(&name));
+            let file = DirFile { rel: &relative, name: &name, head: b"" };
+            let (stem, _) = name.rsplit_once('.')?;
+            later.iter().any(|d| (d.recognises)(&file)).then(|| stem.to_owned())
+        })
+        .collect()
 }
 
+/// Whether `name` is a photo's Takeout sidecar (`IMG_1.jpg.json` beside `IMG_1.jpg`).
 fn is_photo_sidecar(path: &Path, name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.ends_with(".json")

@@ -1,5 +1,5 @@
 use super::config::DirConfig;
-use super::safe::{create_temp, not_regular, open_regular, place_new, read_bounded, remove_leftover_temps};
+use super::safe::{create_temp, make_dirs, not_regular, open_regular, place_new, read_bounded, remove_leftover_temps};
 use async_trait::async_trait;
 use ferry_codecs::maildir;
 use ferry_codecs::media::Sidecar;
@@ -69,6 +69,15 @@ impl DirImporter {
         Ok(())
     }
 
+    /// Makes `dir` below the destination's root, never through a link ([`make_dirs`]).
+    async fn make_dirs(&self, dir: &Path) -> Result<(), ConnectorError> {
+        let (root, d) = (self.root.clone(), dir.to_owned());
+        tokio::task::spawn_blocking(move || make_dirs(&root, &d))
+            .await
+            .map_err(join_err)?
+            .map_err(|e| ConnectorError::Item(format!("dir: creating folder: {e}")))
+    }
+
     fn container_dir(&self, v: Vertical, container: &str, default: &str) -> PathBuf {
         let c = if container.is_empty() { default.to_owned() } else { safe_container(container) };
         self.root.join(v.as_str()).join(c)
@@ -82,7 +91,7 @@ impl DirImporter {
     /// system calls, and a thread hand-off for each would cost more than they do.
     async fn write_if_changed(&self, path: &Path, bytes: Vec<u8>, replace: bool) -> Result<Option<bool>, ConnectorError> {
         let parent = path.parent().expect("has a parent");
-        tokio::fs::create_dir_all(parent).await.map_err(|e| io("dir: creating folder", e))?;
+        self.make_dirs(parent).await?;
         self.sweep(parent).await?;
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -94,7 +103,6 @@ impl DirImporter {
                 return Err(ConnectorError::Item(format!("{what}: {kind} is at that name; it is left alone")));
             }
             let dir = path.parent().expect("has a parent");
-            std::fs::create_dir_all(dir).map_err(|e| io("dir: creating folder", e))?;
             let stem = path.file_name().unwrap().to_string_lossy().into_owned();
             let (mut f, tmp) = create_temp(dir, &stem, 0o666).map_err(|e| io(&what, e))?;
             let written = f.write_all(&bytes).and_then(|_| f.sync_data());
@@ -177,7 +185,7 @@ impl DirImporter {
     /// ferry's). A file of that name holding other bytes is replaced, a link or special
     /// file never.
     async fn put_attachment(&self, dir: &Path, a: &Attachment) -> Result<(), ConnectorError> {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| io("dir: creating folder", e))?;
+        self.make_dirs(dir).await?;
         let target = dir.join(safe_segment(&a.name));
         if a.content.sha256.is_some() && file_sha(&target).await == a.content.sha256 {
             return Ok(());
@@ -212,7 +220,7 @@ impl DirImporter {
         let content = item.content.as_ref().ok_or_else(|| ConnectorError::Item("message without content".into()))?;
         let dir = self.container_dir(Vertical::Mail, &item.container, "INBOX");
         for sub in ["cur", "new", "tmp"] {
-            tokio::fs::create_dir_all(dir.join(sub)).await.map_err(|e| io("dir: creating maildir", e))?;
+            self.make_dirs(&dir.join(sub)).await?;
         }
         // the unique part is a hash of the item's id: a file of that name is ferry's
         let unique = hex::encode(&Sha256::digest(item.id.as_bytes())[..16]);
@@ -290,7 +298,7 @@ impl DirImporter {
         } else {
             self.root.join(v.as_str()).join(safe_container(&item.container))
         };
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| io("dir: creating folder", e))?;
+        self.make_dirs(&dir).await?;
         let name = safe_segment(&name);
         let alt = {
             let tag = &hex::encode(Sha256::digest(item.id.as_bytes()))[..8];

@@ -21,6 +21,7 @@ use ferry_core::{AuthKind, Capabilities};
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "dir",
     schemes: &["dir"],
+    address: "dir:PATH",
     description: "A local folder of vCard, iCalendar, mbox/maildir/eml, photo and other files",
     // every vertical of the registry: each declares how a folder and a package hold it
     exports: &ferry_verticals::VERTICALS,

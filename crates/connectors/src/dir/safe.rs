@@ -45,6 +45,38 @@ pub fn not_regular(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// Creates `dir` and the folders between `root` and it, never through a link: where a
+/// folder should be, a symbolic link (planted to send ferry's writes elsewhere) or
+/// anything else that is not a folder is refused. `root` itself, the user's choice, may
+/// be a link.
+pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
+    let not_ours = |p: &Path, what: &str| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{} is {what} where a folder should be: not followed, left alone", p.display()))
+    };
+    let rel = dir.strip_prefix(root).map_err(|_| not_ours(dir, "outside the destination"))?;
+    let mut cur = root.to_owned();
+    for c in rel.components() {
+        let std::path::Component::Normal(c) = c else { return Err(not_ours(dir, "a path that leaves its folder")) };
+        cur.push(c);
+        let found = match std::fs::symlink_metadata(&cur) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::create_dir(&cur) {
+                Ok(()) => continue,
+                // made meanwhile by another writer: checked like any other
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => std::fs::symlink_metadata(&cur)?,
+                Err(e) => return Err(e),
+            },
+            other => other?,
+        };
+        if found.file_type().is_symlink() {
+            return Err(not_ours(&cur, "a symbolic link"));
+        }
+        if !found.is_dir() {
+            return Err(not_ours(&cur, "a file"));
+        }
+    }
+    Ok(())
+}
+
 /// Reads a whole regular file of at most `limit` bytes.
 pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let (f, meta) = open_regular(path)?;
@@ -213,6 +245,32 @@ pub fn check_overlap(source: &Path, destination: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folders_are_made_below_the_root_and_never_through_a_link() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("dest");
+        let elsewhere = t.path().join("elsewhere");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        make_dirs(&root, &root.join("notes/a/b")).unwrap();
+        assert!(root.join("notes/a/b").is_dir());
+        make_dirs(&root, &root.join("notes/a/b")).unwrap();
+
+        std::os::unix::fs::symlink(&elsewhere, root.join("notes/x.attachments")).unwrap();
+        let e = make_dirs(&root, &root.join("notes/x.attachments/deeper")).unwrap_err();
+        assert!(e.to_string().contains("a symbolic link"), "{e}");
+        assert!(!elsewhere.join("deeper").exists(), "nothing is made through the link");
+
+        std::fs::write(root.join("notes/file"), b"kept").unwrap();
+        let e = make_dirs(&root, &root.join("notes/file/sub")).unwrap_err();
+        assert!(e.to_string().contains("a file"), "{e}");
+        assert_eq!(std::fs::read(root.join("notes/file")).unwrap(), b"kept");
+
+        assert!(make_dirs(&root, &root.join("notes/../../escape")).is_err());
+        assert!(make_dirs(&root, &elsewhere.join("x")).is_err());
+        assert!(!t.path().join("escape").exists());
+    }
 
     #[test]
     fn a_temporary_file_still_being_written_is_not_taken_for_a_leftover() {
