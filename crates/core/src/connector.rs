@@ -21,6 +21,9 @@ pub struct Capabilities {
     pub name: &'static str,
     /// URI schemes it answers to (`dir`, `package`, `imap`, `imaps`).
     pub schemes: &'static [&'static str],
+    /// The form of its address, as a person would write it (`imaps://user@host[:port]`):
+    /// shown in help and in the server's forms.
+    pub address: &'static str,
     pub description: &'static str,
     pub exports: &'static [Vertical],
     pub imports: &'static [Vertical],

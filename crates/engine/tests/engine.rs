@@ -498,6 +498,18 @@ impl ferry_store::JobStore for CountingStore {
     async fn delete_secrets(&self, job: &str) -> ferry_store::Result<()> {
         self.inner.delete_secrets(job).await
     }
+    async fn create_api_token(&self, name: &str, hash: &[u8]) -> ferry_store::Result<ferry_store::ApiToken> {
+        self.inner.create_api_token(name, hash).await
+    }
+    async fn api_tokens(&self) -> ferry_store::Result<Vec<ferry_store::ApiToken>> {
+        self.inner.api_tokens().await
+    }
+    async fn api_token(&self, hash: &[u8]) -> ferry_store::Result<Option<ferry_store::ApiToken>> {
+        self.inner.api_token(hash).await
+    }
+    async fn revoke_api_token(&self, id: &str) -> ferry_store::Result<bool> {
+        self.inner.revoke_api_token(id).await
+    }
 }
 
 /// What makes a large job cheap and flat: the store is looked up once per page, never

@@ -101,4 +101,13 @@ pub trait JobStore: Send + Sync {
     async fn secret(&self, job: &str, name: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>>;
     /// Forgets a job's credentials (when it ends).
     async fn delete_secrets(&self, job: &str) -> Result<()>;
+
+    /// Keeps a new operator API token under its SHA-256 (`hash`, 32 bytes) and a name.
+    async fn create_api_token(&self, name: &str, hash: &[u8]) -> Result<ApiToken>;
+    /// Every API token, revoked ones too, oldest first.
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// The unrevoked token with this SHA-256, if any.
+    async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiToken>>;
+    /// Revokes a token by id; false if there is no such unrevoked token.
+    async fn revoke_api_token(&self, id: &str) -> Result<bool>;
 }

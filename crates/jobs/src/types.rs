@@ -208,3 +208,14 @@ impl Report {
         t
     }
 }
+
+/// An operator's API token as the store keeps it: never the token itself, only its
+/// SHA-256 (the token is 256 random bits, so a plain hash cannot be reversed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// Set when revoked: the token is refused from then on.
+    pub revoked_at: Option<DateTime<Utc>>,
+}

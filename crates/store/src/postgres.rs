@@ -3,7 +3,9 @@
 //! (`FOR UPDATE SKIP LOCKED`) so that concurrent workers never claim one job twice.
 
 use crate::common::{self, REPORT_LIST_LIMIT};
-use crate::{CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError};
+use crate::{
+    ApiToken, CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ferry_core::Vertical;
@@ -629,6 +631,53 @@ impl JobStore for PostgresStore {
         sqlx::query("DELETE FROM job_secrets WHERE job_id = $1").bind(job).execute(&self.pool).await.db()?;
         Ok(())
     }
+
+    async fn create_api_token(&self, name: &str, hash: &[u8]) -> Result<ApiToken> {
+        let row = sqlx::query("INSERT INTO api_tokens (id, name, hash) VALUES ($1, $2, $3) RETURNING id, name, created_at, revoked_at")
+            .bind(common::new_job_id())
+            .bind(name)
+            .bind(hash)
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
+        api_token(&row)
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY created_at, seq")
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(api_token).collect()
+    }
+
+    async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiToken>> {
+        let row = sqlx::query("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.as_ref().map(api_token).transpose()
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE api_tokens SET revoked_at = clock_timestamp() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+fn api_token(r: &PgRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.try_get("id").db()?,
+        name: r.try_get("name").db()?,
+        created_at: r.try_get("created_at").db()?,
+        revoked_at: r.try_get("revoked_at").db()?,
+    })
 }
 
 /// The lease a take of `job` by `worker` gave, from the job as the take left it.

@@ -53,6 +53,16 @@ impl SecretKey {
         }
     }
 
+    /// A key for one purpose (signing cookies, links), derived from this one with
+    /// HMAC-SHA-256 so that it reveals nothing of it.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&*self.0).expect("any key length");
+        mac.update(b"ferry derived key\0");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+
     fn from_operator(v: &str, data_dir: &Path) -> Result<SecretKey, SecretError> {
         let mut k = Zeroizing::new([0u8; 32]);
         if v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -1,5 +1,7 @@
 use crate::common::{self, REPORT_LIST_LIMIT};
-use crate::{CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError};
+use crate::{
+    ApiToken, CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ferry_core::Vertical;
@@ -602,4 +604,55 @@ impl JobStore for SqliteStore {
         sqlx::query("DELETE FROM job_secrets WHERE job_id = ?").bind(job).execute(&self.pool).await.db()?;
         Ok(())
     }
+
+    async fn create_api_token(&self, name: &str, hash: &[u8]) -> Result<ApiToken> {
+        let id = common::new_job_id();
+        let t = now();
+        sqlx::query("INSERT INTO api_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(name)
+            .bind(hash)
+            .bind(&t)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(ApiToken { id, name: name.to_owned(), created_at: time(&t)?, revoked_at: None })
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY created_at, rowid")
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(api_token).collect()
+    }
+
+    async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiToken>> {
+        let row = sqlx::query("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE hash = ? AND revoked_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.as_ref().map(api_token).transpose()
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+fn api_token(r: &sqlx::sqlite::SqliteRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.get("id"),
+        name: r.get("name"),
+        created_at: time(r.get("created_at"))?,
+        revoked_at: r.get::<Option<&str>, _>("revoked_at").map(time).transpose()?,
+    })
 }

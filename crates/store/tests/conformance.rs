@@ -110,6 +110,7 @@ conformance!(
     the_report_counts_and_lists,
     sync_state_is_kept_per_pair_and_stream,
     secrets_are_kept_and_forgotten,
+    api_tokens_are_found_by_hash_until_revoked,
     acquire_is_refused_while_another_worker_holds_the_job_unless_taken_over,
     claim_takes_the_oldest_claimable_job,
     concurrent_claimers_take_each_job_exactly_once,
@@ -362,6 +363,23 @@ async fn secrets_are_kept_and_forgotten(place: Place) {
     store.delete_secrets(&job.id).await.unwrap();
     assert_eq!(store.secret(&job.id, "source_password").await.unwrap(), None);
     assert_eq!(store.secret(&other.id, "source_password").await.unwrap(), Some((vec![9], vec![9])), "another job's are kept");
+}
+
+async fn api_tokens_are_found_by_hash_until_revoked(place: Place) {
+    let store = place.open().await;
+    let a = store.create_api_token("deploy", &[1; 32]).await.unwrap();
+    let b = store.create_api_token("monitoring", &[2; 32]).await.unwrap();
+    assert_ne!(a.id, b.id);
+    assert_eq!(store.api_token(&[1; 32]).await.unwrap().map(|t| t.name), Some("deploy".into()));
+    assert_eq!(store.api_token(&[3; 32]).await.unwrap(), None, "an unknown hash finds nothing");
+    assert!(store.create_api_token("again", &[1; 32]).await.is_err(), "one hash is one token");
+    assert!(store.revoke_api_token(&a.id).await.unwrap());
+    assert!(!store.revoke_api_token(&a.id).await.unwrap(), "revoked once");
+    assert!(!store.revoke_api_token("no-such-token").await.unwrap());
+    assert_eq!(store.api_token(&[1; 32]).await.unwrap(), None, "a revoked token is refused");
+    let all = store.api_tokens().await.unwrap();
+    assert_eq!(all.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["deploy", "monitoring"]);
+    assert!(all[0].revoked_at.is_some() && all[1].revoked_at.is_none());
 }
 
 // ---------------------------------------------------------------- leases

@@ -20,6 +20,7 @@ use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 pub static CALDAV: Capabilities = Capabilities {
     name: "caldav",
     schemes: &["caldav", "caldav+http"],
+    address: "caldav://USER@HOST[:PORT]/PATH (TLS; caldav+http:// without)",
     description: "A CalDAV server (Radicale, Xandikos, Nextcloud, iCloud, Fastmail): calendars and task lists",
     exports: &[Vertical::Calendar, Vertical::Tasks],
     imports: &[Vertical::Calendar, Vertical::Tasks],
@@ -34,6 +35,7 @@ pub static CALDAV: Capabilities = Capabilities {
 pub static CARDDAV: Capabilities = Capabilities {
     name: "carddav",
     schemes: &["carddav", "carddav+http"],
+    address: "carddav://USER@HOST[:PORT]/PATH (TLS; carddav+http:// without)",
     description: "A CardDAV server (Radicale, Xandikos, Nextcloud, iCloud, Fastmail): address books",
     exports: &[Vertical::Contacts],
     imports: &[Vertical::Contacts],

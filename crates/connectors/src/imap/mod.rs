@@ -20,6 +20,7 @@ use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "imap",
     schemes: &["imap", "imaps"],
+    address: "imaps://USER@HOST[:PORT] (TLS) or imap://USER@HOST[:PORT] (STARTTLS)",
     description: "An IMAP mail server (STARTTLS on imap://, TLS on imaps://)",
     exports: &[Vertical::Mail],
     imports: &[Vertical::Mail],

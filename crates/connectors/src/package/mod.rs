@@ -14,6 +14,7 @@ use ferry_core::{AuthKind, Capabilities};
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "package",
     schemes: &["package"],
+    address: "package:PATH.zip (or .age when encrypted)",
     description: "ferry package: ZIP, age-encrypted ZIP (.age) or directory, with manifest and hashes",
     // every vertical of the registry: each declares how a folder and a package hold it
     exports: &ferry_verticals::VERTICALS,

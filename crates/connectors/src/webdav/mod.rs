@@ -15,6 +15,7 @@ use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "webdav",
     schemes: &["webdav", "webdavs"],
+    address: "webdavs://USER@HOST[:PORT]/PATH (or webdav:// without TLS)",
     description: "A WebDAV server (Nextcloud, ownCloud, Apache mod_dav, rclone): files and photos",
     exports: &[Vertical::Media, Vertical::Files],
     imports: &[Vertical::Media, Vertical::Files],
