@@ -61,7 +61,13 @@ pub fn plan(req: &TransferRequest, run: &RunOptions) -> Result<JobSpec, AppError
     {
         check(&destination, NEW_JOB).map_err(|e| usage(e.to_string()))?;
     }
-    Ok(JobSpec { source: source.to_string(), destination: destination.to_string(), verticals, options: req.options.clone(), owner: None })
+    Ok(JobSpec {
+        source: source.to_string(),
+        destination: destination.to_string(),
+        verticals,
+        options: req.options.clone(),
+        owner: req.owner.clone(),
+    })
 }
 
 /// Parses a URI, finds its connector, and makes a local path absolute.

@@ -10,6 +10,8 @@ pub struct TransferRequest {
     /// Only these verticals; empty for every one both sides support.
     pub only: Vec<Vertical>,
     pub options: JobOptions,
+    /// Whom the job belongs to (a person or an operator of the server); none for the CLI.
+    pub owner: Option<String>,
 }
 
 /// How to run a job this time: nothing here is kept with the job, except the

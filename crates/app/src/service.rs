@@ -36,6 +36,9 @@ struct Running {
     stop: CancellationToken,
     /// Stopped to be cancelled, not paused.
     cancel: bool,
+    /// Paused on request ([`JobService::pause`]): it stays paused, even when a worker
+    /// claimed it, until it is queued again.
+    paused: bool,
 }
 
 /// How a run ended.
@@ -275,11 +278,11 @@ impl JobService {
         engine.lease = Some(lease.clone());
         engine.lease_ttl = self.lease_ttl;
         let stop = stop.map(CancellationToken::child_token).unwrap_or_default();
-        self.running.lock().unwrap().insert(id.clone(), Running { stop: stop.clone(), cancel: false });
+        self.running.lock().unwrap().insert(id.clone(), Running { stop: stop.clone(), cancel: false, paused: false });
         let _ = self.events.send(Event::Started { job: id.clone() });
         let publish = Publish { job: &id, events: &self.events, inner: progress };
         let result = engine.run(&job, exporter.as_ref(), importer.as_ref(), &publish, &stop).await;
-        let cancelled = self.running.lock().unwrap().remove(&id).is_some_and(|r| r.cancel);
+        let (cancelled, paused) = self.running.lock().unwrap().remove(&id).map_or((false, false), |r| (r.cancel, r.paused));
         let mut report = match result {
             Ok(r) => r,
             Err(EngineError::Fatal(_)) => self.store.report(&id).await?,
@@ -307,7 +310,7 @@ impl JobService {
             report.state = Some(JobState::Cancelled);
             report.reason = Some("cancelled".into());
         }
-        if taken == Taken::Claimed && report.state == Some(JobState::Paused) {
+        if taken == Taken::Claimed && report.state == Some(JobState::Paused) && !paused {
             // the worker is stopping: the next one continues the job where it stands
             let reason = "waiting for a worker (the one running it stopped)";
             self.store.set_state(&id, JobState::Queued, Some(reason), Some(lease)).await?;
@@ -365,7 +368,45 @@ impl JobService {
     /// Asks a job this process runs to stop after the items in flight; it is then paused,
     /// and a later run resumes it. False if this process does not run it.
     pub fn pause(&self, id: &str) -> bool {
-        self.running.lock().unwrap().get(id).map(|r| r.stop.cancel()).is_some()
+        let mut running = self.running.lock().unwrap();
+        let Some(r) = running.get_mut(id) else { return false };
+        r.paused = true;
+        r.stop.cancel();
+        true
+    }
+
+    /// Pauses a job: one this process runs after its items in flight, one waiting in the
+    /// queue at once (so that no worker takes it). A job that another process runs cannot
+    /// be paused from here ([`AppError::Busy`]: it can be cancelled); one at rest is left
+    /// as it is.
+    pub async fn pause_job(&self, id: &str) -> Result<Job, AppError> {
+        if self.pause(id) {
+            return Ok(self.store.job(id).await?);
+        }
+        let job = self.store.job(id).await?;
+        match job.state {
+            JobState::Queued | JobState::Created => {
+                self.store.set_state(id, JobState::Paused, Some("paused"), None).await?;
+                Ok(self.store.job(id).await?)
+            }
+            JobState::Running => Err(AppError::Busy { job: id.to_owned(), holder: job.worker.unwrap_or_else(|| "another worker".into()) }),
+            _ => Ok(job),
+        }
+    }
+
+    /// Puts a job in the queue for a worker to run (a new one, or one paused or failed,
+    /// to be resumed where it stands). A job queued or running already is left as it is;
+    /// one that ended cannot be queued again.
+    pub async fn queue(&self, id: &str) -> Result<Job, AppError> {
+        let job = self.store.job(id).await?;
+        match job.state {
+            s if s.is_final() => Err(usage(format!("job {id} already ended ({s}); start a new one"))),
+            JobState::Queued | JobState::Running => Ok(job),
+            _ => {
+                self.store.set_state(id, JobState::Queued, None, None).await?;
+                Ok(self.store.job(id).await?)
+            }
+        }
     }
 
     /// Ends a job for good: a running one after the items in flight, one at rest at once.

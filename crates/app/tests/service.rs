@@ -20,6 +20,7 @@ fn request(src: &Path, dst: &Path) -> TransferRequest {
         destination: format!("dir:{}", dst.display()),
         only: vec![ferry_core::Vertical::Files],
         options: JobOptions::default(),
+        owner: None,
     }
 }
 

@@ -114,6 +114,64 @@ pub enum Command {
     },
     /// List connectors and what each can do
     Connectors,
+    /// Serve the web app and the HTTP API, and run jobs (see docs/server.md)
+    Serve(ServeOpts),
+    /// Operators' tools
+    Admin {
+        #[command(subcommand)]
+        what: AdminCommand,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+pub struct ServeOpts {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Configuration file (TOML); environment variables FERRY_SERVE_* and these options
+    /// override it
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Jobs this process runs at once (0: leave them to `ferry worker`) [default: 2]
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// A folder below which people may read and write with the dir connector
+    #[arg(long)]
+    pub files_root: Option<PathBuf>,
+    /// Where people reach the service, behind a proxy (https://ferry.example.org)
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Allow sources and destinations on loopback, private and link-local addresses
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// Trust these CA certificates (PEM) too, such as an in-house server's
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Log lines as JSON objects
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum AdminCommand {
+    /// API tokens for the server's API (`Authorization: Bearer TOKEN`)
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+pub enum TokenAction {
+    /// Make a token; it is printed once and kept only as its hash
+    Create {
+        /// What it is for (shown in the list)
+        name: String,
+    },
+    /// List tokens (never the tokens themselves)
+    List,
+    /// Revoke a token by its id: it is refused from then on
+    Revoke { id: String },
 }
 
 #[derive(Args, Clone)]

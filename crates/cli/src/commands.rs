@@ -40,6 +40,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Cancel { ref job } => cancel(&cli, &data_dir, job).await,
         Command::Worker { jobs, ref keys, ref net } => worker(&cli, &data_dir, jobs.into(), keys, net).await,
         Command::Connectors => connectors(&cli),
+        Command::Serve(ref opts) => crate::serve::serve(&cli, &data_dir, opts).await,
+        Command::Admin { ref what } => crate::serve::admin(&cli, &data_dir, what).await,
     }
 }
 
@@ -71,7 +73,7 @@ fn settings(data_dir: &Path, keys: &KeyOpts) -> Result<Settings> {
 
 /// The job service over the store of `--database` (else the data directory's), its leases
 /// lasting `FERRY_LEASE_SECONDS` when that is set.
-async fn service(cli: &Cli, data_dir: &Path) -> Result<JobService> {
+pub async fn service(cli: &Cli, data_dir: &Path) -> Result<JobService> {
     let mut service = JobService::open(cli.database.as_deref().unwrap_or(""), data_dir).await.map_err(app_error)?;
     if let Ok(v) = std::env::var("FERRY_LEASE_SECONDS") {
         match v.trim().parse::<u64>() {
@@ -158,6 +160,7 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
         destination: to.to_owned(),
         only,
         options: JobOptions { dry_run: opts.dry_run, incremental: opts.incremental },
+        owner: None,
     };
     if opts.detach {
         refuse_with_detach(opts)?;

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod output;
+mod serve;
 mod usage;
 
 use args::Cli;
@@ -28,12 +29,17 @@ fn tune_allocator() {
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
-    // colours only on a terminal: a log written to a file or read by a program is plain text
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("FERRY_LOG"))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // colours only on a terminal: a log written to a file or read by a program is plain text;
+    // the server logs what it does (info) unless FERRY_LOG says otherwise, as JSON if asked
+    let filter = match (&cli.command, std::env::var_os("FERRY_LOG")) {
+        (args::Command::Serve(_), None) => tracing_subscriber::EnvFilter::new("info"),
+        _ => tracing_subscriber::EnvFilter::from_env("FERRY_LOG"),
+    };
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match &cli.command {
+        args::Command::Serve(opts) if serve::wants_json_logs(opts) => logs.json().with_current_span(true).with_span_list(false).init(),
+        _ => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
     // one rustls crypto provider for the whole process, before any TLS client exists
     ferry_connectors::net::ensure_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");

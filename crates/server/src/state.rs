@@ -1,0 +1,45 @@
+//! What every request handler shares.
+
+use crate::access::Keys;
+use crate::config::ServeConfig;
+use crate::metrics::Metrics;
+use ferry_app::{JobService, RunOptions};
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub service: Arc<JobService>,
+    pub cfg: ServeConfig,
+    pub keys: Keys,
+    /// Where people reach the service, without a trailing slash.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    /// The example account people can try the service with.
+    pub example_dir: PathBuf,
+    /// Where packages made for people are written (and downloaded from).
+    pub packages_dir: PathBuf,
+    /// Connection settings every job runs with.
+    pub run: RunOptions,
+    pub metrics: Metrics,
+    /// Requests per client address ([`crate::layers::limiter`]).
+    pub limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Fired when the server stops: event streams end, workers pause their jobs.
+    pub stop: ferry_app::CancellationToken,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> AppState {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
