@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable: `bad_request`, `unauthenticated`, `forbidden`, `csrf`, `not_found`,
-    /// `conflict`, `missing_credential`, `rate_limited`, `expired`, `unavailable`,
-    /// `internal`.
+    /// `method_not_allowed`, `conflict`, `missing_credential`, `failed`, `rate_limited`,
+    /// `expired`, `unavailable`, `internal`.
     #[schema(example = "not_found")]
     pub code: &'static str,
     /// What went wrong and what to do about it.
@@ -105,3 +105,39 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON body, whose rejections are answered like every other error (not as axum's
+/// plain text).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_request",
+                "send the body as JSON, with `Content-Type: application/json`",
+            )),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "bad_request",
+                "the request body is larger than this service takes (64 KiB)",
+            )),
+            Err(e) => Err(ApiError::bad_request(format!("the request body is not what this route takes: {}", e.body_text()))),
+        }
+    }
+}
+
+/// A route that does not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page or route; the API is described at /api/openapi.json")
+}
+
+/// A method a route does not take.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method; see /api/openapi.json")
+}

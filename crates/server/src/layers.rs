@@ -13,7 +13,6 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Instant;
-use tower_http::limit::RequestBodyLimitLayer;
 
 /// Largest request body: forms and JSON only come in.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -24,9 +23,16 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 pub fn apply(app: Router<AppState>, state: AppState) -> Router<AppState> {
     app.layer(middleware::from_fn_with_state(state.clone(), rate_limit))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state, observe))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// A handler that panicked: the client gets the usual JSON error, the log the panic.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal("this request failed inside the server; the operator has been told in the log").into_response()
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

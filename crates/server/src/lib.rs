@@ -64,7 +64,11 @@ impl Server {
     }
 
     pub fn router(&self) -> axum::Router {
-        let app = api::router().merge(web::router()).merge(ops::router());
+        let app = api::router()
+            .merge(web::router())
+            .merge(ops::router())
+            .fallback(error::not_found)
+            .method_not_allowed_fallback(error::method_not_allowed);
         layers::apply(app, self.state.clone()).with_state(self.state.clone())
     }
 

@@ -3,6 +3,7 @@
 use super::views::{CreateJob, JobView, ReportView};
 use crate::access::Caller;
 use crate::endpoints::{self, Role};
+use crate::error::ApiJson;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use axum::Json;
@@ -46,7 +47,11 @@ pub async fn create_job(state: &AppState, caller: &Caller, body: &CreateJob) -> 
     responses((status = 201, body = JobView, description = "Created (and queued unless `start` is false); the answer carries the job's key, once"),
         (status = 400, body = ErrorBody, description = "The request is wrong: the message says what to change"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): Json<CreateJob>) -> ApiResult<(StatusCode, Json<JobView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateJob>,
+) -> ApiResult<(StatusCode, Json<JobView>)> {
     let job = create_job(&state, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(JobView::created(&state, &job))))
 }
@@ -118,9 +123,9 @@ pub async fn act(state: &AppState, caller: &Caller, id: &str, action: Action) ->
 macro_rules! action {
     ($name:ident, $action:expr, $path:literal, $what:literal) => {
         #[utoipa::path(post, path = $path, tag = "jobs", description = $what, params(("id" = String, Path, description = "The job's id")),
-                    responses((status = 200, body = JobView, description = "The job as it is now"),
-                        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-                        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+                            responses((status = 200, body = JobView, description = "The job as it is now"),
+                                (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+                                (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
         pub async fn $name(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<JobView>> {
             let job = act(&state, &caller, &id, $action).await?;
             Ok(Json(JobView::of(&state, &job)))

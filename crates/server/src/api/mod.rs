@@ -87,6 +87,17 @@ impl utoipa::Modify for Security {
         components.add_security_scheme("api_token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
         components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::access::SESSION_COOKIE))));
         components.add_security_scheme("job_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Ferry-Job-Key"))));
+        // every route but the public ones takes one of the three
+        let any =
+            ["session", "api_token", "job_key"].map(|s| utoipa::openapi::security::SecurityRequirement::new::<_, [&str; 0], &str>(s, []));
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if matches!(path.as_str(), "/api/connectors" | "/api/session" | "/download/{token}") {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                op.security = Some(any.to_vec());
+            }
+        }
     }
 }
 
