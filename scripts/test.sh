@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests need, installed only when missing: the real servers the
 # connectors are tested against, PostgreSQL for the job store, and openssl for the
 # servers' throwaway certificates; Node.js runs the OAuth 2.0 authorization server
-# (oidc-provider, which scripts/servers.sh installs from scripts/oauth/package-lock.json).
-packages=(dovecot-imapd rclone radicale xandikos postgresql openssl time)
+# (oidc-provider, which scripts/servers.sh installs from scripts/oauth/package-lock.json);
+# Debian's chromium is the browser of the web app's tests (driven by playwright-core, with
+# axe-core, from scripts/browser/package-lock.json: never a downloaded browser).
+packages=(dovecot-imapd rclone radicale xandikos postgresql openssl time chromium)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
@@ -25,8 +27,9 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --all-targets --locked
 
-# the authorization server's packages, exactly as locked
+# the authorization server's and the browser tests' packages, exactly as locked
 (cd scripts/oauth && npm ci --no-audit --no-fund --loglevel=error)
+(cd scripts/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 # start the servers on 127.0.0.1; they stop when this script ends, however it ends
 servers=$(./scripts/servers.sh)

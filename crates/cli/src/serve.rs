@@ -36,13 +36,15 @@ pub fn wants_json_logs(opts: &ServeOpts) -> bool {
 }
 
 pub async fn serve(cli: &Cli, data_dir: &Path, opts: &ServeOpts) -> Result<u8> {
-    let cfg = config(opts)?;
+    let mut cfg = config(opts)?;
     if let Some(root) = &cfg.files_root {
         anyhow::ensure!(root.is_dir(), usage(format!("files_root {} is not a folder", root.display())));
     }
     let service = service(cli, data_dir).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    // a port chosen by the system (`:0`) is the one people reach
+    cfg.listen = addr;
     let server = Server::new(service, cfg, data_dir)?;
     let stop = server.stopper();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot watch for SIGTERM")?;

@@ -193,12 +193,17 @@ impl Caller {
 /// CSRF token in the header (the web app's forms send it as a field, checked by their
 /// handlers), and, if the browser says where it comes from, it comes from this service.
 pub fn csrf_ok(headers: &HeaderMap, s: &Session, keys: &Keys, public_url: &str) -> bool {
+    verify_csrf(headers, s, keys, public_url, None)
+}
+
+/// [`csrf_ok`], with the token taken from a form's field when the header has none.
+pub fn verify_csrf(headers: &HeaderMap, s: &Session, keys: &Keys, public_url: &str, field: Option<&str>) -> bool {
     let origin_ok = match headers.get("origin").and_then(|o| o.to_str().ok()) {
         None => true,
         Some(o) => o.trim_end_matches('/') == public_url,
     };
-    let token_ok = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|t| verify(&keys.csrf, &s.id, t));
-    origin_ok && token_ok
+    let token = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).or(field);
+    origin_ok && token.is_some_and(|t| verify(&keys.csrf, &s.id, t))
 }
 
 fn is_safe(m: &Method) -> bool {

@@ -1,0 +1,85 @@
+//! The pages' data, one struct per template.
+
+use crate::api::views::{JobView, ReportView};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct Home {
+    pub nav: &'static str,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub verticals: Vec<VerticalChoice>,
+    pub sides: Vec<Side>,
+    pub dry_run: bool,
+}
+
+pub struct VerticalChoice {
+    pub name: String,
+    pub label: String,
+    pub chosen: bool,
+}
+
+/// The source's or the destination's choices.
+pub struct Side {
+    pub role: &'static str,
+    pub step: u8,
+    pub title: &'static str,
+    pub connectors: Vec<Choice>,
+}
+
+pub struct Choice {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub chosen: bool,
+    pub fields: Vec<Field>,
+}
+
+pub struct Field {
+    pub name: String,
+    pub title: String,
+    /// `text` or `password`.
+    pub kind: &'static str,
+    pub help: String,
+    /// What was typed before (never a password).
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+pub struct JobPage {
+    pub nav: &'static str,
+    pub job: JobView,
+    /// The rendered [`Progress`].
+    pub progress: String,
+}
+
+#[derive(Template)]
+#[template(path = "progress.html")]
+pub struct Progress {
+    pub job: JobView,
+    pub report: ReportView,
+    pub csrf: String,
+    /// Still moving: the section refreshes itself.
+    pub live: bool,
+    pub status: String,
+    pub can_pause: bool,
+    pub can_resume: bool,
+    pub can_cancel: bool,
+}
+
+#[derive(Template)]
+#[template(path = "jobs.html")]
+pub struct Jobs {
+    pub nav: &'static str,
+    pub jobs: Vec<JobView>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub nav: &'static str,
+    pub title: String,
+    pub message: String,
+}
