@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # (oidc-provider, which scripts/servers.sh installs from scripts/oauth/package-lock.json);
 # Debian's chromium is the browser of the web app's tests (driven by playwright-core, with
 # axe-core, from scripts/browser/package-lock.json: never a downloaded browser).
-packages=(dovecot-imapd rclone radicale xandikos postgresql openssl time chromium)
+packages=(dovecot-imapd rclone radicale xandikos postgresql openssl time chromium python3-venv)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +30,8 @@ cargo build --workspace --all-targets --locked
 # the authorization server's and the browser tests' packages, exactly as locked
 (cd scripts/oauth && npm ci --no-audit --no-fund --loglevel=error)
 (cd scripts/browser && npm ci --no-audit --no-fund --loglevel=error)
+# schemathesis (PyPI), for the API's fuzz test, in a virtual environment under target/
+[ -x target/venv/bin/st ] || { python3 -m venv target/venv && target/venv/bin/pip install -q -r scripts/schemathesis/requirements.txt; }
 
 # start the servers on 127.0.0.1; they stop when this script ends, however it ends
 servers=$(./scripts/servers.sh)

@@ -123,3 +123,56 @@ pub fn run_with_servers(data: &Path, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// A running `ferry serve`: its address, and its log collected line by line.
+pub struct Serve {
+    child: std::process::Child,
+    pub url: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Serve {
+    pub fn start(data: &Path, args: &[&str]) -> Serve {
+        Self::start_with_env(data, args, &[])
+    }
+
+    pub fn start_with_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let mut child = std::process::Command::new(ferry_bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("FERRY_LOG", "debug")
+            .envs(env.iter().copied())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn({
+            let log = log.clone();
+            move || {
+                for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+                    if let Some(rest) = line.strip_prefix("ferry serve: listening on ") {
+                        let _ = tx.send(rest.split_whitespace().next().unwrap().to_owned());
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            }
+        });
+        let url = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("ferry serve says where it listens");
+        Serve { child, url, log, reader: Some(reader) }
+    }
+
+    /// Stops it with SIGTERM, as an operator's service manager does, and waits for it.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let kill = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+        let status = self.child.wait().unwrap();
+        self.reader.take().unwrap().join().unwrap();
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+}

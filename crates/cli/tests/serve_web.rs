@@ -8,11 +8,9 @@
 
 mod common;
 
-use common::{ferry_bin, text};
-use std::io::{BufRead, BufReader};
+use common::{Serve, ferry_bin, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 fn var(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests with scripts/test.sh, which starts the servers"))
@@ -20,54 +18,6 @@ fn var(k: &str) -> String {
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// A running `ferry serve`: its address, and its log collected line by line.
-struct Serve {
-    child: std::process::Child,
-    url: String,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Serve {
-    fn start(data: &Path, args: &[&str]) -> Serve {
-        let mut child = Command::new(ferry_bin())
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("FERRY_LOG", "debug")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn({
-            let log = log.clone();
-            move || {
-                for line in stderr.lines().map_while(Result::ok) {
-                    if let Some(rest) = line.strip_prefix("ferry serve: listening on ") {
-                        let _ = tx.send(rest.split_whitespace().next().unwrap().to_owned());
-                    }
-                    log.lock().unwrap().push(line);
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("ferry serve says where it listens");
-        Serve { child, url, log, reader: Some(reader) }
-    }
-
-    /// Stops it with SIGTERM, as an operator's service manager does, and waits for it.
-    fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let kill = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(kill.success());
-        let status = self.child.wait().unwrap();
-        self.reader.take().unwrap().join().unwrap();
-        let log = self.log.lock().unwrap().clone();
-        (status, log)
-    }
 }
 
 fn files_below(dir: &Path) -> Vec<PathBuf> {

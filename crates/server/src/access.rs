@@ -213,8 +213,26 @@ fn is_safe(m: &Method) -> bool {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// One credential is used (an API token first, then a job key, then the session), and
+    /// every other one the request carries must be valid too: a request with a stale or
+    /// forged credential beside a good one is refused, not half-trusted.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let has_cookie = parts.headers.get_all(COOKIE).iter().any(|v| v.to_str().is_ok_and(|v| v.contains(SESSION_COOKIE)));
+        if has_cookie && session_of(&parts.headers, &state.keys).is_none() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "your session has ended or its cookie was altered; open the web app again, or POST /api/session",
+            ));
+        }
         if let Some(auth) = parts.headers.get(AUTHORIZATION) {
+            if parts.headers.contains_key(JOB_KEY_HEADER) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "send one credential: an API token or a job key, not both",
+                ));
+            }
             let token = auth.to_str().ok().and_then(|a| a.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
             if token.is_empty() {
                 return Err(ApiError::unauthenticated());

@@ -19,8 +19,9 @@ pub const EXAMPLE: &str = "example";
 #[derive(Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointInput {
-    /// A connector's name, from `GET /api/connectors`.
-    #[schema(example = "imap")]
+    /// A connector's name, from `GET /api/connectors` (which says which this server
+    /// offers, and as which side).
+    #[schema(example = "example", pattern = "^(example|package|dir|imap|caldav|carddav|webdav)$")]
     pub connector: String,
     /// Its address, in the form the connector describes (a URL for a service, a folder
     /// below the server's files root for `dir`); none for `example` and `package`.

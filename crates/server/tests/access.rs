@@ -93,8 +93,11 @@ async fn every_route_refuses_strangers_other_people_forged_requests_and_other_jo
         if names_job {
             let mut key = reqwest::header::HeaderMap::new();
             key.insert("x-ferry-job-key", a_key.parse().unwrap());
-            let (st, _) = call(&s, &m, &path, b_id, key).await;
-            assert_eq!(st, StatusCode::NOT_FOUND, "{m} {path} of Bob's job with Alice's job key");
+            let (st, body) = call(&s, &m, &path, b_id, key.clone()).await;
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "{m} {path} of Bob's job with Alice's job key");
+            // and the same for a job that does not exist
+            let (st2, body2) = call(&s, &m, &path, "0000000000000000", key).await;
+            assert_eq!((st2, &body2["code"]), (StatusCode::UNAUTHORIZED, &body["code"]));
         }
     }
     // a job key reaches its job, from no session at all, and nothing else

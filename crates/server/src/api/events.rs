@@ -19,11 +19,21 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
+/// One event of the stream, as Server-Sent Events frame it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SseEvent {
+    /// `progress`, `state`, `stream`, `retrying` or `ended`.
+    event: String,
+    /// JSON: a report (`progress`), a job (`state`, `ended`), or what the event names.
+    data: String,
+}
+
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
 #[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs", params(("id" = String, Path, description = "The job's id")),
-    responses((status = 200, content_type = "text/event-stream", body = String,
+    responses((status = 200, content_type = "text/event-stream", body = SseEvent,
         description = "Events `progress` (data: a report), `state` (data: the job), `stream`, `retrying`, `ended` (data: the job)"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn events(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {

@@ -18,8 +18,20 @@ pub async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<J
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(ApiError::no_job(id));
     }
-    let job = state.service.job(id).await?;
-    if caller.may(&job, &state.keys) { Ok(job) } else { Err(ApiError::no_job(id)) }
+    // a job key that does not open the job named is refused the same way whether that
+    // job exists or not
+    let wrong_key = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", format!("this job key does not open job `{id}`"));
+    let job = match state.service.job(id).await {
+        Err(ferry_app::AppError::Store(ferry_jobs::StoreError::NoSuchJob(_))) if matches!(caller, Caller::JobKey(_)) => {
+            return Err(wrong_key());
+        }
+        other => other?,
+    };
+    match caller {
+        _ if caller.may(&job, &state.keys) => Ok(job),
+        Caller::JobKey(_) => Err(wrong_key()),
+        _ => Err(ApiError::no_job(id)),
+    }
 }
 
 /// Checks a request, creates its job and (unless asked not to) queues it.
@@ -46,7 +58,11 @@ pub async fn create_job(state: &AppState, caller: &Caller, body: &CreateJob) -> 
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = CreateJob,
     responses((status = 201, body = JobView, description = "Created (and queued unless `start` is false); the answer carries the job's key, once"),
         (status = 400, body = ErrorBody, description = "The request is wrong: the message says what to change"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "The body is over 64 KiB"),
+        (status = 415, body = ErrorBody, description = "The body is not sent as JSON"),
+        (status = 422, body = ErrorBody, description = "The job cannot be made (the server's key or a destination refused it)"),
+        (status = 429, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 /// A transfer to create.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"source": {"connector": "example"}, "destination": {"connector": "package"}, "verticals": ["contacts"], "start": false}))]
 pub struct CreateJob {
     pub source: EndpointInput,
     pub destination: EndpointInput,
