@@ -7,6 +7,9 @@
 //   except the first ones of ferry-a and ferry-c (from the authorization code) and all
 //   of ferry-d's: 4 s, so that a test sees them expire. Revoking any token of a grant
 //   revokes all of them.
+//   Client ferry-web: the same, for `ferry serve`, whose callback is
+//   http://127.0.0.1:PORT/oauth/callback (any port: a native client); its access tokens
+//   live 600 s. Revocations are counted too (`revocation`).
 //   Client `resource-server` (secret `resource-server-secret`) only introspects tokens
 //   (RFC 7662), as the tests' resource server does for every request it gets.
 //
@@ -35,6 +38,16 @@ const clients = ['ferry-a', 'ferry-b', 'ferry-c', 'ferry-d'].map((client_id) => 
   redirect_uris: ['http://127.0.0.1/callback'],
   token_endpoint_auth_method: 'client_secret_basic',
 }));
+// ferry serve's own: its callback on any loopback port (a native client, RFC 8252)
+clients.push({
+  client_id: 'ferry-web',
+  client_secret: 'ferry-test-client-secret',
+  application_type: 'native',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/oauth/callback'],
+  token_endpoint_auth_method: 'client_secret_basic',
+});
 clients.push({
   client_id: 'resource-server',
   client_secret: 'resource-server-secret',
@@ -80,6 +93,11 @@ const count = (ctx, what) => {
 };
 provider.on('grant.success', (ctx) => count(ctx));
 provider.on('grant.error', (ctx) => count(ctx, 'refused'));
+provider.on('grant.revoked', (ctx) => {
+  const client = ctx.oidc?.client?.clientId ?? 'unknown';
+  counts[client] ??= {};
+  counts[client].revocation = (counts[client].revocation ?? 0) + 1;
+});
 
 // signs the test user in and grants what was asked, at once
 async function interact(req, res) {

@@ -28,6 +28,8 @@ pub struct JobService {
     /// This process as the leases it takes name it (`ferry 1234 on host`).
     worker: String,
     lease_ttl: Duration,
+    /// How to reach authorization servers when a job's tokens are revoked at its end.
+    network: Settings,
     events: broadcast::Sender<Event>,
     running: Mutex<HashMap<String, Running>>,
 }
@@ -94,6 +96,7 @@ impl JobService {
             lock_dir: Some(data_dir.to_owned()),
             worker: format!("ferry {} on {}", std::process::id(), ferry_store::lock::hostname()),
             lease_ttl: ferry_engine::DEFAULT_LEASE_TTL,
+            network: Settings::default(),
             events: broadcast::channel(1024).0,
             running: Mutex::default(),
         }
@@ -122,6 +125,12 @@ impl JobService {
     /// of it, and a worker that stops renewing it loses the job that long after.
     pub fn set_lease_ttl(&mut self, ttl: Duration) {
         self.lease_ttl = ttl.max(Duration::from_millis(100));
+    }
+
+    /// The network settings (TLS trust, private addresses) used to revoke a job's OAuth
+    /// tokens when it ends; a run's own settings are used when it is the run that ends it.
+    pub fn set_network(&mut self, settings: Settings) {
+        self.network = settings;
     }
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
@@ -319,7 +328,7 @@ impl JobService {
         }
         let job = self.store.job(&id).await?;
         if job.state.is_final() {
-            self.store.delete_secrets(&id).await?;
+            self.forget_credentials(&id, &run.settings).await?;
         }
         let _ = self.events.send(Event::Ended { job: job.id.clone(), state: job.state, reason: job.reason.clone() });
         Ok(Finished { job, report, already_ended: false })
@@ -357,10 +366,32 @@ impl JobService {
         Ok((exporter, importer, concurrency, !dst_spec.capabilities.written_whole))
     }
 
+    /// Revokes the OAuth tokens a job kept, where their authorization server can revoke
+    /// them, and forgets every credential of the job: when it has ended. A revocation that
+    /// fails is logged; the credentials are forgotten all the same.
+    async fn forget_credentials(&self, id: &str, settings: &Settings) -> Result<(), AppError> {
+        if let Ok(key) = self.key() {
+            for side in [Side::Source, Side::Destination] {
+                let name = side.secret_name();
+                let Ok(Some((nonce, ct))) = self.store.secret(id, name).await else { continue };
+                let Ok(plain) = key.open(&nonce, &ct, &format!("{id}/{name}")) else { continue };
+                if let Ok(Credential::Bearer(t)) = serde_json::from_slice::<Credential>(&plain) {
+                    match ferry_connectors::auth::revoke_with(settings, &t).await {
+                        Ok(true) => tracing::info!(job = %id, %side, "the job's tokens were revoked"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(job = %id, %side, "the job's tokens could not be revoked: {e}"),
+                    }
+                }
+            }
+        }
+        self.store.delete_secrets(id).await?;
+        Ok(())
+    }
+
     /// A job that was ended here: its passwords forgotten, subscribers told, and how it is.
     async fn ended(&self, id: &str) -> Result<Finished, AppError> {
         let job = self.store.job(id).await?;
-        self.store.delete_secrets(id).await?;
+        self.forget_credentials(id, &self.network.clone()).await?;
         let _ = self.events.send(Event::Ended { job: id.to_owned(), state: job.state, reason: job.reason.clone() });
         Ok(Finished { report: self.store.report(id).await?, job, already_ended: false })
     }

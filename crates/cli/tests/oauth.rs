@@ -143,6 +143,12 @@ enum Fault {
         after: usize,
         token: String,
     },
+    /// Once `after` requests came, the token then shown is ended early by the resource
+    /// server (as when a service ends a session): it is refused from then on, whatever the
+    /// authorization server says (for tokens a test never sees itself).
+    EndTokenEarly {
+        after: usize,
+    },
     /// The refresh token of this client is revoked at the authorization server (which
     /// revokes the whole grant), as a user disconnecting the app does.
     RevokeGrant {
@@ -166,6 +172,8 @@ struct Dav {
     full_after: AtomicUsize,
     /// The last bearer token a request showed.
     last_token: Mutex<String>,
+    /// Tokens the resource server ended early.
+    ended: Mutex<BTreeSet<String>>,
 }
 
 /// The resource server: a WebDAV subset on 127.0.0.1; returns its address.
@@ -195,10 +203,14 @@ async fn handle(axum::extract::State(dav): axum::extract::State<Arc<Dav>>, req: 
         match f.as_ref() {
             Some(Fault::HoldUntilExpired { after, token: t }) if n > *after && *t == token => f.take(),
             Some(Fault::RevokeGrant { after, .. }) if n > *after => f.take(),
+            Some(Fault::EndTokenEarly { after }) if n > *after => f.take(),
             _ => None,
         }
     };
     match due {
+        Some(Fault::EndTokenEarly { .. }) => {
+            dav.ended.lock().unwrap().insert(token.clone());
+        }
         Some(Fault::HoldUntilExpired { token, .. }) => {
             let start = Instant::now();
             while active(&token).await {
@@ -218,7 +230,7 @@ async fn handle(axum::extract::State(dav): axum::extract::State<Arc<Dav>>, req: 
         }
         _ => {}
     }
-    if token.is_empty() || !active(&token).await {
+    if token.is_empty() || dav.ended.lock().unwrap().contains(&token) || !active(&token).await {
         dav.refused.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::UNAUTHORIZED, [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]).into_response();
     }
@@ -476,4 +488,76 @@ fn a_resume_refreshes_with_the_token_set_kept_sealed() {
     assert_eq!(held(&dav, "d"), want);
     assert!(dav.puts.lock().unwrap().values().all(|n| *n == 1), "each stored once: {:?}", dav.puts.lock().unwrap());
     no_secrets(&o, &[&tokens]);
+}
+
+/// `ferry serve` with a provider of configuration: a person connects their account in the
+/// browser (scripts/browser/oauth.mjs: the authorization-code flow with PKCE through
+/// oidc-provider, its `state` bound to the session and used once, another person refused
+/// the connection), and moves a folder to it through the resource server, which ends the
+/// access token mid-transfer: it is refreshed once; the tokens are revoked at the end.
+#[test]
+fn an_account_connected_in_the_browser_is_refreshed_mid_transfer_and_revoked_at_the_end() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    assert!(
+        root.join("scripts/browser/node_modules/playwright-core").is_dir() && Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Debian's chromium and scripts/browser's npm packages: scripts/test.sh installs both"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let files = t.path().join("files");
+    let want = source(&files.join("mine"), "w", 60);
+    let (dav, addr) = resource_server(Fault::EndTokenEarly { after: 20 });
+    let config = t.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+insecure_http = true
+allow_private_network = true
+files_root = "{files}"
+
+[providers.cloud]
+title = "Example Cloud"
+connector = "webdav"
+address = "webdav://{addr}/web/"
+issuer = "{issuer}"
+client_id = "ferry-web"
+client_secret = "{CLIENT_SECRET}"
+extra_authorization_params = {{ prompt = "consent" }}
+[providers.cloud.scopes]
+read = ["openid", "offline_access"]
+write = ["openid", "offline_access"]
+"#,
+            files = files.display(),
+            issuer = issuer(),
+        ),
+    )
+    .unwrap();
+    let before = token_requests("ferry-web");
+    let serve = Serve::start(&t.path().join("data"), &["--config", config.to_str().unwrap()]);
+    let flow = std::process::Command::new("node")
+        .arg(root.join("scripts/browser/oauth.mjs"))
+        .env("FERRY_URL", &serve.url)
+        .env("ARTIFACTS", root.join("target/browser-artifacts"))
+        .env("SOURCE_FOLDER", "mine")
+        .output()
+        .unwrap();
+    let (status, log) = serve.stop();
+    assert!(flow.status.success(), "the browser found problems:\n{}\n{}", text(&flow), log.join("\n"));
+    assert!(status.success());
+    assert_eq!(held(&dav, "web"), want, "every file, byte for byte");
+    assert!(dav.puts.lock().unwrap().values().all(|n| *n == 1), "each stored once");
+    assert!(dav.fault.lock().unwrap().is_none(), "the token was ended mid-transfer");
+    assert!(dav.refused.load(Ordering::SeqCst) >= 1, "requests with the ended token were refused");
+    let log_text = log.join("\n");
+    let after = token_requests("ferry-web");
+    let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+    assert_eq!(delta("authorization_code"), 1, "one connection: {after:?}");
+    assert_eq!(delta("refresh_token"), 1, "one refresh: {after:?}");
+    assert!(delta("revocation") >= 1, "the tokens are revoked when the job ends: {after:?}\n{log_text}");
+    let last = dav.last_token.lock().unwrap().clone();
+    assert!(!RT.block_on(active(&last)), "the last access token is no longer active");
+    assert!(log.iter().any(|l| l.contains("tokens were revoked")), "the log says so");
+    for l in &log {
+        assert!(!l.contains(CLIENT_SECRET) && !l.contains(&last), "a secret in the log: {l}");
+    }
 }

@@ -284,7 +284,61 @@ async fn refresh_token_set(client: &reqwest::Client, t: &TokenSet) -> Result<Tok
         client_id: t.client_id.clone(),
         client_secret: t.client_secret.clone(),
         scopes: resp.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()).unwrap_or_else(|| t.scopes.clone()),
+        revocation_endpoint: t.revocation_endpoint.clone(),
     })
+}
+
+/// Revokes a token set at its authorization server (RFC 7009): the refresh token, which
+/// ends the grant at servers that tie the two, and the access token. A set without a
+/// revocation endpoint is left as it is (`Ok(false)`).
+pub async fn revoke(client: &reqwest::Client, t: &TokenSet) -> Result<bool, ConnectorError> {
+    let Some(endpoint) = &t.revocation_endpoint else { return Ok(false) };
+    let tokens = [(t.refresh_token.as_ref(), "refresh_token"), (Some(&t.access_token), "access_token")];
+    for (token, hint) in tokens {
+        let Some(token) = token else { continue };
+        let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
+        let mut req = client.post(endpoint);
+        match &t.client_secret {
+            Some(secret) => req = req.basic_auth(&t.client_id, Some(secret.expose())),
+            None => form.push(("client_id", &t.client_id)),
+        }
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
+        let resp = req
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| request_error("revoking the token", e))?;
+        // 200 whether or not the token was still good (RFC 7009 §2.2)
+        if !resp.status().is_success() {
+            return Err(ConnectorError::Fatal(format!("revoking the token: the revocation endpoint answered {}", resp.status())));
+        }
+    }
+    Ok(true)
+}
+
+/// [`revoke`] through a client made with `settings` (its TLS trust and the private
+/// network rule apply to the revocation endpoint too).
+pub async fn revoke_with(settings: &crate::Settings, t: &TokenSet) -> Result<bool, ConnectorError> {
+    let Some(endpoint) = &t.revocation_endpoint else { return Ok(false) };
+    let url = reqwest::Url::parse(endpoint).map_err(|e| ConnectorError::Fatal(format!("revocation endpoint {endpoint}: {e}")))?;
+    crate::http::check_url(&url, settings)?;
+    revoke(&crate::http::client(settings)?, t).await
+}
+
+/// An HTTP client made with `settings` (TLS trust, timeouts), for talking to an
+/// authorization server.
+pub fn client(settings: &crate::Settings) -> Result<reqwest::Client, ConnectorError> {
+    crate::http::client(settings)
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The io error oauth2 sees from the HTTP call (what went wrong is kept apart).

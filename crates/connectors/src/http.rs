@@ -404,6 +404,7 @@ mod tests {
             client_id: "ferry-test".into(),
             client_secret: Some(Secret("cs-SECRET-3".into())),
             scopes: vec![],
+            revocation_endpoint: None,
         })
     }
 

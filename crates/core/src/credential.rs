@@ -111,6 +111,10 @@ pub struct TokenSet {
     pub client_secret: Option<Secret>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The authorization server's revocation endpoint (RFC 7009), if it has one: the
+    /// tokens are revoked there when the job that holds them ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
 }
 
 /// A token file as people write it: RFC 6749's token response (`access_token`,
@@ -135,6 +139,8 @@ struct TokenFile {
     scopes: Vec<String>,
     #[serde(default)]
     token_type: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
 }
 
 impl TokenSet {
@@ -163,6 +169,7 @@ impl TokenSet {
             client_id: f.client_id,
             client_secret: f.client_secret.filter(|s| !s.0.is_empty()),
             scopes,
+            revocation_endpoint: f.revocation_endpoint.filter(|e| e.starts_with("https://") || e.starts_with("http://")),
         })
     }
 }
@@ -180,6 +187,7 @@ mod tests {
             client_id: "ferry".into(),
             client_secret: Some(Secret("cs-SECRET-3".into())),
             scopes: vec!["files".into()],
+            revocation_endpoint: None,
         })
     }
 

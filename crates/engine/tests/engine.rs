@@ -510,6 +510,21 @@ impl ferry_store::JobStore for CountingStore {
     async fn revoke_api_token(&self, id: &str) -> ferry_store::Result<bool> {
         self.inner.revoke_api_token(id).await
     }
+    async fn put_account(&self, a: &ferry_store::Account) -> ferry_store::Result<()> {
+        self.inner.put_account(a).await
+    }
+    async fn accounts(&self, owner: Option<&str>) -> ferry_store::Result<Vec<ferry_store::Account>> {
+        self.inner.accounts(owner).await
+    }
+    async fn account(&self, id: &str) -> ferry_store::Result<Option<ferry_store::Account>> {
+        self.inner.account(id).await
+    }
+    async fn update_account(&self, id: &str, nonce: &[u8], ciphertext: &[u8]) -> ferry_store::Result<bool> {
+        self.inner.update_account(id, nonce, ciphertext).await
+    }
+    async fn delete_account(&self, id: &str) -> ferry_store::Result<bool> {
+        self.inner.delete_account(id).await
+    }
 }
 
 /// What makes a large job cheap and flat: the store is looked up once per page, never

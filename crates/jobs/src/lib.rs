@@ -110,4 +110,15 @@ pub trait JobStore: Send + Sync {
     async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiToken>>;
     /// Revokes a token by id; false if there is no such unrevoked token.
     async fn revoke_api_token(&self, id: &str) -> Result<bool>;
+
+    /// Keeps a connected account (its id, owner, provider, label and sealed token set;
+    /// `created_at` is the store's).
+    async fn put_account(&self, account: &Account) -> Result<()>;
+    /// The accounts of `owner` (none: the command line's), oldest first.
+    async fn accounts(&self, owner: Option<&str>) -> Result<Vec<Account>>;
+    async fn account(&self, id: &str) -> Result<Option<Account>>;
+    /// Replaces an account's sealed token set (after a refresh).
+    async fn update_account(&self, id: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<bool>;
+    /// Forgets an account; false if there was none.
+    async fn delete_account(&self, id: &str) -> Result<bool>;
 }

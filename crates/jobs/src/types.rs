@@ -219,3 +219,21 @@ pub struct ApiToken {
     /// Set when revoked: the token is refused from then on.
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// An account connected through OAuth 2.0: its token set is kept sealed (the store holds
+/// only the nonce and ciphertext), under its owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    pub id: String,
+    /// Whose it is (a person or operator of the server; none for the command line's).
+    pub owner: Option<String>,
+    /// The provider it was connected with, as the configuration names it.
+    pub provider: String,
+    /// How to show it (the provider's name for the person, when it says).
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub nonce: Vec<u8>,
+    #[serde(skip)]
+    pub ciphertext: Vec<u8>,
+}

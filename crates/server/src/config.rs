@@ -3,6 +3,7 @@
 //! Every setting is documented in docs/server.md.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,51 @@ pub struct ServeConfig {
     pub link_minutes: u32,
     /// Log lines as JSON objects (one a line) instead of text.
     pub log_json: bool,
+    /// Allow service addresses without TLS (`webdav://`, `caldav+http://`): only for
+    /// services on a network the operator trusts.
+    pub insecure_http: bool,
+    /// OAuth 2.0 providers people can connect accounts of, by name.
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+/// An OAuth 2.0 provider: configuration, not code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Its name as people know it ("Example Cloud").
+    pub title: String,
+    /// The connector its accounts are used with (`webdav`, `caldav`, `carddav`).
+    pub connector: String,
+    /// The address of the account's data at the service, in the connector's form.
+    pub address: String,
+    /// The authorization server's issuer: its endpoints are read from its metadata
+    /// (RFC 8414, else OpenID Connect discovery) unless given below.
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    /// RFC 7009; when known, a job's tokens are revoked when it ends.
+    pub revocation_endpoint: Option<String>,
+    pub client_id: String,
+    /// The client's secret, or a file holding it (first line); none for a public client.
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    /// Scopes to ask for: `read` (as a source) and `write` (as a destination), and per
+    /// data type, `files:read`, `contacts:write`…; asked no wider than the job needs.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, Vec<String>>,
+    /// Other parameters of the authorization request (`prompt = "consent"`,
+    /// `access_type = "offline"`).
+    #[serde(default)]
+    pub extra_authorization_params: BTreeMap<String, String>,
+}
+
+impl ProviderConfig {
+    pub fn client_secret(&self) -> Option<String> {
+        self.client_secret.clone().or_else(|| {
+            let f = self.client_secret_file.as_ref()?;
+            std::fs::read_to_string(f).ok()?.lines().next().map(str::to_owned)
+        })
+    }
 }
 
 impl Default for ServeConfig {
@@ -50,6 +96,8 @@ impl Default for ServeConfig {
             session_hours: 24 * 7,
             link_minutes: 60,
             log_json: false,
+            insecure_http: false,
+            providers: BTreeMap::new(),
         }
     }
 }
@@ -112,10 +160,28 @@ impl ServeConfig {
         if let Some(v) = get("log_json") {
             self.log_json = flag("log_json", &v)?;
         }
+        if let Some(v) = get("insecure_http") {
+            self.insecure_http = flag("insecure_http", &v)?;
+        }
         self.check()
     }
 
     fn check(&self) -> anyhow::Result<()> {
+        for (name, p) in &self.providers {
+            anyhow::ensure!(
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "provider name `{name}`: lower-case letters, digits and - only"
+            );
+            anyhow::ensure!(
+                ferry_connectors::all().iter().any(|s| s.capabilities.name == p.connector && !s.capabilities.local),
+                "provider {name}: connector `{}` is not a service connector",
+                p.connector
+            );
+            anyhow::ensure!(
+                p.issuer.is_some() || (p.authorization_endpoint.is_some() && p.token_endpoint.is_some()),
+                "provider {name}: give an issuer, or the authorization and token endpoints"
+            );
+        }
         anyhow::ensure!(self.client_requests_per_second > 0, "client_requests_per_second must be at least 1");
         anyhow::ensure!(self.session_hours > 0, "session_hours must be at least 1");
         anyhow::ensure!(self.link_minutes > 0, "link_minutes must be at least 1");

@@ -21,7 +21,7 @@ pub const EXAMPLE: &str = "example";
 pub struct EndpointInput {
     /// A connector's name, from `GET /api/connectors` (which says which this server
     /// offers, and as which side).
-    #[schema(example = "example", pattern = "^(example|package|dir|imap|caldav|carddav|webdav)$")]
+    #[schema(example = "example", pattern = "^[a-z0-9-]{1,64}$")]
     pub connector: String,
     /// Its address, in the form the connector describes (a URL for a service, a folder
     /// below the server's files root for `dir`); none for `example` and `package`.
@@ -31,13 +31,17 @@ pub struct EndpointInput {
     #[serde(default)]
     #[schema(format = Password, write_only)]
     pub password: Option<String>,
+    /// For a provider's connector: the account connected through it
+    /// (`GET /connect/{provider}`), used by this job alone.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 /// Shown without its password, should it ever be logged.
 impl std::fmt::Debug for EndpointInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let password = if self.password.is_some() { "(given)" } else { "(none)" };
-        write!(f, "{} {} password {password}", self.connector, self.address)
+        write!(f, "{} {} password {password} account {:?}", self.connector, self.address, self.account)
     }
 }
 
@@ -109,6 +113,23 @@ pub fn offered(state: &AppState) -> Vec<ConnectorView> {
             config: schema(&fields),
         });
     }
+    for (name, p) in &state.cfg.providers {
+        let Some(spec) = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector) else { continue };
+        let c = spec.capabilities;
+        let account = serde_json::json!({
+            "type": "string", "title": format!("Your {} account", p.title),
+            "description": format!("Connect it at /connect/{name}?role=source (or destination); the account id comes back with you"),
+        });
+        out.push(ConnectorView {
+            name: name.clone(),
+            description: format!("Your {} account, connected with its own sign-in (OAuth 2.0)", p.title),
+            address: String::new(),
+            exports: names(c.exports),
+            imports: names(c.imports),
+            incremental: c.incremental,
+            config: serde_json::json!({"type": "object", "properties": {"account": account}, "required": ["account"], "additionalProperties": false}),
+        });
+    }
     out
 }
 
@@ -118,8 +139,22 @@ fn schema(fields: &[(&str, serde_json::Value)]) -> serde_json::Value {
     serde_json::json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
 }
 
-/// The URI and credential of one side of a new job.
-pub fn resolve(state: &AppState, input: &EndpointInput, role: Role) -> ApiResult<(String, Option<Credential>)> {
+/// The URI and credential of one side of a new job, for `owner`.
+pub async fn resolve(state: &AppState, owner: &str, input: &EndpointInput, role: Role) -> ApiResult<(String, Option<Credential>)> {
+    if let Some(p) = state.cfg.providers.get(&input.connector) {
+        let Some(account) = input.account.as_deref().filter(|a| !a.is_empty()) else {
+            return Err(ApiError::bad_request(format!("connect your {} account first (/connect/{})", p.title, input.connector)));
+        };
+        let credential = crate::oauth::credential_of(state, owner, account, &input.connector).await?;
+        return Ok((p.address.clone(), Some(credential)));
+    }
+    if input.account.is_some() {
+        return Err(ApiError::bad_request(format!("{} takes no connected account", input.connector)));
+    }
+    resolve_plain(state, input, role)
+}
+
+fn resolve_plain(state: &AppState, input: &EndpointInput, role: Role) -> ApiResult<(String, Option<Credential>)> {
     let bad = |m: String| Err(ApiError::bad_request(m));
     let none_expected = |what: &str| -> ApiResult<()> {
         if !input.address.trim().is_empty() || input.password.as_deref().is_some_and(|p| !p.is_empty()) {

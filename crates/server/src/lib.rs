@@ -11,6 +11,7 @@ pub mod error;
 pub mod example;
 mod layers;
 pub mod metrics;
+pub mod oauth;
 mod ops;
 pub mod state;
 mod web;
@@ -31,7 +32,7 @@ pub struct Server {
 impl Server {
     /// Sets the service up over `service` (whose store is the SQLite one in `data_dir` or
     /// a shared PostgreSQL one): the key, the example account, the packages folder.
-    pub fn new(service: JobService, cfg: ServeConfig, data_dir: &Path) -> anyhow::Result<Server> {
+    pub fn new(mut service: JobService, cfg: ServeConfig, data_dir: &Path) -> anyhow::Result<Server> {
         let secret = ferry_store::secrets::SecretKey::load(data_dir)?;
         let example_dir = example::install(data_dir).map_err(|e| anyhow::anyhow!("cannot write the example account: {e}"))?;
         let packages_dir = data_dir.join("packages");
@@ -43,10 +44,12 @@ impl Server {
                 allow_private_network: cfg.allow_private_network,
                 connections: 4,
                 ca_file: cfg.ca_file.clone(),
+                insecure: cfg.insecure_http,
                 ..Default::default()
             },
             ..Default::default()
         };
+        service.set_network(run.settings.clone());
         let state = AppState::new(Inner {
             service: Arc::new(service),
             public_url: cfg.public_url(),
@@ -56,6 +59,7 @@ impl Server {
             packages_dir,
             run,
             metrics: Default::default(),
+            pending: Default::default(),
             limiter: layers::limiter(cfg.client_requests_per_second),
             stop: CancellationToken::new(),
             cfg,

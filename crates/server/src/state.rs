@@ -25,6 +25,8 @@ pub struct Inner {
     /// Connection settings every job runs with.
     pub run: RunOptions,
     pub metrics: Metrics,
+    /// OAuth 2.0 authorizations under way.
+    pub pending: crate::oauth::Pending,
     /// Requests per client address ([`crate::layers::limiter`]).
     pub limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Fired when the server stops: event streams end, workers pause their jobs.

@@ -4,7 +4,8 @@
 
 use crate::common::{self, REPORT_LIST_LIMIT};
 use crate::{
-    ApiToken, CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError,
+    Account, ApiToken, CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result,
+    StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -669,6 +670,62 @@ impl JobStore for PostgresStore {
             .rows_affected();
         Ok(n == 1)
     }
+
+    async fn put_account(&self, a: &Account) -> Result<()> {
+        sqlx::query("INSERT INTO accounts (id, owner, provider, label, nonce, ciphertext) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&a.id)
+            .bind(&a.owner)
+            .bind(&a.provider)
+            .bind(&a.label)
+            .bind(&a.nonce)
+            .bind(&a.ciphertext)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    async fn accounts(&self, owner: Option<&str>) -> Result<Vec<Account>> {
+        let rows = sqlx::query("SELECT * FROM accounts WHERE owner IS NOT DISTINCT FROM $1 ORDER BY created_at, seq")
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(account).collect()
+    }
+
+    async fn account(&self, id: &str) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(&self.pool).await.db()?;
+        row.as_ref().map(account).transpose()
+    }
+
+    async fn update_account(&self, id: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<bool> {
+        let n = sqlx::query("UPDATE accounts SET nonce = $1, ciphertext = $2 WHERE id = $3")
+            .bind(nonce)
+            .bind(ciphertext)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn delete_account(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&self.pool).await.db()?.rows_affected() == 1)
+    }
+}
+
+fn account(r: &PgRow) -> Result<Account> {
+    Ok(Account {
+        id: r.try_get("id").db()?,
+        owner: r.try_get("owner").db()?,
+        provider: r.try_get("provider").db()?,
+        label: r.try_get("label").db()?,
+        created_at: r.try_get("created_at").db()?,
+        nonce: r.try_get("nonce").db()?,
+        ciphertext: r.try_get("ciphertext").db()?,
+    })
 }
 
 fn api_token(r: &PgRow) -> Result<ApiToken> {

@@ -1,6 +1,7 @@
 use crate::common::{self, REPORT_LIST_LIMIT};
 use crate::{
-    ApiToken, CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result, StoreError,
+    Account, ApiToken, CursorRow, ItemProblem, ItemRow, Job, JobSpec, JobState, JobStore, Lease, LedgerEntry, Outcome, Report, Result,
+    StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -646,6 +647,51 @@ impl JobStore for SqliteStore {
             .rows_affected();
         Ok(n == 1)
     }
+
+    async fn put_account(&self, a: &Account) -> Result<()> {
+        sqlx::query("INSERT INTO accounts (id, owner, provider, label, nonce, ciphertext, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&a.id)
+            .bind(&a.owner)
+            .bind(&a.provider)
+            .bind(&a.label)
+            .bind(&a.nonce)
+            .bind(&a.ciphertext)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    async fn accounts(&self, owner: Option<&str>) -> Result<Vec<Account>> {
+        let rows = sqlx::query("SELECT * FROM accounts WHERE owner IS ? ORDER BY created_at, rowid")
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(account).collect()
+    }
+
+    async fn account(&self, id: &str) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?").bind(id).fetch_optional(&self.pool).await.db()?;
+        row.as_ref().map(account).transpose()
+    }
+
+    async fn update_account(&self, id: &str, nonce: &[u8], ciphertext: &[u8]) -> Result<bool> {
+        let n = sqlx::query("UPDATE accounts SET nonce = ?, ciphertext = ? WHERE id = ?")
+            .bind(nonce)
+            .bind(ciphertext)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn delete_account(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM accounts WHERE id = ?").bind(id).execute(&self.pool).await.db()?.rows_affected() == 1)
+    }
 }
 
 fn api_token(r: &sqlx::sqlite::SqliteRow) -> Result<ApiToken> {
@@ -654,5 +700,17 @@ fn api_token(r: &sqlx::sqlite::SqliteRow) -> Result<ApiToken> {
         name: r.get("name"),
         created_at: time(r.get("created_at"))?,
         revoked_at: r.get::<Option<&str>, _>("revoked_at").map(time).transpose()?,
+    })
+}
+
+fn account(r: &sqlx::sqlite::SqliteRow) -> Result<Account> {
+    Ok(Account {
+        id: r.get("id"),
+        owner: r.get("owner"),
+        provider: r.get("provider"),
+        label: r.get("label"),
+        created_at: time(r.get("created_at"))?,
+        nonce: r.get("nonce"),
+        ciphertext: r.get("ciphertext"),
     })
 }

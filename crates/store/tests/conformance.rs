@@ -111,6 +111,7 @@ conformance!(
     sync_state_is_kept_per_pair_and_stream,
     secrets_are_kept_and_forgotten,
     api_tokens_are_found_by_hash_until_revoked,
+    accounts_are_kept_per_owner_and_forgotten,
     acquire_is_refused_while_another_worker_holds_the_job_unless_taken_over,
     claim_takes_the_oldest_claimable_job,
     concurrent_claimers_take_each_job_exactly_once,
@@ -380,6 +381,35 @@ async fn api_tokens_are_found_by_hash_until_revoked(place: Place) {
     let all = store.api_tokens().await.unwrap();
     assert_eq!(all.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["deploy", "monitoring"]);
     assert!(all[0].revoked_at.is_some() && all[1].revoked_at.is_none());
+}
+
+async fn accounts_are_kept_per_owner_and_forgotten(place: Place) {
+    let store = place.open().await;
+    let account = |id: &str, owner: Option<&str>| ferry_store::Account {
+        id: id.into(),
+        owner: owner.map(Into::into),
+        provider: "cloud".into(),
+        label: format!("{id}@cloud"),
+        created_at: chrono::Utc::now(),
+        nonce: vec![1, 2],
+        ciphertext: vec![3, 4, 5],
+    };
+    store.put_account(&account("a1", Some("person:alice"))).await.unwrap();
+    store.put_account(&account("a2", Some("person:bob"))).await.unwrap();
+    store.put_account(&account("a3", None)).await.unwrap();
+    store.put_account(&account("a4", Some("person:alice"))).await.unwrap();
+    assert!(store.put_account(&account("a1", None)).await.is_err(), "an id is one account");
+    let ids = |v: Vec<ferry_store::Account>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.accounts(Some("person:alice")).await.unwrap()), ["a1", "a4"]);
+    assert_eq!(ids(store.accounts(None).await.unwrap()), ["a3"], "the command line's own");
+    let a = store.account("a2").await.unwrap().unwrap();
+    assert_eq!((a.owner.as_deref(), a.nonce, a.ciphertext), (Some("person:bob"), vec![1, 2], vec![3, 4, 5]));
+    assert!(store.update_account("a2", &[9], &[8, 7]).await.unwrap());
+    assert_eq!(store.account("a2").await.unwrap().unwrap().ciphertext, vec![8, 7]);
+    assert!(!store.update_account("nope", &[9], &[8]).await.unwrap());
+    assert!(store.delete_account("a2").await.unwrap());
+    assert!(!store.delete_account("a2").await.unwrap());
+    assert_eq!(store.account("a2").await.unwrap(), None);
 }
 
 // ---------------------------------------------------------------- leases

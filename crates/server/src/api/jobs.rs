@@ -40,8 +40,8 @@ pub async fn create_job(state: &AppState, caller: &Caller, body: &CreateJob) -> 
         return Err(ApiError::forbidden("a job key gives access to its one job; creating jobs needs a session or an API token"));
     };
     let only = body.verticals.iter().map(|v| v.parse::<Vertical>().map_err(ApiError::bad_request)).collect::<ApiResult<Vec<_>>>()?;
-    let (source, source_credential) = endpoints::resolve(state, &body.source, Role::Source)?;
-    let (destination, destination_credential) = endpoints::resolve(state, &body.destination, Role::Destination)?;
+    let (source, source_credential) = endpoints::resolve(state, &owner, &body.source, Role::Source).await?;
+    let (destination, destination_credential) = endpoints::resolve(state, &owner, &body.destination, Role::Destination).await?;
     let req = TransferRequest {
         source,
         destination,
@@ -52,6 +52,12 @@ pub async fn create_job(state: &AppState, caller: &Caller, body: &CreateJob) -> 
     let run = RunOptions { source_credential, destination_credential, ..state.run.clone() };
     let job = state.service.create(&req, &run).await?;
     tracing::info!(job = %job.id, "job created");
+    // a connected account's tokens are the job's now (sealed with it, revoked when it ends)
+    for side in [&body.source, &body.destination] {
+        if let Some(a) = side.account.as_deref().filter(|_| state.cfg.providers.contains_key(&side.connector)) {
+            crate::oauth::hand_over(state, a).await;
+        }
+    }
     if body.start { Ok(state.service.queue(&job.id).await?) } else { Ok(job) }
 }
 

@@ -9,6 +9,8 @@ mod assets;
 mod pages;
 mod templates;
 
+pub(crate) use pages::error_page;
+
 use crate::state::AppState;
 use axum::Router;
 use axum::routing::{get, post};
@@ -22,4 +24,6 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{id}/progress", get(pages::progress))
         .route("/jobs/{id}/{action}", post(pages::act))
         .route("/assets/{name}", get(assets::asset))
+        .route("/connect/{provider}", get(crate::oauth::connect))
+        .route("/oauth/callback", get(crate::oauth::callback))
 }

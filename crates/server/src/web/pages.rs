@@ -43,7 +43,7 @@ fn page(t: impl Template, status: StatusCode, cookie: Option<String>) -> Respons
     res
 }
 
-fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     page(ErrorPage { nav: "", title: title.into(), message: message.into() }, status, None)
 }
 
@@ -75,9 +75,21 @@ fn checked(state: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> 
     Ok(s)
 }
 
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn home(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
     let (s, cookie) = session(&state, &headers);
-    page(form(&state, &s, &[], None), StatusCode::OK, cookie)
+    // back from a provider: `?destination_connector=NAME&destination_account=ID`, shown
+    // connected if the account is this visitor's
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut sent = Vec::new();
+    for role in ["source", "destination"] {
+        if let (Some(c), Some(a)) = (field(&query, &format!("{role}_connector")), field(&query, &format!("{role}_account")))
+            && crate::oauth::is_theirs(&state, &s.owner(), a, c).await
+        {
+            sent.push((format!("{role}_connector"), c.to_owned()));
+            sent.push((format!("{role}_account:{c}"), a.to_owned()));
+        }
+    }
+    page(form(&state, &s, &sent, None), StatusCode::OK, cookie)
 }
 
 /// The transfer form, filled in with what was sent (never a password).
@@ -94,11 +106,13 @@ fn form(state: &AppState, s: &Session, sent: &[(String, String)], error: Option<
             .iter()
             .filter(|c| if role == "source" { !c.exports.is_empty() } else { !c.imports.is_empty() })
             .map(|c| Choice {
+                connect_url: state.cfg.providers.contains_key(&c.name).then(|| format!("/connect/{}?role={role}", c.name)),
+                account: field(sent, &format!("{role}_account:{}", c.name)).map(str::to_owned),
                 name: c.name.clone(),
-                title: title_of(&c.name),
+                title: state.cfg.providers.get(&c.name).map_or_else(|| title_of(&c.name), |p| p.title.clone()),
                 description: c.description.clone(),
                 chosen: c.name == chosen,
-                fields: c.config["properties"]
+                fields: if state.cfg.providers.contains_key(&c.name) { serde_json::Value::Null } else { c.config["properties"].clone() }
                     .as_object()
                     .map(|props| {
                         props
@@ -171,6 +185,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, body: Byte
         EndpointInput {
             address: field(&sent, &format!("{role}_address:{connector}")).unwrap_or_default().to_owned(),
             password: field(&sent, &format!("{role}_password:{connector}")).map(str::to_owned),
+            account: field(&sent, &format!("{role}_account:{connector}")).map(str::to_owned),
             connector,
         }
     };

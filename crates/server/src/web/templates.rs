@@ -29,6 +29,10 @@ pub struct Side {
 }
 
 pub struct Choice {
+    /// For a provider's account: where to connect it.
+    pub connect_url: Option<String>,
+    /// The account connected, if it is.
+    pub account: Option<String>,
     pub name: String,
     pub title: String,
     pub description: String,

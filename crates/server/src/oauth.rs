@@ -1,0 +1,302 @@
+//! OAuth 2.0 account connections. Providers are configuration (`[providers.NAME]` in the
+//! server's file): a client, endpoints (or an issuer whose RFC 8414 / OpenID Connect
+//! metadata gives them), scopes per direction and data type, and the connector and
+//! address the account is used with. A person connects an account with the authorization
+//! code flow and PKCE; the `state` is bound to their session and used once; the token set
+//! goes sealed into the store as an account of theirs, and from there into the job that
+//! uses it (refreshed mid-transfer, revoked when the job ends).
+
+use crate::access::{Session, session_of};
+use crate::config::ProviderConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use ferry_connectors::{Credential, Secret};
+use ferry_core::TokenSet;
+use ferry_jobs::Account;
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    TokenUrl,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a person has to come back from the provider.
+const PENDING_FOR: Duration = Duration::from_secs(600);
+
+/// The endpoints of a provider, configured or discovered.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub authorization: String,
+    pub token: String,
+    pub revocation: Option<String>,
+}
+
+/// Authorizations under way, by `state`: each is taken once.
+#[derive(Default)]
+pub struct Pending(Mutex<HashMap<String, Started>>);
+
+struct Started {
+    session: String,
+    provider: String,
+    role: String,
+    verifier: String,
+    redirect: String,
+    at: Instant,
+}
+
+impl Pending {
+    fn put(&self, state: String, s: Started) {
+        let mut map = self.0.lock().unwrap();
+        map.retain(|_, v| v.at.elapsed() < PENDING_FOR);
+        map.insert(state, s);
+    }
+
+    fn take(&self, state: &str) -> Option<Started> {
+        self.0.lock().unwrap().remove(state).filter(|s| s.at.elapsed() < PENDING_FOR)
+    }
+}
+
+/// The provider's endpoints: configured ones, else its metadata (RFC 8414, then OpenID
+/// Connect discovery).
+pub async fn endpoints(state: &AppState, p: &ProviderConfig) -> ApiResult<Endpoints> {
+    if let (Some(a), Some(t)) = (&p.authorization_endpoint, &p.token_endpoint) {
+        return Ok(Endpoints { authorization: a.clone(), token: t.clone(), revocation: p.revocation_endpoint.clone() });
+    }
+    let Some(issuer) = &p.issuer else {
+        return Err(ApiError::internal("the provider is configured with neither endpoints nor an issuer"));
+    };
+    let client = ferry_connectors::auth::client(&state.run.settings).map_err(|e| ApiError::internal(e.to_string()))?;
+    let issuer = issuer.trim_end_matches('/');
+    for well_known in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+        let Ok(resp) = client.get(format!("{issuer}{well_known}")).send().await else { continue };
+        if !resp.status().is_success() {
+            continue;
+        }
+        let Ok(body) = resp.bytes().await else { continue };
+        let Ok(meta) = serde_json::from_slice::<serde_json::Value>(&body[..body.len().min(1 << 20)]) else { continue };
+        let get = |k: &str| meta[k].as_str().map(str::to_owned);
+        if let (Some(a), Some(t)) = (get("authorization_endpoint"), get("token_endpoint")) {
+            return Ok(Endpoints {
+                authorization: p.authorization_endpoint.clone().unwrap_or(a),
+                token: p.token_endpoint.clone().unwrap_or(t),
+                revocation: p.revocation_endpoint.clone().or_else(|| get("revocation_endpoint")),
+            });
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "unavailable",
+        format!("the provider's metadata could not be read from {issuer}; try again later"),
+    ))
+}
+
+/// The scopes to ask for: the direction's, and each data type's for that direction.
+pub fn scopes(p: &ProviderConfig, role: &str, verticals: &[String]) -> Vec<String> {
+    let dir = if role == "source" { "read" } else { "write" };
+    let mut out: Vec<String> = p.scopes.get(dir).cloned().unwrap_or_default();
+    for v in verticals {
+        out.extend(p.scopes.get(&format!("{v}:{dir}")).cloned().unwrap_or_default());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[derive(Deserialize)]
+pub struct ConnectQuery {
+    #[serde(default)]
+    role: String,
+}
+
+/// `GET /connect/{provider}?role=source|destination`: off to the provider.
+pub async fn connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(provider): Path<String>,
+    Query(q): Query<ConnectQuery>,
+) -> Response {
+    match start(&state, &headers, &provider, &q.role).await {
+        Ok((url, cookie)) => {
+            let mut res = Redirect::to(&url).into_response();
+            if let Some(c) = cookie.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+                res.headers_mut().insert(axum::http::header::SET_COOKIE, c);
+            }
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn start(state: &AppState, headers: &HeaderMap, provider: &str, role: &str) -> ApiResult<(String, Option<String>)> {
+    let p = state.cfg.providers.get(provider).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such provider"))?;
+    if role != "source" && role != "destination" {
+        return Err(ApiError::bad_request("role must be source or destination"));
+    }
+    let (session, cookie) = match session_of(headers, &state.keys) {
+        Some(s) => (s, None),
+        None => {
+            let s = Session::new(state.cfg.session_hours);
+            let c = s.set_cookie(&state.keys);
+            (s, Some(c))
+        }
+    };
+    let e = endpoints(state, p).await?;
+    let redirect = format!("{}/oauth/callback", state.public_url);
+    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(e.authorization).map_err(|x| ApiError::internal(x.to_string()))?)
+        .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|x| ApiError::internal(x.to_string()))?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let connector = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector);
+    let verticals: Vec<String> = connector
+        .map(|s| if role == "source" { s.capabilities.exports } else { s.capabilities.imports })
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.as_str().to_owned())
+        .collect();
+    let mut req = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge);
+    for s in scopes(p, role, &verticals) {
+        req = req.add_scope(Scope::new(s));
+    }
+    for (k, v) in &p.extra_authorization_params {
+        req = req.add_extra_param(k.clone(), v.clone());
+    }
+    let (url, csrf) = req.url();
+    state.pending.put(
+        csrf.secret().clone(),
+        Started {
+            session: session.id.clone(),
+            provider: provider.to_owned(),
+            role: role.to_owned(),
+            verifier: verifier.secret().clone(),
+            redirect,
+            at: Instant::now(),
+        },
+    );
+    Ok((url.to_string(), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /oauth/callback`: back from the provider with a code (or a refusal).
+pub async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Callback>) -> Response {
+    match finish(&state, &headers, q).await {
+        Ok((role, provider, id)) => Redirect::to(&format!("/?{role}_connector={provider}&{role}_account={id}")).into_response(),
+        Err(e) => crate::web::error_page(e.status, "The account was not connected", &e.body.message),
+    }
+}
+
+async fn finish(state: &AppState, headers: &HeaderMap, q: Callback) -> ApiResult<(String, String, String)> {
+    let refused = |m: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", m.to_owned());
+    let pending = q.state.as_deref().and_then(|s| state.pending.take(s)).ok_or_else(|| {
+        refused("this answer from the provider is not one this server is waiting for (it was used already, or is too old); connect again")
+    })?;
+    let session = session_of(headers, &state.keys).ok_or_else(|| refused("your session has ended; connect again"))?;
+    if session.id != pending.session {
+        return Err(refused("this connection was started in another browser session; connect again from this one"));
+    }
+    if let Some(e) = q.error {
+        let e: String = e.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the provider did not connect the account ({e})")));
+    }
+    let code = q.code.ok_or_else(|| ApiError::bad_request("the provider sent no code"))?;
+    let p = state.cfg.providers.get(&pending.provider).ok_or_else(|| ApiError::internal("the provider is no longer configured"))?;
+    let e = endpoints(state, p).await?;
+    let mut client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_token_uri(TokenUrl::new(e.token.clone()).map_err(|x| ApiError::internal(x.to_string()))?)
+        .set_redirect_uri(RedirectUrl::new(pending.redirect.clone()).map_err(|x| ApiError::internal(x.to_string()))?);
+    let secret = p.client_secret();
+    if let Some(s) = &secret {
+        client = client.set_client_secret(ClientSecret::new(s.clone()));
+    } else {
+        client = client.set_auth_type(oauth2::AuthType::RequestBody);
+    }
+    let http = ferry_connectors::auth::client(&state.run.settings).map_err(|x| ApiError::internal(x.to_string()))?;
+    let send = |req: oauth2::HttpRequest| {
+        let http = http.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let resp = http.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;
+            let mut out = oauth2::HttpResponse::new(Vec::new());
+            *out.status_mut() = resp.status();
+            *out.headers_mut() = resp.headers().clone();
+            *out.body_mut() = resp.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>(out)
+        }
+    };
+    let token = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .request_async(&send)
+        .await
+        .map_err(|_| {
+            ApiError::new(StatusCode::BAD_GATEWAY, "failed", "the provider refused to give the account's tokens; connect again")
+        })?;
+    let now = chrono::Utc::now();
+    let set = TokenSet {
+        access_token: Secret(token.access_token().secret().clone()),
+        refresh_token: token.refresh_token().map(|r| Secret(r.secret().clone())),
+        expires_at: token.expires_in().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d),
+        token_endpoint: e.token,
+        client_id: p.client_id.clone(),
+        client_secret: secret.map(Secret),
+        scopes: token.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
+        revocation_endpoint: e.revocation,
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (nonce, ciphertext) = seal(state, &id, &Credential::Bearer(set))?;
+    let account = Account {
+        id: id.clone(),
+        owner: Some(session.owner()),
+        provider: pending.provider.clone(),
+        label: format!("your {} account", p.title),
+        created_at: now,
+        nonce,
+        ciphertext,
+    };
+    state.service.store().put_account(&account).await?;
+    tracing::info!(provider = %pending.provider, account = %id, "account connected");
+    Ok((pending.role, pending.provider, id))
+}
+
+fn seal(state: &AppState, id: &str, c: &Credential) -> ApiResult<(Vec<u8>, Vec<u8>)> {
+    let key = ferry_store::secrets::SecretKey::load(&state.data_dir).map_err(|e| ApiError::internal(e.to_string()))?;
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(c).map_err(|e| ApiError::internal(e.to_string()))?);
+    Ok(key.seal(&json, &format!("account/{id}")))
+}
+
+/// The credential of an account `owner` connected, for a job.
+pub async fn credential_of(state: &AppState, owner: &str, id: &str, provider: &str) -> ApiResult<Credential> {
+    let not_yours = || ApiError::bad_request("no such connected account among yours; connect the account again");
+    let a = state.service.store().account(id).await?.ok_or_else(not_yours)?;
+    if a.owner.as_deref() != Some(owner) || a.provider != provider {
+        return Err(not_yours());
+    }
+    let key = ferry_store::secrets::SecretKey::load(&state.data_dir).map_err(|e| ApiError::internal(e.to_string()))?;
+    let plain = key.open(&a.nonce, &a.ciphertext, &format!("account/{id}")).map_err(|e| ApiError::internal(e.to_string()))?;
+    serde_json::from_slice(&plain).map_err(|e| ApiError::internal(format!("a connected account cannot be read: {e}")))
+}
+
+/// Whether the account `id` is `owner`'s and of `provider` (for showing it connected).
+pub async fn is_theirs(state: &AppState, owner: &str, id: &str, provider: &str) -> bool {
+    matches!(state.service.store().account(id).await, Ok(Some(a)) if a.owner.as_deref() == Some(owner) && a.provider == provider)
+}
+
+/// Makes an account's credential the job's: the account is used once, by the job that
+/// it was connected for, and is forgotten once the job has it (the job revokes the tokens
+/// when it ends).
+pub async fn hand_over(state: &AppState, id: &str) {
+    if let Err(e) = state.service.store().delete_account(id).await {
+        tracing::warn!(account = %id, "a connected account could not be forgotten: {e}");
+    }
+}
