@@ -290,7 +290,9 @@ impl JobService {
         self.running.lock().unwrap().insert(id.clone(), Running { stop: stop.clone(), cancel: false, paused: false });
         let _ = self.events.send(Event::Started { job: id.clone() });
         let publish = Publish { job: &id, events: &self.events, inner: progress };
-        let result = engine.run(&job, exporter.as_ref(), importer.as_ref(), &publish, &stop).await;
+        // every line the run logs names its job
+        let span = tracing::info_span!("job", job = %id);
+        let result = tracing::Instrument::instrument(engine.run(&job, exporter.as_ref(), importer.as_ref(), &publish, &stop), span).await;
         let (cancelled, paused) = self.running.lock().unwrap().remove(&id).map_or((false, false), |r| (r.cancel, r.paused));
         let mut report = match result {
             Ok(r) => r,

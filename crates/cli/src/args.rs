@@ -116,6 +116,29 @@ pub enum Command {
     Connectors,
     /// Serve the web app and the HTTP API, and run jobs (see docs/server.md)
     Serve(ServeOpts),
+    /// Connect an account through OAuth 2.0 (a browser, and a redirect to this machine)
+    Connect {
+        /// The provider, as the configuration file names it
+        provider: String,
+        /// The file with the `[providers.NAME]` tables [env: FERRY_CONFIG]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// What the account will be: `source` (read) or `destination` (write)
+        #[arg(long = "for", default_value = "source")]
+        role: String,
+        /// Print the link only; do not open a browser
+        #[arg(long)]
+        no_browser: bool,
+        #[command(flatten)]
+        net: NetOpts,
+    },
+    /// List connected accounts, or remove one (its tokens are revoked)
+    Accounts {
+        #[command(subcommand)]
+        action: Option<AccountsAction>,
+        #[command(flatten)]
+        net: NetOpts,
+    },
     /// Operators' tools
     Admin {
         #[command(subcommand)]
@@ -150,6 +173,12 @@ pub struct ServeOpts {
     /// Log lines as JSON objects
     #[arg(long)]
     pub log_json: bool,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum AccountsAction {
+    /// Forget an account, revoking its tokens at the provider
+    Remove { id: String },
 }
 
 #[derive(Subcommand, Clone)]
@@ -219,6 +248,12 @@ pub struct ConnOpts {
     /// OAuth 2.0 token set (JSON) for the destination server
     #[arg(long, env = "FERRY_TO_TOKEN_FILE")]
     pub to_token_file: Option<PathBuf>,
+    /// A connected account (`ferry connect`) for the source; the job takes its tokens
+    #[arg(long)]
+    pub from_account: Option<String>,
+    /// A connected account (`ferry connect`) for the destination; the job takes its tokens
+    #[arg(long)]
+    pub to_account: Option<String>,
     #[command(flatten)]
     pub net: NetOpts,
 }

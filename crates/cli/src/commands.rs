@@ -42,6 +42,18 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Connectors => connectors(&cli),
         Command::Serve(ref opts) => crate::serve::serve(&cli, &data_dir, opts).await,
         Command::Admin { ref what } => crate::serve::admin(&cli, &data_dir, what).await,
+        Command::Connect { ref provider, ref config, ref role, no_browser, ref net } => {
+            let net = net_settings(&data_dir, &KeyOpts::default(), net)?;
+            crate::accounts::connect(&cli, &data_dir, provider, config.as_ref(), role, no_browser, net).await
+        }
+        Command::Accounts { ref action, ref net } => {
+            let net = net_settings(&data_dir, &KeyOpts::default(), net)?;
+            let remove = match action {
+                Some(crate::args::AccountsAction::Remove { id }) => Some(id.as_str()),
+                None => None,
+            };
+            crate::accounts::accounts(&cli, &data_dir, remove, net).await
+        }
     }
 }
 
@@ -166,6 +178,8 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
         refuse_with_detach(opts)?;
     }
     let mut run = run_options(data_dir, &opts.keys, &opts.conn, opts.concurrency)?;
+    let service = open_service(cli, data_dir).await?;
+    let accounts = crate::accounts::apply(&service, data_dir, &opts.conn, &mut run).await?;
     // the request is checked whole, asking on a terminal for the passwords still missing
     loop {
         match ferry_app::plan(&req, &run) {
@@ -176,9 +190,9 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
             Ok(_) => break,
         }
     }
-    let service = open_service(cli, data_dir).await?;
     if opts.detach {
         let job = service.submit(&req, &run).await.map_err(app_error)?;
+        crate::accounts::consumed(&service, &accounts).await;
         if cli.json {
             let out =
                 serde_json::json!({"job": job.id, "state": job.state, "source": job.spec.source, "destination": job.spec.destination});
@@ -198,6 +212,7 @@ async fn transfer(cli: &Cli, data_dir: &Path, from: &str, to: &str, opts: &Trans
         return Ok(EXIT_OK);
     }
     let job = service.create(&req, &run).await.map_err(app_error)?;
+    crate::accounts::consumed(&service, &accounts).await;
     if !cli.quiet && !cli.json {
         eprintln!("ferry: job {} ({} -> {})", job.id, job.spec.source, job.spec.destination);
     }

@@ -1,5 +1,6 @@
 //! The `ferry` command.
 
+mod accounts;
 mod args;
 mod commands;
 mod output;

@@ -71,11 +71,29 @@ async fn connect(client_id: &str) -> serde_json::Value {
         .add_extra_param("prompt", "consent")
         .set_pkce_challenge(challenge)
         .url();
-    // the browser: each redirect followed with the cookies set so far
+    let location = browse(url.as_str(), REDIRECT).await;
+    let q: BTreeMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q.get("state").map(String::as_str), Some(state.secret().as_str()), "{location}");
+    let code = q.get("code").cloned().expect("the flow ends at the redirect URI with a code");
+    let token = oauth.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request_async(&oauth_http).await.unwrap();
+    serde_json::json!({
+        "access_token": token.access_token().secret(),
+        "refresh_token": token.refresh_token().expect("offline_access gives a refresh token").secret(),
+        "expires_in": token.expires_in().map(|d| d.as_secs()),
+        "token_type": "Bearer",
+        "scope": "openid offline_access",
+        "token_endpoint": format!("{issuer}/token"),
+        "client_id": client_id,
+        "client_secret": CLIENT_SECRET,
+    })
+}
+
+/// A browser at the authorization server: each redirect followed with the cookies set
+/// so far, until one leads to a URL starting with `until`, which is returned.
+async fn browse(url: &str, until: &str) -> reqwest::Url {
     let http = client();
     let mut cookies: BTreeMap<String, String> = BTreeMap::new();
-    let mut next = url.to_string();
-    let mut code = None;
+    let mut next = url.to_owned();
     for _ in 0..12 {
         let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let resp = http.get(&next).header(reqwest::header::COOKIE, jar.join("; ")).send().await.unwrap();
@@ -91,26 +109,12 @@ async fn connect(client_id: &str) -> serde_json::Value {
         assert!(resp.status().is_redirection(), "{next}: {} {}", resp.status(), resp.text().await.unwrap_or_default());
         let location = resp.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
         let location = reqwest::Url::parse(&next).unwrap().join(&location).unwrap();
-        if location.as_str().starts_with(REDIRECT) {
-            let q: BTreeMap<_, _> = location.query_pairs().into_owned().collect();
-            assert_eq!(q.get("state").map(String::as_str), Some(state.secret().as_str()), "{location}");
-            code = Some(q["code"].clone());
-            break;
+        if location.as_str().starts_with(until) {
+            return location;
         }
         next = location.to_string();
     }
-    let code = code.expect("the flow ends at the redirect URI with a code");
-    let token = oauth.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request_async(&oauth_http).await.unwrap();
-    serde_json::json!({
-        "access_token": token.access_token().secret(),
-        "refresh_token": token.refresh_token().expect("offline_access gives a refresh token").secret(),
-        "expires_in": token.expires_in().map(|d| d.as_secs()),
-        "token_type": "Bearer",
-        "scope": "openid offline_access",
-        "token_endpoint": format!("{issuer}/token"),
-        "client_id": client_id,
-        "client_secret": CLIENT_SECRET,
-    })
+    panic!("the flow never reached {until}");
 }
 
 /// Whether the authorization server says a token is active (as the resource server).
@@ -560,4 +564,82 @@ write = ["openid", "offline_access"]
     for l in &log {
         assert!(!l.contains(CLIENT_SECRET) && !l.contains(&last), "a secret in the log: {l}");
     }
+}
+
+/// A provider's configuration for `ferry connect` and `ferry serve` (client ferry-web).
+fn provider_config(dir: &Path, dav: &str, files: Option<&Path>) -> std::path::PathBuf {
+    let path = dir.join("providers.toml");
+    let files = files.map(|f| format!("files_root = \"{}\"\n", f.display())).unwrap_or_default();
+    std::fs::write(
+        &path,
+        format!(
+            "insecure_http = true\nallow_private_network = true\n{files}\n[providers.cloud]\ntitle = \"Example Cloud\"\n\
+             connector = \"webdav\"\naddress = \"webdav://{dav}/web/\"\nissuer = \"{}\"\nclient_id = \"ferry-web\"\n\
+             client_secret = \"{CLIENT_SECRET}\"\nextra_authorization_params = {{ prompt = \"consent\" }}\n\
+             [providers.cloud.scopes]\nread = [\"openid\", \"offline_access\"]\nwrite = [\"openid\", \"offline_access\"]\n",
+            issuer()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `ferry connect` in a terminal with no browser: it prints the link, a person follows
+/// it (here: plain HTTP with cookies), the provider sends the browser back to ferry's
+/// loopback listener. The account is listed, used by one transfer (which revokes its
+/// tokens at the end), and a second one is removed with its tokens revoked.
+#[test]
+fn an_account_connected_from_the_command_line_serves_one_transfer_and_is_revoked() {
+    use std::io::BufRead;
+    let t = tempfile::tempdir().unwrap();
+    let want = source(&t.path().join("src"), "c", 30);
+    let (dav, addr) = resource_server(Fault::None);
+    let config = provider_config(t.path(), &addr, None);
+    let data = t.path().join("data");
+    let connect = || {
+        let mut child = std::process::Command::new(ferry_bin())
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["connect", "cloud", "--for", "destination", "--no-browser", "--allow-private-network", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let link = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("http")).expect("ferry connect prints the link");
+        let redirect = reqwest::Url::parse(&link).unwrap().query_pairs().find(|(k, _)| k == "redirect_uri").unwrap().1.into_owned();
+        let back = RT.block_on(browse(&link, &redirect));
+        assert!(back.path() == "/oauth/callback", "{back}");
+        let answer = RT.block_on(client().get(back.as_str()).send()).unwrap();
+        assert_eq!(answer.status(), 200, "ferry's loopback listener takes the answer");
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let before = token_requests("ferry-web");
+    let account = connect();
+    let listed = ferry(&data, &["--json", "accounts"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["id"], account.as_str(), "{listed}");
+    assert!(!text(&ferry(&data, &["accounts"])).contains(CLIENT_SECRET));
+
+    let src = format!("dir:{}", t.path().join("src").display());
+    let o = ferry_with_tokens(&data, &["transfer", "--from", &src, "--to", &format!("webdav://{addr}/cli/"), "--to-account", &account]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(held(&dav, "cli"), want, "every file, byte for byte");
+    let listed: serde_json::Value = serde_json::from_slice(&ferry(&data, &["--json", "accounts"]).stdout).unwrap();
+    assert_eq!(listed, serde_json::json!([]), "the job took the account");
+    let again =
+        ferry_with_tokens(&data, &["transfer", "--from", &src, "--to", &format!("webdav://{addr}/cli2/"), "--to-account", &account]);
+    assert_eq!(again.status.code(), Some(2), "an account serves one transfer: {}", text(&again));
+
+    let second = connect();
+    let removed = ferry(&data, &["accounts", "--allow-private-network", "remove", &second]);
+    assert!(removed.status.success(), "{}", text(&removed));
+    let after = token_requests("ferry-web");
+    let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+    assert_eq!(delta("authorization_code"), 2, "{after:?}");
+    assert_eq!(delta("revocation"), 2, "revoked at the job's end and on removal: {after:?}");
+    assert_eq!(ferry(&data, &["accounts", "remove", &second]).status.code(), Some(2), "removed once");
 }

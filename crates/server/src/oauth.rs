@@ -65,13 +65,18 @@ impl Pending {
 /// The provider's endpoints: configured ones, else its metadata (RFC 8414, then OpenID
 /// Connect discovery).
 pub async fn endpoints(state: &AppState, p: &ProviderConfig) -> ApiResult<Endpoints> {
+    discover(&state.run.settings, p).await
+}
+
+/// [`endpoints`], with the network settings given (for the command line).
+pub async fn discover(settings: &ferry_connectors::Settings, p: &ProviderConfig) -> ApiResult<Endpoints> {
     if let (Some(a), Some(t)) = (&p.authorization_endpoint, &p.token_endpoint) {
         return Ok(Endpoints { authorization: a.clone(), token: t.clone(), revocation: p.revocation_endpoint.clone() });
     }
     let Some(issuer) = &p.issuer else {
         return Err(ApiError::internal("the provider is configured with neither endpoints nor an issuer"));
     };
-    let client = ferry_connectors::auth::client(&state.run.settings).map_err(|e| ApiError::internal(e.to_string()))?;
+    let client = ferry_connectors::auth::client(settings).map_err(|e| ApiError::internal(e.to_string()))?;
     let issuer = issuer.trim_end_matches('/');
     for well_known in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
         let Ok(resp) = client.get(format!("{issuer}{well_known}")).send().await else { continue };
@@ -148,9 +153,28 @@ async fn start(state: &AppState, headers: &HeaderMap, provider: &str, role: &str
     };
     let e = endpoints(state, p).await?;
     let redirect = format!("{}/oauth/callback", state.public_url);
+    let (url, csrf, verifier) = authorize_url(p, &e, &redirect, role)?;
+    state.pending.put(
+        csrf,
+        Started {
+            session: session.id.clone(),
+            provider: provider.to_owned(),
+            role: role.to_owned(),
+            verifier,
+            redirect,
+            at: Instant::now(),
+        },
+    );
+    Ok((url, cookie))
+}
+
+/// The authorization request for `role` (`source` or `destination`): its URL, `state`
+/// and PKCE verifier. The scopes are the direction's and those of every data type the
+/// provider's connector carries that way.
+pub fn authorize_url(p: &ProviderConfig, e: &Endpoints, redirect: &str, role: &str) -> ApiResult<(String, String, String)> {
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(e.authorization).map_err(|x| ApiError::internal(x.to_string()))?)
-        .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|x| ApiError::internal(x.to_string()))?);
+        .set_auth_uri(AuthUrl::new(e.authorization.clone()).map_err(|x| ApiError::internal(x.to_string()))?)
+        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|x| ApiError::internal(x.to_string()))?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let connector = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector);
     let verticals: Vec<String> = connector
@@ -167,18 +191,7 @@ async fn start(state: &AppState, headers: &HeaderMap, provider: &str, role: &str
         req = req.add_extra_param(k.clone(), v.clone());
     }
     let (url, csrf) = req.url();
-    state.pending.put(
-        csrf.secret().clone(),
-        Started {
-            session: session.id.clone(),
-            provider: provider.to_owned(),
-            role: role.to_owned(),
-            verifier: verifier.secret().clone(),
-            redirect,
-            at: Instant::now(),
-        },
-    );
-    Ok((url.to_string(), cookie))
+    Ok((url.to_string(), csrf.secret().clone(), verifier.secret().clone()))
 }
 
 #[derive(Deserialize)]
@@ -212,16 +225,33 @@ async fn finish(state: &AppState, headers: &HeaderMap, q: Callback) -> ApiResult
     let code = q.code.ok_or_else(|| ApiError::bad_request("the provider sent no code"))?;
     let p = state.cfg.providers.get(&pending.provider).ok_or_else(|| ApiError::internal("the provider is no longer configured"))?;
     let e = endpoints(state, p).await?;
+    let set = exchange(&state.run.settings, p, e, code, pending.verifier, &pending.redirect).await?;
+    let account = new_account(&state.data_dir, Some(session.owner()), &pending.provider, format!("your {} account", p.title), set)?;
+    let id = account.id.clone();
+    state.service.store().put_account(&account).await?;
+    tracing::info!(provider = %pending.provider, account = %id, "account connected");
+    Ok((pending.role, pending.provider, id))
+}
+
+/// Trades an authorization code (with its PKCE verifier) for a token set.
+pub async fn exchange(
+    settings: &ferry_connectors::Settings,
+    p: &ProviderConfig,
+    e: Endpoints,
+    code: String,
+    verifier: String,
+    redirect: &str,
+) -> ApiResult<TokenSet> {
     let mut client = BasicClient::new(ClientId::new(p.client_id.clone()))
         .set_token_uri(TokenUrl::new(e.token.clone()).map_err(|x| ApiError::internal(x.to_string()))?)
-        .set_redirect_uri(RedirectUrl::new(pending.redirect.clone()).map_err(|x| ApiError::internal(x.to_string()))?);
+        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|x| ApiError::internal(x.to_string()))?);
     let secret = p.client_secret();
     if let Some(s) = &secret {
         client = client.set_client_secret(ClientSecret::new(s.clone()));
     } else {
         client = client.set_auth_type(oauth2::AuthType::RequestBody);
     }
-    let http = ferry_connectors::auth::client(&state.run.settings).map_err(|x| ApiError::internal(x.to_string()))?;
+    let http = ferry_connectors::auth::client(settings).map_err(|x| ApiError::internal(x.to_string()))?;
     let send = |req: oauth2::HttpRequest| {
         let http = http.clone();
         async move {
@@ -236,14 +266,14 @@ async fn finish(state: &AppState, headers: &HeaderMap, q: Callback) -> ApiResult
     };
     let token = client
         .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier))
         .request_async(&send)
         .await
         .map_err(|_| {
             ApiError::new(StatusCode::BAD_GATEWAY, "failed", "the provider refused to give the account's tokens; connect again")
         })?;
     let now = chrono::Utc::now();
-    let set = TokenSet {
+    Ok(TokenSet {
         access_token: Secret(token.access_token().secret().clone()),
         refresh_token: token.refresh_token().map(|r| Secret(r.secret().clone())),
         expires_at: token.expires_in().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d),
@@ -252,27 +282,29 @@ async fn finish(state: &AppState, headers: &HeaderMap, q: Callback) -> ApiResult
         client_secret: secret.map(Secret),
         scopes: token.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         revocation_endpoint: e.revocation,
-    };
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let (nonce, ciphertext) = seal(state, &id, &Credential::Bearer(set))?;
-    let account = Account {
-        id: id.clone(),
-        owner: Some(session.owner()),
-        provider: pending.provider.clone(),
-        label: format!("your {} account", p.title),
-        created_at: now,
-        nonce,
-        ciphertext,
-    };
-    state.service.store().put_account(&account).await?;
-    tracing::info!(provider = %pending.provider, account = %id, "account connected");
-    Ok((pending.role, pending.provider, id))
+    })
 }
 
-fn seal(state: &AppState, id: &str, c: &Credential) -> ApiResult<(Vec<u8>, Vec<u8>)> {
-    let key = ferry_store::secrets::SecretKey::load(&state.data_dir).map_err(|e| ApiError::internal(e.to_string()))?;
-    let json = zeroize::Zeroizing::new(serde_json::to_vec(c).map_err(|e| ApiError::internal(e.to_string()))?);
-    Ok(key.seal(&json, &format!("account/{id}")))
+/// An account of `owner` holding `tokens`, sealed under the data directory's key.
+pub fn new_account(
+    data_dir: &std::path::Path,
+    owner: Option<String>,
+    provider: &str,
+    label: String,
+    tokens: TokenSet,
+) -> ApiResult<Account> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let key = ferry_store::secrets::SecretKey::load(data_dir).map_err(|e| ApiError::internal(e.to_string()))?;
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(&Credential::Bearer(tokens)).map_err(|e| ApiError::internal(e.to_string()))?);
+    let (nonce, ciphertext) = key.seal(&json, &format!("account/{id}"));
+    Ok(Account { id, owner, provider: provider.to_owned(), label, created_at: chrono::Utc::now(), nonce, ciphertext })
+}
+
+/// The token set of an account, opened with the data directory's key.
+pub fn open_account(data_dir: &std::path::Path, a: &Account) -> ApiResult<Credential> {
+    let key = ferry_store::secrets::SecretKey::load(data_dir).map_err(|e| ApiError::internal(e.to_string()))?;
+    let plain = key.open(&a.nonce, &a.ciphertext, &format!("account/{}", a.id)).map_err(|e| ApiError::internal(e.to_string()))?;
+    serde_json::from_slice(&plain).map_err(|e| ApiError::internal(format!("a connected account cannot be read: {e}")))
 }
 
 /// The credential of an account `owner` connected, for a job.
@@ -282,9 +314,7 @@ pub async fn credential_of(state: &AppState, owner: &str, id: &str, provider: &s
     if a.owner.as_deref() != Some(owner) || a.provider != provider {
         return Err(not_yours());
     }
-    let key = ferry_store::secrets::SecretKey::load(&state.data_dir).map_err(|e| ApiError::internal(e.to_string()))?;
-    let plain = key.open(&a.nonce, &a.ciphertext, &format!("account/{id}")).map_err(|e| ApiError::internal(e.to_string()))?;
-    serde_json::from_slice(&plain).map_err(|e| ApiError::internal(format!("a connected account cannot be read: {e}")))
+    open_account(&state.data_dir, &a)
 }
 
 /// Whether the account `id` is `owner`'s and of `provider` (for showing it connected).
