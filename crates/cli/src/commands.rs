@@ -48,10 +48,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Accounts { ref action, ref net } => {
             let net = net_settings(&data_dir, &KeyOpts::default(), net)?;
-            let remove = match action {
-                Some(crate::args::AccountsAction::Remove { id }) => Some(id.as_str()),
-                None => None,
-            };
+            let remove = action.as_ref().map(|crate::args::AccountsAction::Remove { id }| id.as_str());
             crate::accounts::accounts(&cli, &data_dir, remove, net).await
         }
     }
