@@ -206,3 +206,51 @@ async fn probes_and_metrics_answer() {
     assert!(!m.contains(job["id"].as_str().unwrap()), "routes, never ids, label the metrics");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_password_given_to_the_api_is_in_no_answer_and_no_file_and_is_forgotten_at_the_end() {
+    const SECRET: &str = "planted-Secret-7f3a9c";
+    let s = Running::start(ServeConfig { workers: 1, allow_private_network: true, ..Default::default() }).await;
+    let p = s.person().await;
+    // a destination that refuses the connection: the job fails, its password kept sealed
+    let body = json!({"source": {"connector": "example"}, "destination": {"connector": "imap", "address": "imap://me@127.0.0.1:1", "password": SECRET}, "verticals": ["mail"]});
+    let res = s.client().post(format!("{}/api/jobs", s.url)).headers(p.headers()).json(&body).send().await.unwrap();
+    let created = res.text().await.unwrap();
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"].as_str().unwrap().to_owned();
+    let ended = until(&s, &p, &id, &["failed", "completed_with_errors", "completed"]).await;
+    let mut answers = vec![created];
+    for path in [format!("/api/jobs/{id}"), format!("/api/jobs/{id}/report"), "/api/jobs".into(), format!("/jobs/{id}"), "/jobs".into()] {
+        answers.push(s.client().get(format!("{}{path}", s.url)).headers(p.headers()).send().await.unwrap().text().await.unwrap());
+    }
+    let ev = events(&s.url, &p, &id).await;
+    answers.push(format!("{ev:?}"));
+    for a in &answers {
+        assert!(!a.contains(SECRET), "an answer holds the password: {a}");
+    }
+    let files = |dir: &Path| -> Vec<std::path::PathBuf> {
+        let mut out = vec![];
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() { stack.push(e.path()) } else { out.push(e.path()) }
+            }
+        }
+        out
+    };
+    let data = s.data.path().to_owned();
+    let held = |needle: &str| {
+        files(&data)
+            .into_iter()
+            .filter(|f| std::fs::read(f).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(held(SECRET), Vec::<std::path::PathBuf>::new(), "no file of the data directory holds the password in clear");
+    let kept = s.state.service.store().secret(&id, "destination_credential").await.unwrap();
+    if ended["state"] == "failed" {
+        assert!(kept.is_some(), "kept sealed while the job may resume");
+        let (status, _) = post(&s, &p, &format!("/api/jobs/{id}/cancel")).await;
+        assert_eq!(status, 200);
+    }
+    assert!(s.state.service.store().secret(&id, "destination_credential").await.unwrap().is_none(), "forgotten when the job ends");
+    s.stop().await;
+}
