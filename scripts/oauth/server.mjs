@@ -7,7 +7,7 @@
 //   except the first ones of ferry-a and ferry-c (from the authorization code) and all
 //   of ferry-d's: 4 s, so that a test sees them expire. Revoking any token of a grant
 //   revokes all of them.
-//   Client ferry-web: the same, for `ferry serve`, whose callback is
+//   Clients ferry-web, ferry-cli, ferry-device: the same, for `ferry serve` and `ferry connect`, whose callback is
 //   http://127.0.0.1:PORT/oauth/callback (any port: a native client); its access tokens
 //   live 600 s. Revocations are counted too (`revocation`).
 //   Client `resource-server` (secret `resource-server-secret`) only introspects tokens
@@ -38,16 +38,20 @@ const clients = ['ferry-a', 'ferry-b', 'ferry-c', 'ferry-d'].map((client_id) => 
   redirect_uris: ['http://127.0.0.1/callback'],
   token_endpoint_auth_method: 'client_secret_basic',
 }));
-// ferry serve's own: its callback on any loopback port (a native client, RFC 8252)
-clients.push({
-  client_id: 'ferry-web',
-  client_secret: 'ferry-test-client-secret',
-  application_type: 'native',
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-  redirect_uris: ['http://127.0.0.1/oauth/callback'],
-  token_endpoint_auth_method: 'client_secret_basic',
-});
+// ferry serve's own (ferry-web) and ferry connect's (ferry-cli, ferry-device; one client
+// per test, so that tests running at once do not count each other's requests): the
+// callback on any loopback port (native clients, RFC 8252)
+for (const client_id of ['ferry-web', 'ferry-cli', 'ferry-device']) {
+  clients.push({
+    client_id,
+    client_secret: 'ferry-test-client-secret',
+    application_type: 'native',
+    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/oauth/callback'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+}
 clients.push({
   client_id: 'resource-server',
   client_secret: 'resource-server-secret',
@@ -63,6 +67,7 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     introspection: { enabled: true },
     revocation: { enabled: true },
+    deviceFlow: { enabled: true },
   },
   pkce: { required: () => true },
   rotateRefreshToken: () => true,

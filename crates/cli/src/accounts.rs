@@ -33,13 +33,21 @@ fn provider(config: Option<&PathBuf>, name: &str) -> Result<ProviderConfig> {
     })
 }
 
+/// How `connect` gets the person's consent.
+pub enum How {
+    /// A link (opened in a browser where `open` and one can be), and a loopback redirect.
+    Browser { open: bool },
+    /// RFC 8628: a code to enter at the provider, from any device.
+    Device,
+}
+
 pub async fn connect(
     cli: &Cli,
     data_dir: &Path,
     name: &str,
     config: Option<&PathBuf>,
     role: &str,
-    no_browser: bool,
+    how: How,
     net: ferry_connectors::Settings,
 ) -> Result<u8> {
     let p = provider(config, name)?;
@@ -48,22 +56,18 @@ pub async fn connect(
     }
     let service = service(cli, data_dir).await?;
     let e = ferry_server::oauth::discover(&net, &p).await.map_err(|e| anyhow!("{}", e.body.message))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on 127.0.0.1 for the provider's answer")?;
-    let redirect = format!("http://127.0.0.1:{}/oauth/callback", listener.local_addr()?.port());
-    let (url, state, verifier) = ferry_server::oauth::authorize_url(&p, &e, &redirect, role).map_err(|e| anyhow!("{}", e.body.message))?;
-    eprintln!("ferry connect: open this link to connect your {} account:\n{url}", p.title);
-    let graphical = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if !no_browser && graphical {
-        let _ = std::process::Command::new("xdg-open")
-            .arg(&url)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-    }
-    let code = tokio::time::timeout(WAIT, wait_for_code(&listener, &state))
-        .await
-        .map_err(|_| anyhow!("no answer from the provider within {} s; run `ferry connect` again", WAIT.as_secs()))??;
-    let tokens = ferry_server::oauth::exchange(&net, &p, e, code, verifier, &redirect).await.map_err(|e| anyhow!("{}", e.body.message))?;
+    let tokens = match how {
+        How::Device => {
+            let tell = |uri: &str, code: &str, complete: Option<&str>| {
+                eprintln!("ferry connect: to connect your {} account, go to {uri} and enter the code {code}", p.title);
+                if let Some(c) = complete {
+                    eprintln!("ferry connect: or open {c}");
+                }
+            };
+            ferry_server::oauth::device(&net, &p, e, role, tell).await.map_err(|e| anyhow!("{}", e.body.message))?
+        }
+        How::Browser { open } => browser(&p, e, role, open, &net).await?,
+    };
     let account = ferry_server::oauth::new_account(data_dir, None, name, format!("{} account", p.title), tokens)
         .map_err(|e| anyhow!("{}", e.body.message))?;
     service.store().put_account(&account).await?;
@@ -76,6 +80,32 @@ pub async fn connect(
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The authorization code flow through a browser and a loopback redirect.
+async fn browser(
+    p: &ProviderConfig,
+    e: ferry_server::oauth::Endpoints,
+    role: &str,
+    open: bool,
+    net: &ferry_connectors::Settings,
+) -> Result<ferry_core::TokenSet> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on 127.0.0.1 for the provider's answer")?;
+    let redirect = format!("http://127.0.0.1:{}/oauth/callback", listener.local_addr()?.port());
+    let (url, state, verifier) = ferry_server::oauth::authorize_url(p, &e, &redirect, role).map_err(|e| anyhow!("{}", e.body.message))?;
+    eprintln!("ferry connect: open this link to connect your {} account:\n{url}", p.title);
+    let graphical = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if open && graphical {
+        let _ = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+    let code = tokio::time::timeout(WAIT, wait_for_code(&listener, &state))
+        .await
+        .map_err(|_| anyhow!("no answer from the provider within {} s; run `ferry connect` again", WAIT.as_secs()))??;
+    ferry_server::oauth::exchange(net, p, e, code, verifier, &redirect).await.map_err(|e| anyhow!("{}", e.body.message))
 }
 
 /// Answers requests on the loopback listener until the provider's redirect with the

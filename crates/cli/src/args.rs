@@ -129,6 +129,10 @@ pub enum Command {
         /// Print the link only; do not open a browser
         #[arg(long)]
         no_browser: bool,
+        /// Use the device authorization grant (RFC 8628): a code to enter on any device,
+        /// nothing to receive on this machine
+        #[arg(long)]
+        device: bool,
         #[command(flatten)]
         net: NetOpts,
     },

@@ -567,14 +567,13 @@ write = ["openid", "offline_access"]
 }
 
 /// A provider's configuration for `ferry connect` and `ferry serve` (client ferry-web).
-fn provider_config(dir: &Path, dav: &str, files: Option<&Path>) -> std::path::PathBuf {
+fn provider_config(dir: &Path, dav: &str, client_id: &str) -> std::path::PathBuf {
     let path = dir.join("providers.toml");
-    let files = files.map(|f| format!("files_root = \"{}\"\n", f.display())).unwrap_or_default();
     std::fs::write(
         &path,
         format!(
-            "insecure_http = true\nallow_private_network = true\n{files}\n[providers.cloud]\ntitle = \"Example Cloud\"\n\
-             connector = \"webdav\"\naddress = \"webdav://{dav}/web/\"\nissuer = \"{}\"\nclient_id = \"ferry-web\"\n\
+            "insecure_http = true\nallow_private_network = true\n\n[providers.cloud]\ntitle = \"Example Cloud\"\n\
+             connector = \"webdav\"\naddress = \"webdav://{dav}/web/\"\nissuer = \"{}\"\nclient_id = \"{client_id}\"\n\
              client_secret = \"{CLIENT_SECRET}\"\nextra_authorization_params = {{ prompt = \"consent\" }}\n\
              [providers.cloud.scopes]\nread = [\"openid\", \"offline_access\"]\nwrite = [\"openid\", \"offline_access\"]\n",
             issuer()
@@ -594,7 +593,7 @@ fn an_account_connected_from_the_command_line_serves_one_transfer_and_is_revoked
     let t = tempfile::tempdir().unwrap();
     let want = source(&t.path().join("src"), "c", 30);
     let (dav, addr) = resource_server(Fault::None);
-    let config = provider_config(t.path(), &addr, None);
+    let config = provider_config(t.path(), &addr, "ferry-cli");
     let data = t.path().join("data");
     let connect = || {
         let mut child = std::process::Command::new(ferry_bin())
@@ -617,7 +616,7 @@ fn an_account_connected_from_the_command_line_serves_one_transfer_and_is_revoked
         assert!(out.status.success(), "{}", text(&out));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
-    let before = token_requests("ferry-web");
+    let before = token_requests("ferry-cli");
     let account = connect();
     let listed = ferry(&data, &["--json", "accounts"]);
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
@@ -637,9 +636,94 @@ fn an_account_connected_from_the_command_line_serves_one_transfer_and_is_revoked
     let second = connect();
     let removed = ferry(&data, &["accounts", "--allow-private-network", "remove", &second]);
     assert!(removed.status.success(), "{}", text(&removed));
-    let after = token_requests("ferry-web");
+    let after = token_requests("ferry-cli");
     let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
     assert_eq!(delta("authorization_code"), 2, "{after:?}");
     assert_eq!(delta("revocation"), 2, "revoked at the job's end and on removal: {after:?}");
     assert_eq!(ferry(&data, &["accounts", "remove", &second]).status.code(), Some(2), "removed once");
+}
+
+/// A person at the device authorization page (oidc-provider's own forms): each form
+/// found is sent as it stands (its hidden fields and the code filled in), redirects are
+/// followed with the cookies set so far, until a page with no form (done).
+async fn device_browse(start: &str) -> String {
+    let http = client();
+    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+    let mut next: (String, Option<Vec<(String, String)>>) = (start.to_owned(), None);
+    for _ in 0..20 {
+        let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let req = match &next.1 {
+            None => http.get(&next.0),
+            Some(form) => http.post(&next.0).form(form),
+        };
+        let resp = req.header(reqwest::header::COOKIE, jar.join("; ")).send().await.unwrap();
+        for c in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            let pair = c.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                cookies.remove(name);
+            } else {
+                cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let here = reqwest::Url::parse(&next.0).unwrap();
+        if resp.status().is_redirection() {
+            let location = resp.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+            next = (here.join(&location).unwrap().to_string(), None);
+            continue;
+        }
+        assert_eq!(resp.status(), 200, "{}", next.0);
+        let page = resp.text().await.unwrap();
+        let Some(form) = page.find("<form") else { return page };
+        let attr = |tag: &str, name: &str| {
+            let key = format!("{name}=\"");
+            tag.find(&key).map(|i| tag[i + key.len()..].split('"').next().unwrap().to_owned())
+        };
+        let form_tag = &page[form..page[form..].find('>').unwrap() + form];
+        let action = attr(form_tag, "action").unwrap();
+        let fields: Vec<(String, String)> = page[form..]
+            .split("<input")
+            .skip(1)
+            .filter_map(|tag| {
+                let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+                Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default()))
+            })
+            .collect();
+        next = (here.join(&action).unwrap().to_string(), Some(fields));
+    }
+    panic!("the device pages never ended");
+}
+
+/// `ferry connect --device` (RFC 8628): it shows the page and the code; a person enters
+/// it at the provider (here: its forms sent over HTTP); ferry gets the tokens by polling.
+#[test]
+fn an_account_connected_with_a_device_code_serves_a_transfer() {
+    use std::io::BufRead;
+    let t = tempfile::tempdir().unwrap();
+    let want = source(&t.path().join("src"), "d", 10);
+    let (dav, addr) = resource_server(Fault::None);
+    let config = provider_config(t.path(), &addr, "ferry-device");
+    let data = t.path().join("data");
+    let mut child = std::process::Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["connect", "cloud", "--device", "--for", "destination", "--allow-private-network", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let said: Vec<String> = lines.by_ref().map_while(Result::ok).take(2).collect();
+    assert!(said[0].contains("enter the code"), "{said:?}");
+    let complete = said[1].strip_prefix("ferry connect: or open ").expect("the page with the code in it");
+    let done = RT.block_on(device_browse(complete));
+    assert!(!done.contains("<form"), "{done}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let account = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let src = format!("dir:{}", t.path().join("src").display());
+    let o = ferry_with_tokens(&data, &["transfer", "--from", &src, "--to", &format!("webdav://{addr}/dev/"), "--to-account", &account]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(held(&dav, "dev"), want);
 }

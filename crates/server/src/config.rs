@@ -60,6 +60,8 @@ pub struct ProviderConfig {
     pub token_endpoint: Option<String>,
     /// RFC 7009; when known, a job's tokens are revoked when it ends.
     pub revocation_endpoint: Option<String>,
+    /// RFC 8628, for `ferry connect --device`.
+    pub device_authorization_endpoint: Option<String>,
     pub client_id: String,
     /// The client's secret, or a file holding it (first line); none for a public client.
     pub client_secret: Option<String>,

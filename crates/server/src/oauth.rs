@@ -35,6 +35,8 @@ pub struct Endpoints {
     pub authorization: String,
     pub token: String,
     pub revocation: Option<String>,
+    /// RFC 8628, where the provider offers the device authorization grant.
+    pub device: Option<String>,
 }
 
 /// Authorizations under way, by `state`: each is taken once.
@@ -71,7 +73,12 @@ pub async fn endpoints(state: &AppState, p: &ProviderConfig) -> ApiResult<Endpoi
 /// [`endpoints`], with the network settings given (for the command line).
 pub async fn discover(settings: &ferry_connectors::Settings, p: &ProviderConfig) -> ApiResult<Endpoints> {
     if let (Some(a), Some(t)) = (&p.authorization_endpoint, &p.token_endpoint) {
-        return Ok(Endpoints { authorization: a.clone(), token: t.clone(), revocation: p.revocation_endpoint.clone() });
+        return Ok(Endpoints {
+            authorization: a.clone(),
+            token: t.clone(),
+            revocation: p.revocation_endpoint.clone(),
+            device: p.device_authorization_endpoint.clone(),
+        });
     }
     let Some(issuer) = &p.issuer else {
         return Err(ApiError::internal("the provider is configured with neither endpoints nor an issuer"));
@@ -91,6 +98,7 @@ pub async fn discover(settings: &ferry_connectors::Settings, p: &ProviderConfig)
                 authorization: p.authorization_endpoint.clone().unwrap_or(a),
                 token: p.token_endpoint.clone().unwrap_or(t),
                 revocation: p.revocation_endpoint.clone().or_else(|| get("revocation_endpoint")),
+                device: p.device_authorization_endpoint.clone().or_else(|| get("device_authorization_endpoint")),
             });
         }
     }
@@ -252,18 +260,7 @@ pub async fn exchange(
         client = client.set_auth_type(oauth2::AuthType::RequestBody);
     }
     let http = ferry_connectors::auth::client(settings).map_err(|x| ApiError::internal(x.to_string()))?;
-    let send = |req: oauth2::HttpRequest| {
-        let http = http.clone();
-        async move {
-            let (parts, body) = req.into_parts();
-            let resp = http.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;
-            let mut out = oauth2::HttpResponse::new(Vec::new());
-            *out.status_mut() = resp.status();
-            *out.headers_mut() = resp.headers().clone();
-            *out.body_mut() = resp.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(out)
-        }
-    };
+    let send = sender(http);
     let token = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
@@ -272,8 +269,30 @@ pub async fn exchange(
         .map_err(|_| {
             ApiError::new(StatusCode::BAD_GATEWAY, "failed", "the provider refused to give the account's tokens; connect again")
         })?;
+    Ok(token_set(p, e, secret, &token))
+}
+
+type Sent = std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, reqwest::Error>> + Send>>;
+
+/// oauth2's HTTP calls, through ferry's client.
+fn sender(http: reqwest::Client) -> impl Fn(oauth2::HttpRequest) -> Sent {
+    move |req: oauth2::HttpRequest| {
+        let http = http.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let resp = http.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;
+            let mut out = oauth2::HttpResponse::new(Vec::new());
+            *out.status_mut() = resp.status();
+            *out.headers_mut() = resp.headers().clone();
+            *out.body_mut() = resp.bytes().await?.to_vec();
+            Ok(out)
+        })
+    }
+}
+
+fn token_set(p: &ProviderConfig, e: Endpoints, secret: Option<String>, token: &oauth2::basic::BasicTokenResponse) -> TokenSet {
     let now = chrono::Utc::now();
-    Ok(TokenSet {
+    TokenSet {
         access_token: Secret(token.access_token().secret().clone()),
         refresh_token: token.refresh_token().map(|r| Secret(r.secret().clone())),
         expires_at: token.expires_in().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d),
@@ -282,7 +301,61 @@ pub async fn exchange(
         client_secret: secret.map(Secret),
         scopes: token.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         revocation_endpoint: e.revocation,
-    })
+    }
+}
+
+/// The device authorization grant (RFC 8628), for a terminal with no browser: `tell` is
+/// given the page to visit, the code to enter there and the page with the code in it;
+/// then the token endpoint is asked, at the interval the provider sets, until the person
+/// has allowed it (or refused, or the code expired).
+pub async fn device(
+    settings: &ferry_connectors::Settings,
+    p: &ProviderConfig,
+    e: Endpoints,
+    role: &str,
+    tell: impl FnOnce(&str, &str, Option<&str>),
+) -> ApiResult<TokenSet> {
+    use oauth2::{DeviceAuthorizationUrl, StandardDeviceAuthorizationResponse};
+    let Some(device) = e.device.clone() else {
+        return Err(ApiError::bad_request("this provider offers no device authorization; connect with the browser link instead"));
+    };
+    let mut client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_token_uri(TokenUrl::new(e.token.clone()).map_err(|x| ApiError::internal(x.to_string()))?)
+        .set_device_authorization_url(DeviceAuthorizationUrl::new(device).map_err(|x| ApiError::internal(x.to_string()))?);
+    let secret = p.client_secret();
+    if let Some(s) = &secret {
+        client = client.set_client_secret(ClientSecret::new(s.clone()));
+    } else {
+        client = client.set_auth_type(oauth2::AuthType::RequestBody);
+    }
+    let http = ferry_connectors::auth::client(settings).map_err(|x| ApiError::internal(x.to_string()))?;
+    let send = sender(http);
+    let connector = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector);
+    let verticals: Vec<String> = connector
+        .map(|s| if role == "source" { s.capabilities.exports } else { s.capabilities.imports })
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.as_str().to_owned())
+        .collect();
+    let mut req = client.exchange_device_code();
+    for s in scopes(p, role, &verticals) {
+        req = req.add_scope(Scope::new(s));
+    }
+    let details: StandardDeviceAuthorizationResponse = req
+        .request_async(&send)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::BAD_GATEWAY, "failed", "the provider refused the device authorization request"))?;
+    tell(
+        details.verification_uri().as_str(),
+        details.user_code().secret(),
+        details.verification_uri_complete().map(|u| u.secret().as_str()),
+    );
+    let token = client
+        .exchange_device_access_token(&details)
+        .request_async(&send, tokio::time::sleep, None)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "failed", format!("the account was not connected: {e}")))?;
+    Ok(token_set(p, e, secret, &token))
 }
 
 /// An account of `owner` holding `tokens`, sealed under the data directory's key.
