@@ -109,6 +109,17 @@ pub async fn discover(settings: &ferry_connectors::Settings, p: &ProviderConfig)
     ))
 }
 
+/// The data types the provider's connector carries as a `role`.
+fn carried(p: &ProviderConfig, role: &str) -> Vec<String> {
+    let connector = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector);
+    connector
+        .map(|s| if role == "source" { s.capabilities.exports } else { s.capabilities.imports })
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.as_str().to_owned())
+        .collect()
+}
+
 /// The scopes to ask for: the direction's, and each data type's for that direction.
 pub fn scopes(p: &ProviderConfig, role: &str, verticals: &[String]) -> Vec<String> {
     let dir = if role == "source" { "read" } else { "write" };
@@ -184,13 +195,7 @@ pub fn authorize_url(p: &ProviderConfig, e: &Endpoints, redirect: &str, role: &s
         .set_auth_uri(AuthUrl::new(e.authorization.clone()).map_err(|x| ApiError::internal(x.to_string()))?)
         .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|x| ApiError::internal(x.to_string()))?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let connector = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector);
-    let verticals: Vec<String> = connector
-        .map(|s| if role == "source" { s.capabilities.exports } else { s.capabilities.imports })
-        .unwrap_or_default()
-        .iter()
-        .map(|v| v.as_str().to_owned())
-        .collect();
+    let verticals = carried(p, role);
     let mut req = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge);
     for s in scopes(p, role, &verticals) {
         req = req.add_scope(Scope::new(s));
@@ -330,13 +335,7 @@ pub async fn device(
     }
     let http = ferry_connectors::auth::client(settings).map_err(|x| ApiError::internal(x.to_string()))?;
     let send = sender(http);
-    let connector = ferry_connectors::all().iter().find(|s| s.capabilities.name == p.connector);
-    let verticals: Vec<String> = connector
-        .map(|s| if role == "source" { s.capabilities.exports } else { s.capabilities.imports })
-        .unwrap_or_default()
-        .iter()
-        .map(|v| v.as_str().to_owned())
-        .collect();
+    let verticals = carried(p, role);
     let mut req = client.exchange_device_code();
     for s in scopes(p, role, &verticals) {
         req = req.add_scope(Scope::new(s));
