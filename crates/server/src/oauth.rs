@@ -402,3 +402,31 @@ pub async fn hand_over(state: &AppState, id: &str) {
         tracing::warn!(account = %id, "a connected account could not be forgotten: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_those_of_the_direction_and_the_data_types_only() {
+        let p: ProviderConfig = toml::from_str(
+            r#"
+title = "T"
+connector = "webdav"
+address = "webdavs://x/"
+issuer = "https://as"
+client_id = "c"
+[scopes]
+read = ["openid", "offline_access"]
+write = ["openid", "offline_access", "write"]
+"files:read" = ["files.read"]
+"files:write" = ["files.write"]
+"contacts:read" = ["contacts.read"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(scopes(&p, "source", &carried(&p, "source")), ["files.read", "offline_access", "openid"]);
+        assert_eq!(scopes(&p, "destination", &carried(&p, "destination")), ["files.write", "offline_access", "openid", "write"]);
+        assert_eq!(scopes(&p, "source", &["mail".into()]), ["offline_access", "openid"], "no scope of a type not moved");
+    }
+}
