@@ -145,6 +145,7 @@ impl Serve {
             .args(args)
             .env("FERRY_LOG", "debug")
             .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -168,11 +169,25 @@ impl Serve {
 
     /// Stops it with SIGTERM, as an operator's service manager does, and waits for it.
     pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        self.stop_now()
+    }
+
+    fn stop_now(&mut self) -> (std::process::ExitStatus, Vec<String>) {
         let kill = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(kill.success());
         let status = self.child.wait().unwrap();
-        self.reader.take().unwrap().join().unwrap();
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
         let log = self.log.lock().unwrap().clone();
         (status, log)
+    }
+}
+
+/// A test that fails midway does not leave its server running.
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

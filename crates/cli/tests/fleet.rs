@@ -386,3 +386,69 @@ fn workers_share_queued_jobs_take_over_dead_and_stalled_ones_and_deliver_each_it
         assert_eq!(files["transferred"].as_u64().unwrap() + files["already_present"].as_u64().unwrap(), FILES as u64, "{r}");
     }
 }
+
+/// `ferry serve` in front of the fleet: with the shared PostgreSQL store and no workers
+/// of its own, a job created through its API waits in the queue until a `ferry worker`
+/// (another process, sharing only the database and the key) runs it; the API then shows
+/// it completed.
+#[test]
+fn a_server_in_front_of_the_fleet_queues_jobs_that_a_worker_runs() {
+    let db = Database::create();
+    let t = tempfile::tempdir().unwrap();
+    let files = t.path().join("files");
+    generate(&files.join("in"));
+    let env = [("FERRY_DATABASE", db.url.as_str()), ("FERRY_SECRET_KEY", SECRET_KEY)];
+    let token = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(t.path().join("admin"))
+        .args(["admin", "token", "create", "fleet"])
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{}", text(&token));
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let serve = Serve::start_with_env(&t.path().join("serve"), &["--workers", "0", "--files-root", files.to_str().unwrap()], &env);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let api = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let mut req = http.request(method, format!("{}{path}", serve.url)).bearer_auth(&token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        db.rt.block_on(async { req.send().await.unwrap().json::<serde_json::Value>().await.unwrap() })
+    };
+    let body = serde_json::json!({"source": {"connector": "dir", "address": "in"}, "destination": {"connector": "dir", "address": "out"}});
+    let job = api(reqwest::Method::POST, "/api/jobs".into(), Some(body));
+    let id = job["id"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(api(reqwest::Method::GET, format!("/api/jobs/{id}"), None)["state"], "queued", "no worker yet: it waits");
+    let mut worker = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(t.path().join("worker"))
+        .args(["worker", "--jobs", "1"])
+        .envs(env)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let state = loop {
+        let state = api(reqwest::Method::GET, format!("/api/jobs/{id}"), None)["state"].as_str().unwrap().to_owned();
+        if state == "completed" || start.elapsed() > Duration::from_secs(60) {
+            break state;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap();
+    worker.wait().unwrap();
+    let (status, _) = serve.stop();
+    assert_eq!(state, "completed");
+    assert!(status.success());
+    let report = api_report(&db, &id);
+    assert_eq!(report, FILES as i64, "every file once, as the store counts them");
+    assert_eq!(walk(&files.join("out")).len(), FILES, "every file at the destination");
+}
+
+/// The items a job recorded as transferred, in the shared store.
+fn api_report(db: &Database, id: &str) -> i64 {
+    db.query("SELECT COUNT(*) AS n FROM job_items WHERE job_id = $1 AND outcome = 'transferred'", id)[0].get("n")
+}
