@@ -60,6 +60,7 @@ impl Server {
             run,
             metrics: Default::default(),
             pending: Default::default(),
+            reports: Default::default(),
             limiter: layers::limiter(cfg.client_requests_per_second),
             stop: CancellationToken::new(),
             cfg,

@@ -55,8 +55,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            // 1 MiB of pages per connection (SQLite's default is 2 MiB), so the pool's 4
-            // connections keep a million-item job under 64 MiB (no slower: bench/README.md)
+            // 1 MiB of pages per connection (SQLite's default is 2 MiB), so the pool's 8
+            // connections keep a million-item job under 64 MiB (no slower: bench/README.md);
+            // 8, not 4: a server's readers must not queue behind jobs waiting to write
             .pragma("cache_size", "-1024")
             .busy_timeout(Duration::from_secs(10));
         // concurrent first runs on a new data directory: one creates the tables, the
@@ -67,7 +68,7 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .map_err(|e| StoreError::Unavailable(format!("cannot lock the job store: {e}")))?;
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.db()?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.db()?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.db()?;
         drop(lock);
         Ok(SqliteStore { pool })

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::sse::{Event as Sse, KeepAlive};
 use axum::response::{IntoResponse, Response};
 use ferry_app::Event;
-use ferry_jobs::{Job, Outcome};
+use ferry_jobs::Job;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -70,6 +70,15 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
         let event = tokio::select! {
             e = rx.recv() => e,
             _ = tick.tick() => {
+                // the counts the store has, read once a second for every stream of the job
+                // (not counted here item by item: a hundred streams would each do it)
+                if matches!(job.state, ferry_jobs::JobState::Queued | ferry_jobs::JobState::Running)
+                    && let Ok(r) = state.reports.get(&state.service, &job).await
+                    && r.totals != report.totals
+                {
+                    report = r;
+                    dirty = true;
+                }
                 if dirty && tx.send(json_event("progress", &report)).await.is_err() {
                     return;
                 }
@@ -102,9 +111,10 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
         let event = match event {
             Ok(e) => e,
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                // too many events to keep up with: the store has the counts
-                if let Ok(r) = state.service.report(&job.id).await {
-                    report = ReportView::from(&r);
+                // too many events to keep up with: the store has the counts (read once a
+                // second for all the streams of the job)
+                if let Ok(r) = state.reports.get(&state.service, &job).await {
+                    report = r;
                     dirty = true;
                 }
                 continue;
@@ -112,10 +122,6 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
             Err(broadcast::error::RecvError::Closed) => return,
         };
         match event {
-            Event::Item { job: j, vertical, outcome, .. } if j == job.id => {
-                count(&mut report, vertical.as_str(), outcome);
-                dirty = true;
-            }
             Event::Started { job: j } if j == job.id => {
                 if let Ok(now) = state.service.job(&job.id).await {
                     job = now;
@@ -150,31 +156,6 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
                 job = now;
             }
             _ => {}
-        }
-    }
-}
-
-/// Counts one item into the report a client is shown.
-fn count(report: &mut ReportView, vertical: &str, outcome: Outcome) {
-    let i = match report.verticals.iter().position(|v| v.vertical == vertical) {
-        Some(i) => i,
-        None => {
-            report.verticals.push(super::views::VerticalReportView {
-                vertical: vertical.to_owned(),
-                counts: Default::default(),
-                failures: vec![],
-                fidelity_warnings: vec![],
-            });
-            report.verticals.len() - 1
-        }
-    };
-    for c in [&mut report.verticals[i].counts, &mut report.totals] {
-        c.found += 1;
-        match outcome {
-            Outcome::Transferred => c.transferred += 1,
-            Outcome::AlreadyPresent => c.already_present += 1,
-            Outcome::Skipped => c.skipped += 1,
-            Outcome::Failed => c.failed += 1,
         }
     }
 }

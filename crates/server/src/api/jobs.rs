@@ -102,7 +102,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn report(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<ReportView>> {
     let job = visible(&state, &caller, &id).await?;
-    Ok(Json(ReportView::from(&state.service.report(&job.id).await?)))
+    Ok(Json(state.reports.get(&state.service, &job).await?))
 }
 
 /// What an action did to a job.

@@ -99,7 +99,7 @@ pub struct ReportView {
     pub totals: Counts,
 }
 
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct Counts {
     pub found: u64,
     pub transferred: u64,
@@ -171,4 +171,35 @@ pub struct SessionView {
     /// Send it as `X-CSRF-Token` with every request that changes something.
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Reports as recently read, by job, for [`ReportCache::TTL`].
+#[derive(Default)]
+pub struct ReportCache(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ReportView)>>);
+
+impl ReportCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The job's report: a running or queued job's from the store at most once a
+    /// [`Self::TTL`]; any other's (at rest, it is what the caller acts on) always fresh.
+    pub async fn get(&self, service: &ferry_app::JobService, job: &Job) -> Result<ReportView, ferry_app::AppError> {
+        use ferry_jobs::JobState::{Queued, Running};
+        let moving = matches!(job.state, Queued | Running);
+        if !moving {
+            return Ok(ReportView::from(&service.report(&job.id).await?));
+        }
+        let job = job.id.as_str();
+        if let Some((at, r)) = self.0.lock().unwrap().get(job)
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(r.clone());
+        }
+        let r = ReportView::from(&service.report(job).await?);
+        let mut map = self.0.lock().unwrap();
+        if map.len() > 10_000 {
+            map.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+        }
+        map.insert(job.to_owned(), (std::time::Instant::now(), r.clone()));
+        Ok(r)
+    }
 }
