@@ -38,19 +38,48 @@ pub enum Event {
     },
 }
 
+/// Where events go: every one to [`Events::all`]'s subscribers; all but the per-item ones
+/// to [`Events::milestones`]'s too, for followers (a page, an event stream) that would
+/// otherwise wake up for every item of a job.
+pub(crate) struct Events {
+    pub all: broadcast::Sender<Event>,
+    pub milestones: broadcast::Sender<Event>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events { all: broadcast::channel(1024).0, milestones: broadcast::channel(256).0 }
+    }
+}
+
+impl Events {
+    pub fn send(&self, e: Event) {
+        if !matches!(e, Event::Item { .. }) && self.milestones.receiver_count() > 0 {
+            let _ = self.milestones.send(e.clone());
+        }
+        if self.all.receiver_count() > 0 {
+            let _ = self.all.send(e);
+        }
+    }
+
+    fn listened(&self) -> bool {
+        self.all.receiver_count() > 0 || self.milestones.receiver_count() > 0
+    }
+}
+
 /// Passes the engine's progress on to the caller's and to the subscribers. Per-item events
 /// are made only while someone listens.
 pub(crate) struct Publish<'a> {
     pub job: &'a str,
-    pub events: &'a broadcast::Sender<Event>,
+    pub events: &'a Events,
     pub inner: &'a dyn Progress,
 }
 
 impl Publish<'_> {
     fn send(&self, e: impl FnOnce() -> Event) {
-        if self.events.receiver_count() > 0 {
+        if self.events.listened() {
             // a subscriber that lags loses old events, never holds up the job
-            let _ = self.events.send(e());
+            self.events.send(e());
         }
     }
 }

@@ -1,5 +1,5 @@
 use crate::error::{AppError, Side, usage};
-use crate::events::{Event, Publish};
+use crate::events::{Event, Events, Publish};
 use crate::plan::{self, needs_credential};
 use crate::request::{RunOptions, TransferRequest};
 use ferry_connectors::auth::{CredentialStore, Provider};
@@ -30,7 +30,7 @@ pub struct JobService {
     lease_ttl: Duration,
     /// How to reach authorization servers when a job's tokens are revoked at its end.
     network: Settings,
-    events: broadcast::Sender<Event>,
+    events: Events,
     running: Mutex<HashMap<String, Running>>,
 }
 
@@ -97,7 +97,7 @@ impl JobService {
             worker: format!("ferry {} on {}", std::process::id(), ferry_store::lock::hostname()),
             lease_ttl: ferry_engine::DEFAULT_LEASE_TTL,
             network: Settings::default(),
-            events: broadcast::channel(1024).0,
+            events: Events::default(),
             running: Mutex::default(),
         }
     }
@@ -139,7 +139,13 @@ impl JobService {
 
     /// Progress of every job this service runs, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+        self.events.all.subscribe()
+    }
+
+    /// Progress of every job this service runs, from now on, but for the per-item events:
+    /// when jobs start, read a stream, retry, and end.
+    pub fn subscribe_milestones(&self) -> broadcast::Receiver<Event> {
+        self.events.milestones.subscribe()
     }
 
     /// Checks a request ([`plan::plan`]) and creates its job, with the credentials given
@@ -288,7 +294,7 @@ impl JobService {
         engine.lease_ttl = self.lease_ttl;
         let stop = stop.map(CancellationToken::child_token).unwrap_or_default();
         self.running.lock().unwrap().insert(id.clone(), Running { stop: stop.clone(), cancel: false, paused: false });
-        let _ = self.events.send(Event::Started { job: id.clone() });
+        self.events.send(Event::Started { job: id.clone() });
         let publish = Publish { job: &id, events: &self.events, inner: progress };
         // every line the run logs names its job
         let span = tracing::info_span!("job", job = %id);
@@ -298,7 +304,7 @@ impl JobService {
             Ok(r) => r,
             Err(EngineError::Fatal(_)) => self.store.report(&id).await?,
             Err(EngineError::LeaseLost(why)) => {
-                let _ = self.events.send(Event::Ended { job: id.clone(), state: JobState::Running, reason: Some(format!("lost: {why}")) });
+                self.events.send(Event::Ended { job: id.clone(), state: JobState::Running, reason: Some(format!("lost: {why}")) });
                 return Err(AppError::LeaseLost(why));
             }
             Err(EngineError::Store(e)) => {
@@ -332,7 +338,7 @@ impl JobService {
         if job.state.is_final() {
             self.forget_credentials(&id, &run.settings).await?;
         }
-        let _ = self.events.send(Event::Ended { job: job.id.clone(), state: job.state, reason: job.reason.clone() });
+        self.events.send(Event::Ended { job: job.id.clone(), state: job.state, reason: job.reason.clone() });
         Ok(Finished { job, report, already_ended: false })
     }
 
@@ -394,7 +400,7 @@ impl JobService {
     async fn ended(&self, id: &str) -> Result<Finished, AppError> {
         let job = self.store.job(id).await?;
         self.forget_credentials(id, &self.network.clone()).await?;
-        let _ = self.events.send(Event::Ended { job: id.to_owned(), state: job.state, reason: job.reason.clone() });
+        self.events.send(Event::Ended { job: id.to_owned(), state: job.state, reason: job.reason.clone() });
         Ok(Finished { report: self.store.report(id).await?, job, already_ended: false })
     }
 

@@ -39,7 +39,7 @@ const POLL_EVERY: Duration = Duration::from_secs(2);
 pub async fn events(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let job = visible(&state, &caller, &id).await?;
     // subscribed before the first report is read: nothing falls between the two
-    let rx = state.service.subscribe();
+    let rx = state.service.subscribe_milestones();
     let (tx, out) = mpsc::channel::<Sse>(16);
     state.metrics.sse_opened();
     tokio::spawn(follow(state.clone(), job, rx, tx));
