@@ -89,8 +89,9 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
                 // a worker elsewhere runs it, or events were missed: the store says
                 let Ok(now) = state.service.job(&job.id).await else { continue };
                 if now.state != job.state || now.updated_at != job.updated_at {
-                    if let Ok(r) = state.service.report(&job.id).await {
-                        report = ReportView::from(&r);
+                    // once a second for all the streams of a moving job, fresh for one at rest
+                    if let Ok(r) = state.reports.get(&state.service, &now).await {
+                        report = r;
                         dirty = true;
                     }
                     if now.state != job.state && tx.send(json_event("state", &JobView::of(&state, &now))).await.is_err() {
