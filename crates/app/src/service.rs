@@ -32,6 +32,8 @@ pub struct JobService {
     network: Settings,
     events: Events,
     running: Mutex<HashMap<String, Running>>,
+    /// Told when this process queues a job, so that its idle worker looks at once.
+    pub(crate) queued: tokio::sync::Notify,
 }
 
 struct Running {
@@ -99,6 +101,7 @@ impl JobService {
             network: Settings::default(),
             events: Events::default(),
             running: Mutex::default(),
+            queued: tokio::sync::Notify::new(),
         }
     }
 
@@ -163,6 +166,7 @@ impl JobService {
     pub async fn submit(&self, req: &TransferRequest, run: &RunOptions) -> Result<Job, AppError> {
         let job = self.create(req, run).await?;
         self.store.set_state(&job.id, JobState::Queued, None, None).await?;
+        self.queued.notify_one();
         Ok(self.store.job(&job.id).await?)
     }
 
@@ -443,6 +447,7 @@ impl JobService {
             JobState::Queued | JobState::Running => Ok(job),
             _ => {
                 self.store.set_state(id, JobState::Queued, None, None).await?;
+                self.queued.notify_one();
                 Ok(self.store.job(id).await?)
             }
         }

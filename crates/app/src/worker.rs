@@ -93,9 +93,11 @@ impl JobService {
                 }
             };
             drop(slot);
+            // a job queued by this process wakes it at once; others' after `wait`
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
+                _ = self.queued.notified() => idle = IDLE_MIN,
             }
         }
         // every run here holds a child of `stop`: they are pausing already
