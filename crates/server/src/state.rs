@@ -25,7 +25,7 @@ pub struct Inner {
     /// Connection settings every job runs with.
     pub run: RunOptions,
     pub metrics: Metrics,
-    /// Reports read in the last second, by job: a page, a poll and a hundred event streams
+    /// Reports read in the last quarter second, by job: a page, a poll and a hundred event streams
     /// of one job ask the store once.
     pub reports: crate::api::views::ReportCache,
     /// OAuth 2.0 authorizations under way.

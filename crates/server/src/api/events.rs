@@ -70,7 +70,7 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
         let event = tokio::select! {
             e = rx.recv() => e,
             _ = tick.tick() => {
-                // the counts the store has, read once a second for every stream of the job
+                // the counts the store has, read once a quarter second for every stream of the job
                 // (not counted here item by item: a hundred streams would each do it)
                 if matches!(job.state, ferry_jobs::JobState::Queued | ferry_jobs::JobState::Running)
                     && let Ok(r) = state.reports.get(&state.service, &job).await
@@ -89,7 +89,7 @@ async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event
                 // a worker elsewhere runs it, or events were missed: the store says
                 let Ok(now) = state.service.job(&job.id).await else { continue };
                 if now.state != job.state || now.updated_at != job.updated_at {
-                    // once a second for all the streams of a moving job, fresh for one at rest
+                    // once a quarter second for all the streams of a moving job, fresh for one at rest
                     if let Ok(r) = state.reports.get(&state.service, &now).await {
                         report = r;
                         dirty = true;

@@ -178,7 +178,7 @@ pub struct SessionView {
 pub struct ReportCache(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ReportView)>>);
 
 impl ReportCache {
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(1);
+    pub const TTL: std::time::Duration = std::time::Duration::from_millis(250);
 
     /// The job's report: a running or queued job's from the store at most once a
     /// [`Self::TTL`]; any other's (at rest, it is what the caller acts on) always fresh.
