@@ -233,13 +233,8 @@ pub fn describe(state: &AppState, uri: &str) -> String {
     match e.scheme.as_str() {
         "dir" if path == state.example_dir => "the example account".into(),
         "package" if path.starts_with(&state.packages_dir) => "a package to download".into(),
-        "dir" => match state
-            .cfg
-            .files_root
-            .as_ref()
-            .and_then(|r| r.canonicalize().ok())
-            .and_then(|r| path.strip_prefix(&r).ok().map(Path::to_owned))
-        {
+        // the root was made canonical once, when the server started
+        "dir" => match state.cfg.files_root.as_ref().and_then(|r| path.strip_prefix(r).ok()) {
             Some(rel) => format!("folder {}", rel.display()),
             None => "a folder on the server".into(),
         },

@@ -32,7 +32,11 @@ pub struct Server {
 impl Server {
     /// Sets the service up over `service` (whose store is the SQLite one in `data_dir` or
     /// a shared PostgreSQL one): the key, the example account, the packages folder.
-    pub fn new(mut service: JobService, cfg: ServeConfig, data_dir: &Path) -> anyhow::Result<Server> {
+    pub fn new(mut service: JobService, mut cfg: ServeConfig, data_dir: &Path) -> anyhow::Result<Server> {
+        // the files root as jobs name it (made absolute and without links), once
+        if let Some(root) = &cfg.files_root {
+            cfg.files_root = Some(root.canonicalize().map_err(|e| anyhow::anyhow!("files_root {} cannot be used: {e}", root.display()))?);
+        }
         let secret = ferry_store::secrets::SecretKey::load(data_dir)?;
         let example_dir = example::install(data_dir).map_err(|e| anyhow::anyhow!("cannot write the example account: {e}"))?;
         let packages_dir = data_dir.join("packages");

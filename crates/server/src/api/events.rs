@@ -54,8 +54,7 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Sse {
 /// Feeds one client until the job ends or the client goes away.
 async fn follow(state: AppState, mut job: Job, mut rx: broadcast::Receiver<Event>, tx: mpsc::Sender<Sse>) {
     let _closed = Closed(&state);
-    let Ok(report) = state.service.report(&job.id).await else { return };
-    let mut report = ReportView::from(&report);
+    let Ok(mut report) = state.reports.get(&state.service, &job).await else { return };
     if tx.send(json_event("progress", &report)).await.is_err() || tx.send(json_event("state", &JobView::of(&state, &job))).await.is_err() {
         return;
     }

@@ -6,7 +6,7 @@ use super::templates::{Choice, ErrorPage, Field, Home, JobPage, Jobs, Progress, 
 use crate::access::{Caller, Session, session_of, verify_csrf};
 use crate::api::download::make_link;
 use crate::api::jobs::{Action, act as api_act, create_job, visible};
-use crate::api::views::{CreateJob, JobView, ReportView};
+use crate::api::views::{CreateJob, JobView};
 use crate::endpoints::{EndpointInput, offered};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -249,8 +249,7 @@ pub async fn progress(State(state): State<AppState>, headers: HeaderMap, Path(id
 }
 
 async fn progress_of(state: &AppState, s: &Session, job: &Job) -> Result<String, Response> {
-    let report = state.service.report(&job.id).await.map_err(|e| ApiError::from(e).into_response())?;
-    let report = ReportView::from(&report);
+    let report = state.reports.get(&state.service, job).await.map_err(|e| ApiError::from(e).into_response())?;
     let live = matches!(job.state, JobState::Created | JobState::Authorizing | JobState::Queued | JobState::Running);
     let t = &report.totals;
     let status = match job.state {
