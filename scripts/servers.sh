@@ -18,6 +18,9 @@
 #   oidc-provider (npm, pinned in scripts/oauth/package-lock.json, installed with `npm ci`
 #   when missing): an OAuth 2.0 authorization server on plain HTTP (FERRY_TEST_OAUTH), for
 #   the token tests; scripts/oauth/server.mjs says which clients it knows.
+#   The connector protocol's reference service (examples/remote-service, Python): any
+#   account under its base (`/NAME/`), a bearer token FERRY_TEST_REMOTE_TOKEN, a signing
+#   key `ferry-key` with the password, test hooks on.
 #   PostgreSQL, for the job store's tests (FERRY_TEST_POSTGRES, a URL of a database
 #   `ferry_test` whose role may create databases: each test makes its own): the machine's
 #   server on 127.0.0.1:5432 when it lets `postgres` in without a password, else a private
@@ -266,6 +269,14 @@ PORT=$oauth_port node "$oauth_dir/server.mjs" > "$dir/oauth.log" 2>&1 &
 echo $! > "$dir/oauth.pid"
 wait_port "$oauth_port" "oidc-provider"
 
+# --- the connector protocol's reference service
+remote_port=$(free_port)
+mkdir -p "$dir/remote"
+python3 "$(dirname "$0")/../examples/remote-service/ferry_service.py" --data "$dir/remote" --listen "127.0.0.1:$remote_port" \
+    --token ferry-remote-token --key ferry-key:ferry-test-secret --test-hooks > /dev/null 2> "$dir/remote.log" &
+echo $! > "$dir/remote.pid"
+wait_port "$remote_port" "the reference service"
+
 # --- PostgreSQL
 pg_ok() { PGCONNECT_TIMEOUT=3 psql -w -X -q -h 127.0.0.1 -p "$1" -U postgres -d postgres "${@:2}" 2>/dev/null; }
 if [ "${FERRY_SERVERS_PRIVATE_POSTGRES:-0}" != 1 ] && command -v psql >/dev/null && pg_ok 5432 -Atc 'SELECT 1' >/dev/null; then
@@ -316,5 +327,7 @@ FERRY_TEST_XANDIKOS_E=127.0.0.1:${x_port[e]}
 FERRY_TEST_XANDIKOS_F=127.0.0.1:${x_port[f]}
 FERRY_TEST_POSTGRES=postgres://postgres@127.0.0.1:$pg_port/ferry_test
 FERRY_TEST_OAUTH=http://127.0.0.1:$oauth_port
+FERRY_TEST_REMOTE=127.0.0.1:$remote_port
+FERRY_TEST_REMOTE_TOKEN=ferry-remote-token
 ENV
 echo "$dir"

@@ -41,5 +41,7 @@ set -a
 . "$servers/servers.env"
 set +a
 
+# the connector protocol's reference service's own tests (Python, standard library)
+python3 -m unittest examples/remote-service/test_service.py
 cargo test --workspace --locked -- --test-threads="${FERRY_TEST_THREADS:-2}"
 echo "ferry: all tests passed"

@@ -40,6 +40,10 @@ struct Target {
     count: u32,
     /// The source lists only changes in an incremental run (sync-collection, CONDSTORE).
     tracks_changes: bool,
+    /// The destination keys items by their source as well as their id (the connector
+    /// protocol does, so that two sources' ids never clash): step 5's change then comes
+    /// from the same source, written over the generated account, not from a second one.
+    keyed_by_source: bool,
 }
 
 fn tag() -> String {
@@ -188,7 +192,13 @@ fn behave(t: &Target) {
     assert_eq!(in_c, in_a, "{}: after SIGKILL and resume, C holds each item of A exactly once", t.name);
 
     // 5. change one item and add two at A; an incremental run moves those three only
-    let r = report(&data, t, &["transfer", "--from", &format!("dir:{}", change.display()), "--to", a]);
+    let changed = if t.keyed_by_source {
+        overlay(&change, &src);
+        &src
+    } else {
+        &change
+    };
+    let r = report(&data, t, &["transfer", "--from", &format!("dir:{}", changed.display()), "--to", a]);
     assert_eq!(total(&r, "transferred"), 3, "{}: one changed and two new items at A: {r}", t.name);
     let r = report(&data, t, &["transfer", "--incremental", "--from", a, "--to", b]);
     assert_eq!(total(&r, "transferred"), 3, "{}: the incremental run moves the changed and new items only: {r}", t.name);
@@ -200,6 +210,27 @@ fn behave(t: &Target) {
     assert_ne!(in_a, expected, "{}: the change is visible at A", t.name);
     assert_eq!(export(&data, t, b, &dir.path().join("b2.zip")), in_a, "{}: B equals A after the incremental run", t.name);
     fidelity(t, &dir.path().join("b2.zip"));
+}
+
+/// Writes every file of `change` over `src` (a maildir message replaces the one of the
+/// same unique name, whatever its flags).
+fn overlay(change: &Path, src: &Path) {
+    for f in walk(change) {
+        let rel = f.strip_prefix(change).unwrap();
+        let to = src.join(rel);
+        let name = to.file_name().unwrap().to_str().unwrap().to_owned();
+        if let Some((unique, _)) = name.split_once(":2,")
+            && let Ok(siblings) = std::fs::read_dir(to.parent().unwrap())
+        {
+            for s in siblings.flatten() {
+                if s.file_name().to_str().is_some_and(|n| n.split_once(":2,").is_some_and(|(u, _)| u == unique)) {
+                    std::fs::remove_file(s.path()).unwrap();
+                }
+            }
+        }
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &to).unwrap();
+    }
 }
 
 /// The hard cases, field by field, as they came out of B.
@@ -519,6 +550,7 @@ fn imap_on_dovecot() {
         fixture: mail_fixture,
         count: 504,
         tracks_changes: true,
+        keyed_by_source: false,
     });
 }
 
@@ -532,6 +564,7 @@ fn carddav_on_radicale() {
         fixture: contacts_fixture,
         count: 302,
         tracks_changes: true,
+        keyed_by_source: false,
     });
 }
 
@@ -545,6 +578,7 @@ fn caldav_on_radicale() {
         fixture: calendar_fixture,
         count: 301,
         tracks_changes: true,
+        keyed_by_source: false,
     });
 }
 
@@ -559,6 +593,7 @@ fn carddav_and_caldav_on_xandikos() {
         fixture: contacts_fixture,
         count: 302,
         tracks_changes: true,
+        keyed_by_source: false,
     });
     behave(&Target {
         name: "caldav/xandikos",
@@ -568,6 +603,7 @@ fn carddav_and_caldav_on_xandikos() {
         fixture: calendar_fixture,
         count: 301,
         tracks_changes: true,
+        keyed_by_source: false,
     });
 }
 
@@ -583,5 +619,44 @@ fn webdav_on_rclone() {
         fixture: files_fixture,
         count: files_count(),
         tracks_changes: false,
+        keyed_by_source: false,
     });
+}
+
+/// The connector protocol's reference service (examples/remote-service), every vertical
+/// group, with request signatures (the key id is the URI's user, the password its secret).
+fn remote(name: &'static str, only: &'static str, fixture: fn(&Path, &Path), count: u32) {
+    let host = server_env("FERRY_TEST_REMOTE");
+    let t = tag();
+    let group = only.replace(',', "-");
+    behave(&Target {
+        name,
+        only,
+        accounts: ["a", "b", "c"].map(|x| format!("remote+http://ferry-key@{host}/bh-{x}-{group}-{t}/")),
+        args: vec!["--insecure"],
+        fixture,
+        count,
+        tracks_changes: true,
+        keyed_by_source: true,
+    });
+}
+
+#[test]
+fn remote_mail_on_the_reference_service() {
+    remote("remote/mail", "mail", mail_fixture, 504);
+}
+
+#[test]
+fn remote_contacts_on_the_reference_service() {
+    remote("remote/contacts", "contacts", contacts_fixture, 302);
+}
+
+#[test]
+fn remote_calendar_on_the_reference_service() {
+    remote("remote/calendar", "calendar,tasks", calendar_fixture, 301);
+}
+
+#[test]
+fn remote_files_on_the_reference_service() {
+    remote("remote/files", "files,media", files_fixture, files_count());
 }

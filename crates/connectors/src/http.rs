@@ -140,6 +140,15 @@ pub struct Http {
     /// The URI's user name, for a password without one of its own.
     user: String,
     rate: u32,
+    /// With a password, sign each request with it (HMAC) instead of sending it.
+    signer: Option<Arc<Signer>>,
+}
+
+/// A key id and the shared secret requests are signed with (the connector protocol's
+/// signatures).
+struct Signer {
+    key_id: String,
+    secret: ferry_core::Secret,
 }
 
 impl Http {
@@ -156,7 +165,27 @@ impl Http {
             }
             check_url(&url, settings)?;
         }
-        Ok(Http { client: client(settings)?, auth: settings.credential.clone(), user: user.to_owned(), rate: settings.requests_per_second })
+        Ok(Http {
+            client: client(settings)?,
+            auth: settings.credential.clone(),
+            user: user.to_owned(),
+            rate: settings.requests_per_second,
+            signer: None,
+        })
+    }
+
+    /// As [`Http::new`], but a password credential signs every request (key id: its user
+    /// name, else `user`) instead of travelling as HTTP Basic.
+    pub fn signing(settings: &Settings, user: &str) -> Result<Http, ConnectorError> {
+        let mut http = Http::new(settings, user)?;
+        if let Credential::Password { user: own, secret } = settings.credential.credential() {
+            let key_id = own.unwrap_or_else(|| user.to_owned());
+            if key_id.is_empty() || key_id.contains(['"', '\\']) || key_id.chars().any(char::is_control) {
+                return Err(ConnectorError::Fatal(format!("`{key_id}` is not a key id to sign with: name it as the URI's user")));
+            }
+            http.signer = Some(Arc::new(Signer { key_id, secret }));
+        }
+        Ok(http)
     }
 
     #[cfg(test)]
@@ -190,10 +219,18 @@ impl Http {
     ) -> Result<reqwest::Response, ConnectorError> {
         let mut refreshed = false;
         loop {
-            let (header, generation) = self.auth.authorization(&self.client, &self.user).await?;
+            let (header, generation) = match self.signer {
+                Some(_) => (None, 0),
+                None => self.auth.authorization(&self.client, &self.user).await?,
+            };
             let mut req = make().await?.build().map_err(|e| ConnectorError::Fatal(format!("{what}: {e}")))?;
             if let Some((name, value)) = header {
                 req.headers_mut().insert(name, value);
+            }
+            if let Some(s) = &self.signer {
+                let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                crate::remote::sign::sign(&mut req, &s.key_id, s.secret.expose(), now)
+                    .map_err(|e| ConnectorError::Fatal(format!("{what}: {e}")))?;
             }
             let url = req.url();
             let host = match url.port_or_known_default() {
@@ -231,6 +268,11 @@ impl Http {
                 gate.pause(wait);
             }
             if status == 401 {
+                if self.signer.is_some() {
+                    return Err(ConnectorError::Unauthorized(format!(
+                        "{what}: the service refused the request's signature (401; check the key id, the secret and this machine's clock)"
+                    )));
+                }
                 if !refreshed && self.auth.after_unauthorized(&self.client, generation).await? {
                     refreshed = true;
                     continue;

@@ -15,6 +15,7 @@ mod mock;
 pub mod net;
 pub mod package;
 mod pager;
+pub mod remote;
 pub mod webdav;
 
 use ferry_core::{Capabilities, ConnectorError, Endpoint, Exporter, Importer};
@@ -82,7 +83,7 @@ impl Spec {
 
 /// Every connector ferry has.
 pub fn all() -> &'static [Spec] {
-    &[dir::SPEC, package::SPEC, imap::SPEC, caldav::CALDAV_SPEC, caldav::CARDDAV_SPEC, webdav::SPEC]
+    &[dir::SPEC, package::SPEC, imap::SPEC, caldav::CALDAV_SPEC, caldav::CARDDAV_SPEC, webdav::SPEC, remote::SPEC]
 }
 
 pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {

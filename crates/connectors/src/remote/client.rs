@@ -1,0 +1,137 @@
+//! One service of the connector protocol, as both sides see it: its description (read
+//! once), JSON requests and answers (bounded in size), and the protocol's typed errors
+//! mapped to what the engine does about them.
+
+use super::config::RemoteConfig;
+use super::wire::{ErrorBody, PROTOCOL, Service};
+use crate::Settings;
+use crate::http::{Http, request_error, status_error};
+use ferry_core::ConnectorError;
+use futures::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// The largest JSON answer read (a page of items with their originals).
+const MAX_ANSWER: usize = 64 << 20;
+/// The largest error body read.
+const MAX_ERROR: usize = 64 << 10;
+
+#[derive(Clone)]
+pub struct Remote {
+    pub cfg: Arc<RemoteConfig>,
+    pub http: Http,
+    service: Arc<OnceCell<Service>>,
+}
+
+impl Remote {
+    pub fn new(cfg: RemoteConfig, settings: &Settings) -> Result<Remote, ConnectorError> {
+        let http = Http::signing(settings, &cfg.user)?;
+        Ok(Remote { cfg: Arc::new(cfg), http, service: Default::default() })
+    }
+
+    /// `GET /`, once: refuses a service that speaks another version of the protocol.
+    pub async fn service(&self) -> Result<&Service, ConnectorError> {
+        self.service
+            .get_or_try_init(|| async {
+                let s: Service = self.get("describing the service", "").await?;
+                if s.protocol != PROTOCOL {
+                    return Err(ConnectorError::Fatal(format!(
+                        "{}: the service speaks `{}`; this ferry speaks {PROTOCOL}",
+                        self.cfg.url(""),
+                        s.protocol
+                    )));
+                }
+                Ok(s)
+            })
+            .await
+    }
+
+    /// GET `rel` and read its JSON answer.
+    pub async fn get<T: DeserializeOwned>(&self, what: &str, rel: &str) -> Result<T, ConnectorError> {
+        let url = self.cfg.url(rel);
+        let what = format!("{what} ({url})");
+        let resp = self.http.send(&what, &|| self.http.request("GET", &url)).await?;
+        if !resp.status().is_success() {
+            return Err(error(&what, resp).await.0);
+        }
+        read_json(&what, resp).await
+    }
+
+    /// Sends `body` as JSON with `method` to `rel`; the answer's status and JSON (`T`), or
+    /// the typed error and its code.
+    pub async fn send_json<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        what: &str,
+        method: &str,
+        rel: &str,
+        body: &B,
+    ) -> Result<(u16, Option<T>), (ConnectorError, Option<String>)> {
+        let url = self.cfg.url(rel);
+        let what = format!("{what} ({url})");
+        let bytes = serde_json::to_vec(body).map_err(|e| (ConnectorError::Item(format!("{what}: {e}")), None))?;
+        let make = || self.http.request(method, &url).header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes.clone());
+        let resp = self.http.send(&what, &make).await.map_err(|e| (e, None))?;
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            return Err(error(&what, resp).await);
+        }
+        if status == 204 {
+            return Ok((status, None));
+        }
+        read_json(&what, resp).await.map(|t| (status, Some(t))).map_err(|e| (e, None))
+    }
+}
+
+/// Reads a JSON answer of at most [`MAX_ANSWER`] bytes.
+pub async fn read_json<T: DeserializeOwned>(what: &str, resp: reqwest::Response) -> Result<T, ConnectorError> {
+    let body = read_bounded(what, resp, MAX_ANSWER).await?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ConnectorError::Fatal(format!("{what}: the service's answer is not what the protocol says: {e}")))
+}
+
+async fn read_bounded(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} MiB", max >> 20)));
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| request_error(what, e))?;
+        if body.len() + chunk.len() > max {
+            return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Maps an error answer by its typed code (docs/connector-protocol.md), or by its status
+/// when it has none; also gives the code.
+pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Option<String>) {
+    let by_status = status_error(what, &resp);
+    let header_wait = by_status.throttled_until().map(|t| t.saturating_duration_since(std::time::Instant::now()));
+    let Ok(body) = read_bounded(what, resp, MAX_ERROR).await else { return (by_status, None) };
+    let Ok(ErrorBody { error: e }) = serde_json::from_slice::<ErrorBody>(&body) else { return (by_status, None) };
+    let msg = format!("{what}: {} ({})", if e.message.is_empty() { &e.code } else { &e.message }, e.code);
+    let wait = e.retry_after.map(Duration::from_secs).or(header_wait);
+    let mapped = match e.code.as_str() {
+        "invalid_request" | "too_large" | "unsupported" => ConnectorError::Item(msg),
+        "digest_mismatch" | "internal" => ConnectorError::transient(msg),
+        "invalid_token" => ConnectorError::reconnect(msg),
+        "invalid_signature" => ConnectorError::Unauthorized(msg),
+        "insufficient_scope" => ConnectorError::Fatal(format!("{msg}: the account was not given the scope this needs")),
+        "not_found" | "sync_token_expired" => ConnectorError::NotFound(msg),
+        "conflict" => ConnectorError::Conflict(msg),
+        "rate_limited" | "quota_exhausted" => ConnectorError::throttled(msg, wait.unwrap_or(Duration::from_secs(1))),
+        "unavailable" => match wait {
+            Some(w) => ConnectorError::throttled(msg, w),
+            None => ConnectorError::transient(msg),
+        },
+        "destination_full" => ConnectorError::QuotaExceeded(msg),
+        _ => by_status,
+    };
+    (mapped, Some(e.code))
+}
