@@ -156,6 +156,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-max", type=int, default=100)
     p.add_argument("--content-max-bytes", type=int, default=1024**3)
     p.add_argument("--test-hooks", action="store_true", help="serve POST /_test/... (tests only)")
+    p.add_argument("--publish-limits", action="store_true",
+                   help="say --rate and --daily-quota in GET / (`limits`), so that clients pace themselves")
     args = p.parse_args(argv)
 
     if not args.token and not args.key:
@@ -1020,7 +1022,21 @@ class Service:
             "content_max_bytes": self.args.content_max_bytes,
             "auth": self.auth.schemes(),
             "scopes": ["export", "import"],
+            "limits": self.published_limits(),
         }
+
+    def published_limits(self) -> list:
+        """The limits a client should keep to (only with --publish-limits): the rate as a
+        rolling budget per second, the daily quota as a fixed window that resets at
+        midnight UTC."""
+        if not self.args.publish_limits:
+            return []
+        limits = []
+        if self.args.rate is not None:
+            limits.append({"units": max(1, int(self.args.rate)), "per": "1s", "scope": "user"})
+        if self.args.daily_quota is not None:
+            limits.append({"units": max(1, self.args.daily_quota), "per": "1d", "scope": "user", "window": "fixed"})
+        return limits
 
 
 def valid_account_name(name: str) -> bool:

@@ -142,6 +142,11 @@ pub struct Http {
     rate: u32,
     /// With a password, sign each request with it (HMAC) instead of sending it.
     signer: Option<Arc<Signer>>,
+    /// The connector whose requests these are, for the published limits that name it.
+    provider: Option<&'static str>,
+    /// Whose requests these are, for per-account limits: a hash of what identifies the
+    /// account (never a secret itself).
+    account: String,
 }
 
 /// A key id and the shared secret requests are signed with (the connector protocol's
@@ -165,13 +170,23 @@ impl Http {
             }
             check_url(&url, settings)?;
         }
+        crate::quota::check_table()?;
         Ok(Http {
             client: client(settings)?,
             auth: settings.credential.clone(),
             user: user.to_owned(),
             rate: settings.requests_per_second,
             signer: None,
+            provider: None,
+            account: account_key(&settings.credential.credential(), user),
         })
+    }
+
+    /// Names the connector, for the published limits that count its requests whatever
+    /// the host (`mastodon`).
+    pub fn for_provider(mut self, provider: &'static str) -> Http {
+        self.provider = Some(provider);
+        self
     }
 
     /// As [`Http::new`], but a password credential signs every request (key id: its user
@@ -248,6 +263,15 @@ impl Http {
             );
             let gate = limit::gate(&host, self.rate);
             gate.wait().instrument(span.clone()).await;
+            let kind = crate::quota::RequestKind {
+                host: url.host_str().unwrap_or_default(),
+                port: url.port_or_known_default(),
+                provider: self.provider,
+                method: req.method().as_str(),
+                path: url.path(),
+                account: &self.account,
+            };
+            crate::quota::spend(&kind).instrument(span.clone()).await?;
             let start = std::time::Instant::now();
             let sent = self.client.execute(req).instrument(span.clone()).await;
             span.record("ms", start.elapsed().as_millis() as u64);
@@ -282,6 +306,21 @@ impl Http {
             return Ok(resp);
         }
     }
+}
+
+/// A stable key of the account a credential opens, for per-account limits: a hash of the
+/// refresh token (which outlives access tokens), the key, or the user name.
+fn account_key(c: &Credential, user: &str) -> String {
+    use sha2::Digest;
+    let basis = match c {
+        Credential::Bearer(t) => {
+            t.refresh_token.as_ref().map(|r| r.expose().to_owned()).unwrap_or_else(|| t.access_token.expose().to_owned())
+        }
+        Credential::ApiKey { value, .. } => value.expose().to_owned(),
+        Credential::Password { user: Some(u), .. } => u.clone(),
+        _ => user.to_owned(),
+    };
+    hex::encode(&sha2::Sha256::digest(basis.as_bytes())[..12])
 }
 
 /// A request being built (its body may need opening first).

@@ -15,6 +15,7 @@ mod mock;
 pub mod net;
 pub mod package;
 mod pager;
+pub mod quota;
 pub mod remote;
 pub mod webdav;
 

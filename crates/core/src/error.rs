@@ -9,7 +9,7 @@ pub const RECONNECT: &str = "the account's authorization was revoked or expired:
 /// variant: a throttle is waited out, transient errors are retried with backoff, item
 /// errors (permanent, not found, conflict) fail the item and the job goes on, and
 /// unauthorized, quota exceeded and fatal errors stop the job.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectorError {
     /// Worth another try, after a backoff.
     #[error("{message}")]
@@ -25,6 +25,10 @@ pub enum ConnectorError {
     /// The destination is full (507, IMAP `OVERQUOTA`): the job stops.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// A request quota of the service (a day's, a month's) is spent: the job pauses, and
+    /// can go on from `resume_at`.
+    #[error("{message}")]
+    QuotaSpent { message: String, resume_at: chrono::DateTime<chrono::Utc> },
     /// What the item refers to is not there (404, 410, IMAP `NONEXISTENT`).
     #[error("{0}")]
     NotFound(String),
@@ -68,9 +72,23 @@ impl ConnectorError {
         }
     }
 
-    /// The job cannot go on after it: fatal, unauthorized, quota exceeded.
+    /// The job cannot go on after it: fatal, unauthorized, quota exceeded or spent.
     pub fn stops_job(&self) -> bool {
-        matches!(self, ConnectorError::Fatal(_) | ConnectorError::Unauthorized(_) | ConnectorError::QuotaExceeded(_))
+        matches!(
+            self,
+            ConnectorError::Fatal(_)
+                | ConnectorError::Unauthorized(_)
+                | ConnectorError::QuotaExceeded(_)
+                | ConnectorError::QuotaSpent { .. }
+        )
+    }
+
+    /// A spent request quota: when the job can go on.
+    pub fn resume_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            ConnectorError::QuotaSpent { resume_at, .. } => Some(*resume_at),
+            _ => None,
+        }
     }
 
     /// Maps a local I/O error: a full or read-only disk or a permission problem stops the
@@ -111,6 +129,8 @@ mod tests {
         assert!(ConnectorError::reconnect("invalid_grant").stops_job());
         assert!(ConnectorError::reconnect("invalid_grant").to_string().contains("reconnect this account"));
         assert!(ConnectorError::QuotaExceeded("507".into()).stops_job());
+        let spent = ConnectorError::QuotaSpent { message: "daily quota".into(), resume_at: chrono::Utc::now() };
+        assert!(spent.stops_job() && !spent.is_transient() && spent.resume_at().is_some());
         for e in [ConnectorError::NotFound("404".into()), ConnectorError::Conflict("409".into()), ConnectorError::Item("x".into())] {
             assert!(!e.stops_job() && !e.is_transient(), "{e}");
         }

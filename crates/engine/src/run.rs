@@ -57,6 +57,20 @@ enum Stop {
     /// The lease ran out before this process could renew it: nothing more is written.
     LeaseLost(String),
     Fatal(String),
+    /// A request quota of a side is spent: paused, to go on when it comes back.
+    Pause(String),
+}
+
+/// How an error that ends the job ends it: a spent quota pauses it (saying until when),
+/// anything else fails it.
+fn stop_for(context: String, e: &ConnectorError) -> Stop {
+    match e.resume_at() {
+        Some(at) => Stop::Pause(format!(
+            "{context}: {e}; paused until the quota comes back at {}: run `ferry resume` then",
+            at.format("%Y-%m-%dT%H:%M:%SZ")
+        )),
+        None => Stop::Fatal(format!("{context}: {e}")),
+    }
 }
 
 impl Engine {
@@ -142,12 +156,12 @@ impl Engine {
                     }
                 }
             }
-            Err(e) => stop = Some(Stop::Fatal(format!("cannot read the source: {e}"))),
+            Err(e) => stop = Some(stop_for("cannot read the source".into(), &e)),
         }
         if stop.is_none() && !job.spec.options.dry_run {
             let finish = self.retry.run(|| importer.finish(), |e, d| progress.retrying("finishing", &e.to_string(), d)).await;
             if let Err(e) = finish {
-                stop = Some(Stop::Fatal(format!("the destination could not be completed: {e}")));
+                stop = Some(stop_for("the destination could not be completed".into(), &e));
             }
         }
         // the report is read once (it counts every item of the job), then given the job's end
@@ -156,6 +170,7 @@ impl Engine {
             Some(Stop::Cancelled) if cancel_requested.load(Ordering::SeqCst) => (JobState::Cancelled, Some("cancelled".to_owned())),
             Some(Stop::Cancelled) => (JobState::Paused, Some("interrupted; run `ferry resume` to finish".to_owned())),
             Some(Stop::Fatal(r)) => (JobState::Failed, Some(r)),
+            Some(Stop::Pause(r)) => (JobState::Paused, Some(r)),
             Some(Stop::LeaseLost(why)) => return Err(EngineError::LeaseLost(why)),
             None => match report.totals().failed {
                 0 => (JobState::Completed, None),
@@ -191,7 +206,7 @@ impl Engine {
                 |e, d| progress.retrying("opening the source", &e.to_string(), d),
             )
             .await
-            .map_err(|e| RunError::Stop(Stop::Fatal(format!("cannot read {} from the source: {e}", what(stream)))))
+            .map_err(|e| RunError::Stop(stop_for(format!("cannot read {} from the source", what(stream)), &e)))
     }
 
     /// Reads one stream to its end, writing and committing as it goes.
@@ -246,7 +261,7 @@ impl Engine {
                             source_retries += 1;
                             self.retry.delay(source_retries, &e)
                         }
-                        None => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
+                        None => break Err(RunError::Stop(stop_for(format!("reading {} from the source failed", what(stream)), &e))),
                     };
                     progress.retrying("reading the source", &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
@@ -256,7 +271,7 @@ impl Engine {
                     }
                     continue;
                 }
-                Err(e) => break Err(RunError::Stop(Stop::Fatal(format!("reading {} from the source failed: {e}", what(stream))))),
+                Err(e) => break Err(RunError::Stop(stop_for(format!("reading {} from the source failed", what(stream)), &e))),
             };
             source_retries = 0;
             throttled = Default::default();
@@ -500,7 +515,8 @@ impl Engine {
                         (_, None) => true,
                         (_, Some(Stop::LeaseLost(_))) => false,
                         (Stop::LeaseLost(_) | Stop::Fatal(_), _) => true,
-                        (Stop::Cancelled, _) => false,
+                        (Stop::Pause(_), Some(Stop::Cancelled)) => true,
+                        (Stop::Pause(_) | Stop::Cancelled, _) => false,
                     };
                     if outranks {
                         stop = Some(s);
@@ -547,7 +563,7 @@ impl Engine {
                 Ok(row(item, outcome, None, Some(out.dest_id), out.sha256.or_else(|| item.known_sha256()), out.warnings))
             }
             // the credentials refused (after a refresh), the destination full, or worse
-            Err(e) if e.stops_job() => Err(Stop::Fatal(format!("{vertical} item {}: {e}", item.id))),
+            Err(e) if e.stops_job() => Err(stop_for(format!("{vertical} item {}", item.id), &e)),
             Err(e) => {
                 progress.item_done(vertical, Outcome::Failed, 0);
                 let reason =

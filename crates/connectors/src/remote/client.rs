@@ -28,7 +28,7 @@ pub struct Remote {
 
 impl Remote {
     pub fn new(cfg: RemoteConfig, settings: &Settings) -> Result<Remote, ConnectorError> {
-        let http = Http::signing(settings, &cfg.user)?;
+        let http = Http::signing(settings, &cfg.user)?.for_provider("remote");
         Ok(Remote { cfg: Arc::new(cfg), http, service: Default::default() })
     }
 
@@ -44,9 +44,37 @@ impl Remote {
                         s.protocol
                     )));
                 }
+                self.register_limits(&s)?;
                 Ok(s)
             })
             .await
+    }
+
+    /// Enforces the limits the service publishes, for every job of the process.
+    fn register_limits(&self, s: &Service) -> Result<(), ConnectorError> {
+        let authority = self.cfg.origin.split_once("://").map_or(self.cfg.origin.as_str(), |(_, a)| a);
+        let port = if self.cfg.origin.starts_with("https") { ":443" } else { ":80" };
+        let host = if authority.contains(':') { authority.to_owned() } else { format!("{authority}{port}") };
+        for (i, l) in s.limits.iter().enumerate() {
+            let limit = crate::quota::Limit {
+                name: format!("{} #{i}", self.cfg.url("")),
+                hosts: vec![host.clone()],
+                providers: vec![],
+                paths: l.paths.clone(),
+                methods: vec![],
+                units: l.units,
+                per: l.per.clone(),
+                scope: l.scope,
+                window: l.window,
+                offset: None,
+                source: Some(format!("{} (GET /)", self.cfg.url(""))),
+                costs: Default::default(),
+            };
+            crate::quota::register(limit).map_err(|e| {
+                ConnectorError::Fatal(format!("{}: the service publishes a limit ferry cannot keep: {e}", self.cfg.url("")))
+            })?;
+        }
+        Ok(())
     }
 
     /// GET `rel` and read its JSON answer.
@@ -125,7 +153,23 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Opti
         "insufficient_scope" => ConnectorError::Fatal(format!("{msg}: the account was not given the scope this needs")),
         "not_found" | "sync_token_expired" => ConnectorError::NotFound(msg),
         "conflict" => ConnectorError::Conflict(msg),
-        "rate_limited" | "quota_exhausted" => ConnectorError::throttled(msg, wait.unwrap_or(Duration::from_secs(1))),
+        "rate_limited" => ConnectorError::throttled(msg, wait.unwrap_or(Duration::from_secs(1))),
+        // a quota that comes back soon is waited out; one that comes back later pauses the job
+        "quota_exhausted" => {
+            let at =
+                e.resume_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&chrono::Utc));
+            let at = at.or_else(|| wait.and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| chrono::Utc::now() + w));
+            match at {
+                Some(at) if at > chrono::Utc::now() + chrono::Duration::from_std(crate::quota::MAX_WAIT).unwrap_or_default() => {
+                    ConnectorError::QuotaSpent { message: msg, resume_at: at }
+                }
+                Some(at) => ConnectorError::throttled(msg, (at - chrono::Utc::now()).to_std().unwrap_or_default()),
+                None => ConnectorError::QuotaSpent {
+                    message: format!("{msg} (the service did not say until when)"),
+                    resume_at: chrono::Utc::now() + chrono::Duration::hours(1),
+                },
+            }
+        }
         "unavailable" => match wait {
             Some(w) => ConnectorError::throttled(msg, w),
             None => ConnectorError::transient(msg),

@@ -143,17 +143,7 @@ impl Importer for RemoteImporter {
                 }
                 // the engine retries a transient failure item by item with `put`
                 Err(e) => {
-                    let msg = e.to_string();
-                    let again = |e: &ConnectorError| match e {
-                        ConnectorError::Transient { .. } | ConnectorError::Throttled { .. } => ConnectorError::transient(msg.clone()),
-                        ConnectorError::Unauthorized(_) => ConnectorError::Unauthorized(msg.clone()),
-                        ConnectorError::QuotaExceeded(_) => ConnectorError::QuotaExceeded(msg.clone()),
-                        ConnectorError::Item(_) | ConnectorError::NotFound(_) | ConnectorError::Conflict(_) => {
-                            ConnectorError::Item(msg.clone())
-                        }
-                        ConnectorError::Fatal(_) => ConnectorError::Fatal(msg.clone()),
-                    };
-                    out.extend(chunk.iter().map(|_| Err(again(&e))));
+                    out.extend(chunk.iter().map(|_| Err(e.clone())));
                     continue;
                 }
             };

@@ -43,6 +43,25 @@ pub struct Service {
     /// The OAuth 2.0 scopes it asks for.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The request limits it enforces: ferry keeps every job under them, and pauses a job
+    /// whose fixed quota is spent until the quota comes back.
+    #[serde(default)]
+    pub limits: Vec<PublishedLimit>,
+}
+
+/// A limit a service publishes: `units` requests per `per` (`1s`, `5m`, `1d`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PublishedLimit {
+    pub units: u64,
+    pub per: String,
+    /// `user` (each account) or `app` (every account of ferry's client together).
+    pub scope: crate::quota::Scope,
+    /// `rolling` (refills as it is spent) or `fixed` (comes back whole when the window ends).
+    #[serde(default)]
+    pub window: crate::quota::Window,
+    /// Only requests whose path (below the host) starts with one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
 }
 
 fn default_page() -> u32 {
