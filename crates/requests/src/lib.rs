@@ -1,0 +1,6 @@
+//! ferry's controller side: what a company needs to answer a portability (GDPR Article
+//! 20) or access (Article 15, CCPA right to know) request from its own databases. The
+//! [`map`] of its databases; [`regime`]s as data and the [`scope`] they give; the request
+//! [`lifecycle`] and its [`deadline`]s; the hash-chained [`audit`] log.
+
+pub mod map;
