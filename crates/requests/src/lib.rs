@@ -4,3 +4,10 @@
 //! [`lifecycle`] and its [`deadline`]s; the hash-chained [`audit`] log.
 
 pub mod map;
+pub mod deadline;
+pub mod kind;
+pub mod regime;
+pub mod scope;
+
+pub use kind::{Part, RequestKind};
+pub use regime::Regime;

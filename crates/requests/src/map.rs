@@ -9,7 +9,7 @@ pub mod parse;
 pub mod validate;
 
 pub use graph::{Reach, Reached, Step};
-pub use parse::{MAX_MAP_BYTES, MapError, parse};
+pub use parse::{MAX_MAP_BYTES, MapError, load, parse};
 pub use validate::{Problem, validate};
 
 use schemars::JsonSchema;
