@@ -75,10 +75,11 @@ fn extensions_beyond_the_rule_are_refused() {
         Err(DeadlineError::TooLate { tell_by: d(2027, 6, 3), today: d(2027, 6, 4) })
     );
     rule.check_extension(start, &[], Period::Months(2), d(2027, 6, 3)).unwrap();
-    let none = Regime::from_toml(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/regimes/gdpr.toml")).unwrap().replace(
-        "deadline = { months = 1, extension_months = 2 }",
-        "deadline = { months = 1 }",
-    ))
+    let none = Regime::from_toml(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/regimes/gdpr.toml"))
+            .unwrap()
+            .replace("deadline = { months = 1, extension_months = 2 }", "deadline = { months = 1 }"),
+    )
     .unwrap()
     .deadline;
     assert_eq!(none.check_extension(start, &[], Period::Months(1), today), Err(DeadlineError::NoExtension));
@@ -92,7 +93,10 @@ fn ccpa_is_45_days_extendable_once_by_45() {
     rule.check_extension(start, &[], Period::Days(45), d(2027, 2, 1)).unwrap();
     assert_eq!(rule.deadline(start, &[Period::Days(45)]).due, d(2027, 4, 1));
     assert_eq!(rule.latest(start), d(2027, 4, 1));
-    assert_eq!(rule.check_extension(start, &[Period::Days(45)], Period::Days(1), d(2027, 2, 1)), Err(DeadlineError::TooMany { allowed: 1 }));
+    assert_eq!(
+        rule.check_extension(start, &[Period::Days(45)], Period::Days(1), d(2027, 2, 1)),
+        Err(DeadlineError::TooMany { allowed: 1 })
+    );
     assert!(matches!(rule.check_extension(start, &[], Period::Days(46), d(2027, 2, 1)), Err(DeadlineError::TooLong { .. })));
 }
 

@@ -110,7 +110,9 @@ fn wrong_shapes_are_refused_with_a_clear_error() {
     assert_eq!(invalid(""), ["the map has no `[[database]]` section"]);
     assert!(invalid("database = 3")[0].contains("must be a list of `[[database]]` sections, not a integer"));
     assert!(invalid("database = [1]")[0].contains("`database` #1 must be a table"));
-    assert!(invalid("[[database]]\nname = \"d\"\nurl = \"sqlite:x\"\ntable = \"t\"")[0].starts_with("database \"d\": `table` must be a list"));
+    assert!(
+        invalid("[[database]]\nname = \"d\"\nurl = \"sqlite:x\"\ntable = \"t\"")[0].starts_with("database \"d\": `table` must be a list")
+    );
     assert!(invalid("[tables]\nx = 1")[0].contains("unknown key `tables`"));
 }
 
@@ -260,7 +262,10 @@ fn links_are_followed_both_ways_many_levels_deep() {
     let order: Vec<(&str, usize)> = reach.order.iter().map(|r| (r.table.as_str(), r.depth)).collect();
     assert_eq!(order, [("customers", 0), ("orders", 1), ("support_tickets", 1), ("recommendations", 1), ("order_items", 2)]);
     // order_items links to orders, orders to customers: reached backwards, two joins deep
-    assert_eq!(reach.get("order_items").unwrap().path, [step("customers.id", "orders.customer_id"), step("orders.id", "order_items.order_id")]);
+    assert_eq!(
+        reach.get("order_items").unwrap().path,
+        [step("customers.id", "orders.customer_id"), step("orders.id", "order_items.order_id")]
+    );
 }
 
 #[test]

@@ -75,7 +75,10 @@ fn data_processed_by_hand_is_outside_article_20_but_within_article_15() {
     let mut m = shop();
     m.databases[0].tables[0].columns[2].automated = false; // customers.name
     let s = scope(&m, &Regime::builtin("gdpr").unwrap(), RequestKind::Both).unwrap();
-    assert_eq!(s.part(Part::Portability).unwrap().decision("customers", "name"), Some(&left_out("data not processed by automated means is outside Article 20(1)(b)")));
+    assert_eq!(
+        s.part(Part::Portability).unwrap().decision("customers", "name"),
+        Some(&left_out("data not processed by automated means is outside Article 20(1)(b)"))
+    );
     assert_eq!(s.part(Part::Access).unwrap().decision("customers", "name"), Some(&Decision::Included));
 }
 
@@ -88,7 +91,9 @@ fn article_15_includes_everything_withholds_others_data_and_lists_supplementary_
     assert_eq!(a.decision("orders", "invoice_number"), Some(&Decision::Included));
     let Some(Decision::Withheld { reason }) = a.decision("support_tickets", "agent_notes") else { panic!() };
     assert!(reason.contains("Article 15(4)"));
-    for info in [Supplementary::Purposes, Supplementary::Categories, Supplementary::Recipients, Supplementary::Retention, Supplementary::Source] {
+    for info in
+        [Supplementary::Purposes, Supplementary::Categories, Supplementary::Recipients, Supplementary::Retention, Supplementary::Source]
+    {
         assert!(a.supplementary.contains(&info), "{info:?}");
     }
     assert!(a.supplementary.contains(&Supplementary::AutomatedDecisions));
