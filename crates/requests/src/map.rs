@@ -211,6 +211,15 @@ impl DatasetMap {
 }
 
 impl Database {
+    /// Its tables by name (the first, where two share one).
+    pub fn by_name(&self) -> BTreeMap<&str, &Table> {
+        let mut out = BTreeMap::new();
+        for t in &self.tables {
+            out.entry(t.name.as_str()).or_insert(t);
+        }
+        out
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)

@@ -135,6 +135,11 @@ fn deeply_nested_input_is_refused_before_parsing() {
     assert_eq!(map::parse(&deep), Err(MapError::TooDeep { line: 1, limit: map::parse::MAX_NESTING }));
     let deep_tables = format!("x = {}{}", "{ a = ".repeat(50), "1 }".repeat(50));
     assert!(matches!(map::parse(&deep_tables), Err(MapError::TooDeep { .. })));
+    // an unclosed string does not hide what follows it on later lines
+    let hidden = format!("a = \"open\nx = {}1{}\n\"", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(map::parse(&hidden), Err(MapError::TooDeep { line: 2, limit: map::parse::MAX_NESTING }));
+    let hidden = format!("a = 'open\nx = {}1{}\n'", "{ b = ".repeat(100_000), "}".repeat(100_000));
+    assert!(matches!(map::parse(&hidden), Err(MapError::TooDeep { line: 2, .. })));
     // brackets inside strings and comments do not count
     let quoted = format!("{MINIMAL}\n# {}\n", "[".repeat(100));
     let quoted = quoted.replace("name = \"email\"\norigin", &format!("name = \"email\"\ndescription = \"{}\"\norigin", "{[".repeat(100)));
@@ -288,4 +293,46 @@ fn a_chain_reached_from_its_far_end_follows_links_forwards() {
     let order: Vec<(&str, usize)> = reach.order.iter().map(|r| (r.table.as_str(), r.depth)).collect();
     assert_eq!(order, [("d", 0), ("c", 1), ("b", 2), ("a", 3)]);
     assert_eq!(reach.get("a").unwrap().path, [step("d.id", "c.up"), step("c.id", "b.up"), step("b.id", "a.up")]);
+}
+
+/// A database of `n` tables `t0`…, each linking to the one before; `t0` has identity.
+fn chain(n: usize) -> String {
+    let mut text = String::from("[[database]]\nname = \"x\"\nurl = \"sqlite:x\"\n");
+    for i in 0..n {
+        text += &format!("[[database.table]]\nname = \"t{i}\"\n");
+        if i == 0 {
+            text += "identity = { email = \"email\" }\n";
+        } else {
+            text += &format!("links = {{ prev = \"t{}.id\" }}\n", i - 1);
+        }
+        text += "[[database.table.column]]\nname = \"id\"\norigin = \"observed\"\nbasis = \"contract\"\n";
+    }
+    text
+}
+
+#[test]
+fn join_paths_stop_at_the_depth_bound_and_say_so() {
+    let m = map::parse(&chain(40)).unwrap();
+    let reach = map::graph::reach(&m.databases[0]);
+    assert_eq!(reach.order.len(), map::graph::MAX_JOIN_DEPTH + 1);
+    assert_eq!(reach.order.last().unwrap().path.len(), map::graph::MAX_JOIN_DEPTH);
+    assert!(reach.unreachable.is_empty());
+    assert_eq!(reach.too_deep, (33..40).map(|i| format!("t{i}")).collect::<Vec<_>>());
+    let problems = map::validate(&m);
+    assert_eq!(problems.len(), 7, "{problems:?}");
+    assert_eq!(
+        problems[0].to_string(),
+        "database \"x\", table \"t33\": reached only through more than 32 joins from a table with identity columns"
+    );
+}
+
+#[test]
+fn a_map_with_too_many_tables_is_refused_and_a_large_one_is_quick() {
+    let err = map::parse(&chain(map::parse::MAX_TABLES + 1)).unwrap_err();
+    assert_eq!(err, MapError::Invalid(vec![format!("the map describes 5001 tables, more than the {} allowed", map::parse::MAX_TABLES)]));
+    let started = std::time::Instant::now();
+    let m = map::parse(&chain(map::parse::MAX_TABLES)).unwrap();
+    let problems = map::validate(&m);
+    assert_eq!(problems.len(), map::parse::MAX_TABLES - 33);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
 }

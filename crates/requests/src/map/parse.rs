@@ -10,6 +10,9 @@ use std::path::Path;
 /// The largest map file read: 4 MiB is thousands of tables.
 pub const MAX_MAP_BYTES: usize = 4 * 1024 * 1024;
 
+/// The most tables a map may describe, all databases together.
+pub const MAX_TABLES: usize = 5000;
+
 /// The deepest nesting of arrays and inline tables accepted (the format itself needs 2).
 pub const MAX_NESTING: usize = 16;
 
@@ -55,6 +58,10 @@ pub fn parse(text: &str) -> Result<DatasetMap, MapError> {
     match doc.get("database") {
         None => errors.push("the map has no `[[database]]` section".to_string()),
         Some(value) => {
+            let tables: usize = value.as_array().into_iter().flatten().filter_map(|db| db.get("table")?.as_array()).map(Vec::len).sum();
+            if tables > MAX_TABLES {
+                return Err(MapError::Invalid(vec![format!("the map describes {tables} tables, more than the {MAX_TABLES} allowed")]));
+            }
             for (i, db) in sections(value, "database", "the map", &mut errors).into_iter().enumerate() {
                 if let Some(db) = read_database(db, i, &mut errors) {
                     databases.push(db);
@@ -156,14 +163,24 @@ fn check_nesting(text: &str) -> Result<(), MapError> {
                 i += delim.len();
                 while i < bytes.len() && !bytes[i..].starts_with(delim) {
                     if bytes[i] == b'\n' {
+                        if !triple {
+                            // a one-line string ends at the line's end, closed or not
+                            break;
+                        }
                         line += 1;
                     }
                     if q == b'"' && bytes[i] == b'\\' {
+                        // an escape, or a line-ending backslash in a multi-line string
                         i += 1;
+                        if bytes.get(i) == Some(&b'\n') {
+                            line += 1;
+                        }
                     }
                     i += 1;
                 }
-                i += delim.len();
+                if bytes[i..].starts_with(delim) {
+                    i += delim.len();
+                }
                 continue;
             }
             b'[' | b'{' => {

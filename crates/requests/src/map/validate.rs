@@ -61,6 +61,7 @@ pub fn validate(map: &DatasetMap) -> Vec<Problem> {
             push(d, None, None, "it has no tables".to_string());
         }
         let mut table_names = BTreeSet::new();
+        let tables = db.by_name();
         for t in &db.tables {
             let tn = Some(t.name.as_str());
             if t.name.trim().is_empty() {
@@ -105,7 +106,7 @@ pub fn validate(map: &DatasetMap) -> Vec<Problem> {
                     push(d, tn, cn, format!("its link target `{target}` is not of the form table.column"));
                     continue;
                 };
-                match db.table(target_table) {
+                match tables.get(target_table) {
                     None => push(d, tn, cn, format!("it links to `{target}`, but the database has no table \"{target_table}\" in the map")),
                     Some(other) if !other.knows_column(target_column) => push(
                         d,
@@ -126,6 +127,14 @@ pub fn validate(map: &DatasetMap) -> Vec<Problem> {
         }
         for t in &reach.unreachable {
             push(d, Some(t), None, "unreachable: no table with identity columns leads to it through links".to_string());
+        }
+        for t in &reach.too_deep {
+            push(
+                d,
+                Some(t),
+                None,
+                format!("reached only through more than {} joins from a table with identity columns", graph::MAX_JOIN_DEPTH),
+            );
         }
     }
     problems.sort();
