@@ -29,7 +29,7 @@ pub enum State {
 use State::*;
 
 /// Every allowed transition, `(from, to)`; anything else is refused.
-pub const TRANSITIONS: [(State, State); 18] = [
+pub const TRANSITIONS: [(State, State); 19] = [
     (Received, VerifyingIdentity),
     // the person's identity was already verified when the request came in (signed in)
     (Received, InProgress),
@@ -42,6 +42,8 @@ pub const TRANSITIONS: [(State, State); 18] = [
     (InProgress, ReadyForReview),
     (InProgress, Refused),
     (InProgress, Withdrawn),
+    // a further extension, where the regime's rule allows more than one
+    (Extended, Extended),
     (Extended, ReadyForReview),
     (Extended, Refused),
     (Extended, Withdrawn),

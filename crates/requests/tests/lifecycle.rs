@@ -26,7 +26,8 @@ fn the_transition_table_allows_exactly_the_documented_steps() {
     }
     assert!(Received.can_go_to(VerifyingIdentity));
     assert!(InProgress.can_go_to(Extended));
-    assert!(!Extended.can_go_to(Extended));
+    assert!(Extended.can_go_to(Extended));
+    assert!(!ReadyForReview.can_go_to(Extended));
     assert!(!Received.can_go_to(Delivered));
     for done in [Delivered, Refused, Withdrawn] {
         assert!(done.is_final());
@@ -92,8 +93,33 @@ fn extensions_need_a_reason_and_must_fit_the_rule() {
         Err(LifecycleError::Extension(DeadlineError::TooLate { tell_by: d(2027, 2, 28), today: d(2027, 3, 1) }))
     );
     assert_eq!(r.state, State::InProgress);
+    r.extend(&gdpr, Period::Months(1), "complex", d(2027, 2, 20)).unwrap();
+    // GDPR allows one extension: a second is refused, whatever is left of the two months
+    assert_eq!(
+        r.extend(&gdpr, Period::Months(1), "still complex", d(2027, 2, 21)),
+        Err(LifecycleError::Extension(DeadlineError::TooMany { allowed: 1 }))
+    );
+    assert_eq!(r.extensions.len(), 1);
     let ccpa = Regime::builtin("ccpa").unwrap();
     assert!(matches!(r.extend(&ccpa, Period::Days(45), "complex", d(2027, 2, 1)), Err(LifecycleError::WrongRegime { .. })));
+}
+
+#[test]
+fn a_regime_allowing_two_extensions_gets_them_one_after_the_other() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/regimes/ccpa.toml")).unwrap();
+    let twice = Regime::from_toml(&text.replace("extensions = 1", "extensions = 2").replace("id = \"ccpa\"", "id = \"twice\"")).unwrap();
+    let mut r = request(&twice);
+    r.identity_confirmed("signed in", d(2027, 1, 31)).unwrap();
+    assert_eq!(r.deadline(&twice).unwrap().due, d(2027, 3, 17));
+    r.extend(&twice, Period::Days(45), "volume", d(2027, 2, 1)).unwrap();
+    r.extend(&twice, Period::Days(45), "more volume", d(2027, 2, 2)).unwrap();
+    assert_eq!(r.state, State::Extended);
+    // 45 + 45 + 45 days from 31 January
+    assert_eq!(r.deadline(&twice).unwrap().due, d(2027, 6, 15));
+    assert!(matches!(
+        r.extend(&twice, Period::Days(1), "again", d(2027, 2, 3)),
+        Err(LifecycleError::Extension(DeadlineError::TooMany { allowed: 2 }))
+    ));
 }
 
 #[test]
