@@ -2,7 +2,8 @@
 //! 20) or access (Article 15, CCPA right to know) request from its own databases. The
 //! [`map`] of its databases and its [`check`] against them; [`regime`]s as data and the
 //! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
-//! hash-chained [`audit`] log and the [`store`] that keeps requests and log.
+//! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
+//! the [`store`] that keeps requests and log.
 
 pub mod audit;
 pub mod check;
@@ -13,6 +14,7 @@ pub mod map;
 pub mod regime;
 pub mod scope;
 pub mod store;
+pub mod supplementary;
 
 pub use kind::{Part, RequestKind};
 pub use regime::Regime;

@@ -104,6 +104,11 @@ pub struct Column {
     /// How long it is kept, or the criteria that decide it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<String>,
+    /// A decision based solely on automated processing, including profiling, that this
+    /// column feeds (GDPR Article 22): what is decided, the logic involved, and its
+    /// significance and consequences for the person (Article 15(1)(h)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated_decision: Option<String>,
 }
 
 fn yes() -> bool {

@@ -32,6 +32,10 @@ pub struct Regime {
     /// The statement of the right to complain, given with every refusal and delivery;
     /// `{authority}` is replaced by [`Regime::authority`].
     pub complaint: String,
+    /// The person's other rights over their data, stated in an access answer
+    /// (supplementary information `rights`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<String>,
     /// The deadline rule.
     pub deadline: Rule,
     /// Where the deadline rule comes from (`Article 12(3) GDPR`).
@@ -157,6 +161,9 @@ impl Regime {
             }
             if right.automated_only && right.manual_left_out.is_none() {
                 return invalid(format!("[{part}] covers automated processing only but gives no `manual_left_out` reason"));
+            }
+            if right.supplementary.contains(&Supplementary::Rights) && self.rights.is_none() {
+                return invalid(format!("[{part}] lists the supplementary information `rights` but the regime states no `rights`"));
             }
             if right.lookback_months.is_some_and(|m| m == 0 || m > 1200) {
                 return invalid(format!("[{part}] lookback_months must be 1 to 1200"));

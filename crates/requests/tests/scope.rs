@@ -187,3 +187,48 @@ fn a_bad_regime_file_is_refused_with_the_reason() {
     assert!(matches!(Regime::from_toml(&"#".repeat(300_000)), Err(RegimeError::TooLarge { .. })));
     assert!(matches!(Regime::from_toml("id = "), Err(RegimeError::Invalid(_))));
 }
+
+#[test]
+fn an_access_answer_carries_the_supplementary_information_from_the_map() {
+    use ferry_requests::supplementary::{information, source};
+    let m = shop();
+    let gdpr = Regime::builtin("gdpr").unwrap();
+    let s = scope(&m, &gdpr, RequestKind::Access).unwrap();
+    let info = information(&m, &gdpr, s.part(Part::Access).unwrap());
+    let names: Vec<&str> = info.categories.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["commercial information", "customer service", "identifiers", "inferences", "preferences"]);
+    let inferences = &info.categories[3];
+    assert_eq!(inferences.columns, ["shop.customers.fraud_score", "shop.recommendations.product", "shop.recommendations.reason"]);
+    assert_eq!(inferences.sources, [source(map::Origin::Inferred)]);
+    assert_eq!(inferences.recipients, ["Recommendation engine provider"]);
+    assert!(info.purposes.contains(&"Preventing fraud.".to_string()));
+    assert!(info.recipients.contains(&"Tax authority".to_string()));
+    assert!(info.retention.contains(&"10 years (tax law).".to_string()));
+    assert_eq!(info.sources.len(), 3);
+    assert_eq!(info.automated_decisions.len(), 1);
+    assert_eq!(info.automated_decisions[0].column, "shop.customers.fraud_score");
+    assert!(info.rights.as_deref().unwrap().contains("Article 17 GDPR"));
+    assert_eq!(info.complaint, Some(gdpr.complaint_statement()));
+    // withheld columns are data held about the person too: listed, not delivered
+    let service = &info.categories[1];
+    assert!(service.columns.contains(&"shop.support_tickets.cc_recipients".to_string()));
+
+    // portability lists no supplementary information; CCPA lists no Article 22 decisions
+    let p = scope(&m, &gdpr, RequestKind::Portability).unwrap();
+    let none = information(&m, &gdpr, p.part(Part::Portability).unwrap());
+    assert!(none.categories.is_empty() && none.purposes.is_empty() && none.complaint.is_none() && none.rights.is_none());
+    let ccpa = Regime::builtin("ccpa").unwrap();
+    let c = scope(&m, &ccpa, RequestKind::Access).unwrap();
+    let info = information(&m, &ccpa, c.part(Part::Access).unwrap());
+    assert!(info.automated_decisions.is_empty() && info.rights.is_none());
+    assert_eq!(info.categories.len(), 5);
+    assert!(info.complaint.unwrap().contains("California Privacy Protection Agency"));
+}
+
+#[test]
+fn a_regime_listing_rights_must_state_them() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/regimes/gdpr.toml")).unwrap();
+    let without: String = text.lines().filter(|l| !l.starts_with("rights = ")).map(|l| format!("{l}\n")).collect();
+    let err = Regime::from_toml(&without).unwrap_err().to_string();
+    assert!(err.contains("states no `rights`"), "{err}");
+}
