@@ -202,6 +202,38 @@ async fn the_sqlite_log_refuses_updates_and_tampering_through_raw_sql_is_detecte
     assert!(matches!(store.verify(None).await, Err(StoreError::Audit(AuditError::Missing { seq: 3, .. }))));
 }
 
+/// Creates 24 requests at once, from as many tasks: the chain must not fork.
+macro_rules! concurrent_creates {
+    ($store:expr) => {{
+        let gdpr = Regime::builtin("gdpr").unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let store = $store.clone();
+            let r = Request::new(
+                format!("c-{i}"),
+                &gdpr,
+                Default::default(),
+                d(2027, 1, 31),
+                Identity { kind: IdentityKind::Email, value: format!("p{i}@example.org"), verified: None },
+            );
+            tasks.push(tokio::spawn(async move { store.create(&r, "web form", at(0)).await.unwrap() }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let entries = $store.entries().await.unwrap();
+        assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=24).collect::<Vec<i64>>());
+        assert_eq!($store.verify(None).await.unwrap().unwrap().seq, 24);
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_to_the_sqlite_log_keep_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteRequests::open(&dir.path().join("requests.db")).await.unwrap();
+    concurrent_creates!(store);
+}
+
 /// The PostgreSQL server for tests: FERRY_TEST_POSTGRES, else the one on this machine.
 fn postgres_url() -> String {
     std::env::var("FERRY_TEST_POSTGRES").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
@@ -214,14 +246,27 @@ fn with_database(url: &str, db: &str) -> String {
     format!("{base}/{db}{}", query.map(|q| format!("?{q}")).unwrap_or_default())
 }
 
-#[tokio::test]
-async fn the_postgres_store_keeps_a_verifiable_log_and_detects_tampering() {
+/// Runs `test` with the URL of a new database on the PostgreSQL server, and drops the
+/// database after it, whether the test passed or not.
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let server = postgres_url();
     let mut admin = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {server}: {e}"));
     let name = format!("ferry_requests_{}", uuid::Uuid::new_v4().simple());
     admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let url = with_database(&server, &name);
-    let outcome = tokio::spawn(async move {
+    let outcome = tokio::spawn(test(with_database(&server, &name))).await;
+    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn the_postgres_store_keeps_a_verifiable_log_and_detects_tampering() {
+    on_postgres(|url| async move {
         let store = PostgresRequests::connect(&url).await.unwrap();
         let r = run_request!(store, "r-1");
         assert_eq!(store.request("r-1").await.unwrap(), Some(r));
@@ -242,10 +287,16 @@ async fn the_postgres_store_keeps_a_verifiable_log_and_detects_tampering() {
         pool.close().await;
     })
     .await;
-    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_to_the_postgres_log_keep_one_chain() {
+    on_postgres(|url| async move {
+        let store = PostgresRequests::connect(&url).await.unwrap();
+        concurrent_creates!(store);
+        store.pool().close().await;
+    })
+    .await;
 }
 
 trait Micros {
