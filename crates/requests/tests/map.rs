@@ -140,6 +140,12 @@ fn deeply_nested_input_is_refused_before_parsing() {
     assert_eq!(map::parse(&hidden), Err(MapError::TooDeep { line: 2, limit: map::parse::MAX_NESTING }));
     let hidden = format!("a = 'open\nx = {}1{}\n'", "{ b = ".repeat(100_000), "}".repeat(100_000));
     assert!(matches!(map::parse(&hidden), Err(MapError::TooDeep { line: 2, .. })));
+    // a backslash at the very end, or before a line's end, of a one-line string (found
+    // by tests/fuzz.rs: the scan once read past the end)
+    assert!(matches!(map::parse("a = \"abc\\"), Err(MapError::Syntax(_))));
+    assert!(matches!(map::parse("a = \"\"\"abc\\"), Err(MapError::Syntax(_))));
+    let hidden = format!("a = \"open\\\nx = {}1{}", "[".repeat(1000), "]".repeat(1000));
+    assert!(matches!(map::parse(&hidden), Err(MapError::TooDeep { line: 2, .. })));
     // brackets inside strings and comments do not count
     let quoted = format!("{MINIMAL}\n# {}\n", "[".repeat(100));
     let quoted = quoted.replace("name = \"email\"\norigin", &format!("name = \"email\"\ndescription = \"{}\"\norigin", "{[".repeat(100)));

@@ -159,27 +159,34 @@ fn check_nesting(text: &str) -> Result<(), MapError> {
             }
             q @ (b'"' | b'\'') => {
                 let triple = bytes[i..].starts_with(if q == b'"' { b"\"\"\"" } else { b"'''" });
-                let delim: &[u8] = if triple { &bytes[i..i + 3] } else { &bytes[i..i + 1] };
+                let delim = &bytes[i..i + if triple { 3 } else { 1 }];
                 i += delim.len();
-                while i < bytes.len() && !bytes[i..].starts_with(delim) {
-                    if bytes[i] == b'\n' {
-                        if !triple {
-                            // a one-line string ends at the line's end, closed or not
+                loop {
+                    match bytes.get(i) {
+                        None => break,
+                        // a one-line string ends at the line's end, closed or not
+                        Some(b'\n') if !triple => break,
+                        Some(b'\n') => {
+                            line += 1;
+                            i += 1;
+                        }
+                        // an escape (in basic strings only); a line-ending backslash
+                        // continues only a multi-line string
+                        Some(b'\\') if q == b'"' => match bytes.get(i + 1) {
+                            Some(b'\n') if !triple => i += 1,
+                            Some(b'\n') => {
+                                line += 1;
+                                i += 2;
+                            }
+                            Some(_) => i += 2,
+                            None => i += 1,
+                        },
+                        Some(_) if bytes[i..].starts_with(delim) => {
+                            i += delim.len();
                             break;
                         }
-                        line += 1;
+                        Some(_) => i += 1,
                     }
-                    if q == b'"' && bytes[i] == b'\\' {
-                        // an escape, or a line-ending backslash in a multi-line string
-                        i += 1;
-                        if bytes.get(i) == Some(&b'\n') {
-                            line += 1;
-                        }
-                    }
-                    i += 1;
-                }
-                if bytes[i..].starts_with(delim) {
-                    i += delim.len();
                 }
                 continue;
             }
