@@ -342,3 +342,14 @@ fn a_map_with_too_many_tables_is_refused_and_a_large_one_is_quick() {
     assert_eq!(problems.len(), map::parse::MAX_TABLES - 33);
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
 }
+
+#[test]
+fn deeply_dotted_keys_are_refused_by_the_parsers_recursion_limit() {
+    let syntax = |text: String| match map::parse(&text) {
+        Err(MapError::Syntax(msg)) => assert!(msg.contains("recursion limit"), "{msg}"),
+        other => panic!("expected a syntax error, got {other:?}"),
+    };
+    syntax(format!("{} = 1", vec!["a"; 100_000].join(".")));
+    syntax(format!("[{}]\nb = 1", vec!["a"; 100_000].join(".")));
+    syntax(format!("[[database]]\nname = \"x\"\nurl = \"sqlite:x\"\n{} = 1", vec!["\"a\""; 100_000].join(" . ")));
+}
