@@ -54,11 +54,17 @@ pub async fn catalog(url: &str) -> Result<Catalog, String> {
 pub async fn check_map(map: &DatasetMap) -> Vec<Problem> {
     let mut problems = Vec::new();
     for db in &map.databases {
-        match catalog(&db.url).await {
-            Ok(cat) => problems.extend(compare(db, &cat)),
+        let problem = |message: String| Problem { database: db.name.clone(), table: None, column: None, message };
+        let url = match db.resolve_url() {
+            Ok(url) => url,
             Err(e) => {
-                problems.push(Problem { database: db.name.clone(), table: None, column: None, message: format!("cannot read it: {e}") })
+                problems.push(problem(e));
+                continue;
             }
+        };
+        match catalog(&url).await {
+            Ok(cat) => problems.extend(compare(db, &cat)),
+            Err(e) => problems.push(problem(format!("cannot read it: {e}"))),
         }
     }
     problems.sort();

@@ -32,7 +32,8 @@ pub struct DatasetMap {
 pub struct Database {
     /// The name the map and its reports use for this database.
     pub name: String,
-    /// Where it is: `postgres://...`, `mysql://...` (MySQL or MariaDB) or `sqlite:...`.
+    /// Where it is: `postgres://...`, `mysql://...` (MySQL or MariaDB) or `sqlite:...`;
+    /// or `env:NAME`, the URL in environment variable NAME, to keep passwords out of the map.
     pub url: String,
     /// Its tables that hold personal data, each a `[[database.table]]` section.
     #[serde(rename = "table", default)]
@@ -216,6 +217,19 @@ impl DatasetMap {
 }
 
 impl Database {
+    /// Its URL, read from the environment for `env:NAME`.
+    pub fn resolve_url(&self) -> Result<String, String> {
+        self.resolve_url_with(|var| std::env::var(var).ok())
+    }
+
+    /// Its URL, with `env:NAME` looked up by `lookup`.
+    pub fn resolve_url_with(&self, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+        match self.url.strip_prefix("env:") {
+            None => Ok(self.url.clone()),
+            Some(var) => lookup(var).ok_or_else(|| format!("its url names the environment variable {var}, which is not set")),
+        }
+    }
+
     /// Its tables by name (the first, where two share one).
     pub fn by_name(&self) -> BTreeMap<&str, &Table> {
         let mut out = BTreeMap::new();

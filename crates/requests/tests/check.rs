@@ -74,6 +74,16 @@ async fn check_map_on_sqlite() {
         conn.close().await.unwrap();
     }
     assert_eq!(check_at(url.clone()).await, WANT);
+    // the url may come from the environment (looked up here by a stand-in: setting a
+    // variable while other test threads read the environment is not sound)
+    let mut db = shop().databases.remove(0);
+    db.url = "env:SHOP_URL".into();
+    let resolved = db.resolve_url_with(|var| (var == "SHOP_URL").then(|| url.clone())).unwrap();
+    assert_eq!(check_at(resolved).await, WANT);
+    assert_eq!(
+        check_at("env:FERRY_REQUESTS_TEST_NOT_SET".into()).await,
+        ["database \"shop\": its url names the environment variable FERRY_REQUESTS_TEST_NOT_SET, which is not set"]
+    );
     // an unreadable database is one problem, not a panic, and no file is made
     let missing = dir.path().join("missing.db");
     let got = check_at(format!("sqlite:{}", missing.display())).await;

@@ -236,7 +236,7 @@ fn validate_reports_every_problem_at_once_naming_where() {
     let got: Vec<String> = map::validate(&m).iter().map(ToString::to_string).collect();
     let want = [
         "database \"main\": it has no tables",
-        "database \"main\": its url must start with postgres://, postgresql://, mysql://, mariadb:// or sqlite:",
+        "database \"main\": its url must start with postgres://, postgresql://, mysql://, mariadb://, sqlite: or env:",
         "database \"main\": two databases have this name",
         "database \"main\", table \"island\": unreachable: no table with identity columns leads to it through links",
         "database \"main\", table \"island2\": unreachable: no table with identity columns leads to it through links",
@@ -249,6 +249,16 @@ fn validate_reports_every_problem_at_once_naming_where() {
         "database \"main\", table \"users\", column \"email\": two columns have this name",
     ];
     assert_eq!(got, want);
+}
+
+#[test]
+fn a_url_may_name_an_environment_variable() {
+    let ok = MINIMAL.replace("sqlite:main.db", "env:SHOP_DATABASE_URL");
+    assert!(map::validate(&map::parse(&ok).unwrap()).is_empty());
+    let bad = MINIMAL.replace("sqlite:main.db", "env:SHOP DB");
+    let problems = map::validate(&map::parse(&bad).unwrap());
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].message.contains("must name an environment variable"), "{}", problems[0]);
 }
 
 #[test]

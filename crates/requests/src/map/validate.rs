@@ -54,8 +54,13 @@ pub fn validate(map: &DatasetMap) -> Vec<Problem> {
         if !db_names.insert(d) {
             push(d, None, None, "two databases have this name".to_string());
         }
-        if !["postgres://", "postgresql://", "mysql://", "mariadb://", "sqlite:"].iter().any(|p| db.url.starts_with(p)) {
-            push(d, None, None, "its url must start with postgres://, postgresql://, mysql://, mariadb:// or sqlite:".to_string());
+        let env_var = db.url.strip_prefix("env:");
+        if env_var.is_some_and(|v| v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            push(d, None, None, "its url `env:NAME` must name an environment variable (letters, digits and _)".to_string());
+        } else if env_var.is_none()
+            && !["postgres://", "postgresql://", "mysql://", "mariadb://", "sqlite:"].iter().any(|p| db.url.starts_with(p))
+        {
+            push(d, None, None, "its url must start with postgres://, postgresql://, mysql://, mariadb://, sqlite: or env:".to_string());
         }
         if db.tables.is_empty() {
             push(d, None, None, "it has no tables".to_string());
