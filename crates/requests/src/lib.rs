@@ -1,0 +1,20 @@
+//! ferry's controller side: what a company needs to answer a portability (GDPR Article
+//! 20) or access (Article 15, CCPA right to know) request from its own databases. The
+//! [`map`] of its databases and its [`check`] against them; [`regime`]s as data and the
+//! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
+//! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
+//! the [`store`] that keeps requests and log.
+
+pub mod audit;
+pub mod check;
+pub mod deadline;
+pub mod kind;
+pub mod lifecycle;
+pub mod map;
+pub mod regime;
+pub mod scope;
+pub mod store;
+pub mod supplementary;
+
+pub use kind::{Part, RequestKind};
+pub use regime::Regime;

@@ -1,0 +1,137 @@
+//! The request store in a PostgreSQL database of its own (its migrations table is
+//! sqlx's usual one, so not the job store's database).
+
+use super::{Result, StoreError, new_entry, parse_record, record, verify_all};
+use crate::audit::{self, Entry, Head};
+use crate::lifecycle::{Request, Transition};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Row};
+
+#[derive(Clone)]
+pub struct PostgresRequests {
+    pool: PgPool,
+}
+
+impl PostgresRequests {
+    /// Connects to the database at `url` (`postgres://...`) and migrates it.
+    pub async fn connect(url: &str) -> Result<PostgresRequests> {
+        let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PostgresRequests { pool })
+    }
+
+    /// The pool, for reports and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Stores a new request and audits its receipt.
+    pub async fn create(&self, request: &Request, actor: &str, at: DateTime<Utc>) -> Result<Entry> {
+        let rec = record(request);
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO requests (id, regime, kind, state, received, record) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&request.id)
+        .bind(&request.regime)
+        .bind(request.kind.as_str())
+        .bind(request.state.as_str())
+        .bind(request.received)
+        .bind(&rec)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Exists(request.id.clone()));
+        }
+        let entry = append(&mut tx, new_entry(request, None, actor, at, &rec)).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// Stores `request` after `step`, if the stored one is still where the step began,
+    /// and audits the step.
+    pub async fn record(&self, request: &Request, step: &Transition, actor: &str, at: DateTime<Utc>) -> Result<Entry> {
+        let rec = record(request);
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE requests SET state = $1, record = $2 WHERE id = $3 AND state = $4")
+            .bind(request.state.as_str())
+            .bind(&rec)
+            .bind(&request.id)
+            .bind(step.from.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT 1 FROM requests WHERE id = $1").bind(&request.id).fetch_optional(&mut *tx).await?;
+            return Err(match exists {
+                None => StoreError::NotFound(request.id.clone()),
+                Some(_) => StoreError::Conflict { id: request.id.clone(), expected: step.from.to_string() },
+            });
+        }
+        let entry = append(&mut tx, new_entry(request, Some(step), actor, at, &rec)).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// The request `id`.
+    pub async fn request(&self, id: &str) -> Result<Option<Request>> {
+        let row = sqlx::query("SELECT record FROM requests WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| parse_record(id, r.get("record"))).transpose()
+    }
+
+    /// The whole audit log, in order.
+    pub async fn entries(&self) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM audit_entries ORDER BY seq").fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_entry).collect()
+    }
+
+    /// Verifies the audit log (against `head`, the last head known, if given) and every
+    /// request's record against it; returns the head.
+    pub async fn verify(&self, head: Option<&Head>) -> Result<Option<Head>> {
+        let entries = self.entries().await?;
+        let records: Vec<(String, String)> = sqlx::query("SELECT id, record FROM requests ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| (r.get("id"), r.get("record")))
+            .collect();
+        verify_all(&entries, &records, head)
+    }
+}
+
+async fn append(tx: &mut sqlx::PgConnection, new: audit::NewEntry) -> Result<Entry> {
+    // one writer at a time: the chain must not fork (readers are not blocked)
+    sqlx::query("LOCK TABLE audit_entries IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+    let last = sqlx::query("SELECT * FROM audit_entries ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+    let last = last.as_ref().map(row_to_entry).transpose()?;
+    let entry = audit::chain(last.as_ref(), new);
+    sqlx::query(
+        "INSERT INTO audit_entries (seq, at, actor, request_id, action, reason, data_hash, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(entry.seq)
+    .bind(entry.at)
+    .bind(&entry.actor)
+    .bind(&entry.request)
+    .bind(&entry.action)
+    .bind(&entry.reason)
+    .bind(&entry.data_hash)
+    .bind(&entry.prev)
+    .bind(&entry.hash)
+    .execute(&mut *tx)
+    .await?;
+    Ok(entry)
+}
+
+fn row_to_entry(r: &sqlx::postgres::PgRow) -> Result<Entry> {
+    Ok(Entry {
+        seq: r.get("seq"),
+        at: r.get("at"),
+        actor: r.get("actor"),
+        request: r.get("request_id"),
+        action: r.get("action"),
+        reason: r.get("reason"),
+        data_hash: r.get("data_hash"),
+        prev: r.get("prev_hash"),
+        hash: r.get("hash"),
+    })
+}

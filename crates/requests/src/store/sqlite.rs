@@ -1,0 +1,147 @@
+//! The request store in one SQLite file.
+
+use super::{Result, StoreError, new_entry, parse_record, record, verify_all};
+use crate::audit::{self, Entry, Head};
+use crate::lifecycle::{Request, Transition};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct SqliteRequests {
+    pool: SqlitePool,
+}
+
+impl SqliteRequests {
+    /// Opens (creating if needed) the SQLite file at `path`, migrated.
+    pub async fn open(path: &Path) -> Result<SqliteRequests> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteRequests { pool })
+    }
+
+    /// The pool, for reports and tests.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Stores a new request and audits its receipt.
+    pub async fn create(&self, request: &Request, actor: &str, at: DateTime<Utc>) -> Result<Entry> {
+        let rec = record(request);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO requests (id, regime, kind, state, received, record) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&request.id)
+        .bind(&request.regime)
+        .bind(request.kind.as_str())
+        .bind(request.state.as_str())
+        .bind(request.received.to_string())
+        .bind(&rec)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Exists(request.id.clone()));
+        }
+        let entry = append(&mut tx, new_entry(request, None, actor, at, &rec)).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// Stores `request` after `step`, if the stored one is still where the step began,
+    /// and audits the step.
+    pub async fn record(&self, request: &Request, step: &Transition, actor: &str, at: DateTime<Utc>) -> Result<Entry> {
+        let rec = record(request);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let updated = sqlx::query("UPDATE requests SET state = ?, record = ? WHERE id = ? AND state = ?")
+            .bind(request.state.as_str())
+            .bind(&rec)
+            .bind(&request.id)
+            .bind(step.from.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT 1 FROM requests WHERE id = ?").bind(&request.id).fetch_optional(&mut *tx).await?;
+            return Err(match exists {
+                None => StoreError::NotFound(request.id.clone()),
+                Some(_) => StoreError::Conflict { id: request.id.clone(), expected: step.from.to_string() },
+            });
+        }
+        let entry = append(&mut tx, new_entry(request, Some(step), actor, at, &rec)).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// The request `id`.
+    pub async fn request(&self, id: &str) -> Result<Option<Request>> {
+        let row = sqlx::query("SELECT record FROM requests WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| parse_record(id, r.get("record"))).transpose()
+    }
+
+    /// The whole audit log, in order.
+    pub async fn entries(&self) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM audit_entries ORDER BY seq").fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_entry).collect()
+    }
+
+    /// Verifies the audit log (against `head`, the last head known, if given) and every
+    /// request's record against it; returns the head.
+    pub async fn verify(&self, head: Option<&Head>) -> Result<Option<Head>> {
+        let entries = self.entries().await?;
+        let records: Vec<(String, String)> = sqlx::query("SELECT id, record FROM requests ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| (r.get("id"), r.get("record")))
+            .collect();
+        verify_all(&entries, &records, head)
+    }
+}
+
+async fn append(tx: &mut sqlx::SqliteConnection, new: audit::NewEntry) -> Result<Entry> {
+    let last = sqlx::query("SELECT * FROM audit_entries ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+    let last = last.as_ref().map(row_to_entry).transpose()?;
+    let entry = audit::chain(last.as_ref(), new);
+    sqlx::query(
+        "INSERT INTO audit_entries (seq, at, actor, request_id, action, reason, data_hash, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.seq)
+    .bind(entry.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(&entry.actor)
+    .bind(&entry.request)
+    .bind(&entry.action)
+    .bind(&entry.reason)
+    .bind(&entry.data_hash)
+    .bind(&entry.prev)
+    .bind(&entry.hash)
+    .execute(&mut *tx)
+    .await?;
+    Ok(entry)
+}
+
+fn row_to_entry(r: &sqlx::sqlite::SqliteRow) -> Result<Entry> {
+    let seq: i64 = r.get("seq");
+    let at: String = r.get("at");
+    let at = DateTime::parse_from_rfc3339(&at)
+        .map_err(|e| StoreError::Corrupt(format!("(audit entry {seq})"), format!("time `{at}`: {e}")))?
+        .with_timezone(&Utc);
+    Ok(Entry {
+        seq,
+        at,
+        actor: r.get("actor"),
+        request: r.get("request_id"),
+        action: r.get("action"),
+        reason: r.get("reason"),
+        data_hash: r.get("data_hash"),
+        prev: r.get("prev_hash"),
+        hash: r.get("hash"),
+    })
+}
