@@ -21,6 +21,10 @@
 #   The connector protocol's reference service (examples/remote-service, Python): any
 #   account under its base (`/NAME/`), a bearer token FERRY_TEST_REMOTE_TOKEN, a signing
 #   key `ferry-key` with the password, test hooks on.
+#   MariaDB, for the controller side's dataset-map checks (FERRY_TEST_MARIADB, a URL of a
+#   database `ferry_test`; root may create databases): the machine's server on
+#   127.0.0.1:3306 when root gets in without a password, else a private server under DIR
+#   on a free port (also when FERRY_SERVERS_PRIVATE_MARIADB=1).
 #   PostgreSQL, for the job store's tests (FERRY_TEST_POSTGRES, a URL of a database
 #   `ferry_test` whose role may create databases: each test makes its own): the machine's
 #   server on 127.0.0.1:5432 when it lets `postgres` in without a password, else a private
@@ -309,6 +313,38 @@ if [ -z "$(pg -Atc "SELECT 1 FROM pg_database WHERE datname = 'ferry_test'")" ];
     pg -c 'CREATE DATABASE ferry_test'
 fi
 
+# --- MariaDB
+my_ok() { mariadb -h 127.0.0.1 -P "$1" -u root --connect-timeout=3 "${@:2}" 2>/dev/null; }
+if [ "${FERRY_SERVERS_PRIVATE_MARIADB:-0}" != 1 ] && command -v mariadb >/dev/null && my_ok 3306 -e 'SELECT 1' >/dev/null; then
+    my_port=3306
+else
+    if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
+        echo "servers.sh: MariaDB is not installed and none answers on 127.0.0.1:3306 (apt-get install mariadb-server)" >&2
+        exit 1
+    fi
+    my_port=$(free_port)
+    m="$dir/mariadb"
+    mkdir -p "$m"
+    as_my=()
+    if [ "$(id -u)" -eq 0 ]; then
+        my_user=mysql
+        id "$my_user" >/dev/null 2>&1 || my_user=nobody
+        chown "$my_user" "$m"
+        as_my=(runuser -u "$my_user" --)
+    fi
+    # throwaway data; root without a password, on the loopback and the private socket only
+    "${as_my[@]}" mariadb-install-db --no-defaults --datadir="$m/data" --auth-root-authentication-method=normal \
+        --skip-test-db > "$m/install.log" 2>&1
+    "${as_my[@]}" /usr/sbin/mariadbd --no-defaults --datadir="$m/data" --port="$my_port" --bind-address=127.0.0.1 \
+        --socket="$m/mariadb.sock" --pid-file="$m/mariadb.pid" --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
+        > "$m/mariadb.log" 2>&1 &
+    wait_port "$my_port" MariaDB
+    # the server's own pid (runuser's would not pass the signal on)
+    for _ in $(seq 1 50); do [ -s "$m/mariadb.pid" ] && break; sleep 0.1; done
+    cp "$m/mariadb.pid" "$dir/mariadb.pid"
+fi
+my_ok "$my_port" -e 'CREATE DATABASE IF NOT EXISTS ferry_test'
+
 cat > "$dir/servers.env" <<ENV
 FERRY_SERVERS_DIR=$dir
 FERRY_TEST_CA=$dir/ca.pem
@@ -327,6 +363,7 @@ FERRY_TEST_XANDIKOS_E=127.0.0.1:${x_port[e]}
 FERRY_TEST_XANDIKOS_F=127.0.0.1:${x_port[f]}
 FERRY_TEST_POSTGRES=postgres://postgres@127.0.0.1:$pg_port/ferry_test
 FERRY_TEST_OAUTH=http://127.0.0.1:$oauth_port
+FERRY_TEST_MARIADB=mysql://root@127.0.0.1:$my_port/ferry_test
 FERRY_TEST_REMOTE=127.0.0.1:$remote_port
 FERRY_TEST_REMOTE_TOKEN=ferry-remote-token
 ENV
