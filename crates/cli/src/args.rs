@@ -32,7 +32,8 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  usage error
   3  done with errors: some items could not be transferred (listed in the report)
   4  the package failed verification
-  5  interrupted (Ctrl-C); `ferry resume JOB` finishes it";
+  5  interrupted (Ctrl-C), or paused until a spent request quota comes back (the
+     reason says when); `ferry resume JOB` finishes it";
 
 #[derive(Subcommand)]
 pub enum Command {

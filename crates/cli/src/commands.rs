@@ -305,7 +305,11 @@ async fn execute(cli: &Cli, service: &Arc<JobService>, id: &str, run: RunOptions
         JobState::Completed => EXIT_OK,
         JobState::CompletedWithErrors => EXIT_ITEM_ERRORS,
         JobState::Paused => {
-            eprintln!("ferry: job {id} interrupted; run `ferry resume {id}` to finish it");
+            match job.reason.as_deref() {
+                // a spent request quota says until when
+                Some(r) if !r.starts_with("interrupted") => eprintln!("ferry: job {id} paused: {}", safe(r)),
+                _ => eprintln!("ferry: job {id} interrupted; run `ferry resume {id}` to finish it"),
+            }
             EXIT_INTERRUPTED
         }
         JobState::Cancelled => {

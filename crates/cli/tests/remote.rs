@@ -183,6 +183,8 @@ fn a_spent_daily_quota_pauses_the_job_until_it_comes_back() {
     let o = ferry_signed(&data, &["transfer", "--from", &contacts(dir.path(), 50, 0), "--to", &svc.uri("daily"), "--concurrency", "1"]);
     let r = report(&o);
     assert_eq!(r["report"]["state"], "paused", "{}", text(&o));
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("paused: "), "the reason is printed: {}", text(&o));
     let reason = r["report"]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("paused until") && reason.contains("quota"), "the reason says until when: {reason}");
     let done = total(&r, "transferred");
@@ -243,4 +245,148 @@ fn an_expired_sync_token_falls_back_to_a_full_listing_without_duplicates() {
     // and the next incremental run lists only changes again
     let o = ferry_signed(&data, &["transfer", "--incremental", "--from", &a, "--to", &b]);
     assert_eq!(total(&report(&o), "found"), 0, "{}", text(&o));
+}
+
+/// A service that answers what a broken or hostile one would, by path (one answer per
+/// connection): `/v2/` speaks another protocol version, `/bad/` gives a page of damaged
+/// items beside good ones, `/loop/` gives the same cursor for ever, `/huge/` announces a
+/// page of 100 MB, `/evil/` points content at another origin. It counts the requests to
+/// the other origin, which must stay at none.
+struct Hostile {
+    port: u16,
+    elsewhere: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn answer(s: &mut std::net::TcpStream, status: &str, body: &str) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+impl Hostile {
+    fn start() -> Hostile {
+        let elsewhere = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // the other origin: a listener that only counts
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let other_port = other.local_addr().unwrap().port();
+        let count = elsewhere.clone();
+        std::thread::spawn(move || {
+            for s in other.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(s);
+            }
+        });
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in l.incoming().flatten() {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                let account = path.split('/').nth(1).unwrap_or("");
+                let rest = path.splitn(3, '/').nth(2).unwrap_or("");
+                let sha = "a".repeat(64);
+                let contact = |id: &str| {
+                    format!(
+                        r#"{{"id":"{id}","container":"","version":"1","record":{{"type":"contact","uid":"{id}","formatted_name":"P {id}","vcard_version":"4.0"}}}}"#
+                    )
+                };
+                match (account, rest) {
+                    ("v2", "") => answer(&mut s, "200 OK", r#"{"protocol":"ferry-connector/2","exports":["contacts"]}"#),
+                    (_, "") => answer(
+                        &mut s,
+                        "200 OK",
+                        r#"{"protocol":"ferry-connector/1","exports":["contacts","files"],"imports":[],"page_size_max":50}"#,
+                    ),
+                    (_, "containers") if query.contains("files") => {
+                        answer(&mut s, "200 OK", r#"{"containers":[{"id":"f","vertical":"files","path":""}]}"#)
+                    }
+                    (_, "containers") => answer(&mut s, "200 OK", r#"{"containers":[{"id":"c","vertical":"contacts","path":""}]}"#),
+                    ("huge", _) => {
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{{\"items\":["
+                        );
+                    }
+                    ("loop", _) => answer(&mut s, "200 OK", &format!(r#"{{"items":[{}],"next_cursor":"same"}}"#, contact("x"))),
+                    ("evil", "containers/f/items") => answer(
+                        &mut s,
+                        "200 OK",
+                        &format!(
+                            r#"{{"items":[{{"id":"f1","container":"","version":"1","record":{{"type":"file","name":"f1.txt"}},"content":{{"sha256":"{sha}","size":3,"media_type":"text/plain","url":"http://127.0.0.1:{other_port}/steal"}}}}],"next_cursor":null}}"#
+                        ),
+                    ),
+                    ("evil", _) | ("bad", "containers/f/items") => answer(&mut s, "200 OK", r#"{"items":[],"next_cursor":null}"#),
+                    ("bad", _) => answer(
+                        &mut s,
+                        "200 OK",
+                        &format!(
+                            r#"{{"items":[{},{{"id":"no-version","record":{{"type":"contact","formatted_name":"x","vcard_version":"4.0"}}}},{{"id":"wrong-type","version":"1","record":{{"type":"event","uid":"e","summary":"s","start":{{"value":"2025-01-01"}}}}}},{{"id":"bad-original","version":"1","record":{{"type":"contact","formatted_name":"y","vcard_version":"4.0"}},"original":{{"media_type":"text/vcard","base64":"%%%"}}}},{}],"failures":[{{"id":"held-back","reason":"the record is damaged at the service"}}],"next_cursor":null}}"#,
+                            contact("good-1"),
+                            contact("good-2")
+                        ),
+                    ),
+                    _ => answer(&mut s, "404 Not Found", r#"{"error":{"code":"not_found","message":"no such thing"}}"#),
+                }
+            }
+        });
+        Hostile { port, elsewhere }
+    }
+
+    fn uri(&self, account: &str) -> String {
+        format!("remote+http://k1@127.0.0.1:{}/{account}/", self.port)
+    }
+}
+
+#[test]
+fn a_hostile_service_is_not_believed_and_nothing_it_holds_is_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Hostile::start();
+    let data = dir.path().join("data");
+    let out = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+
+    // another major version of the protocol
+    let o = ferry_signed(&data, &["export", &h.uri("v2"), "-o", &out("v2.zip")]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("ferry-connector/2") && text(&o).contains("ferry-connector/1"), "{}", text(&o));
+
+    // damaged items fail one by one, with their reasons; the good ones and the service's
+    // own failures are in the report
+    let o = ferry_signed(&data, &["transfer", "--from", &h.uri("bad"), "--to", &format!("package:{}", out("bad.zip"))]);
+    let r = report(&o);
+    assert_eq!(total(&r, "transferred"), 2, "{r}");
+    assert_eq!(total(&r, "failed"), 4, "three damaged items and one the service held back: {r}");
+    let listed = r.to_string();
+    for (id, why) in [
+        ("no-version", "version"),
+        ("wrong-type", "a calendar record in a contacts container"),
+        ("bad-original", "base64"),
+        ("held-back", "damaged at the service"),
+    ] {
+        assert!(listed.contains(id) && listed.contains(why), "{id}: {why}: {listed}");
+    }
+
+    // the same cursor again would never end
+    let o = ferry_signed(&data, &["export", &h.uri("loop"), "--only", "contacts", "-o", &out("loop.zip")]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("same cursor"), "{}", text(&o));
+
+    // a page too large to hold is refused before it is read
+    let o = ferry_signed(&data, &["export", &h.uri("huge"), "--only", "contacts", "-o", &out("huge.zip")]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("larger than"), "{}", text(&o));
+
+    // content on another origin is never fetched (the credential would go along)
+    let o =
+        ferry_signed(&data, &["transfer", "--only", "files", "--from", &h.uri("evil"), "--to", &format!("package:{}", out("evil.zip"))]);
+    let r = report(&o);
+    assert_eq!(total(&r, "failed"), 1, "{r}");
+    assert_eq!(h.elsewhere.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing was sent to the other origin");
 }
