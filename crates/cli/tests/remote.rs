@@ -316,6 +316,21 @@ impl Hostile {
                         );
                     }
                     ("loop", _) => answer(&mut s, "200 OK", &format!(r#"{{"items":[{}],"next_cursor":"same"}}"#, contact("x"))),
+                    // A, B, A, ...: a cycle of two
+                    ("cycle", _) => {
+                        let next = if query.contains("cursor=A") { "B" } else { "A" };
+                        answer(&mut s, "200 OK", &format!(r#"{{"items":[{}],"next_cursor":"{next}"}}"#, contact(next)))
+                    }
+                    // more than the 50 a page may hold
+                    ("toomany", _) => {
+                        let items: Vec<String> = (0..51).map(|i| contact(&format!("t{i}"))).collect();
+                        answer(&mut s, "200 OK", &format!(r#"{{"items":[{}],"next_cursor":null}}"#, items.join(",")))
+                    }
+                    // an item that claims a container it was not listed in
+                    ("claims", _) => {
+                        let moved = contact("moved").replace(r#""container":"""#, r#""container":"../Elsewhere""#);
+                        answer(&mut s, "200 OK", &format!(r#"{{"items":[{},{moved}],"next_cursor":null}}"#, contact("ok")))
+                    }
                     ("evil", "containers/f/items") => answer(
                         &mut s,
                         "200 OK",
@@ -377,6 +392,19 @@ fn a_hostile_service_is_not_believed_and_nothing_it_holds_is_dropped_silently() 
     let o = ferry_signed(&data, &["export", &h.uri("loop"), "--only", "contacts", "-o", &out("loop.zip")]);
     assert!(!o.status.success());
     assert!(text(&o).contains("same cursor"), "{}", text(&o));
+
+    // a cycle of cursors, and a page larger than asked for
+    let o = ferry_signed(&data, &["export", &h.uri("cycle"), "--only", "contacts", "-o", &out("cycle.zip")]);
+    assert!(!o.status.success() && text(&o).contains("same cursor again"), "{}", text(&o));
+    let o = ferry_signed(&data, &["export", &h.uri("toomany"), "--only", "contacts", "-o", &out("toomany.zip")]);
+    assert!(!o.status.success() && text(&o).contains("for a page of at most 50"), "{}", text(&o));
+
+    // an item may not move itself into another container
+    let to = format!("package:{}", out("claims.zip"));
+    let o = ferry_signed(&data, &["transfer", "--only", "contacts", "--from", &h.uri("claims"), "--to", &to]);
+    let r = report(&o);
+    assert_eq!((total(&r, "transferred"), total(&r, "failed")), (1, 1), "{r}");
+    assert!(r.to_string().contains("claims container `../Elsewhere`"), "{r}");
 
     // a page too large to hold is refused before it is read
     let o = ferry_signed(&data, &["export", &h.uri("huge"), "--only", "contacts", "-o", &out("huge.zip")]);

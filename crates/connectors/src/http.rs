@@ -242,11 +242,6 @@ impl Http {
             if let Some((name, value)) = header {
                 req.headers_mut().insert(name, value);
             }
-            if let Some(s) = &self.signer {
-                let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-                crate::remote::sign::sign(&mut req, &s.key_id, s.secret.expose(), now)
-                    .map_err(|e| ConnectorError::Fatal(format!("{what}: {e}")))?;
-            }
             let url = req.url();
             let host = match url.port_or_known_default() {
                 Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
@@ -272,6 +267,12 @@ impl Http {
                 account: &self.account,
             };
             crate::quota::spend(&kind).instrument(span.clone()).await?;
+            // signed after the waits, so that its time is the time it is sent
+            if let Some(s) = &self.signer {
+                let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                crate::remote::sign::sign(&mut req, &s.key_id, s.secret.expose(), now)
+                    .map_err(|e| ConnectorError::Fatal(format!("{what}: {e}")))?;
+            }
             let start = std::time::Instant::now();
             let sent = self.client.execute(req).instrument(span.clone()).await;
             span.record("ms", start.elapsed().as_millis() as u64);
@@ -347,6 +348,9 @@ fn header_retry_after(resp: &reqwest::Response) -> Option<Duration> {
 pub fn client(settings: &Settings) -> Result<reqwest::Client, ConnectorError> {
     let tls = (*net::tls_config(settings)?).clone();
     let redirects = settings.clone();
+    // a key in a header of its own would go along to wherever a redirect points (reqwest
+    // drops only Authorization and cookies when the origin changes)
+    let key_in_header = settings.credential.kind() == Some(ferry_core::CredentialKind::ApiKey);
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .dns_resolver(std::sync::Arc::new(Guarded(settings.clone())))
@@ -354,6 +358,14 @@ pub fn client(settings: &Settings) -> Result<reqwest::Client, ConnectorError> {
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 10 {
                 return attempt.error("too many redirects");
+            }
+            let elsewhere = attempt.previous().first().is_some_and(|first| first.origin() != attempt.url().origin());
+            if key_in_header && elsewhere {
+                let e = ConnectorError::Fatal(format!(
+                    "refused a redirect to {}: the API key would go to another origin",
+                    attempt.url().origin().ascii_serialization()
+                ));
+                return attempt.error(Refused(e));
             }
             match check_url(attempt.url(), &redirects) {
                 Ok(()) => attempt.follow(),

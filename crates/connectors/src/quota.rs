@@ -112,6 +112,9 @@ impl Limit {
         if self.units == 0 {
             return Err(format!("limit `{}`: units must be at least 1", self.name));
         }
+        if let Some((k, v)) = self.costs.iter().find(|(_, v)| **v > self.units) {
+            return Err(format!("limit `{}`: `{k}` costs {v} units, more than the {} there are", self.name, self.units));
+        }
         if self.hosts.is_empty() && self.providers.is_empty() {
             return Err(format!("limit `{}`: names no host and no provider", self.name));
         }
@@ -332,6 +335,7 @@ mod tests {
             ("[[limit]]\nname='x'\nhosts=['h']\nunits=5\nper='1d'\noffset='25h'\nscope='user'\nwindow='fixed'\n", "shorter"),
             ("[[limit]]\nname='x'\nhosts=['h']\nunits=5\nper='99999999999d'\nscope='user'\n", "a year"),
             ("[[limit", "FERRY"),
+            ("[[limit]]\nname='x'\nhosts=['h']\nunits=5\nper='5m'\nscope='user'\n[limit.costs]\n'GET /' = 6\n", "more than the 5"),
         ] {
             let e = parse(text, "FERRY_LIMITS f").unwrap_err();
             assert!(e.contains(says), "{text}: {e}");

@@ -486,7 +486,16 @@ impl Engine {
         let Some(page_puts) = while_held(clock, importer.put_page(&todo)).await else {
             return (Ok(rows), Some(Stop::LeaseLost(LeaseClock::RAN_OUT.into())));
         };
-        if let Some(results) = page_puts {
+        if let Some(mut results) = page_puts {
+            // a destination that answers for fewer items than it was given: the rest are
+            // failures, never skipped
+            while results.len() < todo.len() {
+                results.push(Err(ConnectorError::Item(format!(
+                    "the destination answered for {} of {} items of the page",
+                    results.len(),
+                    todo.len()
+                ))));
+            }
             for (item, put) in todo.iter().zip(results) {
                 let put = match put {
                     Err(e) if e.is_transient() => {

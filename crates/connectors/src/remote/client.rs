@@ -3,7 +3,7 @@
 //! mapped to what the engine does about them.
 
 use super::config::RemoteConfig;
-use super::wire::{ErrorBody, PROTOCOL, Service};
+use super::wire::{ErrorBody, PROTOCOL, Service, WireError};
 use crate::Settings;
 use crate::http::{Http, request_error, status_error};
 use ferry_core::ConnectorError;
@@ -52,15 +52,23 @@ impl Remote {
 
     /// Enforces the limits the service publishes, for every job of the process.
     fn register_limits(&self, s: &Service) -> Result<(), ConnectorError> {
-        let authority = self.cfg.origin.split_once("://").map_or(self.cfg.origin.as_str(), |(_, a)| a);
-        let port = if self.cfg.origin.starts_with("https") { ":443" } else { ":80" };
-        let host = if authority.contains(':') { authority.to_owned() } else { format!("{authority}{port}") };
+        const MAX_LIMITS: usize = 16;
+        if s.limits.len() > MAX_LIMITS {
+            return Err(ConnectorError::Fatal(format!("{}: the service publishes more than {MAX_LIMITS} limits", self.cfg.url(""))));
+        }
+        let url = reqwest::Url::parse(&self.cfg.url("")).map_err(|e| ConnectorError::Fatal(e.to_string()))?;
+        let host = format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0));
         for (i, l) in s.limits.iter().enumerate() {
+            // a service's limits count its own requests only: below its base
+            let paths = match l.paths.is_empty() {
+                true => vec![url.path().to_owned()],
+                false => l.paths.iter().map(|p| format!("{}{}", url.path(), p.trim_start_matches('/'))).collect(),
+            };
             let limit = crate::quota::Limit {
                 name: format!("{} #{i}", self.cfg.url("")),
                 hosts: vec![host.clone()],
                 providers: vec![],
-                paths: l.paths.clone(),
+                paths,
                 methods: vec![],
                 units: l.units,
                 per: l.per.clone(),
@@ -122,7 +130,7 @@ pub async fn read_json<T: DeserializeOwned>(what: &str, resp: reqwest::Response)
 
 async fn read_bounded(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
     if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} MiB", max >> 20)));
+        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
     }
     let mut body = Vec::new();
     let mut stream = resp.bytes_stream();
@@ -136,16 +144,15 @@ async fn read_bounded(what: &str, resp: reqwest::Response, max: usize) -> Result
     Ok(body)
 }
 
-/// Maps an error answer by its typed code (docs/connector-protocol.md), or by its status
-/// when it has none; also gives the code.
-pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Option<String>) {
-    let by_status = status_error(what, &resp);
-    let header_wait = by_status.throttled_until().map(|t| t.saturating_duration_since(std::time::Instant::now()));
-    let Ok(body) = read_bounded(what, resp, MAX_ERROR).await else { return (by_status, None) };
-    let Ok(ErrorBody { error: e }) = serde_json::from_slice::<ErrorBody>(&body) else { return (by_status, None) };
-    let msg = format!("{what}: {} ({})", if e.message.is_empty() { &e.code } else { &e.message }, e.code);
-    let wait = e.retry_after.map(Duration::from_secs).or(header_wait);
-    let mapped = match e.code.as_str() {
+/// The longest wait a service may name: a year.
+const MAX_WAIT_SECS: u64 = 366 * 86_400;
+
+/// What a typed error means to the engine (docs/connector-protocol.md); `None` for a code
+/// the protocol does not know.
+pub fn map_code(e: &WireError, msg: String, wait: Option<Duration>) -> Option<ConnectorError> {
+    let now = chrono::Utc::now();
+    let latest = now + chrono::Duration::seconds(MAX_WAIT_SECS as i64);
+    Some(match e.code.as_str() {
         "invalid_request" | "too_large" | "unsupported" => ConnectorError::Item(msg),
         "digest_mismatch" | "internal" => ConnectorError::transient(msg),
         "invalid_token" => ConnectorError::reconnect(msg),
@@ -156,17 +163,16 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Opti
         "rate_limited" => ConnectorError::throttled(msg, wait.unwrap_or(Duration::from_secs(1))),
         // a quota that comes back soon is waited out; one that comes back later pauses the job
         "quota_exhausted" => {
-            let at =
+            let named =
                 e.resume_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&chrono::Utc));
-            let at = at.or_else(|| wait.and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| chrono::Utc::now() + w));
-            match at {
-                Some(at) if at > chrono::Utc::now() + chrono::Duration::from_std(crate::quota::MAX_WAIT).unwrap_or_default() => {
-                    ConnectorError::QuotaSpent { message: msg, resume_at: at }
-                }
-                Some(at) => ConnectorError::throttled(msg, (at - chrono::Utc::now()).to_std().unwrap_or_default()),
+            let at = named.or_else(|| wait.and_then(|w| chrono::Duration::from_std(w).ok()).and_then(|w| now.checked_add_signed(w)));
+            let soon = now + chrono::Duration::from_std(crate::quota::MAX_WAIT).unwrap_or_default();
+            match at.map(|t| t.min(latest)) {
+                Some(at) if at > soon => ConnectorError::QuotaSpent { message: msg, resume_at: at },
+                Some(at) => ConnectorError::throttled(msg, (at - now).to_std().unwrap_or_default()),
                 None => ConnectorError::QuotaSpent {
                     message: format!("{msg} (the service did not say until when)"),
-                    resume_at: chrono::Utc::now() + chrono::Duration::hours(1),
+                    resume_at: now + chrono::Duration::hours(1),
                 },
             }
         }
@@ -175,7 +181,19 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Opti
             None => ConnectorError::transient(msg),
         },
         "destination_full" => ConnectorError::QuotaExceeded(msg),
-        _ => by_status,
-    };
+        _ => return None,
+    })
+}
+
+/// Maps an error answer by its typed code (docs/connector-protocol.md), or by its status
+/// when it has none; also gives the code.
+pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Option<String>) {
+    let by_status = status_error(what, &resp);
+    let header_wait = by_status.throttled_until().map(|t| t.saturating_duration_since(std::time::Instant::now()));
+    let Ok(body) = read_bounded(what, resp, MAX_ERROR).await else { return (by_status, None) };
+    let Ok(ErrorBody { error: e }) = serde_json::from_slice::<ErrorBody>(&body) else { return (by_status, None) };
+    let msg = format!("{what}: {} ({})", if e.message.is_empty() { &e.code } else { &e.message }, e.code);
+    let wait = e.retry_after.map(|s| Duration::from_secs(s.min(MAX_WAIT_SECS))).or(header_wait);
+    let mapped = map_code(&e, msg, wait).unwrap_or(by_status);
     (mapped, Some(e.code))
 }

@@ -13,11 +13,20 @@ use std::sync::Arc;
 /// the destination reads it.
 pub struct RemoteExporter {
     remote: Remote,
+    /// Each planned stream's container path: its items must claim it.
+    paths: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
+
+/// The most containers a service may list for one vertical.
+const MAX_CONTAINERS: usize = 100_000;
+/// The longest cursor or sync token kept (they go into the job store and into URLs).
+const MAX_TOKEN: usize = 4096;
+/// Pages in a row with nothing on them before the listing is taken for a loop.
+const MAX_EMPTY_PAGES: u32 = 100;
 
 impl RemoteExporter {
     pub fn new(remote: Remote) -> Self {
-        RemoteExporter { remote }
+        RemoteExporter { remote, paths: Default::default() }
     }
 
     fn stream_parts(stream: &Stream) -> Result<(Vertical, &str), ConnectorError> {
@@ -27,7 +36,26 @@ impl RemoteExporter {
 
     fn pager(&self, stream: &Stream, cursor: Option<String>, since: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
         let (vertical, id) = Self::stream_parts(stream)?;
-        Ok(Box::new(Pager { remote: self.remote.clone(), vertical, container: id.to_owned(), cursor, since, done: false, sync: None }))
+        // the cursor says which listing it belongs to: a full one (`full:`), or the changes
+        // since a sync token (`chg:`); after a fallback the full listing goes on
+        let (since, cursor) = match cursor.as_deref().and_then(|c| c.split_once(':')) {
+            Some(("full", c)) => (None, Some(c.to_owned())),
+            Some(("chg", c)) => (since, Some(c.to_owned())),
+            _ => (since, None),
+        };
+        let path = self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(&stream.name).cloned();
+        Ok(Box::new(Pager {
+            remote: self.remote.clone(),
+            vertical,
+            container: id.to_owned(),
+            path,
+            cursor,
+            since,
+            done: false,
+            sync: None,
+            seen: Default::default(),
+            empty: 0,
+        }))
     }
 }
 
@@ -38,6 +66,9 @@ impl Exporter for RemoteExporter {
         let mut out = Vec::new();
         for v in verticals.iter().filter(|v| service.exports.iter().any(|e| e == v.as_str())) {
             let list: Containers = self.remote.get("listing containers", &format!("containers?vertical={}", segment(v.as_str()))).await?;
+            if list.containers.len() > MAX_CONTAINERS {
+                return Err(ConnectorError::Fatal(format!("the service lists more than {MAX_CONTAINERS} containers of {v}")));
+            }
             let mut seen = std::collections::HashSet::new();
             for c in list.containers {
                 if c.vertical != v.as_str() {
@@ -47,7 +78,9 @@ impl Exporter for RemoteExporter {
                     )));
                 }
                 if seen.insert(c.id.clone()) {
-                    out.push(Stream { name: format!("{v}:{}", c.id), verticals: vec![*v] });
+                    let name = format!("{v}:{}", c.id);
+                    self.paths.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), c.path);
+                    out.push(Stream { name, verticals: vec![*v] });
                 }
             }
         }
@@ -71,11 +104,17 @@ struct Pager {
     remote: Remote,
     vertical: Vertical,
     container: String,
+    /// The container's path, as listed: its items must claim it.
+    path: Option<String>,
     cursor: Option<String>,
     /// Lists changes since this sync token; cleared when the service says it expired.
     since: Option<String>,
     done: bool,
     sync: Option<String>,
+    /// The cursors given so far (hashed): one given again is a loop.
+    seen: std::collections::HashSet<[u8; 32]>,
+    /// Pages in a row with nothing on them.
+    empty: u32,
 }
 
 #[async_trait]
@@ -112,9 +151,28 @@ impl PageStream for Pager {
         }
         // items one by one: a malformed item fails alone, with its reason
         let page: ItemsPage<serde_json::Value> = super::client::read_json(&desc, resp).await?;
+        if page.items.len() + page.failures.len() > limit as usize {
+            return Err(ConnectorError::Fatal(format!(
+                "{desc}: the service gave {} items and failures for a page of at most {limit}",
+                page.items.len() + page.failures.len()
+            )));
+        }
+        for t in [&page.next_cursor, &page.sync_token].into_iter().flatten() {
+            if t.len() > MAX_TOKEN {
+                return Err(ConnectorError::Fatal(format!("{desc}: a cursor or sync token longer than {MAX_TOKEN} bytes")));
+            }
+        }
+        self.empty = if page.items.is_empty() && page.failures.is_empty() { self.empty + 1 } else { 0 };
+        if self.empty > MAX_EMPTY_PAGES {
+            return Err(ConnectorError::Fatal(format!("{desc}: {MAX_EMPTY_PAGES} empty pages in a row (it would never end)")));
+        }
         let mut items = Vec::with_capacity(page.items.len() + page.failures.len());
-        for raw in page.items {
-            let id = raw.get("id").and_then(|i| i.as_str()).unwrap_or("(no id)").to_owned();
+        for (n, raw) in page.items.into_iter().enumerate() {
+            let id = match raw.get("id").and_then(|i| i.as_str()) {
+                Some(id) => id.to_owned(),
+                // each unreadable item its own failure
+                None => format!("(no id: item {n} of {desc})"),
+            };
             items.push(match serde_json::from_value::<WireItem>(raw) {
                 Ok(w) => self.item(w, &url),
                 Err(e) => Err(ItemError {
@@ -129,16 +187,20 @@ impl PageStream for Pager {
             items.push(Err(ItemError { vertical: self.vertical, id: f.id, location: url.clone(), reason: f.reason }));
         }
         match page.next_cursor {
-            Some(c) if self.cursor.as_deref() == Some(c.as_str()) => {
-                return Err(ConnectorError::Fatal(format!("{desc}: the service gave the same cursor again (it would never end)")));
+            Some(c) => {
+                use sha2::Digest;
+                if !self.seen.insert(sha2::Sha256::digest(c.as_bytes()).into()) {
+                    return Err(ConnectorError::Fatal(format!("{desc}: the service gave the same cursor again (it would never end)")));
+                }
+                self.cursor = Some(c);
             }
-            Some(c) => self.cursor = Some(c),
             None => {
                 self.done = true;
                 self.sync = page.sync_token;
             }
         }
-        Ok(Some(Page { items, cursor: if self.done { None } else { self.cursor.clone() } }))
+        let mode = if self.since.is_some() { "chg" } else { "full" };
+        Ok(Some(Page { items, cursor: if self.done { None } else { self.cursor.as_ref().map(|c| format!("{mode}:{c}")) } }))
     }
 
     fn sync_state(&self) -> Option<String> {
@@ -149,6 +211,14 @@ impl PageStream for Pager {
 impl Pager {
     fn item(&self, w: WireItem, location: &str) -> Result<Item, ItemError> {
         let fail = |reason: String| ItemError { vertical: self.vertical, id: w.id.clone(), location: location.to_owned(), reason };
+        if matches!(w.id.as_str(), "" | "." | "..") {
+            return Err(fail(format!("`{}` is not an item id", w.id)));
+        }
+        if let Some(p) = &self.path
+            && *p != w.container
+        {
+            return Err(fail(format!("the item claims container `{}` but was listed in `{p}`", w.container)));
+        }
         if w.record.vertical() != self.vertical {
             return Err(fail(format!("a {} record in a {} container", w.record.vertical(), self.vertical)));
         }

@@ -23,8 +23,11 @@ impl RemoteImporter {
         RemoteImporter { remote, source: source.to_owned(), job: job.to_owned(), items: AtomicU64::new(0) }
     }
 
-    /// Refuses an item of a vertical the service does not import.
+    /// Refuses an item of a vertical the service does not import, or without an id.
     async fn check(&self, item: &Item) -> Result<(), ConnectorError> {
+        if matches!(item.id.as_str(), "" | "." | "..") {
+            return Err(ConnectorError::Item(format!("`{}` is not an item id the protocol can carry", item.id)));
+        }
         let service = self.remote.service().await?;
         let v = item.vertical();
         if !service.imports.iter().any(|i| i == v.as_str()) {
@@ -45,6 +48,10 @@ impl RemoteImporter {
                 r.finish().ok_or_else(|| ConnectorError::transient("reading content: it ended early"))?
             }
         };
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ConnectorError::Item(format!("content hash `{sha}` is not a SHA-256")));
+        }
+        let sha = sha.to_ascii_lowercase();
         if let Some(max) = self.remote.service().await?.content_max_bytes
             && size > max
         {
@@ -92,6 +99,11 @@ impl RemoteImporter {
     }
 }
 
+/// How many items of a batch were sent (the others failed before).
+fn sent_count(results: &[Option<Result<PutOutcome, ConnectorError>>]) -> usize {
+    results.iter().filter(|r| r.is_none()).count()
+}
+
 fn outcome(r: PutResult, item: &Item) -> PutOutcome {
     PutOutcome { dest_id: r.dest_id, created: r.created, warnings: r.warnings, sha256: item.known_sha256() }
 }
@@ -100,6 +112,17 @@ fn outcome(r: PutResult, item: &Item) -> PutOutcome {
 impl Importer for RemoteImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
         self.check(item).await?;
+        // sizes first: nothing is uploaded for an item the service cannot take whole
+        if let Some(max) = self.remote.service().await?.content_max_bytes {
+            for c in item.content.iter().chain(item.attachments.iter().map(|a| &a.content)) {
+                if c.size.is_some_and(|n| n > max) {
+                    return Err(ConnectorError::Item(format!(
+                        "{} bytes: larger than the service takes ({max} bytes)",
+                        c.size.unwrap_or(0)
+                    )));
+                }
+            }
+        }
         let body = self.wire(item).await?;
         let rel = format!("items/{}/{}", segment(item.vertical().as_str()), segment(&item.id));
         let (_, r) = self.remote.send_json::<_, PutResult>("putting an item", "PUT", &rel, &body).await.map_err(|(e, _)| e)?;
@@ -136,10 +159,11 @@ impl Importer for RemoteImporter {
                 },
             };
             let mut answers = match answer {
-                Ok(r) if r.results.len() == results.iter().filter(|r| r.is_none()).count() => r.results.into_iter(),
+                Ok(r) if r.results.len() == sent_count(&results) => r.results.into_iter(),
                 Ok(r) => {
-                    let e = format!("putting a batch: the service answered {} results for {} items", r.results.len(), chunk.len());
-                    return Some(chunk.iter().map(|_| Err(ConnectorError::Fatal(e.clone()))).collect());
+                    let e = format!("putting a batch: the service answered {} results for {} items", r.results.len(), sent_count(&results));
+                    out.extend(chunk.iter().map(|_| Err(ConnectorError::Fatal(e.clone()))));
+                    continue;
                 }
                 // the engine retries a transient failure item by item with `put`
                 Err(e) => {
@@ -155,7 +179,11 @@ impl Importer for RemoteImporter {
                             self.items.fetch_add(1, Ordering::Relaxed);
                             Ok(outcome(p, item))
                         }
-                        Some(BatchResult::Failed(f)) => Err(ConnectorError::Item(format!("{} ({})", f.error.message, f.error.code))),
+                        Some(BatchResult::Failed(f)) => {
+                            let msg = format!("{} ({})", f.error.message, f.error.code);
+                            let wait = f.error.retry_after.map(|s| std::time::Duration::from_secs(s.min(86_400)));
+                            Err(super::client::map_code(&f.error, msg.clone(), wait).unwrap_or(ConnectorError::Item(msg)))
+                        }
                         None => Err(ConnectorError::Fatal("putting a batch: too few results".into())),
                     },
                 });
@@ -166,7 +194,11 @@ impl Importer for RemoteImporter {
 
     async fn finish(&self) -> Result<(), ConnectorError> {
         let body = Finish { job: self.job.clone(), items: self.items.load(Ordering::Relaxed) };
-        self.remote.send_json::<_, serde_json::Value>("finishing", "POST", "finish", &body).await.map_err(|(e, _)| e)?;
-        Ok(())
+        // the answer's body means nothing: only its status
+        match self.remote.send_json::<_, serde::de::IgnoredAny>("finishing", "POST", "finish", &body).await {
+            Ok(_) => Ok(()),
+            Err((ConnectorError::Fatal(m), None)) if m.contains("not what the protocol says") => Ok(()),
+            Err((e, _)) => Err(e),
+        }
     }
 }
