@@ -7,6 +7,7 @@ pub mod auth;
 pub mod caldav;
 mod dav;
 pub mod dir;
+pub mod google;
 mod http;
 pub mod imap;
 mod limit;
@@ -53,6 +54,11 @@ pub struct Settings {
     pub job_id: String,
 }
 
+/// A query parameter's value, percent-encoded (everything but unreserved characters).
+pub(crate) fn remote_segment(s: &str) -> String {
+    remote::segment(s)
+}
+
 pub use limit::DEFAULT_RATE as DEFAULT_REQUESTS_PER_SECOND;
 
 /// Opens a connector's exporter for an endpoint.
@@ -84,7 +90,7 @@ impl Spec {
 
 /// Every connector ferry has.
 pub fn all() -> &'static [Spec] {
-    &[dir::SPEC, package::SPEC, imap::SPEC, caldav::CALDAV_SPEC, caldav::CARDDAV_SPEC, webdav::SPEC, remote::SPEC]
+    &[dir::SPEC, package::SPEC, imap::SPEC, caldav::CALDAV_SPEC, caldav::CARDDAV_SPEC, webdav::SPEC, remote::SPEC, google::SPEC]
 }
 
 pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {

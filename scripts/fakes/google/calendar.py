@@ -559,7 +559,7 @@ def _parse_dates(line, tzname):
     return out
 
 
-def _rrule_starts(rule, dtstart, limit_end):
+def _rrule_starts(rule, dtstart, limit_end, tz):
     """Yield local start datetimes for a (simplified) RRULE: FREQ DAILY/WEEKLY/
     MONTHLY/YEARLY with INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY, BYMONTH."""
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
@@ -570,15 +570,19 @@ def _rrule_starts(rule, dtstart, limit_end):
     if parts.get("UNTIL"):
         u = parts["UNTIL"]
         try:
-            until = (datetime.strptime(u, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc) if u.endswith("Z") else
-                     datetime.strptime(u[:8], "%Y%m%d").replace(tzinfo=dtstart.tzinfo) + timedelta(days=1, seconds=-1))
+            if u.endswith("Z"):
+                until = datetime.strptime(u, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+                until = until.astimezone(tz or timezone.utc).replace(tzinfo=None)
+            elif "T" in u:
+                until = datetime.strptime(u, "%Y%m%dT%H%M%S")
+            else:
+                until = datetime.strptime(u[:8], "%Y%m%d") + timedelta(days=1, seconds=-1)
         except ValueError:
             until = None
     byday = [d for d in parts.get("BYDAY", "").split(",") if d]
     bymd = [int(x) for x in parts.get("BYMONTHDAY", "").split(",") if x.lstrip("-").isdigit()]
     bymonth = [int(x) for x in parts.get("BYMONTH", "").split(",") if x.isdigit()]
     n = 0
-    cur = dtstart
     period = 0
     while n < MAX_INSTANCES and period < 5000:
         cands = []
@@ -611,7 +615,6 @@ def _rrule_starts(rule, dtstart, limit_end):
             n += 1
             yield c
         period += 1
-        cur = cur
 
 
 def _month_candidates(dtstart, y, m, byday, bymd):
@@ -686,8 +689,9 @@ def instances(m, exceptions, show_deleted, tmin, tmax):
     for line in m["recurrence"]:
         if line.startswith("RRULE"):
             rule = line.split(":", 1)[1]
-            for st in _rrule_starts(rule, start_local.replace(tzinfo=None), None if False else
-                                    limit.astimezone(start_local.tzinfo).replace(tzinfo=None)):
+            for st in _rrule_starts(rule, start_local.replace(tzinfo=None),
+                                    limit.astimezone(start_local.tzinfo).replace(tzinfo=None),
+                                    start_local.tzinfo):
                 starts.add(_attach(st, start_local.tzinfo))
         elif line.startswith("RDATE"):
             starts.update(dt for _, dt in _parse_dates(line, tzname))
@@ -898,39 +902,25 @@ def seed(store, u, data):
     return made
 
 
-class _SeedCtx:
-    def __init__(self, u, cid, body):
-        self.u = u
-        self.user = next((k for k, c in u["calendars"].items() if c.get("_primary")), "x@").split("@")[0]
-        self.body = body
-        self.query = {"conferenceDataVersion": ["1"], "supportsAttachments": ["true"]}
-        self.match = {"calendarId": cid}
-        self.headers = {}
-        self.api = API
-
-    def params(self, allowed, repeatable=()):
-        return C.Params(self.query, set(allowed), API, repeatable)
-
-
 class _M(dict):
     def group(self, k):
         return self[k]
 
 
-_SeedCtx.__init__.__defaults__ = None
+class _SeedCtx:
+    """Minimal request context so seeding goes through events.import."""
 
+    def __init__(self, u, cid, body):
+        self.u = u
+        self.user = next((k for k, c in u["calendars"].items() if c.get("_primary")), "x@").split("@")[0]
+        self.body = body
+        self.query = {"conferenceDataVersion": ["1"], "supportsAttachments": ["true"]}
+        self.match = _M(calendarId=cid)
+        self.headers = {}
+        self.api = API
 
-def _fix_seed_match(ctx):
-    if isinstance(ctx.match, dict) and not isinstance(ctx.match, _M):
-        ctx.match = _M(ctx.match)
-
-
-_orig_import = import_event
-
-
-def import_event(ctx):  # noqa: F811  (wraps the seeding context)
-    _fix_seed_match(ctx)
-    return _orig_import(ctx)
+    def params(self, allowed, repeatable=()):
+        return C.Params(self.query, set(allowed), API, repeatable)
 
 
 B = "/calendar/v3"

@@ -12,7 +12,7 @@ pub mod openapi;
 pub mod sign;
 pub mod wire;
 
-pub use config::RemoteConfig;
+pub use config::{RemoteConfig, segment};
 
 use crate::Spec;
 use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};

@@ -1,0 +1,128 @@
+//! Google's error answers (https://cloud.google.com/apis/design/errors and each API's
+//! "handle errors" page) mapped to what the engine does: rate limits are waited out (for
+//! `Retry-After`, else with backoff), a spent daily quota pauses the job until the next
+//! midnight in California, a missing scope stops it, an expired sync token asks for a
+//! full listing.
+
+use crate::http::{Http, request_error, status_error};
+use ferry_core::ConnectorError;
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+const MAX_ANSWER: usize = 64 << 20;
+const MAX_ERROR: usize = 64 << 10;
+
+/// What an error answer says, besides its mapped error.
+#[derive(Debug, Default, PartialEq)]
+pub struct Reasons {
+    pub status: String,
+    pub reasons: Vec<String>,
+}
+
+impl Reasons {
+    fn from_body(body: &Value) -> Reasons {
+        let e = &body["error"];
+        let mut reasons: Vec<String> =
+            e["errors"].as_array().into_iter().flatten().filter_map(|x| x["reason"].as_str()).map(str::to_owned).collect();
+        reasons.extend(e["details"].as_array().into_iter().flatten().filter_map(|x| x["reason"].as_str()).map(str::to_owned));
+        Reasons { status: e["status"].as_str().unwrap_or_default().to_owned(), reasons }
+    }
+
+    pub fn has(&self, r: &str) -> bool {
+        self.reasons.iter().any(|x| x == r) || self.status == r
+    }
+
+    /// A sync token too old for the API (People: 400 EXPIRED_SYNC_TOKEN; Calendar: 410).
+    pub fn sync_expired(&self, status: u16) -> bool {
+        status == 410 || self.has("EXPIRED_SYNC_TOKEN") || self.has("fullSyncRequired")
+    }
+}
+
+async fn read(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| request_error(what, e))?;
+        if body.len() + chunk.len() > max {
+            return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The next time Google's daily quotas come back: midnight Pacific time (08:00 UTC, an
+/// hour late in summer, never early).
+fn next_quota_day() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    let today = now.date_naive().and_hms_opt(8, 0, 0).expect("08:00 exists").and_utc();
+    if today > now { today } else { today + chrono::Duration::days(1) }
+}
+
+/// Maps an error answer; also says its status and reasons.
+pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Reasons) {
+    let status = resp.status().as_u16();
+    let by_status = status_error(what, &resp);
+    let throttle = by_status.throttled_until();
+    let body: Value = match read(what, resp, MAX_ERROR).await {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    let r = Reasons::from_body(&body);
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let msg = format!("{what}: {status} {} {message}", r.reasons.first().map(String::as_str).unwrap_or(&r.status)).trim_end().to_owned();
+    let e = if r.has("dailyLimitExceeded") || r.has("quotaExceeded") {
+        ConnectorError::QuotaSpent { message: msg, resume_at: next_quota_day() }
+    } else if status == 429
+        || r.has("rateLimitExceeded")
+        || r.has("userRateLimitExceeded")
+        || r.has("RATE_LIMIT_EXCEEDED")
+        || r.has("RESOURCE_EXHAUSTED")
+    {
+        match throttle {
+            Some(until) => ConnectorError::Throttled { message: msg, until },
+            None => ConnectorError::transient(msg),
+        }
+    } else if r.has("ACCESS_TOKEN_SCOPE_INSUFFICIENT") || r.has("insufficientPermissions") {
+        ConnectorError::Fatal(format!("{msg}: the account was connected without the scope this needs; connect it again"))
+    } else if status == 400 || status == 412 {
+        // a request Google refuses for this item (or a stale etag): the item fails
+        match status {
+            412 => ConnectorError::Conflict(msg),
+            _ if r.has("FAILED_PRECONDITION") => ConnectorError::Conflict(msg),
+            _ => ConnectorError::Item(msg),
+        }
+    } else {
+        match by_status {
+            ConnectorError::Item(_) => ConnectorError::Item(msg),
+            ConnectorError::NotFound(_) => ConnectorError::NotFound(msg),
+            ConnectorError::Fatal(_) => ConnectorError::Fatal(msg),
+            other => other,
+        }
+    };
+    (e, r)
+}
+
+/// Sends the request and reads its JSON answer; an error answer as [`error`] maps it.
+pub async fn json<T: DeserializeOwned>(
+    http: &Http,
+    what: &str,
+    make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+) -> Result<T, (ConnectorError, Option<Reasons>)> {
+    let resp = http.send(what, make).await.map_err(|e| (e, None))?;
+    if !resp.status().is_success() {
+        let (e, r) = error(what, resp).await;
+        return Err((e, Some(r)));
+    }
+    let body = read(what, resp, MAX_ANSWER).await.map_err(|e| (e, None))?;
+    serde_json::from_slice(&body).map_err(|e| (ConnectorError::Fatal(format!("{what}: Google's answer is not what its API says: {e}")), None))
+}
+
+/// A request with a JSON body.
+pub fn with_json(rb: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(serde_json::to_vec(body).unwrap_or_default())
+}

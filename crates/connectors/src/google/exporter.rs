@@ -1,0 +1,183 @@
+use super::api;
+use super::config::{CONTACTS, CONTACTS_READ, GoogleConfig};
+use super::people::{PERSON_FIELDS, contact_from_person};
+use crate::http::Http;
+use async_trait::async_trait;
+use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Stream, Vertical};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Reads the account's contacts (People API `people.connections.list`, 1,000 a page) as one
+/// stream; each contact's first user contact group is its container, and every user group
+/// it belongs to a category. Incremental by the API's sync token.
+pub struct GoogleExporter {
+    cfg: Arc<GoogleConfig>,
+    http: Http,
+}
+
+impl GoogleExporter {
+    pub fn new(cfg: GoogleConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
+        Ok(GoogleExporter { cfg: Arc::new(cfg), http: Http::new(settings, "")?.for_provider("google") })
+    }
+
+    /// User contact groups by resource name.
+    async fn groups(&self) -> Result<HashMap<String, String>, ConnectorError> {
+        let mut out = HashMap::new();
+        let mut token: Option<String> = None;
+        for _ in 0..1000 {
+            let mut url = self.cfg.people("/v1/contactGroups?pageSize=1000&groupFields=name,groupType");
+            if let Some(t) = &token {
+                url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+            }
+            let page: Value = api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+            for g in page["contactGroups"].as_array().into_iter().flatten() {
+                if g["groupType"] == "USER_CONTACT_GROUP"
+                    && let (Some(r), Some(n)) = (g["resourceName"].as_str(), g["name"].as_str())
+                {
+                    out.insert(r.to_owned(), n.to_owned());
+                }
+            }
+            match page["nextPageToken"].as_str() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+        Err(ConnectorError::Fatal("listing contact groups: more than 1,000 pages".into()))
+    }
+}
+
+#[async_trait]
+impl Exporter for GoogleExporter {
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        if verticals.contains(&Vertical::Contacts) {
+            self.cfg.require(&[CONTACTS_READ, CONTACTS], "reading Google contacts")?;
+        }
+        Ok(Stream::one("contacts", verticals, super::CAPABILITIES.exports))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        self.open(stream, cursor, None).await
+    }
+
+    async fn changes(&self, stream: &Stream, cursor: Option<String>, since: String) -> Result<Box<dyn PageStream>, ConnectorError> {
+        self.open(stream, cursor, Some(since)).await
+    }
+}
+
+impl GoogleExporter {
+    async fn open(&self, _stream: &Stream, cursor: Option<String>, since: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        // the cursor says which listing it belongs to (`full:` or `chg:`), as for remote:
+        let (since, token) = match cursor.as_deref().and_then(|c| c.split_once(':')) {
+            Some(("full", t)) => (None, Some(t.to_owned())),
+            Some(("chg", t)) => (since, Some(t.to_owned())),
+            _ => (since, None),
+        };
+        Ok(Box::new(Connections {
+            cfg: self.cfg.clone(),
+            http: self.http.clone(),
+            groups: self.groups().await?,
+            since,
+            token,
+            done: false,
+            sync: None,
+            pages: 0,
+        }))
+    }
+}
+
+/// Pages through `people/me/connections`.
+struct Connections {
+    cfg: Arc<GoogleConfig>,
+    http: Http,
+    groups: HashMap<String, String>,
+    since: Option<String>,
+    token: Option<String>,
+    done: bool,
+    sync: Option<String>,
+    pages: u32,
+}
+
+/// The most pages one listing may have (a million contacts at 1,000 a page, and more).
+const MAX_PAGES: u32 = 100_000;
+
+#[async_trait]
+impl PageStream for Connections {
+    async fn next_page(&mut self) -> Result<Option<Page>, ConnectorError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.pages += 1;
+        if self.pages > MAX_PAGES {
+            return Err(ConnectorError::Fatal(format!("listing contacts: more than {MAX_PAGES} pages (it would never end)")));
+        }
+        let mut url = self.cfg.people(&format!("/v1/people/me/connections?personFields={PERSON_FIELDS}&pageSize=1000&requestSyncToken=true"));
+        if let Some(s) = &self.since {
+            url.push_str(&format!("&syncToken={}", crate::remote_segment(s)));
+        }
+        if let Some(t) = &self.token {
+            url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+        }
+        let page: Value = match api::json(&self.http, "listing contacts", &|| self.http.request("GET", &url)).await {
+            Ok(p) => p,
+            Err((_, Some(r))) if self.since.is_some() && r.sync_expired(400) => {
+                tracing::info!("the contacts' sync token expired; listing them in full");
+                self.since = None;
+                self.token = None;
+                return self.next_page().await;
+            }
+            Err((e, _)) => return Err(e),
+        };
+        let mut items = Vec::new();
+        for (n, p) in page["connections"].as_array().into_iter().flatten().enumerate() {
+            // a contact deleted since the sync token: deletions are not carried
+            if p.pointer("/metadata/deleted").and_then(Value::as_bool).unwrap_or(false) {
+                continue;
+            }
+            items.push(self.item(p, n, &url));
+        }
+        match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
+            Some(t) if self.token.as_deref() == Some(t) => {
+                return Err(ConnectorError::Fatal("listing contacts: Google gave the same page token again".into()));
+            }
+            Some(t) => self.token = Some(t.to_owned()),
+            None => {
+                self.done = true;
+                self.sync = page["nextSyncToken"].as_str().map(str::to_owned);
+            }
+        }
+        let mode = if self.since.is_some() { "chg" } else { "full" };
+        Ok(Some(Page { items, cursor: if self.done { None } else { self.token.as_ref().map(|t| format!("{mode}:{t}")) } }))
+    }
+
+    fn sync_state(&self) -> Option<String> {
+        self.sync.clone()
+    }
+}
+
+impl Connections {
+    fn item(&self, p: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
+        let Some(id) = p["resourceName"].as_str().filter(|r| r.starts_with("people/")) else {
+            return Err(ItemError {
+                vertical: Vertical::Contacts,
+                id: format!("(no resource name: contact {n} of {location})"),
+                location: location.to_owned(),
+                reason: "Google gave a contact without a resource name".into(),
+            });
+        };
+        let groups = |r: &str| self.groups.get(r).cloned();
+        let (contact, card) = contact_from_person(p, &groups);
+        let container = contact.categories.first().cloned().unwrap_or_default();
+        Ok(Item {
+            id: id.to_owned(),
+            container,
+            version: p["etag"].as_str().unwrap_or_default().to_owned(),
+            record: Record::Contact(contact),
+            original: Some(Original { media_type: "text/vcard".into(), bytes: card.into() }),
+            content: None,
+            standard: None,
+            attachments: vec![],
+            references: vec![],
+        })
+    }
+}

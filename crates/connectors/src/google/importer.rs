@@ -1,0 +1,148 @@
+use super::api;
+use super::config::{CONTACTS, GoogleConfig};
+use super::people::{KEY, UPDATE_FIELDS, person_from_contact};
+use crate::http::Http;
+use async_trait::async_trait;
+use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
+use serde_json::{Value, json};
+use sha2::Digest;
+use std::collections::HashMap;
+use tokio::sync::{Mutex, OnceCell};
+
+/// Writes contacts with the People API. Each contact carries, in its `clientData`, the key
+/// of the item it came from (a hash of source and id) and that item's version: the
+/// account's contacts are read once (their keys only) so that a rerun, or a resume after a
+/// crash between a create and its record, finds each contact instead of making it again.
+/// The container and categories become user contact groups (made when missing).
+pub struct GoogleImporter {
+    cfg: GoogleConfig,
+    http: Http,
+    source: String,
+    /// Key -> (resource name, etag, version) of the contacts ferry put before.
+    index: OnceCell<Mutex<HashMap<String, (String, String, String)>>>,
+    /// Group name -> resource name.
+    groups: OnceCell<Mutex<HashMap<String, String>>>,
+}
+
+/// The `clientData` key of the version of the item a contact was made from.
+const VERSION: &str = "ferry-version";
+
+impl GoogleImporter {
+    pub fn new(cfg: GoogleConfig, settings: &crate::Settings, source: &str) -> Result<Self, ConnectorError> {
+        cfg.require(&[CONTACTS], "writing Google contacts")?;
+        Ok(GoogleImporter {
+            cfg,
+            http: Http::new(settings, "")?.for_provider("google"),
+            source: source.to_owned(),
+            index: OnceCell::new(),
+            groups: OnceCell::new(),
+        })
+    }
+
+    async fn index(&self) -> Result<&Mutex<HashMap<String, (String, String, String)>>, ConnectorError> {
+        self.index
+            .get_or_try_init(|| async {
+                let mut out = HashMap::new();
+                let mut token: Option<String> = None;
+                for _ in 0..100_000 {
+                    let mut url = self.cfg.people("/v1/people/me/connections?personFields=clientData,metadata&pageSize=1000");
+                    if let Some(t) = &token {
+                        url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+                    }
+                    let page: Value =
+                        api::json(&self.http, "reading the account's contacts", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+                    for p in page["connections"].as_array().into_iter().flatten() {
+                        let data = |k: &str| {
+                            p["clientData"].as_array().into_iter().flatten().find(|d| d["key"] == k).and_then(|d| d["value"].as_str())
+                        };
+                        if let (Some(key), Some(r)) = (data(KEY), p["resourceName"].as_str()) {
+                            let etag = p["etag"].as_str().unwrap_or_default().to_owned();
+                            out.insert(key.to_owned(), (r.to_owned(), etag, data(VERSION).unwrap_or_default().to_owned()));
+                        }
+                    }
+                    match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
+                        Some(t) => token = Some(t.to_owned()),
+                        None => return Ok(Mutex::new(out)),
+                    }
+                }
+                Err(ConnectorError::Fatal("reading the account's contacts: too many pages".into()))
+            })
+            .await
+    }
+
+    /// The resource names of these groups, each made when the account has none of its name.
+    async fn group_names(&self, names: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+        let groups = self
+            .groups
+            .get_or_try_init(|| async {
+                let url = self.cfg.people("/v1/contactGroups?pageSize=1000&groupFields=name,groupType");
+                let page: Value = api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+                let mut out = HashMap::new();
+                for g in page["contactGroups"].as_array().into_iter().flatten() {
+                    if let (Some(r), Some(n)) = (g["resourceName"].as_str(), g["name"].as_str()) {
+                        out.insert(n.to_owned(), r.to_owned());
+                    }
+                }
+                Ok::<_, ConnectorError>(Mutex::new(out))
+            })
+            .await?;
+        let mut known = groups.lock().await;
+        for name in names {
+            if known.contains_key(name) {
+                continue;
+            }
+            let url = self.cfg.people("/v1/contactGroups");
+            let body = json!({"contactGroup": {"name": name}});
+            let made: Value = api::json(&self.http, &format!("making contact group `{name}`"), &|| api::with_json(self.http.request("POST", &url), &body))
+                .await
+                .map_err(|(e, _)| e)?;
+            let r = made["resourceName"].as_str().ok_or_else(|| ConnectorError::Fatal("Google made a group without a resource name".into()))?;
+            known.insert(name.clone(), r.to_owned());
+        }
+        Ok(names.iter().filter_map(|n| known.get(n).map(|r| (n.clone(), r.clone()))).collect())
+    }
+}
+
+#[async_trait]
+impl Importer for GoogleImporter {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let Record::Contact(c) = &item.record else {
+            return Err(ConnectorError::Item(format!("{} items do not go to Google contacts", item.vertical())));
+        };
+        let key = hex::encode(&sha2::Sha256::digest(format!("{}\0{}", self.source, item.id).as_bytes())[..16]);
+        let mut c = c.clone();
+        if !item.container.is_empty() && !c.categories.contains(&item.container) {
+            c.categories.insert(0, item.container.clone());
+        }
+        let groups = self.group_names(&c.categories).await?;
+        let (mut person, warnings) = person_from_contact(&c, &|g| groups.get(g).cloned(), &key);
+        person["clientData"].as_array_mut().expect("person_from_contact writes clientData").push(json!({"key": VERSION, "value": item.version}));
+        let index = self.index().await?;
+        let known = index.lock().await.get(&key).cloned();
+        let (resource, etag) = match known {
+            Some((r, _, v)) if v == item.version => {
+                return Ok(PutOutcome { dest_id: r, created: false, warnings, sha256: item.known_sha256() });
+            }
+            Some((r, etag, _)) => {
+                person["etag"] = etag.into();
+                let url = self.cfg.people(&format!("/{r}:updateContact?updatePersonFields={UPDATE_FIELDS}&personFields=metadata"));
+                let p: Value = api::json(&self.http, &format!("updating {r}"), &|| api::with_json(self.http.request("PATCH", &url), &person))
+                    .await
+                    .map_err(|(e, _)| e)?;
+                (r, p["etag"].as_str().unwrap_or_default().to_owned())
+            }
+            None => {
+                let url = self.cfg.people("/v1/people:createContact?personFields=metadata");
+                let p: Value = api::json(&self.http, "making a contact", &|| api::with_json(self.http.request("POST", &url), &person)).await.map_err(|(e, _)| e)?;
+                let r = p["resourceName"].as_str().ok_or_else(|| ConnectorError::Fatal("Google made a contact without a resource name".into()))?;
+                (r.to_owned(), p["etag"].as_str().unwrap_or_default().to_owned())
+            }
+        };
+        index.lock().await.insert(key, (resource.clone(), etag, item.version.clone()));
+        Ok(PutOutcome { dest_id: resource, created: true, warnings, sha256: item.known_sha256() })
+    }
+
+    async fn finish(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+//! `google://[ACCOUNT]`: a Google account through Google's own APIs and an OAuth 2.0
+//! token set (`ferry connect google`). So far: contacts, both ways, with the People API
+//! (contact groups as containers and categories), incremental by sync token. See
+//! docs/connectors/google.md.
+
+mod api;
+mod config;
+mod exporter;
+mod importer;
+mod people;
+
+pub use config::GoogleConfig;
+
+use crate::Spec;
+use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
+
+pub static CAPABILITIES: Capabilities = Capabilities {
+    name: "google",
+    schemes: &["google"],
+    address: "google://ACCOUNT (a connected Google account; ?api=URL for a stand-in server)",
+    description: "A Google account through its own APIs: contacts (People API)",
+    exports: &[Vertical::Contacts],
+    imports: &[Vertical::Contacts],
+    auth: AuthKind::OAuth2,
+    credentials: &[CredentialKind::Bearer],
+    incremental: true,
+    written_whole: false,
+    local: false,
+    max_concurrency: 8,
+};
+
+pub const SPEC: Spec = Spec {
+    capabilities: &CAPABILITIES,
+    exporter: |e, s| Ok(Box::new(exporter::GoogleExporter::new(GoogleConfig::from_endpoint(e, s)?, s)?)),
+    preflight: None,
+    importer: |e, s, source| Ok(Box::new(importer::GoogleImporter::new(GoogleConfig::from_endpoint(e, s)?, s, source)?)),
+};
