@@ -2,19 +2,24 @@
 
     python3 -m unittest scripts/fakes/google/test_fake.py
 """
-import base64
-import http.client
-import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import unittest
-import urllib.parse
 
+# This folder holds calendar.py, which would shadow the standard library's
+# `calendar` (imported by http.client via email) if the folder were on
+# sys.path, as it is when this file is run directly.
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) != HERE]
+
+import base64  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import unittest  # noqa: E402
+import urllib.parse  # noqa: E402
 SERVER = os.path.join(HERE, "server.py")
 G = "https://www.googleapis.com/auth/"
 ALL = " ".join(G + s for s in ("contacts", "calendar", "tasks"))
@@ -366,14 +371,12 @@ class PeopleTest(Base):
                                 {"photoBytes": base64.b64encode(png).decode(), "personFields": "photos"}))
         url = j["person"]["photos"][0]["url"]
         self.assertNotIn("default", j["person"]["photos"][0])
-        st, _, _ = (lambda c: (c.getresponse().status, None, None))(self._get(url))
-        self.assertEqual(200, st)
-
-    def _get(self, url):
         u = urllib.parse.urlsplit(url)
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
         c.request("GET", u.path)
-        return c
+        r = c.getresponse()
+        self.assertEqual((200, png), (r.status, r.read()))
+        c.close()
 
 
 class CalendarTest(Base):
