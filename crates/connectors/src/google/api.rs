@@ -119,7 +119,8 @@ pub async fn json<T: DeserializeOwned>(
         return Err((e, Some(r)));
     }
     let body = read(what, resp, MAX_ANSWER).await.map_err(|e| (e, None))?;
-    serde_json::from_slice(&body).map_err(|e| (ConnectorError::Fatal(format!("{what}: Google's answer is not what its API says: {e}")), None))
+    serde_json::from_slice(&body)
+        .map_err(|e| (ConnectorError::Fatal(format!("{what}: Google's answer is not what its API says: {e}")), None))
 }
 
 /// A request with a JSON body.

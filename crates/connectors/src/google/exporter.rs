@@ -30,7 +30,8 @@ impl GoogleExporter {
             if let Some(t) = &token {
                 url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
             }
-            let page: Value = api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+            let page: Value =
+                api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
             for g in page["contactGroups"].as_array().into_iter().flatten() {
                 if g["groupType"] == "USER_CONTACT_GROUP"
                     && let (Some(r), Some(n)) = (g["resourceName"].as_str(), g["name"].as_str())
@@ -111,7 +112,8 @@ impl PageStream for Connections {
         if self.pages > MAX_PAGES {
             return Err(ConnectorError::Fatal(format!("listing contacts: more than {MAX_PAGES} pages (it would never end)")));
         }
-        let mut url = self.cfg.people(&format!("/v1/people/me/connections?personFields={PERSON_FIELDS}&pageSize=1000&requestSyncToken=true"));
+        let mut url =
+            self.cfg.people(&format!("/v1/people/me/connections?personFields={PERSON_FIELDS}&pageSize=1000&requestSyncToken=true"));
         if let Some(s) = &self.since {
             url.push_str(&format!("&syncToken={}", crate::remote_segment(s)));
         }

@@ -18,11 +18,14 @@ pub struct GoogleImporter {
     cfg: GoogleConfig,
     http: Http,
     source: String,
-    /// Key -> (resource name, etag, version) of the contacts ferry put before.
-    index: OnceCell<Mutex<HashMap<String, (String, String, String)>>>,
+    /// Key -> (resource name, etag, version) of the contacts ferry put before; read again
+    /// from Google after a write whose outcome is unknown (an answer lost on the way).
+    index: Mutex<Option<Index>>,
     /// Group name -> resource name.
     groups: OnceCell<Mutex<HashMap<String, String>>>,
 }
+
+type Index = HashMap<String, (String, String, String)>;
 
 /// The `clientData` key of the version of the item a contact was made from.
 const VERSION: &str = "ferry-version";
@@ -34,40 +37,49 @@ impl GoogleImporter {
             cfg,
             http: Http::new(settings, "")?.for_provider("google"),
             source: source.to_owned(),
-            index: OnceCell::new(),
+            index: Mutex::new(None),
             groups: OnceCell::new(),
         })
     }
 
-    async fn index(&self) -> Result<&Mutex<HashMap<String, (String, String, String)>>, ConnectorError> {
-        self.index
-            .get_or_try_init(|| async {
-                let mut out = HashMap::new();
-                let mut token: Option<String> = None;
-                for _ in 0..100_000 {
-                    let mut url = self.cfg.people("/v1/people/me/connections?personFields=clientData,metadata&pageSize=1000");
-                    if let Some(t) = &token {
-                        url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
-                    }
-                    let page: Value =
-                        api::json(&self.http, "reading the account's contacts", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-                    for p in page["connections"].as_array().into_iter().flatten() {
-                        let data = |k: &str| {
-                            p["clientData"].as_array().into_iter().flatten().find(|d| d["key"] == k).and_then(|d| d["value"].as_str())
-                        };
-                        if let (Some(key), Some(r)) = (data(KEY), p["resourceName"].as_str()) {
-                            let etag = p["etag"].as_str().unwrap_or_default().to_owned();
-                            out.insert(key.to_owned(), (r.to_owned(), etag, data(VERSION).unwrap_or_default().to_owned()));
-                        }
-                    }
-                    match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
-                        Some(t) => token = Some(t.to_owned()),
-                        None => return Ok(Mutex::new(out)),
-                    }
+    /// The index, read from Google when it is not known.
+    async fn index(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Index>, ConnectorError> {
+        let mut guard = self.index.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.read_index().await?);
+        }
+        Ok(tokio::sync::MutexGuard::map(guard, |g| g.as_mut().expect("just read")))
+    }
+
+    /// After a write whose outcome is unknown: the next look-up reads the account again.
+    async fn forget(&self) {
+        *self.index.lock().await = None;
+    }
+
+    async fn read_index(&self) -> Result<Index, ConnectorError> {
+        let mut out = HashMap::new();
+        let mut token: Option<String> = None;
+        for _ in 0..100_000 {
+            let mut url = self.cfg.people("/v1/people/me/connections?personFields=clientData,metadata&pageSize=1000");
+            if let Some(t) = &token {
+                url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+            }
+            let page: Value =
+                api::json(&self.http, "reading the account's contacts", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+            for p in page["connections"].as_array().into_iter().flatten() {
+                let data =
+                    |k: &str| p["clientData"].as_array().into_iter().flatten().find(|d| d["key"] == k).and_then(|d| d["value"].as_str());
+                if let (Some(key), Some(r)) = (data(KEY), p["resourceName"].as_str()) {
+                    let etag = p["etag"].as_str().unwrap_or_default().to_owned();
+                    out.insert(key.to_owned(), (r.to_owned(), etag, data(VERSION).unwrap_or_default().to_owned()));
                 }
-                Err(ConnectorError::Fatal("reading the account's contacts: too many pages".into()))
-            })
-            .await
+            }
+            match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
+                Some(t) => token = Some(t.to_owned()),
+                None => return Ok(out),
+            }
+        }
+        Err(ConnectorError::Fatal("reading the account's contacts: too many pages".into()))
     }
 
     /// The resource names of these groups, each made when the account has none of its name.
@@ -76,7 +88,8 @@ impl GoogleImporter {
             .groups
             .get_or_try_init(|| async {
                 let url = self.cfg.people("/v1/contactGroups?pageSize=1000&groupFields=name,groupType");
-                let page: Value = api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+                let page: Value =
+                    api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
                 let mut out = HashMap::new();
                 for g in page["contactGroups"].as_array().into_iter().flatten() {
                     if let (Some(r), Some(n)) = (g["resourceName"].as_str(), g["name"].as_str()) {
@@ -93,32 +106,92 @@ impl GoogleImporter {
             }
             let url = self.cfg.people("/v1/contactGroups");
             let body = json!({"contactGroup": {"name": name}});
-            let made: Value = api::json(&self.http, &format!("making contact group `{name}`"), &|| api::with_json(self.http.request("POST", &url), &body))
-                .await
-                .map_err(|(e, _)| e)?;
-            let r = made["resourceName"].as_str().ok_or_else(|| ConnectorError::Fatal("Google made a group without a resource name".into()))?;
+            let made: Value = api::json(&self.http, &format!("making contact group `{name}`"), &|| {
+                api::with_json(self.http.request("POST", &url), &body)
+            })
+            .await
+            .map_err(|(e, _)| e)?;
+            let r =
+                made["resourceName"].as_str().ok_or_else(|| ConnectorError::Fatal("Google made a group without a resource name".into()))?;
             known.insert(name.clone(), r.to_owned());
         }
         Ok(names.iter().filter_map(|n| known.get(n).map(|r| (n.clone(), r.clone()))).collect())
     }
 }
 
-#[async_trait]
-impl Importer for GoogleImporter {
-    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+/// The most contacts `people.batchCreateContacts` takes.
+const BATCH: usize = 200;
+
+impl GoogleImporter {
+    fn key(&self, item: &Item) -> String {
+        hex::encode(&sha2::Sha256::digest(format!("{}\0{}", self.source, item.id).as_bytes())[..16])
+    }
+
+    /// The person to write for a contact item, and what it cannot hold.
+    async fn person(&self, item: &Item) -> Result<(Value, Vec<String>), ConnectorError> {
         let Record::Contact(c) = &item.record else {
             return Err(ConnectorError::Item(format!("{} items do not go to Google contacts", item.vertical())));
         };
-        let key = hex::encode(&sha2::Sha256::digest(format!("{}\0{}", self.source, item.id).as_bytes())[..16]);
         let mut c = c.clone();
         if !item.container.is_empty() && !c.categories.contains(&item.container) {
             c.categories.insert(0, item.container.clone());
         }
         let groups = self.group_names(&c.categories).await?;
-        let (mut person, warnings) = person_from_contact(&c, &|g| groups.get(g).cloned(), &key);
-        person["clientData"].as_array_mut().expect("person_from_contact writes clientData").push(json!({"key": VERSION, "value": item.version}));
-        let index = self.index().await?;
-        let known = index.lock().await.get(&key).cloned();
+        let (mut person, warnings) = person_from_contact(&c, &|g| groups.get(g).cloned(), &self.key(item));
+        person["clientData"]
+            .as_array_mut()
+            .expect("person_from_contact writes clientData")
+            .push(json!({"key": VERSION, "value": item.version}));
+        Ok((person, warnings))
+    }
+
+    /// Makes new contacts in one request; a result per item, in order.
+    async fn create_batch(&self, items: &[&Item]) -> Result<Vec<Result<PutOutcome, ConnectorError>>, ConnectorError> {
+        let mut bodies = Vec::new();
+        let mut warnings = Vec::new();
+        for item in items {
+            let (p, w) = self.person(item).await?;
+            bodies.push(json!({"contactPerson": p}));
+            warnings.push(w);
+        }
+        let url = self.cfg.people("/v1/people:batchCreateContacts");
+        let body = json!({"contacts": bodies, "readMask": "metadata"});
+        let answer: Value = api::json(&self.http, "making contacts", &|| api::with_json(self.http.request("POST", &url), &body))
+            .await
+            .map_err(|(e, _)| e)?;
+        let created = answer["createdPeople"].as_array().cloned().unwrap_or_default();
+        if created.len() != items.len() {
+            return Err(ConnectorError::Fatal(format!("making contacts: Google answered for {} of {}", created.len(), items.len())));
+        }
+        let mut out = Vec::new();
+        for ((item, r), w) in items.iter().zip(created).zip(warnings) {
+            let status = r["status"]["code"].as_u64().unwrap_or(0);
+            match r["person"]["resourceName"].as_str() {
+                Some(res) if status == 0 => {
+                    let etag = r["person"]["etag"].as_str().unwrap_or_default().to_owned();
+                    self.index().await?.insert(self.key(item), (res.to_owned(), etag, item.version.clone()));
+                    out.push(Ok(PutOutcome { dest_id: res.to_owned(), created: true, warnings: w, sha256: item.known_sha256() }));
+                }
+                _ => {
+                    let msg = r["status"]["message"].as_str().unwrap_or("no reason given");
+                    // a failure inside the batch: that contact alone, tried again by itself
+                    out.push(Err(ConnectorError::transient(format!(
+                        "making contact {}: Google refused it in a batch ({status}: {msg})",
+                        item.id
+                    ))));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Importer for GoogleImporter {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let key = self.key(item);
+        let (mut person, warnings) = self.person(item).await?;
+        let known = self.index().await?.get(&key).cloned();
         let (resource, etag) = match known {
             Some((r, _, v)) if v == item.version => {
                 return Ok(PutOutcome { dest_id: r, created: false, warnings, sha256: item.known_sha256() });
@@ -126,20 +199,80 @@ impl Importer for GoogleImporter {
             Some((r, etag, _)) => {
                 person["etag"] = etag.into();
                 let url = self.cfg.people(&format!("/{r}:updateContact?updatePersonFields={UPDATE_FIELDS}&personFields=metadata"));
-                let p: Value = api::json(&self.http, &format!("updating {r}"), &|| api::with_json(self.http.request("PATCH", &url), &person))
-                    .await
-                    .map_err(|(e, _)| e)?;
+                let p: Value =
+                    api::json(&self.http, &format!("updating {r}"), &|| api::with_json(self.http.request("PATCH", &url), &person))
+                        .await
+                        .map_err(|(e, _)| e)?;
                 (r, p["etag"].as_str().unwrap_or_default().to_owned())
             }
             None => {
                 let url = self.cfg.people("/v1/people:createContact?personFields=metadata");
-                let p: Value = api::json(&self.http, "making a contact", &|| api::with_json(self.http.request("POST", &url), &person)).await.map_err(|(e, _)| e)?;
-                let r = p["resourceName"].as_str().ok_or_else(|| ConnectorError::Fatal("Google made a contact without a resource name".into()))?;
+                let made =
+                    api::json::<Value>(&self.http, "making a contact", &|| api::with_json(self.http.request("POST", &url), &person)).await;
+                let p = match made {
+                    Ok(p) => p,
+                    Err((e, _)) => {
+                        // made or not? look again before it is tried once more
+                        if e.is_transient() {
+                            self.forget().await;
+                        }
+                        return Err(e);
+                    }
+                };
+                let r = p["resourceName"]
+                    .as_str()
+                    .ok_or_else(|| ConnectorError::Fatal("Google made a contact without a resource name".into()))?;
                 (r.to_owned(), p["etag"].as_str().unwrap_or_default().to_owned())
             }
         };
-        index.lock().await.insert(key, (resource.clone(), etag, item.version.clone()));
+        self.index().await?.insert(key, (resource.clone(), etag, item.version.clone()));
         Ok(PutOutcome { dest_id: resource, created: true, warnings, sha256: item.known_sha256() })
+    }
+
+    /// New contacts go as `people.batchCreateContacts` (200 at most a request); the others
+    /// one by one.
+    async fn put_page(&self, items: &[&Item]) -> Option<Vec<Result<PutOutcome, ConnectorError>>> {
+        let mut out: Vec<Option<Result<PutOutcome, ConnectorError>>> = items.iter().map(|_| None).collect();
+        let mut new = Vec::new();
+        {
+            let known = match self.index().await {
+                Ok(i) => i,
+                Err(e) => return Some(items.iter().map(|_| Err(e.clone())).collect()),
+            };
+            for (n, item) in items.iter().enumerate() {
+                if let Record::Contact(_) = item.record
+                    && !known.contains_key(&self.key(item))
+                {
+                    new.push(n);
+                }
+            }
+        }
+        for chunk in new.chunks(BATCH) {
+            match self.create_batch(&chunk.iter().map(|n| items[*n]).collect::<Vec<_>>()).await {
+                Ok(results) => {
+                    for (n, r) in chunk.iter().zip(results) {
+                        out[*n] = Some(r);
+                    }
+                }
+                Err(e) => {
+                    // the batch may have been made: look again before any is made once more
+                    if e.is_transient() {
+                        self.forget().await;
+                    }
+                    for n in chunk {
+                        out[*n] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for (item, r) in items.iter().zip(out) {
+            results.push(match r {
+                Some(r) => r,
+                None => self.put(item).await,
+            });
+        }
+        Some(results)
     }
 
     async fn finish(&self) -> Result<(), ConnectorError> {

@@ -26,7 +26,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     incremental: true,
     written_whole: false,
     local: false,
-    max_concurrency: 8,
+    // Google asks for one user's changes to be sent one after another (People API: "mutate
+    // requests for the same user should be sent sequentially"); batches carry the speed
+    max_concurrency: 1,
 };
 
 pub const SPEC: Spec = Spec {

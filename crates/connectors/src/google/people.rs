@@ -79,7 +79,8 @@ fn typed(p: &Value, field: &str) -> Vec<TypedValue> {
 }
 
 fn date(d: &Value) -> Option<String> {
-    let (y, m, day) = (d.get("year").and_then(Value::as_u64), d.get("month").and_then(Value::as_u64)?, d.get("day").and_then(Value::as_u64)?);
+    let (y, m, day) =
+        (d.get("year").and_then(Value::as_u64), d.get("month").and_then(Value::as_u64)?, d.get("day").and_then(Value::as_u64)?);
     Some(match y {
         Some(y) if y > 0 => format!("{y:04}-{m:02}-{day:02}"),
         _ => format!("--{m:02}-{day:02}"),
@@ -124,7 +125,8 @@ pub fn contact_from_person(p: &Value, groups: &dyn Fn(&str) -> Option<String>) -
         c.organization = Some(s(o, "name").to_owned()).filter(|x| !x.is_empty());
         c.title = Some(s(o, "title").to_owned()).filter(|x| !x.is_empty());
     }
-    c.birthday = list(p, "birthdays").find_map(|b| b.get("date").and_then(date).or_else(|| Some(s(b, "text").to_owned()).filter(|t| !t.is_empty())));
+    c.birthday =
+        list(p, "birthdays").find_map(|b| b.get("date").and_then(date).or_else(|| Some(s(b, "text").to_owned()).filter(|t| !t.is_empty())));
     c.urls = list(p, "urls").map(|u| s(u, "value").to_owned()).filter(|u| !u.is_empty()).collect();
     c.note = list(p, "biographies").map(|b| s(b, "value").to_owned()).find(|b| !b.is_empty());
     c.categories = list(p, "memberships")
@@ -145,7 +147,11 @@ pub fn contact_from_person(p: &Value, groups: &dyn Fn(&str) -> Option<String>) -
         }
     }
     for r in list(p, "relations") {
-        extra.push(format!("RELATED;TYPE={};VALUE=text:{}", esc(if s(r, "type").is_empty() { "contact" } else { s(r, "type") }), esc(s(r, "person"))));
+        extra.push(format!(
+            "RELATED;TYPE={};VALUE=text:{}",
+            esc(if s(r, "type").is_empty() { "contact" } else { s(r, "type") }),
+            esc(s(r, "person"))
+        ));
     }
     for i in list(p, "imClients") {
         extra.push(format!("IMPP;X-SERVICE-TYPE={}:{}", esc(s(i, "protocol")), esc(s(i, "username"))));
