@@ -43,5 +43,7 @@ set +a
 
 # the connector protocol's reference service's own tests (Python, standard library)
 python3 -m unittest examples/remote-service/test_service.py
+# the stand-ins for services that cannot run here, checked against their own contract tests
+for fake in scripts/fakes/*/test_fake.py; do python3 -m unittest "$fake"; done
 cargo test --workspace --locked -- --test-threads="${FERRY_TEST_THREADS:-2}"
 echo "ferry: all tests passed"

@@ -11,6 +11,7 @@ pub mod google;
 mod http;
 pub mod imap;
 mod limit;
+pub mod microsoft;
 #[cfg(test)]
 mod mock;
 pub mod net;
@@ -90,7 +91,17 @@ impl Spec {
 
 /// Every connector ferry has.
 pub fn all() -> &'static [Spec] {
-    &[dir::SPEC, package::SPEC, imap::SPEC, caldav::CALDAV_SPEC, caldav::CARDDAV_SPEC, webdav::SPEC, remote::SPEC, google::SPEC]
+    &[
+        dir::SPEC,
+        package::SPEC,
+        imap::SPEC,
+        caldav::CALDAV_SPEC,
+        caldav::CARDDAV_SPEC,
+        webdav::SPEC,
+        remote::SPEC,
+        google::SPEC,
+        microsoft::SPEC,
+    ]
 }
 
 pub fn find(scheme: &str) -> Result<&'static Spec, ConnectorError> {

@@ -94,7 +94,7 @@ def render_entry(u, cid):
 
 def list_calendar_list(ctx):
     P = ctx.params(["maxResults", "minAccessRole", "pageToken", "showDeleted", "showHidden", "syncToken"])
-    size = P.int("maxResults", 100, 1, 250)
+    size = capped(ctx, P, "maxResults", 100, 250)
     role = P.enum("minAccessRole", ["freeBusyReader", "owner", "reader", "writer"])
     show_deleted = P.bool("showDeleted")
     show_hidden = P.bool("showHidden")
@@ -122,6 +122,21 @@ def list_calendar_list(ctx):
     else:
         out["nextSyncToken"] = C.sync_token_out("calendarList", "me", u, fp_sync, snap)
     return out
+
+
+def capped(ctx, P, name, default, hi):
+    """Calendar caps page sizes instead of refusing them: "for some collections
+    (such as events) there is a hard limit on the number of retrieved entries
+    that the server never exceeds" (guides/pagination).  The fake caps too, and
+    records the oversized request as a violation, since the client asked for
+    something it cannot get."""
+    n = P.int(name, default, 1, None)
+    if n > hi:
+        ctx.fake.violation(ctx.method, ctx.handler.path,
+                           "%s=%d exceeds the documented maximum %d; Google caps the page at %d."
+                           % (name, n, hi, hi))
+        n = hi
+    return n
 
 
 def gone():
@@ -172,6 +187,7 @@ def new_calendar(u, b):
     return c
 
 
+# https://developers.google.com/calendar/api/v3/reference/calendars/get
 def get_calendar(ctx):
     ctx.params([])
     cid, c = resolve_cal(ctx, ctx.match.group("calendarId"))
@@ -324,8 +340,8 @@ def apply_body(ctx, stored, b, P, mode):
             continue  # "Version 0 assumes no conference data support and ignores conference data"
         if k == "attachments" and not supports_att:
             continue
-        if k in ("recurringEventId",) and mode != "import":
-            continue
+        if k in ("recurringEventId", "originalStartTime") and mode != "import":
+            continue  # only import can make an exception of a recurring event
         if mode == "patch" and isinstance(v, dict) and isinstance(stored.get(k), dict) and k not in (
                 "start", "end", "originalStartTime"):
             merged = copy.deepcopy(stored[k])
@@ -414,7 +430,7 @@ def list_events(ctx):
                     "showHiddenInvitations", "singleEvents", "syncToken", "timeMax", "timeMin", "timeZone",
                     "updatedMin"], repeatable=("eventTypes", "privateExtendedProperty", "sharedExtendedProperty"))
     cid, cal = resolve_cal(ctx, ctx.match.group("calendarId"))
-    size = P.int("maxResults", 250, 1, 2500)
+    size = capped(ctx, P, "maxResults", 250, 2500)
     max_att = P.int("maxAttendees", None, 1, None)
     order = P.enum("orderBy", ["startTime", "updated"])
     show_deleted = P.bool("showDeleted")
@@ -463,10 +479,16 @@ def list_events(ctx):
     items = []
     if single and not sync:
         items = expand(ctx, cid, [e for e in evs], show_deleted, tmin, tmax)
+    elif single:
+        # incremental sync with singleEvents=true: instances of changed recurring events,
+        # changed exceptions and changed single events; deleted series come as cancelled masters.
+        changed = {e["id"] for e in evs}
+        everything = list(u["events"][cid].values())
+        items = [x for x in expand(ctx, cid, everything, True, None, None)
+                 if x["id"] in changed or x.get("recurringEventId") in changed]
+        items += [e for e in evs if e.get("recurrence") and (e.get("_deleted") or e.get("status") == "cancelled")]
     else:
         items = [e for e in evs if visible(e)]
-        if single:
-            items = [e for e in items if not e.get("recurrence")]
     if not sync:
         if P.has("iCalUID"):
             items = [e for e in items if e.get("iCalUID") == P.str("iCalUID")]
@@ -793,11 +815,17 @@ def import_event(ctx):
     u = ctx.u
     events = u["events"][cid]
     orig = C.fmt_time(kinds["originalStartTime"][1]) if "originalStartTime" in kinds else None
-    # Importing an iCalUID that already exists updates that event instead of adding a copy.
-    # Exceptions of a recurring event share the master's iCalUID and differ by originalStartTime.
+    # An event with this iCalUID (and, for exceptions of a recurring event, which share the
+    # master's iCalUID, the same originalStartTime) may already be in the calendar.  The
+    # reference does not say what import does then; see README ("events.import of an existing
+    # iCalUID").  --import-existing=conflict (default) answers 409 duplicate, as Google was
+    # observed to do (also for deleted events); --import-existing=update updates it in place.
+    mode = getattr(getattr(ctx, "fake", None), "import_existing", "update")
     for ev in events.values():
         if ev.get("iCalUID") == b["iCalUID"] and (start_key({"start": ev["originalStartTime"]})
                                                   if ev.get("originalStartTime") else None) == orig:
+            if mode == "conflict":
+                raise C.ApiError(409, "The requested identifier already exists.", reason="duplicate")
             was_deleted = ev.pop("_deleted", False)
             if was_deleted:
                 ev.pop("status", None)
@@ -854,10 +882,10 @@ def patch_event(ctx):
 
 
 def write_existing(ctx, cid, ev, b, P, mode):
-    if ev.get("_deleted"):
-        ev.pop("_deleted")
     before = {k: copy.deepcopy(ev.get(k)) for k in ("start", "end", "recurrence")}
     apply_body(ctx, ev, b, P, mode)
+    if ev.get("_deleted") and ev.get("status") != "cancelled":
+        ev.pop("_deleted")  # writing a non-cancelled status restores a deleted event
     if "sequence" in b:
         ev["sequence"] = b["sequence"]
     elif any(before[k] != ev.get(k) for k in before):

@@ -267,17 +267,24 @@ def get_contact(ctx, pid):
     return p
 
 
-def new_contact(ctx, fields):
-    u = ctx.u
-    pid = "c" + str(int(hashlib.sha1(S.new_id().encode()).hexdigest()[:15], 16))
-    p = {"resourceName": "people/" + pid}
+def prepare_contact(u, fields):
+    """Normalize a new contact's fields (may raise) without storing anything."""
+    p = {}
     for f, items in fields.items():
         if f in READ_ONLY_FIELDS or f == "metadata":
             continue  # output-only on contacts: ignored, as Google ignores output-only input
-        p[f] = normalize_items(u, f, items, pid)
+        p[f] = normalize_items(u, f, items, None)
     if not p.get("memberships"):
         p["memberships"] = [{"contactGroupMembership": {"contactGroupId": "myContacts",
                                                         "contactGroupResourceName": "contactGroups/myContacts"}}]
+    return p
+
+
+def new_contact(ctx, fields, prepared=None):
+    u = ctx.u
+    pid = "c" + str(int(hashlib.sha1(S.new_id().encode()).hexdigest()[:15], 16))
+    p = {"resourceName": "people/" + pid}
+    p.update(prepared if prepared is not None else prepare_contact(u, fields))
     touch(u, p)
     p["_ord"] = p["_seq"]
     u["people"][pid] = p
@@ -405,7 +412,8 @@ def batch_create(ctx):
     for i, c in enumerate(contacts):
         try:
             C.check_object(c, {"contactPerson"}, "contacts[%d]" % i, API, required=("contactPerson",))
-            checked.append(check_person(c["contactPerson"], "contacts[%d].contactPerson" % i))
+            fields = check_person(c["contactPerson"], "contacts[%d].contactPerson" % i)
+            checked.append(prepare_contact(ctx.u, fields))
         except C.ApiError as e:
             errors.append({"field": "contacts[%d]" % i, "description": e.message})
     if errors:
@@ -416,11 +424,11 @@ def batch_create(ctx):
                                    "fieldViolations": errors}])
     fail = ctx.take_partial_failures()
     created = []
-    for i, fields in enumerate(checked):
+    for i, prepared in enumerate(checked):
         if i in fail:
             created.append({"httpStatusCode": 500, "status": {"code": 13, "message": "Internal error encountered."}})
             continue
-        p = new_contact(ctx, fields)
+        p = new_contact(ctx, None, prepared)
         r = {"httpStatusCode": 200, "requestedResourceName": p["resourceName"], "status": {}}
         if mask:
             r["person"] = render(ctx, p, mask)
@@ -449,16 +457,26 @@ def update_contact(ctx):
     if csrc[0].get("etag") != "#" + p["_etag"]:
         raise C.ApiError(400, "Request person.etag is different than the current person.etag. Clear local "
                          "cache and get the latest person.", status="FAILED_PRECONDITION",
-                         reason="failedPrecondition")
-    for f in upd:
+                         reason="failedPrecondition",
+                         details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                   "reason": "failedPrecondition", "domain": "people.googleapis.com"}])
+    changes = {}
+    for f in upd:  # compute everything first, so a refused update changes nothing
         items = fields.get(f) or []
         if items:
-            p[f] = normalize_items(ctx.u, f, items, pid)
+            changes[f] = normalize_items(ctx.u, f, items, pid)
         elif f == "memberships":
             raise bad("A contact must belong to at least one contact group (memberships).")
         else:
+            changes[f] = None
+    old_groups = [m for m in p.get("memberships") or []]
+    for f, v in changes.items():
+        if v is None:
             p.pop(f, None)
+        else:
+            p[f] = v
     touch(ctx.u, p)
+    touch_groups(ctx.u, {"memberships": old_groups})
     touch_groups(ctx.u, p)
     return render(ctx, p, fields_out)
 
@@ -476,6 +494,9 @@ def update_photo(ctx):
         raise bad("photoBytes is not valid base64.")
     if not raw:
         raise bad("photoBytes is empty.")
+    # UpdateContactPhotoRequest: "All requests must have a valid photo format: JPEG or PNG."
+    if not (raw.startswith(b"\xff\xd8\xff") or raw.startswith(b"\x89PNG\r\n\x1a\n")):
+        raise bad("photoBytes must be a JPEG or PNG image.")
     fields_out = parse_mask(b.get("personFields"), PERSON_FIELDS, "personFields")
     pid = ctx.match.group("id")
     p = get_contact(ctx, pid)

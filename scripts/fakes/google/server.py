@@ -14,6 +14,7 @@ import sys
 # standard library's `calendar` (imported by email/http modules) if this
 # folder stayed first on sys.path.  Drop it, import the stdlib, and load our
 # modules from their files under private names (gfake_*).
+sys.dont_write_bytecode = True  # keep the folder free of __pycache__
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) != _HERE]
 
@@ -56,6 +57,24 @@ SERVICE = {"people": "people.googleapis.com", "calendar": "calendar-json.googlea
            "tasks": "tasks.googleapis.com"}
 
 
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(v):
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, todo = 0, [(v, 1)]
+    while todo:
+        x, d = todo.pop()
+        deepest = max(deepest, d)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        if isinstance(x, dict):
+            todo.extend((y, d + 1) for y in x.values())
+        elif isinstance(x, list):
+            todo.extend((y, d + 1) for y in x)
+    return deepest
+
+
 def user_of_refresh_token(tok):
     """`alice-refresh` -> `alice`; any other token names its own user."""
     if tok.endswith("-refresh") and len(tok) > len("-refresh"):
@@ -79,15 +98,31 @@ class Fake:
         self.client_id = args.client_id
         self.client_secret = args.client_secret
         self.qpm = args.qpm
+        self.import_existing = args.import_existing
         self.lock = threading.Lock()
         self.tokens = {}
         self.violations = []
         self.requests = collections.Counter()
-        self.faults = {"rate": None, "server": None, "batch_partial_failure": []}
+        self.faults = {"rate": None, "server": None, "batch_partial_failure": [], "short_pages": 0}
+        self.short_calls = 0
+        C.PAGE_SIZE_HOOK = self.page_size
         self.qpm_log = collections.defaultdict(collections.deque)
         self.routes = []
         for mod in API_MODULES:
             self.routes.extend(mod.ROUTES)
+
+    def page_size(self, size):
+        """The "short_pages" fault: list pages hold fewer items than asked, or none
+        ("The number of events in the resulting page may be less than this value,
+        or none at all, even if there are more events matching the query")."""
+        with self.lock:
+            left = self.faults.get("short_pages") or 0
+            if not left:
+                return size
+            if left > 0:
+                self.faults["short_pages"] = left - 1
+            self.short_calls += 1
+            return 0 if self.short_calls % 2 else min(size, 1)
 
     def violation(self, method, path, message):
         with self.lock:
@@ -246,9 +281,12 @@ class Handler(BaseHTTPRequestHandler):
                                      reason="badContent", violation=True)
                 try:
                     body = json.loads(raw.decode("utf-8"))
-                except (ValueError, UnicodeDecodeError) as e:
+                except (ValueError, UnicodeDecodeError, RecursionError) as e:
                     raise C.ApiError(400, "Invalid JSON payload received. %s" % e, reason="parseError",
                                      violation=True)
+                if json_depth(body) > MAX_JSON_DEPTH:
+                    raise C.ApiError(400, "Invalid JSON payload received. Nesting deeper than %d levels."
+                                     % MAX_JSON_DEPTH, reason="parseError", violation=True)
             if route.get("body") and not isinstance(body, dict):
                 raise C.ApiError(400, "This method requires a JSON object request body.", reason="required",
                                  violation=True)
@@ -373,10 +411,12 @@ class Handler(BaseHTTPRequestHandler):
                               combined=True, headers=headers,
                               details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                         "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
-                                        "metadata": {"service": SERVICE[api],
+                                        "metadata": {"service": SERVICE[api], "quota_location": "global",
                                                      "quota_metric": "%s/default_requests" % SERVICE[api],
                                                      "quota_limit": "DefaultRequestsPerMinutePerUser"
-                                                     if per_user else "DefaultRequestsPerMinutePerProject"}}])
+                                                     if per_user else "DefaultRequestsPerMinutePerProject",
+                                                     "quota_limit_value": str(self.fake.qpm or 0),
+                                                     "consumer": "projects/000000000000"}}])
         msg = "User Rate Limit Exceeded" if reason == "userRateLimitExceeded" else "Rate Limit Exceeded"
         return C.ApiError(403, msg, reason=reason, domain="usageLimits", status="PERMISSION_DENIED",
                           headers=headers,
@@ -392,19 +432,15 @@ class Handler(BaseHTTPRequestHandler):
             log = self.fake.qpm_log[user]
             while log and log[0] <= now - 60:
                 log.popleft()
-            if len(log) >= self.fake.qpm:
-                wait = int(60 - (now - log[0])) + 1
-                over = True
-            else:
+            over = len(log) >= self.fake.qpm
+            if not over:
                 log.append(now)
-                over = False
         if over:
             # People API answers quota errors with 429 RESOURCE_EXHAUSTED; the Calendar
             # errors guide documents the per-user limit as 403 userRateLimitExceeded.
             if api == "people":
                 raise self.rate_error(api, 429, "rateLimitExceeded", None, per_user=True)
             raise self.rate_error(api, 403, "userRateLimitExceeded", None, per_user=True)
-        _ = wait if over else None
 
     def check_faults(self, api):
         with self.fake.lock:
@@ -445,7 +481,7 @@ class Handler(BaseHTTPRequestHandler):
         if raw:
             try:
                 body = json.loads(raw.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as e:
+            except (ValueError, UnicodeDecodeError, RecursionError) as e:
                 return self.send_json(400, {"error": {"code": 400, "message": "malformed JSON: %s" % e}})
         try:
             if path == "/_fake/violations":
@@ -469,7 +505,8 @@ class Handler(BaseHTTPRequestHandler):
                         return self.send_json(200, fake.faults)
                 if self.command == "DELETE":
                     with fake.lock:
-                        fake.faults = {"rate": None, "server": None, "batch_partial_failure": []}
+                        fake.faults = {"rate": None, "server": None, "batch_partial_failure": [],
+                                       "short_pages": 0}
                     return self.send_json(200, {})
                 return self.set_faults(body)
             if path == "/_fake/seed" and self.command == "POST":
@@ -506,7 +543,7 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             raise ValueError("faults wants a JSON object")
         known = {"rate_limit_after", "status", "retry_after", "times", "reason", "server_error", "after",
-                 "expire_tokens", "expire_sync_tokens", "batch_partial_failure", "user"}
+                 "expire_tokens", "expire_sync_tokens", "batch_partial_failure", "user", "short_pages"}
         unknown = set(body) - known
         if unknown:
             raise ValueError("unknown fault keys: %s" % sorted(unknown))
@@ -528,6 +565,9 @@ class Handler(BaseHTTPRequestHandler):
                                          "times": int(body.get("times", 1))}
             if body.get("expire_tokens"):
                 fake.tokens.clear()
+            if "short_pages" in body:
+                sp = body["short_pages"]
+                fake.faults["short_pages"] = -1 if sp is True else int(sp or 0)
             if "batch_partial_failure" in body:
                 idx = body["batch_partial_failure"]
                 if not isinstance(idx, list) or not all(isinstance(i, int) for i in idx):
@@ -553,6 +593,8 @@ def main(argv=None):
     ap.add_argument("--state", help="JSON file to load at start and save after every write")
     ap.add_argument("--client-id", help="if set, /token requires this client_id")
     ap.add_argument("--client-secret", help="if set, /token requires this client_secret")
+    ap.add_argument("--import-existing", choices=("conflict", "update"), default="conflict",
+                    help="events.import of an iCalUID already in the calendar: 409 duplicate, or update it")
     ap.add_argument("--max-body", type=int, default=MAX_BODY, help="largest request body in bytes")
     args = ap.parse_args(argv)
     MAX_BODY = args.max_body

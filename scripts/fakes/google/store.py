@@ -5,11 +5,9 @@ Every stored resource carries internal bookkeeping keys that start with "_"
 tombstone flag).  They are stripped before anything is rendered to a client.
 """
 import base64
-import hashlib
 import json
 import os
 import threading
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -31,11 +29,6 @@ def new_id(n=26, alphabet="0123456789abcdefghijklmnopqrstuv"):
         if raw == 0:
             raw = uuid.uuid4().int
     return "".join(out)
-
-
-def etag_of(obj):
-    data = json.dumps(public(obj), sort_keys=True).encode()
-    return hashlib.sha1(data).hexdigest()[:16]
 
 
 def public(obj):
@@ -97,11 +90,6 @@ class Store:
         u["tasklists"]["MDEfallbackDefault"] = {"id": "MDEfallbackDefault", "title": "My Tasks",
                                                 "updated": now_rfc3339(), "_default": True, "_seq": 0}
 
-    def bump(self, u):
-        """Advance and return the user's change counter."""
-        u["seq"] += 1
-        return u["seq"]
-
     def snapshot(self):
         with self.lock:
             return json.loads(json.dumps({"users": self.users}))
@@ -115,6 +103,3 @@ class Store:
                 json.dump({"users": self.users}, f)
             os.replace(tmp, self.path)
 
-
-def now_epoch():
-    return time.time()

@@ -5,7 +5,6 @@ Task resource: https://developers.google.com/tasks/reference/rest/v1/tasks#Task
 Parameters: https://developers.google.com/tasks/params
 """
 import copy
-import re
 
 import gfake_common as C
 import gfake_store as S
@@ -350,6 +349,62 @@ def delete_task(ctx):
     return 204, None
 
 
+# https://developers.google.com/tasks/reference/rest/v1/tasks/move
+def move_task(ctx):
+    P = ctx.params(["parent", "previous", "destinationTasklist"])
+    lid, _ = resolve_list(ctx, ctx.match.group("tasklist"))
+    t = get_task_obj(ctx, lid, ctx.match.group("task"))
+    dest = P.str("destinationTasklist") or lid
+    dlid, _ = resolve_list(ctx, dest)
+    tasks = ctx.u["tasks"][dlid]
+    parent, previous = P.str("parent") or None, P.str("previous") or None
+    if parent:
+        p = tasks.get(parent)
+        if p is None or p.get("deleted") or p.get("hidden") or parent == t["id"]:
+            raise bad("The task set as parent must exist in the task list and can not be hidden.",
+                      location="parent")
+        if t.get("hidden") and t.get("status") == "completed":
+            raise bad("Tasks that are both completed and hidden cannot be nested.", location="parent")
+        anc = p
+        while anc is not None:
+            if anc["id"] == t["id"]:
+                raise bad("A task cannot be moved under its own subtask.", location="parent")
+            anc = tasks.get(anc.get("parent"))
+    if previous:
+        pv = tasks.get(previous)
+        if pv is None or pv.get("hidden") or (pv.get("parent") or None) != parent or previous == t["id"]:
+            raise bad("The task set as previous must exist in the task list, be a sibling and not be hidden.",
+                      location="previous")
+    if dlid != lid:
+        # subtasks travel with their parent
+        moving = [t]
+        i = 0
+        while i < len(moving):
+            moving.extend(x for x in ctx.u["tasks"][lid].values() if x.get("parent") == moving[i]["id"])
+            i += 1
+        for x in moving:
+            del ctx.u["tasks"][lid][x["id"]]
+            tasks[x["id"]] = x
+    place(tasks, t, parent, previous)
+    t["_seq"] = S_bump(ctx.u)
+    t["updated"] = S.now_rfc3339()
+    return render_task(dlid, t)
+
+
+# https://developers.google.com/tasks/reference/rest/v1/tasks/clear
+def clear_tasks(ctx):
+    """"Clears all completed tasks from the specified task list. The affected
+    tasks will be marked as 'hidden' and no longer be returned by default"."""
+    ctx.params([])
+    lid, _ = resolve_list(ctx, ctx.match.group("tasklist"))
+    for t in ctx.u["tasks"][lid].values():
+        if t.get("status") == "completed" and not t.get("hidden") and not t.get("deleted"):
+            t["hidden"] = True
+            t["_seq"] = S_bump(ctx.u)
+            t["updated"] = S.now_rfc3339()
+    return 204, None
+
+
 def seed(store, u, data):
     """POST /_fake/seed: {"tasklists": [{"title": ..., "tasks": [Task + optional "hidden",
     "parent" given as the index of an earlier task in the same list]}]}"""
@@ -382,4 +437,6 @@ ROUTES = [
     C.route("PATCH", B + "/lists/{tasklist}/tasks/{task}", patch_task, API, WRITE, "tasks.tasks.patch", body=True),
     C.route("PUT", B + "/lists/{tasklist}/tasks/{task}", update_task, API, WRITE, "tasks.tasks.update", body=True),
     C.route("DELETE", B + "/lists/{tasklist}/tasks/{task}", delete_task, API, WRITE, "tasks.tasks.delete"),
+    C.route("POST", B + "/lists/{tasklist}/tasks/{task}/move", move_task, API, WRITE, "tasks.tasks.move"),
+    C.route("POST", B + "/lists/{tasklist}/clear", clear_tasks, API, WRITE, "tasks.tasks.clear"),
 ]

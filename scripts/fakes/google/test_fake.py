@@ -231,6 +231,7 @@ class PeopleTest(Base):
         st, _, e = self.f.call("PATCH", "/v1/%s:updateContact" % rn, upd, query={"updatePersonFields": "names"})
         self.assertEqual(400, st)
         self.assertEqual("FAILED_PRECONDITION", e["error"]["status"])
+        self.assertEqual("failedPrecondition", e["error"]["details"][0]["reason"])
         self.assertEqual([], self.f.violations())  # a race, not a client bug
 
     def test_request_checking(self):
@@ -388,8 +389,10 @@ class CalendarTest(Base):
         self.assertIn(c["id"], ids)
         self.assertTrue(lst["items"][0]["primary"])
         self.assertIn("nextSyncToken", lst)
-        st, _, e = self.f.call("GET", "/calendar/v3/users/me/calendarList", query={"maxResults": 251})
-        self.refused(st, e)
+        # Calendar caps oversized pages (guides/pagination); the fake caps and records a violation
+        self.ok(self.f.call("GET", "/calendar/v3/users/me/calendarList", query={"maxResults": 251}))
+        self.assertIn("maxResults=251", self.f.violations()[0]["message"])
+        self.f.clear_violations()
         st, _, e = self.f.call("POST", "/calendar/v3/calendars", {"summary": "x", "timeZone": "Mars/Olympus"})
         self.refused(st, e)
         st, _, e = self.f.call("GET", "/calendar/v3/users/me/calendarList", query={"syncToken": "garbage"})
@@ -449,7 +452,9 @@ class CalendarTest(Base):
         self.assertEqual(410, st)
         st, _, e = self.f.call("GET", base, query={"syncToken": sync, "timeMin": "2024-01-01T00:00:00Z"})
         self.refused(st, e)
-        st, _, e = self.f.call("GET", base, query={"maxResults": 2501})
+        self.ok(self.f.call("GET", base, query={"maxResults": 2501}))
+        self.assertTrue(self.f.violations())
+        st, _, e = self.f.call("GET", base, query={"maxResults": 0})
         self.refused(st, e)
 
     def test_recurring_import(self):
@@ -470,10 +475,10 @@ class CalendarTest(Base):
         x = self.ok(self.f.call("POST", base + "/import", ex))
         self.assertEqual(m["id"], x["recurringEventId"])
         self.assertEqual(m["id"] + "_20240108T080000Z", x["id"])
-        # importing the same iCalUID again updates instead of duplicating
+        # importing the same iCalUID again: 409 duplicate by default (see README)
         master2 = dict(master, summary="Daily standup")
-        m2 = self.ok(self.f.call("POST", base + "/import", master2))
-        self.assertEqual(m["id"], m2["id"])
+        st, _, e = self.f.call("POST", base + "/import", master2)
+        self.assertEqual((409, "duplicate"), (st, e["error"]["errors"][0]["reason"]))
         j = self.ok(self.f.call("GET", base))
         self.assertEqual(2, len(j["items"]))
         self.assertEqual(master["recurrence"], j["items"][0]["recurrence"])
@@ -484,8 +489,28 @@ class CalendarTest(Base):
         self.assertEqual(m["id"] + "_20240122T080000Z", j["items"][2]["id"])
         inst = self.ok(self.f.call("GET", base + "/" + j["items"][2]["id"]))
         self.assertEqual(m["id"], inst["recurringEventId"])
+        # incremental sync with singleEvents=true hands out the changed series' instances
+        sync = self.ok(self.f.call("GET", base, query={"singleEvents": "true"}))["nextSyncToken"]
+        self.ok(self.f.call("PATCH", base + "/" + m["id"], {"summary": "Renamed"}))
+        j = self.ok(self.f.call("GET", base, query={"singleEvents": "true", "syncToken": sync}))
+        self.assertEqual(4, len(j["items"]))
+        self.assertEqual(3, sum(1 for e in j["items"] if e["summary"] == "Renamed"))
         st, _, e = self.f.call("GET", base, query={"orderBy": "startTime"})
         self.refused(st, e)
+
+    def test_import_existing_update_mode(self):
+        f = Fake("--import-existing", "update")
+        try:
+            base = "/calendar/v3/calendars/primary/events"
+            body = {"iCalUID": "same@ferry.test", "summary": "v1", "start": {"date": "2024-02-01"},
+                    "end": {"date": "2024-02-02"}}
+            a = self.ok(f.call("POST", base + "/import", body))
+            b = self.ok(f.call("POST", base + "/import", dict(body, summary="v2")))
+            self.assertEqual(a["id"], b["id"])
+            items = self.ok(f.call("GET", base, query={"iCalUID": "same@ferry.test"}))["items"]
+            self.assertEqual(["v2"], [e["summary"] for e in items])
+        finally:
+            f.stop()
 
     def test_event_checking(self):
         cid = "primary"
@@ -581,6 +606,24 @@ class TasksTest(Base):
         self.refused(st, e)
         self.assertEqual(404, self.f.call("GET", "/tasks/v1/lists/nope/tasks")[0])
 
+    def test_move_and_clear(self):
+        tl = self.ok(self.f.call("POST", "/tasks/v1/users/@me/lists", {"title": "Moves"}))
+        base = "/tasks/v1/lists/%s/tasks" % tl["id"]
+        a = self.ok(self.f.call("POST", base, {"title": "A"}))
+        b = self.ok(self.f.call("POST", base, {"title": "B"}, query={"previous": a["id"]}))
+        m = self.ok(self.f.call("POST", base + "/%s/move" % b["id"], query={"parent": a["id"]}))
+        self.assertEqual(a["id"], m["parent"])
+        m = self.ok(self.f.call("POST", base + "/%s/move" % b["id"]))
+        self.assertNotIn("parent", m)
+        self.assertEqual(["B", "A"], [t["title"] for t in self.ok(self.f.call("GET", base))["items"]])
+        self.ok(self.f.call("PATCH", base + "/" + a["id"], {"status": "completed"}))
+        self.assertEqual(204, self.f.call("POST", "/tasks/v1/lists/%s/clear" % tl["id"])[0])
+        self.assertEqual(["B"], [t["title"] for t in self.ok(self.f.call("GET", base))["items"]])
+        hidden = self.ok(self.f.call("GET", base, query={"showHidden": "true"}))["items"]
+        self.assertTrue([t for t in hidden if t["id"] == a["id"]][0]["hidden"])
+        st, _, e = self.f.call("POST", base + "/%s/move" % b["id"], query={"parent": a["id"]})
+        self.refused(st, e)
+
     def test_seed_hidden_and_state(self):
         st, _, j = self.f.raw("POST", "/_fake/seed", json.dumps({
             "user": "dave", "tasklists": [{"title": "Seeded", "tasks": [
@@ -629,6 +672,28 @@ class FaultTest(Base):
                          (e["error"]["errors"][0]["domain"], e["error"]["errors"][0]["reason"]))
         self.ok(self.f.call("GET", "/calendar/v3/users/me/calendarList"))
 
+    def test_short_pages(self):
+        tl = self.ok(self.f.call("POST", "/tasks/v1/users/@me/lists", {"title": "Short"}))
+        base = "/tasks/v1/lists/%s/tasks" % tl["id"]
+        made = [self.ok(self.f.call("POST", base, {"title": "T%d" % i}))["id"] for i in range(3)]
+        self.f.faults(short_pages=True)
+        seen, tok, pages, empty = [], None, 0, 0
+        while True:
+            q = {"maxResults": 100}
+            if tok:
+                q["pageToken"] = tok
+            j = self.ok(self.f.call("GET", base, query=q))
+            pages += 1
+            empty += not j["items"]
+            seen += [t["id"] for t in j["items"]]
+            tok = j.get("nextPageToken")
+            if not tok:
+                break
+        self.f.raw("DELETE", "/_fake/faults")
+        self.assertEqual(sorted(made), sorted(seen))
+        self.assertGreater(empty, 0)
+        self.assertGreater(pages, 3)
+
     def test_server_error(self):
         self.f.faults(server_error=503, times=1)
         st, _, e = self.f.call("GET", "/tasks/v1/users/@me/lists")
@@ -661,6 +726,11 @@ class RobustnessTest(Base):
         self.refused(st, e)
         st, _, e = self.f.call("GET", "/v1/nothing/here")
         self.refused(st, e, 404)
+        h["Content-Type"] = "application/json"
+        st, _, e = self.f.raw("POST", "/tasks/v1/users/@me/lists", "[" * 50000 + "]" * 50000, h)
+        self.refused(st, e)
+        st, _, e = self.f.raw("GET", "/tasks/v1/users/@me/lists", '{"a": 1}', h)
+        self.refused(st, e)
 
     def test_huge_body_and_garbage(self):
         s = socket.create_connection(("127.0.0.1", self.f.port), timeout=5)

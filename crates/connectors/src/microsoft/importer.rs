@@ -1,0 +1,157 @@
+use super::api;
+use super::config::MicrosoftConfig;
+use super::contact::graph_from_contact;
+use crate::http::Http;
+use async_trait::async_trait;
+use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
+use serde_json::Value;
+use std::collections::HashMap;
+use tokio::sync::Mutex;
+
+/// Writes contacts into folders named by their containers (made when missing; the
+/// default folder for none). A contact is found again by its folder, display name and
+/// first email: the folder is read once (those fields only), so that a rerun, or a resume
+/// after a crash between a create and its record, updates the contact instead of making a
+/// second one; one already as it would be written is left alone.
+pub struct MicrosoftImporter {
+    cfg: MicrosoftConfig,
+    http: Http,
+    /// Folder name -> id.
+    folders: Mutex<Option<HashMap<String, String>>>,
+    /// (folder id, natural key) -> (contact id, the fields as Graph holds them).
+    index: Mutex<HashMap<String, HashMap<String, (String, Value)>>>,
+}
+
+fn natural_key(g: &Value) -> String {
+    let name = g["displayName"].as_str().unwrap_or_default().trim().to_lowercase();
+    let email = g["emailAddresses"][0]["address"].as_str().unwrap_or_default().trim().to_lowercase();
+    format!("{name}\u{1f}{email}")
+}
+
+/// Whether the contact Graph holds already has every field as it would be written.
+fn same(held: &Value, written: &Value) -> bool {
+    written.as_object().is_some_and(|w| {
+        w.iter().all(|(k, v)| match (k.as_str(), &held[k]) {
+            // Graph gives each email's name back as it was sent
+            (_, h) => h == v,
+        })
+    })
+}
+
+impl MicrosoftImporter {
+    pub fn new(cfg: MicrosoftConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
+        cfg.require(&["Contacts.ReadWrite"], "writing Microsoft contacts")?;
+        Ok(MicrosoftImporter {
+            cfg,
+            http: Http::new(settings, "")?.for_provider("microsoft"),
+            folders: Mutex::new(None),
+            index: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The folder for a container ("" for the default one), made when missing.
+    async fn folder(&self, name: &str) -> Result<String, ConnectorError> {
+        if name.is_empty() {
+            return Ok(String::new());
+        }
+        let mut folders = self.folders.lock().await;
+        if folders.is_none() {
+            let mut known = HashMap::new();
+            let mut next = Some(self.cfg.graph("/v1.0/me/contactFolders?$top=100&$select=id,displayName"));
+            while let Some(url) = next.take() {
+                self.cfg.own(&url)?;
+                let page: Value =
+                    api::json(&self.http, "listing contact folders", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+                for f in page["value"].as_array().into_iter().flatten() {
+                    if let (Some(id), Some(n)) = (f["id"].as_str(), f["displayName"].as_str()) {
+                        known.insert(n.to_owned(), id.to_owned());
+                    }
+                }
+                next = page["@odata.nextLink"].as_str().map(str::to_owned);
+            }
+            *folders = Some(known);
+        }
+        let known = folders.as_mut().expect("just read");
+        if let Some(id) = known.get(name) {
+            return Ok(id.clone());
+        }
+        let url = self.cfg.graph("/v1.0/me/contactFolders");
+        let body = serde_json::json!({"displayName": name});
+        let made: Value =
+            api::json(&self.http, &format!("making contact folder `{name}`"), &|| api::with_json(self.http.request("POST", &url), &body))
+                .await
+                .map_err(|(e, _)| e)?;
+        let id = made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Graph made a folder without an id".into()))?.to_owned();
+        known.insert(name.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    fn contacts_path(folder: &str) -> String {
+        if folder.is_empty() {
+            "/v1.0/me/contacts".into()
+        } else {
+            format!("/v1.0/me/contactFolders/{}/contacts", crate::remote_segment(folder))
+        }
+    }
+
+    /// The folder's contacts by natural key, read once.
+    async fn lookup(&self, folder: &str, key: &str) -> Result<Option<(String, Value)>, ConnectorError> {
+        let mut index = self.index.lock().await;
+        if !index.contains_key(folder) {
+            let mut held = HashMap::new();
+            let mut next = Some(self.cfg.graph(&format!("{}?$top=500&$select={}", Self::contacts_path(folder), super::contact::SELECT)));
+            while let Some(url) = next.take() {
+                self.cfg.own(&url)?;
+                let page: Value =
+                    api::json(&self.http, "reading the folder's contacts", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+                for c in page["value"].as_array().into_iter().flatten() {
+                    if let Some(id) = c["id"].as_str() {
+                        held.insert(natural_key(c), (id.to_owned(), c.clone()));
+                    }
+                }
+                next = page["@odata.nextLink"].as_str().map(str::to_owned);
+            }
+            index.insert(folder.to_owned(), held);
+        }
+        Ok(index.get(folder).and_then(|h| h.get(key)).cloned())
+    }
+}
+
+#[async_trait]
+impl Importer for MicrosoftImporter {
+    async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        let Record::Contact(c) = &item.record else {
+            return Err(ConnectorError::Item(format!("{} items do not go to Microsoft contacts", item.vertical())));
+        };
+        let mut c = c.clone();
+        // the container is the folder; the same name as a category too would only repeat it
+        c.categories.retain(|x| *x != item.container);
+        let (body, warnings) = graph_from_contact(&c);
+        let folder = self.folder(&item.container).await?;
+        let key = natural_key(&body);
+        let id = match self.lookup(&folder, &key).await? {
+            Some((id, held)) if same(&held, &body) => return Ok(PutOutcome { dest_id: id, created: false, warnings, sha256: None }),
+            Some((id, _)) => {
+                let url = self.cfg.graph(&format!("/v1.0/me/contacts/{}", crate::remote_segment(&id)));
+                let _: Value =
+                    api::json(&self.http, &format!("updating contact {id}"), &|| api::with_json(self.http.request("PATCH", &url), &body))
+                        .await
+                        .map_err(|(e, _)| e)?;
+                id
+            }
+            None => {
+                let url = self.cfg.graph(&Self::contacts_path(&folder));
+                let made: Value = api::json(&self.http, "making a contact", &|| api::with_json(self.http.request("POST", &url), &body))
+                    .await
+                    .map_err(|(e, _)| e)?;
+                made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Graph made a contact without an id".into()))?.to_owned()
+            }
+        };
+        self.index.lock().await.entry(folder).or_default().insert(key, (id.clone(), body));
+        Ok(PutOutcome { dest_id: id, created: true, warnings, sha256: None })
+    }
+
+    async fn finish(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}

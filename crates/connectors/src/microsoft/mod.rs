@@ -1,0 +1,37 @@
+//! `microsoft://[ACCOUNT]`: a Microsoft 365 or Outlook.com account through Microsoft
+//! Graph and an OAuth 2.0 token set. So far: contacts, both ways (contact folders as
+//! containers), incremental by Graph's delta query. See docs/connectors/microsoft.md.
+
+mod api;
+mod config;
+mod contact;
+mod exporter;
+mod importer;
+
+pub use config::MicrosoftConfig;
+
+use crate::Spec;
+use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
+
+pub static CAPABILITIES: Capabilities = Capabilities {
+    name: "microsoft",
+    schemes: &["microsoft"],
+    address: "microsoft://ACCOUNT (a connected Microsoft account; ?api=URL for a stand-in server)",
+    description: "A Microsoft 365 or Outlook.com account through Microsoft Graph: contacts",
+    exports: &[Vertical::Contacts],
+    imports: &[Vertical::Contacts],
+    auth: AuthKind::OAuth2,
+    credentials: &[CredentialKind::Bearer],
+    incremental: true,
+    written_whole: false,
+    local: false,
+    // Outlook allows four requests at once to one mailbox
+    max_concurrency: 4,
+};
+
+pub const SPEC: Spec = Spec {
+    capabilities: &CAPABILITIES,
+    exporter: |e, s| Ok(Box::new(exporter::MicrosoftExporter::new(MicrosoftConfig::from_endpoint(e, s)?, s)?)),
+    preflight: None,
+    importer: |e, s, _| Ok(Box::new(importer::MicrosoftImporter::new(MicrosoftConfig::from_endpoint(e, s)?, s)?)),
+};
