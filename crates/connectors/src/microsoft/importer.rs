@@ -19,8 +19,11 @@ pub struct MicrosoftImporter {
     /// Folder name -> id.
     folders: Mutex<Option<HashMap<String, String>>>,
     /// (folder id, natural key) -> (contact id, the fields as Graph holds them).
-    index: Mutex<HashMap<String, HashMap<String, (String, Value)>>>,
+    index: Mutex<HashMap<String, Held>>,
 }
+
+/// A folder's contacts: natural key -> (contact id, the fields as Graph holds them).
+type Held = HashMap<String, (String, Value)>;
 
 fn natural_key(g: &Value) -> String {
     let name = g["displayName"].as_str().unwrap_or_default().trim().to_lowercase();
@@ -30,12 +33,7 @@ fn natural_key(g: &Value) -> String {
 
 /// Whether the contact Graph holds already has every field as it would be written.
 fn same(held: &Value, written: &Value) -> bool {
-    written.as_object().is_some_and(|w| {
-        w.iter().all(|(k, v)| match (k.as_str(), &held[k]) {
-            // Graph gives each email's name back as it was sent
-            (_, h) => h == v,
-        })
-    })
+    written.as_object().is_some_and(|w| w.iter().all(|(k, v)| held[k] == *v))
 }
 
 impl MicrosoftImporter {
