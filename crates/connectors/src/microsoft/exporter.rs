@@ -124,7 +124,25 @@ impl PageStream for Delta {
                 Ok(p) => p,
                 // a delta link too old: a full round, whose ledger keeps what moved from moving again
                 Err((_, Some((code, status))))
-                    if !self.full && (status == 410 || code.contains("SyncState") || code.contains("resync")) => {
+                    if !self.full && (status == 410 || code.contains("SyncState") || code.contains("resync")) =>
+                {
+                    tracing::info!(folder = %self.folder, "the delta link expired; listing the folder in full");
+                    self.full = true;
+                    self.next = Some(self.first.clone());
+                    return self.next_page().await;
+                }
+                Err((e, _)) => return Err(e),
+            };
+        let mut items = Vec::new();
+        for (n, c) in page["value"].as_array().into_iter().flatten().enumerate() {
+            if c.get("@removed").is_some() {
+                continue;
+            }
+            items.push(self.item(c, n, &url));
+        }
+        let mode = if self.full { "full" } else { "chg" };
+        match (page["@odata.nextLink"].as_str(), page["@odata.deltaLink"].as_str()) {
+            (Some(next), _) if next == url => {
                 return Err(ConnectorError::Fatal("listing contacts: Graph gave the same next link again".into()));
             }
             (Some(next), _) => self.next = Some(next.to_owned()),
