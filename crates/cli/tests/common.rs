@@ -191,3 +191,83 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// A stand-in for a service that cannot run here (scripts/fakes/NAME/server.py), started
+/// on a free port of 127.0.0.1 and stopped when dropped; its request log is kept in DIR.
+pub struct Stand {
+    child: std::process::Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Stand {
+    pub fn start(name: &str, dir: &Path, args: &[&str]) -> Stand {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scripts/fakes/{name}/server.py"));
+        let log = dir.join(format!("{name}-fake.log"));
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("GOOGLE_FAKE_LOG", "1")
+            .env("MICROSOFT_FAKE_LOG", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        // the one line it prints when it listens
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no port in `{line}`"));
+        Stand { child, port, log }
+    }
+
+    /// A test hook or an API call without credentials; the JSON answer (2xx required).
+    pub fn call(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with("HTTP/1.1 2"), "{method} {path}: {answer}");
+        serde_json::from_str(body.trim()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Answers of this status in its log.
+    pub fn answered(&self, status: u16) -> usize {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines().filter(|l| l.contains(&format!("\" {status} "))).count()
+    }
+
+    /// Requests the real service would have refused: there must be none.
+    pub fn assert_no_violations(&self) {
+        let v = self.call("GET", "/_fake/violations", "");
+        assert!(v["violations"].as_array().is_some_and(|a| a.is_empty()), "requests the service would refuse: {v}");
+    }
+
+    /// A token file whose access token the service no longer takes (the first request
+    /// refreshes it with `refresh`) at its token endpoint `token_path`.
+    pub fn tokens(&self, dir: &Path, refresh: &str, token_path: &str, scope: &str) -> String {
+        let path = dir.join(format!("{refresh}-tokens.json"));
+        let body = serde_json::json!({
+            "access_token": "stale", "refresh_token": refresh, "token_type": "Bearer", "expires_in": 3600,
+            "token_endpoint": format!("http://127.0.0.1:{}{token_path}", self.port), "client_id": "ferry-test", "client_secret": "s",
+            "scope": scope
+        });
+        std::fs::write(&path, body.to_string()).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Stand {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

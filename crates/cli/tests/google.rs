@@ -5,93 +5,47 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 const CONTACTS: &str = "https://www.googleapis.com/auth/contacts";
 const CONTACTS_RO: &str = "https://www.googleapis.com/auth/contacts.readonly";
 
-/// A running stand-in: its port, and the token files of its users.
+/// The stand-in with three users: alice and bob may write contacts, carol only read them.
 struct Fake {
-    child: Child,
-    port: u16,
+    stand: Stand,
     dir: PathBuf,
+    port: u16,
 }
 
 impl Fake {
     fn start(dir: &Path, args: &[&str]) -> Fake {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fakes/google/server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--grant", &format!("alice-refresh={CONTACTS}")])
-            .args(["--grant", &format!("bob-refresh={CONTACTS}")])
-            .args(["--grant", &format!("carol-refresh={CONTACTS_RO}")])
-            .args(args)
-            .env("GOOGLE_FAKE_LOG", "1")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("fake.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no port in `{line}`"));
-        Fake { child, port, dir: dir.to_owned() }
+        let (a, b, c) = (format!("alice-refresh={CONTACTS}"), format!("bob-refresh={CONTACTS}"), format!("carol-refresh={CONTACTS_RO}"));
+        let mut all = vec!["--grant", &a, "--grant", &b, "--grant", &c];
+        all.extend_from_slice(args);
+        let stand = Stand::start("google", dir, &all);
+        let port = stand.port;
+        Fake { stand, dir: dir.to_owned(), port }
     }
 
     fn uri(&self) -> String {
         format!("google://me?api=http://127.0.0.1:{}", self.port)
     }
 
-    /// A token file for `user` whose access token Google no longer takes: the first
-    /// request refreshes it.
     fn tokens(&self, user: &str, scope: &str) -> String {
-        let path = self.dir.join(format!("{user}-tokens.json"));
-        let body = serde_json::json!({
-            "access_token": "stale", "refresh_token": format!("{user}-refresh"), "token_type": "Bearer", "expires_in": 3600,
-            "token_endpoint": format!("http://127.0.0.1:{}/token", self.port), "client_id": "ferry-test", "client_secret": "s",
-            "scope": scope
-        });
-        std::fs::write(&path, body.to_string()).unwrap();
-        path.to_str().unwrap().to_owned()
+        self.stand.tokens(&self.dir, &format!("{user}-refresh"), "/token", scope)
     }
 
     fn call(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-        assert!(head.starts_with("HTTP/1.1 2"), "{method} {path}: {answer}");
-        serde_json::from_str(body.trim()).unwrap_or(serde_json::Value::Null)
+        self.stand.call(method, path, body)
     }
 
-    /// Answers of this status in the stand-in's log.
     fn answered(&self, status: u16) -> usize {
-        let log = std::fs::read_to_string(self.dir.join("fake.log")).unwrap_or_default();
-        log.lines().filter(|l| l.contains(&format!("\" {status} "))).count()
+        self.stand.answered(status)
     }
 
-    /// Requests Google would have refused: there must be none.
     fn assert_no_violations(&self) {
-        let v = self.call("GET", "/_fake/violations", "");
-        assert!(
-            v.as_array().is_none_or(|a| a.is_empty()) && v.get("violations").is_none_or(|a| a.as_array().is_some_and(|a| a.is_empty())),
-            "requests Google would refuse: {v}"
-        );
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stand.assert_no_violations()
     }
 }
 
