@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Contacts through the stand-ins for Google's People API and Microsoft Graph
+# (scripts/fakes/), with the providers' real page sizes (People: 1,000 a page, 200 a
+# batchCreateContacts; Graph: 200 a delta page) and their published limits where they have
+# one. No peer tool can run against them here (Data Transfer Project's adapters need the
+# real services), so each figure stands alone: items a second, and ferry's peak RSS.
+# Usage: bench/cloud.sh [CONTACTS] (default 10000). SKIP_BUILD=1, FERRY=path as elsewhere.
+set -euo pipefail
+N=${1:-10000}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+[ "${SKIP_BUILD:-0}" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
+FERRY=${FERRY:-$REPO/target/release/ferry}
+work=$(mktemp -d /tmp/ferry-cloud-bench.XXXXXX)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; [ "${KEEP:-0}" = 1 ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+# start a stand-in; its port on stdout once it listens
+stand() {
+    local name=$1; shift
+    python3 "$REPO/scripts/fakes/$name/server.py" --listen 127.0.0.1:0 "$@" > "$work/$name.out" 2> "$work/$name.log" &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        grep -q '^listening on' "$work/$name.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/$name.out"
+}
+gport=$(stand google --grant "alice-refresh=https://www.googleapis.com/auth/contacts" --grant "bob-refresh=https://www.googleapis.com/auth/contacts")
+mport=$(stand microsoft --grant "dave-refresh=Contacts.ReadWrite offline_access")
+
+tokens() { # FILE REFRESH PORT TOKEN_PATH
+    printf '{"access_token":"stale","refresh_token":"%s","token_type":"Bearer","expires_in":3600,"token_endpoint":"http://127.0.0.1:%s%s","client_id":"bench","client_secret":"s"}' \
+        "$2" "$3" "$4" > "$1"
+}
+tokens "$work/alice.json" alice-refresh "$gport" /token
+tokens "$work/bob.json" bob-refresh "$gport" /token
+tokens "$work/dave.json" dave-refresh "$mport" /common/oauth2/v2.0/token
+
+echo "== generating $N contacts"
+python3 - "$work/src/contacts" "$N" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(root, exist_ok=True)
+for book, rng in (("Family", range(0, n // 2)), ("Work", range(n // 2, n))):
+    with open(os.path.join(root, book + ".vcf"), "w") as f:
+        for i in rng:
+            f.write(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\n"
+                    f"EMAIL;TYPE=HOME:p{i}@example.org\r\nTEL;TYPE=CELL:+49 30 {i:07}\r\n"
+                    f"ADR;TYPE=HOME:;;Street {i};Berlin;;10115;Germany\r\nEND:VCARD\r\n")
+PY
+
+run() { # LABEL ARGS...: runs ferry, prints items/s and peak RSS
+    local label=$1; shift
+    local start end secs rss
+    start=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$work/rss" "$FERRY" --data-dir "$work/data" --quiet "$@" --insecure --allow-private-network > /dev/null
+    end=$(date +%s.%N)
+    secs=$(echo "$end - $start" | bc -l)
+    rss=$(( $(cat "$work/rss") / 1024 ))
+    printf '%-44s %8.2f s %9.0f items/s  peak RSS %4d MiB\n' "$label" "$secs" "$(echo "$N / $secs" | bc -l)" "$rss"
+}
+
+g() { echo "google://$1?api=http://127.0.0.1:$gport"; }
+m="microsoft://dave?api=http://127.0.0.1:$mport"
+echo "== $N contacts"
+run "dir -> Google (People API, batches of 200)" transfer --from "dir:$work/src" --to "$(g alice)" --to-token-file "$work/alice.json"
+run "Google -> package (1,000 a page)" transfer --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/out.zip"
+run "Google -> Google (another account)" transfer --from "$(g alice)" --from-token-file "$work/alice.json" --to "$(g bob)" --to-token-file "$work/bob.json"
+run "Google -> Microsoft (Graph, one at a time x4)" transfer --from "$(g alice)" --from-token-file "$work/alice.json" --to "$m" --to-token-file "$work/dave.json"
+run "Microsoft -> package (delta, 200 a page)" transfer --from "$m" --from-token-file "$work/dave.json" --to "package:$work/out2.zip"
+echo "(Outlook's published limit is 10,000 requests per 10 minutes per mailbox, 16.7 a second:"
+echo " ferry keeps a tenth under it, so writing $N contacts into Graph one request each takes"
+echo " at least $(( N * 10 / 9 / 16 )) s against the real service; the stand-in does not enforce it unless asked.)"

@@ -1,0 +1,121 @@
+//! The `microsoft:` connector against a stand-in for Microsoft Graph that follows its
+//! published contract (scripts/fakes/microsoft/), and Google contacts moved into it
+//! through the Google stand-in, with the report of what Microsoft has no room for.
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const GOOGLE_CONTACTS: &str = "https://www.googleapis.com/auth/contacts";
+
+fn ferry_cloud(data: &Path, args: &[&str]) -> Output {
+    Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--json")
+        .args(args)
+        .args(["--insecure", "--allow-private-network"])
+        .env_remove("FERRY_PASSWORD")
+        .env("FERRY_LOG", "ferry_engine=info")
+        .output()
+        .unwrap()
+}
+
+fn report(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)))
+}
+
+fn total(r: &serde_json::Value, what: &str) -> u64 {
+    r["report"]["verticals"].as_object().unwrap().values().map(|v| v[what].as_u64().unwrap_or(0)).sum()
+}
+
+fn graph(dir: &Path) -> (Stand, String, String) {
+    let g = Stand::start(
+        "microsoft",
+        dir,
+        &["--grant", "dave-refresh=Contacts.ReadWrite offline_access", "--grant", "erin-refresh=Contacts.ReadWrite offline_access"],
+    );
+    let uri = format!("microsoft://dave?api=http://127.0.0.1:{}", g.port);
+    let tokens = g.tokens(dir, "dave-refresh", "/common/oauth2/v2.0/token", "Contacts.ReadWrite offline_access");
+    (g, uri, tokens)
+}
+
+/// Every contact the stand-in holds for `user`.
+fn contacts(g: &Stand, user: &str) -> Vec<serde_json::Value> {
+    let state = g.call("GET", "/_fake/state", "");
+    let u = &state["users"][user];
+    let c = &u["contacts"];
+    c.as_object().map(|m| m.values().cloned().collect()).or_else(|| c.as_array().cloned()).unwrap_or_else(|| panic!("no contacts of {user}: {state}"))
+}
+
+#[test]
+fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={GOOGLE_CONTACTS}")]);
+    let people: Vec<serde_json::Value> = (0..60)
+        .map(|i| serde_json::json!({"names": [{"givenName": format!("Person{i}"), "familyName": "Test"}],
+            "emailAddresses": [{"value": format!("p{i}@example.org"), "type": "home"}]}))
+        .chain(std::iter::once(serde_json::json!({
+            "names": [{"givenName": "Zoë", "familyName": "Ångström"}],
+            "emailAddresses": [{"value": "z1@example.org"}, {"value": "z2@example.org"}, {"value": "z3@example.org"}, {"value": "z4@example.org"}],
+            "phoneNumbers": [{"value": "+46 70 1", "type": "mobile"}, {"value": "+46 8 2", "type": "workFax"}],
+            "birthdays": [{"date": {"month": 2, "day": 29}}],
+            "events": [{"date": {"year": 2010, "month": 6, "day": 1}, "type": "anniversary"}],
+            "relations": [{"person": "Ada", "type": "spouse"}],
+            "userDefined": [{"key": "shoe size", "value": "38"}]
+        })))
+        .collect();
+    google.call("POST", "/_fake/seed", &serde_json::json!({"user": "alice", "contacts": people}).to_string());
+    let alice = google.tokens(dir.path(), "alice-refresh", "/token", GOOGLE_CONTACTS);
+    let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
+    let (graph, to, dave) = graph(dir.path());
+    let data = dir.path().join("data");
+    let args = ["transfer", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 61, "{r}");
+    let warnings = r["report"]["verticals"]["contacts"]["fidelity_warnings"].to_string();
+    for lost in ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED"] {
+        assert!(warnings.contains(lost), "the report names what Microsoft could not keep ({lost}): {warnings}");
+    }
+    let held = contacts(&graph, "dave");
+    assert_eq!(held.len(), 61, "each contact once");
+    let zoe = held.iter().find(|c| c.to_string().contains("Zoë")).expect("the rich contact");
+    assert_eq!(zoe["mobilePhone"], "+46 70 1", "{zoe}");
+    assert_eq!(zoe["emailAddresses"].as_array().map(Vec::len), Some(3), "{zoe}");
+    // again: nothing new
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 61), "{r}");
+    graph.assert_no_violations();
+    google.assert_no_violations();
+}
+
+#[test]
+fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_and_an_expired_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, uri, dave) = graph(dir.path());
+    let data = dir.path().join("data");
+    // two address books in, as two folders (the first the default one's contacts, the second a folder)
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("contacts")).unwrap();
+    let card = |i: usize| format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:m{i}\r\nFN:Member {i}\r\nEMAIL:m{i}@example.org\r\nEND:VCARD\r\n");
+    std::fs::write(src.join("contacts/Friends.vcf"), (0..250).map(card).collect::<String>()).unwrap();
+    std::fs::write(src.join("contacts/Club.vcf"), (250..300).map(card).collect::<String>()).unwrap();
+    let o = ferry_cloud(&data, &["transfer", "--from", &format!("dir:{}", src.display()), "--to", &uri, "--to-token-file", &dave]);
+    assert_eq!(total(&report(&o), "transferred"), 300, "{}", text(&o));
+    // out to a package, through throttling (429 with Retry-After) and a 503
+    graph.call("POST", "/_fake/faults", r#"{"throttle_after": 1, "times": 2, "retry_after": 1}"#);
+    let pkg = dir.path().join("out.zip");
+    let o = ferry_cloud(&data, &["transfer", "--from", &uri, "--from-token-file", &dave, "--to", &format!("package:{}", pkg.display())]);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 300, "{r}");
+    assert!(graph.answered(429) >= 2, "the throttling happened");
+    let items = package_items(&pkg);
+    assert_eq!(items.values().sum::<u32>(), 300);
+    let containers: std::collections::BTreeSet<&str> = items.keys().map(|(_, c, _)| c.as_str()).collect();
+    assert!(containers.contains("Friends") && containers.contains("Club"), "{containers:?}");
+    graph.assert_no_violations();
+}
