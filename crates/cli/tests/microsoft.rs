@@ -38,6 +38,10 @@ fn graph(dir: &Path) -> (Stand, String, String) {
     );
     let uri = format!("microsoft://dave?api=http://127.0.0.1:{}", g.port);
     let tokens = g.tokens(dir, "dave-refresh", "/common/oauth2/v2.0/token", "Contacts.ReadWrite offline_access");
+    // Microsoft's identity platform takes the client's credentials in the form
+    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+    t["token_endpoint_auth_method"] = "client_secret_post".into();
+    std::fs::write(&tokens, t.to_string()).unwrap();
     (g, uri, tokens)
 }
 
@@ -46,7 +50,10 @@ fn contacts(g: &Stand, user: &str) -> Vec<serde_json::Value> {
     let state = g.call("GET", "/_fake/state", "");
     let u = &state["users"][user];
     let c = &u["contacts"];
-    c.as_object().map(|m| m.values().cloned().collect()).or_else(|| c.as_array().cloned()).unwrap_or_else(|| panic!("no contacts of {user}: {state}"))
+    c.as_object()
+        .map(|m| m.values().cloned().collect())
+        .or_else(|| c.as_array().cloned())
+        .unwrap_or_else(|| panic!("no contacts of {user}: {state}"))
 }
 
 #[test]
@@ -117,5 +124,24 @@ fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_an
     assert_eq!(items.values().sum::<u32>(), 300);
     let containers: std::collections::BTreeSet<&str> = items.keys().map(|(_, c, _)| c.as_str()).collect();
     assert!(containers.contains("Friends") && containers.contains("Club"), "{containers:?}");
+
+    // incrementally into a folder: the first round lists all, the next only the changes
+    let out = format!("dir:{}", dir.path().join("out").display());
+    let inc = ["transfer", "--incremental", "--from", &uri, "--from-token-file", &dave, "--to", &out];
+    assert_eq!(total(&report(&ferry_cloud(&data, &inc)), "transferred"), 300);
+    let more = dir.path().join("more");
+    std::fs::create_dir_all(more.join("contacts")).unwrap();
+    std::fs::write(more.join("contacts/Club.vcf"), (1000..1002).map(card).collect::<String>()).unwrap();
+    let add = ["transfer", "--from", &format!("dir:{}", more.display()), "--to", &uri, "--to-token-file", &dave];
+    assert_eq!(total(&report(&ferry_cloud(&data, &add)), "transferred"), 2);
+    let r = report(&ferry_cloud(&data, &inc));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (2, 2), "only the changes were listed: {r}");
+    // every delta link expires: a full round, only the new one moved
+    std::fs::write(more.join("contacts/Club.vcf"), card(1002)).unwrap();
+    assert_eq!(total(&report(&ferry_cloud(&data, &add)), "transferred"), 1);
+    graph.call("POST", "/_fake/faults", r#"{"expire_delta_tokens": true}"#);
+    let r = report(&ferry_cloud(&data, &inc));
+    assert_eq!(r["report"]["state"], "completed", "{r}");
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (303, 1), "listed in full, one new: {r}");
     graph.assert_no_violations();
 }

@@ -205,6 +205,9 @@ async fn refresh_token_set(client: &reqwest::Client, t: &TokenSet) -> Result<Tok
     let mut oauth = BasicClient::new(ClientId::new(t.client_id.clone())).set_token_uri(url).set_auth_type(AuthType::BasicAuth);
     if let Some(s) = &t.client_secret {
         oauth = oauth.set_client_secret(ClientSecret::new(s.expose().to_owned()));
+        if t.token_endpoint_auth_method.as_deref() == Some("client_secret_post") {
+            oauth = oauth.set_auth_type(AuthType::RequestBody);
+        }
     } else {
         // a public client names itself in the body
         oauth = oauth.set_auth_type(AuthType::RequestBody);
@@ -285,6 +288,7 @@ async fn refresh_token_set(client: &reqwest::Client, t: &TokenSet) -> Result<Tok
         client_secret: t.client_secret.clone(),
         scopes: resp.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()).unwrap_or_else(|| t.scopes.clone()),
         revocation_endpoint: t.revocation_endpoint.clone(),
+        token_endpoint_auth_method: t.token_endpoint_auth_method.clone(),
     })
 }
 

@@ -498,6 +498,7 @@ mod tests {
             client_secret: Some(Secret("cs-SECRET-3".into())),
             scopes: vec![],
             revocation_endpoint: None,
+            token_endpoint_auth_method: None,
         })
     }
 

@@ -115,6 +115,11 @@ pub struct TokenSet {
     /// tokens are revoked there when the job that holds them ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// How the client authenticates at the token endpoint (RFC 7591's names):
+    /// `client_secret_basic` (the default, HTTP Basic) or `client_secret_post` (in the
+    /// form, as Microsoft's identity platform asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 /// A token file as people write it: RFC 6749's token response (`access_token`,
@@ -141,6 +146,8 @@ struct TokenFile {
     token_type: Option<String>,
     #[serde(default)]
     revocation_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_method: Option<String>,
 }
 
 impl TokenSet {
@@ -170,6 +177,12 @@ impl TokenSet {
             client_secret: f.client_secret.filter(|s| !s.0.is_empty()),
             scopes,
             revocation_endpoint: f.revocation_endpoint.filter(|e| e.starts_with("https://") || e.starts_with("http://")),
+            token_endpoint_auth_method: match f.token_endpoint_auth_method.as_deref() {
+                None | Some("client_secret_basic") | Some("client_secret_post") | Some("none") => f.token_endpoint_auth_method,
+                Some(m) => {
+                    return Err(format!("token_endpoint_auth_method `{m}`: ferry knows client_secret_basic, client_secret_post and none"));
+                }
+            },
         })
     }
 }
@@ -188,6 +201,7 @@ mod tests {
             client_secret: Some(Secret("cs-SECRET-3".into())),
             scopes: vec!["files".into()],
             revocation_endpoint: None,
+            token_endpoint_auth_method: None,
         })
     }
 

@@ -70,6 +70,9 @@ pub struct ProviderConfig {
     /// data type, `files:read`, `contacts:write`…; asked no wider than the job needs.
     #[serde(default)]
     pub scopes: BTreeMap<String, Vec<String>>,
+    /// How the client authenticates at the token endpoint: `client_secret_basic` (the
+    /// default) or `client_secret_post` (Microsoft's identity platform).
+    pub token_endpoint_auth_method: Option<String>,
     /// Other parameters of the authorization request (`prompt = "consent"`,
     /// `access_type = "offline"`).
     #[serde(default)]

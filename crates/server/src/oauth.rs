@@ -261,6 +261,9 @@ pub async fn exchange(
     let secret = p.client_secret();
     if let Some(s) = &secret {
         client = client.set_client_secret(ClientSecret::new(s.clone()));
+        if p.token_endpoint_auth_method.as_deref() == Some("client_secret_post") {
+            client = client.set_auth_type(oauth2::AuthType::RequestBody);
+        }
     } else {
         client = client.set_auth_type(oauth2::AuthType::RequestBody);
     }
@@ -306,6 +309,7 @@ fn token_set(p: &ProviderConfig, e: Endpoints, secret: Option<String>, token: &o
         client_secret: secret.map(Secret),
         scopes: token.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         revocation_endpoint: e.revocation,
+        token_endpoint_auth_method: p.token_endpoint_auth_method.clone(),
     }
 }
 
@@ -330,6 +334,9 @@ pub async fn device(
     let secret = p.client_secret();
     if let Some(s) = &secret {
         client = client.set_client_secret(ClientSecret::new(s.clone()));
+        if p.token_endpoint_auth_method.as_deref() == Some("client_secret_post") {
+            client = client.set_auth_type(oauth2::AuthType::RequestBody);
+        }
     } else {
         client = client.set_auth_type(oauth2::AuthType::RequestBody);
     }
