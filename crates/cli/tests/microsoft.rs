@@ -145,3 +145,53 @@ fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_an
     assert_eq!((total(&r, "found"), total(&r, "transferred")), (303, 1), "listed in full, one new: {r}");
     graph.assert_no_violations();
 }
+
+#[test]
+fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let scope = "https://www.googleapis.com/auth/tasks";
+    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}")]);
+    let seed = serde_json::json!({"user": "alice", "tasklists": [
+        {"title": "Home", "tasks": [
+            {"title": "Pay the rent", "notes": "by transfer", "due": "2025-01-10T00:00:00.000Z"},
+            {"title": "Find the receipt", "parent": 0},
+            {"title": "Done already", "status": "completed", "completed": "2025-01-02T10:00:00.000Z"}
+        ]},
+        {"title": "Work", "tasks": (0..40).map(|i| serde_json::json!({"title": format!("Task {i}")})).collect::<Vec<_>>()}
+    ]});
+    google.call("POST", "/_fake/seed", &seed.to_string());
+    let alice = google.tokens(dir.path(), "alice-refresh", "/token", scope);
+    let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
+    let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Tasks.ReadWrite offline_access"]);
+    let dave = graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Tasks.ReadWrite offline_access");
+    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
+    t["token_endpoint_auth_method"] = "client_secret_post".into();
+    std::fs::write(&dave, t.to_string()).unwrap();
+    let to = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
+    let data = dir.path().join("data");
+    let args = ["transfer", "--only", "tasks", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 43, "{r}");
+    let warnings = r["report"]["verticals"]["tasks"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("To Do has no subtasks"), "the subtask is reported: {warnings}");
+    let state = graph.call("GET", "/_fake/state", "");
+    let s = state.to_string();
+    for part in ["Pay the rent", "by transfer", "2025-01-10", "Done already", "completed"] {
+        assert!(s.contains(part), "{part} at To Do");
+    }
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 43), "a rerun writes nothing: {r}");
+    // and back out of To Do into a package: the lists as containers
+    let pkg = dir.path().join("todo.zip");
+    let o = ferry_cloud(
+        &data,
+        &["transfer", "--only", "tasks", "--from", &to, "--from-token-file", &dave, "--to", &format!("package:{}", pkg.display())],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 43, "{}", text(&o));
+    let containers: std::collections::BTreeSet<String> = package_items(&pkg).keys().map(|(_, c, _)| c.clone()).collect();
+    assert!(containers.contains("Home") && containers.contains("Work"), "{containers:?}");
+    graph.assert_no_violations();
+    google.assert_no_violations();
+}

@@ -11,6 +11,7 @@ pub mod mbox;
 pub mod media;
 pub mod mutf7;
 pub mod text_component;
+pub mod todo;
 pub mod utf16;
 pub mod vcard;
 

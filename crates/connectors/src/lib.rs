@@ -60,6 +60,10 @@ pub(crate) fn remote_segment(s: &str) -> String {
     remote::segment(s)
 }
 
+/// What a service account holds, by container and natural key: the item's id there and its
+/// fields as ferry would write them (for destinations that keep no id of ferry's).
+pub(crate) type HeldByKey = std::collections::HashMap<String, std::collections::HashMap<String, (String, serde_json::Value)>>;
+
 pub use limit::DEFAULT_RATE as DEFAULT_REQUESTS_PER_SECOND;
 
 /// Opens a connector's exporter for an endpoint.

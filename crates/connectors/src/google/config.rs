@@ -15,6 +15,9 @@ pub struct GoogleConfig {
 pub const PEOPLE: &str = "https://people.googleapis.com";
 pub const CONTACTS_READ: &str = "https://www.googleapis.com/auth/contacts.readonly";
 pub const CONTACTS: &str = "https://www.googleapis.com/auth/contacts";
+pub const TASKS_API: &str = "https://tasks.googleapis.com";
+pub const TASKS_READ: &str = "https://www.googleapis.com/auth/tasks.readonly";
+pub const TASKS: &str = "https://www.googleapis.com/auth/tasks";
 
 impl GoogleConfig {
     pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
@@ -51,13 +54,18 @@ impl GoogleConfig {
         format!("{}{path}", self.api.as_deref().unwrap_or(PEOPLE))
     }
 
+    /// The URL of `path` on the Tasks API.
+    pub fn tasks(&self, path: &str) -> String {
+        format!("{}{path}", self.api.as_deref().unwrap_or(TASKS_API))
+    }
+
     /// Refuses a token set granted without any of `needed` (when it lists its scopes).
     pub fn require(&self, needed: &[&str], what: &str) -> Result<(), ConnectorError> {
         if self.scopes.is_empty() || needed.iter().any(|n| self.scopes.iter().any(|s| s == n)) {
             return Ok(());
         }
         Err(ConnectorError::Fatal(format!(
-            "{what} needs the scope {}; the account was connected with {}: connect it again with that scope",
+            "{what} needs the scope {}; the account was connected with {}: connect it again with that scope, or ask only for what it was granted (--only)",
             needed[0],
             self.scopes.join(" ")
         )))

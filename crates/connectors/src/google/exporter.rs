@@ -1,5 +1,5 @@
 use super::api;
-use super::config::{CONTACTS, CONTACTS_READ, GoogleConfig};
+use super::config::{CONTACTS, CONTACTS_READ, GoogleConfig, TASKS, TASKS_READ};
 use super::people::{PERSON_FIELDS, contact_from_person};
 use crate::http::Http;
 use async_trait::async_trait;
@@ -14,11 +14,13 @@ use std::sync::Arc;
 pub struct GoogleExporter {
     cfg: Arc<GoogleConfig>,
     http: Http,
+    /// Task list id -> title.
+    titles: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl GoogleExporter {
     pub fn new(cfg: GoogleConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
-        Ok(GoogleExporter { cfg: Arc::new(cfg), http: Http::new(settings, "")?.for_provider("google") })
+        Ok(GoogleExporter { cfg: Arc::new(cfg), http: Http::new(settings, "")?.for_provider("google"), titles: Default::default() })
     }
 
     /// User contact groups by resource name.
@@ -51,10 +53,21 @@ impl GoogleExporter {
 #[async_trait]
 impl Exporter for GoogleExporter {
     async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        let mut out = Vec::new();
         if verticals.contains(&Vertical::Contacts) {
             self.cfg.require(&[CONTACTS_READ, CONTACTS], "reading Google contacts")?;
+            out.push(Stream { name: "contacts".into(), verticals: vec![Vertical::Contacts] });
         }
-        Ok(Stream::one("contacts", verticals, super::CAPABILITIES.exports))
+        if verticals.contains(&Vertical::Tasks) {
+            self.cfg.require(&[TASKS_READ, TASKS], "reading Google tasks")?;
+            let lists = super::tasks::lists(&self.cfg, &self.http).await?;
+            let mut titles = self.titles.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, title) in lists {
+                titles.insert(id.clone(), title);
+                out.push(Stream { name: format!("tasks:{id}"), verticals: vec![Vertical::Tasks] });
+            }
+        }
+        Ok(out)
     }
 
     async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
@@ -67,7 +80,23 @@ impl Exporter for GoogleExporter {
 }
 
 impl GoogleExporter {
-    async fn open(&self, _stream: &Stream, cursor: Option<String>, since: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+    async fn open(&self, stream: &Stream, cursor: Option<String>, since: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        if let Some(list) = stream.name.strip_prefix("tasks:") {
+            let title = self.titles.lock().unwrap_or_else(|e| e.into_inner()).get(list).cloned().unwrap_or_default();
+            // a little before now: a task changed while this listing runs is listed next time too
+            let started = (chrono::Utc::now() - chrono::Duration::seconds(60)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            return Ok(Box::new(super::tasks::TaskPages {
+                cfg: self.cfg.clone(),
+                http: self.http.clone(),
+                list: list.to_owned(),
+                title,
+                since,
+                token: cursor,
+                started,
+                done: false,
+                pages: 0,
+            }));
+        }
         // the cursor says which listing it belongs to (`full:` or `chg:`), as for remote:
         let (since, token) = match cursor.as_deref().and_then(|c| c.split_once(':')) {
             Some(("full", t)) => (None, Some(t.to_owned())),

@@ -1,5 +1,5 @@
 use super::api;
-use super::config::{CONTACTS, GoogleConfig};
+use super::config::{CONTACTS, GoogleConfig, TASKS};
 use super::people::{KEY, UPDATE_FIELDS, person_from_contact};
 use crate::http::Http;
 use async_trait::async_trait;
@@ -23,6 +23,7 @@ pub struct GoogleImporter {
     index: Mutex<Option<Index>>,
     /// Group name -> resource name.
     groups: OnceCell<Mutex<HashMap<String, String>>>,
+    tasks: super::tasks::TaskWriter,
 }
 
 type Index = HashMap<String, (String, String, String)>;
@@ -32,13 +33,13 @@ const VERSION: &str = "ferry-version";
 
 impl GoogleImporter {
     pub fn new(cfg: GoogleConfig, settings: &crate::Settings, source: &str) -> Result<Self, ConnectorError> {
-        cfg.require(&[CONTACTS], "writing Google contacts")?;
         Ok(GoogleImporter {
             cfg,
             http: Http::new(settings, "")?.for_provider("google"),
             source: source.to_owned(),
             index: Mutex::new(None),
             groups: OnceCell::new(),
+            tasks: super::tasks::TaskWriter::new(),
         })
     }
 
@@ -189,6 +190,11 @@ impl GoogleImporter {
 #[async_trait]
 impl Importer for GoogleImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        if let Record::Task(t) = &item.record {
+            self.cfg.require(&[TASKS], "writing Google tasks")?;
+            return self.tasks.put(&self.cfg, &self.http, item, t).await;
+        }
+        self.cfg.require(&[CONTACTS], "writing Google contacts")?;
         let key = self.key(item);
         let (mut person, warnings) = self.person(item).await?;
         let known = self.index().await?.get(&key).cloned();
@@ -232,6 +238,11 @@ impl Importer for GoogleImporter {
     /// New contacts go as `people.batchCreateContacts` (200 at most a request); the others
     /// one by one.
     async fn put_page(&self, items: &[&Item]) -> Option<Vec<Result<PutOutcome, ConnectorError>>> {
+        if items.iter().any(|i| !matches!(i.record, Record::Contact(_)))
+            || self.cfg.require(&[CONTACTS], "writing Google contacts").is_err()
+        {
+            return None;
+        }
         let mut out: Vec<Option<Result<PutOutcome, ConnectorError>>> = items.iter().map(|_| None).collect();
         let mut new = Vec::new();
         {

@@ -1,13 +1,14 @@
 //! `google://[ACCOUNT]`: a Google account through Google's own APIs and an OAuth 2.0
 //! token set (`ferry connect google`). So far: contacts, both ways, with the People API
-//! (contact groups as containers and categories), incremental by sync token. See
-//! docs/connectors/google.md.
+//! (contact groups as containers and categories), incremental by sync token; tasks, both
+//! ways, with the Tasks API (task lists as containers). See docs/connectors/google.md.
 
 mod api;
 mod config;
 mod exporter;
 mod importer;
 mod people;
+mod tasks;
 
 pub use config::GoogleConfig;
 
@@ -18,9 +19,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "google",
     schemes: &["google"],
     address: "google://ACCOUNT (a connected Google account; ?api=URL for a stand-in server)",
-    description: "A Google account through its own APIs: contacts (People API)",
-    exports: &[Vertical::Contacts],
-    imports: &[Vertical::Contacts],
+    description: "A Google account through its own APIs: contacts (People API), tasks (Tasks API)",
+    exports: &[Vertical::Contacts, Vertical::Tasks],
+    imports: &[Vertical::Contacts, Vertical::Tasks],
     auth: AuthKind::OAuth2,
     credentials: &[CredentialKind::Bearer],
     incremental: true,

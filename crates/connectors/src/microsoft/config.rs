@@ -67,7 +67,7 @@ impl MicrosoftConfig {
             return Ok(());
         }
         Err(ConnectorError::Fatal(format!(
-            "{what} needs the scope {}; the account was connected with {}: connect it again with that scope",
+            "{what} needs the scope {}; the account was connected with {}: connect it again with that scope, or ask only for what it was granted (--only)",
             needed[0],
             self.scopes.join(" ")
         )))

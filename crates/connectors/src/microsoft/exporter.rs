@@ -30,8 +30,18 @@ impl MicrosoftExporter {
 #[async_trait]
 impl Exporter for MicrosoftExporter {
     async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        let mut out = Vec::new();
+        if verticals.contains(&Vertical::Tasks) {
+            self.cfg.require(&["Tasks.Read", "Tasks.ReadWrite"], "reading Microsoft To Do")?;
+            let lists = super::todo::lists(&self.cfg, &self.http).await?;
+            let mut known = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, name) in lists {
+                known.insert(id.clone(), name);
+                out.push(Stream { name: format!("tasks:{id}"), verticals: vec![Vertical::Tasks] });
+            }
+        }
         if !verticals.contains(&Vertical::Contacts) {
-            return Ok(vec![]);
+            return Ok(out);
         }
         self.cfg.require(&["Contacts.Read", "Contacts.ReadWrite"], "reading Microsoft contacts")?;
         let mut folders = Vec::new();
@@ -60,13 +70,11 @@ impl Exporter for MicrosoftExporter {
             }
         }
         let mut known = self.folders.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(folders
-            .into_iter()
-            .map(|(id, name)| {
-                known.insert(id.clone(), name);
-                Stream { name: format!("contacts:{id}"), verticals: vec![Vertical::Contacts] }
-            })
-            .collect())
+        out.extend(folders.into_iter().map(|(id, name)| {
+            known.insert(id.clone(), name);
+            Stream { name: format!("contacts:{id}"), verticals: vec![Vertical::Contacts] }
+        }));
+        Ok(out)
     }
 
     async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
@@ -80,8 +88,15 @@ impl Exporter for MicrosoftExporter {
 
 impl MicrosoftExporter {
     fn open(&self, stream: &Stream, cursor: Option<String>, since: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
-        let id = stream.name.strip_prefix("contacts:").ok_or_else(|| ConnectorError::Fatal(format!("`{}` is no stream", stream.name)))?;
-        let first = self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts/delta?$select={SELECT}", crate::remote_segment(id)));
+        let (tasks, id) = match stream.name.split_once(':') {
+            Some(("tasks", id)) => (true, id),
+            Some(("contacts", id)) => (false, id),
+            _ => return Err(ConnectorError::Fatal(format!("`{}` is no stream", stream.name))),
+        };
+        let first = match tasks {
+            true => self.cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks/delta", crate::remote_segment(id))),
+            false => self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts/delta?$select={SELECT}", crate::remote_segment(id))),
+        };
         // the cursor: a next link of a full round (`full:`) or of a round of changes (`chg:`)
         let (full, next) = match cursor.as_deref().and_then(|c| c.split_once(':')) {
             Some(("full", link)) => (true, link.to_owned()),
@@ -92,7 +107,17 @@ impl MicrosoftExporter {
             },
         };
         let folder = self.folders.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned().unwrap_or_default();
-        Ok(Box::new(Delta { cfg: self.cfg.clone(), http: self.http.clone(), folder, first, next: Some(next), full, delta: None, pages: 0 }))
+        Ok(Box::new(Delta {
+            cfg: self.cfg.clone(),
+            http: self.http.clone(),
+            folder,
+            first,
+            next: Some(next),
+            full,
+            delta: None,
+            pages: 0,
+            tasks,
+        }))
     }
 }
 
@@ -107,6 +132,8 @@ struct Delta {
     full: bool,
     delta: Option<String>,
     pages: u32,
+    /// A task list's tasks, not a folder's contacts.
+    tasks: bool,
 }
 
 #[async_trait]
@@ -159,14 +186,18 @@ impl PageStream for Delta {
 
 impl Delta {
     fn item(&self, c: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
+        let vertical = if self.tasks { Vertical::Tasks } else { Vertical::Contacts };
         let Some(id) = c["id"].as_str().filter(|i| !i.is_empty()) else {
             return Err(ItemError {
-                vertical: Vertical::Contacts,
+                vertical,
                 id: format!("(no id: contact {n} of {location})"),
                 location: location.to_owned(),
                 reason: "Graph gave a contact without an id".into(),
             });
         };
+        if self.tasks {
+            return Ok(super::todo::item(c, id, &self.folder));
+        }
         let (contact, card) = contact_from_graph(c, &self.folder);
         Ok(Item {
             id: id.to_owned(),

@@ -19,11 +19,9 @@ pub struct MicrosoftImporter {
     /// Folder name -> id.
     folders: Mutex<Option<HashMap<String, String>>>,
     /// (folder id, natural key) -> (contact id, the fields as Graph holds them).
-    index: Mutex<HashMap<String, Held>>,
+    index: Mutex<crate::HeldByKey>,
+    todo: super::todo::TodoWriter,
 }
-
-/// A folder's contacts: natural key -> (contact id, the fields as Graph holds them).
-type Held = HashMap<String, (String, Value)>;
 
 fn natural_key(g: &Value) -> String {
     let name = g["displayName"].as_str().unwrap_or_default().trim().to_lowercase();
@@ -38,12 +36,12 @@ fn same(held: &Value, written: &Value) -> bool {
 
 impl MicrosoftImporter {
     pub fn new(cfg: MicrosoftConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
-        cfg.require(&["Contacts.ReadWrite"], "writing Microsoft contacts")?;
         Ok(MicrosoftImporter {
             cfg,
             http: Http::new(settings, "")?.for_provider("microsoft"),
             folders: Mutex::new(None),
             index: Mutex::new(HashMap::new()),
+            todo: Default::default(),
         })
     }
 
@@ -118,6 +116,11 @@ impl MicrosoftImporter {
 #[async_trait]
 impl Importer for MicrosoftImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
+        if let Record::Task(t) = &item.record {
+            self.cfg.require(&["Tasks.ReadWrite"], "writing Microsoft To Do")?;
+            return self.todo.put(&self.cfg, &self.http, item, t).await;
+        }
+        self.cfg.require(&["Contacts.ReadWrite"], "writing Microsoft contacts")?;
         let Record::Contact(c) = &item.record else {
             return Err(ConnectorError::Item(format!("{} items do not go to Microsoft contacts", item.vertical())));
         };

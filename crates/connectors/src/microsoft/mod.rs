@@ -1,12 +1,14 @@
 //! `microsoft://[ACCOUNT]`: a Microsoft 365 or Outlook.com account through Microsoft
-//! Graph and an OAuth 2.0 token set. So far: contacts, both ways (contact folders as
-//! containers), incremental by Graph's delta query. See docs/connectors/microsoft.md.
+//! Graph and an OAuth 2.0 token set. So far: contacts (contact folders as containers) and
+//! To Do tasks (task lists as containers), both ways, incremental by Graph's delta query.
+//! See docs/connectors/microsoft.md.
 
 mod api;
 mod config;
 mod contact;
 mod exporter;
 mod importer;
+mod todo;
 
 pub use config::MicrosoftConfig;
 
@@ -17,9 +19,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "microsoft",
     schemes: &["microsoft"],
     address: "microsoft://ACCOUNT (a connected Microsoft account; ?api=URL for a stand-in server)",
-    description: "A Microsoft 365 or Outlook.com account through Microsoft Graph: contacts",
-    exports: &[Vertical::Contacts],
-    imports: &[Vertical::Contacts],
+    description: "A Microsoft 365 or Outlook.com account through Microsoft Graph: contacts, To Do tasks",
+    exports: &[Vertical::Contacts, Vertical::Tasks],
+    imports: &[Vertical::Contacts, Vertical::Tasks],
     auth: AuthKind::OAuth2,
     credentials: &[CredentialKind::Bearer],
     incremental: true,
