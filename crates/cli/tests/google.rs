@@ -108,7 +108,7 @@ fn contacts_go_into_google_and_out_again_and_a_rerun_writes_nothing() {
     assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 122), "{r}");
     // and out again, field by field
     let back = dir.path().join("back.zip");
-    let o = ferry_google(&data, &["export", &fake.uri(), "--from-token-file", &alice, "-o", back.to_str().unwrap()]);
+    let o = ferry_google(&data, &["export", &fake.uri(), "--only", "contacts", "--from-token-file", &alice, "-o", back.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let items = package_items(&back);
     assert_eq!(items.values().sum::<u32>(), 122);
@@ -138,7 +138,10 @@ fn one_google_account_moves_to_another_through_rate_limits_errors_and_expired_to
     fake.call("POST", "/_fake/faults", r#"{"rate_limit_after": 3, "status": 429, "retry_after": null, "times": 2}"#);
     fake.call("POST", "/_fake/faults", r#"{"server_error": 503, "after": 6, "times": 2}"#);
     fake.call("POST", "/_fake/faults", r#"{"expire_tokens": true}"#);
-    let o = ferry_google(&data, &["transfer", "--from", &a, "--from-token-file", &alice, "--to", &b, "--to-token-file", &bob]);
+    let o = ferry_google(
+        &data,
+        &["transfer", "--only", "contacts", "--from", &a, "--from-token-file", &alice, "--to", &b, "--to-token-file", &bob],
+    );
     let r = report(&o);
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 452, "{r}");
@@ -147,7 +150,10 @@ fn one_google_account_moves_to_another_through_rate_limits_errors_and_expired_to
         "/_fake/faults",
         r#"{"rate_limit_after": 2, "status": 403, "reason": "userRateLimitExceeded", "retry_after": 1, "times": 1}"#,
     );
-    let o = ferry_google(&data, &["transfer", "--from", &a, "--from-token-file", &alice, "--to", &b, "--to-token-file", &bob]);
+    let o = ferry_google(
+        &data,
+        &["transfer", "--only", "contacts", "--from", &a, "--from-token-file", &alice, "--to", &b, "--to-token-file", &bob],
+    );
     let r = report(&o);
     assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 452), "a rerun writes nothing: {r}");
     assert_eq!(fake.answered(403), 1, "the per-user rate limit happened");
@@ -172,7 +178,8 @@ fn an_incremental_run_reads_only_changes_and_survives_an_expired_sync_token() {
     let b = format!("google://bob?api=http://127.0.0.1:{}", fake.port);
     let o = ferry_google(&data, &["transfer", "--from", &address_books(dir.path(), 40), "--to", &a, "--to-token-file", &alice]);
     assert_eq!(total(&report(&o), "transferred"), 42, "{}", text(&o));
-    let ab = ["transfer", "--incremental", "--from", &a, "--from-token-file", &alice, "--to", &b, "--to-token-file", &bob];
+    let ab =
+        ["transfer", "--incremental", "--only", "contacts", "--from", &a, "--from-token-file", &alice, "--to", &b, "--to-token-file", &bob];
     let o = ferry_google(&data, &ab);
     assert_eq!(total(&report(&o), "transferred"), 42, "{}", text(&o));
     // two more at A: the next incremental run lists those two only

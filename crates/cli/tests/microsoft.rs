@@ -78,7 +78,7 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
     let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
     let (graph, to, dave) = graph(dir.path());
     let data = dir.path().join("data");
-    let args = ["transfer", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
+    let args = ["transfer", "--only", "contacts", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
     let o = ferry_cloud(&data, &args);
     let r = report(&o);
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
@@ -115,7 +115,10 @@ fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_an
     // out to a package, through throttling (429 with Retry-After) and a 503
     graph.call("POST", "/_fake/faults", r#"{"throttle_after": 1, "times": 2, "retry_after": 1}"#);
     let pkg = dir.path().join("out.zip");
-    let o = ferry_cloud(&data, &["transfer", "--from", &uri, "--from-token-file", &dave, "--to", &format!("package:{}", pkg.display())]);
+    let o = ferry_cloud(
+        &data,
+        &["transfer", "--only", "contacts", "--from", &uri, "--from-token-file", &dave, "--to", &format!("package:{}", pkg.display())],
+    );
     let r = report(&o);
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 300, "{r}");
@@ -127,7 +130,7 @@ fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_an
 
     // incrementally into a folder: the first round lists all, the next only the changes
     let out = format!("dir:{}", dir.path().join("out").display());
-    let inc = ["transfer", "--incremental", "--from", &uri, "--from-token-file", &dave, "--to", &out];
+    let inc = ["transfer", "--incremental", "--only", "contacts", "--from", &uri, "--from-token-file", &dave, "--to", &out];
     assert_eq!(total(&report(&ferry_cloud(&data, &inc)), "transferred"), 300);
     let more = dir.path().join("more");
     std::fs::create_dir_all(more.join("contacts")).unwrap();
