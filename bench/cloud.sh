@@ -30,13 +30,13 @@ stand() {
 gport=$(stand google --grant "alice-refresh=https://www.googleapis.com/auth/contacts" --grant "bob-refresh=https://www.googleapis.com/auth/contacts")
 mport=$(stand microsoft --grant "dave-refresh=Contacts.ReadWrite offline_access")
 
-tokens() { # FILE REFRESH PORT TOKEN_PATH
-    printf '{"access_token":"stale","refresh_token":"%s","token_type":"Bearer","expires_in":3600,"token_endpoint":"http://127.0.0.1:%s%s","client_id":"bench","client_secret":"s"}' \
-        "$2" "$3" "$4" > "$1"
+tokens() { # FILE REFRESH PORT TOKEN_PATH [AUTH_METHOD]
+    printf '{"access_token":"stale","refresh_token":"%s","token_type":"Bearer","expires_in":3600,"token_endpoint":"http://127.0.0.1:%s%s","client_id":"bench","client_secret":"s","token_endpoint_auth_method":"%s"}' \
+        "$2" "$3" "$4" "${5:-client_secret_basic}" > "$1"
 }
 tokens "$work/alice.json" alice-refresh "$gport" /token
 tokens "$work/bob.json" bob-refresh "$gport" /token
-tokens "$work/dave.json" dave-refresh "$mport" /common/oauth2/v2.0/token
+tokens "$work/dave.json" dave-refresh "$mport" /common/oauth2/v2.0/token client_secret_post
 
 echo "== generating $N contacts"
 python3 - "$work/src/contacts" "$N" <<'PY'
