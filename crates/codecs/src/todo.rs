@@ -19,6 +19,13 @@ fn ical_value(d: &DateOrDateTime) -> Option<(String, String)> {
     ok.then(|| (tz, digits.chars().take(15).collect::<String>() + if digits.ends_with('Z') { "Z" } else { "" }))
 }
 
+/// A DTSTAMP (`YYYYMMDDTHHMMSSZ`) from an RFC 3339 UTC time, or the epoch when there is
+/// none to read.
+pub fn stamp(rfc3339: Option<&str>) -> String {
+    let digits: String = rfc3339.unwrap_or_default().chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    if digits.len() == 14 { format!("{}T{}Z", &digits[..8], &digits[8..]) } else { "19700101T000000Z".into() }
+}
+
 /// The VCALENDAR holding `t`; `stamp` is DTSTAMP (UTC, `YYYYMMDDTHHMMSSZ`), `extra` whole
 /// property lines to add.
 pub fn build_todo(t: &Task, stamp: &str, extra: &[String]) -> String {

@@ -380,6 +380,30 @@ pub fn client(settings: &Settings) -> Result<reqwest::Client, ConnectorError> {
         .map_err(|e| ConnectorError::Fatal(format!("cannot set up HTTP: {e}")))
 }
 
+/// Reads an answer's body, refusing one over `max` bytes (by its length when it says,
+/// else as it comes).
+pub async fn read_bounded(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
+    use futures::StreamExt;
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| request_error(what, e))?;
+        if body.len() + chunk.len() > max {
+            return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A request with a JSON body.
+pub fn json_body(rb: reqwest::RequestBuilder, body: &serde_json::Value) -> reqwest::RequestBuilder {
+    rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(serde_json::to_vec(body).unwrap_or_default())
+}
+
 /// A `Retry-After` value: seconds, or an HTTP date (RFC 9110 §10.2.3: IMF-fixdate, or the
 /// obsolete RFC 850 and asctime forms); a date in the past means now.
 pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {

@@ -19,6 +19,7 @@ pub mod package;
 mod pager;
 pub mod quota;
 pub mod remote;
+mod service;
 pub mod webdav;
 
 use ferry_core::{Capabilities, ConnectorError, Endpoint, Exporter, Importer};

@@ -58,6 +58,22 @@ pub struct Standard {
 }
 
 impl Item {
+    /// An item of a record and the standard form it was read as (a vCard, a VTODO), with
+    /// no content: what a service API gives.
+    pub fn of_record(id: &str, container: &str, version: &str, record: Record, media_type: &str, original: String) -> Item {
+        Item {
+            id: id.to_owned(),
+            container: container.to_owned(),
+            version: version.to_owned(),
+            record,
+            original: Some(Original { media_type: media_type.to_owned(), bytes: original.into() }),
+            content: None,
+            standard: None,
+            attachments: vec![],
+            references: vec![],
+        }
+    }
+
     pub fn vertical(&self) -> Vertical {
         self.record.vertical()
     }

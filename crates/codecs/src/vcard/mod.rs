@@ -272,6 +272,21 @@ pub fn convert(original: &[u8], version: WriteVersion) -> Result<Converted, Code
     Ok(Converted { text, warnings })
 }
 
+/// [`build_v4`] with `extra` whole property lines (`RELATED;TYPE=spouse;VALUE=text:Ada`)
+/// for what the record has no field for: their names go into the record's
+/// `other_properties`, and the lines into the card before its end.
+pub fn build_v4_with(c: &mut Contact, extra: &[String]) -> String {
+    c.other_properties = extra.iter().filter_map(|l| l.split([';', ':']).next()).map(str::to_owned).collect();
+    c.other_properties.sort();
+    c.other_properties.dedup();
+    let mut card = build_v4(c);
+    if !extra.is_empty() {
+        let end = card.rfind("END:VCARD").unwrap_or(card.len());
+        card.insert_str(end, &extra.iter().map(|l| format!("{l}\r\n")).collect::<String>());
+    }
+    card
+}
+
 /// A minimal vCard 4.0 for a record that came without one (from CSV, say).
 pub fn build_v4(c: &Contact) -> String {
     fn esc(s: &str) -> String {

@@ -4,9 +4,10 @@
 //! midnight in California, a missing scope stops it, an expired sync token asks for a
 //! full listing.
 
-use crate::http::{Http, request_error, status_error};
+pub use crate::http::json_body as with_json;
+use crate::http::read_bounded as read;
+use crate::http::{Http, status_error};
 use ferry_core::ConnectorError;
-use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -37,22 +38,6 @@ impl Reasons {
     pub fn sync_expired(&self, status: u16) -> bool {
         status == 410 || self.has("EXPIRED_SYNC_TOKEN") || self.has("fullSyncRequired")
     }
-}
-
-async fn read(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
-    }
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| request_error(what, e))?;
-        if body.len() + chunk.len() > max {
-            return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The next time Google's daily quotas come back: midnight Pacific time (08:00 UTC, an
@@ -121,9 +106,4 @@ pub async fn json<T: DeserializeOwned>(
     let body = read(what, resp, MAX_ANSWER).await.map_err(|e| (e, None))?;
     serde_json::from_slice(&body)
         .map_err(|e| (ConnectorError::Fatal(format!("{what}: Google's answer is not what its API says: {e}")), None))
-}
-
-/// A request with a JSON body.
-pub fn with_json(rb: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
-    rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(serde_json::to_vec(body).unwrap_or_default())
 }

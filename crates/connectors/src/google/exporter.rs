@@ -3,7 +3,7 @@ use super::config::{CONTACTS, CONTACTS_READ, GoogleConfig, TASKS, TASKS_READ};
 use super::people::{PERSON_FIELDS, contact_from_person};
 use crate::http::Http;
 use async_trait::async_trait;
-use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Stream, Vertical};
+use ferry_core::{ConnectorError, Exporter, Item, ItemError, Page, PageStream, Record, Stream, Vertical};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -199,16 +199,6 @@ impl Connections {
         let groups = |r: &str| self.groups.get(r).cloned();
         let (contact, card) = contact_from_person(p, &groups);
         let container = contact.categories.first().cloned().unwrap_or_default();
-        Ok(Item {
-            id: id.to_owned(),
-            container,
-            version: p["etag"].as_str().unwrap_or_default().to_owned(),
-            record: Record::Contact(contact),
-            original: Some(Original { media_type: "text/vcard".into(), bytes: card.into() }),
-            content: None,
-            standard: None,
-            attachments: vec![],
-            references: vec![],
-        })
+        Ok(Item::of_record(id, &container, p["etag"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card))
     }
 }

@@ -166,15 +166,7 @@ pub fn contact_from_person(p: &Value, groups: &dyn Fn(&str) -> Option<String>) -
         extra.push(format!("PHOTO:{}", s(ph, "url")));
         c.photo = Some("image/jpeg".into());
     }
-    c.other_properties = extra.iter().filter_map(|l| l.split([';', ':']).next()).map(str::to_owned).collect();
-    c.other_properties.sort();
-    c.other_properties.dedup();
-    let mut card = ferry_codecs::vcard::build_v4(&c);
-    if !extra.is_empty() {
-        let end = card.rfind("END:VCARD").unwrap_or(card.len());
-        let lines: String = extra.iter().map(|l| format!("{l}\r\n")).collect();
-        card.insert_str(end, &lines);
-    }
+    let card = ferry_codecs::vcard::build_v4_with(&mut c, &extra);
     (c, card)
 }
 

@@ -9,7 +9,7 @@ use super::config::GoogleConfig;
 use crate::http::Http;
 use async_trait::async_trait;
 use ferry_core::model::{DateOrDateTime, Task};
-use ferry_core::{ConnectorError, Item, ItemError, Original, Page, PageStream, Record, Vertical};
+use ferry_core::{ConnectorError, Item, ItemError, Page, PageStream, Record, Vertical};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,9 +57,7 @@ pub fn task_from_google(g: &Value) -> (Task, String) {
     if !extra.is_empty() {
         t.other_properties = vec!["X-GOOGLE-LINK".into()];
     }
-    let stamp = s("updated").map(|u| u.chars().filter(|c| c.is_ascii_digit()).take(14).collect::<String>()).filter(|d| d.len() == 14);
-    let stamp = stamp.map(|d| format!("{}T{}Z", &d[..8], &d[8..])).unwrap_or_else(|| "19700101T000000Z".into());
-    let text = ferry_codecs::todo::build_todo(&t, &stamp, &extra);
+    let text = ferry_codecs::todo::build_todo(&t, &ferry_codecs::todo::stamp(g["updated"].as_str()), &extra);
     (t, text)
 }
 
@@ -159,17 +157,8 @@ impl PageStream for TaskPages {
                 continue;
             };
             let (task, text) = task_from_google(g);
-            items.push(Ok(Item {
-                id: id.to_owned(),
-                container: self.title.clone(),
-                version: g["etag"].as_str().or(g["updated"].as_str()).unwrap_or_default().to_owned(),
-                record: Record::Task(task),
-                original: Some(Original { media_type: "text/calendar".into(), bytes: text.into() }),
-                content: None,
-                standard: None,
-                attachments: vec![],
-                references: vec![],
-            }));
+            let version = g["etag"].as_str().or(g["updated"].as_str()).unwrap_or_default();
+            items.push(Ok(Item::of_record(id, &self.title, version, Record::Task(task), "text/calendar", text)));
         }
         match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
             Some(t) if self.token.as_deref() == Some(t) => {

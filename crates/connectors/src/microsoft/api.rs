@@ -1,30 +1,15 @@
 //! Microsoft Graph's error answers (https://learn.microsoft.com/graph/errors and
 //! https://learn.microsoft.com/graph/throttling) mapped to what the engine does.
 
-use crate::http::{Http, request_error, status_error};
+pub use crate::http::json_body as with_json;
+use crate::http::read_bounded as read;
+use crate::http::{Http, status_error};
 use ferry_core::ConnectorError;
-use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 const MAX_ANSWER: usize = 64 << 20;
 const MAX_ERROR: usize = 64 << 10;
-
-async fn read(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
-    }
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| request_error(what, e))?;
-        if body.len() + chunk.len() > max {
-            return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
 
 /// Maps an error answer; also gives Graph's error code and the status.
 pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, String, u16) {
@@ -52,6 +37,31 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Stri
     (e, code, status)
 }
 
+/// The most entries one collection may hold before ferry takes it for a loop.
+const MAX_ENTRIES: usize = 1_000_000;
+
+/// Every entry of a collection, its `@odata.nextLink` pages followed (on Graph's origin
+/// only).
+pub async fn all(cfg: &super::config::MicrosoftConfig, http: &Http, what: &str, first: String) -> Result<Vec<Value>, ConnectorError> {
+    let mut out = Vec::new();
+    let mut next = Some(first);
+    while let Some(url) = next.take() {
+        cfg.own(&url)?;
+        let page: Value = json(http, what, &|| http.request("GET", &url)).await.map_err(|(e, _)| e)?;
+        out.extend(page["value"].as_array().into_iter().flatten().cloned());
+        if out.len() > MAX_ENTRIES {
+            return Err(ConnectorError::Fatal(format!("{what}: more than {MAX_ENTRIES} entries")));
+        }
+        next = page["@odata.nextLink"].as_str().filter(|n| *n != url).map(str::to_owned);
+    }
+    Ok(out)
+}
+
+/// Id and display name of each entry (folders, lists).
+pub fn named(entries: &[Value]) -> Vec<(String, String)> {
+    entries.iter().filter_map(|f| Some((f["id"].as_str()?.to_owned(), f["displayName"].as_str()?.to_owned()))).collect()
+}
+
 /// Sends the request and reads its JSON answer (`Value::Null` for 204).
 pub async fn json<T: DeserializeOwned>(
     http: &Http,
@@ -66,9 +76,4 @@ pub async fn json<T: DeserializeOwned>(
     let body = read(what, resp, MAX_ANSWER).await.map_err(|e| (e, None))?;
     let body: &[u8] = if body.is_empty() { b"null" } else { &body };
     serde_json::from_slice(body).map_err(|e| (ConnectorError::Fatal(format!("{what}: Graph's answer is not what its API says: {e}")), None))
-}
-
-/// A request with a JSON body.
-pub fn with_json(rb: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
-    rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(serde_json::to_vec(body).unwrap_or_default())
 }

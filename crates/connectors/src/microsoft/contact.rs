@@ -35,6 +35,11 @@ fn address(a: &Value, kind: &str) -> Option<Address> {
         .then_some(out)
 }
 
+/// The contact folders (below the default one).
+pub async fn folders(cfg: &super::config::MicrosoftConfig, http: &crate::http::Http) -> Result<Vec<Value>, ferry_core::ConnectorError> {
+    super::api::all(cfg, http, "listing contact folders", cfg.graph("/v1.0/me/contactFolders?$top=100&$select=id,displayName")).await
+}
+
 /// A Graph contact as a contact, with a vCard 4.0 original that also holds what the model
 /// has no field for (the spouse and children as RELATED, IM addresses as IMPP).
 pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
@@ -91,14 +96,7 @@ pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
     if !s(g, "department").is_empty() {
         extra.push(format!("X-MS-DEPARTMENT:{}", esc(s(g, "department"))));
     }
-    c.other_properties = extra.iter().filter_map(|l| l.split([';', ':']).next()).map(str::to_owned).collect();
-    c.other_properties.sort();
-    c.other_properties.dedup();
-    let mut card = ferry_codecs::vcard::build_v4(&c);
-    if !extra.is_empty() {
-        let end = card.rfind("END:VCARD").unwrap_or(card.len());
-        card.insert_str(end, &extra.iter().map(|l| format!("{l}\r\n")).collect::<String>());
-    }
+    let card = ferry_codecs::vcard::build_v4_with(&mut c, &extra);
     (c, card)
 }
 

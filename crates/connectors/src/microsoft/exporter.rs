@@ -3,7 +3,7 @@ use super::config::MicrosoftConfig;
 use super::contact::{SELECT, contact_from_graph};
 use crate::http::Http;
 use async_trait::async_trait;
-use ferry_core::{ConnectorError, Exporter, Item, ItemError, Original, Page, PageStream, Record, Stream, Vertical};
+use ferry_core::{ConnectorError, Exporter, Item, ItemError, Page, PageStream, Record, Stream, Vertical};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,21 +52,9 @@ impl Exporter for MicrosoftExporter {
         if let Some(id) = one["value"][0]["parentFolderId"].as_str() {
             folders.push((id.to_owned(), String::new()));
         }
-        let mut next = Some(self.cfg.graph("/v1.0/me/contactFolders?$top=100&$select=id,displayName"));
-        while let Some(url) = next.take() {
-            self.cfg.own(&url)?;
-            let page: Value =
-                api::json(&self.http, "listing contact folders", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-            for f in page["value"].as_array().into_iter().flatten() {
-                if let (Some(id), Some(name)) = (f["id"].as_str(), f["displayName"].as_str())
-                    && !folders.iter().any(|(i, _)| i == id)
-                {
-                    folders.push((id.to_owned(), name.to_owned()));
-                }
-            }
-            next = page["@odata.nextLink"].as_str().map(str::to_owned);
-            if folders.len() > 10_000 {
-                return Err(ConnectorError::Fatal("more than 10,000 contact folders".into()));
+        for (id, name) in api::named(&super::contact::folders(&self.cfg, &self.http).await?) {
+            if !folders.iter().any(|(i, _)| *i == id) {
+                folders.push((id, name));
             }
         }
         let mut known = self.folders.lock().unwrap_or_else(|e| e.into_inner());
@@ -199,16 +187,6 @@ impl Delta {
             return Ok(super::todo::item(c, id, &self.folder));
         }
         let (contact, card) = contact_from_graph(c, &self.folder);
-        Ok(Item {
-            id: id.to_owned(),
-            container: self.folder.clone(),
-            version: c["changeKey"].as_str().unwrap_or_default().to_owned(),
-            record: Record::Contact(contact),
-            original: Some(Original { media_type: "text/vcard".into(), bytes: card.into() }),
-            content: None,
-            standard: None,
-            attachments: vec![],
-            references: vec![],
-        })
+        Ok(Item::of_record(id, &self.folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card))
     }
 }

@@ -52,20 +52,8 @@ impl MicrosoftImporter {
         }
         let mut folders = self.folders.lock().await;
         if folders.is_none() {
-            let mut known = HashMap::new();
-            let mut next = Some(self.cfg.graph("/v1.0/me/contactFolders?$top=100&$select=id,displayName"));
-            while let Some(url) = next.take() {
-                self.cfg.own(&url)?;
-                let page: Value =
-                    api::json(&self.http, "listing contact folders", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-                for f in page["value"].as_array().into_iter().flatten() {
-                    if let (Some(id), Some(n)) = (f["id"].as_str(), f["displayName"].as_str()) {
-                        known.insert(n.to_owned(), id.to_owned());
-                    }
-                }
-                next = page["@odata.nextLink"].as_str().map(str::to_owned);
-            }
-            *folders = Some(known);
+            let all = super::contact::folders(&self.cfg, &self.http).await?;
+            *folders = Some(api::named(&all).into_iter().map(|(id, name)| (name, id)).collect());
         }
         let known = folders.as_mut().expect("just read");
         if let Some(id) = known.get(name) {
@@ -94,19 +82,9 @@ impl MicrosoftImporter {
     async fn lookup(&self, folder: &str, key: &str) -> Result<Option<(String, Value)>, ConnectorError> {
         let mut index = self.index.lock().await;
         if !index.contains_key(folder) {
-            let mut held = HashMap::new();
-            let mut next = Some(self.cfg.graph(&format!("{}?$top=500&$select={}", Self::contacts_path(folder), super::contact::SELECT)));
-            while let Some(url) = next.take() {
-                self.cfg.own(&url)?;
-                let page: Value =
-                    api::json(&self.http, "reading the folder's contacts", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-                for c in page["value"].as_array().into_iter().flatten() {
-                    if let Some(id) = c["id"].as_str() {
-                        held.insert(natural_key(c), (id.to_owned(), c.clone()));
-                    }
-                }
-                next = page["@odata.nextLink"].as_str().map(str::to_owned);
-            }
+            let first = self.cfg.graph(&format!("{}?$top=500&$select={}", Self::contacts_path(folder), super::contact::SELECT));
+            let all = api::all(&self.cfg, &self.http, "reading the folder's contacts", first).await?;
+            let held = all.into_iter().filter_map(|c| Some((natural_key(&c), (c["id"].as_str()?.to_owned(), c)))).collect();
             index.insert(folder.to_owned(), held);
         }
         Ok(index.get(folder).and_then(|h| h.get(key)).cloned())

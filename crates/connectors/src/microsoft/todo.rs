@@ -14,22 +14,7 @@ use std::collections::HashMap;
 
 /// The task lists: (id, display name).
 pub async fn lists(cfg: &MicrosoftConfig, http: &Http) -> Result<Vec<(String, String)>, ConnectorError> {
-    let mut out = Vec::new();
-    let mut next = Some(cfg.graph("/v1.0/me/todo/lists"));
-    while let Some(url) = next.take() {
-        cfg.own(&url)?;
-        let page: Value = api::json(http, "listing task lists", &|| http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-        for l in page["value"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(name)) = (l["id"].as_str(), l["displayName"].as_str()) {
-                out.push((id.to_owned(), name.to_owned()));
-            }
-        }
-        next = page["@odata.nextLink"].as_str().map(str::to_owned);
-        if out.len() > 10_000 {
-            return Err(ConnectorError::Fatal("more than 10,000 task lists".into()));
-        }
-    }
-    Ok(out)
+    Ok(api::named(&api::all(cfg, http, "listing task lists", cfg.graph("/v1.0/me/todo/lists")).await?))
 }
 
 /// Graph's `dateTimeTimeZone` as a date (To Do's due and start dates are dates) or a UTC time.
@@ -74,10 +59,7 @@ pub fn task_from_graph(g: &Value) -> (Task, String) {
     }
     let mut t = t;
     t.other_properties = extra.iter().filter_map(|l| l.split(':').next()).map(str::to_owned).collect();
-    let stamp =
-        s("lastModifiedDateTime").map(|u| u.chars().filter(|c| c.is_ascii_digit()).take(14).collect::<String>()).filter(|d| d.len() == 14);
-    let stamp = stamp.map(|d| format!("{}T{}Z", &d[..8], &d[8..])).unwrap_or_else(|| "19700101T000000Z".into());
-    let text = ferry_codecs::todo::build_todo(&t, &stamp, &extra);
+    let text = ferry_codecs::todo::build_todo(&t, &ferry_codecs::todo::stamp(g["lastModifiedDateTime"].as_str()), &extra);
     (t, text)
 }
 
@@ -182,19 +164,12 @@ impl TodoWriter {
             let mut held = self.held.lock().await;
             if !held.contains_key(&list) {
                 let mut tasks = HashMap::new();
-                let mut next = Some(tasks_url.clone());
-                while let Some(url) = next.take() {
-                    cfg.own(&url)?;
-                    let page: Value =
-                        api::json(http, "reading the list's tasks", &|| http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-                    for g in page["value"].as_array().into_iter().flatten() {
-                        if let Some(id) = g["id"].as_str() {
-                            let (task, _) = task_from_graph(g);
-                            let (as_written, _) = graph_from_task(&task);
-                            tasks.insert(natural_key(&as_written), (id.to_owned(), as_written));
-                        }
+                for g in api::all(cfg, http, "reading the list's tasks", tasks_url.clone()).await? {
+                    if let Some(id) = g["id"].as_str() {
+                        let (task, _) = task_from_graph(&g);
+                        let (as_written, _) = graph_from_task(&task);
+                        tasks.insert(natural_key(&as_written), (id.to_owned(), as_written));
                     }
-                    next = page["@odata.nextLink"].as_str().map(str::to_owned);
                 }
                 held.insert(list.clone(), tasks);
             }
@@ -224,17 +199,8 @@ impl TodoWriter {
 /// The item of a task Graph listed in list `list`.
 pub fn item(g: &Value, id: &str, list: &str) -> Item {
     let (task, text) = task_from_graph(g);
-    Item {
-        id: id.to_owned(),
-        container: list.to_owned(),
-        version: g["lastModifiedDateTime"].as_str().or(g["@odata.etag"].as_str()).unwrap_or_default().to_owned(),
-        record: Record::Task(task),
-        original: Some(ferry_core::Original { media_type: "text/calendar".into(), bytes: text.into() }),
-        content: None,
-        standard: None,
-        attachments: vec![],
-        references: vec![],
-    }
+    let version = g["lastModifiedDateTime"].as_str().or(g["@odata.etag"].as_str()).unwrap_or_default();
+    Item::of_record(id, list, version, Record::Task(task), "text/calendar", text)
 }
 
 #[cfg(test)]

@@ -5,9 +5,8 @@
 use super::config::RemoteConfig;
 use super::wire::{ErrorBody, PROTOCOL, Service, WireError};
 use crate::Settings;
-use crate::http::{Http, request_error, status_error};
+use crate::http::{Http, read_bounded, status_error};
 use ferry_core::ConnectorError;
-use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -126,22 +125,6 @@ pub async fn read_json<T: DeserializeOwned>(what: &str, resp: reqwest::Response)
     let body = read_bounded(what, resp, MAX_ANSWER).await?;
     serde_json::from_slice(&body)
         .map_err(|e| ConnectorError::Fatal(format!("{what}: the service's answer is not what the protocol says: {e}")))
-}
-
-async fn read_bounded(what: &str, resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ConnectorError> {
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
-    }
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| request_error(what, e))?;
-        if body.len() + chunk.len() > max {
-            return Err(ConnectorError::Fatal(format!("{what}: the answer is larger than {} KiB", max >> 10)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The longest wait a service may name: a year.
