@@ -306,7 +306,7 @@ pub async fn revoke(client: &reqwest::Client, t: &TokenSet) -> Result<bool, Conn
             Some(secret) => req = req.basic_auth(&t.client_id, Some(secret.expose())),
             None => form.push(("client_id", &t.client_id)),
         }
-        let body: String = form.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", crate::http::encode_component(v))).collect::<Vec<_>>().join("&");
         let resp = req
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body)
@@ -334,15 +334,6 @@ pub async fn revoke_with(settings: &crate::Settings, t: &TokenSet) -> Result<boo
 /// authorization server.
 pub fn client(settings: &crate::Settings) -> Result<reqwest::Client, ConnectorError> {
     crate::http::client(settings)
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The io error oauth2 sees from the HTTP call (what went wrong is kept apart).

@@ -399,6 +399,20 @@ pub async fn read_bounded(what: &str, resp: reqwest::Response, max: usize) -> Re
     Ok(body)
 }
 
+/// One URL component (a path segment, a query value), percent-encoded: everything but
+/// unreserved characters (RFC 3986 §2.3), `/` included.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A request with a JSON body.
 pub fn json_body(rb: reqwest::RequestBuilder, body: &serde_json::Value) -> reqwest::RequestBuilder {
     rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(serde_json::to_vec(body).unwrap_or_default())

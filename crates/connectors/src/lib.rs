@@ -8,6 +8,7 @@ pub mod caldav;
 mod dav;
 pub mod dir;
 pub mod google;
+mod held;
 mod http;
 pub mod imap;
 mod limit;
@@ -55,15 +56,6 @@ pub struct Settings {
     /// The job being run: a package destination's staging belongs to it.
     pub job_id: String,
 }
-
-/// A query parameter's value, percent-encoded (everything but unreserved characters).
-pub(crate) fn remote_segment(s: &str) -> String {
-    remote::segment(s)
-}
-
-/// What a service account holds, by container and natural key: the item's id there and its
-/// fields as ferry would write them (for destinations that keep no id of ferry's).
-pub(crate) type HeldByKey = std::collections::HashMap<String, std::collections::HashMap<String, (String, serde_json::Value)>>;
 
 pub use limit::DEFAULT_RATE as DEFAULT_REQUESTS_PER_SECOND;
 

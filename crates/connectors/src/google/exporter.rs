@@ -30,7 +30,7 @@ impl GoogleExporter {
         for _ in 0..1000 {
             let mut url = self.cfg.people("/v1/contactGroups?pageSize=1000&groupFields=name,groupType");
             if let Some(t) = &token {
-                url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+                url.push_str(&format!("&pageToken={}", crate::http::encode_component(t)));
             }
             let page: Value =
                 api::json(&self.http, "listing contact groups", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
@@ -144,10 +144,10 @@ impl PageStream for Connections {
         let mut url =
             self.cfg.people(&format!("/v1/people/me/connections?personFields={PERSON_FIELDS}&pageSize=1000&requestSyncToken=true"));
         if let Some(s) = &self.since {
-            url.push_str(&format!("&syncToken={}", crate::remote_segment(s)));
+            url.push_str(&format!("&syncToken={}", crate::http::encode_component(s)));
         }
         if let Some(t) = &self.token {
-            url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+            url.push_str(&format!("&pageToken={}", crate::http::encode_component(t)));
         }
         let page: Value = match api::json(&self.http, "listing contacts", &|| self.http.request("GET", &url)).await {
             Ok(p) => p,

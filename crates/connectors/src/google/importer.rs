@@ -63,7 +63,7 @@ impl GoogleImporter {
         for _ in 0..100_000 {
             let mut url = self.cfg.people("/v1/people/me/connections?personFields=clientData,metadata&pageSize=1000");
             if let Some(t) = &token {
-                url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+                url.push_str(&format!("&pageToken={}", crate::http::encode_component(t)));
             }
             let page: Value =
                 api::json(&self.http, "reading the account's contacts", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;

@@ -21,7 +21,7 @@ pub async fn lists(cfg: &GoogleConfig, http: &Http) -> Result<Vec<(String, Strin
     for _ in 0..10_000 {
         let mut url = cfg.tasks("/tasks/v1/users/@me/lists?maxResults=100");
         if let Some(t) = &token {
-            url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+            url.push_str(&format!("&pageToken={}", crate::http::encode_component(t)));
         }
         let page: Value = api::json(http, "listing task lists", &|| http.request("GET", &url)).await.map_err(|(e, _)| e)?;
         for l in page["items"].as_array().into_iter().flatten() {
@@ -133,13 +133,13 @@ impl PageStream for TaskPages {
         }
         let mut url = self.cfg.tasks(&format!(
             "/tasks/v1/lists/{}/tasks?maxResults=100&showCompleted=true&showHidden=true",
-            crate::remote_segment(&self.list)
+            crate::http::encode_component(&self.list)
         ));
         if let Some(s) = &self.since {
-            url.push_str(&format!("&updatedMin={}", crate::remote_segment(s)));
+            url.push_str(&format!("&updatedMin={}", crate::http::encode_component(s)));
         }
         if let Some(t) = &self.token {
-            url.push_str(&format!("&pageToken={}", crate::remote_segment(t)));
+            url.push_str(&format!("&pageToken={}", crate::http::encode_component(t)));
         }
         let page: Value = api::json(&self.http, "listing tasks", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
         let mut items = Vec::new();
@@ -183,8 +183,8 @@ impl PageStream for TaskPages {
 pub struct TaskWriter {
     /// List title -> id.
     lists: tokio::sync::Mutex<Option<HashMap<String, String>>>,
-    /// List id -> (natural key -> (task id, fields as held)).
-    held: tokio::sync::Mutex<crate::HeldByKey>,
+    /// The lists' tasks, by title and due date.
+    held: tokio::sync::Mutex<crate::held::Held>,
     /// Source task id -> its id here, for subtasks.
     placed: tokio::sync::Mutex<HashMap<String, String>>,
 }
@@ -225,8 +225,8 @@ impl TaskWriter {
         let key = natural_key(&body);
         {
             let mut held = self.held.lock().await;
-            if !held.contains_key(&list) {
-                let mut tasks = HashMap::new();
+            if !held.knows(&list) {
+                let mut tasks = Vec::new();
                 let mut pages = TaskPages {
                     cfg: Arc::new(cfg.clone()),
                     http: http.clone(),
@@ -242,31 +242,35 @@ impl TaskWriter {
                     for i in page.items.into_iter().flatten() {
                         if let Record::Task(task) = &i.record {
                             let (g, _) = google_from_task(task);
-                            tasks.insert(natural_key(&g), (i.id.clone(), g));
+                            tasks.push((natural_key(&g), i.id.clone(), g));
                         }
                     }
                 }
-                held.insert(list.clone(), tasks);
+                held.fill(&list, tasks);
             }
         }
-        let found = self.held.lock().await.get(&list).and_then(|h| h.get(&key)).cloned();
+        let found = self.held.lock().await.claim(&list, &key, &item.id);
         let id = match found {
             Some((id, g)) if g == body => {
                 self.placed.lock().await.insert(item.id.clone(), id.clone());
                 return Ok(ferry_core::PutOutcome { dest_id: id, created: false, warnings, sha256: None });
             }
             Some((id, _)) => {
-                let url = cfg.tasks(&format!("/tasks/v1/lists/{}/tasks/{}", crate::remote_segment(&list), crate::remote_segment(&id)));
+                let url = cfg.tasks(&format!(
+                    "/tasks/v1/lists/{}/tasks/{}",
+                    crate::http::encode_component(&list),
+                    crate::http::encode_component(&id)
+                ));
                 let _: Value = api::json(http, &format!("updating task {id}"), &|| api::with_json(http.request("PATCH", &url), &body))
                     .await
                     .map_err(|(e, _)| e)?;
                 id
             }
             None => {
-                let mut url = cfg.tasks(&format!("/tasks/v1/lists/{}/tasks", crate::remote_segment(&list)));
+                let mut url = cfg.tasks(&format!("/tasks/v1/lists/{}/tasks", crate::http::encode_component(&list)));
                 if let Some(p) = &t.parent {
                     match self.placed.lock().await.get(p) {
-                        Some(parent) => url.push_str(&format!("?parent={}", crate::remote_segment(parent))),
+                        Some(parent) => url.push_str(&format!("?parent={}", crate::http::encode_component(parent))),
                         None => warnings.push(format!("RELATED-TO: the parent task {p} is not in this list; the task is at the top")),
                     }
                 }
@@ -275,7 +279,7 @@ impl TaskWriter {
                 made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Google made a task without an id".into()))?.to_owned()
             }
         };
-        self.held.lock().await.entry(list).or_default().insert(key, (id.clone(), body));
+        self.held.lock().await.record(&list, key, id.clone(), body, &item.id);
         self.placed.lock().await.insert(item.id.clone(), id.clone());
         Ok(ferry_core::PutOutcome { dest_id: id, created: true, warnings, sha256: None })
     }

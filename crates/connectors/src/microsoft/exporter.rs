@@ -82,8 +82,10 @@ impl MicrosoftExporter {
             _ => return Err(ConnectorError::Fatal(format!("`{}` is no stream", stream.name))),
         };
         let first = match tasks {
-            true => self.cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks/delta", crate::remote_segment(id))),
-            false => self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts/delta?$select={SELECT}", crate::remote_segment(id))),
+            true => self.cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks/delta", crate::http::encode_component(id))),
+            false => {
+                self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts/delta?$select={SELECT}", crate::http::encode_component(id)))
+            }
         };
         // the cursor: a next link of a full round (`full:`) or of a round of changes (`chg:`)
         let (full, next) = match cursor.as_deref().and_then(|c| c.split_once(':')) {

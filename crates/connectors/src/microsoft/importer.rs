@@ -19,7 +19,7 @@ pub struct MicrosoftImporter {
     /// Folder name -> id.
     folders: Mutex<Option<HashMap<String, String>>>,
     /// (folder id, natural key) -> (contact id, the fields as Graph holds them).
-    index: Mutex<crate::HeldByKey>,
+    index: Mutex<crate::held::Held>,
     todo: super::todo::TodoWriter,
 }
 
@@ -40,7 +40,7 @@ impl MicrosoftImporter {
             cfg,
             http: Http::new(settings, "")?.for_provider("microsoft"),
             folders: Mutex::new(None),
-            index: Mutex::new(HashMap::new()),
+            index: Mutex::new(Default::default()),
             todo: Default::default(),
         })
     }
@@ -74,20 +74,19 @@ impl MicrosoftImporter {
         if folder.is_empty() {
             "/v1.0/me/contacts".into()
         } else {
-            format!("/v1.0/me/contactFolders/{}/contacts", crate::remote_segment(folder))
+            format!("/v1.0/me/contactFolders/{}/contacts", crate::http::encode_component(folder))
         }
     }
 
-    /// The folder's contacts by natural key, read once.
-    async fn lookup(&self, folder: &str, key: &str) -> Result<Option<(String, Value)>, ConnectorError> {
+    /// The folder's contact of this natural key for `item` (the folder read once).
+    async fn lookup(&self, folder: &str, key: &str, item: &str) -> Result<Option<(String, Value)>, ConnectorError> {
         let mut index = self.index.lock().await;
-        if !index.contains_key(folder) {
+        if !index.knows(folder) {
             let first = self.cfg.graph(&format!("{}?$top=500&$select={}", Self::contacts_path(folder), super::contact::SELECT));
             let all = api::all(&self.cfg, &self.http, "reading the folder's contacts", first).await?;
-            let held = all.into_iter().filter_map(|c| Some((natural_key(&c), (c["id"].as_str()?.to_owned(), c)))).collect();
-            index.insert(folder.to_owned(), held);
+            index.fill(folder, all.into_iter().filter_map(|c| Some((natural_key(&c), c["id"].as_str()?.to_owned(), c))));
         }
-        Ok(index.get(folder).and_then(|h| h.get(key)).cloned())
+        Ok(index.claim(folder, key, item))
     }
 }
 
@@ -108,10 +107,10 @@ impl Importer for MicrosoftImporter {
         let (body, warnings) = graph_from_contact(&c);
         let folder = self.folder(&item.container).await?;
         let key = natural_key(&body);
-        let id = match self.lookup(&folder, &key).await? {
+        let id = match self.lookup(&folder, &key, &item.id).await? {
             Some((id, held)) if same(&held, &body) => return Ok(PutOutcome { dest_id: id, created: false, warnings, sha256: None }),
             Some((id, _)) => {
-                let url = self.cfg.graph(&format!("/v1.0/me/contacts/{}", crate::remote_segment(&id)));
+                let url = self.cfg.graph(&format!("/v1.0/me/contacts/{}", crate::http::encode_component(&id)));
                 let _: Value =
                     api::json(&self.http, &format!("updating contact {id}"), &|| api::with_json(self.http.request("PATCH", &url), &body))
                         .await
@@ -126,7 +125,7 @@ impl Importer for MicrosoftImporter {
                 made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Graph made a contact without an id".into()))?.to_owned()
             }
         };
-        self.index.lock().await.entry(folder).or_default().insert(key, (id.clone(), body));
+        self.index.lock().await.record(&folder, key, id.clone(), body, &item.id);
         Ok(PutOutcome { dest_id: id, created: true, warnings, sha256: None })
     }
 

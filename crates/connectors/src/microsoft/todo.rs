@@ -126,7 +126,7 @@ pub fn graph_from_task(t: &Task) -> (Value, Vec<String>) {
 pub struct TodoWriter {
     lists: tokio::sync::Mutex<Option<HashMap<String, String>>>,
     /// List id -> (natural key -> (task id, fields as written)).
-    held: tokio::sync::Mutex<crate::HeldByKey>,
+    held: tokio::sync::Mutex<crate::held::Held>,
 }
 
 fn natural_key(g: &Value) -> String {
@@ -159,26 +159,26 @@ impl TodoWriter {
         let list = self.list(cfg, http, &item.container).await?;
         let (body, warnings) = graph_from_task(t);
         let key = natural_key(&body);
-        let tasks_url = cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks", crate::remote_segment(&list)));
+        let tasks_url = cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks", crate::http::encode_component(&list)));
         {
             let mut held = self.held.lock().await;
-            if !held.contains_key(&list) {
-                let mut tasks = HashMap::new();
+            if !held.knows(&list) {
+                let mut tasks = Vec::new();
                 for g in api::all(cfg, http, "reading the list's tasks", tasks_url.clone()).await? {
                     if let Some(id) = g["id"].as_str() {
                         let (task, _) = task_from_graph(&g);
                         let (as_written, _) = graph_from_task(&task);
-                        tasks.insert(natural_key(&as_written), (id.to_owned(), as_written));
+                        tasks.push((natural_key(&as_written), id.to_owned(), as_written));
                     }
                 }
-                held.insert(list.clone(), tasks);
+                held.fill(&list, tasks);
             }
         }
-        let found = self.held.lock().await.get(&list).and_then(|h| h.get(&key)).cloned();
+        let found = self.held.lock().await.claim(&list, &key, &item.id);
         let id = match found {
             Some((id, g)) if g == body => return Ok(PutOutcome { dest_id: id, created: false, warnings, sha256: None }),
             Some((id, _)) => {
-                let url = format!("{tasks_url}/{}", crate::remote_segment(&id));
+                let url = format!("{tasks_url}/{}", crate::http::encode_component(&id));
                 let _: Value = api::json(http, &format!("updating task {id}"), &|| api::with_json(http.request("PATCH", &url), &body))
                     .await
                     .map_err(|(e, _)| e)?;
@@ -191,7 +191,7 @@ impl TodoWriter {
                 made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Graph made a task without an id".into()))?.to_owned()
             }
         };
-        self.held.lock().await.entry(list).or_default().insert(key, (id.clone(), body));
+        self.held.lock().await.record(&list, key, id.clone(), body, &item.id);
         Ok(PutOutcome { dest_id: id, created: true, warnings, sha256: None })
     }
 }

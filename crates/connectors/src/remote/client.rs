@@ -95,28 +95,35 @@ impl Remote {
         read_json(&what, resp).await
     }
 
-    /// Sends `body` as JSON with `method` to `rel`; the answer's status and JSON (`T`), or
-    /// the typed error and its code.
-    pub async fn send_json<B: Serialize + Sync, T: DeserializeOwned>(
+    /// Sends `body` as JSON with `method` to `rel`; a success answer, or the typed error.
+    pub async fn send(
         &self,
         what: &str,
         method: &str,
         rel: &str,
-        body: &B,
-    ) -> Result<(u16, Option<T>), (ConnectorError, Option<String>)> {
+        body: &(impl Serialize + Sync),
+    ) -> Result<reqwest::Response, ConnectorError> {
         let url = self.cfg.url(rel);
         let what = format!("{what} ({url})");
-        let bytes = serde_json::to_vec(body).map_err(|e| (ConnectorError::Item(format!("{what}: {e}")), None))?;
+        let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Item(format!("{what}: {e}")))?;
         let make = || self.http.request(method, &url).header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes.clone());
-        let resp = self.http.send(&what, &make).await.map_err(|e| (e, None))?;
-        let status = resp.status().as_u16();
+        let resp = self.http.send(&what, &make).await?;
         if !resp.status().is_success() {
-            return Err(error(&what, resp).await);
+            return Err(error(&what, resp).await.0);
         }
-        if status == 204 {
-            return Ok((status, None));
-        }
-        read_json(&what, resp).await.map(|t| (status, Some(t))).map_err(|e| (e, None))
+        Ok(resp)
+    }
+
+    /// [`Remote::send`], and the answer's JSON.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        method: &str,
+        rel: &str,
+        body: &(impl Serialize + Sync),
+    ) -> Result<T, ConnectorError> {
+        let resp = self.send(what, method, rel, body).await?;
+        read_json(&format!("{what} ({})", self.cfg.url(rel)), resp).await
     }
 }
 

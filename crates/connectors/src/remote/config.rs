@@ -42,18 +42,7 @@ impl RemoteConfig {
     }
 }
 
-/// One path segment, percent-encoded: everything but unreserved characters (`/` too).
-pub fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::http::encode_component as segment;
 
 #[cfg(test)]
 mod tests {
