@@ -265,3 +265,115 @@ fn a_transfer_into_google_killed_mid_way_resumes_with_each_contact_once() {
     assert_eq!(at.len(), 1502, "each contact once after SIGKILL and resume");
     fake.assert_no_violations();
 }
+
+/// Calendars as other software writes them: an Apple-style series with an override and an
+/// EXDATE, a Thunderbird all-day event without DTEND, an event with DURATION, a UTC event,
+/// a floating one, attendees and alarms, two calendars.
+fn calendars(dir: &Path) -> String {
+    let src = dir.join("cals");
+    std::fs::create_dir_all(src.join("calendar")).unwrap();
+    let work = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 14.4//EN\r\n\
+        BEGIN:VEVENT\r\nUID:6B29FC40-CA47-1067-B31D-00DD010662DA\r\nDTSTAMP:20250101T000000Z\r\n\
+        DTSTART;TZID=Europe/Berlin:20250303T090000\r\nDTEND;TZID=Europe/Berlin:20250303T091500\r\nSUMMARY:Stand-up\r\n\
+        RRULE:FREQ=WEEKLY;BYDAY=MO;UNTIL=20250428T070000Z\r\nEXDATE;TZID=Europe/Berlin:20250310T090000\r\n\
+        ORGANIZER;CN=Alice:mailto:alice@example.com\r\nATTENDEE;CN=Bob;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:bob@example.org\r\n\
+        BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Reminder\r\nEND:VALARM\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:6B29FC40-CA47-1067-B31D-00DD010662DA\r\nDTSTAMP:20250101T000000Z\r\n\
+        RECURRENCE-ID;TZID=Europe/Berlin:20250317T090000\r\nDTSTART;TZID=Europe/Berlin:20250317T110000\r\n\
+        DTEND;TZID=Europe/Berlin:20250317T111500\r\nSUMMARY:Stand-up (moved)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n\
+        BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:review-1@example.org\r\nDTSTAMP:20250101T000000Z\r\n\
+        DTSTART:20250305T130000Z\r\nDURATION:PT1H\r\nSUMMARY:Review\\, quarterly\r\nDESCRIPTION:Numbers\\nand plans\r\n\
+        LOCATION:Room 4\r\nCLASS:PRIVATE\r\nCATEGORIES:Work\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let home = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN\r\n\
+        BEGIN:VEVENT\r\nUID:trip-2025\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;VALUE=DATE:20250401\r\nSUMMARY:Trip\r\n\
+        TRANSP:TRANSPARENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n\
+        BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:floating-1\r\nDTSTAMP:20250101T000000Z\r\n\
+        DTSTART:20250402T080000\r\nDTEND:20250402T090000\r\nSUMMARY:Breakfast\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    std::fs::write(src.join("calendar/Work.ics"), work).unwrap();
+    std::fs::write(src.join("calendar/Home.ics"), home).unwrap();
+    format!("dir:{}", src.display())
+}
+
+#[test]
+fn calendars_go_to_google_and_back_and_a_second_account_follows_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let cal = "https://www.googleapis.com/auth/calendar";
+    let (a, b) = (format!("alice-refresh={cal}"), format!("bob-refresh={cal}"));
+    let stand = Stand::start("google", dir.path(), &["--grant", &a, "--grant", &b]);
+    let uri = format!("google://me?api=http://127.0.0.1:{}", stand.port);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", cal);
+    let bob = stand.tokens(dir.path(), "bob-refresh", "/token", cal);
+    let data = dir.path().join("data");
+    let src = calendars(dir.path());
+    let put = ["transfer", "--only", "calendar", "--from", &src, "--to", &uri, "--to-token-file", &alice];
+    let o = ferry_google(&data, &put);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 4, "{r}");
+    let warnings = r["report"]["verticals"]["calendar"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("CATEGORIES") && warnings.contains("floating"), "{warnings}");
+    // Google holds the series as a master, an exception and a cancelled occurrence
+    let state = stand.call("GET", "/_fake/state", "");
+    let s = state.to_string();
+    for part in [
+        "UNTIL=20250428T070000Z",
+        "EXDATE;TZID=Europe/Berlin:20250310T090000",
+        "Stand-up (moved)",
+        "review-1@example.org",
+        "Numbers\\nand plans",
+    ] {
+        assert!(s.contains(part), "{part} at Google: {s}");
+    }
+    let r = report(&ferry_google(&data, &put));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 4), "a rerun writes nothing: {r}");
+    // out of Google into a package: one item per series, the override inside it
+    let pkg = dir.path().join("google.zip");
+    let o = ferry_google(
+        &data,
+        &["transfer", "--only", "calendar", "--from", &uri, "--from-token-file", &alice, "--to", &format!("package:{}", pkg.display())],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 4, "{}", text(&o));
+    let mut events = String::new();
+    let f = std::fs::File::open(&pkg).unwrap();
+    std::io::Read::read_to_string(&mut zip::ZipArchive::new(f).unwrap().by_name("calendar/events.jsonl").unwrap(), &mut events).unwrap();
+    let series = events.lines().find(|l| l.contains("6B29FC40")).expect("the series");
+    assert!(series.contains("FREQ=WEEKLY") && series.contains("2025-03-17T09:00:00") && series.contains("2025-03-10T09:00:00"), "{series}");
+    let containers: std::collections::BTreeSet<String> = package_items(&pkg).keys().map(|(_, c, _)| c.clone()).collect();
+    assert!(containers.contains("Work") && containers.contains("Home"), "{containers:?}");
+    // A to B incrementally: all, then only what changed, then in full when the token expired
+    let ab = [
+        "transfer",
+        "--incremental",
+        "--only",
+        "calendar",
+        "--from",
+        &uri,
+        "--from-token-file",
+        &alice,
+        "--to",
+        &uri,
+        "--to-token-file",
+        &bob,
+    ];
+    let o = ferry_google(&data, &ab);
+    assert_eq!(total(&report(&o), "transferred"), 4, "{}", text(&o));
+    let more = dir.path().join("more");
+    std::fs::create_dir_all(more.join("calendar")).unwrap();
+    std::fs::write(
+        more.join("calendar/Home.ics"),
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:new-1\r\nDTSTART;VALUE=DATE:20250501\r\nSUMMARY:New\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let add = ["transfer", "--only", "calendar", "--from", &format!("dir:{}", more.display()), "--to", &uri, "--to-token-file", &alice];
+    assert_eq!(total(&report(&ferry_google(&data, &add)), "transferred"), 1);
+    let r = report(&ferry_google(&data, &ab));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (1, 1), "only the change: {r}");
+    stand.call("POST", "/_fake/faults", r#"{"expire_sync_tokens": true}"#);
+    let r = report(&ferry_google(&data, &ab));
+    assert_eq!(r["report"]["state"], "completed", "{r}");
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (5, 0), "listed in full, nothing new: {r}");
+    let state = stand.call("GET", "/_fake/state", "");
+    let bobs = state["users"]["bob"].to_string();
+    assert_eq!(bobs.matches("\"iCalUID\":\"6B29FC40-CA47-1067-B31D-00DD010662DA\"").count(), 2, "the series and its exception once at B");
+    stand.assert_no_violations();
+}

@@ -198,3 +198,77 @@ fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     graph.assert_no_violations();
     google.assert_no_violations();
 }
+
+/// Google contacts and calendars to Outlook: a weekly series with a moved and a cancelled
+/// occurrence, an all-day event, a meeting with attendees; what Outlook has no form for is
+/// reported, and a rule it cannot hold fails that event with the reason.
+#[test]
+fn google_contacts_and_calendars_go_to_microsoft_with_what_outlook_cannot_keep_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let scopes = "https://www.googleapis.com/auth/contacts https://www.googleapis.com/auth/calendar";
+    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scopes}")]);
+    let berlin = |d: &str| serde_json::json!({"dateTime": d, "timeZone": "Europe/Berlin"});
+    let seed = serde_json::json!({"user": "alice",
+    "contacts": [{"names": [{"givenName": "Ada", "familyName": "Lovelace"}], "emailAddresses": [{"value": "ada@example.org"}],
+        "birthdays": [{"date": {"year": 1815, "month": 12, "day": 10}}], "sipAddresses": [{"value": "sip:ada@example.org"}]}],
+    "calendars": [{"summary": "Work", "timeZone": "Europe/Berlin", "events": [
+        {"iCalUID": "standup@example.org", "summary": "Stand-up", "start": berlin("2025-03-03T09:00:00"), "end": berlin("2025-03-03T09:15:00"),
+         "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=8", "EXDATE;TZID=Europe/Berlin:20250310T090000"],
+         "reminders": {"useDefault": false, "overrides": [{"method": "popup", "minutes": 10}, {"method": "email", "minutes": 60}]}},
+        {"iCalUID": "standup@example.org", "summary": "Stand-up (moved)", "originalStartTime": berlin("2025-03-17T09:00:00"),
+         "start": berlin("2025-03-17T11:00:00"), "end": berlin("2025-03-17T11:15:00")},
+        {"iCalUID": "review@example.org", "summary": "Review", "location": "Room 4", "description": "Quarterly\nnumbers",
+         "start": berlin("2025-03-05T14:00:00"), "end": berlin("2025-03-05T15:00:00"), "visibility": "private",
+         "attendees": [{"email": "bob@example.org", "displayName": "Bob", "responseStatus": "accepted"},
+                       {"email": "eve@example.org", "optional": true, "responseStatus": "needsAction"}]},
+        {"iCalUID": "trip@example.org", "summary": "Trip", "start": {"date": "2025-04-01"}, "end": {"date": "2025-04-04"}, "transparency": "transparent"},
+        {"iCalUID": "twice@example.org", "summary": "Twice a month", "start": berlin("2025-03-01T08:00:00"), "end": berlin("2025-03-01T08:30:00"),
+         "recurrence": ["RRULE:FREQ=MONTHLY;BYMONTHDAY=1,15"]}
+    ]}]});
+    google.call("POST", "/_fake/seed", &seed.to_string());
+    let alice = google.tokens(dir.path(), "alice-refresh", "/token", scopes);
+    let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
+    let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Contacts.ReadWrite Calendars.ReadWrite offline_access"]);
+    let dave =
+        graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Contacts.ReadWrite Calendars.ReadWrite offline_access");
+    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
+    t["token_endpoint_auth_method"] = "client_secret_post".into();
+    std::fs::write(&dave, t.to_string()).unwrap();
+    let to = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
+    let data = dir.path().join("data");
+    let args =
+        ["transfer", "--only", "contacts,calendar", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    let cal = &r["report"]["verticals"]["calendar"];
+    assert_eq!((cal["transferred"].as_u64(), cal["failed"].as_u64()), (Some(3), Some(1)), "{}", text(&o));
+    assert_eq!(r["report"]["verticals"]["contacts"]["transferred"], 1, "{r}");
+    let failures = cal["failures"].to_string();
+    assert!(failures.contains("BYMONTHDAY"), "the event Outlook cannot hold fails with the reason: {failures}");
+    let warnings = cal["fidelity_warnings"].to_string();
+    assert!(warnings.contains("one reminder"), "the second reminder is reported: {warnings}");
+    assert!(warnings.contains("ACCEPTED"), "an attendee's answer is reported: {warnings}");
+    let state = graph.call("GET", "/_fake/state", "");
+    let events: Vec<serde_json::Value> = state["users"]["dave"]["events"].as_object().unwrap().values().cloned().collect();
+    let by = |s: &str| events.iter().find(|e| e["subject"] == s).unwrap_or_else(|| panic!("no {s} in {events:?}")).clone();
+    let standup = by("Stand-up");
+    assert_eq!(standup["recurrence"]["pattern"]["type"], "weekly", "{standup}");
+    assert_eq!(standup["recurrence"]["range"]["numberOfOccurrences"], 8);
+    assert_eq!(standup["start"]["timeZone"], "Europe/Berlin");
+    assert_eq!(standup["reminderMinutesBeforeStart"], 10);
+    let ex = standup["_exceptions"].as_object().unwrap();
+    assert_eq!(ex.get("20250310T080000Z").map(|e| e["cancelled"].clone()), Some(serde_json::json!(true)), "{ex:?}");
+    assert_eq!(ex["20250317T080000Z"]["fields"]["subject"], "Stand-up (moved)", "{ex:?}");
+    let review = by("Review");
+    assert_eq!((review["sensitivity"].as_str(), review["attendees"].as_array().map(Vec::len)), (Some("private"), Some(2)));
+    assert_eq!(review["body"]["content"], "Quarterly\nnumbers");
+    let trip = by("Trip");
+    assert_eq!((trip["isAllDay"].as_bool(), trip["showAs"].as_str()), (Some(true), Some("free")));
+    assert!(events.iter().all(|e| e["subject"] != "Twice a month"), "the event Outlook cannot hold was not written wrong");
+    // a rerun writes nothing and finds each one
+    let r = report(&ferry_cloud(&data, &args));
+    let cal = &r["report"]["verticals"]["calendar"];
+    assert_eq!((cal["transferred"].as_u64(), cal["already_present"].as_u64()), (Some(0), Some(3)), "{r}");
+    graph.assert_no_violations();
+    google.assert_no_violations();
+}

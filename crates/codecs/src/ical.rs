@@ -435,6 +435,12 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
     })?;
     let overrides: Vec<DateOrDateTime> =
         mains.iter().filter_map(|c| c.property(&ICalendarProperty::RecurrenceId)).filter_map(date_of).collect();
+    Ok(record_of(&cal, master, overrides))
+}
+
+/// One VEVENT, VTODO or VJOURNAL of `cal` as a record; `overrides` are the RECURRENCE-IDs
+/// that travel with it.
+pub(crate) fn record_of(cal: &ICalendar, master: &ICalendarComponent, overrides: Vec<DateOrDateTime>) -> Record {
     let alarms = master
         .component_ids
         .iter()
@@ -473,7 +479,7 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
     other_properties.sort();
     let rrule = master.property(&ICalendarProperty::Rrule).map(value_string);
     let dates = |p: ICalendarProperty| -> Vec<DateOrDateTime> { master.properties(&p).flat_map(dates_of).collect() };
-    Ok(if master.component_type == ICalendarComponentType::VTodo {
+    if master.component_type == ICalendarComponentType::VTodo {
         Record::Task(Task {
             uid,
             summary: text_of(master, &ICalendarProperty::Summary),
@@ -517,7 +523,7 @@ pub fn parse_object(original: &[u8], line: u64) -> Result<Record, CodecError> {
             timezones: timezones.into_iter().collect(),
             other_properties,
         })
-    })
+    }
 }
 
 fn known_properties(todo: bool) -> Vec<&'static str> {
@@ -545,7 +551,7 @@ fn known_properties(todo: bool) -> Vec<&'static str> {
     k
 }
 
-fn text_of(c: &ICalendarComponent, p: &ICalendarProperty) -> Option<String> {
+pub(crate) fn text_of(c: &ICalendarComponent, p: &ICalendarProperty) -> Option<String> {
     c.property(p).map(value_string).filter(|s| !s.is_empty())
 }
 
@@ -583,7 +589,7 @@ fn tzid(e: &ICalendarEntry) -> Option<String> {
     e.params.iter().find(|p| p.name == ICalendarParameterName::Tzid).and_then(|p| p.value.as_text().map(str::to_owned))
 }
 
-fn date_of(e: &ICalendarEntry) -> Option<DateOrDateTime> {
+pub(crate) fn date_of(e: &ICalendarEntry) -> Option<DateOrDateTime> {
     dates_of(e).into_iter().next()
 }
 

@@ -14,6 +14,7 @@ pub mod text_component;
 pub mod todo;
 pub mod utf16;
 pub mod vcard;
+pub mod vevent;
 
 /// A codec failure with the place it happened.
 #[derive(Debug, thiserror::Error)]

@@ -4,12 +4,12 @@
 
 use ferry_core::model::{DateOrDateTime, Task};
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace("\r\n", "\\n").replace('\n', "\\n")
 }
 
 /// `2025-01-10` as `20250110`, `2025-01-10T09:00:00Z` as `20250110T090000Z`.
-fn ical_value(d: &DateOrDateTime) -> Option<(String, String)> {
+pub(crate) fn ical_value(d: &DateOrDateTime) -> Option<(String, String)> {
     let digits: String = d.value.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     if d.date_only {
         return (digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| (";VALUE=DATE".to_owned(), digits));

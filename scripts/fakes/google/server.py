@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Fake of Google's OAuth token endpoint, People API v1, Calendar API v3 and
-Tasks API v1, for testing ferry's connectors.  Standard library only.
+"""Fake of Google's OAuth token endpoint, People API v1, Calendar API v3,
+Tasks API v1, Gmail API v1, Drive API v3 and the Photos Library API, for
+testing ferry's connectors.  Standard library only.
 
     python3 scripts/fakes/google/server.py --listen 127.0.0.1:0 \
         --grant alice-refresh=https://www.googleapis.com/auth/contacts
@@ -45,7 +46,10 @@ C = _load("gfake_common", "common.py")
 PEOPLE = _load("gfake_people", "people.py")
 CALENDAR = _load("gfake_calendar", "calendar.py")
 TASKS = _load("gfake_tasks", "tasks.py")
-API_MODULES = (PEOPLE, CALENDAR, TASKS)
+GMAIL = _load("gfake_gmail", "gmail.py")
+DRIVE = _load("gfake_drive", "drive.py")
+PHOTOS = _load("gfake_photos", "photos.py")
+API_MODULES = (PEOPLE, CALENDAR, TASKS, GMAIL, DRIVE, PHOTOS)
 
 MAX_BODY = 8 * 1024 * 1024
 
@@ -53,8 +57,7 @@ AUTH_MESSAGE = ("Request had invalid authentication credentials. Expected OAuth 
                 "or other valid authentication credential. "
                 "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
-SERVICE = {"people": "people.googleapis.com", "calendar": "calendar-json.googleapis.com",
-           "tasks": "tasks.googleapis.com"}
+SERVICE = C.SERVICE
 
 
 MAX_JSON_DEPTH = 32
@@ -98,6 +101,11 @@ class Fake:
         self.client_id = args.client_id
         self.client_secret = args.client_secret
         self.qpm = args.qpm
+        # Per-user quota units per minute, by API (Gmail counts each method's
+        # units, Drive counts queries); 0 = unlimited.
+        self.unit_limits = {"gmail": args.gmail_user_units, "drive": args.drive_user_qpm,
+                            "photos": args.photos_user_qpm}
+        self.unit_log = collections.defaultdict(collections.deque)
         self.import_existing = args.import_existing
         self.lock = threading.Lock()
         self.tokens = {}
@@ -133,15 +141,18 @@ class Fake:
 class Ctx:
     """What an API handler sees of one request."""
 
-    def __init__(self, fake, handler, api, user, params_raw, body, match, method):
+    def __init__(self, fake, handler, api, user, params_raw, body, match, method, raw=b"", scopes=(), route=None):
         self.fake = fake
         self.store = fake.store
         self.handler = handler
         self.api = api
         self.user = user
-        self.u = fake.store.user(user)
+        self.u = fake.store.user(user) if user is not None else None
         self.query = params_raw
         self.body = body
+        self.raw = raw
+        self.scopes = list(scopes)
+        self.route = route
         self.match = match
         self.method = method
         self.headers = handler.headers
@@ -185,7 +196,26 @@ class Handler(BaseHTTPRequestHandler):
     def send_error_obj(self, err, api):
         self.send_json(err.code, err.body(api), err.headers)
 
-    def read_body(self):
+    REASONS = {308: "Resume Incomplete", 499: "Client Closed Request"}
+
+    def send_reply(self, r):
+        """A non-JSON answer: media bytes, 308 Resume Incomplete, a session URI ..."""
+        self.send_response(r.code, self.REASONS.get(r.code))
+        if r.content_type:
+            self.send_header("Content-Type", r.content_type)
+        self.send_header("Content-Length", str(len(r.data)))
+        for k, v in r.headers.items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if r.data and self.command != "HEAD":
+            self.wfile.write(r.data)
+
+    def read_body(self, limit=None, google_limit=True):
+        """The request body.  `limit`: the route's largest body; beyond it 413
+        (recorded as a violation when the limit is Google's, not the fake's)."""
+        limit = MAX_BODY if limit is None else limit
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         if "chunked" in te:
             chunks, total = [], 0
@@ -201,10 +231,10 @@ class Handler(BaseHTTPRequestHandler):
                         pass
                     break
                 total += n
-                if total > MAX_BODY:
+                if total > limit:
                     self.close_connection = True
-                    raise C.ApiError(413, "Request payload size exceeds the limit: %d bytes." % MAX_BODY,
-                                     reason="uploadTooLarge", violation=True)
+                    raise C.ApiError(413, "Request payload size exceeds the limit: %d bytes." % limit,
+                                     reason="uploadTooLarge", violation=google_limit)
                 chunks.append(self.rfile.read(n))
                 self.rfile.readline(8)
             return b"".join(chunks)
@@ -218,11 +248,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise C.ApiError(400, "Invalid Content-Length.", violation=True)
-        if n > MAX_BODY:
+        if n > limit:
             self.close_connection = True  # do not read the huge body; drop the connection after answering
-            raise C.ApiError(413, "Request payload size exceeds the limit: %d bytes." % MAX_BODY,
-                             reason="uploadTooLarge", violation=True)
-        return self.rfile.read(n)
+            raise C.ApiError(413, "Request payload size exceeds the limit: %d bytes." % limit,
+                             reason="uploadTooLarge", violation=google_limit)
+        data = self.rfile.read(n)
+        if len(data) < n:
+            self.close_connection = True  # the client sent less than it announced
+            raise C.ApiError(400, "Request body shorter than its Content-Length (%d of %d bytes)." % (len(data), n),
+                             violation=True)
+        return data
 
     def do_GET(self):
         self.dispatch()
@@ -239,23 +274,34 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self.dispatch()
 
+    def do_HEAD(self):
+        self.dispatch()
+
     def dispatch(self):
         fake = self.fake
         api = None
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
+        route, m = (None, None)
+        if not path.startswith("/_fake/") and path != "/token":
+            route, m = self.find_route(path)
+        limit, google_limit = None, True
+        if route is not None and route.get("max_body") is not None:
+            mb = route["max_body"]
+            limit = mb() if callable(mb) else mb
+            google_limit = route.get("google_limit", True)
         try:
-            raw = self.read_body()
+            raw = self.read_body(limit, google_limit)
         except C.ApiError as e:
-            fake.violation(self.command, path, e.message)
-            return self.send_error_obj(e, None)
+            if e.violation:
+                fake.violation(self.command, path, e.message)
+            return self.send_error_obj(e, route["api"] if route else None)
         try:
             query = urllib.parse.parse_qs(split.query, keep_blank_values=True, strict_parsing=False)
             if path.startswith("/_fake/"):
                 return self.fake_control(path, raw)
             if path == "/token":
                 return self.token_endpoint(raw)
-            route, m = self.find_route(path)
             if route is None:
                 with fake.lock:
                     fake.requests["%s %s" % (self.command, path)] += 1
@@ -264,17 +310,19 @@ class Handler(BaseHTTPRequestHandler):
             api = route["api"]
             with fake.lock:
                 fake.requests["%s %s" % (self.command, route["template"])] += 1
-            user, scopes = self.authenticate(query)
-            if not any(s in scopes for s in route["scopes"]):
-                raise C.ApiError(403, "Request had insufficient authentication scopes.",
-                                 reason="insufficientPermissions", status="PERMISSION_DENIED", combined=True,
-                                 details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                                           "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com",
-                                           "metadata": {"service": SERVICE[api], "method": route["name"]}}])
-            self.check_quota(user, api)
+            if route.get("auth", True):
+                user, scopes = self.authenticate(query)
+                if not any(s in scopes for s in route["scopes"]):
+                    raise C.scope_error(api, route["name"])
+                self.check_quota(user, api, route.get("cost", 1))
+            else:
+                user, scopes = None, []  # upload session URIs: the upload_id is the credential
             self.check_faults(api)
             body = None
-            if raw:
+            mode = route.get("body")
+            if mode == "raw":
+                pass
+            elif raw:
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
                 if ctype != "application/json":
                     raise C.ApiError(400, "Invalid Content-Type %r; this method takes application/json." % ctype,
@@ -287,16 +335,21 @@ class Handler(BaseHTTPRequestHandler):
                 if json_depth(body) > MAX_JSON_DEPTH:
                     raise C.ApiError(400, "Invalid JSON payload received. Nesting deeper than %d levels."
                                      % MAX_JSON_DEPTH, reason="parseError", violation=True)
-            if route.get("body") and not isinstance(body, dict):
+            if mode is True and not isinstance(body, dict):
                 raise C.ApiError(400, "This method requires a JSON object request body.", reason="required",
                                  violation=True)
-            if not route.get("body") and raw:
+            if mode == "optional" and body is not None and not isinstance(body, dict):
+                raise C.ApiError(400, "The request body must be a JSON object.", reason="parseError",
+                                 violation=True)
+            if not mode and raw:
                 raise C.ApiError(400, "This method takes no request body.", reason="invalid", violation=True)
-            ctx = Ctx(fake, self, api, user, query, body, m, self.command)
+            ctx = Ctx(fake, self, api, user, query, body, m, self.command, raw, scopes, route)
             with fake.store.lock:
                 result = route["handler"](ctx)
-                if self.command != "GET":
+                if self.command not in ("GET", "HEAD"):
                     fake.store.save()
+            if isinstance(result, C.Reply):
+                return self.send_reply(result)
             if isinstance(result, tuple):
                 code, obj = result
             else:
@@ -317,8 +370,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_error_obj(e, api)
 
     def find_route(self, path):
+        method = "GET" if self.command == "HEAD" else self.command
         for r in self.fake.routes:
-            if r["method"] != self.command:
+            if r["method"] != method:
                 continue
             m = r["re"].match(path)
             if m:
@@ -419,16 +473,18 @@ class Handler(BaseHTTPRequestHandler):
                                                      "quota_metric": "%s/default_requests" % SERVICE[api],
                                                      "quota_limit": "DefaultRequestsPerMinutePerUser"
                                                      if per_user else "DefaultRequestsPerMinutePerProject",
-                                                     "quota_limit_value": str(self.fake.qpm or 0),
+                                                     "quota_limit_value": str(self.fake.unit_limits.get(api)
+                                                                              or self.fake.qpm or 0),
                                                      "consumer": "projects/000000000000"}}])
         msg = "User Rate Limit Exceeded" if reason == "userRateLimitExceeded" else "Rate Limit Exceeded"
         return C.ApiError(403, msg, reason=reason, domain="usageLimits", status="PERMISSION_DENIED",
                           headers=headers,
                           details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                     "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
-                                    "metadata": {"service": SERVICE[api]}}] if api == "people" else None)
+                                    "metadata": {"service": SERVICE[api]}}] if api in C.RPC_FORM else None)
 
-    def check_quota(self, user, api):
+    def check_quota(self, user, api, cost=1):
+        self.check_units(user, api, cost)
         if not self.fake.qpm:
             return
         now = time.time()
@@ -442,8 +498,31 @@ class Handler(BaseHTTPRequestHandler):
         if over:
             # People API answers quota errors with 429 RESOURCE_EXHAUSTED; the Calendar
             # errors guide documents the per-user limit as 403 userRateLimitExceeded.
-            if api == "people":
+            if api in ("people", "photos"):
                 raise self.rate_error(api, 429, "rateLimitExceeded", None, per_user=True)
+            raise self.rate_error(api, 403, "userRateLimitExceeded", None, per_user=True)
+
+    def check_units(self, user, api, cost):
+        """Per-user quota units in a sliding 60 s window (Gmail: the usage-limits
+        page's per-method units; Drive and Photos: one per request).  A refused
+        request uses no units."""
+        limit = self.fake.unit_limits.get(api) or 0
+        if not limit:
+            return
+        now = time.time()
+        with self.fake.lock:
+            log = self.fake.unit_log[(user, api)]
+            while log and log[0][0] <= now - 60:
+                log.popleft()
+            used = sum(c for _, c in log)
+            over = used + cost > limit
+            if not over:
+                log.append((now, cost))
+        if over:
+            if api == "photos":
+                raise self.rate_error(api, 429, "rateLimitExceeded", None, per_user=True)
+            # Gmail usage limits: "Per user rate limit ... userRateLimitExceeded"; Drive:
+            # "If you exceed a quota, you'll receive a 403: User rate limit exceeded".
             raise self.rate_error(api, 403, "userRateLimitExceeded", None, per_user=True)
 
     def check_faults(self, api):
@@ -523,6 +602,13 @@ class Handler(BaseHTTPRequestHandler):
                         out.update(mod.seed(fake.store, u, body) or {})
                     fake.store.save()
                 return self.send_json(200, out)
+            m = re.match(r"^/_fake/photos-media/([^/]+)/([^/]+)$", path)
+            if m and self.command == "GET":
+                with fake.store.lock:
+                    blob, mt = PHOTOS.media_bytes(fake.store, m.group(1), m.group(2))
+                if blob is None:
+                    return self.send_json(404, {"error": {"code": 404, "message": "no such media item"}})
+                return self.send_reply(C.Reply(200, blob, mt))
             m = re.match(r"^/_fake/photos/([^/]+)/([^/]+)$", path)
             if m and self.command == "GET":
                 u = fake.store.users.get(m.group(1))
@@ -547,7 +633,8 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             raise ValueError("faults wants a JSON object")
         known = {"rate_limit_after", "status", "retry_after", "times", "reason", "server_error", "after",
-                 "expire_tokens", "expire_sync_tokens", "batch_partial_failure", "user", "short_pages"}
+                 "expire_tokens", "expire_sync_tokens", "batch_partial_failure", "user", "short_pages",
+                 "expire_upload_sessions"}
         unknown = set(body) - known
         if unknown:
             raise ValueError("unknown fault keys: %s" % sorted(unknown))
@@ -581,7 +668,18 @@ class Handler(BaseHTTPRequestHandler):
             with fake.store.lock:
                 users = [body["user"]] if body.get("user") else list(fake.store.users)
                 for name in users:
-                    fake.store.user(name)["epoch"] += 1
+                    u = fake.store.user(name)
+                    u["epoch"] += 1
+                    for mod in API_MODULES:
+                        if hasattr(mod, "expire_sync"):
+                            mod.expire_sync(u)
+        if body.get("expire_upload_sessions"):
+            with fake.store.lock:
+                C.expire_uploads()
+                for u in fake.store.users.values():
+                    for mod in API_MODULES:
+                        if hasattr(mod, "expire_uploads"):
+                            mod.expire_uploads(u)
         with fake.lock:
             return self.send_json(200, fake.faults)
 
@@ -600,8 +698,29 @@ def main(argv=None):
     ap.add_argument("--import-existing", choices=("conflict", "update"), default="conflict",
                     help="events.import of an iCalUID already in the calendar: 409 duplicate, or update it")
     ap.add_argument("--max-body", type=int, default=MAX_BODY, help="largest request body in bytes")
+    ap.add_argument("--gmail-user-units", type=int, default=6000,
+                    help="Gmail quota units per user per minute (0: unlimited)")
+    ap.add_argument("--history-keep", type=int, default=10000,
+                    help="Gmail history records kept per user; older startHistoryIds answer 404")
+    ap.add_argument("--gmail-max-message", type=int, default=GMAIL.MAX_MESSAGE,
+                    help="largest message messages.import accepts, in bytes (Gmail: 150 MB)")
+    ap.add_argument("--drive-user-qpm", type=int, default=12000,
+                    help="Drive queries per user per minute (0: unlimited)")
+    ap.add_argument("--drive-storage-limit", type=int, default=DRIVE.STORAGE_LIMIT,
+                    help="Drive storage quota in bytes (0: unlimited)")
+    ap.add_argument("--drive-export-limit", type=int, default=DRIVE.EXPORT_LIMIT,
+                    help="largest files.export answer in bytes (Drive: 10 MB)")
+    ap.add_argument("--photos-user-qpm", type=int, default=0,
+                    help="Photos Library requests per user per minute (0: unlimited)")
+    ap.add_argument("--max-upload", type=int, default=C.MAX_UPLOAD,
+                    help="the fake's own cap on one uploaded file in bytes (uploads are kept in memory)")
     args = ap.parse_args(argv)
     MAX_BODY = args.max_body
+    GMAIL.HISTORY_KEEP = max(0, args.history_keep)
+    GMAIL.MAX_MESSAGE = args.gmail_max_message
+    DRIVE.STORAGE_LIMIT = args.drive_storage_limit
+    DRIVE.EXPORT_LIMIT = args.drive_export_limit
+    C.MAX_UPLOAD = args.max_upload
     host, _, port = args.listen.rpartition(":")
     Handler.fake = Fake(args)
     srv = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)

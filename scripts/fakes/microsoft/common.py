@@ -15,19 +15,23 @@ class GraphError(Exception):
     """An error answer.  ``violation`` marks requests the real service refuses
     because the *client* is wrong; those are recorded in /_fake/violations."""
 
-    def __init__(self, status, code, message, violation=False, headers=None):
+    def __init__(self, status, code, message, violation=False, headers=None, inner_code=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.violation = violation
         self.headers = dict(headers or {})
+        # OneDrive answers carry a more specific code in innerError ("fragmentOverlap",
+        # "uploadSessionNotFound", ...; https://learn.microsoft.com/graph/errors "Detailed error codes").
+        self.inner_code = inner_code
 
     def body(self, request_id, client_request_id):
-        return {"error": {"code": self.code, "message": self.message,
-                          "innerError": {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-                                         "request-id": request_id,
-                                         "client-request-id": client_request_id}}}
+        inner = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+                 "request-id": request_id, "client-request-id": client_request_id}
+        if self.inner_code:
+            inner = dict({"code": self.inner_code}, **inner)
+        return {"error": {"code": self.code, "message": self.message, "innerError": inner}}
 
 
 def bad(message, code="BadRequest"):
@@ -42,6 +46,53 @@ def body_error(message):
 
 def not_found(message="The specified object was not found in the store."):
     return GraphError(404, "ErrorItemNotFound", message)
+
+
+def not_modelled(what):
+    """A documented feature this fake does not implement: 501 (Graph's "The requested feature
+    isn't implemented"), not recorded as a violation since the client did nothing wrong."""
+    return GraphError(501, "notSupported", "%s is documented by Microsoft but not modelled by this fake." % what)
+
+
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(v):
+    deepest, todo = 0, [(v, 1)]
+    while todo:
+        x, d = todo.pop()
+        deepest = max(deepest, d)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        if isinstance(x, dict):
+            todo.extend((y, d + 1) for y in x.values())
+        elif isinstance(x, list):
+            todo.extend((y, d + 1) for y in x)
+    return deepest
+
+
+def json_body(ctx, allow_empty=False):
+    """The JSON object body of a route registered with raw_body=True (the same checks the
+    server applies to body=True routes).  None when empty and allow_empty."""
+    import json
+    raw = ctx.raw or b""
+    if not raw:
+        if allow_empty:
+            return None
+        raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.", violation=True)
+    ctype = (ctx.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise GraphError(415, "UnsupportedMediaType" if ctype else "BadRequest",
+                         "Content-Type %r is not supported here; use application/json." % ctype, violation=True)
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. %s" % e, violation=True)
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise GraphError(400, "BadRequest", "JSON nested deeper than %d levels." % MAX_JSON_DEPTH, violation=True)
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.", violation=True)
+    return body
 
 
 # ---- OData query options ----------------------------------------------------
@@ -167,8 +218,13 @@ def b64d(s):
 
 
 def delta_response(ctx, scope, items, parse_select, render, type_name, default_size, cap,
-                   extra_params=(), filter_fn=None):
+                   extra_params=(), filter_fn=None, keep=None, top_max=None):
+    """keep(item, extra, since): optional test on every candidate row of a non-initial round,
+    deleted ones included (message delta's changeType).  top_max: $top is accepted on the
+    initial request (1..top_max), carried by the tokens and caps the page size."""
     u = ctx.u
+    if top_max:
+        extra_params = tuple(extra_params) + ("$top",)
     p = ctx.params({"$select", "$deltatoken", "$skiptoken"} | set(extra_params))
     size, preferred = prefer_maxpagesize(ctx, default_size, cap)
     if p.has("$skiptoken") and p.has("$deltatoken"):
@@ -197,8 +253,12 @@ def delta_response(ctx, scope, items, parse_select, render, type_name, default_s
             snap, after = u["seq"], None
     else:
         select = parse_select(p)
+        if top_max:
+            p.int("$top", None, 1, top_max)
         extra = {k: p.str(k) for k in extra_params if p.has(k)}
         since, snap, after = -1, u["seq"], None
+    if top_max and extra.get("$top"):
+        size = min(size, int(extra["$top"]))
     initial = since < 0
     rows = []
     for c in items:
@@ -207,6 +267,8 @@ def delta_response(ctx, scope, items, parse_select, render, type_name, default_s
         if initial and c.get("_deleted"):
             continue  # created and deleted before the initial request: not returned
         if filter_fn is not None and not c.get("_deleted") and not filter_fn(c, extra):
+            continue
+        if keep is not None and not initial and not keep(c, extra, since):
             continue
         rows.append(c)
     rows.sort(key=lambda c: (c["_seq"], c["id"]))

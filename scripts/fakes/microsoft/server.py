@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Fake of the Microsoft identity platform token endpoint and Microsoft Graph v1.0 (Outlook contacts, calendar, To Do, JSON batching).
+"""Fake of the Microsoft identity platform token endpoint and Microsoft Graph v1.0 (Outlook contacts, calendar, To Do, mail, OneDrive files, JSON batching).
 
 For testing ferry's Microsoft 365 connector.  Standard library only.
 
     python3 scripts/fakes/microsoft/server.py --listen 127.0.0.1:0 \
-        --grant "alice-refresh=Contacts.ReadWrite Calendars.ReadWrite Tasks.ReadWrite offline_access"
+        --grant "alice-refresh=Contacts.ReadWrite Calendars.ReadWrite Tasks.ReadWrite Mail.ReadWrite Files.ReadWrite offline_access"
 
 prints ``listening on http://127.0.0.1:PORT``.  See README.md.
 """
@@ -45,7 +45,9 @@ C = _load("msfake_common", "common.py")
 CONTACTS = _load("msfake_contacts", "contacts.py")
 TODO = _load("msfake_todo", "todo.py")
 EVENTS = _load("msfake_events", "events.py")
-API_MODULES = (CONTACTS, TODO, EVENTS)
+MAIL = _load("msfake_mail", "mail.py")
+DRIVE = _load("msfake_drive", "drive.py")
+API_MODULES = (CONTACTS, TODO, EVENTS, MAIL, DRIVE)
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -95,6 +97,15 @@ def no_faults():
     return {"throttle": None, "server": None, "batch_throttle": None}
 
 
+class ClientGone(Exception):
+    """The request body ended before its Content-Length (the client hung up)."""
+
+
+def new_hold():
+    """The "hold" fault: the next N API requests wait (while counted as in flight) until released."""
+    return {"remaining": 0, "held": 0, "event": threading.Event()}
+
+
 class Fake:
     def __init__(self, args):
         self.store = S.Store(args.state)
@@ -117,6 +128,8 @@ class Fake:
         self.requests = collections.Counter()
         self.faults = no_faults()
         self.rate_log = collections.defaultdict(collections.deque)
+        self.hold = new_hold()
+        self.hold_cond = threading.Condition(self.lock)
         self.routes = []
         for mod in API_MODULES:
             self.routes.extend(mod.ROUTES)
@@ -250,6 +263,7 @@ class Api:
         ("raw", content_type, bytes).  Never raises."""
         user = self.peek_user(headers) if batch_user is None else None
         if user is None or not self.fake.max_concurrent:
+            self.maybe_hold()
             return self._handle(method, target, headers, raw, base_url, batch_user, batch_scopes)
         with self.fake.lock:
             self.fake.inflight[user] += 1
@@ -262,10 +276,26 @@ class Api:
                 h.update(e.headers)
                 self.count("%s (concurrency limit)" % method)
                 return 429, h, e.body(rid, h["client-request-id"])
+            self.maybe_hold()
             return self._handle(method, target, headers, raw, base_url, batch_user, batch_scopes)
         finally:
             with self.fake.lock:
                 self.fake.inflight[user] -= 1
+
+    def maybe_hold(self):
+        fake = self.fake
+        with fake.lock:
+            h = fake.hold
+            if h["remaining"] <= 0:
+                return
+            h["remaining"] -= 1
+            h["held"] += 1
+            fake.hold_cond.notify_all()
+        try:
+            h["event"].wait(10)  # bounded: a forgotten release never wedges the fake
+        finally:
+            with fake.lock:
+                h["held"] -= 1
 
     def peek_user(self, headers):
         auth = headers.get("Authorization") or ""
@@ -484,7 +514,16 @@ class Handler(BaseHTTPRequestHandler):
         if data:
             self.wfile.write(data)
 
+    def body_limit(self):
+        if urllib.parse.urlsplit(self.path).path.startswith("/_upload/"):
+            # Upload session fragments: "the maximum bytes in any given request is less than 60 MiB".
+            return DRIVE.FRAGMENT_LIMIT - 1, C.GraphError(
+                413, "invalidRequest", "A fragment must be smaller than 60 MiB.", violation=True,
+                inner_code="maxFragmentLengthExceeded")
+        return MAX_BODY, C.GraphError(413, "RequestEntityTooLarge", "The request is too large.", violation=True)
+
     def read_body(self):
+        limit, too_big = self.body_limit()
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         if "chunked" in te:
             chunks, total = [], 0
@@ -500,10 +539,14 @@ class Handler(BaseHTTPRequestHandler):
                         pass
                     break
                 total += n
-                if total > MAX_BODY:
+                if total > limit:
                     self.close_connection = True
-                    raise C.GraphError(413, "RequestEntityTooLarge", "The request is too large.", violation=True)
-                chunks.append(self.rfile.read(n))
+                    raise too_big
+                chunk = self.rfile.read(n)
+                if len(chunk) < n:
+                    self.close_connection = True
+                    raise ClientGone()
+                chunks.append(chunk)
                 self.rfile.readline(8)
             return b"".join(chunks)
         cl = self.headers.get("Content-Length")
@@ -516,10 +559,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise C.bad("Invalid Content-Length.")
-        if n > MAX_BODY:
+        if n > limit:
             self.close_connection = True
-            raise C.GraphError(413, "RequestEntityTooLarge", "The request is too large.", violation=True)
-        return self.rfile.read(n)
+            raise too_big
+        data = self.rfile.read(n)
+        if len(data) < n:
+            # "If an upload request is disconnected or fails before the request is completed, all bytes
+            # in that request are ignored" (driveitem-createuploadsession); the same for any request.
+            self.close_connection = True
+            raise ClientGone()
+        return data
 
     def do_GET(self):
         self.dispatch()
@@ -534,6 +583,8 @@ class Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         try:
             raw = self.read_body()
+        except ClientGone:
+            return None
         except C.GraphError as e:
             self.fake.violation(self.command, path, e.message)
             rid = str(uuid.uuid4())
@@ -541,6 +592,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path.startswith("/_fake/"):
                 return self.fake_control(path, raw)
+            if path.startswith(("/_upload/", "/_download/")):
+                return self.drive_url(path, raw)
             if TOKEN_PATH.match(path):
                 return self.token_endpoint(raw)
             if path.rstrip("/") == "/v1.0/$batch" and self.command == "POST":
@@ -556,6 +609,34 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self.fake.violation(self.command, path, "fake crashed: " + traceback.format_exc(limit=3))
             return self.send_any(500, {"error": {"code": "InternalServerError", "message": "fake bug"}})
+
+    def drive_url(self, path, raw):
+        """OneDrive's pre-authenticated URLs: upload sessions (/_upload/{token}) and downloads
+        (/_download/{token}).  No bearer token, no quota or faults (they are not Graph requests)."""
+        fake = self.fake
+        kind, _, token = path[1:].partition("/")
+        with fake.lock:
+            fake.requests["%s /%s/{token}" % (self.command, kind)] += 1
+        rid = str(uuid.uuid4())
+        try:
+            with fake.store.lock:
+                if kind == "_upload":
+                    code, h, obj = DRIVE.upload_endpoint(fake, self.command, token, self.headers, raw,
+                                                         self.base_url())
+                    if self.command != "GET":
+                        fake.store.save()
+                else:
+                    code, h, obj = DRIVE.download_endpoint(fake, self.command, token, self.headers,
+                                                           self.base_url())
+        except C.GraphError as e:
+            if e.violation:
+                fake.violation(self.command, path, e.message)
+            h = dict(e.headers)
+            h["request-id"] = rid
+            return self.send_any(e.status, e.body(rid, rid), h)
+        h = dict(h)
+        h["request-id"] = rid
+        return self.send_any(code, obj, h)
 
     # -- OAuth ---------------------------------------------------------------------
     def token_endpoint(self, raw):
@@ -681,6 +762,8 @@ class Handler(BaseHTTPRequestHandler):
                 if self.command == "DELETE":
                     with fake.lock:
                         fake.faults = no_faults()
+                        fake.hold["event"].set()
+                        fake.hold = new_hold()
                     return self.send_any(200, {})
                 return self.set_faults(body)
             if path == "/_fake/seed" and self.command == "POST":
@@ -704,7 +787,8 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             raise ValueError("faults wants a JSON object")
         known = {"throttle_after", "times", "retry_after", "code", "message", "server_error", "after",
-                 "expire_tokens", "expire_delta_tokens", "user", "batch_throttle"}
+                 "expire_tokens", "expire_delta_tokens", "user", "batch_throttle", "expire_upload_sessions",
+                 "expire_download_urls", "hold", "await_held", "release"}
         unknown = set(body) - known
         if unknown:
             raise ValueError("unknown fault keys: %s" % sorted(unknown))
@@ -735,13 +819,38 @@ class Handler(BaseHTTPRequestHandler):
                 fake.faults["batch_throttle"] = {"ids": ids, "retry_after": ra}
             if body.get("expire_tokens"):
                 fake.tokens.clear()
+            if "hold" in body:
+                n = body["hold"]
+                if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                    raise ValueError("hold wants a non-negative integer")
+                fake.hold["event"].set()
+                fake.hold = new_hold()
+                fake.hold["remaining"] = n
+            if body.get("release"):
+                fake.hold["event"].set()
+                fake.hold["remaining"] = 0
+        if body.get("expire_upload_sessions") or body.get("expire_download_urls"):
+            with fake.store.lock:
+                if body.get("expire_upload_sessions"):
+                    DRIVE.GEN["upload"] += 1
+                if body.get("expire_download_urls"):
+                    DRIVE.GEN["download"] += 1
+        held = None
+        if "await_held" in body:
+            n = body["await_held"]
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise ValueError("await_held wants a positive integer")
+            with fake.hold_cond:
+                fake.hold_cond.wait_for(lambda: fake.hold["held"] >= n, timeout=10)
+                held = fake.hold["held"]
         if body.get("expire_delta_tokens"):
             with fake.store.lock:
                 for name in ([body["user"]] if body.get("user") else list(fake.store.users)):
                     fake.store.user(name)["epoch"] += 1
                 fake.store.save()
         with fake.lock:
-            return self.send_any(200, fake.faults)
+            out = dict(fake.faults, held=fake.hold["held"] if held is None else held)
+        return self.send_any(200, out)
 
 
 def main(argv=None):
@@ -750,7 +859,7 @@ def main(argv=None):
     ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (port 0 picks a free one)")
     ap.add_argument("--grant", action="append", metavar="REFRESH_TOKEN=SCOPES",
                     help="refresh token and its space-separated scopes (Contacts.Read[Write], Calendars.Read[Write], "
-                         "Tasks.Read[Write], offline_access); repeatable")
+                         "Tasks.Read[Write], Mail.Read[Write], Files.Read[Write][.All], offline_access); repeatable")
     ap.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     ap.add_argument("--requests-per-10-min", type=int, default=10000,
                     help="API requests per mailbox per 10 minutes (0: unlimited); Outlook's documented 10,000")
@@ -760,8 +869,15 @@ def main(argv=None):
     ap.add_argument("--client-id", help="if set, the token endpoint requires this client_id")
     ap.add_argument("--client-secret", help="if set, the token endpoint requires this client_secret")
     ap.add_argument("--max-body", type=int, default=MAX_BODY, help="largest request body in bytes")
+    ap.add_argument("--drive-quota", type=int, default=DRIVE.QUOTA_TOTAL,
+                    help="OneDrive quota.total in bytes per user (default 1 TiB); uploads beyond it -> 507")
+    ap.add_argument("--simple-upload-max", type=int, default=DRIVE.SIMPLE_MAX,
+                    help="largest simple upload (PUT .../content) in bytes (default 4 MiB); larger -> 413")
+    ap.add_argument("--upload-session-lifetime", type=int, default=DRIVE.SESSION_LIFETIME,
+                    help="seconds an upload session lives after its last fragment (default 3600)")
     args = ap.parse_args(argv)
     MAX_BODY = args.max_body
+    DRIVE.configure(args.drive_quota, args.simple_upload_max, args.upload_session_lifetime)
     host, _, port = args.listen.rpartition(":")
     fake = Fake(args)
     Handler.fake = fake

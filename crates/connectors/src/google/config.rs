@@ -12,6 +12,12 @@ pub const CONTACTS: &str = "https://www.googleapis.com/auth/contacts";
 pub const TASKS_API: &str = "https://tasks.googleapis.com";
 pub const TASKS_READ: &str = "https://www.googleapis.com/auth/tasks.readonly";
 pub const TASKS: &str = "https://www.googleapis.com/auth/tasks";
+pub const CALENDAR_API: &str = "https://www.googleapis.com";
+pub const CALENDAR_READ: &str = "https://www.googleapis.com/auth/calendar.readonly";
+pub const CALENDAR: &str = "https://www.googleapis.com/auth/calendar";
+/// Events only: enough to read or write the events of calendars that exist.
+pub const CALENDAR_EVENTS: &str = "https://www.googleapis.com/auth/calendar.events";
+pub const CALENDAR_EVENTS_READ: &str = "https://www.googleapis.com/auth/calendar.events.readonly";
 
 impl GoogleConfig {
     pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
@@ -26,6 +32,11 @@ impl GoogleConfig {
     /// The URL of `path` on the Tasks API.
     pub fn tasks(&self, path: &str) -> String {
         format!("{}{path}", self.0.api.as_deref().unwrap_or(TASKS_API))
+    }
+
+    /// The URL of `path` on the Calendar API.
+    pub fn calendar(&self, path: &str) -> String {
+        format!("{}{path}", self.0.api.as_deref().unwrap_or(CALENDAR_API))
     }
 
     pub fn require(&self, needed: &[&str], what: &str) -> Result<(), ConnectorError> {

@@ -1,5 +1,7 @@
 use super::api;
-use super::config::{CONTACTS, CONTACTS_READ, GoogleConfig, TASKS, TASKS_READ};
+use super::config::{
+    CALENDAR, CALENDAR_EVENTS, CALENDAR_EVENTS_READ, CALENDAR_READ, CONTACTS, CONTACTS_READ, GoogleConfig, TASKS, TASKS_READ,
+};
 use super::people::{PERSON_FIELDS, contact_from_person};
 use crate::http::Http;
 use async_trait::async_trait;
@@ -16,11 +18,18 @@ pub struct GoogleExporter {
     http: Http,
     /// Task list id -> title.
     titles: std::sync::Mutex<HashMap<String, String>>,
+    /// Calendar id -> calendar.
+    calendars: std::sync::Mutex<HashMap<String, super::calendar::Cal>>,
 }
 
 impl GoogleExporter {
     pub fn new(cfg: GoogleConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
-        Ok(GoogleExporter { cfg: Arc::new(cfg), http: Http::new(settings, "")?.for_provider("google"), titles: Default::default() })
+        Ok(GoogleExporter {
+            cfg: Arc::new(cfg),
+            http: Http::new(settings, "")?.for_provider("google"),
+            titles: Default::default(),
+            calendars: Default::default(),
+        })
     }
 
     /// User contact groups by resource name.
@@ -57,6 +66,15 @@ impl Exporter for GoogleExporter {
         if verticals.contains(&Vertical::Contacts) {
             self.cfg.require(&[CONTACTS_READ, CONTACTS], "reading Google contacts")?;
             out.push(Stream { name: "contacts".into(), verticals: vec![Vertical::Contacts] });
+        }
+        if verticals.contains(&Vertical::Calendar) {
+            self.cfg.require(&[CALENDAR_READ, CALENDAR, CALENDAR_EVENTS_READ, CALENDAR_EVENTS], "reading Google calendars")?;
+            let cals = super::calendar::calendars(&self.cfg, &self.http).await?;
+            let mut known = self.calendars.lock().unwrap_or_else(|e| e.into_inner());
+            for c in cals {
+                out.push(Stream { name: format!("calendar:{}", c.id), verticals: vec![Vertical::Calendar] });
+                known.insert(c.id.clone(), c);
+            }
         }
         if verticals.contains(&Vertical::Tasks) {
             self.cfg.require(&[TASKS_READ, TASKS], "reading Google tasks")?;
@@ -103,6 +121,20 @@ impl GoogleExporter {
             Some(("chg", t)) => (since, Some(t.to_owned())),
             _ => (since, None),
         };
+        if let Some(id) = stream.name.strip_prefix("calendar:") {
+            let cal = self.calendars.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
+            let cal = cal.ok_or_else(|| ConnectorError::Fatal(format!("the calendar {id} is no longer in the account's list")))?;
+            return Ok(Box::new(super::calendar::EventPages {
+                cfg: self.cfg.clone(),
+                http: self.http.clone(),
+                cal,
+                since,
+                token,
+                done: false,
+                sync: None,
+                pages: 0,
+            }));
+        }
         Ok(Box::new(Connections {
             cfg: self.cfg.clone(),
             http: self.http.clone(),

@@ -1,5 +1,5 @@
 use super::api;
-use super::config::{CONTACTS, GoogleConfig, TASKS};
+use super::config::{CALENDAR, CALENDAR_EVENTS, CONTACTS, GoogleConfig, TASKS};
 use super::people::{KEY, UPDATE_FIELDS, person_from_contact};
 use crate::http::Http;
 use async_trait::async_trait;
@@ -24,6 +24,7 @@ pub struct GoogleImporter {
     /// Group name -> resource name.
     groups: OnceCell<Mutex<HashMap<String, String>>>,
     tasks: super::tasks::TaskWriter,
+    events: super::calendar::EventWriter,
 }
 
 type Index = HashMap<String, (String, String, String)>;
@@ -40,6 +41,7 @@ impl GoogleImporter {
             index: Mutex::new(None),
             groups: OnceCell::new(),
             tasks: super::tasks::TaskWriter::new(),
+            events: super::calendar::EventWriter::new(),
         })
     }
 
@@ -193,6 +195,10 @@ impl Importer for GoogleImporter {
         if let Record::Task(t) = &item.record {
             self.cfg.require(&[TASKS], "writing Google tasks")?;
             return self.tasks.put(&self.cfg, &self.http, item, t).await;
+        }
+        if let Record::Event(_) = &item.record {
+            self.cfg.require(&[CALENDAR, CALENDAR_EVENTS], "writing Google calendars")?;
+            return self.events.put(&self.cfg, &self.http, item).await;
         }
         self.cfg.require(&[CONTACTS], "writing Google contacts")?;
         let key = self.key(item);

@@ -1,9 +1,12 @@
 //! `google://[ACCOUNT]`: a Google account through Google's own APIs and an OAuth 2.0
 //! token set (`ferry connect google`). So far: contacts, both ways, with the People API
 //! (contact groups as containers and categories), incremental by sync token; tasks, both
-//! ways, with the Tasks API (task lists as containers). See docs/connectors/google.md.
+//! ways, with the Tasks API (task lists as containers); calendars, both ways, with the
+//! Calendar API (a series with its exceptions as one item, incremental by sync token).
+//! See docs/connectors/google.md.
 
 mod api;
+mod calendar;
 mod config;
 mod exporter;
 mod importer;
@@ -19,9 +22,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "google",
     schemes: &["google"],
     address: "google://ACCOUNT (a connected Google account; ?api=URL for a stand-in server)",
-    description: "A Google account through its own APIs: contacts (People API), tasks (Tasks API)",
-    exports: &[Vertical::Contacts, Vertical::Tasks],
-    imports: &[Vertical::Contacts, Vertical::Tasks],
+    description: "A Google account through its own APIs: contacts (People API), calendars (Calendar API), tasks (Tasks API)",
+    exports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks],
+    imports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks],
     auth: AuthKind::OAuth2,
     credentials: &[CredentialKind::Bearer],
     incremental: true,

@@ -21,6 +21,9 @@ pub struct MicrosoftImporter {
     /// (folder id, natural key) -> (contact id, the fields as Graph holds them).
     index: Mutex<crate::held::Held>,
     todo: super::todo::TodoWriter,
+    events: super::event::EventWriter,
+    /// The source's name, part of each event's key.
+    source: String,
 }
 
 fn natural_key(g: &Value) -> String {
@@ -35,13 +38,15 @@ fn same(held: &Value, written: &Value) -> bool {
 }
 
 impl MicrosoftImporter {
-    pub fn new(cfg: MicrosoftConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
+    pub fn new(cfg: MicrosoftConfig, settings: &crate::Settings, source: &str) -> Result<Self, ConnectorError> {
         Ok(MicrosoftImporter {
             cfg,
             http: Http::new(settings, "")?.for_provider("microsoft"),
             folders: Mutex::new(None),
             index: Mutex::new(Default::default()),
             todo: Default::default(),
+            events: Default::default(),
+            source: source.to_owned(),
         })
     }
 
@@ -96,6 +101,10 @@ impl Importer for MicrosoftImporter {
         if let Record::Task(t) = &item.record {
             self.cfg.require(&["Tasks.ReadWrite"], "writing Microsoft To Do")?;
             return self.todo.put(&self.cfg, &self.http, item, t).await;
+        }
+        if let Record::Event(_) = &item.record {
+            self.cfg.require(&["Calendars.ReadWrite"], "writing Outlook calendars")?;
+            return self.events.put(&self.cfg, &self.http, item, &self.source).await;
         }
         self.cfg.require(&["Contacts.ReadWrite"], "writing Microsoft contacts")?;
         let Record::Contact(c) = &item.record else {
