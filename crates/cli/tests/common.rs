@@ -211,6 +211,7 @@ impl Stand {
             .args(args)
             .env("GOOGLE_FAKE_LOG", "1")
             .env("MICROSOFT_FAKE_LOG", "1")
+            .env("MASTODON_FAKE_LOG", "1")
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

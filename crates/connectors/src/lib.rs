@@ -12,6 +12,7 @@ mod held;
 mod http;
 pub mod imap;
 mod limit;
+pub mod mastodon;
 pub mod microsoft;
 #[cfg(test)]
 mod mock;
@@ -97,6 +98,7 @@ pub fn all() -> &'static [Spec] {
         webdav::SPEC,
         remote::SPEC,
         google::SPEC,
+        mastodon::SPEC,
         microsoft::SPEC,
     ]
 }

@@ -160,6 +160,8 @@ enum Pass {
     Records,
     /// Contacts also as CSV.
     Csv,
+    /// The CSV files the vertical's module declares (`Def::tables`).
+    Tables,
 }
 
 /// Where the passes' parts are written (inside the staging) before they are joined.
@@ -175,6 +177,9 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
     if v == Vertical::Contacts {
         passes.push(Pass::Csv);
     }
+    if ferry_verticals::find(v).is_some_and(|d| !d.tables.is_empty()) {
+        passes.push(Pass::Tables);
+    }
     let dir = parts_path(&plan.staging);
     let parts = (0..passes.len()).map(|i| sink.part(&dir, &format!("{v}-{i}.zip"))).collect::<Result<Vec<_>, _>>()?;
     let done: Vec<Result<Sink, PackageError>> = std::thread::scope(|s| {
@@ -187,6 +192,7 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
                         Pass::Standard => standard_pass(plan, rows, &mut part, v),
                         Pass::Records => records_pass(rows, &mut part, v),
                         Pass::Csv => csv_pass(rows, &mut part, v),
+                        Pass::Tables => tables_pass(rows, &mut part, v),
                     }
                     .map(|()| part)
                 })
@@ -338,6 +344,22 @@ fn csv_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageErro
         }
     }
     sink.end_stream()
+}
+
+/// Each CSV file the vertical declares, from its records (one pass over them a file).
+fn tables_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
+    for table in ferry_verticals::find(v).map(|d| d.tables).unwrap_or_default() {
+        sink.start_stream(table.path, "text/csv; charset=utf-8", true)?;
+        sink.write_stream(table.header.as_bytes())?;
+        for row in rows.pass(v)? {
+            let rec = row?.record()?;
+            for line in (table.rows)(&rec.record) {
+                sink.write_stream(line.as_bytes())?;
+            }
+        }
+        sink.end_stream()?;
+    }
+    Ok(())
 }
 
 /// Checks, when an item is staged, what the assembly will do with it, so that a bad item

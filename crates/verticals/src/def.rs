@@ -20,6 +20,20 @@ pub struct Def {
     /// An item to and from its standard file, for a vertical that has no reader and
     /// writer of its own elsewhere.
     pub codec: Option<Codec>,
+    /// CSV files a package also holds, made from the records (the files another service's
+    /// import page takes).
+    pub tables: &'static [Table],
+}
+
+/// One CSV file of a package, a row or more per record it takes.
+#[derive(Clone, Copy)]
+pub struct Table {
+    /// Its path in the package.
+    pub path: &'static str,
+    /// Its first line (with its line end), or empty for a file without one.
+    pub header: &'static str,
+    /// The lines (each with its line end) a record gives; none for a record it does not take.
+    pub rows: fn(&ferry_core::Record) -> Vec<String>,
 }
 
 /// How a vertical's standard format is laid out in a package and a folder.

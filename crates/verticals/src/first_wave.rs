@@ -26,6 +26,7 @@ pub const CONTACTS: Def = Def {
     standard: per_container("text/vcard", "vcf"),
     recognises: by_dir,
     codec: None,
+    tables: &[],
 };
 
 pub const CALENDAR: Def = Def {
@@ -36,6 +37,7 @@ pub const CALENDAR: Def = Def {
     standard: per_container("text/calendar", "ics"),
     recognises: by_dir,
     codec: None,
+    tables: &[],
 };
 
 pub const TASKS: Def = Def {
@@ -46,6 +48,7 @@ pub const TASKS: Def = Def {
     standard: per_container("text/calendar", "ics"),
     recognises: by_dir,
     codec: None,
+    tables: &[],
 };
 
 pub const MAIL: Def = Def {
@@ -56,6 +59,7 @@ pub const MAIL: Def = Def {
     standard: per_container("application/mbox", "mbox"),
     recognises: by_dir,
     codec: None,
+    tables: &[],
 };
 
 /// Photos and videos are their own files: no standard format besides them.
@@ -67,6 +71,7 @@ pub const MEDIA: Def = Def {
     standard: None,
     recognises: by_dir,
     codec: None,
+    tables: &[],
 };
 
 pub const FILES: Def = Def {
@@ -77,4 +82,5 @@ pub const FILES: Def = Def {
     standard: None,
     recognises: by_dir,
     codec: None,
+    tables: &[],
 };

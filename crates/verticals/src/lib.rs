@@ -12,8 +12,9 @@
 mod def;
 mod first_wave;
 pub mod notes;
+pub mod social;
 
-pub use def::{Codec, Def, DirFile, Per, StandardForm};
+pub use def::{Codec, Def, DirFile, Per, StandardForm, Table};
 
 use ferry_core::Vertical;
 
@@ -27,6 +28,7 @@ const REGISTRY: &[Def] = &[
     first_wave::MEDIA,
     first_wave::FILES,
     notes::DEF,
+    social::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();

@@ -24,6 +24,7 @@ pub const DEF: Def = Def {
     standard: Some(StandardForm { media_type: "text/markdown", extension: "md", per: Per::Item }),
     recognises,
     codec: Some(Codec { write, read }),
+    tables: &[],
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
