@@ -57,6 +57,9 @@ pub async fn connect(
     let service = service(cli, data_dir).await?;
     let e = ferry_server::oauth::discover(&net, &p).await.map_err(|e| anyhow!("{}", e.body.message))?;
     let tokens = match how {
+        How::Device if p.app_registration.is_some() => {
+            return Err(usage(format!("{} registers ferry for each connection and has no device flow: connect without --device", p.title)));
+        }
         How::Device => {
             let tell = |uri: &str, code: &str, complete: Option<&str>| {
                 eprintln!("ferry connect: to connect your {} account, go to {uri} and enter the code {code}", p.title);
@@ -92,6 +95,9 @@ async fn browser(
 ) -> Result<ferry_core::TokenSet> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on 127.0.0.1 for the provider's answer")?;
     let redirect = format!("http://127.0.0.1:{}/oauth/callback", listener.local_addr()?.port());
+    // a server that registers each client (Mastodon): ferry, for this redirect
+    let registered = ferry_server::oauth::register_app(net, p, &redirect).await.map_err(|e| anyhow!("{}", e.body.message))?;
+    let p = &registered;
     let (url, state, verifier) = ferry_server::oauth::authorize_url(p, &e, &redirect, role).map_err(|e| anyhow!("{}", e.body.message))?;
     eprintln!("ferry connect: open this link to connect your {} account:\n{url}", p.title);
     let graphical = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();

@@ -169,3 +169,72 @@ fn a_mastodon_account_goes_to_a_package_and_its_follows_and_lists_into_another_s
     assert_eq!((social["transferred"].as_u64(), social["already_present"].as_u64()), (Some(0), Some(9)), "{r}");
     two.assert_no_violations();
 }
+
+/// `ferry connect` with a Mastodon server: ferry registers itself as an app there (for its
+/// loopback redirect), the person approves (the stand-in approves at once), the code is
+/// exchanged with PKCE, and the account serves a transfer.
+#[test]
+fn an_account_connected_through_an_app_registered_at_its_server_serves_a_transfer() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let one = Stand::start("mastodon", dir.path(), &["--domain", "one.example", "--auto-authorize", "alice"]);
+    let seed = serde_json::json!({"accounts": [{"username": "alice"}, {"username": "bob", "domain": "other.example", "known": true}],
+        "follows": [{"account": "alice", "target": "bob@other.example"}]});
+    one.call("POST", "/_fake/seed", &seed.to_string());
+    let origin = format!("http://127.0.0.1:{}", one.port);
+    let config = dir.path().join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "insecure_http = true\nallow_private_network = true\n\n[providers.one]\ntitle = \"Mastodon at one.example\"\n\
+             connector = \"mastodon\"\naddress = \"mastodon://one.example?api={origin}\"\nissuer = \"{origin}\"\n\
+             client_id = \"registered-at-connection\"\napp_registration = \"{origin}/api/v1/apps\"\n\
+             [providers.one.scopes]\nread = [\"read\"]\nwrite = [\"write\", \"follow\"]\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["connect", "one", "--for", "source", "--no-browser", "--allow-private-network", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let link = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("http")).expect("ferry connect prints the link");
+    let url = reqwest::Url::parse(&link).unwrap();
+    let q: std::collections::BTreeMap<String, String> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    assert_eq!(q.get("code_challenge_method").map(String::as_str), Some("S256"), "PKCE: {link}");
+    assert_eq!(q.get("scope").map(String::as_str), Some("read"), "no wider than a source needs: {link}");
+    assert!(q["client_id"] != "registered-at-connection", "the client registered for this connection: {link}");
+    // the person approves; the server sends the browser back to ferry's loopback listener
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer = rt.block_on(async { reqwest::Client::new().get(link.as_str()).send().await.unwrap() });
+    assert_eq!(answer.status(), 200, "ferry's loopback listener took the code");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let account = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let pkg = dir.path().join("p.zip");
+    let o = ferry_social(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "social",
+            "--from",
+            &format!("mastodon://one.example?api={origin}"),
+            "--from-account",
+            &account,
+            "--to",
+            &format!("package:{}", pkg.display()),
+        ],
+    );
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(r["report"]["verticals"]["social"]["transferred"], 1, "{r}");
+    one.assert_no_violations();
+}

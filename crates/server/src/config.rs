@@ -77,6 +77,10 @@ pub struct ProviderConfig {
     /// `access_type = "offline"`).
     #[serde(default)]
     pub extra_authorization_params: BTreeMap<String, String>,
+    /// A Mastodon-style app registration endpoint (`https://INSTANCE/api/v1/apps`): each
+    /// connection registers ferry there with its redirect address and gets its own
+    /// `client_id` and secret (the configured `client_id` is then a placeholder).
+    pub app_registration: Option<String>,
 }
 
 impl ProviderConfig {

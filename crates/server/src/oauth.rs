@@ -190,6 +190,40 @@ async fn start(state: &AppState, headers: &HeaderMap, provider: &str, role: &str
 /// The authorization request for `role` (`source` or `destination`): its URL, `state`
 /// and PKCE verifier. The scopes are the direction's and those of every data type the
 /// provider's connector carries that way.
+/// Registers ferry as an app where the provider asks each client to (Mastodon's
+/// `POST /api/v1/apps`), for `redirect`, with every scope the provider's table names (the
+/// authorization then asks no wider than the job needs): the provider with that app's
+/// client id and secret.
+pub async fn register_app(net: &ferry_connectors::Settings, p: &ProviderConfig, redirect: &str) -> ApiResult<ProviderConfig> {
+    let Some(url) = &p.app_registration else { return Ok(p.clone()) };
+    let mut all: Vec<String> = p.scopes.values().flatten().cloned().collect();
+    all.sort();
+    all.dedup();
+    let body = serde_json::json!({"client_name": "ferry", "redirect_uris": redirect, "scopes": all.join(" "),
+        "website": "https://github.com/ferry-data/ferry"});
+    // the same client as discovery: the network guard and --insecure apply
+    let client = ferry_connectors::auth::client(net).map_err(|e| ApiError::internal(e.to_string()))?;
+    let failed = |why: String| ApiError::new(StatusCode::BAD_GATEWAY, "registration_failed", format!("registering ferry at {url}: {why}"));
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| failed(e.to_string()))?;
+    let answer: serde_json::Value = serde_json::from_slice(&bytes[..bytes.len().min(1 << 20)]).unwrap_or(serde_json::Value::Null);
+    let (Some(id), true) = (answer["client_id"].as_str(), status.is_success()) else {
+        return Err(failed(format!("{status} {}", answer["error"].as_str().unwrap_or_default())));
+    };
+    let mut out = p.clone();
+    out.client_id = id.to_owned();
+    out.client_secret = answer["client_secret"].as_str().map(str::to_owned);
+    out.client_secret_file = None;
+    Ok(out)
+}
+
 pub fn authorize_url(p: &ProviderConfig, e: &Endpoints, redirect: &str, role: &str) -> ApiResult<(String, String, String)> {
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
         .set_auth_uri(AuthUrl::new(e.authorization.clone()).map_err(|x| ApiError::internal(x.to_string()))?)
