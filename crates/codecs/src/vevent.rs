@@ -132,7 +132,22 @@ pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -
         l.push("END:VEVENT".into());
     }
     l.push("END:VCALENDAR".into());
-    l.iter().map(|line| fold(line)).collect()
+    let text: String = l.iter().map(|line| fold(line)).collect();
+    with_timezones(text)
+}
+
+/// The object with a VTIMEZONE for each IANA zone its TZIDs name (RFC 5545 §3.6.5 asks
+/// for one per TZID used), made from the time zone database for the years the events
+/// span; the object as it is when it names none or cannot be read.
+fn with_timezones(text: String) -> String {
+    if !text.contains(";TZID=") {
+        return text;
+    }
+    let Ok(mut cal) = ICalendar::parse(&text) else { return text };
+    if cal.add_missing_timezones() == 0 {
+        return text;
+    }
+    cal.to_string()
 }
 
 /// One date property line (`EXDATE;TZID=Europe/Berlin:20250310T090000`), or `None` for a
@@ -258,6 +273,9 @@ mod tests {
         assert_eq!(m.event.alarms[0].trigger, "-PT10M");
         assert!(m.transparent && m.class.as_deref() == Some("PRIVATE"));
         assert_eq!(m.event.other_properties, vec!["X-GOOGLE-COLOR-ID".to_owned()]);
+        // the zone it names is defined in the object
+        assert!(text.contains("BEGIN:VTIMEZONE") && text.contains("TZID:Europe/Berlin"), "{text}");
+        assert!(crate::ical::timezone_warnings(text.as_bytes()).is_empty(), "{text}");
         assert_eq!(o.recurrence_id, over.recurrence_id);
         assert_eq!(o.event.summary.as_deref(), Some("Moved"));
         assert!(!o.transparent && o.class.is_none());
