@@ -701,12 +701,10 @@ fn remote_files_on_the_reference_service() {
     remote("remote/files", "files,media", files_fixture, files_count());
 }
 
-/// Google Calendar through the stand-in for Google's APIs (scripts/fakes/google/): three
-/// users, one token each. Tasks stay out: Google Tasks has no place for a task's UID.
-#[test]
-fn google_calendar_on_the_stand_in() {
+/// A service of the stand-in for Google's APIs (scripts/fakes/google/): three users, one
+/// token each.
+fn google(name: &'static str, only: &'static str, scope: &str, fixture: fn(&Path, &Path), count: u32) {
     let dir = tempfile::tempdir().unwrap();
-    let scope = "https://www.googleapis.com/auth/calendar";
     let users = ["alice", "bob", "carol"];
     let grants: Vec<String> = users.iter().map(|u| format!("{u}-refresh={scope}")).collect();
     let mut args = Vec::new();
@@ -716,15 +714,26 @@ fn google_calendar_on_the_stand_in() {
     let stand = Stand::start("google", dir.path(), &args);
     let tokens = users.map(|u| stand.tokens(dir.path(), &format!("{u}-refresh"), "/token", scope));
     behave(&Target {
-        name: "google/calendar",
-        only: "calendar",
+        name,
+        only,
         accounts: users.map(|u| format!("google://{u}?api=http://127.0.0.1:{}", stand.port)),
         args: vec!["--insecure"],
-        fixture: calendar_fixture,
-        count: 261,
+        fixture,
+        count,
         tracks_changes: true,
         keyed_by_source: false,
         tokens: Some(tokens),
     });
     stand.assert_no_violations();
+}
+
+/// Tasks stay out: Google Tasks has no place for a task's UID.
+#[test]
+fn google_calendar_on_the_stand_in() {
+    google("google/calendar", "calendar", "https://www.googleapis.com/auth/calendar", calendar_fixture, 261);
+}
+
+#[test]
+fn google_contacts_on_the_stand_in() {
+    google("google/contacts", "contacts", "https://www.googleapis.com/auth/contacts", contacts_fixture, 302);
 }

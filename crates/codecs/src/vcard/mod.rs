@@ -85,6 +85,21 @@ pub fn parse_card_v4(bytes: &[u8], line: u64) -> Result<(Contact, Converted), Co
     Ok((contact, Converted { text: v4, warnings }))
 }
 
+/// The bytes and media type of a card's embedded photo (PHOTO as base64 in vCard 2.1 or
+/// 3.0, or a `data:` URI in 4.0); `None` when it has none or only a link.
+pub fn photo_bytes(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
+    let mut warnings = Vec::new();
+    let card = card::read(bytes, 1, &mut warnings).ok()?;
+    let v4 = write::write(&card, WriteVersion::V4, &mut warnings);
+    let parsed = VCard::parse(v4.as_str()).ok()?;
+    parsed.entries.iter().filter(|e| e.name == VCardProperty::Photo).find_map(|e| match e.values.first() {
+        Some(VCardValue::Binary(d)) if !d.data.is_empty() => {
+            Some((d.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()), d.data.clone()))
+        }
+        _ => None,
+    })
+}
+
 pub(crate) fn entry_kind(e: &calcard::Entry) -> String {
     match e {
         calcard::Entry::InvalidLine(l) => format!("invalid line `{}`", l.chars().take(60).collect::<String>()),
@@ -353,6 +368,28 @@ pub fn build_v4(c: &Contact) -> String {
         }
     }
     raw
+}
+
+#[cfg(test)]
+mod photo_tests {
+    use super::*;
+
+    #[test]
+    fn an_embedded_photo_is_found_in_every_version_and_a_link_is_not() {
+        let png = b"\x89PNG\r\n\x1a\nrest";
+        let b64 = decode::base64_encode(png);
+        for card in [
+            format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nPHOTO;ENCODING=b;TYPE=PNG:{b64}\r\nEND:VCARD\r\n"),
+            format!("BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\nPHOTO;PNG;ENCODING=BASE64:{b64}\r\n\r\nEND:VCARD\r\n"),
+            format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nPHOTO:data:image/png;base64,{b64}\r\nEND:VCARD\r\n"),
+        ] {
+            let (media_type, bytes) = photo_bytes(card.as_bytes()).unwrap_or_else(|| panic!("{card}"));
+            assert_eq!((media_type.as_str(), bytes.as_slice()), ("image/png", &png[..]), "{card}");
+        }
+        assert!(photo_bytes(b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nPHOTO:https://example.org/a.jpg\r\nEND:VCARD\r\n").is_none());
+        assert!(photo_bytes(b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nEND:VCARD\r\n").is_none());
+        assert!(photo_bytes(b"not a card").is_none());
+    }
 }
 
 #[cfg(test)]

@@ -58,7 +58,19 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Reas
         Err(_) => Value::Null,
     };
     let r = Reasons::from_body(&body);
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let mut message = body["error"]["message"].as_str().unwrap_or_default().to_owned();
+    // a BadRequest's field violations say which part Google refused (up to three)
+    let violations: Vec<String> = body["error"]["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|d| d["fieldViolations"].as_array().into_iter().flatten())
+        .take(3)
+        .map(|v| format!("{}: {}", v["field"].as_str().unwrap_or("?"), v["description"].as_str().unwrap_or_default()))
+        .collect();
+    if !violations.is_empty() {
+        message = format!("{message} ({})", violations.join("; "));
+    }
     let msg = format!("{what}: {status} {} {message}", r.reasons.first().map(String::as_str).unwrap_or(&r.status)).trim_end().to_owned();
     let e = if r.has("dailyLimitExceeded") || r.has("quotaExceeded") {
         ConnectorError::QuotaSpent { message: msg, resume_at: next_quota_day() }

@@ -20,6 +20,8 @@ pub struct GoogleExporter {
     titles: std::sync::Mutex<HashMap<String, String>>,
     /// Calendar id -> calendar.
     calendars: std::sync::Mutex<HashMap<String, super::calendar::Cal>>,
+    /// Contact photos are fetched without the account's token (they are on another host).
+    photos: reqwest::Client,
 }
 
 impl GoogleExporter {
@@ -29,6 +31,7 @@ impl GoogleExporter {
             http: Http::new(settings, "")?.for_provider("google"),
             titles: Default::default(),
             calendars: Default::default(),
+            photos: crate::http::client(settings)?,
         })
     }
 
@@ -136,6 +139,7 @@ impl GoogleExporter {
             }));
         }
         Ok(Box::new(Connections {
+            photos: self.photos.clone(),
             cfg: self.cfg.clone(),
             http: self.http.clone(),
             groups: self.groups().await?,
@@ -150,6 +154,7 @@ impl GoogleExporter {
 
 /// Pages through `people/me/connections`.
 struct Connections {
+    photos: reqwest::Client,
     cfg: Arc<GoogleConfig>,
     http: Http,
     groups: HashMap<String, String>,
@@ -197,7 +202,8 @@ impl PageStream for Connections {
             if p.pointer("/metadata/deleted").and_then(Value::as_bool).unwrap_or(false) {
                 continue;
             }
-            items.push(self.item(p, n, &url));
+            let p = self.with_photo(p).await;
+            items.push(self.item(&p, n, &url));
         }
         match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
             Some(t) if self.token.as_deref() == Some(t) => {
@@ -218,7 +224,38 @@ impl PageStream for Connections {
     }
 }
 
+/// The largest contact photo carried (Google's are a few hundred kilobytes).
+const MAX_PHOTO: usize = 8 << 20;
+
 impl Connections {
+    /// The person with its own photo (not Google's default picture) fetched and put in
+    /// as a `data:` URI, so the card carries the image itself; a photo that cannot be
+    /// fetched stays a link.
+    async fn with_photo(&self, p: &Value) -> Value {
+        let mut p = p.clone();
+        let Some(photos) = p["photos"].as_array_mut() else { return p };
+        for ph in photos.iter_mut().filter(|ph| ph["default"] != true) {
+            let Some(url) = ph["url"].as_str().map(str::to_owned) else { continue };
+            let fetched = async {
+                let resp = self.photos.get(&url).send().await.map_err(|e| crate::http::request_error("fetching a contact photo", e))?;
+                if !resp.status().is_success() {
+                    return Err(crate::http::status_error("fetching a contact photo", &resp));
+                }
+                let media_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("image/jpeg").to_owned();
+                Ok::<_, ConnectorError>((media_type, crate::http::read_bounded("fetching a contact photo", resp, MAX_PHOTO).await?))
+            };
+            match fetched.await {
+                Ok((media_type, bytes)) => {
+                    use base64::Engine;
+                    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+                    ph["url"] = format!("data:{media_type};base64,{data}").into();
+                }
+                Err(e) => tracing::warn!("a contact photo stays a link: {e}"),
+            }
+        }
+        p
+    }
+
     fn item(&self, p: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
         let Some(id) = p["resourceName"].as_str().filter(|r| r.starts_with("people/")) else {
             return Err(ItemError {

@@ -73,8 +73,12 @@ impl GoogleImporter {
                 let data =
                     |k: &str| p["clientData"].as_array().into_iter().flatten().find(|d| d["key"] == k).and_then(|d| d["value"].as_str());
                 if let (Some(key), Some(r)) = (data(KEY), p["resourceName"].as_str()) {
-                    let etag = p["etag"].as_str().unwrap_or_default().to_owned();
-                    out.insert(key.to_owned(), (r.to_owned(), etag, data(VERSION).unwrap_or_default().to_owned()));
+                    let etag = source_etag(p);
+                    let entry = (r.to_owned(), etag, data(VERSION).unwrap_or_default().to_owned());
+                    if let Some(uid) = data(super::people::UID) {
+                        out.insert(uid_key(uid), entry.clone());
+                    }
+                    out.insert(key.to_owned(), entry);
                 }
             }
             match page["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
@@ -122,10 +126,67 @@ impl GoogleImporter {
     }
 }
 
+impl GoogleImporter {
+    /// The item's embedded photo onto the contact (`people.updateContactPhoto`: JPEG or
+    /// PNG). A photo that does not go is a warning: the contact is written.
+    async fn put_photo(&self, resource: &str, item: &Item, warnings: &mut Vec<String>) {
+        let Some((media_type, bytes)) = item.original.as_ref().and_then(|o| ferry_codecs::vcard::photo_bytes(&o.bytes)) else { return };
+        if !(bytes.starts_with(b"\xff\xd8\xff") || bytes.starts_with(b"\x89PNG\r\n\x1a\n")) {
+            warnings.push(format!("PHOTO: Google takes JPEG or PNG photos; this one ({media_type}) is not kept"));
+            return;
+        }
+        use base64::Engine;
+        let body = json!({"photoBytes": base64::engine::general_purpose::STANDARD.encode(&bytes)});
+        let url = self.cfg.people(&format!("/v1/{resource}:updateContactPhoto"));
+        let sent: Result<Value, _> =
+            api::json(&self.http, &format!("putting the photo of {resource}"), &|| api::with_json(self.http.request("PATCH", &url), &body))
+                .await;
+        if let Err((e, _)) = sent {
+            warnings.push(format!("PHOTO: not kept ({e})"));
+        }
+    }
+}
+
 /// The most contacts `people.batchCreateContacts` takes.
 const BATCH: usize = 200;
 
+/// The etag of a person's contact source (`metadata.sources[type=CONTACT]`), which an
+/// update must name; the person's own etag when the answer has no sources.
+fn source_etag(p: &Value) -> String {
+    let sources = p.pointer("/metadata/sources").and_then(Value::as_array);
+    let contact = sources.into_iter().flatten().find(|s| s["type"] == "CONTACT");
+    contact.and_then(|s| s["etag"].as_str()).or(p["etag"].as_str()).unwrap_or_default().to_owned()
+}
+
+/// The index key of a contact's own UID: a contact written from another source (a
+/// changed copy of the same card) is found by it.
+fn uid_key(uid: &str) -> String {
+    format!("uid\0{uid}")
+}
+
+fn uid_of(item: &Item) -> Option<&str> {
+    match &item.record {
+        Record::Contact(c) => c.uid.as_deref().filter(|u| !u.is_empty()),
+        _ => None,
+    }
+}
+
 impl GoogleImporter {
+    /// What ferry wrote before for this item: by its key, else by its UID.
+    async fn find(&self, item: &Item) -> Result<Option<(String, String, String)>, ConnectorError> {
+        let index = self.index().await?;
+        Ok(index.get(&self.key(item)).or_else(|| uid_of(item).and_then(|u| index.get(&uid_key(u)))).cloned())
+    }
+
+    async fn remember(&self, item: &Item, entry: (String, String, String)) -> Result<(), ConnectorError> {
+        let mut index = self.index().await?;
+        if let Some(u) = uid_of(item) {
+            index.insert(uid_key(u), entry.clone());
+        }
+        index.insert(self.key(item), entry);
+        Ok(())
+    }
+
     fn key(&self, item: &Item) -> String {
         hex::encode(&sha2::Sha256::digest(format!("{}\0{}", self.source, item.id).as_bytes())[..16])
     }
@@ -171,8 +232,10 @@ impl GoogleImporter {
             let status = r["status"]["code"].as_u64().unwrap_or(0);
             match r["person"]["resourceName"].as_str() {
                 Some(res) if status == 0 => {
-                    let etag = r["person"]["etag"].as_str().unwrap_or_default().to_owned();
-                    self.index().await?.insert(self.key(item), (res.to_owned(), etag, item.version.clone()));
+                    let etag = source_etag(&r["person"]);
+                    self.remember(item, (res.to_owned(), etag, item.version.clone())).await?;
+                    let mut w = w;
+                    self.put_photo(res, item, &mut w).await;
                     out.push(Ok(PutOutcome { dest_id: res.to_owned(), created: true, warnings: w, sha256: item.known_sha256() }));
                 }
                 _ => {
@@ -201,21 +264,22 @@ impl Importer for GoogleImporter {
             return self.events.put(&self.cfg, &self.http, item).await;
         }
         self.cfg.require(&[CONTACTS], "writing Google contacts")?;
-        let key = self.key(item);
         let (mut person, warnings) = self.person(item).await?;
-        let known = self.index().await?.get(&key).cloned();
+        let known = self.find(item).await?;
         let (resource, etag) = match known {
             Some((r, _, v)) if v == item.version => {
                 return Ok(PutOutcome { dest_id: r, created: false, warnings, sha256: item.known_sha256() });
             }
             Some((r, etag, _)) => {
-                person["etag"] = etag.into();
-                let url = self.cfg.people(&format!("/{r}:updateContact?updatePersonFields={UPDATE_FIELDS}&personFields=metadata"));
+                // Google wants the contact source named, with the etag it was read at
+                let id = r.strip_prefix("people/").unwrap_or(&r);
+                person["metadata"] = json!({"sources": [{"type": "CONTACT", "id": id, "etag": etag}]});
+                let url = self.cfg.people(&format!("/v1/{r}:updateContact?updatePersonFields={UPDATE_FIELDS}&personFields=metadata"));
                 let p: Value =
                     api::json(&self.http, &format!("updating {r}"), &|| api::with_json(self.http.request("PATCH", &url), &person))
                         .await
                         .map_err(|(e, _)| e)?;
-                (r, p["etag"].as_str().unwrap_or_default().to_owned())
+                (r, source_etag(&p))
             }
             None => {
                 let url = self.cfg.people("/v1/people:createContact?personFields=metadata");
@@ -234,10 +298,12 @@ impl Importer for GoogleImporter {
                 let r = p["resourceName"]
                     .as_str()
                     .ok_or_else(|| ConnectorError::Fatal("Google made a contact without a resource name".into()))?;
-                (r.to_owned(), p["etag"].as_str().unwrap_or_default().to_owned())
+                (r.to_owned(), source_etag(&p))
             }
         };
-        self.index().await?.insert(key, (resource.clone(), etag, item.version.clone()));
+        self.remember(item, (resource.clone(), etag, item.version.clone())).await?;
+        let mut warnings = warnings;
+        self.put_photo(&resource, item, &mut warnings).await;
         Ok(PutOutcome { dest_id: resource, created: true, warnings, sha256: item.known_sha256() })
     }
 
@@ -259,6 +325,7 @@ impl Importer for GoogleImporter {
             for (n, item) in items.iter().enumerate() {
                 if let Record::Contact(_) = item.record
                     && !known.contains_key(&self.key(item))
+                    && uid_of(item).is_none_or(|u| !known.contains_key(&uid_key(u)))
                 {
                     new.push(n);
                 }

@@ -16,6 +16,9 @@ pub const UPDATE_FIELDS: &str =
 
 /// The `clientData` key under which ferry keeps an imported item's key.
 pub const KEY: &str = "ferry-key";
+/// The `clientData` key of the contact's own UID (the vCard's), which the People API has
+/// no field for.
+pub const UID: &str = "ferry-uid";
 
 fn list<'a>(p: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
     p.get(field).and_then(Value::as_array).into_iter().flatten()
@@ -95,9 +98,14 @@ fn esc(s: &str) -> String {
 /// model has no field for. `groups` names contact groups by resource name.
 pub fn contact_from_person(p: &Value, groups: &dyn Fn(&str) -> Option<String>) -> (Contact, String) {
     let name = list(p, "names").find(|n| primary(n)).or_else(|| list(p, "names").next());
-    let mut c = Contact { vcard_version: "4.0".into(), uid: Some(s(p, "resourceName").to_owned()), ..Default::default() };
+    // the UID ferry kept for it, else Google's own name of it
+    let kept = list(p, "clientData").find(|d| d["key"] == UID).and_then(|d| d["value"].as_str());
+    let uid = kept.unwrap_or(s(p, "resourceName")).to_owned();
+    let mut c = Contact { vcard_version: "4.0".into(), uid: Some(uid), ..Default::default() };
     if let Some(n) = name {
-        c.formatted_name = s(n, "displayName").to_owned();
+        // the name as written (Google computes displayName from the parts, a title too)
+        let written = s(n, "unstructuredName");
+        c.formatted_name = if written.is_empty() { s(n, "displayName") } else { written }.to_owned();
         c.name = Some(ContactName {
             family: s(n, "familyName").into(),
             given: s(n, "givenName").into(),
@@ -163,10 +171,15 @@ pub fn contact_from_person(p: &Value, groups: &dyn Fn(&str) -> Option<String>) -
         extra.push(format!("X-GOOGLE-USERDEFINED;X-KEY={}:{}", esc(s(u, "key")), esc(s(u, "value"))));
     }
     for ph in list(p, "photos").filter(|ph| !ph.get("default").and_then(Value::as_bool).unwrap_or(false)) {
-        extra.push(format!("PHOTO:{}", s(ph, "url")));
-        c.photo = Some("image/jpeg".into());
+        let url = s(ph, "url");
+        extra.push(format!("PHOTO:{url}"));
+        // a data URI (the photo fetched): its media type; a link: Google's photos are JPEG
+        let media_type = url.strip_prefix("data:").and_then(|d| d.split(';').next()).unwrap_or("image/jpeg");
+        c.photo = Some(media_type.to_owned());
     }
     let card = ferry_codecs::vcard::build_v4_with(&mut c, &extra);
+    // the record has a field for the photo: it is no property without one
+    c.other_properties.retain(|p| p != "PHOTO");
     (c, card)
 }
 
@@ -217,7 +230,13 @@ pub fn person_from_contact(c: &Contact, group: &dyn Fn(&str) -> Option<String>, 
         p.insert("addresses".into(), out.into());
     }
     if c.organization.is_some() || c.title.is_some() {
-        p.insert("organizations".into(), json!([{"name": c.organization, "title": c.title}]));
+        let mut org = serde_json::Map::new();
+        for (k, v) in [("name", &c.organization), ("title", &c.title)] {
+            if let Some(v) = v {
+                org.insert(k.into(), v.clone().into());
+            }
+        }
+        p.insert("organizations".into(), json!([org]));
     }
     if let Some(b) = &c.birthday {
         let parts: Vec<&str> = b.trim_start_matches("--").split('-').collect();
@@ -246,10 +265,11 @@ pub fn person_from_contact(c: &Contact, group: &dyn Fn(&str) -> Option<String>, 
     if !memberships.is_empty() {
         p.insert("memberships".into(), memberships.into());
     }
-    p.insert("clientData".into(), json!([{"key": KEY, "value": key}]));
-    if c.photo.is_some() {
-        warnings.push("PHOTO: the contact's photo is not uploaded to Google (not yet supported)".into());
+    let mut data = vec![json!({"key": KEY, "value": key})];
+    if let Some(uid) = c.uid.as_deref().filter(|u| !u.is_empty()) {
+        data.push(json!({"key": UID, "value": uid}));
     }
+    p.insert("clientData".into(), data.into());
     for prop in &c.other_properties {
         warnings.push(format!("{prop}: Google contacts have no place for it"));
     }
