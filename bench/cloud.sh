@@ -4,9 +4,11 @@
 # batchCreateContacts; Graph: 200 a delta page) and their published limits where they have
 # one. No peer tool can run against them here (Data Transfer Project's adapters need the
 # real services), so each figure stands alone: items a second, and ferry's peak RSS.
-# Usage: bench/cloud.sh [CONTACTS] (default 10000). SKIP_BUILD=1, FERRY=path as elsewhere.
+# Usage: bench/cloud.sh [N] [WHAT] — N items (default 10000) of WHAT: contacts, calendar
+# or all (default). SKIP_BUILD=1, FERRY=path as elsewhere.
 set -euo pipefail
 N=${1:-10000}
+WHAT=${2:-all}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 [ "${SKIP_BUILD:-0}" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
@@ -27,8 +29,9 @@ stand() {
     done
     sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/$name.out"
 }
-gport=$(stand google --grant "alice-refresh=https://www.googleapis.com/auth/contacts" --grant "bob-refresh=https://www.googleapis.com/auth/contacts")
-mport=$(stand microsoft --grant "dave-refresh=Contacts.ReadWrite offline_access")
+gscopes="https://www.googleapis.com/auth/contacts https://www.googleapis.com/auth/calendar"
+gport=$(stand google --grant "alice-refresh=$gscopes" --grant "bob-refresh=$gscopes")
+mport=$(stand microsoft --grant "dave-refresh=Contacts.ReadWrite Calendars.ReadWrite offline_access")
 
 tokens() { # FILE REFRESH PORT TOKEN_PATH [AUTH_METHOD]
     printf '{"access_token":"stale","refresh_token":"%s","token_type":"Bearer","expires_in":3600,"token_endpoint":"http://127.0.0.1:%s%s","client_id":"bench","client_secret":"s","token_endpoint_auth_method":"%s"}' \
@@ -37,19 +40,6 @@ tokens() { # FILE REFRESH PORT TOKEN_PATH [AUTH_METHOD]
 tokens "$work/alice.json" alice-refresh "$gport" /token
 tokens "$work/bob.json" bob-refresh "$gport" /token
 tokens "$work/dave.json" dave-refresh "$mport" /common/oauth2/v2.0/token client_secret_post
-
-echo "== generating $N contacts"
-python3 - "$work/src/contacts" "$N" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(root, exist_ok=True)
-for book, rng in (("Family", range(0, n // 2)), ("Work", range(n // 2, n))):
-    with open(os.path.join(root, book + ".vcf"), "w") as f:
-        for i in rng:
-            f.write(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\n"
-                    f"EMAIL;TYPE=HOME:p{i}@example.org\r\nTEL;TYPE=CELL:+49 30 {i:07}\r\n"
-                    f"ADR;TYPE=HOME:;;Street {i};Berlin;;10115;Germany\r\nEND:VCARD\r\n")
-PY
 
 run() { # LABEL ARGS...: runs ferry, prints items/s and peak RSS
     local label=$1; shift
@@ -64,6 +54,20 @@ run() { # LABEL ARGS...: runs ferry, prints items/s and peak RSS
 
 g() { echo "google://$1?api=http://127.0.0.1:$gport"; }
 m="microsoft://dave?api=http://127.0.0.1:$mport"
+if [ "$WHAT" = contacts ] || [ "$WHAT" = all ]; then
+echo "== generating $N contacts"
+python3 - "$work/src/contacts" "$N" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(root, exist_ok=True)
+for book, rng in (("Family", range(0, n // 2)), ("Work", range(n // 2, n))):
+    with open(os.path.join(root, book + ".vcf"), "w") as f:
+        for i in rng:
+            f.write(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\n"
+                    f"EMAIL;TYPE=HOME:p{i}@example.org\r\nTEL;TYPE=CELL:+49 30 {i:07}\r\n"
+                    f"ADR;TYPE=HOME:;;Street {i};Berlin;;10115;Germany\r\nEND:VCARD\r\n")
+PY
+
 echo "== $N contacts"
 run "dir -> Google (People API, batches of 200)" transfer --from "dir:$work/src" --to "$(g alice)" --to-token-file "$work/alice.json"
 run "Google -> package (1,000 a page)" transfer --only contacts --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/out.zip"
@@ -73,3 +77,31 @@ run "Microsoft -> package (delta, 200 a page)" transfer --only contacts --from "
 echo "(Outlook's published limit is 10,000 requests per 10 minutes per mailbox, 16.7 a second:"
 echo " ferry keeps a tenth under it, so writing $N contacts into Graph one request each takes"
 echo " at least $(( N * 10 / 9 / 16 )) s against the real service; the stand-in does not enforce it unless asked.)"
+fi
+
+if [ "$WHAT" = calendar ] || [ "$WHAT" = all ]; then
+echo "== generating $N events (one in 20 a weekly series with a moved and a cancelled occurrence)"
+python3 - "$work/cal/calendar" "$N" <<'PY'
+import datetime, os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(root, exist_ok=True)
+fmt = lambda d: d.strftime("%Y%m%d")
+for cal, rng in (("Home", range(0, n // 2)), ("Work", range(n // 2, n))):
+    with open(os.path.join(root, cal + ".ics"), "w") as f:
+        for i in rng:
+            d = datetime.date(2025, 1 + i % 12, 1 + i % 28)
+            ev = (f"BEGIN:VEVENT\r\nUID:e{i}@bench\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:Event {i}\r\n"
+                  f"DTSTART;TZID=Europe/Berlin:{fmt(d)}T090000\r\nDTEND;TZID=Europe/Berlin:{fmt(d)}T100000\r\nLOCATION:Room {i % 40}\r\n")
+            if i % 20 == 0:
+                week2, week3 = d + datetime.timedelta(days=7), d + datetime.timedelta(days=14)
+                ev += f"RRULE:FREQ=WEEKLY;COUNT=10\r\nEXDATE;TZID=Europe/Berlin:{fmt(week2)}T090000\r\nEND:VEVENT\r\n"
+                ev += (f"BEGIN:VEVENT\r\nUID:e{i}@bench\r\nDTSTAMP:20250101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:{fmt(week3)}T090000\r\n"
+                       f"DTSTART;TZID=Europe/Berlin:{fmt(week3)}T110000\r\nDTEND;TZID=Europe/Berlin:{fmt(week3)}T120000\r\nSUMMARY:Event {i} (moved)\r\n")
+            f.write("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n" + ev + "END:VEVENT\r\nEND:VCALENDAR\r\n")
+PY
+echo "== $N events"
+run "dir -> Google Calendar (events.import)" transfer --only calendar --from "dir:$work/cal" --to "$(g alice)" --to-token-file "$work/alice.json"
+run "Google Calendar -> package (2,500 a page)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/cal.zip"
+run "Google Calendar -> Google (another account)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "$(g bob)" --to-token-file "$work/bob.json"
+run "Google Calendar -> Outlook (Graph, x4)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "$m" --to-token-file "$work/dave.json"
+fi
