@@ -272,3 +272,210 @@ fn google_contacts_and_calendars_go_to_microsoft_with_what_outlook_cannot_keep_r
     graph.assert_no_violations();
     google.assert_no_violations();
 }
+
+/// A stand-in with these grants (`TOKEN=SCOPES`, more `--flags` after them), and the token
+/// file of each grant's user, the client authenticated in the form.
+fn stand(dir: &Path, grants: &[&str], flags: &[&str]) -> (Stand, Vec<String>) {
+    let mut args: Vec<&str> = grants.iter().flat_map(|g| ["--grant", g]).collect();
+    args.extend(flags);
+    let g = Stand::start("microsoft", dir, &args);
+    let tokens = grants
+        .iter()
+        .map(|grant| {
+            let (refresh, scopes) = grant.split_once('=').unwrap();
+            let path = g.tokens(dir, refresh, "/common/oauth2/v2.0/token", scopes);
+            let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            t["token_endpoint_auth_method"] = "client_secret_post".into();
+            std::fs::write(&path, t.to_string()).unwrap();
+            path
+        })
+        .collect();
+    (g, tokens)
+}
+
+fn account(g: &Stand, user: &str) -> String {
+    format!("microsoft://{user}?api=http://127.0.0.1:{}", g.port)
+}
+
+/// One HTTP/1.1 exchange with the stand-in: (status, JSON answer).
+fn exchange(port: u16, head: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "{head}Host: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(body.trim()).unwrap_or(serde_json::Value::Null))
+}
+
+/// A Graph request as `refresh`'s user (as a test sets up what ferry then reads).
+fn graph_as(g: &Stand, refresh: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let form = format!("grant_type=refresh_token&refresh_token={refresh}&client_id=ferry-test&client_secret=s");
+    let (status, token) =
+        exchange(g.port, "POST /common/oauth2/v2.0/token HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n", form.as_bytes());
+    assert_eq!(status, 200, "{token}");
+    let auth = format!("Authorization: Bearer {}\r\n", token["access_token"].as_str().unwrap());
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let kind = if body.is_empty() { String::new() } else { "Content-Type: application/json\r\n".to_owned() };
+    let (status, answer) = exchange(g.port, &format!("{method} {path} HTTP/1.1\r\n{auth}{kind}"), body.as_bytes());
+    assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
+    answer
+}
+
+/// The records of one of a package's record files (`mail/messages.jsonl`).
+fn records(pkg: &Path, file: &str) -> Vec<serde_json::Value> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    let mut s = String::new();
+    match z.by_name(file) {
+        Ok(mut f) => f.read_to_string(&mut s).unwrap(),
+        Err(_) => return vec![],
+    };
+    s.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Requests of this kind (`GET /v1.0/me/messages/{mid}/$value`) the stand-in has answered.
+fn requests(g: &Stand, kind: &str) -> u64 {
+    g.call("GET", "/_fake/requests", "")["requests"][kind].as_u64().unwrap_or(0)
+}
+
+/// Standard base64 (RFC 4648), for a test message's attachment.
+fn base64(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// Writes a maildir message (`flags` as maildir letters).
+fn maildir(dir: &Path, name: &str, flags: &str, body: &[u8]) {
+    for d in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(dir.join("cur").join(format!("{name}:2,{flags}")), body).unwrap();
+}
+
+/// Messages as mail programs write them: 8-bit headers (RFC 6532), a multipart with a
+/// binary attachment, one without Message-ID, a sent one, one in a nested folder, and one
+/// larger than Graph takes in one request.
+fn real_mail(src: &Path) -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let eight_bit = "From: Zoë Müller <zoe@example.org>\r\nTo: Jürgen <j@example.org>\r\nSubject: Grüße aus Köln\r\n\
+        Date: Mon, 6 Jan 2025 09:00:00 +0100\r\nMessage-ID: <gruss-1@example.org>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHallo, schöne Grüße!\r\n"
+        .as_bytes()
+        .to_vec();
+    let attachment: Vec<u8> = (0..3000u32).map(|i| (i * 31 % 256) as u8).collect();
+    let b64 = base64(&attachment);
+    let lines: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let multipart = format!(
+        "From: Ada <ada@example.org>\r\nTo: bob@example.net\r\nSubject: The plans\r\nDate: Tue, 7 Jan 2025 10:00:00 +0000\r\n\
+         Message-ID: <plans-2@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b1\r\nContent-Type: application/octet-stream; name=\"engine.bin\"\r\n\
+         Content-Disposition: attachment; filename=\"engine.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        lines.join("\r\n")
+    )
+    .into_bytes();
+    let no_id = b"From: cron@example.org\r\nTo: root@example.org\r\nSubject: Nightly report\r\nDate: Wed, 8 Jan 2025 03:00:00 +0000\r\n\r\nall good\n"
+        .to_vec();
+    let sent = b"From: dave@example.com\r\nTo: ada@example.org\r\nSubject: Re: The plans\r\nDate: Wed, 8 Jan 2025 12:00:00 +0000\r\n\
+        Message-ID: <re-plans@example.com>\r\nIn-Reply-To: <plans-2@example.org>\r\n\r\nThanks!\r\n"
+        .to_vec();
+    let nested = b"From: shop@example.org\r\nTo: dave@example.com\r\nSubject: Receipt 42\r\nDate: Thu, 9 Jan 2025 08:00:00 +0000\r\n\
+        Message-ID: <receipt-42@example.org>\r\n\r\nTotal: 42\r\n"
+        .to_vec();
+    let mut big = b"From: a@example.org\r\nSubject: Holiday pictures\r\nDate: Fri, 10 Jan 2025 08:00:00 +0000\r\nMessage-ID: <big@example.org>\r\n\r\n".to_vec();
+    big.extend(
+        std::iter::repeat_n(b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789\r\n".as_slice(), 60_000).flatten(),
+    );
+    let all = vec![
+        ("INBOX", "S", eight_bit),
+        ("INBOX", "FS", multipart),
+        ("INBOX", "", no_id),
+        ("Sent", "S", sent),
+        ("Receipts/2024", "S", nested),
+        ("INBOX", "S", big),
+    ];
+    for (n, (folder, flags, body)) in all.iter().enumerate() {
+        maildir(&src.join("mail").join(folder), &format!("17000000{n:02}.M{n}P1.host"), flags, body);
+    }
+    all
+}
+
+#[test]
+fn mail_as_clients_write_it_goes_to_outlook_and_comes_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) = stand(dir.path(), &["dave-refresh=Mail.ReadWrite offline_access"], &[]);
+    let (to, dave) = (account(&graph, "dave"), &tokens[0]);
+    let src = dir.path().join("src");
+    let mail = real_mail(&src);
+    let data = dir.path().join("data");
+    let args = ["transfer", "--only", "mail", "--from", &format!("dir:{}", src.display()), "--to", &to, "--to-token-file", dave];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    let m = &r["report"]["verticals"]["mail"];
+    assert_eq!((m["transferred"].as_u64(), m["failed"].as_u64()), (Some(5), Some(1)), "{}", text(&o));
+    let failures = m["failures"].to_string();
+    assert!(failures.contains("4 MB") && failures.contains("not written"), "the large message fails with the limit named: {failures}");
+    let warnings = m["fidelity_warnings"].to_string();
+    assert!(warnings.contains("draft dated at the import"), "the draft state is reported: {warnings}");
+    // in Outlook: each message once, in its folder, with its flags
+    let state = graph.call("GET", "/_fake/state", "");
+    let u = &state["users"]["dave"];
+    let folder_named = |name: &str| {
+        u["mail_folders"].as_object().unwrap().values().find(|f| f["displayName"] == name).unwrap_or_else(|| panic!("no folder {name}"))["id"]
+            .clone()
+    };
+    let messages: Vec<&serde_json::Value> = u["messages"].as_object().unwrap().values().filter(|m| m.get("_deleted").is_none()).collect();
+    assert_eq!(messages.len(), 5, "{messages:?}");
+    let by = |subject: &str| *messages.iter().find(|m| m["subject"] == subject).unwrap_or_else(|| panic!("no {subject}"));
+    let plans = by("The plans");
+    assert_eq!((plans["isRead"].as_bool(), plans["flag"]["flagStatus"].as_str()), (Some(true), Some("flagged")));
+    assert_eq!(plans["parentFolderId"], folder_named("Inbox"));
+    assert_eq!(by("Nightly report")["isRead"], false);
+    assert_eq!(by("Grüße aus Köln")["from"]["emailAddress"]["name"], "Zoë Müller");
+    assert_eq!(by("Re: The plans")["parentFolderId"], folder_named("Sent Items"));
+    let receipts = by("Receipt 42");
+    let year = u["mail_folders"][receipts["parentFolderId"].as_str().unwrap()].clone();
+    assert_eq!(
+        (year["displayName"].as_str(), &u["mail_folders"][year["parentFolderId"].as_str().unwrap()]["displayName"]),
+        (Some("2024"), &serde_json::json!("Receipts"))
+    );
+
+    // again: each is found (by Message-ID, the one without by its Date and Subject), none written twice
+    let r = report(&ferry_cloud(&data, &args));
+    let m = &r["report"]["verticals"]["mail"];
+    assert_eq!((m["transferred"].as_u64(), m["already_present"].as_u64()), (Some(0), Some(5)), "{r}");
+    assert_eq!(requests(&graph, "POST /v1.0/me/mailFolders/{fid}/messages"), 5, "nothing posted again");
+
+    // out to a package: the bytes as they went in, the folders as containers, the flags kept
+    let pkg = dir.path().join("mail.zip");
+    let o = ferry_cloud(
+        &data,
+        &["transfer", "--only", "mail", "--from", &to, "--from-token-file", dave, "--to", &format!("package:{}", pkg.display())],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 5, "{}", text(&o));
+    let out = records(&pkg, "mail/messages.jsonl");
+    assert_eq!(out.len(), 5);
+    for (folder, flags, body) in mail.iter().filter(|(_, _, b)| b.len() < 3 << 20) {
+        let rec =
+            out.iter().find(|r| r["content"]["sha256"] == sha(body)).unwrap_or_else(|| panic!("{folder}: not byte for byte in {out:?}"));
+        assert_eq!(rec["container"], *folder, "{rec}");
+        let got: Vec<&str> = rec["record"]["flags"].as_array().map(|f| f.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+        let want: Vec<&str> = flags.chars().map(|c| if c == 'S' { "\\Seen" } else { "\\Flagged" }).collect();
+        assert_eq!(got.iter().copied().collect::<std::collections::BTreeSet<_>>(), want.into_iter().collect(), "{rec}");
+    }
+    graph.assert_no_violations();
+}

@@ -7,6 +7,9 @@ use crate::http::{Http, status_error};
 use ferry_core::ConnectorError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 const MAX_ANSWER: usize = 64 << 20;
 const MAX_ERROR: usize = 64 << 10;
@@ -62,12 +65,29 @@ pub fn named(entries: &[Value]) -> Vec<(String, String)> {
     entries.iter().filter_map(|f| Some((f["id"].as_str()?.to_owned(), f["displayName"].as_str()?.to_owned()))).collect()
 }
 
+/// Requests one mailbox may have in flight at once: Outlook answers a fifth with 429
+/// (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
+pub const MAILBOX_CONCURRENCY: usize = 4;
+
+/// A place among the requests in flight to the account's mailbox (every Graph request of
+/// the connector takes one, the exporter's and the importer's alike), waited for. Held
+/// until dropped: while an answer's body is still being read, its request is in flight.
+pub async fn permit(http: &Http) -> tokio::sync::OwnedSemaphorePermit {
+    static MAILBOXES: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>> = std::sync::LazyLock::new(Default::default);
+    let gate = {
+        let mut all = MAILBOXES.lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(http.account().to_owned()).or_insert_with(|| Arc::new(Semaphore::new(MAILBOX_CONCURRENCY))).clone()
+    };
+    gate.acquire_owned().await.expect("a mailbox's gate is never closed")
+}
+
 /// Sends the request and reads its JSON answer (`Value::Null` for 204).
 pub async fn json<T: DeserializeOwned>(
     http: &Http,
     what: &str,
     make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
 ) -> Result<T, (ConnectorError, Option<(String, u16)>)> {
+    let _inflight = permit(http).await;
     let resp = http.send(what, make).await.map_err(|e| (e, None))?;
     if !resp.status().is_success() {
         let (e, code, status) = error(what, resp).await;
@@ -76,4 +96,43 @@ pub async fn json<T: DeserializeOwned>(
     let body = read(what, resp, MAX_ANSWER).await.map_err(|e| (e, None))?;
     let body: &[u8] = if body.is_empty() { b"null" } else { &body };
     serde_json::from_slice(body).map_err(|e| (ConnectorError::Fatal(format!("{what}: Graph's answer is not what its API says: {e}")), None))
+}
+
+/// A connector error carried through `io::Error` (a content stream's): one worth another
+/// try becomes `Interrupted`, which importers map back to a retry.
+pub fn as_io(e: ConnectorError) -> std::io::Error {
+    let kind = if e.is_transient() { std::io::ErrorKind::Interrupted } else { std::io::ErrorKind::Other };
+    std::io::Error::new(kind, e.to_string())
+}
+
+/// An answer's body as a reader that fails past `max` bytes (a hostile or broken server
+/// never makes ferry read without end), keeping `hold` (the mailbox place of the request)
+/// until the body is read or dropped. A connection lost mid-body is worth another try.
+pub fn body_reader(
+    what: String,
+    resp: reqwest::Response,
+    max: u64,
+    hold: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> ferry_core::content::BoxRead {
+    use futures::StreamExt;
+    let chunks = resp.bytes_stream();
+    let capped = futures::stream::unfold((chunks, 0u64, hold, what), move |(mut chunks, seen, hold, what)| async move {
+        match chunks.next().await {
+            None => None,
+            Some(Err(e)) => {
+                let e = std::io::Error::new(std::io::ErrorKind::Interrupted, format!("{what}: {e}"));
+                Some((Err(e), (chunks, seen, None, what)))
+            }
+            Some(Ok(bytes)) => {
+                let seen = seen + bytes.len() as u64;
+                if seen > max {
+                    let e =
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{what}: more than {max} bytes; not read further"));
+                    return Some((Err(e), (chunks, seen, None, what)));
+                }
+                Some((Ok(bytes), (chunks, seen, hold, what)))
+            }
+        }
+    });
+    Box::pin(tokio_util::io::StreamReader::new(Box::pin(capped)))
 }

@@ -22,6 +22,9 @@ pub struct MicrosoftImporter {
     index: Mutex<crate::held::Held>,
     todo: super::todo::TodoWriter,
     events: super::event::EventWriter,
+    mail: super::mail::MailWriter,
+    drive: super::drive::DriveWriter,
+    settings: crate::Settings,
     /// The source's name, part of each event's key.
     source: String,
 }
@@ -46,6 +49,9 @@ impl MicrosoftImporter {
             index: Mutex::new(Default::default()),
             todo: Default::default(),
             events: Default::default(),
+            mail: Default::default(),
+            drive: Default::default(),
+            settings: settings.clone(),
             source: source.to_owned(),
         })
     }
@@ -105,6 +111,14 @@ impl Importer for MicrosoftImporter {
         if let Record::Event(_) = &item.record {
             self.cfg.require(&["Calendars.ReadWrite"], "writing Outlook calendars")?;
             return self.events.put(&self.cfg, &self.http, item, &self.source).await;
+        }
+        if let Record::Mail(_) = &item.record {
+            self.cfg.require(&["Mail.ReadWrite"], "writing Outlook mail")?;
+            return self.mail.put(&self.cfg, &self.http, item).await;
+        }
+        if let Record::File(_) = &item.record {
+            self.cfg.require(&["Files.ReadWrite", "Files.ReadWrite.All"], "writing OneDrive")?;
+            return self.drive.put(&self.cfg, &self.http, &self.settings, item).await;
         }
         self.cfg.require(&["Contacts.ReadWrite"], "writing Microsoft contacts")?;
         let Record::Contact(c) = &item.record else {
