@@ -2,6 +2,7 @@
 //! published contract (scripts/fakes/microsoft/), and Google contacts moved into it
 //! through the Google stand-in, with the report of what Microsoft has no room for.
 mod common;
+mod fault_proxy;
 
 use common::*;
 use std::path::Path;
@@ -477,5 +478,321 @@ fn mail_as_clients_write_it_goes_to_outlook_and_comes_back_byte_for_byte() {
         let want: Vec<&str> = flags.chars().map(|c| if c == 'S' { "\\Seen" } else { "\\Flagged" }).collect();
         assert_eq!(got.iter().copied().collect::<std::collections::BTreeSet<_>>(), want.into_iter().collect(), "{rec}");
     }
+    graph.assert_no_violations();
+}
+
+fn seeded_message(n: u32) -> serde_json::Value {
+    let mime = format!(
+        "From: list@example.org\r\nTo: dave@example.com\r\nSubject: Issue {n}\r\nDate: Mon, 6 Jan 2025 09:{:02}:00 +0000\r\nMessage-ID: <issue-{n}@example.org>\r\n\r\nNumber {n}\r\n",
+        n % 60
+    );
+    serde_json::json!({"folder": "inbox", "mime": base64(mime.as_bytes())})
+}
+
+/// Messages in a maildir tree, by Message-ID, with how many copies.
+fn maildir_ids(root: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for p in walk(root) {
+        let body = std::fs::read_to_string(&p).unwrap_or_default();
+        if let Some(id) = body.lines().find_map(|l| l.strip_prefix("Message-ID: ")) {
+            *out.entry(id.trim().to_owned()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn outlook_mail_comes_out_incrementally_and_an_expired_delta_link_lists_all_once_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) = stand(dir.path(), &["dave-refresh=Mail.Read offline_access"], &[]);
+    let (from, dave) = (account(&graph, "dave"), &tokens[0]);
+    let first: Vec<serde_json::Value> = (0..25).map(seeded_message).collect();
+    graph.call("POST", "/_fake/seed", &serde_json::json!({"user": "dave", "mimeMessages": first}).to_string());
+    let data = dir.path().join("data");
+    let out = dir.path().join("out");
+    let args = [
+        "transfer",
+        "--incremental",
+        "--only",
+        "mail",
+        "--from",
+        &from,
+        "--from-token-file",
+        dave,
+        "--to",
+        &format!("dir:{}", out.display()),
+    ];
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (25, 25), "{r}");
+    // one more: the delta link lists it alone
+    graph.call("POST", "/_fake/seed", &serde_json::json!({"user": "dave", "mimeMessages": [seeded_message(25)]}).to_string());
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (1, 1), "only the new message was listed: {r}");
+    // the delta links expire: every folder is listed in full, the ledger moves nothing twice
+    graph.call("POST", "/_fake/faults", r#"{"expire_delta_tokens": true}"#);
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!(r["report"]["state"], "completed", "{r}");
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (26, 0), "listed in full, nothing new: {r}");
+    assert!(graph.answered(410) >= 1, "the expired links were refused");
+    let held = maildir_ids(&out.join("mail"));
+    assert_eq!(held.len(), 26, "{held:?}");
+    assert!(held.values().all(|n| *n == 1), "no message twice: {held:?}");
+    assert!(out.join("mail/INBOX").is_dir(), "the Inbox is INBOX, as IMAP names it");
+    graph.assert_no_violations();
+}
+
+/// Outlook answers a mailbox's fifth request in flight with 429: ferry never sends one,
+/// though a package reads eight messages at once. The stand-in holds the requests that
+/// reach it until the test lets them go, so the four in flight are seen without timing.
+#[test]
+fn no_more_than_four_requests_are_in_flight_to_one_mailbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) = stand(dir.path(), &["dave-refresh=Mail.Read offline_access"], &["--max-concurrent", "4"]);
+    let (from, dave) = (account(&graph, "dave"), &tokens[0]);
+    let seed: Vec<serde_json::Value> = (0..24).map(seeded_message).collect();
+    graph.call("POST", "/_fake/seed", &serde_json::json!({"user": "dave", "mimeMessages": seed}).to_string());
+    let pkg = dir.path().join("out.zip");
+    let child = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args([
+            "--json",
+            "transfer",
+            "--only",
+            "mail",
+            "--from",
+            &from,
+            "--from-token-file",
+            dave,
+            "--to",
+            &format!("package:{}", pkg.display()),
+        ])
+        .args(["--insecure", "--allow-private-network"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // let the listing through one request at a time, until the Inbox's delta page is in:
+    // what comes next is the messages' MIME, read in parallel
+    let mut listed = false;
+    for _ in 0..40 {
+        let held = graph.call("POST", "/_fake/faults", r#"{"hold": 1000, "await_held": 1}"#)["held"].as_u64();
+        assert_eq!(held, Some(1), "ferry's next request is held");
+        if requests(&graph, "GET /v1.0/me/mailFolders/{fid}/messages/delta") > 0 {
+            listed = true;
+            break;
+        }
+    }
+    assert!(listed, "the Inbox was listed");
+    let held = graph.call("POST", "/_fake/faults", r#"{"await_held": 4}"#)["held"].as_u64();
+    assert_eq!(held, Some(4), "four reads in flight at once");
+    graph.call("POST", "/_fake/faults", r#"{"release": true}"#);
+    let o = child.wait_with_output().unwrap();
+    let r = report(&o);
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 24), "{}", text(&o));
+    assert_eq!(requests(&graph, "GET (concurrency limit)"), 0, "no fifth request reached the mailbox");
+    assert_eq!(graph.answered(429), 0);
+    graph.assert_no_violations();
+}
+
+/// A file's bytes, the same on every run (not compressible, as photos and archives are not).
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// A folder tree for the files vertical: (path under `files/`, bytes).
+fn file_tree(src: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let tree = vec![
+        ("notes.txt", b"remember the milk\n".to_vec()),
+        ("empty.txt", Vec::new()),
+        ("what:is.txt", b"a name OneDrive does not take\n".to_vec()),
+        ("docs/report.txt", b"Q1: fine\n".to_vec()),
+        ("docs/deep/data.bin", noise(100_000, 1)),
+        ("big.bin", noise((13 << 20) + 12_345, 2)),
+    ];
+    for (path, bytes) in &tree {
+        let p = src.join("files").join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+    }
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_588_334_400); // 2020-05-01T12:00:00Z
+    std::fs::File::options().write(true).open(src.join("files/notes.txt")).unwrap().set_modified(when).unwrap();
+    tree
+}
+
+/// The stand-in's drive items of `user`: path -> (size, base64 of the bytes, item).
+fn drive(g: &Stand, user: &str) -> std::collections::BTreeMap<String, (u64, String, serde_json::Value)> {
+    let state = g.call("GET", "/_fake/state", "");
+    let d = &state["users"][user]["drive"];
+    let items = d["items"].as_object().unwrap();
+    let path = |it: &serde_json::Value| {
+        let mut parts = vec![];
+        let mut at = it.clone();
+        while let Some(p) = at["_parent"].as_str().map(str::to_owned) {
+            parts.push(at["name"].as_str().unwrap().to_owned());
+            at = items[&p].clone();
+        }
+        parts.reverse();
+        parts.join("/")
+    };
+    let out = items
+        .values()
+        .filter(|it| it.get("_deleted").is_none() && it["_folder"] == false)
+        .map(|it| {
+            (path(it), (it["size"].as_u64().unwrap(), d["blobs"][it["id"].as_str().unwrap()].as_str().unwrap_or("").to_owned(), it.clone()))
+        })
+        .collect();
+    out
+}
+
+#[test]
+fn a_folder_tree_goes_to_onedrive_large_files_in_sessions_and_comes_back_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) = stand(dir.path(), &["dave-refresh=Files.ReadWrite offline_access"], &[]);
+    let (to, dave) = (account(&graph, "dave"), &tokens[0]);
+    let src = dir.path().join("src");
+    let tree = file_tree(&src);
+    let data = dir.path().join("data");
+    let args = ["transfer", "--only", "files", "--from", &format!("dir:{}", src.display()), "--to", &to, "--to-token-file", dave];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    let f = &r["report"]["verticals"]["files"];
+    assert_eq!((f["transferred"].as_u64(), f["failed"].as_u64()), (Some(6), Some(0)), "{}", text(&o));
+    assert!(f["fidelity_warnings"].to_string().contains("what:is.txt"), "the renamed file is reported: {f}");
+    let held = drive(&graph, "dave");
+    for (path, bytes) in &tree {
+        let at = path.replace(':', "_");
+        let (size, blob, _) = held.get(&at).unwrap_or_else(|| panic!("{at} not in {:?}", held.keys()));
+        assert_eq!((*size, blob.as_str()), (bytes.len() as u64, base64(bytes).as_str()), "{at} arrived whole");
+    }
+    assert_eq!(held.len(), 6, "{:?}", held.keys());
+    assert_eq!(held["notes.txt"].2["fileSystemInfo"]["lastModifiedDateTime"], "2020-05-01T12:00:00Z", "the file's time is kept");
+    assert_eq!(requests(&graph, "POST /v1.0/me/drive/{item}:/{path}"), 1, "one upload session, for the large file");
+    assert_eq!(requests(&graph, "PUT /_upload/{token}"), 3, "13 MiB in fragments of 5 MiB");
+    assert_eq!(requests(&graph, "PUT /v1.0/me/drive/{item}:/{path}"), 5, "the small ones in one request each");
+
+    // again: every file is found by its path, size and QuickXorHash; nothing is sent
+    let r = report(&ferry_cloud(&data, &args));
+    let f = &r["report"]["verticals"]["files"];
+    assert_eq!((f["transferred"].as_u64(), f["already_present"].as_u64()), (Some(0), Some(6)), "{r}");
+    assert_eq!(requests(&graph, "PUT /_upload/{token}") + requests(&graph, "PUT /v1.0/me/drive/{item}:/{path}"), 8, "nothing sent twice");
+
+    // out to a package: the folders as containers, the bytes as they went in
+    let pkg = dir.path().join("files.zip");
+    let o = ferry_cloud(
+        &data,
+        &["transfer", "--only", "files", "--from", &to, "--from-token-file", dave, "--to", &format!("package:{}", pkg.display())],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 6, "{}", text(&o));
+    let out = records(&pkg, "files/files.jsonl");
+    for (path, bytes) in &tree {
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let rec = out.iter().find(|r| r["content"]["sha256"] == sha(bytes)).unwrap_or_else(|| panic!("{path} not in {out:?}"));
+        assert_eq!(
+            (rec["container"].as_str(), rec["record"]["name"].as_str()),
+            (Some(folder), Some(name.replace(':', "_").as_str())),
+            "{rec}"
+        );
+    }
+    let notes = out.iter().find(|r| r["record"]["name"] == "notes.txt").unwrap();
+    assert_eq!(notes["record"]["modified"], "2020-05-01T12:00:00Z", "{notes}");
+
+    // incrementally into a folder: then only what changed
+    let dst = dir.path().join("out");
+    let inc = [
+        "transfer",
+        "--incremental",
+        "--only",
+        "files",
+        "--from",
+        &to,
+        "--from-token-file",
+        dave,
+        "--to",
+        &format!("dir:{}", dst.display()),
+    ];
+    assert_eq!(total(&report(&ferry_cloud(&data, &inc)), "transferred"), 6);
+    graph.call(
+        "POST",
+        "/_fake/seed",
+        &serde_json::json!({"user": "dave", "driveItems": [{"path": "/docs/new.txt", "content": "new\n"}]}).to_string(),
+    );
+    let r = report(&ferry_cloud(&data, &inc));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (1, 1), "only the new file: {r}");
+    assert_eq!(std::fs::read(dst.join("files/docs/new.txt")).unwrap(), b"new\n");
+    // the delta link expires: all listed again, none written again
+    graph.call("POST", "/_fake/faults", r#"{"expire_delta_tokens": true}"#);
+    let r = report(&ferry_cloud(&data, &inc));
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "found"), total(&r, "transferred")), (Some("completed"), 7, 0), "{r}");
+    assert_eq!(std::fs::read(dst.join("files/big.bin")).unwrap(), tree[5].1, "the large file came down whole");
+    graph.assert_no_violations();
+}
+
+#[test]
+fn a_full_onedrive_stops_the_job_as_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) = stand(dir.path(), &["dave-refresh=Files.ReadWrite.All offline_access"], &["--drive-quota", "6000000"]);
+    let src = dir.path().join("src");
+    for n in 0..3 {
+        std::fs::create_dir_all(src.join("files")).unwrap();
+        std::fs::write(src.join(format!("files/part{n}.bin")), noise(2_500_000, n)).unwrap();
+    }
+    let data = dir.path().join("data");
+    let o = ferry_cloud(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "files",
+            "--from",
+            &format!("dir:{}", src.display()),
+            "--to",
+            &account(&graph, "dave"),
+            "--to-token-file",
+            &tokens[0],
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("quotaLimitReached") && text(&o).contains("the destination is full"), "{}", text(&o));
+    assert_eq!(drive(&graph, "dave").len(), 2, "what fitted is there");
+    graph.assert_no_violations();
+}
+
+/// The answer to an upload fragment is lost (the connection cut after the stand-in stored
+/// it): ferry asks the session where it stands and goes on from there, in the same session.
+#[test]
+fn an_upload_session_goes_on_where_it_stands_after_a_lost_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) = stand(dir.path(), &["dave-refresh=Files.ReadWrite offline_access"], &[]);
+    let proxy = fault_proxy::Proxy::start(
+        &format!("127.0.0.1:{}", graph.port),
+        fault_proxy::Plan { markers: vec![(b"PUT /_upload/".to_vec(), 1)], ..Default::default() },
+    );
+    let src = dir.path().join("src");
+    let big = noise((11 << 20) + 7, 3);
+    std::fs::create_dir_all(src.join("files/video")).unwrap();
+    std::fs::write(src.join("files/video/talk.bin"), &big).unwrap();
+    let to = format!("microsoft://dave?api=http://{}", proxy.addr);
+    let data = dir.path().join("data");
+    let o = ferry_cloud(
+        &data,
+        &["transfer", "--only", "files", "--from", &format!("dir:{}", src.display()), "--to", &to, "--to-token-file", &tokens[0]],
+    );
+    let r = report(&o);
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 1), "{}", text(&o));
+    assert_eq!(proxy.stats.lost_answers.load(std::sync::atomic::Ordering::SeqCst), 1, "{}", proxy.stats.summary());
+    let held = drive(&graph, "dave");
+    assert_eq!(held["video/talk.bin"].1, base64(&big), "the file is whole and right");
+    assert!(requests(&graph, "GET /_upload/{token}") >= 1, "the session was asked where it stands");
+    assert_eq!(requests(&graph, "POST /v1.0/me/drive/{item}:/{path}"), 1, "the same session went on");
+    assert_eq!(requests(&graph, "PUT /_upload/{token}"), 3, "no fragment sent twice");
     graph.assert_no_violations();
 }

@@ -25,7 +25,9 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Stri
         (403, _) if code.contains("AccessDenied") || code.contains("Authorization") => {
             ConnectorError::Fatal(format!("{msg}: the account was connected without the scope this needs; connect it again"))
         }
-        (507, _) | (_, "ErrorQuotaExceeded") => ConnectorError::QuotaExceeded(msg),
+        (507, _) | (_, "ErrorQuotaExceeded" | "quotaLimitReached") => {
+            ConnectorError::QuotaExceeded(format!("{msg}: the destination is full"))
+        }
         (400, _) => ConnectorError::Item(msg),
         _ => match by_status {
             ConnectorError::Throttled { until, .. } => ConnectorError::Throttled { message: msg, until },
@@ -135,4 +137,34 @@ pub fn body_reader(
         }
     });
     Box::pin(tokio_util::io::StreamReader::new(Box::pin(capped)))
+}
+
+/// Tries of a content stream's opening: whoever reads it may not try again itself (a
+/// package fails the item), so a throttle or a server error is waited out here.
+const OPEN_TRIES: u32 = 4;
+
+/// Opens a content stream, again after a failure worth another try: at the time a
+/// throttle names (at most a minute), else after a short wait.
+pub async fn open_retrying<F, Fut>(what: &str, open: F) -> std::io::Result<ferry_core::content::BoxRead>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<ferry_core::content::BoxRead, ConnectorError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match open().await {
+            Ok(r) => return Ok(r),
+            Err(e) if e.is_transient() && tries < OPEN_TRIES => {
+                let now = std::time::Instant::now();
+                let wait = match e.throttled_until() {
+                    Some(until) => until.saturating_duration_since(now).min(std::time::Duration::from_secs(60)),
+                    None => std::time::Duration::from_millis(250 << tries),
+                };
+                tracing::debug!(what, error = %e, ?wait, "opening again");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(as_io(e)),
+        }
+    }
 }

@@ -242,15 +242,18 @@ impl Download {
 impl ContentSource for Download {
     async fn open(&self) -> std::io::Result<BoxRead> {
         let what = format!("reading file {}", self.id);
-        // a download URL that expired between the redirect and its use: once more
-        for _ in 0..2 {
-            match self.open_once().await.map_err(api::as_io)? {
-                Ok(reader) => return Ok(reader),
-                Err(resp) if matches!(resp.status().as_u16(), 401 | 403) => continue,
-                Err(resp) => return Err(api::as_io(api::error(&what, resp).await.0)),
+        api::open_retrying(&what, || async {
+            // a download URL that expired between the redirect and its use: once more
+            for _ in 0..2 {
+                match self.open_once().await? {
+                    Ok(reader) => return Ok(reader),
+                    Err(resp) if matches!(resp.status().as_u16(), 401 | 403) => continue,
+                    Err(resp) => return Err(api::error(&what, resp).await.0),
+                }
             }
-        }
-        Err(api::as_io(ConnectorError::transient(format!("{what}: the download URL was refused twice"))))
+            Err(ConnectorError::transient(format!("{what}: the download URL was refused twice")))
+        })
+        .await
     }
 }
 

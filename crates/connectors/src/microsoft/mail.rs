@@ -206,12 +206,15 @@ impl ContentSource for Mime {
     async fn open(&self) -> std::io::Result<BoxRead> {
         let what = format!("reading message {}", self.id);
         let url = self.cfg.graph(&format!("/v1.0/me/messages/{}/$value", enc(&self.id)));
-        let inflight = api::permit(&self.http).await;
-        let resp = self.http.send(&what, &|| self.http.request("GET", &url)).await.map_err(api::as_io)?;
-        if !resp.status().is_success() {
-            return Err(api::as_io(api::error(&what, resp).await.0));
-        }
-        Ok(api::body_reader(what, resp, MAX_MESSAGE, Some(inflight)))
+        api::open_retrying(&what, || async {
+            let inflight = api::permit(&self.http).await;
+            let resp = self.http.send(&what, &|| self.http.request("GET", &url)).await?;
+            if !resp.status().is_success() {
+                return Err(api::error(&what, resp).await.0);
+            }
+            Ok(api::body_reader(what.clone(), resp, MAX_MESSAGE, Some(inflight)))
+        })
+        .await
     }
 }
 
