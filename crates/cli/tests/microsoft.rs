@@ -796,3 +796,145 @@ fn an_upload_session_goes_on_where_it_stands_after_a_lost_answer() {
     assert_eq!(requests(&graph, "PUT /_upload/{token}"), 3, "no fragment sent twice");
     graph.assert_no_violations();
 }
+
+/// A URL path segment, percent-encoded (Graph's ids may hold `=`, `+`, `/`).
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[test]
+fn outlook_calendars_come_out_as_icalendar_with_their_series_and_go_back_to_outlook_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, tokens) =
+        stand(dir.path(), &["dave-refresh=Calendars.ReadWrite offline_access", "erin-refresh=Calendars.ReadWrite offline_access"], &[]);
+    let (dave, erin) = (account(&graph, "dave"), account(&graph, "erin"));
+    let at = |d: &str, z: &str| serde_json::json!({"dateTime": d, "timeZone": z});
+    let seed = serde_json::json!({"user": "dave",
+    "events": [
+        {"subject": "Stand-up", "start": at("2025-03-03T09:00:00", "W. Europe Standard Time"), "end": at("2025-03-03T09:15:00", "W. Europe Standard Time"),
+         "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "monday"},
+                        "range": {"type": "numbered", "startDate": "2025-03-03", "numberOfOccurrences": 6}},
+         "isReminderOn": true, "reminderMinutesBeforeStart": 10},
+        {"subject": "Trip", "isAllDay": true, "start": at("2025-04-01T00:00:00", "UTC"), "end": at("2025-04-04T00:00:00", "UTC"), "showAs": "free"},
+        {"subject": "Call with Seattle", "start": at("2025-03-05T08:00:00", "Pacific Standard Time"), "end": at("2025-03-05T09:00:00", "Pacific Standard Time")}
+    ],
+    "calendars": [{"name": "Work", "events": [
+        {"subject": "Review", "start": at("2025-03-06T14:00:00", "Europe/Berlin"), "end": at("2025-03-06T15:00:00", "Europe/Berlin"), "sensitivity": "private"}
+    ]}]});
+    let made = graph.call("POST", "/_fake/seed", &seed.to_string());
+    let series = made["events"][0].as_str().unwrap().to_owned();
+    // in Outlook: the second Monday cancelled, the third moved to 11:00
+    let instances = graph_as(
+        &graph,
+        "dave-refresh",
+        "GET",
+        &format!("/v1.0/me/events/{}/instances?startDateTime=2025-03-01T00:00:00Z&endDateTime=2025-05-01T00:00:00Z", pct(&series)),
+        None,
+    );
+    let occ: Vec<String> = instances["value"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(occ.len(), 6, "{instances}");
+    graph_as(&graph, "dave-refresh", "DELETE", &format!("/v1.0/me/events/{}", pct(&occ[1])), None);
+    let moved = serde_json::json!({"subject": "Stand-up (moved)", "start": at("2025-03-17T11:00:00", "Europe/Berlin"), "end": at("2025-03-17T11:15:00", "Europe/Berlin")});
+    graph_as(&graph, "dave-refresh", "PATCH", &format!("/v1.0/me/events/{}", pct(&occ[2])), Some(moved));
+
+    let data = dir.path().join("data");
+    let pkg = dir.path().join("cal.zip");
+    let o = ferry_cloud(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "calendar",
+            "--from",
+            &dave,
+            "--from-token-file",
+            &tokens[0],
+            "--to",
+            &format!("package:{}", pkg.display()),
+        ],
+    );
+    let r = report(&o);
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 4), "{}", text(&o));
+    let out = records(&pkg, "calendar/events.jsonl");
+    let ics = |summary: &str| {
+        out.iter()
+            .find(|r| r["original"]["text"].as_str().is_some_and(|t| t.contains(&format!("SUMMARY:{summary}\r\n"))))
+            .unwrap_or_else(|| panic!("no {summary} in {out:?}"))
+    };
+    let standup = ics("Stand-up");
+    let text_of = |r: &serde_json::Value| r["original"]["text"].as_str().unwrap().replace("\r\n ", "");
+    let s = text_of(standup);
+    for line in [
+        "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6",
+        "DTSTART;TZID=Europe/Berlin:20250303T090000",
+        "EXDATE;TZID=Europe/Berlin:20250310T090000",
+        "RECURRENCE-ID;TZID=Europe/Berlin:20250317T090000",
+        "DTSTART;TZID=Europe/Berlin:20250317T110000",
+        "SUMMARY:Stand-up (moved)",
+        "TRIGGER:-PT10M",
+    ] {
+        assert!(s.contains(line), "{line} in\n{s}");
+    }
+    assert_eq!(s.matches("BEGIN:VEVENT").count(), 2, "the series and its one exception: {s}");
+    assert_eq!(standup["container"], "", "the default calendar");
+    let trip = text_of(ics("Trip"));
+    assert!(
+        trip.contains("DTSTART;VALUE=DATE:20250401") && trip.contains("DTEND;VALUE=DATE:20250404") && trip.contains("TRANSP:TRANSPARENT"),
+        "{trip}"
+    );
+    assert!(
+        text_of(ics("Call with Seattle")).contains("DTSTART;TZID=America/Los_Angeles:20250305T080000"),
+        "a Windows zone name becomes its IANA zone"
+    );
+    let review = ics("Review");
+    assert_eq!(review["container"], "Work");
+    assert!(text_of(review).contains("CLASS:PRIVATE"));
+
+    // and into another Outlook: the series with its exception and cancellation, once
+    let args =
+        ["transfer", "--only", "calendar", "--from", &format!("package:{}", pkg.display()), "--to", &erin, "--to-token-file", &tokens[1]];
+    let o = ferry_cloud(&data, &args);
+    assert_eq!(total(&report(&o), "transferred"), 4, "{}", text(&o));
+    let state = graph.call("GET", "/_fake/state", "");
+    let u = &state["users"]["erin"];
+    let events: Vec<&serde_json::Value> = u["events"].as_object().unwrap().values().filter(|e| e.get("_deleted").is_none()).collect();
+    let by = |s: &str| *events.iter().find(|e| e["subject"] == s).unwrap_or_else(|| panic!("no {s} in {events:?}"));
+    let standup = by("Stand-up");
+    assert_eq!(
+        (standup["recurrence"]["pattern"]["type"].as_str(), standup["recurrence"]["range"]["numberOfOccurrences"].as_u64()),
+        (Some("weekly"), Some(6))
+    );
+    assert_eq!(
+        (standup["start"]["dateTime"].as_str().map(|d| &d[..19]), standup["start"]["timeZone"].as_str()),
+        (Some("2025-03-03T09:00:00"), Some("Europe/Berlin"))
+    );
+    let ex = standup["_exceptions"].as_object().unwrap();
+    assert_eq!(ex["20250310T080000Z"]["cancelled"], true, "{ex:?}");
+    assert_eq!(ex["20250317T080000Z"]["fields"]["subject"], "Stand-up (moved)", "{ex:?}");
+    assert_eq!(by("Trip")["isAllDay"], true);
+    assert_eq!(by("Call with Seattle")["start"]["timeZone"], "America/Los_Angeles");
+    let work = u["calendars"].as_object().unwrap().values().find(|c| c["name"] == "Work").expect("the Work calendar");
+    assert_eq!(by("Review")["_cal"], work["id"]);
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 4), "a rerun writes nothing: {r}");
+
+    // incrementally: every event is listed each time, the unchanged ones are passed over
+    let inc = [
+        "transfer",
+        "--incremental",
+        "--only",
+        "calendar",
+        "--from",
+        &dave,
+        "--from-token-file",
+        &tokens[0],
+        "--to",
+        &format!("dir:{}", dir.path().join("out").display()),
+    ];
+    assert_eq!(total(&report(&ferry_cloud(&data, &inc)), "transferred"), 4);
+    let r = report(&ferry_cloud(&data, &inc));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (4, 0), "{r}");
+    graph.assert_no_violations();
+}

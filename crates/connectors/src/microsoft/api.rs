@@ -168,3 +168,86 @@ where
         }
     }
 }
+
+/// A side as the connector's unit tests need it: Graph at `api` (a mock server), a token
+/// that stays valid, private addresses allowed.
+#[cfg(test)]
+pub fn test_side(api: &str) -> (super::config::MicrosoftConfig, Http, crate::Settings) {
+    use ferry_core::{Credential, Secret, TokenSet};
+    let token = Credential::Bearer(TokenSet {
+        access_token: Secret("at-test".into()),
+        refresh_token: None,
+        expires_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        token_endpoint: "http://127.0.0.1:9/token".into(),
+        client_id: "ferry-test".into(),
+        client_secret: None,
+        scopes: vec![],
+        revocation_endpoint: None,
+        token_endpoint_auth_method: None,
+    });
+    let settings = crate::Settings {
+        allow_private_network: true,
+        insecure: true,
+        credential: Arc::new(crate::auth::Provider::new(token, None)),
+        ..Default::default()
+    };
+    let address = crate::service::ServiceAddress { account: "me".into(), api: Some(api.to_owned()), scopes: vec![] };
+    let cfg = super::config::MicrosoftConfig { address, api: api.to_owned() };
+    (cfg, Http::new(&settings, "").unwrap(), settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::{Answer, serve};
+
+    #[tokio::test]
+    async fn an_answer_longer_than_allowed_fails_as_it_is_read() {
+        use tokio::io::AsyncReadExt;
+        let url = serve(|_| async { Answer::new(200, &"x".repeat(10_000)) }).await;
+        let (_, http, _) = test_side(&url);
+        let resp = http.send("reading", &|| http.request("GET", &url)).await.unwrap();
+        let mut r = body_reader("reading".into(), resp, 4096, None);
+        let mut out = Vec::new();
+        let e = r.read_to_end(&mut out).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("more than 4096 bytes"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_next_link_to_another_host_is_not_followed() {
+        let url = serve(|_| async {
+            Answer::new(200, r#"{"value": [{"id": "1"}], "@odata.nextLink": "https://elsewhere.example/v1.0/me/contacts?$skip=1"}"#)
+        })
+        .await;
+        let (cfg, http, _) = test_side(&url);
+        let e = all(&cfg, &http, "listing", format!("{url}/v1.0/me/contacts")).await.unwrap_err();
+        assert!(matches!(e, ConnectorError::Fatal(_)) && e.to_string().contains("not followed"), "{e}");
+        let e = all(&cfg, &http, "listing", "https://elsewhere.example/x".into()).await.unwrap_err();
+        assert!(e.to_string().contains("elsewhere.example"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn graph_errors_map_to_what_the_engine_does() {
+        let url = serve(|r| async move {
+            let (status, code) = match r.path.as_str() {
+                "/full" => (507, "quotaLimitReached"),
+                "/denied" => (403, "ErrorAccessDenied"),
+                "/busy" => (429, "ApplicationThrottled"),
+                _ => (400, "ErrorInvalidRequest"),
+            };
+            Answer::new(status, &format!(r#"{{"error": {{"code": "{code}", "message": "m"}}}}"#)).with("Retry-After", "1")
+        })
+        .await;
+        let (_, http, _) = test_side(&url);
+        let get = |p: &'static str| {
+            let (http, u) = (http.clone(), format!("{url}{p}"));
+            async move { json::<Value>(&http, "asking", &|| http.request("GET", &u)).await.unwrap_err().0 }
+        };
+        let full = get("/full").await;
+        assert!(matches!(full, ConnectorError::QuotaExceeded(_)) && full.to_string().contains("the destination is full"), "{full}");
+        assert!(get("/denied").await.to_string().contains("connect it again"));
+        assert!(get("/busy").await.throttled_until().is_some());
+        assert!(matches!(get("/bad").await, ConnectorError::Item(_)));
+    }
+}

@@ -578,7 +578,9 @@ async fn upload_in_session(
         let mut offset = 0u64;
         let result = loop {
             fill(&mut reader, &mut buf, FRAGMENT).await.map_err(|e| ConnectorError::from_io("reading the file", e))?;
-            if buf.is_empty() || offset + buf.len() as u64 > size {
+            let end = offset + buf.len() as u64;
+            // short of a whole fragment before the end, or past it: not the file it said
+            if buf.is_empty() || end > size || (buf.len() < FRAGMENT && end < size) {
                 return Err(ConnectorError::Item(format!("{what}: the file is not the {size} bytes it said")));
             }
             q.update(&buf);
@@ -691,6 +693,171 @@ async fn fragment(http: &Http, what: &str, upload_url: &str, bytes: &[u8], offse
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::{Answer, Request, serve};
+    use std::sync::Mutex as Plain;
+
+    /// A stand-in for upload sessions: what it received, per session, and how a session
+    /// misbehaves (`trouble(session, fragment number, attempt)`).
+    #[derive(Default)]
+    struct Sessions {
+        bytes: Vec<Vec<u8>>,
+        asked: usize,
+        puts: Vec<(usize, usize)>,
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Trouble {
+        None,
+        /// This fragment's first try gets a 503 (nothing stored).
+        ServerError,
+        /// The session is gone when this fragment comes.
+        Gone,
+    }
+
+    async fn sessions(trouble: impl Fn(usize, usize, usize) -> Trouble + Send + Sync + 'static) -> (String, Arc<Plain<Sessions>>) {
+        let state = Arc::new(Plain::new(Sessions::default()));
+        let st = state.clone();
+        let trouble = Arc::new(trouble);
+        let url = serve(move |r: Request| {
+            let (st, trouble) = (st.clone(), trouble.clone());
+            async move {
+                let host = r.header("host").unwrap_or_default().to_owned();
+                if r.path.ends_with(":/createUploadSession") {
+                    assert_eq!(r.header("authorization"), Some("Bearer at-test"));
+                    let body: Value = serde_json::from_slice(&r.body).unwrap();
+                    assert_eq!(body["item"]["@microsoft.graph.conflictBehavior"], "replace");
+                    let mut s = st.lock().unwrap();
+                    s.bytes.push(Vec::new());
+                    return Answer::new(
+                        200,
+                        &format!(r#"{{"uploadUrl": "http://{host}/up/{}", "nextExpectedRanges": ["0-"]}}"#, s.bytes.len() - 1),
+                    );
+                }
+                let n: usize = r.path.strip_prefix("/up/").and_then(|n| n.parse().ok()).expect("an upload URL");
+                assert_eq!(r.header("authorization"), None, "no token on the upload URL");
+                let mut s = st.lock().unwrap();
+                if r.method == "GET" {
+                    s.asked += 1;
+                    return Answer::new(200, &format!(r#"{{"nextExpectedRanges": ["{}-"]}}"#, s.bytes[n].len()));
+                }
+                let range = r.header("content-range").unwrap().to_owned();
+                let (span, total) = range.strip_prefix("bytes ").unwrap().split_once('/').unwrap();
+                let (a, b) = span.split_once('-').unwrap();
+                let (a, b, total): (usize, usize, usize) = (a.parse().unwrap(), b.parse().unwrap(), total.parse().unwrap());
+                assert_eq!(b - a + 1, r.body.len());
+                let fragment = a / FRAGMENT;
+                let attempt = s.puts.iter().filter(|p| **p == (n, fragment)).count();
+                s.puts.push((n, fragment));
+                match trouble(n, fragment, attempt) {
+                    Trouble::Gone => return Answer::new(404, r#"{"error": {"code": "itemNotFound", "message": "gone"}}"#),
+                    Trouble::ServerError => return Answer::new(503, r#"{"error": {"code": "serviceNotAvailable", "message": "busy"}}"#),
+                    Trouble::None => {}
+                }
+                assert_eq!(a, s.bytes[n].len(), "fragments in order");
+                s.bytes[n].extend_from_slice(&r.body);
+                if b + 1 < total {
+                    assert_eq!(r.body.len() % 327_680, 0);
+                    return Answer::new(202, &format!(r#"{{"nextExpectedRanges": ["{}-"]}}"#, b + 1));
+                }
+                let q = super::super::quickxor::of(&s.bytes[n]);
+                Answer::new(
+                    201,
+                    &format!(r#"{{"id": "f1", "name": "big.bin", "size": {total}, "file": {{"hashes": {{"quickXorHash": "{q}"}}}}}}"#),
+                )
+            }
+        })
+        .await;
+        (url, state)
+    }
+
+    fn content(len: usize) -> (Vec<u8>, Content) {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        (data.clone(), Content::from_bytes("application/octet-stream", bytes::Bytes::from(data)))
+    }
+
+    #[tokio::test]
+    async fn a_fragment_that_fails_is_sent_again_from_where_the_session_stands() {
+        let (url, state) =
+            sessions(|_, fragment, attempt| if fragment == 1 && attempt == 0 { Trouble::ServerError } else { Trouble::None }).await;
+        let (cfg, http, settings) = super::super::api::test_side(&url);
+        let (data, c) = content(2 * FRAGMENT + 1000);
+        let up = upload_in_session(&cfg, &http, &settings, "p", "big.bin", &c, data.len() as u64, None).await.unwrap();
+        let s = state.lock().unwrap();
+        assert_eq!((s.bytes.len(), s.asked), (1, 1), "one session, asked once where it stood");
+        assert_eq!(s.bytes[0], data);
+        assert_eq!(up.quickxor, super::super::quickxor::of(&data));
+        assert_eq!(up.sha256, c.sha256);
+        assert_eq!(up.item["id"], "f1");
+    }
+
+    #[tokio::test]
+    async fn a_session_that_is_gone_is_started_again() {
+        let (url, state) = sessions(|session, fragment, _| if session == 0 && fragment == 1 { Trouble::Gone } else { Trouble::None }).await;
+        let (cfg, http, settings) = super::super::api::test_side(&url);
+        let (data, c) = content(2 * FRAGMENT + 5);
+        upload_in_session(&cfg, &http, &settings, "p", "big.bin", &c, data.len() as u64, None).await.unwrap();
+        let s = state.lock().unwrap();
+        assert_eq!(s.bytes.len(), 2, "a second session");
+        assert_eq!(s.bytes[1], data, "the second session got the whole file");
+    }
+
+    #[tokio::test]
+    async fn sessions_that_keep_going_away_give_up_for_now() {
+        let (url, state) = sessions(|_, fragment, _| if fragment == 1 { Trouble::Gone } else { Trouble::None }).await;
+        let (cfg, http, settings) = super::super::api::test_side(&url);
+        let (data, c) = content(2 * FRAGMENT);
+        let e = upload_in_session(&cfg, &http, &settings, "p", "big.bin", &c, data.len() as u64, None).await.err().unwrap();
+        assert!(e.is_transient() && e.to_string().contains("sessions were lost"), "{e}");
+        assert_eq!(state.lock().unwrap().bytes.len(), MAX_SESSIONS as usize);
+        // a file shorter than it said is not uploaded as if whole
+        let (_, short) = content(FRAGMENT + 10);
+        let e = upload_in_session(&cfg, &http, &settings, "p", "big.bin", &short, 2 * FRAGMENT as u64, None).await.err().unwrap();
+        assert!(matches!(e, ConnectorError::Item(_)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn hostile_drive_listings_fail_the_items_not_the_export() {
+        let url = serve(|r: Request| async move {
+            if r.path.starts_with("/v1.0/me/drive/items/unknown") {
+                return Answer::new(200, r#"{"id": "unknown", "name": "Later", "parentReference": {"id": "root1"}}"#);
+            }
+            Answer::new(
+                200,
+                r#"{"value": [
+                    {"id": "root1", "root": {}, "folder": {}},
+                    {"id": "d1", "name": "docs", "folder": {}, "parentReference": {"id": "root1"}},
+                    {"id": "f1", "name": "a.txt", "size": 3, "file": {"mimeType": "text/plain"}, "eTag": "e1", "parentReference": {"id": "d1"}},
+                    {"id": "f2", "name": "..", "size": 3, "file": {}, "parentReference": {"id": "d1"}},
+                    {"name": "noid.txt", "file": {}, "parentReference": {"id": "d1"}},
+                    {"id": "f3", "name": "late.txt", "size": 1, "file": {}, "parentReference": {"id": "unknown"}},
+                    {"id": "n1", "name": "Notebook", "package": {"type": "oneNote"}, "parentReference": {"id": "root1"}},
+                    {"id": "gone", "deleted": {"state": "deleted"}, "file": {}}
+                ], "@odata.deltaLink": "/v1.0/me/drive/root/delta?token=x"}"#,
+            )
+        })
+        .await;
+        let (cfg, http, settings) = super::super::api::test_side(&url);
+        let cfg = Arc::new(cfg);
+        let mut pages = DrivePages {
+            round: Round::new(cfg.clone(), http.clone(), "listing", None, delta_url(&cfg), None, None),
+            bare: http.clone().not_following_redirects(&settings).unwrap(),
+            cfg,
+            http,
+            settings,
+            paths: HashMap::new(),
+        };
+        let page = pages.next_page().await.unwrap().unwrap();
+        let ok: Vec<(String, String)> =
+            page.items.iter().filter_map(|i| i.as_ref().ok()).map(|i| (i.container.clone(), i.id.clone())).collect();
+        assert_eq!(ok, [("docs".to_owned(), "f1".to_owned()), ("Later".to_owned(), "f3".to_owned())]);
+        let failed: Vec<String> = page.items.iter().filter_map(|i| i.as_ref().err()).map(|e| e.reason.clone()).collect();
+        assert_eq!(failed.len(), 3, "{failed:?}");
+        assert!(
+            failed.iter().any(|f| f.contains("`..`"))
+                && failed.iter().any(|f| f.contains("without an id"))
+                && failed.iter().any(|f| f.contains("OneNote"))
+        );
+    }
 
     #[test]
     fn names_onedrive_refuses_are_made_safe_with_a_warning() {
