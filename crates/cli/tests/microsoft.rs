@@ -643,14 +643,13 @@ fn drive(g: &Stand, user: &str) -> std::collections::BTreeMap<String, (u64, Stri
         parts.reverse();
         parts.join("/")
     };
-    let out = items
+    items
         .values()
         .filter(|it| it.get("_deleted").is_none() && it["_folder"] == false)
         .map(|it| {
             (path(it), (it["size"].as_u64().unwrap(), d["blobs"][it["id"].as_str().unwrap()].as_str().unwrap_or("").to_owned(), it.clone()))
         })
-        .collect();
-    out
+        .collect()
 }
 
 #[test]

@@ -8,10 +8,14 @@ use serde_json::Value;
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
-/// Writes contacts into folders named by their containers (made when missing; the
-/// default folder for none). A contact is found again by its folder, display name and
-/// first email: the folder is read once (those fields only), so that a rerun, or a resume
-/// after a crash between a create and its record, updates the contact instead of making a
+/// Writes each item to the part of the account its vertical goes to: tasks to To Do
+/// (`todo.rs`), events to Outlook calendars (`event.rs`), messages to Outlook mail
+/// (`mail.rs`), files to OneDrive (`drive.rs`), contacts here.
+///
+/// Contacts go into folders named by their containers (made when missing; the default
+/// folder for none). A contact is found again by its folder, display name and first
+/// email: the folder is read once (those fields only), so that a rerun, or a resume after
+/// a crash between a create and its record, updates the contact instead of making a
 /// second one; one already as it would be written is left alone.
 pub struct MicrosoftImporter {
     cfg: MicrosoftConfig,
