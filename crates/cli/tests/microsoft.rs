@@ -577,7 +577,8 @@ fn no_more_than_four_requests_are_in_flight_to_one_mailbox() {
     let mut listed = false;
     for _ in 0..40 {
         let held = graph.call("POST", "/_fake/faults", r#"{"hold": 1000, "await_held": 1}"#)["held"].as_u64();
-        assert_eq!(held, Some(1), "ferry's next request is held");
+        // one while ferry lists; once the MIME is read, up to four may be in by now
+        assert!(held.is_some_and(|h| (1..=4).contains(&h)), "ferry's next request is held: {held:?}");
         if requests(&graph, "GET /v1.0/me/mailFolders/{fid}/messages/delta") > 0 {
             listed = true;
             break;

@@ -584,18 +584,20 @@ async fn upload_in_session(
                 return Err(ConnectorError::Item(format!("{what}: the file is not the {size} bytes it said")));
             }
             q.update(&buf);
-            if offset + buf.len() as u64 == size {
+            // the fragment as sent (and sent again), without a copy
+            let piece = bytes::Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(FRAGMENT)));
+            if offset + piece.len() as u64 == size {
                 // the end: the reader checks the size and hash it was given
                 let mut rest = [0u8; 1];
                 if reader.read(&mut rest).await.map_err(|e| ConnectorError::from_io("reading the file", e))? != 0 {
                     return Err(ConnectorError::Item(format!("{what}: the file is longer than the {size} bytes it said")));
                 }
             }
-            match fragment(http, &what, &upload_url, &buf, offset, size).await? {
-                Sent::More if offset + buf.len() as u64 >= size => {
+            match fragment(http, &what, &upload_url, &piece, offset, size).await? {
+                Sent::More if offset + piece.len() as u64 >= size => {
                     break Err(ConnectorError::transient(format!("{what}: the session took every byte but made no file")));
                 }
-                Sent::More => offset += buf.len() as u64,
+                Sent::More => offset += piece.len() as u64,
                 Sent::Done(item) => break Ok(item),
                 Sent::Gone => break Err(ConnectorError::NotFound(format!("{what}: the upload session is gone"))),
             }
@@ -615,9 +617,8 @@ async fn upload_in_session(
 
 /// Sends one fragment (`bytes` at `offset` of `size`); after a failure asks the session
 /// where it stands and goes on from there.
-async fn fragment(http: &Http, what: &str, upload_url: &str, bytes: &[u8], offset: u64, size: u64) -> Result<Sent, ConnectorError> {
-    let body = bytes::Bytes::copy_from_slice(bytes);
-    let end = offset + bytes.len() as u64;
+async fn fragment(http: &Http, what: &str, upload_url: &str, body: &bytes::Bytes, offset: u64, size: u64) -> Result<Sent, ConnectorError> {
+    let end = offset + body.len() as u64;
     let mut last = None;
     for attempt in 0..MAX_TRIES {
         if attempt > 0 {
@@ -652,10 +653,7 @@ async fn fragment(http: &Http, what: &str, upload_url: &str, bytes: &[u8], offse
         let range = format!("bytes {offset}-{}/{size}", end - 1);
         let sent = http
             .send_anonymous(what, &|| {
-                http.request("PUT", upload_url)
-                    .header(reqwest::header::CONTENT_RANGE, range.as_str())
-                    .header(reqwest::header::CONTENT_LENGTH, bytes.len())
-                    .body(body.clone())
+                http.request("PUT", upload_url).header(reqwest::header::CONTENT_RANGE, range.as_str()).body(body.clone())
             })
             .await;
         let resp = match sent {

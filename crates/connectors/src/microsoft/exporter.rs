@@ -240,3 +240,53 @@ impl Delta {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::{Answer, Request, serve};
+
+    #[tokio::test]
+    async fn a_mail_folder_gives_its_messages_byte_for_byte_and_fails_those_without_an_id() {
+        let url = serve(|r: Request| async move {
+            let host = r.header("host").unwrap_or_default().to_owned();
+            if r.path.contains("/$value") {
+                assert_eq!(r.path, "/v1.0/me/messages/m%2B1%3D/$value", "the id is one path segment");
+                return Answer::new(200, "Subject: Hi\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n");
+            }
+            assert!(r.path.starts_with("/v1.0/me/mailFolders/f1/messages/delta?$select="), "{}", r.path);
+            assert_eq!(r.header("prefer"), Some("odata.maxpagesize=100"));
+            Answer::new(
+                200,
+                &format!(
+                    r#"{{"value": [
+                        {{"id": "m+1=", "changeKey": "c1", "isRead": true, "flag": {{"flagStatus": "flagged"}}, "categories": ["Blue"],
+                          "subject": "Hi", "internetMessageId": "<a@b>", "receivedDateTime": "2025-01-06T08:00:00Z",
+                          "from": {{"emailAddress": {{"name": "Ada", "address": "ada@example.org"}}}}}},
+                        {{"subject": "no id"}},
+                        {{"id": "m2", "@removed": {{"reason": "deleted"}}}}
+                    ], "@odata.deltaLink": "http://{host}/v1.0/me/mailFolders/f1/messages/delta?$deltatoken=t1"}}"#
+                ),
+            )
+        })
+        .await;
+        let (cfg, _, settings) = super::super::api::test_side(&url);
+        let exporter = MicrosoftExporter::new(cfg, &settings).unwrap();
+        let stream = Stream { name: "mail:f1".into(), verticals: vec![Vertical::Mail] };
+        let mut pages = exporter.pages(&stream, None).await.unwrap();
+        let page = pages.next_page().await.unwrap().unwrap();
+        assert_eq!(page.items.len(), 2, "the removed one is not listed");
+        let item = page.items[0].as_ref().unwrap();
+        let Record::Mail(m) = &item.record else { panic!("{:?}", item.record) };
+        assert_eq!(m.flags, ["\\Flagged", "\\Seen", "Blue"]);
+        assert_eq!((m.from.as_deref(), item.version.as_str()), (Some("Ada <ada@example.org>"), "c1"));
+        assert_eq!(m.received.map(|r| r.to_rfc3339()).as_deref(), Some("2025-01-06T08:00:00+00:00"));
+        let mut body = Vec::new();
+        use tokio::io::AsyncReadExt;
+        item.content.as_ref().unwrap().open_verified().await.unwrap().read_to_end(&mut body).await.unwrap();
+        assert_eq!(body, b"Subject: Hi\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n");
+        assert!(page.items[1].as_ref().unwrap_err().reason.contains("without an id"));
+        assert!(pages.next_page().await.unwrap().is_none());
+        assert!(pages.sync_state().unwrap().ends_with("$deltatoken=t1"));
+    }
+}
