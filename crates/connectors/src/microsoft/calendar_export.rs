@@ -183,7 +183,7 @@ pub fn rrule_of(rec: &Value, until: Option<DateTime<Utc>>) -> Result<String, Str
 /// Whether `d` is the `index`th (1 to 4, or -1 for the last) of its weekday in its month.
 fn nth_of_month(d: NaiveDate, index: i32) -> bool {
     if index == -1 {
-        return (d + Duration::days(7)).month() != d.month();
+        return d.checked_add_signed(Duration::days(7)).is_none_or(|w| w.month() != d.month());
     }
     (d.day() as i32 - 1) / 7 + 1 == index
 }
@@ -207,12 +207,14 @@ pub fn occurrence_dates(rec: &Value, limit: NaiveDate) -> Result<Vec<NaiveDate>,
     let days: Vec<u32> = days_of(p)?.iter().filter_map(|d| weekday_index(d)).collect();
     let index = p["index"].as_str().map(ordinal).transpose()?.unwrap_or(1);
     let first_day = weekday_index(p["firstDayOfWeek"].as_str().unwrap_or("sunday")).unwrap_or(0);
-    let week0 = start - Duration::days(((start.weekday().num_days_from_sunday() + 7 - first_day) % 7) as i64);
+    let week0 = start
+        .checked_sub_signed(Duration::days(((start.weekday().num_days_from_sunday() + 7 - first_day) % 7) as i64))
+        .ok_or("a start date out of range")?;
     let kind = p["type"].as_str().unwrap_or_default().to_ascii_lowercase();
     let (day_of_month, month) = (p["dayOfMonth"].as_u64().unwrap_or(0) as u32, p["month"].as_u64().unwrap_or(0) as u32);
     let mut out = Vec::new();
     let mut d = start;
-    let last = end.map_or(limit, |e| e.min(limit)).min(start + Duration::days(100 * 366));
+    let last = end.map_or(limit, |e| e.min(limit)).min(start.checked_add_signed(Duration::days(100 * 366)).unwrap_or(NaiveDate::MAX));
     while d <= last && count.is_none_or(|c| (out.len() as u64) < c) && out.len() < MAX_OCCURRENCES {
         let months = (d.year() - start.year()) as i64 * 12 + d.month() as i64 - start.month() as i64;
         let years = (d.year() - start.year()) as i64;
@@ -409,7 +411,8 @@ impl EventPages {
             !rec["range"]["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("enddate") || t.eq_ignore_ascii_case("numbered"));
         let today = Utc::now().date_naive();
         let horizon = today.with_year(today.year() + OPEN_END_YEARS).unwrap_or(today);
-        let limit = if open_end { horizon.max(wall(start).date() + Duration::days(366 * OPEN_END_YEARS as i64)) } else { NaiveDate::MAX };
+        let ahead = wall(start).date().checked_add_signed(Duration::days(366 * OPEN_END_YEARS as i64)).unwrap_or(NaiveDate::MAX);
+        let limit = if open_end { horizon.max(ahead) } else { NaiveDate::MAX };
         let expected = match occurrence_dates(rec, limit) {
             Ok(d) => d,
             Err(e) => return Ok(Err(e)),
@@ -430,7 +433,8 @@ impl EventPages {
             return Ok(Ok((vec![first], vec![first_extra])));
         };
         // a moved exception may lie a while away from its original start
-        let found = self.instances(master["id"].as_str().unwrap_or_default(), lo - Duration::days(31), hi + Duration::days(32)).await?;
+        let (from, to) = (lo.checked_sub_signed(Duration::days(31)).unwrap_or(lo), hi.checked_add_signed(Duration::days(32)).unwrap_or(hi));
+        let found = self.instances(master["id"].as_str().unwrap_or_default(), from, to).await?;
         let mut listed = HashSet::new();
         let mut last_listed = None;
         let mut parts = vec![];
@@ -606,6 +610,14 @@ mod tests {
         let open = json!({"pattern": {"type": "daily", "interval": 1}, "range": {"type": "noEnd", "startDate": "2025-01-01"}});
         assert_eq!(occurrence_dates(&open, d("2025-01-10")).unwrap().len(), 10);
         assert!(occurrence_dates(&json!({"pattern": {"type": "daily"}, "range": {}}), d("2025-01-10")).is_err());
+        // dates at the edge of the calendar are no reason to panic
+        for start in [NaiveDate::MAX - Duration::days(6), NaiveDate::MIN] {
+            let start = start.format("%Y-%m-%d").to_string();
+            assert!(NaiveDate::parse_from_str(&start, "%Y-%m-%d").is_ok(), "{start}");
+            let edge = json!({"pattern": {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["friday"], "index": "last"},
+                "range": {"type": "noEnd", "startDate": start}});
+            let _ = occurrence_dates(&edge, NaiveDate::MAX);
+        }
     }
 
     #[test]
