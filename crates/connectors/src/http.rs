@@ -189,6 +189,19 @@ impl Http {
         self
     }
 
+    /// This client, but answering redirects instead of following them: for a request
+    /// whose redirect leads to a pre-authenticated URL that must not get the credential
+    /// (OneDrive's downloads), which the caller then asks with [`Http::send_anonymous`].
+    pub fn not_following_redirects(mut self, settings: &Settings) -> Result<Http, ConnectorError> {
+        self.client = build_client(settings, false)?;
+        Ok(self)
+    }
+
+    /// A hash of what identifies the account (never a secret): whose requests these are.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
     /// As [`Http::new`], but a password credential signs every request (key id: its user
     /// name, else `user`) instead of travelling as HTTP Basic.
     pub fn signing(settings: &Settings, user: &str) -> Result<Http, ConnectorError> {
@@ -232,9 +245,30 @@ impl Http {
         what: &str,
         make: &'a (dyn Fn() -> MakeRequest<'a> + Send + Sync),
     ) -> Result<reqwest::Response, ConnectorError> {
+        self.exchange(what, make, false).await
+    }
+
+    /// Sends the request `make` builds without the credential (to a pre-authenticated
+    /// URL: an upload session's, a download's), through the host's gate; every answer,
+    /// a 401 too, is returned as it is.
+    pub async fn send_anonymous(
+        &self,
+        what: &str,
+        make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+    ) -> Result<reqwest::Response, ConnectorError> {
+        self.exchange(what, &|| Box::pin(std::future::ready(Ok(make()))), true).await
+    }
+
+    async fn exchange<'a>(
+        &self,
+        what: &str,
+        make: &'a (dyn Fn() -> MakeRequest<'a> + Send + Sync),
+        anonymous: bool,
+    ) -> Result<reqwest::Response, ConnectorError> {
         let mut refreshed = false;
         loop {
             let (header, generation) = match self.signer {
+                _ if anonymous => (None, 0),
                 Some(_) => (None, 0),
                 None => self.auth.authorization(&self.client, &self.user).await?,
             };
@@ -268,7 +302,7 @@ impl Http {
             };
             crate::quota::spend(&kind).instrument(span.clone()).await?;
             // signed after the waits, so that its time is the time it is sent
-            if let Some(s) = &self.signer {
+            if let Some(s) = self.signer.as_ref().filter(|_| !anonymous) {
                 let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 crate::remote::sign::sign(&mut req, &s.key_id, s.secret.expose(), now)
                     .map_err(|e| ConnectorError::Fatal(format!("{what}: {e}")))?;
@@ -292,7 +326,7 @@ impl Http {
             {
                 gate.pause(wait);
             }
-            if status == 401 {
+            if status == 401 && !anonymous {
                 if self.signer.is_some() {
                     return Err(ConnectorError::Unauthorized(format!(
                         "{what}: the service refused the request's signature (401; check the key id, the secret and this machine's clock)"
@@ -346,6 +380,11 @@ fn header_retry_after(resp: &reqwest::Response) -> Option<Duration> {
 
 /// The reqwest client under [`Http`]: TLS, the private-network guard, timeouts.
 pub fn client(settings: &Settings) -> Result<reqwest::Client, ConnectorError> {
+    build_client(settings, true)
+}
+
+/// [`client`], following redirects (each one checked) or answering them.
+fn build_client(settings: &Settings, follow: bool) -> Result<reqwest::Client, ConnectorError> {
     let tls = (*net::tls_config(settings)?).clone();
     let redirects = settings.clone();
     // a key in a header of its own would go along to wherever a redirect points (reqwest
@@ -356,6 +395,9 @@ pub fn client(settings: &Settings) -> Result<reqwest::Client, ConnectorError> {
         .dns_resolver(std::sync::Arc::new(Guarded(settings.clone())))
         .connector_layer(PeerGuard(settings.clone()))
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if !follow {
+                return attempt.stop();
+            }
             if attempt.previous().len() >= 10 {
                 return attempt.error("too many redirects");
             }

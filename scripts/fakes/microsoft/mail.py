@@ -439,12 +439,20 @@ def decode_mime_body(raw):
     return data
 
 
+def text(s):
+    """Header text as Graph answers it: the 8-bit bytes the email package keeps as surrogate
+    escapes (unencoded UTF-8 in a header, RFC 6532) read as UTF-8, so that no lone surrogate
+    reaches the JSON answer."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def addr_list(value):
     out = []
     try:
         for a in getattr(value, "addresses", ()) or ():
             if a.addr_spec and a.addr_spec != "<>":
-                out.append({"emailAddress": {"name": a.display_name or a.addr_spec, "address": a.addr_spec}})
+                spec = text(a.addr_spec)
+                out.append({"emailAddress": {"name": text(a.display_name or "") or spec, "address": spec}})
     except Exception:  # malformed address headers: nothing usable
         pass
     return out
@@ -455,7 +463,7 @@ def header_str(msg, raw_msg, name):
     for m in (msg, raw_msg):
         try:
             v = m.get(name)
-            return None if v is None else str(v).strip()
+            return None if v is None else text(str(v).strip())
         except Exception:
             continue
     return None

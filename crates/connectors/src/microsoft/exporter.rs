@@ -1,29 +1,52 @@
 use super::api;
 use super::config::MicrosoftConfig;
 use super::contact::{SELECT, contact_from_graph};
-use crate::http::Http;
+use super::delta::Round;
+use super::mail::Folder;
+use crate::Settings;
+use crate::http::{Http, encode_component as enc};
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, Item, ItemError, Page, PageStream, Record, Stream, Vertical};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Reads contacts folder by folder (the default folder, then each contact folder), each
-/// with Graph's delta query (`contactFolders/{id}/contacts/delta`): the first round lists
-/// every contact and ends with a delta link, from which a later run lists the changes.
+/// Reads an account stream by stream: each contact folder, task list and mail folder with
+/// Graph's delta query (the first round lists everything and ends with a delta link, from
+/// which a later run lists the changes); the drive with its own delta query; each
+/// calendar by listing its events.
 pub struct MicrosoftExporter {
     cfg: Arc<MicrosoftConfig>,
     http: Http,
-    /// Folder id -> its name ("" for the default folder).
-    folders: Mutex<HashMap<String, String>>,
+    /// `http`, answering redirects instead of following them (OneDrive's downloads).
+    bare: Http,
+    settings: Settings,
+    /// Stream name -> its container (a folder's, a list's, a calendar's name).
+    names: Mutex<HashMap<String, String>>,
+    /// Stream name -> its mail folder.
+    mail: Mutex<HashMap<String, Folder>>,
 }
 
-/// Contacts a page, as Graph's `Prefer: odata.maxpagesize` asks.
+/// Contacts and tasks a page, as Graph's `Prefer: odata.maxpagesize` asks.
 const PAGE: u32 = 200;
+/// Messages a page (each one's MIME is read after).
+const MAIL_PAGE: u32 = 100;
 
 impl MicrosoftExporter {
-    pub fn new(cfg: MicrosoftConfig, settings: &crate::Settings) -> Result<Self, ConnectorError> {
-        Ok(MicrosoftExporter { cfg: Arc::new(cfg), http: Http::new(settings, "")?.for_provider("microsoft"), folders: Default::default() })
+    pub fn new(cfg: MicrosoftConfig, settings: &Settings) -> Result<Self, ConnectorError> {
+        let http = Http::new(settings, "")?.for_provider("microsoft");
+        Ok(MicrosoftExporter {
+            cfg: Arc::new(cfg),
+            bare: http.clone().not_following_redirects(settings)?,
+            http,
+            settings: settings.clone(),
+            names: Default::default(),
+            mail: Default::default(),
+        })
+    }
+
+    fn name(&self, stream: &str, container: String) {
+        self.names.lock().unwrap_or_else(|e| e.into_inner()).insert(stream.to_owned(), container);
     }
 }
 
@@ -31,37 +54,58 @@ impl MicrosoftExporter {
 impl Exporter for MicrosoftExporter {
     async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
         let mut out = Vec::new();
+        let stream = |name: String, v: Vertical| Stream { name, verticals: vec![v] };
+        if verticals.contains(&Vertical::Contacts) {
+            self.cfg.require(&["Contacts.Read", "Contacts.ReadWrite"], "reading Microsoft contacts")?;
+            let mut folders = Vec::new();
+            // the default folder's id, from one of its contacts (a folder without any has none to give)
+            let url = self.cfg.graph("/v1.0/me/contacts?$top=1&$select=parentFolderId");
+            let one: Value = api::json(&self.http, "finding the default contacts folder", &|| self.http.request("GET", &url))
+                .await
+                .map_err(|(e, _)| e)?;
+            if let Some(id) = one["value"][0]["parentFolderId"].as_str() {
+                folders.push((id.to_owned(), String::new()));
+            }
+            for (id, name) in api::named(&super::contact::folders(&self.cfg, &self.http).await?) {
+                if !folders.iter().any(|(i, _)| *i == id) {
+                    folders.push((id, name));
+                }
+            }
+            for (id, name) in folders {
+                self.name(&format!("contacts:{id}"), name);
+                out.push(stream(format!("contacts:{id}"), Vertical::Contacts));
+            }
+        }
+        if verticals.contains(&Vertical::Calendar) {
+            self.cfg.require(&["Calendars.Read", "Calendars.ReadWrite"], "reading Outlook calendars")?;
+            for (id, name) in super::calendar_export::calendars(&self.cfg, &self.http).await? {
+                self.name(&format!("calendar:{id}"), name);
+                out.push(stream(format!("calendar:{id}"), Vertical::Calendar));
+            }
+        }
         if verticals.contains(&Vertical::Tasks) {
             self.cfg.require(&["Tasks.Read", "Tasks.ReadWrite"], "reading Microsoft To Do")?;
-            let lists = super::todo::lists(&self.cfg, &self.http).await?;
-            let mut known = self.folders.lock().unwrap_or_else(|e| e.into_inner());
-            for (id, name) in lists {
-                known.insert(id.clone(), name);
-                out.push(Stream { name: format!("tasks:{id}"), verticals: vec![Vertical::Tasks] });
+            for (id, name) in super::todo::lists(&self.cfg, &self.http).await? {
+                self.name(&format!("tasks:{id}"), name);
+                out.push(stream(format!("tasks:{id}"), Vertical::Tasks));
             }
         }
-        if !verticals.contains(&Vertical::Contacts) {
-            return Ok(out);
-        }
-        self.cfg.require(&["Contacts.Read", "Contacts.ReadWrite"], "reading Microsoft contacts")?;
-        let mut folders = Vec::new();
-        // the default folder's id, from one of its contacts (a folder without any has none to give)
-        let url = self.cfg.graph("/v1.0/me/contacts?$top=1&$select=parentFolderId");
-        let one: Value =
-            api::json(&self.http, "finding the default contacts folder", &|| self.http.request("GET", &url)).await.map_err(|(e, _)| e)?;
-        if let Some(id) = one["value"][0]["parentFolderId"].as_str() {
-            folders.push((id.to_owned(), String::new()));
-        }
-        for (id, name) in api::named(&super::contact::folders(&self.cfg, &self.http).await?) {
-            if !folders.iter().any(|(i, _)| *i == id) {
-                folders.push((id, name));
+        if verticals.contains(&Vertical::Mail) {
+            self.cfg.require(&["Mail.Read", "Mail.ReadWrite"], "reading Outlook mail")?;
+            let mut known = Vec::new();
+            for f in super::mail::folders(&self.cfg, &self.http).await? {
+                known.push((format!("mail:{}", f.id), f));
+            }
+            let mut mail = self.mail.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, f) in known {
+                out.push(stream(name.clone(), Vertical::Mail));
+                mail.insert(name, f);
             }
         }
-        let mut known = self.folders.lock().unwrap_or_else(|e| e.into_inner());
-        out.extend(folders.into_iter().map(|(id, name)| {
-            known.insert(id.clone(), name);
-            Stream { name: format!("contacts:{id}"), verticals: vec![Vertical::Contacts] }
-        }));
+        if verticals.contains(&Vertical::Files) {
+            self.cfg.require(&["Files.Read", "Files.ReadWrite", "Files.Read.All", "Files.ReadWrite.All"], "reading OneDrive")?;
+            out.push(stream("drive".into(), Vertical::Files));
+        }
         Ok(out)
     }
 
@@ -76,80 +120,86 @@ impl Exporter for MicrosoftExporter {
 
 impl MicrosoftExporter {
     fn open(&self, stream: &Stream, cursor: Option<String>, since: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
-        let (tasks, id) = match stream.name.split_once(':') {
-            Some(("tasks", id)) => (true, id),
-            Some(("contacts", id)) => (false, id),
+        let round = |what: &'static str, first: String, page: u32| {
+            Round::new(
+                self.cfg.clone(),
+                self.http.clone(),
+                what,
+                Some(format!("odata.maxpagesize={page}")),
+                first,
+                cursor.clone(),
+                since.clone(),
+            )
+        };
+        let container = self.names.lock().unwrap_or_else(|e| e.into_inner()).get(&stream.name).cloned().unwrap_or_default();
+        let (kind, id) = stream.name.split_once(':').unwrap_or((stream.name.as_str(), ""));
+        let (round, kind) = match kind {
+            "contacts" => (
+                round(
+                    "listing contacts",
+                    self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts/delta?$select={SELECT}", enc(id))),
+                    PAGE,
+                ),
+                Kind::Contacts(container),
+            ),
+            "tasks" => (
+                round("listing tasks", self.cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks/delta", enc(id))), PAGE),
+                Kind::Tasks(container),
+            ),
+            "mail" => {
+                let folder = self.mail.lock().unwrap_or_else(|e| e.into_inner()).get(&stream.name).cloned();
+                let folder = folder.unwrap_or_else(|| Folder { id: id.to_owned(), container, drafts: false });
+                (round("listing messages", super::mail::delta_url(&self.cfg, id), MAIL_PAGE), Kind::Mail(folder))
+            }
+            "drive" => {
+                let first = super::drive::delta_url(&self.cfg);
+                return Ok(Box::new(super::drive::DrivePages {
+                    round: Round::new(self.cfg.clone(), self.http.clone(), "listing OneDrive", None, first, cursor, since),
+                    cfg: self.cfg.clone(),
+                    http: self.http.clone(),
+                    bare: self.bare.clone(),
+                    settings: self.settings.clone(),
+                    paths: HashMap::new(),
+                }));
+            }
+            "calendar" => {
+                let next = match cursor.as_deref().and_then(|c| c.strip_prefix("full:")) {
+                    Some(link) => link.to_owned(),
+                    None => super::calendar_export::EventPages::first(&self.cfg, id),
+                };
+                return Ok(Box::new(super::calendar_export::EventPages {
+                    cfg: self.cfg.clone(),
+                    http: self.http.clone(),
+                    container,
+                    next: Some(next),
+                    pages: 0,
+                }));
+            }
             _ => return Err(ConnectorError::Fatal(format!("`{}` is no stream", stream.name))),
         };
-        let first = match tasks {
-            true => self.cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks/delta", crate::http::encode_component(id))),
-            false => {
-                self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts/delta?$select={SELECT}", crate::http::encode_component(id)))
-            }
-        };
-        // the cursor: a next link of a full round (`full:`) or of a round of changes (`chg:`)
-        let (full, next) = match cursor.as_deref().and_then(|c| c.split_once(':')) {
-            Some(("full", link)) => (true, link.to_owned()),
-            Some(("chg", link)) => (false, link.to_owned()),
-            _ => match &since {
-                Some(delta) => (false, delta.clone()),
-                None => (true, first.clone()),
-            },
-        };
-        let folder = self.folders.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned().unwrap_or_default();
-        Ok(Box::new(Delta {
-            cfg: self.cfg.clone(),
-            http: self.http.clone(),
-            folder,
-            first,
-            next: Some(next),
-            full,
-            delta: None,
-            pages: 0,
-            tasks,
-        }))
+        Ok(Box::new(Delta { cfg: self.cfg.clone(), http: self.http.clone(), round, kind }))
     }
 }
 
-/// One round of a delta query.
+/// What a delta round lists, and the container its items go to.
+enum Kind {
+    Contacts(String),
+    Tasks(String),
+    Mail(Folder),
+}
+
+/// One delta round of a contact folder, task list or mail folder.
 struct Delta {
     cfg: Arc<MicrosoftConfig>,
     http: Http,
-    folder: String,
-    /// The round's first request (a full listing).
-    first: String,
-    next: Option<String>,
-    full: bool,
-    delta: Option<String>,
-    pages: u32,
-    /// A task list's tasks, not a folder's contacts.
-    tasks: bool,
+    round: Round,
+    kind: Kind,
 }
 
 #[async_trait]
 impl PageStream for Delta {
     async fn next_page(&mut self) -> Result<Option<Page>, ConnectorError> {
-        let Some(url) = self.next.take() else { return Ok(None) };
-        self.pages += 1;
-        if self.pages > 100_000 {
-            return Err(ConnectorError::Fatal("listing contacts: more than 100,000 pages (it would never end)".into()));
-        }
-        self.cfg.own(&url)?;
-        let prefer = format!("odata.maxpagesize={PAGE}");
-        let page: Value =
-            match api::json(&self.http, "listing contacts", &|| self.http.request("GET", &url).header("Prefer", prefer.as_str())).await {
-                Ok(p) => p,
-                // a delta link too old: a full round, whose ledger keeps what moved from moving again
-                Err((_, Some((code, status))))
-                    if !self.full && (status == 410 || code.contains("SyncState") || code.contains("resync")) =>
-                {
-                    tracing::info!(folder = %self.folder, "the delta link expired; listing the folder in full");
-                    self.full = true;
-                    self.next = Some(self.first.clone());
-                    return self.next_page().await;
-                }
-                Err((e, _)) => return Err(e),
-            };
+        let Some((page, url)) = self.round.next_page().await? else { return Ok(None) };
         let mut items = Vec::new();
         for (n, c) in page["value"].as_array().into_iter().flatten().enumerate() {
             if c.get("@removed").is_some() {
@@ -157,38 +207,86 @@ impl PageStream for Delta {
             }
             items.push(self.item(c, n, &url));
         }
-        let mode = if self.full { "full" } else { "chg" };
-        match (page["@odata.nextLink"].as_str(), page["@odata.deltaLink"].as_str()) {
-            (Some(next), _) if next == url => {
-                return Err(ConnectorError::Fatal("listing contacts: Graph gave the same next link again".into()));
-            }
-            (Some(next), _) => self.next = Some(next.to_owned()),
-            (None, Some(delta)) => self.delta = Some(delta.to_owned()),
-            (None, None) => return Err(ConnectorError::Fatal("listing contacts: a page with neither a next link nor a delta link".into())),
-        }
-        Ok(Some(Page { items, cursor: self.next.as_ref().map(|n| format!("{mode}:{n}")) }))
+        Ok(Some(Page { items, cursor: self.round.cursor() }))
     }
 
     fn sync_state(&self) -> Option<String> {
-        self.delta.clone()
+        self.round.delta_link()
     }
 }
 
 impl Delta {
     fn item(&self, c: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
-        let vertical = if self.tasks { Vertical::Tasks } else { Vertical::Contacts };
+        let (vertical, what) = match &self.kind {
+            Kind::Contacts(_) => (Vertical::Contacts, "contact"),
+            Kind::Tasks(_) => (Vertical::Tasks, "task"),
+            Kind::Mail(_) => (Vertical::Mail, "message"),
+        };
         let Some(id) = c["id"].as_str().filter(|i| !i.is_empty()) else {
             return Err(ItemError {
                 vertical,
-                id: format!("(no id: contact {n} of {location})"),
+                id: format!("(no id: {what} {n} of {location})"),
                 location: location.to_owned(),
-                reason: "Graph gave a contact without an id".into(),
+                reason: format!("Graph gave a {what} without an id"),
             });
         };
-        if self.tasks {
-            return Ok(super::todo::item(c, id, &self.folder));
-        }
-        let (contact, card) = contact_from_graph(c, &self.folder);
-        Ok(Item::of_record(id, &self.folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card))
+        Ok(match &self.kind {
+            Kind::Tasks(list) => super::todo::item(c, id, list),
+            Kind::Contacts(folder) => {
+                let (contact, card) = contact_from_graph(c, folder);
+                Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card)
+            }
+            Kind::Mail(folder) => super::mail::item(c, id, folder, &self.cfg, &self.http),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::{Answer, Request, serve};
+
+    #[tokio::test]
+    async fn a_mail_folder_gives_its_messages_byte_for_byte_and_fails_those_without_an_id() {
+        let url = serve(|r: Request| async move {
+            let host = r.header("host").unwrap_or_default().to_owned();
+            if r.path.contains("/$value") {
+                assert_eq!(r.path, "/v1.0/me/messages/m%2B1%3D/$value", "the id is one path segment");
+                return Answer::new(200, "Subject: Hi\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n");
+            }
+            assert!(r.path.starts_with("/v1.0/me/mailFolders/f1/messages/delta?$select="), "{}", r.path);
+            assert_eq!(r.header("prefer"), Some("odata.maxpagesize=100"));
+            Answer::new(
+                200,
+                &format!(
+                    r#"{{"value": [
+                        {{"id": "m+1=", "changeKey": "c1", "isRead": true, "flag": {{"flagStatus": "flagged"}}, "categories": ["Blue"],
+                          "subject": "Hi", "internetMessageId": "<a@b>", "receivedDateTime": "2025-01-06T08:00:00Z",
+                          "from": {{"emailAddress": {{"name": "Ada", "address": "ada@example.org"}}}}}},
+                        {{"subject": "no id"}},
+                        {{"id": "m2", "@removed": {{"reason": "deleted"}}}}
+                    ], "@odata.deltaLink": "http://{host}/v1.0/me/mailFolders/f1/messages/delta?$deltatoken=t1"}}"#
+                ),
+            )
+        })
+        .await;
+        let (cfg, _, settings) = super::super::api::test_side(&url);
+        let exporter = MicrosoftExporter::new(cfg, &settings).unwrap();
+        let stream = Stream { name: "mail:f1".into(), verticals: vec![Vertical::Mail] };
+        let mut pages = exporter.pages(&stream, None).await.unwrap();
+        let page = pages.next_page().await.unwrap().unwrap();
+        assert_eq!(page.items.len(), 2, "the removed one is not listed");
+        let item = page.items[0].as_ref().unwrap();
+        let Record::Mail(m) = &item.record else { panic!("{:?}", item.record) };
+        assert_eq!(m.flags, ["\\Flagged", "\\Seen", "Blue"]);
+        assert_eq!((m.from.as_deref(), item.version.as_str()), (Some("Ada <ada@example.org>"), "c1"));
+        assert_eq!(m.received.map(|r| r.to_rfc3339()).as_deref(), Some("2025-01-06T08:00:00+00:00"));
+        let mut body = Vec::new();
+        use tokio::io::AsyncReadExt;
+        item.content.as_ref().unwrap().open_verified().await.unwrap().read_to_end(&mut body).await.unwrap();
+        assert_eq!(body, b"Subject: Hi\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n");
+        assert!(page.items[1].as_ref().unwrap_err().reason.contains("without an id"));
+        assert!(pages.next_page().await.unwrap().is_none());
+        assert!(pages.sync_state().unwrap().ends_with("$deltatoken=t1"));
     }
 }

@@ -8,10 +8,14 @@ use serde_json::Value;
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
-/// Writes contacts into folders named by their containers (made when missing; the
-/// default folder for none). A contact is found again by its folder, display name and
-/// first email: the folder is read once (those fields only), so that a rerun, or a resume
-/// after a crash between a create and its record, updates the contact instead of making a
+/// Writes each item to the part of the account its vertical goes to: tasks to To Do
+/// (`todo.rs`), events to Outlook calendars (`event.rs`), messages to Outlook mail
+/// (`mail.rs`), files to OneDrive (`drive.rs`), contacts here.
+///
+/// Contacts go into folders named by their containers (made when missing; the default
+/// folder for none). A contact is found again by its folder, display name and first
+/// email: the folder is read once (those fields only), so that a rerun, or a resume after
+/// a crash between a create and its record, updates the contact instead of making a
 /// second one; one already as it would be written is left alone.
 pub struct MicrosoftImporter {
     cfg: MicrosoftConfig,
@@ -22,6 +26,9 @@ pub struct MicrosoftImporter {
     index: Mutex<crate::held::Held>,
     todo: super::todo::TodoWriter,
     events: super::event::EventWriter,
+    mail: super::mail::MailWriter,
+    drive: super::drive::DriveWriter,
+    settings: crate::Settings,
     /// The source's name, part of each event's key.
     source: String,
 }
@@ -46,6 +53,9 @@ impl MicrosoftImporter {
             index: Mutex::new(Default::default()),
             todo: Default::default(),
             events: Default::default(),
+            mail: Default::default(),
+            drive: Default::default(),
+            settings: settings.clone(),
             source: source.to_owned(),
         })
     }
@@ -105,6 +115,14 @@ impl Importer for MicrosoftImporter {
         if let Record::Event(_) = &item.record {
             self.cfg.require(&["Calendars.ReadWrite"], "writing Outlook calendars")?;
             return self.events.put(&self.cfg, &self.http, item, &self.source).await;
+        }
+        if let Record::Mail(_) = &item.record {
+            self.cfg.require(&["Mail.ReadWrite"], "writing Outlook mail")?;
+            return self.mail.put(&self.cfg, &self.http, item).await;
+        }
+        if let Record::File(_) = &item.record {
+            self.cfg.require(&["Files.ReadWrite", "Files.ReadWrite.All"], "writing OneDrive")?;
+            return self.drive.put(&self.cfg, &self.http, &self.settings, item).await;
         }
         self.cfg.require(&["Contacts.ReadWrite"], "writing Microsoft contacts")?;
         let Record::Contact(c) = &item.record else {
