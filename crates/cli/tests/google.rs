@@ -652,6 +652,9 @@ fn file_tree(dir: &Path) -> (String, String) {
     let big: Vec<u8> = base64_lines(1_300_000).into_bytes();
     write(&src.join("files/Documents/Projects/ferry/big.bin"), &big);
     write(&src.join("files/Documents/notes.txt"), "Notizen: Grüße\n".as_bytes());
+    // 2024-05-01T12:00:00Z
+    let may = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_714_564_800);
+    std::fs::File::options().write(true).open(src.join("files/Documents/notes.txt")).unwrap().set_modified(may).unwrap();
     write(&src.join("files/Documents/empty.txt"), b"");
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&big));
     (format!("dir:{}", src.display()), sha)
@@ -659,17 +662,17 @@ fn file_tree(dir: &Path) -> (String, String) {
 
 /// The files of a package: (container, name) -> SHA-256.
 fn package_files(pkg: &Path) -> std::collections::BTreeMap<(String, String), String> {
+    package_file_records(pkg).into_iter().map(|(k, r)| (k, r["content"]["sha256"].as_str().unwrap().to_owned())).collect()
+}
+
+/// The records of a package's files by (container, name).
+fn package_file_records(pkg: &Path) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
     let mut body = String::new();
     let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
     std::io::Read::read_to_string(&mut z.by_name("files/files.jsonl").unwrap(), &mut body).unwrap();
     body.lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|r| {
-            (
-                (r["container"].as_str().unwrap().to_owned(), r["record"]["name"].as_str().unwrap().to_owned()),
-                r["content"]["sha256"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|r| ((r["container"].as_str().unwrap().to_owned(), r["record"]["name"].as_str().unwrap().to_owned()), r))
         .collect()
 }
 
@@ -721,6 +724,8 @@ fn files_go_into_drive_and_out_again_with_docs_exported_and_follow_by_changes() 
     let empty = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b""));
     assert_eq!(files[&("Documents".to_owned(), "empty.txt".to_owned())], empty);
     assert!(files.contains_key(&(String::new(), "Plan.docx".to_owned())), "{files:?}");
+    let notes = &package_file_records(&pkg)[&("Documents".to_owned(), "notes.txt".to_owned())];
+    assert!(notes["record"]["modified"].as_str().unwrap().starts_with("2024-05-01T12:00:00"), "modifiedTime kept: {notes}");
     // A to B by Drive's change log: everything, then only the new file
     let ab = [
         "transfer",
