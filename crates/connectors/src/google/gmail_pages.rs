@@ -381,6 +381,59 @@ mod tests {
         assert_eq!(header_of(&vec![b'x'; MAX_HEAD * 2]).len(), MAX_HEAD);
     }
 
+    /// A mailbox whose answers are broken in every way but one.
+    async fn hostile() -> String {
+        use crate::mock::{Answer, serve};
+        serve(|r| async move {
+            let path = r.path.split('?').next().unwrap_or_default().to_owned();
+            let json = |body: &str| Answer::new(200, body).with("Content-Type", "application/json");
+            match path.as_str() {
+                "/gmail/v1/users/me/profile" => json(r#"{"historyId": "100"}"#),
+                "/gmail/v1/users/me/labels" => json(r#"{"labels": [{"id": "INBOX", "name": "INBOX", "type": "system"}]}"#),
+                "/gmail/v1/users/me/history" => Answer::new(404, r#"{"error": {"code": 404, "errors": [{"reason": "notFound"}]}}"#),
+                "/gmail/v1/users/me/messages" => {
+                    json(r#"{"messages": [{"id": "a1"}, {"id": "../x"}, {"id": "b2"}, {"id": "c3"}, {"id": "d4"}, {}]}"#)
+                }
+                // "From: a\r\n\r\nhi\r\n"
+                "/gmail/v1/users/me/messages/a1" => {
+                    json(r#"{"id": "a1", "labelIds": ["INBOX", "UNREAD"], "internalDate": "1736150400000", "raw": "RnJvbTogYQ0KDQpoaQ0K"}"#)
+                }
+                "/gmail/v1/users/me/messages/b2" => json(r#"{"id": "b2", "raw": "RnJv$$$"}"#),
+                "/gmail/v1/users/me/messages/c3" => Answer::new(404, r#"{"error": {"code": 404}}"#),
+                "/gmail/v1/users/me/messages/d4" => json(r#"{"id": "d4", "labelIds": ["INBOX"]}"#),
+                other => Answer::new(500, &format!("unexpected {other}")),
+            }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn broken_answers_fail_their_message_and_an_expired_history_lists_everything() {
+        let api = hostile().await;
+        let cfg = Arc::new(GoogleConfig(crate::service::ServiceAddress { account: "me".into(), api: Some(api), scopes: vec![] }));
+        let settings = crate::Settings { allow_private_network: true, insecure: true, ..Default::default() };
+        let http = Http::new(&settings, "").unwrap();
+        let labels = labels(&cfg, &http).await.unwrap();
+        // changes since a history id Gmail has forgotten: everything, from a new mark
+        let mut pages = MailPages::new(cfg, http, labels, Some("5".into()), None);
+        let page = pages.next_page().await.unwrap().unwrap();
+        assert!(page.cursor.is_none() && pages.next_page().await.unwrap().is_none());
+        assert_eq!(pages.sync_state().as_deref(), Some("100"), "the next listing starts at the profile's id");
+        let (ok, failed): (Vec<_>, Vec<_>) = page.items.into_iter().partition(Result::is_ok);
+        assert_eq!(ok.len(), 1, "c3 went away meanwhile: not an item, not a failure");
+        let item = ok.into_iter().next().unwrap().unwrap();
+        assert_eq!((item.id.as_str(), item.container.as_str()), ("a1", "INBOX"));
+        let Record::Mail(m) = &item.record else { panic!() };
+        assert!(m.flags.is_empty(), "unread: {:?}", m.flags);
+        assert_eq!(m.received.unwrap().to_rfc3339(), "2025-01-06T08:00:00+00:00");
+        assert_eq!(item.content.unwrap().size, Some(15));
+        let reasons: Vec<String> = failed.into_iter().map(|e| e.unwrap_err().to_string()).collect();
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
+        for needle in ["`../x`", "not base64", "no `raw`", "``"] {
+            assert!(reasons.iter().any(|r| r.contains(needle)), "{needle}: {reasons:?}");
+        }
+    }
+
     #[test]
     fn a_cursor_says_where_the_listing_was_and_reads_back() {
         let cfg = Arc::new(GoogleConfig(crate::service::ServiceAddress { account: "me".into(), api: None, scopes: vec![] }));
