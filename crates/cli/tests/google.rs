@@ -377,3 +377,481 @@ fn calendars_go_to_google_and_back_and_a_second_account_follows_incrementally() 
     assert_eq!(bobs.matches("\"iCalUID\":\"6B29FC40-CA47-1067-B31D-00DD010662DA\"").count(), 2, "the series and its exception once at B");
     stand.assert_no_violations();
 }
+
+const GMAIL: &str = "https://www.googleapis.com/auth/gmail.modify";
+const GMAIL_RO: &str = "https://www.googleapis.com/auth/gmail.readonly";
+const DRIVE: &str = "https://www.googleapis.com/auth/drive";
+const DRIVE_RO: &str = "https://www.googleapis.com/auth/drive.readonly";
+
+/// As [`ferry_google`], with uploads in chunks of 256 KiB (Google's smallest), so that a
+/// file of a few MiB goes in several.
+fn ferry_chunked(data: &Path, args: &[&str]) -> Output {
+    Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--json")
+        .args(args)
+        .args(["--insecure", "--allow-private-network"])
+        .env_remove("FERRY_PASSWORD")
+        .env("FERRY_LOG", "ferry_engine=info")
+        .env("FERRY_GOOGLE_UPLOAD_CHUNK", "262144")
+        .output()
+        .unwrap()
+}
+
+fn write(p: &Path, body: &[u8]) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+/// `n` bytes of base64 text in lines of 76, the same on every run.
+fn base64_lines(n: usize) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u32 = 2463534242;
+    let mut out = String::with_capacity(n + n / 38);
+    while out.len() < n {
+        for _ in 0..76 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            out.push(alphabet[(x % 64) as usize] as char);
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Mail as mail programs leave it: a maildir INBOX (CRLF; 8-bit headers; flags in the
+/// names, one message unread in new/; a multipart with an attachment; a message without
+/// Message-ID; one over 5 MB), a folder `Work` as an mbox with LF line ends (Status
+/// headers as mutt writes them), a Sent mbox, and a Drafts maildir.
+fn mailboxes(dir: &Path) -> String {
+    let src = dir.join("mailboxes");
+    let inbox = src.join("mail/INBOX");
+    std::fs::create_dir_all(inbox.join("tmp")).unwrap();
+    write(
+        &inbox.join("cur/1736150400.M1P100.laptop:2,FS"),
+        "From: Jürgen Müller <juergen@example.de>\r\nTo: alice@example.com\r\nSubject: Grüße aus Köln\r\n\
+         Date: Mon, 06 Jan 2025 09:00:00 +0100\r\nMessage-ID: <m1@example.de>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHallo Alice, schöne Grüße!\r\n"
+            .as_bytes(),
+    );
+    write(
+        &inbox.join("new/1736251200.M2P100.laptop"),
+        b"From: bob@example.org\nTo: alice@example.com\nSubject: lunch?\nDate: Tue, 07 Jan 2025 12:00:00 +0000\nMessage-ID: <m2@example.org>\n\nAt noon?\n",
+    );
+    write(
+        &inbox.join("cur/1736325000.M3P100.laptop:2,S"),
+        b"From: carol@example.org\r\nTo: alice@example.com\r\nSubject: the slides\r\nDate: Wed, 08 Jan 2025 08:30:00 +0000\r\n\
+          Message-ID: <m3@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+          Content-Type: text/plain\r\n\r\nSlides attached.\r\n--b1\r\nContent-Type: application/pdf; name=\"slides.pdf\"\r\n\
+          Content-Disposition: attachment; filename=\"slides.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+          JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFI+PgpzdHJlYW0K\r\n--b1--\r\n",
+    );
+    write(
+        &inbox.join("cur/1736325600.M4P100.laptop:2,S"),
+        b"From: scanner@example.net\r\nTo: alice@example.com\r\nSubject: scan\r\nDate: Wed, 08 Jan 2025 08:40:00 +0000\r\n\r\nA message without a Message-ID.\r\n",
+    );
+    let big = format!(
+        "From: dave@example.org\r\nTo: alice@example.com\r\nSubject: the raw photos\r\nDate: Thu, 09 Jan 2025 10:00:00 +0000\r\n\
+         Message-ID: <m5@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n--b2\r\n\
+         Content-Type: text/plain\r\n\r\nAll of them.\r\n--b2\r\nContent-Type: application/octet-stream; name=\"raw.zip\"\r\n\
+         Content-Disposition: attachment; filename=\"raw.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b2--\r\n",
+        base64_lines(6 << 20)
+    );
+    write(&inbox.join("cur/1736416800.M5P100.laptop:2,S"), big.as_bytes());
+    write(
+        &src.join("mail/Work.mbox"),
+        b"From alice@example.com Fri Jan 10 09:00:00 2025\nFrom: erin@example.com\nTo: alice@example.com\nSubject: budget\n\
+          Date: Fri, 10 Jan 2025 09:00:00 +0000\nMessage-ID: <w1@example.com>\nStatus: RO\n\nThe numbers.\n\n\
+          From alice@example.com Fri Jan 10 10:00:00 2025\nFrom: frank@example.com\nTo: alice@example.com\nSubject: review\n\
+          Date: Fri, 10 Jan 2025 10:00:00 +0000\nMessage-ID: <w2@example.com>\n\nStill to read.\n\n",
+    );
+    write(
+        &src.join("mail/Sent.mbox"),
+        b"From alice@example.com Sat Jan 11 09:00:00 2025\nFrom: alice@example.com\nTo: bob@example.org\nSubject: Re: lunch?\n\
+          Date: Sat, 11 Jan 2025 09:00:00 +0000\nMessage-ID: <s1@example.com>\nIn-Reply-To: <m2@example.org>\nStatus: RO\n\nYes.\n\n",
+    );
+    let drafts = src.join("mail/Drafts");
+    std::fs::create_dir_all(drafts.join("tmp")).unwrap();
+    std::fs::create_dir_all(drafts.join("new")).unwrap();
+    write(
+        &drafts.join("cur/1736600000.M9P100.laptop:2,DS"),
+        b"From: alice@example.com\r\nTo: grace@example.org\r\nSubject: half a thought\r\nDate: Sat, 11 Jan 2025 13:00:00 +0000\r\n\
+          Message-ID: <d1@example.com>\r\n\r\nDear Grace,\r\n",
+    );
+    format!("dir:{}", src.display())
+}
+
+/// The messages of a package: (container, SHA-256) -> count; and each record by subject.
+fn package_mail(pkg: &Path) -> (std::collections::BTreeMap<(String, String), u32>, std::collections::BTreeMap<String, serde_json::Value>) {
+    let shas = package_items(pkg).into_iter().filter(|(k, _)| k.0 == "mail").map(|((_, c, s), n)| ((c, s), n)).collect();
+    let mut body = String::new();
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    std::io::Read::read_to_string(&mut z.by_name("mail/messages.jsonl").unwrap(), &mut body).unwrap();
+    let records = body
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| (r["record"]["subject"].as_str().unwrap_or_default().to_owned(), r))
+        .collect();
+    (shas, records)
+}
+
+fn gmail_messages(stand: &Stand, user: &str) -> usize {
+    stand.call("GET", "/_fake/state", "")["users"][user]["gmail"]["messages"].as_object().map_or(0, |m| m.len())
+}
+
+#[test]
+fn mail_goes_into_gmail_byte_for_byte_and_out_again_with_its_labels_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant = format!("alice-refresh={GMAIL}");
+    let stand = Stand::start("google", dir.path(), &["--grant", &grant]);
+    let uri = format!("google://alice?api=http://127.0.0.1:{}", stand.port);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", GMAIL);
+    let data = dir.path().join("data");
+    let src = mailboxes(dir.path());
+    // what the messages are, read by ferry from the folders
+    let reference = dir.path().join("reference.zip");
+    let o = ferry_google(&data, &["export", &src, "--only", "mail", "-o", reference.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (expected, _) = package_mail(&reference);
+    assert_eq!(expected.values().sum::<u32>(), 9, "{expected:?}");
+
+    let put = ["transfer", "--only", "mail", "--from", &src, "--to", &uri, "--to-token-file", &alice];
+    let o = ferry_chunked(&data, &put);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 9, "{r}");
+    let warnings = r["report"]["verticals"]["mail"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("Imported drafts"), "a draft is said to be a message now: {warnings}");
+    // the large message went in a resumable session, in several chunks
+    let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    assert_eq!(requests["POST /upload/gmail/v1/users/{userId}/messages/import"], 9, "{requests}");
+    assert!(requests["PUT /upload/gmail/v1/users/{userId}/messages/import"].as_u64().unwrap() >= 24, "{requests}");
+    // again: Gmail would take every message a second time; ferry finds each instead
+    let o = ferry_chunked(&data, &put);
+    let r = report(&o);
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 9), "a rerun writes nothing: {r}");
+    assert_eq!(gmail_messages(&stand, "alice"), 9);
+
+    // out again: each message byte for byte, folders as labels and back, flags kept
+    let pkg = dir.path().join("gmail.zip");
+    let o = ferry_google(
+        &data,
+        &["transfer", "--only", "mail", "--from", &uri, "--from-token-file", &alice, "--to", &format!("package:{}", pkg.display())],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 9, "{}", text(&o));
+    let (got, records) = package_mail(&pkg);
+    let drafts_moved: std::collections::BTreeMap<(String, String), u32> =
+        expected.into_iter().map(|((c, s), n)| ((if c == "Drafts" { "Imported drafts".to_owned() } else { c }, s), n)).collect();
+    assert_eq!(got, drafts_moved, "every message byte for byte, in its folder");
+    let flags = |subject: &str| records[subject]["record"]["flags"].as_array().cloned().unwrap_or_default();
+    assert_eq!(flags("Grüße aus Köln"), [serde_json::json!("\\Flagged"), serde_json::json!("\\Seen")]);
+    assert_eq!(flags("lunch?"), Vec::<serde_json::Value>::new(), "unread stays unread");
+    assert_eq!(flags("review"), Vec::<serde_json::Value>::new(), "an mbox message without Status R is unread");
+    assert_eq!(flags("budget"), [serde_json::json!("\\Seen")]);
+    assert_eq!(records["Re: lunch?"]["container"], "Sent");
+    assert!(records["the raw photos"]["record"]["received"].as_str().unwrap().starts_with("2025-01-09T10:00:00"), "internalDate kept");
+    stand.assert_no_violations();
+}
+
+#[test]
+fn gmail_follows_gmail_by_history_and_lists_everything_again_when_the_history_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (format!("alice-refresh={GMAIL}"), format!("bob-refresh={GMAIL}"));
+    let stand = Stand::start("google", dir.path(), &["--grant", &a, "--grant", &b]);
+    let uri = |user: &str| format!("google://{user}?api=http://127.0.0.1:{}", stand.port);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", GMAIL);
+    let bob = stand.tokens(dir.path(), "bob-refresh", "/token", GMAIL);
+    let data = dir.path().join("data");
+    let o = ferry_chunked(
+        &data,
+        &["transfer", "--only", "mail", "--from", &mailboxes(dir.path()), "--to", &uri("alice"), "--to-token-file", &alice],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 9, "{}", text(&o));
+    let ab = [
+        "transfer",
+        "--incremental",
+        "--only",
+        "mail",
+        "--from",
+        &uri("alice"),
+        "--from-token-file",
+        &alice,
+        "--to",
+        &uri("bob"),
+        "--to-token-file",
+        &bob,
+    ];
+    let r = report(&ferry_chunked(&data, &ab));
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 9), "{r}");
+    // B has A's labels: a user label per folder, the system ones for INBOX and Sent
+    let state = stand.call("GET", "/_fake/state", "");
+    let names: Vec<&str> =
+        state["users"]["bob"]["gmail"]["labels"].as_object().unwrap().values().map(|l| l["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Work") && names.contains(&"Imported drafts") && !names.contains(&"Sent"), "{names:?}");
+    // one more at A: the next run reads A's history and moves that one only
+    let more = dir.path().join("more");
+    write(
+        &more.join("mail/Work.mbox"),
+        b"From x Sun Jan 12 09:00:00 2025\nFrom: heidi@example.com\nTo: alice@example.com\nSubject: new\nDate: Sun, 12 Jan 2025 09:00:00 +0000\nMessage-ID: <n1@example.com>\n\nNew.\n\n",
+    );
+    let o = ferry_google(
+        &data,
+        &["transfer", "--only", "mail", "--from", &format!("dir:{}", more.display()), "--to", &uri("alice"), "--to-token-file", &alice],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 1, "{}", text(&o));
+    let before = stand.call("GET", "/_fake/requests", "")["requests"]["GET /gmail/v1/users/{userId}/messages/{id}"].as_u64().unwrap_or(0);
+    let r = report(&ferry_chunked(&data, &ab));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (1, 1), "only the new one: {r}");
+    let after = stand.call("GET", "/_fake/requests", "")["requests"]["GET /gmail/v1/users/{userId}/messages/{id}"].as_u64().unwrap_or(0);
+    assert!(after - before <= 3, "one message read at A (and one label check at B), not all: {}", after - before);
+    // A's history is gone: everything is listed, nothing is written twice
+    stand.call("POST", "/_fake/faults", r#"{"expire_sync_tokens": true, "user": "alice"}"#);
+    let o = ferry_chunked(&data, &ab);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (10, 0), "listed in full, nothing new: {r}");
+    assert_eq!(gmail_messages(&stand, "bob"), 10, "no message twice at B");
+    stand.assert_no_violations();
+}
+
+#[test]
+fn a_spent_gmail_quota_is_waited_out_and_the_job_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant = format!("alice-refresh={GMAIL}");
+    // 50 units a minute: the second message's import (25) does not fit until the first
+    // message's units come back, a minute later
+    let stand = Stand::start("google", dir.path(), &["--grant", &grant, "--gmail-user-units", "50"]);
+    let uri = format!("google://alice?api=http://127.0.0.1:{}", stand.port);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", GMAIL);
+    let src = dir.path().join("two");
+    write(
+        &src.join("mail/INBOX.mbox"),
+        b"From x Mon Jan 13 09:00:00 2025\nFrom: a@example.org\nSubject: one\nDate: Mon, 13 Jan 2025 09:00:00 +0000\nMessage-ID: <q1@example.org>\nStatus: RO\n\n1\n\n\
+          From x Mon Jan 13 09:01:00 2025\nFrom: a@example.org\nSubject: two\nDate: Mon, 13 Jan 2025 09:01:00 +0000\nMessage-ID: <q2@example.org>\nStatus: RO\n\n2\n\n",
+    );
+    let started = std::time::Instant::now();
+    let o = ferry_google(
+        &dir.path().join("data"),
+        &["transfer", "--only", "mail", "--from", &format!("dir:{}", src.display()), "--to", &uri, "--to-token-file", &alice],
+    );
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 2, "{r}");
+    assert!(stand.answered(403) >= 1, "Gmail said userRateLimitExceeded");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(45), "the job waited for the quota: {:?}", started.elapsed());
+    assert_eq!(gmail_messages(&stand, "alice"), 2, "each message once");
+    stand.assert_no_violations();
+}
+
+/// Files as a folder holds them: a tree with a file of a few MiB (several upload chunks),
+/// a small text, an empty file.
+fn file_tree(dir: &Path) -> (String, String) {
+    let src = dir.join("tree");
+    let big: Vec<u8> = base64_lines(1_300_000).into_bytes();
+    write(&src.join("files/Documents/Projects/ferry/big.bin"), &big);
+    write(&src.join("files/Documents/notes.txt"), "Notizen: Grüße\n".as_bytes());
+    // 2024-05-01T12:00:00Z
+    let may = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_714_564_800);
+    std::fs::File::options().write(true).open(src.join("files/Documents/notes.txt")).unwrap().set_modified(may).unwrap();
+    write(&src.join("files/Documents/empty.txt"), b"");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&big));
+    (format!("dir:{}", src.display()), sha)
+}
+
+/// The files of a package: (container, name) -> SHA-256.
+fn package_files(pkg: &Path) -> std::collections::BTreeMap<(String, String), String> {
+    package_file_records(pkg).into_iter().map(|(k, r)| (k, r["content"]["sha256"].as_str().unwrap().to_owned())).collect()
+}
+
+/// The records of a package's files by (container, name).
+fn package_file_records(pkg: &Path) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+    let mut body = String::new();
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    std::io::Read::read_to_string(&mut z.by_name("files/files.jsonl").unwrap(), &mut body).unwrap();
+    body.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| ((r["container"].as_str().unwrap().to_owned(), r["record"]["name"].as_str().unwrap().to_owned()), r))
+        .collect()
+}
+
+#[test]
+fn files_go_into_drive_and_out_again_with_docs_exported_and_follow_by_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (format!("alice-refresh={DRIVE}"), format!("bob-refresh={DRIVE}"));
+    let stand = Stand::start("google", dir.path(), &["--grant", &a, "--grant", &b]);
+    let uri = |user: &str| format!("google://{user}?api=http://127.0.0.1:{}", stand.port);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", DRIVE);
+    let bob = stand.tokens(dir.path(), "bob-refresh", "/token", DRIVE);
+    let data = dir.path().join("data");
+    let (src, big_sha) = file_tree(dir.path());
+    let put = ["transfer", "--only", "files", "--from", &src, "--to", &uri("alice"), "--to-token-file", &alice];
+    let o = ferry_chunked(&data, &put);
+    let r = report(&o);
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 3), "{}", text(&o));
+    let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    assert!(requests["PUT /upload/drive/v3/files"].as_u64().unwrap() >= 7, "1.3 MB in 256 KiB chunks: {requests}");
+    let r = report(&ferry_chunked(&data, &put));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 3), "a rerun writes nothing: {r}");
+    // a Google document beside them, made in Google's editor
+    stand.call(
+        "POST",
+        "/_fake/seed",
+        r#"{"user": "alice", "drive": {"files": [{"name": "Plan", "mimeType": "application/vnd.google-apps.document", "content": "Step one.", "contentType": "text/plain"}]}}"#,
+    );
+    let pkg = dir.path().join("drive.zip");
+    let o = ferry_google(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "files",
+            "--from",
+            &uri("alice"),
+            "--from-token-file",
+            &alice,
+            "--to",
+            &format!("package:{}", pkg.display()),
+        ],
+    );
+    let r = report(&o);
+    assert_eq!(total(&r, "transferred"), 4, "{}", text(&o));
+    let warnings = r["report"]["verticals"]["files"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("exported as Word (.docx"), "the export's format is named: {warnings}");
+    let files = package_files(&pkg);
+    assert_eq!(files[&("Documents/Projects/ferry".to_owned(), "big.bin".to_owned())], big_sha, "byte for byte: {files:?}");
+    let empty = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b""));
+    assert_eq!(files[&("Documents".to_owned(), "empty.txt".to_owned())], empty);
+    assert!(files.contains_key(&(String::new(), "Plan.docx".to_owned())), "{files:?}");
+    let notes = &package_file_records(&pkg)[&("Documents".to_owned(), "notes.txt".to_owned())];
+    assert!(notes["record"]["modified"].as_str().unwrap().starts_with("2024-05-01T12:00:00"), "modifiedTime kept: {notes}");
+    // A to B by Drive's change log: everything, then only the new file
+    let ab = [
+        "transfer",
+        "--incremental",
+        "--only",
+        "files",
+        "--from",
+        &uri("alice"),
+        "--from-token-file",
+        &alice,
+        "--to",
+        &uri("bob"),
+        "--to-token-file",
+        &bob,
+    ];
+    let r = report(&ferry_chunked(&data, &ab));
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 4), "{r}");
+    let more = dir.path().join("more");
+    write(&more.join("files/Documents/later.txt"), b"later\n");
+    let o = ferry_google(
+        &data,
+        &["transfer", "--only", "files", "--from", &format!("dir:{}", more.display()), "--to", &uri("alice"), "--to-token-file", &alice],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 1, "{}", text(&o));
+    let r = report(&ferry_chunked(&data, &ab));
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (1, 1), "only the change: {r}");
+    let state = stand.call("GET", "/_fake/state", "");
+    let at_b: Vec<&str> =
+        state["users"]["bob"]["drive"]["files"].as_object().unwrap().values().map(|f| f["name"].as_str().unwrap()).collect();
+    for name in ["big.bin", "notes.txt", "empty.txt", "Plan.docx", "later.txt", "Documents", "Projects", "ferry"] {
+        assert_eq!(at_b.iter().filter(|n| **n == name).count(), 1, "{name} once at B: {at_b:?}");
+    }
+    stand.assert_no_violations();
+}
+
+/// The API requests a stand-in's fault counters count so far: every request but those to
+/// `/token` and those refused for their (stale) access token.
+fn counted_requests(stand: &Stand) -> u64 {
+    let r = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    let all: u64 = r.as_object().unwrap().iter().filter(|(k, _)| !k.ends_with(" /token")).map(|(_, v)| v.as_u64().unwrap()).sum();
+    all - stand.answered(401) as u64
+}
+
+#[test]
+fn an_upload_broken_off_mid_file_resumes_where_drive_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (format!("alice-refresh={DRIVE}"), format!("bob-refresh={DRIVE}"));
+    let stand = Stand::start("google", dir.path(), &["--grant", &a, "--grant", &b]);
+    let uri = |user: &str| format!("google://{user}?api=http://127.0.0.1:{}", stand.port);
+    let src = dir.path().join("big");
+    let big = base64_lines(1_300_000).into_bytes();
+    write(&src.join("files/Projects/big.bin"), &big);
+    let src = format!("dir:{}", src.display());
+    let chunks = (big.len() as u64).div_ceil(262_144);
+    // the requests ferry makes up to the file's first chunk, counted on bob's Drive
+    let bob = stand.tokens(dir.path(), "bob-refresh", "/token", DRIVE);
+    let o = ferry_chunked(
+        &dir.path().join("bob"),
+        &["transfer", "--only", "files", "--from", &src, "--to", &uri("bob"), "--to-token-file", &bob],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 1, "{}", text(&o));
+    let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    assert_eq!(requests["PUT /upload/drive/v3/files"], chunks, "{requests}");
+    let first_chunk = counted_requests(&stand) - chunks + 1;
+    // on alice's: the second chunk fails (503), and so does the first question what the
+    // session holds; the upload goes on in the same session from where Drive has it
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", DRIVE);
+    stand.call("POST", "/_fake/faults", &format!(r#"{{"server_error": 503, "after": {first_chunk}, "times": 2}}"#));
+    let o = ferry_chunked(
+        &dir.path().join("alice"),
+        &["transfer", "--only", "files", "--from", &src, "--to", &uri("alice"), "--to-token-file", &alice],
+    );
+    let r = report(&o);
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 1), "{}", text(&o));
+    assert_eq!(stand.answered(503), 2, "the chunk and the first status query failed");
+    let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    assert_eq!(requests["POST /upload/drive/v3/files"], 2, "one session each, none started over: {requests}");
+    assert_eq!(requests["PUT /upload/drive/v3/files"], 2 * chunks + 3, "two status queries and the chunk again: {requests}");
+    let pkg = dir.path().join("alice.zip");
+    let o = ferry_google(
+        &dir.path().join("alice"),
+        &[
+            "transfer",
+            "--only",
+            "files",
+            "--from",
+            &uri("alice"),
+            "--from-token-file",
+            &alice,
+            "--to",
+            &format!("package:{}", pkg.display()),
+        ],
+    );
+    assert_eq!(total(&report(&o), "transferred"), 1, "{}", text(&o));
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&big));
+    assert_eq!(package_files(&pkg)[&("Projects".to_owned(), "big.bin".to_owned())], sha, "byte for byte");
+    stand.assert_no_violations();
+}
+
+#[test]
+fn a_full_drive_stops_the_job_as_a_full_destination_and_read_only_grants_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, c, m) = (format!("alice-refresh={DRIVE}"), format!("carol-refresh={DRIVE_RO}"), format!("mallory-refresh={GMAIL_RO}"));
+    let stand = Stand::start("google", dir.path(), &["--grant", &a, "--grant", &c, "--grant", &m, "--drive-storage-limit", "1000000"]);
+    let uri = format!("google://me?api=http://127.0.0.1:{}", stand.port);
+    let (src, _) = file_tree(dir.path());
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", DRIVE);
+    let o =
+        ferry_chunked(&dir.path().join("data"), &["transfer", "--only", "files", "--from", &src, "--to", &uri, "--to-token-file", &alice]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("storageQuotaExceeded") && said.contains("the destination is full"), "{said}");
+    let carol = stand.tokens(dir.path(), "carol-refresh", "/token", DRIVE_RO);
+    let o =
+        ferry_chunked(&dir.path().join("data2"), &["transfer", "--only", "files", "--from", &src, "--to", &uri, "--to-token-file", &carol]);
+    assert!(!o.status.success() && text(&o).contains("needs the scope https://www.googleapis.com/auth/drive"), "{}", text(&o));
+    let mallory = stand.tokens(dir.path(), "mallory-refresh", "/token", GMAIL_RO);
+    let o = ferry_chunked(
+        &dir.path().join("data3"),
+        &["transfer", "--only", "mail", "--from", &mailboxes(dir.path()), "--to", &uri, "--to-token-file", &mallory],
+    );
+    assert!(!o.status.success() && text(&o).contains("needs the scope https://www.googleapis.com/auth/gmail.modify"), "{}", text(&o));
+    let state = stand.call("GET", "/_fake/state", "");
+    for user in ["carol", "mallory"] {
+        assert!(state["users"][user]["drive"]["files"].as_object().is_none_or(|f| f.len() <= 1), "nothing at {user}'s");
+        assert!(state["users"][user]["gmail"]["messages"].as_object().is_none_or(|m| m.is_empty()), "nothing at {user}'s");
+    }
+    stand.assert_no_violations();
+}

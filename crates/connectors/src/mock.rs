@@ -82,6 +82,9 @@ where
                         return;
                     }
                     let a = handler(Request { method, path, headers, body }).await;
+                    if a.status == 0 {
+                        return; // status 0: the connection is lost before an answer
+                    }
                     let mut out = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", a.status, a.body.len());
                     for (n, v) in &a.headers {
                         out.push_str(&format!("{n}: {v}\r\n"));

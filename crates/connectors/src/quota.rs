@@ -317,6 +317,8 @@ mod tests {
         assert_eq!(gmail.cost("POST", "/upload/gmail/v1/users/me/messages/import"), 25);
         assert_eq!(gmail.cost("GET", "/gmail/v1/users/me/messages/abc"), 5);
         assert_eq!(gmail.cost("GET", "/gmail/v1/users/me/profile"), 1);
+        assert_eq!(gmail.cost("POST", "/gmail/v1/users/me/messages/18c2/modify"), 5);
+        assert_eq!(gmail.cost("POST", "/gmail/v1/users/me/messages/import"), 25);
         assert!(gmail.applies("gmail.googleapis.com", Some(443), None, "GET", "/gmail/v1/users/me/messages"));
         assert!(!gmail.applies("graph.microsoft.com", Some(443), None, "GET", "/gmail/v1/users/me/messages"));
         let media = all.iter().find(|l| l.name == "mastodon-media").unwrap();

@@ -30,6 +30,9 @@ pub struct Item {
     pub attachments: Vec<Attachment>,
     /// Other items this one points at: a reply's parent, a playlist's tracks, a post's media.
     pub references: Vec<Reference>,
+    /// What the source could not give as it holds it (a Google document exported as
+    /// DOCX): fidelity warnings reported with the item wherever it goes.
+    pub source_warnings: Vec<String>,
 }
 
 /// A named content stream that belongs to an item.
@@ -71,6 +74,7 @@ impl Item {
             standard: None,
             attachments: vec![],
             references: vec![],
+            source_warnings: vec![],
         }
     }
 

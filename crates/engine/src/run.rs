@@ -687,6 +687,11 @@ fn row(
     sha256: Option<String>,
     warnings: Vec<String>,
 ) -> ItemRow {
+    // what the source already said it could not give goes with the item, wherever it went
+    let warnings = match outcome {
+        Outcome::Failed => warnings,
+        _ => [item.source_warnings.clone(), warnings].concat(),
+    };
     ItemRow {
         vertical: item.vertical(),
         source_id: item.id.clone(),

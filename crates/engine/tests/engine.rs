@@ -58,6 +58,7 @@ impl PageStream for Pages {
                     standard: None,
                     attachments: vec![],
                     references: vec![],
+                    source_warnings: vec![],
                 })
             })
             .collect();

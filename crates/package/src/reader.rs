@@ -234,6 +234,7 @@ impl ItemIter {
             standard: None,
             attachments,
             references: rec.references,
+            source_warnings: vec![],
         })
     }
 

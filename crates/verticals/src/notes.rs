@@ -91,6 +91,7 @@ fn read(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError> {
         standard: None,
         attachments: vec![],
         references: vec![],
+        source_warnings: vec![],
     })
 }
 

@@ -95,9 +95,11 @@ def only_metadata(ctx):
 
 
 def expire_sync(u):
-    """The expire_sync_tokens fault: every earlier startHistoryId now answers 404."""
+    """The expire_sync_tokens fault: every startHistoryId issued so far (the mailbox's
+    current one too) now answers 404; the mailbox moves on to a new id, valid from now."""
     b = box(u)
     b["history"] = []
+    bump(b)
     b["floor"] = b["historyId"]
 
 

@@ -1076,6 +1076,14 @@ class GmailTest(Base):
             f.faults(expire_sync_tokens=True)
             st, _, e = f.call("GET", GM + "/history", user="mia", query={"startHistoryId": latest})
             self.assertEqual(404, st)
+            # the id current when the fault came is expired too (nothing changed since); a
+            # new one is valid
+            st, _, e = f.call("GET", GM + "/history", user="mia", query={"startHistoryId": fresh})
+            self.assertEqual(404, st)
+            after = self.ok(f.call("GET", GM + "/profile", user="mia"))["historyId"]
+            self.assertGreater(int(after), int(fresh))
+            self.assertEqual({"historyId": after},
+                             self.ok(f.call("GET", GM + "/history", user="mia", query={"startHistoryId": after})))
             st, _, e = f.call("GET", GM + "/history", user="mia", query={"startHistoryId": str(10 ** 15)})
             self.assertEqual(404, st)
             st, _, e = f.call("GET", GM + "/history", user="mia")

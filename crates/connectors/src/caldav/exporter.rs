@@ -175,6 +175,7 @@ impl Pages {
                 standard: None,
                 attachments: vec![],
                 references: vec![],
+                source_warnings: vec![],
             });
             match item {
                 Ok(i) if !self.verticals.contains(&i.vertical()) => {}

@@ -352,6 +352,7 @@ impl Walk<'_> {
                         standard: Some(Standard { text: c.v4.text, warnings: c.v4.warnings }),
                         attachments: vec![],
                         references: vec![],
+                        source_warnings: vec![],
                     })
                 }
                 Err(e) => Err(codec_err(Vertical::Contacts, &file, e)),
@@ -386,6 +387,7 @@ impl Walk<'_> {
                         standard: None,
                         attachments: vec![],
                         references: vec![],
+                        source_warnings: vec![],
                     })
                 }
                 Err(e) => Err(item_err(Vertical::Contacts, &format!("{file}:{line}"), format!("{file} line {line}"), e)),
@@ -421,6 +423,7 @@ impl Walk<'_> {
                         standard: None,
                         attachments: vec![],
                         references: vec![],
+                        source_warnings: vec![],
                     })
                 }
                 Err(e) => Err(codec_err(home, &file, e)),
@@ -458,6 +461,7 @@ impl Walk<'_> {
                         standard: None,
                         attachments: vec![],
                         references: vec![],
+                        source_warnings: vec![],
                     })
                 }
                 Err(e) => Err(codec_err(Vertical::Mail, &file, e)),
@@ -498,6 +502,7 @@ impl Walk<'_> {
             standard: None,
             attachments: vec![],
             references: vec![],
+            source_warnings: vec![],
         })
     }
 
@@ -606,6 +611,7 @@ impl Walk<'_> {
                 standard: None,
                 attachments: vec![],
                 references: vec![],
+                source_warnings: vec![],
             })
         })();
         if !self.send(item) {
@@ -638,6 +644,7 @@ impl Walk<'_> {
                 standard: None,
                 attachments: vec![],
                 references: vec![],
+                source_warnings: vec![],
             }
         });
         self.send(item)

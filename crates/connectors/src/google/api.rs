@@ -2,7 +2,7 @@
 //! "handle errors" page) mapped to what the engine does: rate limits are waited out (for
 //! `Retry-After`, else with backoff), a spent daily quota pauses the job until the next
 //! midnight in California, a missing scope stops it, an expired sync token asks for a
-//! full listing.
+//! full listing, a full Drive is a full destination.
 
 pub use crate::http::json_body as with_json;
 use crate::http::read_bounded as read;
@@ -13,6 +13,8 @@ use serde_json::Value;
 
 const MAX_ANSWER: usize = 64 << 20;
 const MAX_ERROR: usize = 64 << 10;
+/// How long a spent per-minute budget is waited for before the request is tried again.
+pub const PER_MINUTE_STEP: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// What an error answer says, besides its mapped error.
 #[derive(Debug, Default, PartialEq)]
@@ -74,6 +76,15 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Reas
     let msg = format!("{what}: {status} {} {message}", r.reasons.first().map(String::as_str).unwrap_or(&r.status)).trim_end().to_owned();
     let e = if r.has("dailyLimitExceeded") || r.has("quotaExceeded") {
         ConnectorError::QuotaSpent { message: msg, resume_at: next_quota_day() }
+    } else if r.has("storageQuotaExceeded") {
+        // Drive's storage (not a request quota): nothing more fits until the owner makes room
+        ConnectorError::QuotaExceeded(format!("{msg}: the destination is full"))
+    } else if r.has("exportSizeLimitExceeded") {
+        ConnectorError::Item(format!("{msg} (Google exports Docs Editors files of up to 10 MB only)"))
+    } else if r.has("userRateLimitExceeded") && throttle.is_none() {
+        // a per-user budget of a minute (Gmail's quota units, Drive's queries): waited out
+        // in steps, without spending the retries meant for failures
+        ConnectorError::throttled(msg, PER_MINUTE_STEP)
     } else if status == 429
         || r.has("rateLimitExceeded")
         || r.has("userRateLimitExceeded")
@@ -104,17 +115,66 @@ pub async fn error(what: &str, resp: reqwest::Response) -> (ConnectorError, Reas
     (e, r)
 }
 
+/// Sends the request; an error answer as [`error`] maps it, a success comes back unread
+/// (for answers read as they arrive).
+pub async fn send_ok(
+    http: &Http,
+    what: &str,
+    make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+) -> Result<reqwest::Response, (ConnectorError, Option<Reasons>)> {
+    let resp = http.send(what, make).await.map_err(|e| (e, None))?;
+    if !resp.status().is_success() {
+        let (e, r) = error(what, resp).await;
+        return Err((e, Some(r)));
+    }
+    Ok(resp)
+}
+
+/// [`send_ok`] for a content stream, which has no engine around it to try again:
+/// failures worth another try, and throttles, are waited out a few times.
+pub async fn send_patiently(
+    http: &Http,
+    what: &str,
+    make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+) -> Result<reqwest::Response, ConnectorError> {
+    let mut tries = 0u32;
+    loop {
+        match send_ok(http, what, make).await {
+            Ok(r) => return Ok(r),
+            Err((e, _)) if e.is_transient() && tries < 6 => {
+                tries += 1;
+                let wait = e
+                    .throttled_until()
+                    .map(|t| t.saturating_duration_since(std::time::Instant::now()))
+                    .unwrap_or(std::time::Duration::from_millis(250 << tries))
+                    .min(std::time::Duration::from_secs(60));
+                tokio::time::sleep(wait).await;
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// An error as a content stream's: worth another try (transient) as `Interrupted`, which
+/// importers map back to a retry.
+pub fn as_io(e: ConnectorError) -> std::io::Error {
+    let kind = if e.is_transient() { std::io::ErrorKind::Interrupted } else { std::io::ErrorKind::Other };
+    std::io::Error::new(kind, e.to_string())
+}
+
+/// Reads a small JSON answer (a resource Google made).
+pub async fn read_json<T: DeserializeOwned>(what: &str, resp: reqwest::Response) -> Result<T, ConnectorError> {
+    let body = read(what, resp, MAX_ERROR * 16).await?;
+    serde_json::from_slice(&body).map_err(|e| ConnectorError::Fatal(format!("{what}: Google's answer is not what its API says: {e}")))
+}
+
 /// Sends the request and reads its JSON answer; an error answer as [`error`] maps it.
 pub async fn json<T: DeserializeOwned>(
     http: &Http,
     what: &str,
     make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
 ) -> Result<T, (ConnectorError, Option<Reasons>)> {
-    let resp = http.send(what, make).await.map_err(|e| (e, None))?;
-    if !resp.status().is_success() {
-        let (e, r) = error(what, resp).await;
-        return Err((e, Some(r)));
-    }
+    let resp = send_ok(http, what, make).await?;
     let body = read(what, resp, MAX_ANSWER).await.map_err(|e| (e, None))?;
     serde_json::from_slice(&body)
         .map_err(|e| (ConnectorError::Fatal(format!("{what}: Google's answer is not what its API says: {e}")), None))

@@ -18,6 +18,18 @@ pub const CALENDAR: &str = "https://www.googleapis.com/auth/calendar";
 /// Events only: enough to read or write the events of calendars that exist.
 pub const CALENDAR_EVENTS: &str = "https://www.googleapis.com/auth/calendar.events";
 pub const CALENDAR_EVENTS_READ: &str = "https://www.googleapis.com/auth/calendar.events.readonly";
+pub const GMAIL_API: &str = "https://gmail.googleapis.com";
+/// Everything in the mailbox (Gmail's "full access" scope).
+pub const MAIL: &str = "https://mail.google.com/";
+pub const GMAIL_READ: &str = "https://www.googleapis.com/auth/gmail.readonly";
+pub const GMAIL_MODIFY: &str = "https://www.googleapis.com/auth/gmail.modify";
+pub const GMAIL_INSERT: &str = "https://www.googleapis.com/auth/gmail.insert";
+pub const GMAIL_LABELS: &str = "https://www.googleapis.com/auth/gmail.labels";
+pub const DRIVE_API: &str = "https://www.googleapis.com";
+pub const DRIVE: &str = "https://www.googleapis.com/auth/drive";
+pub const DRIVE_READ: &str = "https://www.googleapis.com/auth/drive.readonly";
+/// Only the files the app made (or was given).
+pub const DRIVE_FILE: &str = "https://www.googleapis.com/auth/drive.file";
 
 impl GoogleConfig {
     pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
@@ -37,6 +49,16 @@ impl GoogleConfig {
     /// The URL of `path` on the Calendar API.
     pub fn calendar(&self, path: &str) -> String {
         format!("{}{path}", self.0.api.as_deref().unwrap_or(CALENDAR_API))
+    }
+
+    /// The URL of `path` on the Gmail API (`/gmail/v1/...`, `/upload/gmail/v1/...`).
+    pub fn gmail(&self, path: &str) -> String {
+        format!("{}{path}", self.0.api.as_deref().unwrap_or(GMAIL_API))
+    }
+
+    /// The URL of `path` on the Drive API (`/drive/v3/...`, `/upload/drive/v3/...`).
+    pub fn drive(&self, path: &str) -> String {
+        format!("{}{path}", self.0.api.as_deref().unwrap_or(DRIVE_API))
     }
 
     pub fn require(&self, needed: &[&str], what: &str) -> Result<(), ConnectorError> {

@@ -1,6 +1,7 @@
 use super::api;
 use super::config::{
-    CALENDAR, CALENDAR_EVENTS, CALENDAR_EVENTS_READ, CALENDAR_READ, CONTACTS, CONTACTS_READ, GoogleConfig, TASKS, TASKS_READ,
+    CALENDAR, CALENDAR_EVENTS, CALENDAR_EVENTS_READ, CALENDAR_READ, CONTACTS, CONTACTS_READ, DRIVE, DRIVE_READ, GMAIL_MODIFY, GMAIL_READ,
+    GoogleConfig, MAIL, TASKS, TASKS_READ,
 };
 use super::people::{PERSON_FIELDS, contact_from_person};
 use crate::http::Http;
@@ -79,6 +80,14 @@ impl Exporter for GoogleExporter {
                 known.insert(c.id.clone(), c);
             }
         }
+        if verticals.contains(&Vertical::Mail) {
+            self.cfg.require(&[GMAIL_READ, GMAIL_MODIFY, MAIL], "reading Gmail")?;
+            out.push(Stream { name: "gmail".into(), verticals: vec![Vertical::Mail] });
+        }
+        if verticals.contains(&Vertical::Files) {
+            self.cfg.require(&[DRIVE_READ, DRIVE], "reading Google Drive")?;
+            out.push(Stream { name: "drive".into(), verticals: vec![Vertical::Files] });
+        }
         if verticals.contains(&Vertical::Tasks) {
             self.cfg.require(&[TASKS_READ, TASKS], "reading Google tasks")?;
             let lists = super::tasks::lists(&self.cfg, &self.http).await?;
@@ -124,6 +133,13 @@ impl GoogleExporter {
             Some(("chg", t)) => (since, Some(t.to_owned())),
             _ => (since, None),
         };
+        if stream.name == "gmail" {
+            let labels = super::gmail_pages::labels(&self.cfg, &self.http).await?;
+            return Ok(Box::new(super::gmail_pages::MailPages::new(self.cfg.clone(), self.http.clone(), labels, since, token)));
+        }
+        if stream.name == "drive" {
+            return Ok(Box::new(super::drive::DrivePages::new(self.cfg.clone(), self.http.clone(), since, token)));
+        }
         if let Some(id) = stream.name.strip_prefix("calendar:") {
             let cal = self.calendars.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
             let cal = cal.ok_or_else(|| ConnectorError::Fatal(format!("the calendar {id} is no longer in the account's list")))?;

@@ -25,6 +25,8 @@ pub struct GoogleImporter {
     groups: OnceCell<Mutex<HashMap<String, String>>>,
     tasks: super::tasks::TaskWriter,
     events: super::calendar::EventWriter,
+    mail: super::gmail_writer::MailWriter,
+    files: super::drive_writer::FileWriter,
 }
 
 type Index = HashMap<String, (String, String, String)>;
@@ -42,6 +44,8 @@ impl GoogleImporter {
             groups: OnceCell::new(),
             tasks: super::tasks::TaskWriter::new(),
             events: super::calendar::EventWriter::new(),
+            mail: super::gmail_writer::MailWriter::new(),
+            files: super::drive_writer::FileWriter::new(),
         })
     }
 
@@ -258,6 +262,12 @@ impl Importer for GoogleImporter {
         if let Record::Task(t) = &item.record {
             self.cfg.require(&[TASKS], "writing Google tasks")?;
             return self.tasks.put(&self.cfg, &self.http, item, t).await;
+        }
+        if let Record::Mail(_) = &item.record {
+            return self.mail.put(&self.cfg, &self.http, item).await;
+        }
+        if let Record::File(_) = &item.record {
+            return self.files.put(&self.cfg, &self.http, item, &self.key(item)).await;
         }
         if let Record::Event(_) = &item.record {
             self.cfg.require(&[CALENDAR, CALENDAR_EVENTS], "writing Google calendars")?;

@@ -2,16 +2,26 @@
 //! token set (`ferry connect google`). So far: contacts, both ways, with the People API
 //! (contact groups as containers and categories), incremental by sync token; tasks, both
 //! ways, with the Tasks API (task lists as containers); calendars, both ways, with the
-//! Calendar API (a series with its exceptions as one item, incremental by sync token).
-//! See docs/connectors/google.md.
+//! Calendar API (a series with its exceptions as one item, incremental by sync token);
+//! mail, both ways, with the Gmail API (labels as containers and keywords, each message
+//! byte for byte, incremental by history id); files, both ways, with the Drive API
+//! (folders as containers, Google's documents exported, resumable uploads, incremental
+//! by change token). See docs/connectors/google.md.
 
 mod api;
 mod calendar;
 mod config;
+mod drive;
+mod drive_writer;
 mod exporter;
+mod gmail;
+mod gmail_pages;
+mod gmail_raw;
+mod gmail_writer;
 mod importer;
 mod people;
 mod tasks;
+mod upload;
 
 pub use config::GoogleConfig;
 
@@ -22,9 +32,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "google",
     schemes: &["google"],
     address: "google://ACCOUNT (a connected Google account; ?api=URL for a stand-in server)",
-    description: "A Google account through its own APIs: contacts (People API), calendars (Calendar API), tasks (Tasks API)",
-    exports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks],
-    imports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks],
+    description: "A Google account through its own APIs: contacts (People API), calendars (Calendar API), tasks (Tasks API), mail (Gmail API), files (Drive API)",
+    exports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Files],
+    imports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Files],
     auth: AuthKind::OAuth2,
     credentials: &[CredentialKind::Bearer],
     incremental: true,

@@ -324,6 +324,7 @@ impl Pages {
                 standard: None,
                 attachments: vec![],
                 references: vec![],
+                source_warnings: vec![],
             }));
         }
         Ok(out)

@@ -238,6 +238,7 @@ impl Pager {
             standard: None,
             attachments,
             references: w.references,
+            source_warnings: vec![],
         })
     }
 

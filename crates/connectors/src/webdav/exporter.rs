@@ -169,6 +169,7 @@ impl Walk {
                 standard: None,
                 attachments: vec![],
                 references: vec![],
+                source_warnings: vec![],
             }));
         }
         self.files.extend(items);
