@@ -104,6 +104,7 @@ impl Social {
             standard: None,
             attachments: vec![],
             references: vec![],
+            source_warnings: vec![],
         })
     }
 
@@ -220,6 +221,7 @@ fn read(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError> {
         standard: None,
         attachments: vec![],
         references: vec![],
+        source_warnings: vec![],
     })
 }
 

@@ -191,6 +191,7 @@ impl DrivePages {
             standard: None,
             attachments: vec![],
             references: vec![],
+            source_warnings: vec![],
         }
     }
 }

@@ -191,6 +191,7 @@ pub fn item(g: &Value, id: &str, folder: &Folder, cfg: &Arc<MicrosoftConfig>, ht
         standard: None,
         attachments: vec![],
         references: vec![],
+        source_warnings: vec![],
     }
 }
 
