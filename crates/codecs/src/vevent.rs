@@ -147,7 +147,20 @@ fn with_timezones(text: String) -> String {
     if cal.add_missing_timezones() == 0 {
         return text;
     }
-    cal.to_string()
+    // the VTIMEZONEs only, put before the events: the events stay as they were written
+    let whole = cal.to_string();
+    let mut zones = String::new();
+    let mut rest = whole.as_str();
+    while let Some(start) = rest.find("BEGIN:VTIMEZONE") {
+        let Some(len) = rest[start..].find("END:VTIMEZONE\r\n") else { break };
+        let end = start + len + "END:VTIMEZONE\r\n".len();
+        zones.push_str(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    match text.find("BEGIN:VEVENT") {
+        Some(at) if !zones.is_empty() => format!("{}{zones}{}", &text[..at], &text[at..]),
+        _ => text,
+    }
 }
 
 /// One date property line (`EXDATE;TZID=Europe/Berlin:20250310T090000`), or `None` for a
