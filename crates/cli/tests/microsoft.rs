@@ -938,3 +938,116 @@ fn outlook_calendars_come_out_as_icalendar_with_their_series_and_go_back_to_outl
     assert_eq!((total(&r, "found"), total(&r, "transferred")), (4, 0), "{r}");
     graph.assert_no_violations();
 }
+
+/// The package's items as (vertical, container, content hash) without the containers: what
+/// two services name their folders differently does not hide a lost or changed byte.
+fn contents(pkg: &Path) -> std::collections::BTreeMap<String, u32> {
+    let mut out = std::collections::BTreeMap::new();
+    for ((v, _, sha), n) in package_items(pkg) {
+        *out.entry(format!("{v}|{sha}")).or_default() += n;
+    }
+    out
+}
+
+/// Microsoft mail to Gmail, through both stand-ins: every message byte for byte (the
+/// contents of the two mailboxes exported to packages are the same), the folders as
+/// labels, a rerun writes nothing, and the report says what Gmail cannot keep.
+#[test]
+fn outlook_mail_goes_to_gmail_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Mail.ReadWrite offline_access"]);
+    let dave = graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Mail.ReadWrite offline_access");
+    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
+    t["token_endpoint_auth_method"] = "client_secret_post".into();
+    std::fs::write(&dave, t.to_string()).unwrap();
+    let umlauts = "From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.de>\r\nTo: dave@example.com\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n\
+        Date: Tue, 7 Jan 2025 10:00:00 +0100\r\nMessage-ID: <gruss@example.de>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+        Content-Transfer-Encoding: 8bit\r\n\r\nGr\u{fc}\u{df}e aus K\u{f6}ln\r\n";
+    let attached = "From: a@example.org\r\nTo: dave@example.com\r\nSubject: Report\r\nDate: Wed, 8 Jan 2025 08:00:00 +0000\r\n\
+        Message-ID: <report@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+        Content-Type: text/plain\r\n\r\nSee attached.\r\n--b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n\
+        Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n\r\nJVBERi0xLjQKJcfsj6IK\r\n--b1--\r\n";
+    let sent = "From: dave@example.com\r\nTo: a@example.org\r\nSubject: Re: Report\r\nDate: Wed, 8 Jan 2025 09:00:00 +0000\r\n\
+        Message-ID: <reply@example.com>\r\nIn-Reply-To: <report@example.org>\r\n\r\nThanks.\r\n";
+    let seed = serde_json::json!({"user": "dave", "mimeMessages": [
+        {"folder": "inbox", "mime": base64(umlauts.as_bytes())},
+        {"folder": "inbox", "mime": base64(attached.as_bytes())},
+        {"folder": "sentitems", "mime": base64(sent.as_bytes())}]});
+    graph.call("POST", "/_fake/seed", &seed.to_string());
+    let from = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
+    let scope = "https://mail.google.com/";
+    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}")]);
+    let alice = google.tokens(dir.path(), "alice-refresh", "/token", scope);
+    let to = format!("google://alice?api=http://127.0.0.1:{}", google.port);
+    let data = dir.path().join("data");
+    let args = ["transfer", "--only", "mail", "--from", &from, "--from-token-file", &dave, "--to", &to, "--to-token-file", &alice];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 3, "{r}");
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 3), "a rerun writes nothing: {r}");
+    let (outlook, gmail) = (dir.path().join("outlook.zip"), dir.path().join("gmail.zip"));
+    let out = |uri: &str, tokens: &str, pkg: &Path| {
+        let o = ferry_cloud(
+            &data,
+            &["transfer", "--only", "mail", "--from", uri, "--from-token-file", tokens, "--to", &format!("package:{}", pkg.display())],
+        );
+        assert_eq!(total(&report(&o), "transferred"), 3, "{}", text(&o));
+    };
+    out(&from, &dave, &outlook);
+    out(&to, &alice, &gmail);
+    assert_eq!(contents(&outlook), contents(&gmail), "every message byte for byte");
+    let containers: std::collections::BTreeSet<String> = package_items(&gmail).keys().map(|(_, c, _)| c.clone()).collect();
+    assert!(containers.contains("INBOX") && containers.contains("Sent"), "Outlook's folders as Gmail's labels: {containers:?}");
+    graph.assert_no_violations();
+    google.assert_no_violations();
+}
+
+/// Google Drive to OneDrive: a folder tree, a file large enough for an upload session and
+/// a Google document, which goes as the format the report names.
+#[test]
+fn google_drive_goes_to_onedrive_with_documents_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let scope = "https://www.googleapis.com/auth/drive";
+    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}")]);
+    let big: Vec<u8> = (0..6_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let seed = serde_json::json!({"user": "alice", "drive": {"files": [
+        {"name": "Projects", "mimeType": "application/vnd.google-apps.folder"},
+        {"name": "notes.txt", "parent": 0, "content": "Zeile eins\nZeile zwei\n", "contentType": "text/plain", "modifiedTime": "2024-05-01T10:00:00Z"},
+        {"name": "Überweisung März.csv", "parent": 0, "content": "a;b\n1;2\n", "contentType": "text/csv"},
+        {"name": "video.bin", "contentBase64": base64(&big), "contentType": "application/octet-stream"},
+        {"name": "Plan", "parent": 0, "mimeType": "application/vnd.google-apps.document", "content": "The plan"}]}});
+    google.call("POST", "/_fake/seed", &seed.to_string());
+    let alice = google.tokens(dir.path(), "alice-refresh", "/token", scope);
+    let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
+    let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Files.ReadWrite offline_access"]);
+    let dave = graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Files.ReadWrite offline_access");
+    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
+    t["token_endpoint_auth_method"] = "client_secret_post".into();
+    std::fs::write(&dave, t.to_string()).unwrap();
+    let to = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
+    let data = dir.path().join("data");
+    let args = ["transfer", "--only", "files", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
+    let o = ferry_cloud(&data, &args);
+    let r = report(&o);
+    assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
+    assert_eq!(total(&r, "transferred"), 4, "{r}");
+    let warnings = r["report"]["verticals"]["files"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("docx") || warnings.contains("wordprocessingml"), "the document's format is named: {warnings}");
+    let r = report(&ferry_cloud(&data, &args));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 4), "a rerun writes nothing: {r}");
+    let (drive, onedrive) = (dir.path().join("drive.zip"), dir.path().join("onedrive.zip"));
+    for (uri, tokens, pkg) in [(&from, &alice, &drive), (&to, &dave, &onedrive)] {
+        let o = ferry_cloud(
+            &data,
+            &["transfer", "--only", "files", "--from", uri, "--from-token-file", tokens, "--to", &format!("package:{}", pkg.display())],
+        );
+        assert_eq!(total(&report(&o), "transferred"), 4, "{}", text(&o));
+    }
+    assert_eq!(package_items(&drive), package_items(&onedrive), "the same files in the same folders, byte for byte");
+    let state = graph.call("GET", "/_fake/state", "").to_string();
+    assert!(state.contains("Plan.docx") && state.contains("Überweisung März.csv"), "names kept at OneDrive");
+    graph.assert_no_violations();
+    google.assert_no_violations();
+}
