@@ -266,9 +266,50 @@ impl Stand {
     }
 }
 
+impl Stand {
+    /// As [`Stand::tokens`] for Microsoft's identity platform, which takes the client's
+    /// credentials in the form.
+    #[allow(dead_code)]
+    pub fn graph_tokens(&self, dir: &Path, refresh: &str, scope: &str) -> String {
+        let path = self.tokens(dir, refresh, "/common/oauth2/v2.0/token", scope);
+        let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        t["token_endpoint_auth_method"] = "client_secret_post".into();
+        std::fs::write(&path, t.to_string()).unwrap();
+        path
+    }
+}
+
 impl Drop for Stand {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// ferry against a stand-in service (plain HTTP on loopback): `--json`, the report's
+/// output, no password from the environment.
+#[allow(dead_code)]
+pub fn ferry_service(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--json")
+        .args(args)
+        .args(["--insecure", "--allow-private-network"])
+        .env_remove("FERRY_PASSWORD")
+        .env("FERRY_LOG", "ferry_engine=info")
+        .output()
+        .unwrap()
+}
+
+/// The JSON a `--json` run printed.
+#[allow(dead_code)]
+pub fn report(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)))
+}
+
+/// A count of the report summed over its verticals (`transferred`, `already_present`…).
+#[allow(dead_code)]
+pub fn total(r: &serde_json::Value, what: &str) -> u64 {
+    r["report"]["verticals"].as_object().unwrap().values().map(|v| v[what].as_u64().unwrap_or(0)).sum()
 }

@@ -4,6 +4,7 @@
 //! what Google would accept: a test fails on any request Google would refuse).
 mod common;
 
+use common::ferry_service as ferry_google;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -47,27 +48,6 @@ impl Fake {
     fn assert_no_violations(&self) {
         self.stand.assert_no_violations()
     }
-}
-
-fn ferry_google(data: &Path, args: &[&str]) -> Output {
-    Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--json")
-        .args(args)
-        .args(["--insecure", "--allow-private-network"])
-        .env_remove("FERRY_PASSWORD")
-        .env("FERRY_LOG", "ferry_engine=info")
-        .output()
-        .unwrap()
-}
-
-fn report(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)))
-}
-
-fn total(r: &serde_json::Value, what: &str) -> u64 {
-    r["report"]["verticals"].as_object().unwrap().values().map(|v| v[what].as_u64().unwrap_or(0)).sum()
 }
 
 /// Address books as phones and other services write them: two books, vCard 3.0 and 2.1.

@@ -4,26 +4,10 @@
 //! to a package, and the package into an account at a second server.
 mod common;
 
+use common::ferry_service as ferry_social;
 use common::*;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ferry_social(data: &Path, args: &[&str]) -> Output {
-    Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--json")
-        .args(args)
-        .args(["--insecure", "--allow-private-network"])
-        .env_remove("FERRY_PASSWORD")
-        .env("FERRY_LOG", "ferry_engine=info")
-        .output()
-        .unwrap()
-}
-
-fn report(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)))
-}
+use std::process::Command;
 
 /// A token file for a token the stand-in was seeded with (Mastodon's tokens do not expire
 /// and come with no refresh token).

@@ -4,32 +4,12 @@
 mod common;
 mod fault_proxy;
 
+use common::ferry_service as ferry_cloud;
 use common::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 const GOOGLE_CONTACTS: &str = "https://www.googleapis.com/auth/contacts";
-
-fn ferry_cloud(data: &Path, args: &[&str]) -> Output {
-    Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--json")
-        .args(args)
-        .args(["--insecure", "--allow-private-network"])
-        .env_remove("FERRY_PASSWORD")
-        .env("FERRY_LOG", "ferry_engine=info")
-        .output()
-        .unwrap()
-}
-
-fn report(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)))
-}
-
-fn total(r: &serde_json::Value, what: &str) -> u64 {
-    r["report"]["verticals"].as_object().unwrap().values().map(|v| v[what].as_u64().unwrap_or(0)).sum()
-}
 
 fn graph(dir: &Path) -> (Stand, String, String) {
     let g = Stand::start(
@@ -38,11 +18,7 @@ fn graph(dir: &Path) -> (Stand, String, String) {
         &["--grant", "dave-refresh=Contacts.ReadWrite offline_access", "--grant", "erin-refresh=Contacts.ReadWrite offline_access"],
     );
     let uri = format!("microsoft://dave?api=http://127.0.0.1:{}", g.port);
-    let tokens = g.tokens(dir, "dave-refresh", "/common/oauth2/v2.0/token", "Contacts.ReadWrite offline_access");
-    // Microsoft's identity platform takes the client's credentials in the form
-    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
-    t["token_endpoint_auth_method"] = "client_secret_post".into();
-    std::fs::write(&tokens, t.to_string()).unwrap();
+    let tokens = g.graph_tokens(dir, "dave-refresh", "Contacts.ReadWrite offline_access");
     (g, uri, tokens)
 }
 
@@ -167,10 +143,7 @@ fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     let alice = google.tokens(dir.path(), "alice-refresh", "/token", scope);
     let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
     let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Tasks.ReadWrite offline_access"]);
-    let dave = graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Tasks.ReadWrite offline_access");
-    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
-    t["token_endpoint_auth_method"] = "client_secret_post".into();
-    std::fs::write(&dave, t.to_string()).unwrap();
+    let dave = graph.graph_tokens(dir.path(), "dave-refresh", "Tasks.ReadWrite offline_access");
     let to = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
     let data = dir.path().join("data");
     let args = ["transfer", "--only", "tasks", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
@@ -230,11 +203,7 @@ fn google_contacts_and_calendars_go_to_microsoft_with_what_outlook_cannot_keep_r
     let alice = google.tokens(dir.path(), "alice-refresh", "/token", scopes);
     let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
     let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Contacts.ReadWrite Calendars.ReadWrite offline_access"]);
-    let dave =
-        graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Contacts.ReadWrite Calendars.ReadWrite offline_access");
-    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
-    t["token_endpoint_auth_method"] = "client_secret_post".into();
-    std::fs::write(&dave, t.to_string()).unwrap();
+    let dave = graph.graph_tokens(dir.path(), "dave-refresh", "Contacts.ReadWrite Calendars.ReadWrite offline_access");
     let to = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
     let data = dir.path().join("data");
     let args =
@@ -284,11 +253,7 @@ fn stand(dir: &Path, grants: &[&str], flags: &[&str]) -> (Stand, Vec<String>) {
         .iter()
         .map(|grant| {
             let (refresh, scopes) = grant.split_once('=').unwrap();
-            let path = g.tokens(dir, refresh, "/common/oauth2/v2.0/token", scopes);
-            let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            t["token_endpoint_auth_method"] = "client_secret_post".into();
-            std::fs::write(&path, t.to_string()).unwrap();
-            path
+            g.graph_tokens(dir, refresh, scopes)
         })
         .collect();
     (g, tokens)
@@ -956,10 +921,7 @@ fn contents(pkg: &Path) -> std::collections::BTreeMap<String, u32> {
 fn outlook_mail_goes_to_gmail_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Mail.ReadWrite offline_access"]);
-    let dave = graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Mail.ReadWrite offline_access");
-    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
-    t["token_endpoint_auth_method"] = "client_secret_post".into();
-    std::fs::write(&dave, t.to_string()).unwrap();
+    let dave = graph.graph_tokens(dir.path(), "dave-refresh", "Mail.ReadWrite offline_access");
     let umlauts = "From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.de>\r\nTo: dave@example.com\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n\
         Date: Tue, 7 Jan 2025 10:00:00 +0100\r\nMessage-ID: <gruss@example.de>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
         Content-Transfer-Encoding: 8bit\r\n\r\nGr\u{fc}\u{df}e aus K\u{f6}ln\r\n";
@@ -1022,10 +984,7 @@ fn google_drive_goes_to_onedrive_with_documents_exported() {
     let alice = google.tokens(dir.path(), "alice-refresh", "/token", scope);
     let from = format!("google://alice?api=http://127.0.0.1:{}", google.port);
     let graph = Stand::start("microsoft", dir.path(), &["--grant", "dave-refresh=Files.ReadWrite offline_access"]);
-    let dave = graph.tokens(dir.path(), "dave-refresh", "/common/oauth2/v2.0/token", "Files.ReadWrite offline_access");
-    let mut t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dave).unwrap()).unwrap();
-    t["token_endpoint_auth_method"] = "client_secret_post".into();
-    std::fs::write(&dave, t.to_string()).unwrap();
+    let dave = graph.graph_tokens(dir.path(), "dave-refresh", "Files.ReadWrite offline_access");
     let to = format!("microsoft://dave?api=http://127.0.0.1:{}", graph.port);
     let data = dir.path().join("data");
     let args = ["transfer", "--only", "files", "--from", &from, "--from-token-file", &alice, "--to", &to, "--to-token-file", &dave];
