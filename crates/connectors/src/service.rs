@@ -63,3 +63,14 @@ impl ServiceAddress {
         )))
     }
 }
+
+/// Refuses a link a service gave (a next page, a delta link) that is not on `api`'s
+/// origin: the account's token would go along. `service` names it in the message.
+pub fn own_link(api: &str, url: &str, service: &str) -> Result<(), ConnectorError> {
+    let ours = reqwest::Url::parse(api).map(|u| u.origin());
+    let theirs = reqwest::Url::parse(url).map(|u| u.origin());
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) if a == b => Ok(()),
+        _ => Err(ConnectorError::Fatal(format!("{service} gave a link to {url}, not on {api}: not followed"))),
+    }
+}

@@ -327,6 +327,68 @@ fn shift(d: &DateOrDateTime, minutes: i64) -> Option<DateOrDateTime> {
     Some(DateOrDateTime { value: format!("{}{z}", t.format("%Y-%m-%dT%H:%M:%S")), ..d.clone() })
 }
 
+/// The members of a Google event the iCalendar object carries, or that are Google's own
+/// bookkeeping (ids, links, times of change, the creator).
+const CARRIED: &[&str] = &[
+    "kind",
+    "id",
+    "etag",
+    "status",
+    "htmlLink",
+    "created",
+    "updated",
+    "summary",
+    "description",
+    "location",
+    "creator",
+    "organizer",
+    "start",
+    "end",
+    "recurrence",
+    "recurringEventId",
+    "originalStartTime",
+    "transparency",
+    "visibility",
+    "iCalUID",
+    "sequence",
+    "attendees",
+    "reminders",
+    "colorId",
+    "hangoutLink",
+    "conferenceData",
+    "attachments",
+    "endTimeUnspecified",
+    "eventType",
+    "extendedProperties",
+];
+
+/// What Google holds of a series that its object does not: a warning each, so that nothing
+/// is left behind unsaid (another app's extended properties, guest permissions, working
+/// location, out-of-office and focus-time settings…).
+fn not_carried(events: &[Value]) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for g in events {
+        for (k, v) in g.as_object().into_iter().flatten() {
+            let empty = v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(serde_json::Map::is_empty);
+            if !CARRIED.contains(&k.as_str()) && !empty {
+                out.insert(format!("{k}: Google's event field is not carried"));
+            }
+        }
+        if g["eventType"].as_str().is_some_and(|t| t != "default") {
+            out.insert(format!("eventType: a Google `{}` event is carried as a plain event", g["eventType"].as_str().unwrap_or_default()));
+        }
+        let props = g["extendedProperties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(scope, m)| m.as_object().into_iter().flatten().map(move |(k, _)| format!("{scope}.{k}")));
+        for p in props.filter(|p| p != &format!("private.{VERSION}")) {
+            out.insert(format!("extendedProperties.{p}: another app's data on the event is not carried"));
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// Pages through one calendar's events; a recurring series is read whole (by its
 /// `iCalUID`) when its master, or in an incremental listing any part of it, is met.
 pub struct EventPages {
@@ -383,7 +445,9 @@ impl EventPages {
         let mut etags: Vec<&str> = events.iter().filter_map(|g| g["etag"].as_str()).collect();
         etags.sort_unstable();
         let version = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(etags.join(",").as_bytes())[..12]);
-        Some(Ok(Item::of_record(&id, &self.cal.title, &version, record, "text/calendar", text)))
+        let mut item = Item::of_record(&id, &self.cal.title, &version, record, "text/calendar", text);
+        item.source_warnings = not_carried(events);
+        Some(Ok(item))
     }
 }
 
@@ -596,7 +660,9 @@ impl EventWriter {
                                     .await
                                     .map_err(|(e, _)| e)?;
                         }
-                        None => self.import(http, &events("/import"), b).await?,
+                        None => {
+                            self.import_new(http, &events("/import"), b).await?;
+                        }
                     }
                 }
                 id
@@ -613,7 +679,7 @@ impl EventWriter {
                     }
                 };
                 for b in &bodies[1..] {
-                    self.import(http, &events("/import"), b).await?;
+                    self.import_new(http, &events("/import"), b).await?;
                 }
                 id
             }
@@ -643,10 +709,6 @@ impl EventWriter {
                 }
             })?;
         made["id"].as_str().map(str::to_owned).ok_or_else(|| ConnectorError::Fatal("Google imported an event without an id".into()))
-    }
-
-    async fn import(&self, http: &Http, url: &str, body: &Value) -> Result<(), ConnectorError> {
-        self.import_new(http, url, body).await.map(|_| ())
     }
 }
 
@@ -702,6 +764,20 @@ mod tests {
         let (x, _) = google_from_part(&parts[1], "UTC", true).unwrap();
         assert_eq!(x["originalStartTime"], json!({"dateTime": "2025-03-17T09:00:00", "timeZone": "Europe/Berlin"}));
         assert_eq!(x["summary"], "Moved");
+    }
+
+    #[test]
+    fn what_a_google_event_holds_beyond_its_object_is_named() {
+        let mut events = series();
+        events[0]["guestsCanModify"] = true.into();
+        events[0]["eventType"] = "focusTime".into();
+        events[0]["extendedProperties"] = json!({"private": {VERSION: "v", "other-app": "x"}});
+        events[0]["attendeesOmitted"] = Value::Null;
+        let w = not_carried(&events);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w.iter().any(|x| x.starts_with("guestsCanModify")) && w.iter().any(|x| x.contains("focusTime")), "{w:?}");
+        assert!(w.iter().any(|x| x.contains("private.other-app")), "{w:?}");
+        assert!(not_carried(&series()).is_empty(), "{:?}", not_carried(&series()));
     }
 
     #[test]

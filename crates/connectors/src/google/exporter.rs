@@ -247,9 +247,13 @@ impl Connections {
     /// The person with its own photo (not Google's default picture) fetched and put in
     /// as a `data:` URI, so the card carries the image itself; a photo that cannot be
     /// fetched stays a link.
-    async fn with_photo(&self, p: &Value) -> Value {
+    async fn with_photo<'v>(&self, p: &'v Value) -> std::borrow::Cow<'v, Value> {
+        let own = |ph: &Value| ph["default"] != true && ph["url"].is_string();
+        if !p["photos"].as_array().is_some_and(|a| a.iter().any(own)) {
+            return std::borrow::Cow::Borrowed(p);
+        }
         let mut p = p.clone();
-        let Some(photos) = p["photos"].as_array_mut() else { return p };
+        let Some(photos) = p["photos"].as_array_mut() else { return std::borrow::Cow::Owned(p) };
         for ph in photos.iter_mut().filter(|ph| ph["default"] != true) {
             let Some(url) = ph["url"].as_str().map(str::to_owned) else { continue };
             let fetched = async {
@@ -269,7 +273,7 @@ impl Connections {
                 Err(e) => tracing::warn!("a contact photo stays a link: {e}"),
             }
         }
-        p
+        std::borrow::Cow::Owned(p)
     }
 
     fn item(&self, p: &Value, n: usize, location: &str) -> Result<Item, ItemError> {

@@ -29,12 +29,7 @@ impl MastodonConfig {
     /// Whether `url` (a `Link` the server gave) is on the server's origin: the token
     /// goes along, so a link elsewhere is not followed.
     pub fn own(&self, url: &str) -> Result<(), ConnectorError> {
-        let ours = reqwest::Url::parse(&self.api).map(|u| u.origin());
-        let theirs = reqwest::Url::parse(url).map(|u| u.origin());
-        match (ours, theirs) {
-            (Ok(a), Ok(b)) if a == b => Ok(()),
-            _ => Err(ConnectorError::Fatal(format!("the server gave a link to {url}, not on {}: not followed", self.api))),
-        }
+        crate::service::own_link(&self.api, url, "the server")
     }
 
     pub fn require(&self, needed: &[&str], what: &str) -> Result<(), ConnectorError> {

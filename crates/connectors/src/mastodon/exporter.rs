@@ -350,6 +350,9 @@ impl Listing {
             ..Default::default()
         };
         let mut item = social.item(&uri, self.container, &version).map_err(fail)?;
+        if s.get("poll").is_some_and(|p| p.is_object()) {
+            item.source_warnings.push("poll: the post's poll (its options and votes) is not carried".into());
+        }
         item.attachments = attachments;
         Ok(item)
     }

@@ -85,7 +85,8 @@ fn day_of(d: &Value) -> Option<DateOrDateTime> {
     Some(DateOrDateTime { value: raw[..10].to_owned(), tzid: None, date_only: true })
 }
 
-const DAYS: [(&str, &str); 7] =
+/// Graph's day names and iCalendar's codes, from Sunday (`num_days_from_sunday`).
+pub(super) const DAYS: [(&str, &str); 7] =
     [("sunday", "SU"), ("monday", "MO"), ("tuesday", "TU"), ("wednesday", "WE"), ("thursday", "TH"), ("friday", "FR"), ("saturday", "SA")];
 
 fn day_code(name: &str) -> Result<&'static str, String> {

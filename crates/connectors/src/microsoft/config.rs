@@ -26,12 +26,7 @@ impl MicrosoftConfig {
     /// Whether `url` (a next or delta link Graph gave) is on Graph's origin: a link
     /// elsewhere is not followed (the token would go along).
     pub fn own(&self, url: &str) -> Result<(), ConnectorError> {
-        let ours = reqwest::Url::parse(&self.api).map(|u| u.origin());
-        let theirs = reqwest::Url::parse(url).map(|u| u.origin());
-        match (ours, theirs) {
-            (Ok(a), Ok(b)) if a == b => Ok(()),
-            _ => Err(ConnectorError::Fatal(format!("Graph gave a link to {url}, not on {}: not followed", self.api))),
-        }
+        crate::service::own_link(&self.api, url, "Graph")
     }
 
     pub fn require(&self, needed: &[&str], what: &str) -> Result<(), ConnectorError> {

@@ -17,12 +17,11 @@ use sha2::Digest;
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
-const DAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+use super::calendar_export::DAYS;
 const INDEXES: [&str; 5] = ["first", "second", "third", "fourth", "last"];
 
 fn day_name(code: &str) -> Option<&'static str> {
-    let i = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"].iter().position(|d| code.eq_ignore_ascii_case(d))?;
-    Some(DAYS[i])
+    DAYS.iter().find(|(_, c)| c.eq_ignore_ascii_case(code)).map(|(n, _)| *n)
 }
 
 /// A Graph `dateTimeTimeZone` for an iCalendar date; `all_day` dates are midnight.
@@ -82,7 +81,7 @@ pub fn recurrence(rrule: &str, start: &DateOrDateTime) -> Result<Value, String> 
     if let Some(k) = parts.keys().next() {
         return Err(format!("RRULE {rrule}: Outlook's recurrence patterns have no {k}"));
     }
-    let weekday = DAYS[first.weekday().num_days_from_sunday() as usize];
+    let weekday = DAYS[first.weekday().num_days_from_sunday() as usize].0;
     // BYDAY values: (ordinal, day)
     let days: Vec<(i32, &'static str)> = match &byday {
         None => Vec::new(),
