@@ -33,7 +33,8 @@ stand() {
 }
 gscopes="https://www.googleapis.com/auth/contacts https://www.googleapis.com/auth/calendar https://mail.google.com/"
 gport=$(stand google --grant "alice-refresh=$gscopes" --grant "bob-refresh=$gscopes")
-mport=$(stand microsoft --grant "dave-refresh=Contacts.ReadWrite Calendars.ReadWrite Mail.ReadWrite offline_access")
+mscopes="Contacts.ReadWrite Calendars.ReadWrite Mail.ReadWrite offline_access"
+mport=$(stand microsoft --grant "dave-refresh=$mscopes" --grant "erin-refresh=$mscopes")
 
 tokens() { # FILE REFRESH PORT TOKEN_PATH [AUTH_METHOD]
     printf '{"access_token":"stale","refresh_token":"%s","token_type":"Bearer","expires_in":3600,"token_endpoint":"http://127.0.0.1:%s%s","client_id":"bench","client_secret":"s","token_endpoint_auth_method":"%s"}' \
@@ -42,6 +43,7 @@ tokens() { # FILE REFRESH PORT TOKEN_PATH [AUTH_METHOD]
 tokens "$work/alice.json" alice-refresh "$gport" /token
 tokens "$work/bob.json" bob-refresh "$gport" /token
 tokens "$work/dave.json" dave-refresh "$mport" /common/oauth2/v2.0/token client_secret_post
+tokens "$work/erin.json" erin-refresh "$mport" /common/oauth2/v2.0/token client_secret_post
 
 run() { # LABEL ARGS...: runs ferry, prints the items it moved a second, what failed, peak RSS
     local label=$1; shift
@@ -153,6 +155,7 @@ echo "== $N messages"
 run "dir -> Gmail (messages.import, 30 units each)" transfer --only mail --from "dir:$work/mail" --to "$(g alice)" --to-token-file "$work/alice.json"
 run "Gmail -> package (format=raw)" transfer --only mail --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/mail.zip"
 run "Outlook -> package (delta + \$value, x4)" transfer --only mail --from "$m" --from-token-file "$work/dave.json" --to "package:$work/mail2.zip"
+run "maildir -> Outlook (MIME upload, x4)" transfer --only mail --from "dir:$work/mail" --to "microsoft://erin?api=http://127.0.0.1:$mport" --to-token-file "$work/erin.json"
 echo "(Gmail's ceiling: 6,000 units a user a minute at 30 units a message (import 25, the"
 echo " rfc822msgid look-up 5) is 200 messages a minute, 3.3 a second; reading at 5 units a"
 echo " message, 20 a second. Outlook's: 10,000 requests in 10 minutes, 16.7 a second, a list"

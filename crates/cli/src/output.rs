@@ -103,20 +103,21 @@ pub fn print_report(report: &Report, source: &str, destination: &str) {
         println!("  {}", safe(r));
     }
     println!();
-    println!("  {:<9} {:>8} {:>12} {:>9} {:>7} {:>9}", "", "found", "transferred", "present", "failed", "warnings");
+    println!("  {:<9} {:>8} {:>12} {:>9} {:>7} {:>7} {:>9}", "", "found", "transferred", "present", "skipped", "failed", "warnings");
     for (v, r) in &report.verticals {
         println!(
-            "  {:<9} {:>8} {:>12} {:>9} {:>7} {:>9}",
+            "  {:<9} {:>8} {:>12} {:>9} {:>7} {:>7} {:>9}",
             v.as_str(),
             r.found,
             r.transferred,
             r.already_present,
+            r.skipped,
             r.failed,
             r.fidelity_warnings.len()
         );
     }
     let t = report.totals();
-    println!("  {:<9} {:>8} {:>12} {:>9} {:>7}", "total", t.found, t.transferred, t.already_present, t.failed);
+    println!("  {:<9} {:>8} {:>12} {:>9} {:>7} {:>7}", "total", t.found, t.transferred, t.already_present, t.skipped, t.failed);
     let problems: Vec<_> = report.verticals.iter().flat_map(|(v, r)| r.failures.iter().map(move |p| (v, p))).collect();
     if !problems.is_empty() {
         println!("\nNot transferred:");

@@ -835,3 +835,140 @@ fn a_full_drive_stops_the_job_as_a_full_destination_and_read_only_grants_write_n
     }
     stand.assert_no_violations();
 }
+
+const PHOTOS_APPEND: &str = "https://www.googleapis.com/auth/photoslibrary.appendonly";
+const PHOTOS_READ: &str = "https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata";
+
+/// Photos as a phone or Takeout leaves them: two albums holding a file of the same name,
+/// a Takeout sidecar with a title, description, time and place, a video, a photo outside
+/// any album, and a text file in the album folder (not media: it stays out).
+fn photo_tree(dir: &Path) -> (String, std::collections::BTreeMap<String, String>) {
+    let src = dir.join("photos");
+    let mut shas = std::collections::BTreeMap::new();
+    let mut put = |rel: &str, body: Vec<u8>| {
+        shas.insert(rel.rsplit('/').next().unwrap().to_owned() + "|" + rel, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
+        write(&src.join("media").join(rel), &body);
+    };
+    let jpeg = |n: u8| [b"\xff\xd8\xff\xe0\x00\x10JFIF\x00".as_slice(), &[n; 300], b"\xff\xd9"].concat();
+    put("Holidays 2025/beach.jpg", jpeg(1));
+    put("Holidays 2025/IMG_0001.JPG", jpeg(2));
+    put("Trip/IMG_0001.JPG", jpeg(3));
+    put("Trip/clip.mp4", [b"\x00\x00\x00\x18ftypmp42".as_slice(), &[7u8; 2000]].concat());
+    put("loose.png", [b"\x89PNG\r\n\x1a\n".as_slice(), &[9u8; 100]].concat());
+    write(
+        &src.join("media/Holidays 2025/beach.jpg.json"),
+        br#"{"title":"Pier at dusk","description":"Sunset at the pier","photoTakenTime":{"timestamp":"1736150400"},"geoData":{"latitude":54.1,"longitude":12.1,"altitude":0.0}}"#,
+    );
+    (format!("dir:{}", src.display()), shas)
+}
+
+#[test]
+fn photos_go_into_google_photos_and_only_what_ferry_put_comes_back_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = format!("{PHOTOS_APPEND} {PHOTOS_READ}");
+    let (a, b) = (format!("alice-refresh={both}"), format!("bob-refresh={both}"));
+    let stand = Stand::start("google", dir.path(), &["--grant", &a, "--grant", &b]);
+    let uri = |user: &str| format!("google://{user}?api=http://127.0.0.1:{}", stand.port);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", &both);
+    let bob = stand.tokens(dir.path(), "bob-refresh", "/token", &both);
+    // a photo alice took herself: the API must never show it to ferry
+    stand.call(
+        "POST",
+        "/_fake/seed",
+        r#"{"user": "alice", "photos": {"items": [{"filename": "mine.jpg", "mimeType": "image/jpeg", "contentBase64": "/9j/4AAQ"}]}}"#,
+    );
+    let (src, shas) = photo_tree(dir.path());
+    // a server error and a rate limit on the way in
+    stand.call("POST", "/_fake/faults", r#"{"server_error": 503, "times": 1, "after": 2}"#);
+    let data = dir.path().join("data");
+    let put = ["transfer", "--only", "media", "--from", &src, "--to", &uri("alice"), "--to-token-file", &alice];
+    let o = ferry_google(&data, &put);
+    let r = report(&o);
+    assert_eq!((r["report"]["state"].as_str(), total(&r, "transferred")), (Some("completed"), 5), "{}", text(&o));
+    let warnings = r["report"]["verticals"]["media"]["fidelity_warnings"].to_string();
+    assert!(warnings.contains("taken_at, location, camera"), "the sidecar's time and place have no place in the API: {warnings}");
+    assert!(warnings.contains("title: Google Photos keeps a description only"), "{warnings}");
+    let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    let uploads = requests["POST /v1/uploads"].as_u64().unwrap();
+    assert!((5..=6).contains(&uploads), "one upload each, and one again for what the server error broke: {requests}");
+    assert!(
+        requests["POST /v1/mediaItems:batchCreate"].as_u64().unwrap() <= 4,
+        "made in batches per album (three), one again after the server error: {requests}"
+    );
+    // again, and again with a job store that knows nothing: each found, none made twice
+    let r = report(&ferry_google(&data, &put));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 5), "{r}");
+    let r = report(&ferry_google(&dir.path().join("fresh-data"), &put));
+    assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 5), "found in their albums by name: {r}");
+    let state = stand.call("GET", "/_fake/state", "");
+    let lib = &state["users"]["alice"]["photos_lib"];
+    assert_eq!(lib["items"].as_object().unwrap().len(), 6, "five of ferry's and alice's own: {lib}");
+    let titles: std::collections::BTreeSet<&str> =
+        lib["albums"].as_object().unwrap().values().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Holidays 2025", "Trip"].into_iter().collect(), "{lib}");
+
+    // out again: what ferry put, byte for byte, in its albums; the rest said to be skipped
+    let pkg = dir.path().join("photos.zip");
+    let o = ferry_google(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "media",
+            "--from",
+            &uri("alice"),
+            "--from-token-file",
+            &alice,
+            "--to",
+            &format!("package:{}", pkg.display()),
+        ],
+    );
+    let r = report(&o);
+    let media = &r["report"]["verticals"]["media"];
+    assert_eq!((media["transferred"].as_u64(), media["skipped"].as_u64(), media["failed"].as_u64()), (Some(5), Some(1), Some(0)), "{r}");
+    assert!(media["failures"].to_string().contains("since 31 March 2025"), "the report says why the library stays: {media}");
+    let got: std::collections::BTreeMap<String, String> = package_items(&pkg)
+        .into_iter()
+        .filter(|(k, _)| k.0 == "media")
+        .map(|((_, c, s), _)| (c, s))
+        .fold(Default::default(), |mut m, (c, s)| {
+            m.insert(format!("{c}|{s}"), s);
+            m
+        });
+    for (key, sha) in &shas {
+        let album = key.split('|').nth(1).unwrap().rsplit_once('/').map(|x| x.0).unwrap_or("");
+        assert!(got.contains_key(&format!("{album}|{sha}")), "{key} in {album:?} byte for byte: {got:?}");
+    }
+    assert_eq!(got.len(), 5, "alice's own photo is not there: {got:?}");
+    let mut body = String::new();
+    std::io::Read::read_to_string(
+        &mut zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap().by_name("media/media.jsonl").unwrap(),
+        &mut body,
+    )
+    .unwrap();
+    assert!(body.contains("Sunset at the pier"), "the description came back: {body}");
+
+    // Google to Google: bob gets the same albums
+    let ab =
+        ["transfer", "--only", "media", "--from", &uri("alice"), "--from-token-file", &alice, "--to", &uri("bob"), "--to-token-file", &bob];
+    let r = report(&ferry_google(&data, &ab));
+    assert_eq!((total(&r, "transferred"), total(&r, "skipped")), (5, 1), "{r}");
+    let state = stand.call("GET", "/_fake/state", "");
+    assert_eq!(state["users"]["bob"]["photos_lib"]["items"].as_object().unwrap().len(), 5, "{state}");
+    stand.assert_no_violations();
+}
+
+#[test]
+fn a_photos_grant_that_cannot_read_back_is_refused_before_anything_is_uploaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = format!("alice-refresh={PHOTOS_APPEND}");
+    let stand = Stand::start("google", dir.path(), &["--grant", &g]);
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", PHOTOS_APPEND);
+    let (src, _) = photo_tree(dir.path());
+    let to = format!("google://alice?api=http://127.0.0.1:{}", stand.port);
+    let o =
+        ferry_google(&dir.path().join("data"), &["transfer", "--only", "media", "--from", &src, "--to", &to, "--to-token-file", &alice]);
+    assert!(text(&o).contains("photoslibrary.readonly.appcreateddata"), "the scope it needs is named: {}", text(&o));
+    let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
+    assert!(requests.get("POST /v1/uploads").is_none(), "nothing uploaded: {requests}");
+}

@@ -13,8 +13,10 @@ pub struct Held(HashMap<String, Vec<Entry>>);
 struct Entry {
     key: String,
     id: String,
-    /// The fields as ferry would write them (to tell "already there" from "changed").
-    fields: Value,
+    /// The fields as ferry would write them (to tell "already there" from "changed"), as
+    /// JSON text: a parsed value takes several times the memory, and a run may hold tens
+    /// of thousands.
+    fields: Box<str>,
     /// The item of this run that claimed it.
     by: Option<String>,
 }
@@ -27,7 +29,7 @@ impl Held {
 
     /// What `container` holds: (natural key, id, fields) of each entry.
     pub fn fill(&mut self, container: &str, entries: impl IntoIterator<Item = (String, String, Value)>) {
-        let list = entries.into_iter().map(|(key, id, fields)| Entry { key, id, fields, by: None }).collect();
+        let list = entries.into_iter().map(|(key, id, fields)| Entry { key, id, fields: text(&fields), by: None }).collect();
         self.0.insert(container.to_owned(), list);
     }
 
@@ -41,7 +43,7 @@ impl Held {
             .or_else(|| list.iter().position(|e| e.key == key && e.by.is_none()))?;
         let e = &mut list[at];
         e.by = Some(item.to_owned());
-        Some((e.id.clone(), e.fields.clone()))
+        Some((e.id.clone(), serde_json::from_str(&e.fields).unwrap_or(Value::Null)))
     }
 
     /// After a write: entry `id` holds `fields`, claimed by `item`.
@@ -49,12 +51,16 @@ impl Held {
         let list = self.0.entry(container.to_owned()).or_default();
         match list.iter_mut().find(|e| e.id == id) {
             Some(e) => {
-                e.fields = fields;
+                e.fields = text(&fields);
                 e.by = Some(item.to_owned());
             }
-            None => list.push(Entry { key, id, fields, by: Some(item.to_owned()) }),
+            None => list.push(Entry { key, id, fields: text(&fields), by: Some(item.to_owned()) }),
         }
     }
+}
+
+fn text(v: &Value) -> Box<str> {
+    v.to_string().into_boxed_str()
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ pub struct ItemError {
     pub id: String,
     pub location: String,
     pub reason: String,
+    /// Not a failure: the source holds it but by its own rule gives it to no app (Google
+    /// Photos' library beyond what ferry put there). Reported as skipped, with why.
+    pub skipped: bool,
 }
 
 #[cfg(test)]

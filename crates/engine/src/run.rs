@@ -452,7 +452,7 @@ impl Engine {
             match entry {
                 Err(e) if seen(e.vertical, &e.id) => {}
                 Err(e) => {
-                    progress.item_done(e.vertical, Outcome::Failed, 0);
+                    progress.item_done(e.vertical, if e.skipped { Outcome::Skipped } else { Outcome::Failed }, 0);
                     rows.push(failed_row(e));
                 }
                 Ok(item) if seen(item.vertical(), &item.id) => {}
@@ -708,7 +708,7 @@ fn failed_row(e: &ItemError) -> ItemRow {
     ItemRow {
         vertical: e.vertical,
         source_id: e.id.clone(),
-        outcome: Outcome::Failed,
+        outcome: if e.skipped { Outcome::Skipped } else { Outcome::Failed },
         reason: Some(format!("{}: {}", e.location, e.reason)),
         version: String::new(),
         dest_id: None,

@@ -41,6 +41,7 @@ impl PageStream for Pages {
                 let (id, version) = &self.items[i];
                 if self.bad.contains(&i) {
                     return Err(ItemError {
+                        skipped: false,
                         vertical: Vertical::Files,
                         id: id.clone(),
                         location: format!("item {i}"),

@@ -160,7 +160,7 @@ impl ItemIter {
     fn item(&mut self, line_no: u64) -> Result<Item, ItemError> {
         let location = format!("{} line {line_no}", self.path);
         let vertical = self.vertical;
-        let err = |id: &str, reason: String| ItemError { vertical, id: id.to_owned(), location: location.clone(), reason };
+        let err = |id: &str, reason: String| ItemError { skipped: false, vertical, id: id.to_owned(), location: location.clone(), reason };
         let rec: PackageRecord =
             serde_json::from_slice(&self.buf).map_err(|e| err(&format!("line-{line_no}"), format!("not a valid record: {e}")))?;
         if rec.record.vertical() != self.vertical {
@@ -294,7 +294,13 @@ impl ItemIter {
             _ => None,
         };
         if let Some(reason) = problem {
-            self.pending.push(ItemError { vertical: self.vertical, id: path.to_owned(), location: path.to_owned(), reason });
+            self.pending.push(ItemError {
+                skipped: false,
+                vertical: self.vertical,
+                id: path.to_owned(),
+                location: path.to_owned(),
+                reason,
+            });
         }
     }
 
@@ -333,6 +339,7 @@ impl Iterator for ItemIter {
                 Ok(true) => return Some(self.item(line_no)),
                 Err(e) => {
                     return Some(Err(ItemError {
+                        skipped: false,
                         vertical: self.vertical,
                         id: format!("line-{line_no}"),
                         location: self.path.clone(),

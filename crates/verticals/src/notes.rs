@@ -69,7 +69,7 @@ fn recognises(f: &DirFile) -> bool {
 }
 
 fn read(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError> {
-    let err = |reason: String| ItemError { vertical: NOTES, id: id.to_owned(), location: id.to_owned(), reason };
+    let err = |reason: String| ItemError { skipped: false, vertical: NOTES, id: id.to_owned(), location: id.to_owned(), reason };
     let text = std::str::from_utf8(bytes).map_err(|e| err(format!("not UTF-8 text ({e})")))?;
     let plain = id.to_ascii_lowercase().ends_with(".txt");
     let mut note = parse(text).map_err(err)?;

@@ -161,7 +161,7 @@ fn write(item: &Item) -> Result<Standard, String> {
 const MAX_FILE: usize = 1 << 20;
 
 fn read(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError> {
-    let err = |reason: String| ItemError { vertical: SOCIAL, id: id.to_owned(), location: id.to_owned(), reason };
+    let err = |reason: String| ItemError { skipped: false, vertical: SOCIAL, id: id.to_owned(), location: id.to_owned(), reason };
     if bytes.len() > MAX_FILE {
         return Err(err(format!("larger than {MAX_FILE} bytes: not one activity")));
     }

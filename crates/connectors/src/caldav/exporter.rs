@@ -151,7 +151,13 @@ impl Pages {
         for r in responses {
             let path = discovery::href_path(&r.href);
             // a resource that cannot be read counts with the first vertical asked
-            let err = |reason: String| ItemError { vertical: self.verticals[0], id: path.clone(), location: self.cfg.url(&path), reason };
+            let err = |reason: String| ItemError {
+                skipped: false,
+                vertical: self.verticals[0],
+                id: path.clone(),
+                location: self.cfg.url(&path),
+                reason,
+            };
             let Some(data) = r.text(kind.data()) else {
                 out.push(Err(err("the server sent no data for this resource".into())));
                 continue;

@@ -86,7 +86,7 @@ fn id_hash(v: Vertical, id: &str) -> u64 {
 }
 
 fn item_err(vertical: Vertical, id: &str, location: impl Into<String>, e: impl ToString) -> ItemError {
-    ItemError { vertical, id: id.to_owned(), location: location.into(), reason: e.to_string() }
+    ItemError { skipped: false, vertical, id: id.to_owned(), location: location.into(), reason: e.to_string() }
 }
 
 fn rel_str(rel: &Path) -> String {
@@ -720,5 +720,5 @@ fn codec_err(vertical: Vertical, file: &str, e: CodecError) -> ItemError {
         CodecError::InvalidUtf8 { .. } => "not valid UTF-8, and no CHARSET says what it is".into(),
         CodecError::Io(e) => format!("cannot read: {e}"),
     };
-    ItemError { vertical, id, location, reason }
+    ItemError { skipped: false, vertical, id, location, reason }
 }

@@ -433,7 +433,13 @@ impl EventPages {
         // a series whose own event was deleted: its exceptions went with it
         let master = master.or_else(|| events.iter().find(|g| g["status"] != "cancelled"))?;
         let id = master["id"].as_str().unwrap_or_default().to_owned();
-        let fail = |reason: String| ItemError { vertical: Vertical::Calendar, id: id.clone(), location: location.to_owned(), reason };
+        let fail = |reason: String| ItemError {
+            skipped: false,
+            vertical: Vertical::Calendar,
+            id: id.clone(),
+            location: location.to_owned(),
+            reason,
+        };
         let text = match calendar_from_google(events) {
             Ok(t) => t,
             Err(e) => return Some(Err(fail(e))),
@@ -485,6 +491,7 @@ impl PageStream for EventPages {
             let part_of_series = g.get("recurrence").is_some() || g.get("recurringEventId").is_some();
             if g["id"].as_str().is_none_or(str::is_empty) || uid.is_empty() {
                 items.push(Err(ItemError {
+                    skipped: false,
                     vertical: Vertical::Calendar,
                     id: format!("(no id: event {n} of {url})"),
                     location: url.clone(),

@@ -31,6 +31,13 @@ pub const DRIVE_READ: &str = "https://www.googleapis.com/auth/drive.readonly";
 /// Only the files the app made (or was given).
 pub const DRIVE_FILE: &str = "https://www.googleapis.com/auth/drive.file";
 
+pub const PHOTOS_API: &str = "https://photoslibrary.googleapis.com";
+/// Upload media and make albums (no reading).
+pub const PHOTOS_APPEND: &str = "https://www.googleapis.com/auth/photoslibrary.appendonly";
+/// Read the albums and media items the app made (since 31 March 2025 the only reading there is).
+pub const PHOTOS_READ_APP: &str = "https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata";
+pub const PHOTOS_EDIT_APP: &str = "https://www.googleapis.com/auth/photoslibrary.edit.appcreateddata";
+
 impl GoogleConfig {
     pub fn from_endpoint(e: &Endpoint, settings: &Settings) -> Result<Self, ConnectorError> {
         Ok(GoogleConfig(ServiceAddress::parse(e, settings, "Google")?))
@@ -59,6 +66,11 @@ impl GoogleConfig {
     /// The URL of `path` on the Drive API (`/drive/v3/...`, `/upload/drive/v3/...`).
     pub fn drive(&self, path: &str) -> String {
         format!("{}{path}", self.0.api.as_deref().unwrap_or(DRIVE_API))
+    }
+
+    /// The URL of `path` on the Photos Library API (`/v1/...`).
+    pub fn photos(&self, path: &str) -> String {
+        format!("{}{path}", self.0.api.as_deref().unwrap_or(PHOTOS_API))
     }
 
     pub fn require(&self, needed: &[&str], what: &str) -> Result<(), ConnectorError> {

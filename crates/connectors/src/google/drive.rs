@@ -212,7 +212,7 @@ impl DrivePages {
     fn item(&mut self, f: &Value, location: &str) -> Option<Result<Item, ItemError>> {
         let raw_id = f["id"].as_str().unwrap_or_default();
         let fail = |reason: String| {
-            Some(Err(ItemError { vertical: Vertical::Files, id: raw_id.to_owned(), location: location.to_owned(), reason }))
+            Some(Err(ItemError { skipped: false, vertical: Vertical::Files, id: raw_id.to_owned(), location: location.to_owned(), reason }))
         };
         if raw_id.is_empty() || raw_id.len() > 200 || !raw_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return fail(format!("Google Drive listed a file id `{}` that is not one", raw_id.escape_debug()));

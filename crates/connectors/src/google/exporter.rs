@@ -1,7 +1,7 @@
 use super::api;
 use super::config::{
     CALENDAR, CALENDAR_EVENTS, CALENDAR_EVENTS_READ, CALENDAR_READ, CONTACTS, CONTACTS_READ, DRIVE, DRIVE_READ, GMAIL_MODIFY, GMAIL_READ,
-    GoogleConfig, MAIL, TASKS, TASKS_READ,
+    GoogleConfig, MAIL, PHOTOS_EDIT_APP, PHOTOS_READ_APP, TASKS, TASKS_READ,
 };
 use super::people::{PERSON_FIELDS, contact_from_person};
 use crate::http::Http;
@@ -88,6 +88,10 @@ impl Exporter for GoogleExporter {
             self.cfg.require(&[DRIVE_READ, DRIVE], "reading Google Drive")?;
             out.push(Stream { name: "drive".into(), verticals: vec![Vertical::Files] });
         }
+        if verticals.contains(&Vertical::Media) {
+            self.cfg.require(&[PHOTOS_READ_APP, PHOTOS_EDIT_APP], "reading Google Photos (what ferry put there)")?;
+            out.push(Stream { name: "photos".into(), verticals: vec![Vertical::Media] });
+        }
         if verticals.contains(&Vertical::Tasks) {
             self.cfg.require(&[TASKS_READ, TASKS], "reading Google tasks")?;
             let lists = super::tasks::lists(&self.cfg, &self.http).await?;
@@ -126,6 +130,10 @@ impl GoogleExporter {
                 done: false,
                 pages: 0,
             }));
+        }
+        if stream.name == "photos" {
+            // media items do not change: every listing is a full one
+            return Ok(Box::new(super::photos::PhotoPages::new(self.cfg.clone(), self.http.clone(), cursor)));
         }
         // the cursor says which listing it belongs to (`full:` or `chg:`), as for remote:
         let (since, token) = match cursor.as_deref().and_then(|c| c.split_once(':')) {
@@ -279,6 +287,7 @@ impl Connections {
     fn item(&self, p: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
         let Some(id) = p["resourceName"].as_str().filter(|r| r.starts_with("people/")) else {
             return Err(ItemError {
+                skipped: false,
                 vertical: Vertical::Contacts,
                 id: format!("(no resource name: contact {n} of {location})"),
                 location: location.to_owned(),

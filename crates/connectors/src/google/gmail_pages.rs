@@ -145,7 +145,7 @@ impl MailPages {
     /// message alone is an item error, anything else ends the page.
     async fn message(&mut self, id: &str, location: &str) -> Result<Option<Result<(Item, usize), ItemError>>, ConnectorError> {
         let fail = |reason: String| {
-            Ok(Some(Err(ItemError { vertical: Vertical::Mail, id: id.to_owned(), location: location.to_owned(), reason })))
+            Ok(Some(Err(ItemError { skipped: false, vertical: Vertical::Mail, id: id.to_owned(), location: location.to_owned(), reason })))
         };
         if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return fail(format!("Gmail listed a message id `{}` that is not one", id.escape_debug()));

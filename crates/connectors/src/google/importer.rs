@@ -27,6 +27,7 @@ pub struct GoogleImporter {
     events: super::calendar::EventWriter,
     mail: super::gmail_writer::MailWriter,
     files: super::drive_writer::FileWriter,
+    photos: super::photos_writer::PhotoWriter,
 }
 
 type Index = HashMap<String, (String, String, String)>;
@@ -46,6 +47,7 @@ impl GoogleImporter {
             events: super::calendar::EventWriter::new(),
             mail: super::gmail_writer::MailWriter::new(),
             files: super::drive_writer::FileWriter::new(),
+            photos: super::photos_writer::PhotoWriter::new(),
         })
     }
 
@@ -269,6 +271,9 @@ impl Importer for GoogleImporter {
         if let Record::File(_) = &item.record {
             return self.files.put(&self.cfg, &self.http, item, &self.key(item)).await;
         }
+        if let Record::Media(_) = &item.record {
+            return self.photos.put_page(&self.cfg, &self.http, &[item]).await.pop().expect("one answer");
+        }
         if let Record::Event(_) = &item.record {
             self.cfg.require(&[CALENDAR, CALENDAR_EVENTS], "writing Google calendars")?;
             return self.events.put(&self.cfg, &self.http, item).await;
@@ -317,9 +322,14 @@ impl Importer for GoogleImporter {
         Ok(PutOutcome { dest_id: resource, created: true, warnings, sha256: item.known_sha256() })
     }
 
-    /// New contacts go as `people.batchCreateContacts` (200 at most a request); the others
+    /// Photos and videos go uploaded one by one and made 50 a `mediaItems.batchCreate`;
+    /// new contacts as `people.batchCreateContacts` (200 at most a request); the others
     /// one by one.
     async fn put_page(&self, items: &[&Item]) -> Option<Vec<Result<PutOutcome, ConnectorError>>> {
+        // photos and videos: uploaded one by one, made 50 a call
+        if !items.is_empty() && items.iter().all(|i| matches!(i.record, Record::Media(_))) {
+            return Some(self.photos.put_page(&self.cfg, &self.http, items).await);
+        }
         if items.iter().any(|i| !matches!(i.record, Record::Contact(_)))
             || self.cfg.require(&[CONTACTS], "writing Google contacts").is_err()
         {

@@ -6,7 +6,9 @@
 //! mail, both ways, with the Gmail API (labels as containers and keywords, each message
 //! byte for byte, incremental by history id); files, both ways, with the Drive API
 //! (folders as containers, Google's documents exported, resumable uploads, incremental
-//! by change token). See docs/connectors/google.md.
+//! by change token); photos and videos, both ways, with the Photos Library API (albums as
+//! containers; since March 2025 the API reads only what the app made itself). See
+//! docs/connectors/google.md.
 
 mod api;
 mod calendar;
@@ -20,6 +22,8 @@ mod gmail_raw;
 mod gmail_writer;
 mod importer;
 mod people;
+mod photos;
+mod photos_writer;
 mod tasks;
 mod upload;
 
@@ -32,9 +36,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "google",
     schemes: &["google"],
     address: "google://ACCOUNT (a connected Google account; ?api=URL for a stand-in server)",
-    description: "A Google account through its own APIs: contacts (People API), calendars (Calendar API), tasks (Tasks API), mail (Gmail API), files (Drive API)",
-    exports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Files],
-    imports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Files],
+    description: "A Google account through its own APIs: contacts (People API), calendars (Calendar API), tasks (Tasks API), mail (Gmail API), files (Drive API), photos and videos (Photos Library API: only what ferry put there can be read back)",
+    exports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Media, Vertical::Files],
+    imports: &[Vertical::Contacts, Vertical::Calendar, Vertical::Tasks, Vertical::Mail, Vertical::Media, Vertical::Files],
     auth: AuthKind::OAuth2,
     credentials: &[CredentialKind::Bearer],
     incremental: true,

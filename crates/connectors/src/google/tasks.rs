@@ -149,6 +149,7 @@ impl PageStream for TaskPages {
             }
             let Some(id) = g["id"].as_str().filter(|i| !i.is_empty()) else {
                 items.push(Err(ItemError {
+                    skipped: false,
                     vertical: Vertical::Tasks,
                     id: format!("(no id: task {n} of {url})"),
                     location: url.clone(),

@@ -298,6 +298,7 @@ impl Pages {
             let id = format!("{}/{}/{}", folder.name, self.validity, m.uid);
             if m.size > MAX_MESSAGE {
                 out.push(Err(ItemError {
+                    skipped: false,
                     vertical: Vertical::Mail,
                     id: id.clone(),
                     location: id,

@@ -172,7 +172,7 @@ impl PageStream for Listing {
 
 impl Listing {
     fn fail(&self, id: String, location: &str, reason: String) -> ItemError {
-        ItemError { vertical: SOCIAL, id, location: location.to_owned(), reason }
+        ItemError { skipped: false, vertical: SOCIAL, id, location: location.to_owned(), reason }
     }
 
     /// `user` as `user@domain`: local accounts are named without their server.

@@ -486,7 +486,13 @@ impl EventPages {
 
     async fn item(&self, g: &Value, location: &str) -> Result<Result<Item, ItemError>, ConnectorError> {
         let id = g["id"].as_str().unwrap_or_default().to_owned();
-        let fail = |reason: String| ItemError { vertical: Vertical::Calendar, id: id.clone(), location: location.to_owned(), reason };
+        let fail = |reason: String| ItemError {
+            skipped: false,
+            vertical: Vertical::Calendar,
+            id: id.clone(),
+            location: location.to_owned(),
+            reason,
+        };
         let uid = g["iCalUId"].as_str().filter(|u| !u.is_empty()).unwrap_or(&id).to_owned();
         let built = if g.get("recurrence").is_some_and(|r| !r.is_null()) {
             self.series(g, &uid).await?
@@ -520,6 +526,7 @@ impl PageStream for EventPages {
         for (n, g) in page["value"].as_array().into_iter().flatten().enumerate() {
             if g["id"].as_str().is_none_or(str::is_empty) {
                 items.push(Err(ItemError {
+                    skipped: false,
                     vertical: Vertical::Calendar,
                     id: format!("(no id: event {n} of {url})"),
                     location: url.clone(),

@@ -76,7 +76,8 @@ impl PageStream for DrivePages {
         let Some((page, url)) = self.round.next_page().await? else { return Ok(None) };
         let mut items = Vec::new();
         for (n, g) in page["value"].as_array().into_iter().flatten().enumerate() {
-            let fail = |id: String, reason: String| ItemError { vertical: Vertical::Files, id, location: url.clone(), reason };
+            let fail =
+                |id: String, reason: String| ItemError { skipped: false, vertical: Vertical::Files, id, location: url.clone(), reason };
             let Some(id) = g["id"].as_str().filter(|i| !i.is_empty()) else {
                 items.push(Err(fail(format!("(no id: item {n} of {url})"), "OneDrive gave an item without an id".into())));
                 continue;

@@ -224,6 +224,7 @@ impl Delta {
         };
         let Some(id) = c["id"].as_str().filter(|i| !i.is_empty()) else {
             return Err(ItemError {
+                skipped: false,
                 vertical,
                 id: format!("(no id: {what} {n} of {location})"),
                 location: location.to_owned(),

@@ -176,6 +176,7 @@ impl PageStream for Pager {
             items.push(match serde_json::from_value::<WireItem>(raw) {
                 Ok(w) => self.item(w, &url),
                 Err(e) => Err(ItemError {
+                    skipped: false,
                     vertical: self.vertical,
                     id,
                     location: url.clone(),
@@ -184,7 +185,7 @@ impl PageStream for Pager {
             });
         }
         for f in page.failures {
-            items.push(Err(ItemError { vertical: self.vertical, id: f.id, location: url.clone(), reason: f.reason }));
+            items.push(Err(ItemError { skipped: false, vertical: self.vertical, id: f.id, location: url.clone(), reason: f.reason }));
         }
         match page.next_cursor {
             Some(c) => {
@@ -210,7 +211,8 @@ impl PageStream for Pager {
 
 impl Pager {
     fn item(&self, w: WireItem, location: &str) -> Result<Item, ItemError> {
-        let fail = |reason: String| ItemError { vertical: self.vertical, id: w.id.clone(), location: location.to_owned(), reason };
+        let fail =
+            |reason: String| ItemError { skipped: false, vertical: self.vertical, id: w.id.clone(), location: location.to_owned(), reason };
         if matches!(w.id.as_str(), "" | "." | "..") {
             return Err(fail(format!("`{}` is not an item id", w.id)));
         }

@@ -105,6 +105,7 @@ impl Walk {
             }
             let Some(name) = trimmed.strip_prefix(&here).filter(|n| !n.is_empty() && !n.contains('/')) else {
                 files.push(Err(ItemError {
+                    skipped: false,
                     vertical,
                     id: path.clone(),
                     location: url.clone(),
@@ -114,6 +115,7 @@ impl Walk {
             };
             if name == "." || name == ".." || name.contains('\0') {
                 files.push(Err(ItemError {
+                    skipped: false,
                     vertical,
                     id: path.clone(),
                     location: url.clone(),
