@@ -222,3 +222,66 @@ fn an_account_connected_through_an_app_registered_at_its_server_serves_a_transfe
     assert_eq!(r["report"]["verticals"]["social"]["transferred"], 1, "{r}");
     one.assert_no_violations();
 }
+
+/// The web app's connection flow at a server that registers each client: `ferry serve`
+/// registers an app for the connection, sends the browser to the server with that app's
+/// client id, and trades the code with that app's secret (that the account then serves a
+/// job, the command line's test shows).
+#[test]
+fn an_account_connected_in_the_web_app_registers_its_own_app_at_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = Stand::start("mastodon", dir.path(), &["--domain", "one.example", "--auto-authorize", "alice"]);
+    let seed = serde_json::json!({"accounts": [{"username": "alice"}, {"username": "bob", "domain": "other.example", "known": true}],
+        "follows": [{"account": "alice", "target": "bob@other.example"}]});
+    one.call("POST", "/_fake/seed", &seed.to_string());
+    let origin = format!("http://127.0.0.1:{}", one.port);
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "insecure_http = true\nallow_private_network = true\n\n[providers.one]\ntitle = \"Mastodon at one.example\"\n\
+             connector = \"mastodon\"\naddress = \"mastodon://one.example?api={origin}\"\nissuer = \"{origin}\"\n\
+             client_id = \"registered-at-connection\"\napp_registration = \"{origin}/api/v1/apps\"\n\
+             [providers.one.scopes]\nread = [\"read\"]\nwrite = [\"write\", \"follow\"]\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let serve = Serve::start(&data, &["--config", config.to_str().unwrap()]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let (authorize, back, home) = rt.block_on(async {
+        let start = client.get(format!("{}/connect/one?role=source", serve.url)).send().await.unwrap();
+        assert_eq!(start.status(), 303, "off to the server: {:?}", start.headers());
+        let cookie = start.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let authorize = location(&start);
+        let answer = client.get(&authorize).send().await.unwrap();
+        let back = location(&answer);
+        let home = client.get(&back).header("cookie", &cookie).send().await.unwrap();
+        let text = format!("{} {:?}", home.status(), home.headers());
+        (authorize, back, (location(&home), text))
+    });
+    let url = reqwest::Url::parse(&authorize).unwrap();
+    let q: std::collections::BTreeMap<String, String> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    assert!(q["client_id"] != "registered-at-connection", "the client registered for this connection: {authorize}");
+    assert_eq!(q.get("scope").map(String::as_str), Some("read"), "no wider than a source needs: {authorize}");
+    assert!(q["redirect_uri"].ends_with("/oauth/callback"), "{authorize}");
+    assert!(back.starts_with(&serve.url) && back.contains("code="), "the server sent the browser back: {back}");
+    let account = home.0.split("source_account=").nth(1).unwrap_or_else(|| panic!("connected: {}", home.1)).to_owned();
+    let serve_url = serve.url.clone();
+    let (status, log) = serve.stop();
+    assert!(status.success(), "{}", log.join("\n"));
+    assert!(!account.is_empty(), "{}", home.1);
+    // the server knows the app ferry registered for this connection, and gave its token to it
+    let state = one.call("GET", "/_fake/state", "");
+    let apps: Vec<&serde_json::Value> = state["tables"]["apps"].as_object().unwrap().values().collect();
+    let app = apps.iter().find(|a| a["client_id"] == q["client_id"].as_str()).unwrap_or_else(|| panic!("{apps:?}"));
+    assert!(app["redirect_uris"].to_string().contains(&format!("{}/oauth/callback", serve_url)), "{app}");
+    let tokens: Vec<&serde_json::Value> =
+        state["tables"]["tokens"].as_object().unwrap().values().filter(|t| t["app_id"] == app["id"]).collect();
+    assert_eq!(tokens.len(), 1, "the code was traded with the registered app's secret: {tokens:?}");
+    assert!(!tokens[0]["scopes"].to_string().contains("write"), "read only, for a source: {tokens:?}");
+    one.assert_no_violations();
+}

@@ -49,6 +49,9 @@ struct Started {
     role: String,
     verifier: String,
     redirect: String,
+    /// The client registered for this connection, where the provider asks each client to
+    /// register (Mastodon): the code is traded with its id and secret.
+    registered: Option<Box<ProviderConfig>>,
     at: Instant,
 }
 
@@ -172,7 +175,13 @@ async fn start(state: &AppState, headers: &HeaderMap, provider: &str, role: &str
     };
     let e = endpoints(state, p).await?;
     let redirect = format!("{}/oauth/callback", state.public_url);
-    let (url, csrf, verifier) = authorize_url(p, &e, &redirect, role)?;
+    // a server that wants each client registered gets one for this connection
+    let registered = match p.app_registration {
+        Some(_) => Some(Box::new(register_app(&state.run.settings, p, &redirect).await?)),
+        None => None,
+    };
+    let client = registered.as_deref().unwrap_or(p);
+    let (url, csrf, verifier) = authorize_url(client, &e, &redirect, role)?;
     state.pending.put(
         csrf,
         Started {
@@ -181,6 +190,7 @@ async fn start(state: &AppState, headers: &HeaderMap, provider: &str, role: &str
             role: role.to_owned(),
             verifier,
             redirect,
+            registered,
             at: Instant::now(),
         },
     );
@@ -270,7 +280,9 @@ async fn finish(state: &AppState, headers: &HeaderMap, q: Callback) -> ApiResult
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the provider did not connect the account ({e})")));
     }
     let code = q.code.ok_or_else(|| ApiError::bad_request("the provider sent no code"))?;
-    let p = state.cfg.providers.get(&pending.provider).ok_or_else(|| ApiError::internal("the provider is no longer configured"))?;
+    let configured =
+        state.cfg.providers.get(&pending.provider).ok_or_else(|| ApiError::internal("the provider is no longer configured"))?;
+    let p = pending.registered.as_deref().unwrap_or(configured);
     let e = endpoints(state, p).await?;
     let set = exchange(&state.run.settings, p, e, code, pending.verifier, &pending.redirect).await?;
     let account = new_account(&state.data_dir, Some(session.owner()), &pending.provider, format!("your {} account", p.title), set)?;
