@@ -109,7 +109,7 @@ for cal, rng in (("Home", range(0, n // 2)), ("Work", range(n // 2, n))):
 PY
 echo "== $N events"
 run "dir -> Google Calendar (events.import)" transfer --only calendar --from "dir:$work/cal" --to "$(g alice)" --to-token-file "$work/alice.json"
-run "Google Calendar -> package (2,500 a page)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/cal.zip"
+run "Google Calendar -> package (1,000 a page)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/cal.zip"
 run "Google Calendar -> Google (another account)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "$(g bob)" --to-token-file "$work/bob.json"
 run "Google Calendar -> Outlook (Graph, x4)" transfer --only calendar --from "$(g alice)" --from-token-file "$work/alice.json" --to "$m" --to-token-file "$work/dave.json"
 fi

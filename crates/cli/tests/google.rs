@@ -972,3 +972,40 @@ fn a_photos_grant_that_cannot_read_back_is_refused_before_anything_is_uploaded()
     let requests = stand.call("GET", "/_fake/requests", "")["requests"].clone();
     assert!(requests.get("POST /v1/uploads").is_none(), "nothing uploaded: {requests}");
 }
+
+/// An invitation to one occurrence of someone else's series: Google lists the occurrence
+/// (with `recurringEventId`) and not the series' master, which is in the organizer's
+/// calendar. It is carried like any event, not passed over as a part of a series whose
+/// master the listing will meet.
+#[test]
+fn one_occurrence_of_another_persons_series_is_carried_without_its_master() {
+    let dir = tempfile::tempdir().unwrap();
+    let cal = "https://www.googleapis.com/auth/calendar";
+    let grant = format!("alice-refresh={cal}");
+    let stand = Stand::start("google", dir.path(), &["--grant", &grant]);
+    stand.call(
+        "POST",
+        "/_fake/seed",
+        r#"{"user": "alice", "events": [
+            {"iCalUID": "standup@elsewhere.example", "recurringEventId": "organizersSeries1", "originalStartTime": {"dateTime": "2026-12-03T10:00:00Z"},
+             "start": {"dateTime": "2026-12-03T10:00:00Z"}, "end": {"dateTime": "2026-12-03T10:15:00Z"}, "summary": "Stand-up (the one I was asked to)"},
+            {"iCalUID": "dentist@example.org", "start": {"dateTime": "2026-12-04T08:00:00Z"}, "end": {"dateTime": "2026-12-04T09:00:00Z"}, "summary": "Dentist"}]}"#,
+    );
+    let alice = stand.tokens(dir.path(), "alice-refresh", "/token", cal);
+    let pkg = dir.path().join("cal.zip");
+    let uri = format!("google://alice?api=http://127.0.0.1:{}", stand.port);
+    let o = ferry_google(
+        &dir.path().join("data"),
+        &["transfer", "--only", "calendar", "--from", &uri, "--from-token-file", &alice, "--to", &format!("package:{}", pkg.display())],
+    );
+    let r = report(&o);
+    assert_eq!((total(&r, "found"), total(&r, "transferred")), (2, 2), "{}", text(&o));
+    let mut body = String::new();
+    std::io::Read::read_to_string(
+        &mut zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap().by_name("calendar/events.jsonl").unwrap(),
+        &mut body,
+    )
+    .unwrap();
+    assert!(body.contains("Stand-up (the one I was asked to)"), "{body}");
+    stand.assert_no_violations();
+}

@@ -229,7 +229,7 @@ class Api:
                 log.popleft()
             if len(log) >= n:
                 wait = max(1, math.ceil(log[0] + 600 - now))
-                raise throttled(wait)
+                raise throttled(wait, message="Application is over its limit of %d requests in 10 minutes for this mailbox." % n)
             log.append(now)
 
     def check_faults(self):

@@ -157,10 +157,18 @@ fn part_from_google(g: &Value) -> (EventPart, Vec<String>) {
 /// The events of one series (the recurring event, its exceptions and its cancelled
 /// occurrences) or one single event, as one iCalendar object; or why it cannot be one.
 pub fn calendar_from_google(events: &[Value]) -> Result<String, String> {
-    let master = events
-        .iter()
-        .find(|g| g.get("recurringEventId").is_none() && g["status"] != "cancelled")
-        .ok_or("the series has no event of its own, only exceptions")?;
+    let live: Vec<&Value> = events.iter().filter(|g| g["status"] != "cancelled").collect();
+    let Some(master) = live.iter().find(|g| g.get("recurringEventId").is_none()) else {
+        // one occurrence of a series whose master is in its organizer's calendar (an
+        // invitation to that occurrence alone): a single event of its own
+        let [one] = live[..] else {
+            return Err(format!("{} occurrences of a series whose own event is not in this calendar", live.len()));
+        };
+        let (mut part, extra) = part_from_google(one);
+        part.recurrence_id = None;
+        let stamp = ferry_codecs::todo::stamp(one["updated"].as_str());
+        return Ok(build_calendar(&[part], &stamp, &[extra]));
+    };
     if master.get("start").is_some_and(|s| when(s).is_none()) {
         return Err(format!("Google's start {} cannot be read", master["start"]));
     }
@@ -391,6 +399,10 @@ fn not_carried(events: &[Value]) -> Vec<String> {
 
 /// Pages through one calendar's events; a recurring series is read whole (by its
 /// `iCalUID`) when its master, or in an incremental listing any part of it, is met.
+/// The most series a listing remembers having read (a few MiB of ids); past it a series
+/// met again is read again, which costs a request, not a duplicate.
+const MAX_READ: usize = 200_000;
+
 pub struct EventPages {
     pub cfg: Arc<GoogleConfig>,
     pub http: Http,
@@ -400,6 +412,8 @@ pub struct EventPages {
     pub done: bool,
     pub sync: Option<String>,
     pub pages: u32,
+    /// The series (by iCalUID) this listing has read whole already.
+    pub read: HashSet<String>,
 }
 
 impl EventPages {
@@ -453,6 +467,12 @@ impl EventPages {
         let version = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(etags.join(",").as_bytes())[..12]);
         let mut item = Item::of_record(&id, &self.cal.title, &version, record, "text/calendar", text);
         item.source_warnings = not_carried(events);
+        if events.iter().all(|g| g.get("recurringEventId").is_some()) {
+            item.source_warnings.push(format!(
+                "one occurrence ({}) of a series kept in its organizer's calendar: carried as a single event",
+                master["originalStartTime"]
+            ));
+        }
         Some(Ok(item))
     }
 }
@@ -467,7 +487,9 @@ impl PageStream for EventPages {
         if self.pages > 100_000 {
             return Err(ConnectorError::Fatal("listing events: too many pages".into()));
         }
-        let mut url = self.events_url("maxResults=2500&singleEvents=false");
+        // 1,000 a page where Google allows 2,500: a page is held whole while its series are
+        // read, and a smaller one keeps a listing's memory down for a few more requests
+        let mut url = self.events_url("maxResults=1000&singleEvents=false");
         if let Some(s) = &self.since {
             url.push_str(&format!("&syncToken={}", enc(s)));
         }
@@ -485,7 +507,6 @@ impl PageStream for EventPages {
             Err((e, _)) => return Err(e),
         };
         let mut items = Vec::new();
-        let mut series = HashSet::new();
         for (n, g) in page["items"].as_array().into_iter().flatten().enumerate() {
             let uid = g["iCalUID"].as_str().unwrap_or_default();
             let part_of_series = g.get("recurrence").is_some() || g.get("recurringEventId").is_some();
@@ -498,8 +519,15 @@ impl PageStream for EventPages {
                     reason: "Google gave an event without an id or iCalUID".into(),
                 }));
             } else if part_of_series {
-                // a full listing meets each master; an exception alone only says its series changed
-                if (g.get("recurrence").is_some() || self.since.is_some()) && series.insert(uid.to_owned()) {
+                // the series is read whole where this listing first meets a part of it:
+                // its master, or an exception (one whose master is on a later page, or not
+                // in this calendar at all: an invitation to one occurrence of another's
+                // series); a series read again after a resume is the same item, and the
+                // engine passes over what it has
+                if !self.read.contains(uid) {
+                    if self.read.len() < MAX_READ {
+                        self.read.insert(uid.to_owned());
+                    }
                     let whole = self.series(uid).await?;
                     items.extend(self.item(&whole, &url));
                 }
@@ -583,7 +611,7 @@ impl EventWriter {
         let mut out: Written = HashMap::new();
         let mut token: Option<String> = None;
         for _ in 0..100_000 {
-            let mut url = cfg.calendar(&format!("/calendar/v3/calendars/{}/events?maxResults=2500&singleEvents=false", enc(&cal.id)));
+            let mut url = cfg.calendar(&format!("/calendar/v3/calendars/{}/events?maxResults=1000&singleEvents=false", enc(&cal.id)));
             if let Some(t) = &token {
                 url.push_str(&format!("&pageToken={}", enc(t)));
             }

@@ -160,6 +160,7 @@ impl GoogleExporter {
                 done: false,
                 sync: None,
                 pages: 0,
+                read: Default::default(),
             }));
         }
         Ok(Box::new(Connections {
