@@ -287,14 +287,69 @@ pub fn convert(original: &[u8], version: WriteVersion) -> Result<Converted, Code
     Ok(Converted { text, warnings })
 }
 
+/// A text property of a card as read, for a writer that has a place for what the record
+/// has no field for (a spouse as `RELATED;TYPE=spouse`, a department as the second part of
+/// `ORG`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Property {
+    /// Upper-case (`X-ABLABEL`, `RELATED`).
+    pub name: String,
+    /// TYPE values, lower-case.
+    pub types: Vec<String>,
+    /// The other parameters (upper-case names), values as written.
+    pub params: Vec<(String, Vec<String>)>,
+    /// The value, unescaped.
+    pub value: String,
+    /// The value split at its unescaped `;`, each part unescaped (`N`, `ADR`, `ORG`).
+    pub parts: Vec<String>,
+}
+
+impl Property {
+    /// The first value of parameter `name` (upper-case).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.first()).map(String::as_str)
+    }
+
+    pub fn has_type(&self, t: &str) -> bool {
+        self.types.iter().any(|x| x.eq_ignore_ascii_case(t))
+    }
+}
+
+/// The text properties of a card (any version), in order; none when it cannot be read.
+/// Binary values (a photo's bytes) and nested cards are left out.
+pub fn properties(bytes: &[u8]) -> Vec<Property> {
+    let mut warnings = Vec::new();
+    let Ok(card) = card::read(bytes, 1, &mut warnings) else { return Vec::new() };
+    card.props
+        .iter()
+        .filter_map(|p| {
+            let text = p.text()?;
+            Some(Property {
+                name: p.name.clone(),
+                types: p.types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+                params: p.params.iter().map(|q| (q.name.to_ascii_uppercase(), q.values.clone())).collect(),
+                value: decode::unescape(text),
+                parts: decode::split_escaped(text, ';').into_iter().map(decode::unescape).collect(),
+            })
+        })
+        .collect()
+}
+
 /// [`build_v4`] with `extra` whole property lines (`RELATED;TYPE=spouse;VALUE=text:Ada`)
 /// for what the record has no field for: their names go into the record's
 /// `other_properties`, and the lines into the card before its end.
+///
+/// An `ORG` line among them (the organization with its units, `ORG:Contoso;Sales`) takes
+/// the place of the one the record's organization would make; a property the record has
+/// a field for is not named in `other_properties`.
 pub fn build_v4_with(c: &mut Contact, extra: &[String]) -> String {
-    c.other_properties = extra.iter().filter_map(|l| l.split([';', ':']).next()).map(str::to_owned).collect();
+    const MODELLED: [&str; 2] = ["ORG", "TITLE"];
+    let name_of = |l: &str| l.split([';', ':']).next().unwrap_or_default().to_ascii_uppercase();
+    c.other_properties = extra.iter().map(|l| name_of(l)).filter(|n| !MODELLED.contains(&n.as_str())).collect();
     c.other_properties.sort();
     c.other_properties.dedup();
-    let mut card = build_v4(c);
+    let mut card =
+        if extra.iter().any(|l| name_of(l) == "ORG") { build_v4(&Contact { organization: None, ..c.clone() }) } else { build_v4(c) };
     if !extra.is_empty() {
         let end = card.rfind("END:VCARD").unwrap_or(card.len());
         card.insert_str(end, &extra.iter().map(|l| format!("{l}\r\n")).collect::<String>());
