@@ -207,11 +207,13 @@ fn contact_from(card: &VCard) -> Contact {
                     country: get(6),
                 });
             }
-            VCardProperty::Org => {
+            // the first organization and title are the contact's (a later one is another job's)
+            VCardProperty::Org if c.organization.is_none() => {
                 let parts: Vec<String> = components(e).into_iter().filter(|s| !s.is_empty()).collect();
                 c.organization = Some(parts.join(", "));
             }
-            VCardProperty::Title => c.title = Some(entry_text(e)),
+            VCardProperty::Title if c.title.is_none() => c.title = Some(entry_text(e)),
+            VCardProperty::Org | VCardProperty::Title => {}
             VCardProperty::Bday => c.birthday = Some(entry_text(e)),
             VCardProperty::Url => c.urls.push(entry_text(e)),
             VCardProperty::Categories => c.categories.extend(components(e)),
@@ -292,9 +294,11 @@ pub fn convert(original: &[u8], version: WriteVersion) -> Result<Converted, Code
 /// `ORG`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Property {
+    /// The group it is in (`item1` of `item1.X-ABLABEL`), if any.
+    pub group: Option<String>,
     /// Upper-case (`X-ABLABEL`, `RELATED`).
     pub name: String,
-    /// TYPE values, lower-case.
+    /// TYPE values, as written (`domesticPartner`).
     pub types: Vec<String>,
     /// The other parameters (upper-case names), values as written.
     pub params: Vec<(String, Vec<String>)>,
@@ -325,8 +329,9 @@ pub fn properties(bytes: &[u8]) -> Vec<Property> {
         .filter_map(|p| {
             let text = p.text()?;
             Some(Property {
+                group: p.group.clone(),
                 name: p.name.clone(),
-                types: p.types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+                types: p.types.clone(),
                 params: p.params.iter().map(|q| (q.name.to_ascii_uppercase(), q.values.clone())).collect(),
                 value: decode::unescape(text),
                 parts: decode::split_escaped(text, ';').into_iter().map(decode::unescape).collect(),
@@ -344,7 +349,11 @@ pub fn properties(bytes: &[u8]) -> Vec<Property> {
 /// a field for is not named in `other_properties`.
 pub fn build_v4_with(c: &mut Contact, extra: &[String]) -> String {
     const MODELLED: [&str; 2] = ["ORG", "TITLE"];
-    let name_of = |l: &str| l.split([';', ':']).next().unwrap_or_default().to_ascii_uppercase();
+    // the name without its group (`org2.ORG` is an ORG)
+    let name_of = |l: &str| {
+        let head = l.split([';', ':']).next().unwrap_or_default();
+        head.rsplit('.').next().unwrap_or(head).to_ascii_uppercase()
+    };
     c.other_properties = extra.iter().map(|l| name_of(l)).filter(|n| !MODELLED.contains(&n.as_str())).collect();
     c.other_properties.sort();
     c.other_properties.dedup();

@@ -225,7 +225,13 @@ pub fn graph_from_contact(c: &Contact, original: &[Property]) -> (Value, Vec<Str
         }
     }
     for org in orgs.iter().skip(1) {
-        w.push(format!("ORG: Microsoft keeps one organization; {} is not kept", org.parts.join(", ").trim_matches([',', ' '])));
+        let title = org.group.as_ref().and_then(|g| original.iter().find(|t| t.name == "TITLE" && t.group.as_ref() == Some(g)));
+        let what = org.parts.iter().map(String::as_str).filter(|x| !x.is_empty()).collect::<Vec<_>>().join(", ");
+        let what = match title {
+            Some(t) => format!("{what} (as {})", t.value),
+            None => what,
+        };
+        w.push(format!("ORG: Microsoft keeps one organization; {what} is not kept"));
     }
     if let Some(t) = &c.title {
         g.insert("jobTitle".into(), t.clone().into());
