@@ -41,12 +41,16 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
         .map(|i| serde_json::json!({"names": [{"givenName": format!("Person{i}"), "familyName": "Test"}],
             "emailAddresses": [{"value": format!("p{i}@example.org"), "type": "home"}]}))
         .chain(std::iter::once(serde_json::json!({
-            "names": [{"givenName": "Zoë", "familyName": "Ångström"}],
+            "names": [{"givenName": "Zoë", "familyName": "Ångström", "phoneticGivenName": "Tsoe"}],
             "emailAddresses": [{"value": "z1@example.org"}, {"value": "z2@example.org"}, {"value": "z3@example.org"}, {"value": "z4@example.org"}],
+            "organizations": [{"name": "Contoso", "department": "R&D", "title": "Lead", "symbol": "CTSO"}],
+            "occupations": [{"value": "Engineer"}],
+            "imClients": [{"username": "zoe", "protocol": "skype"}],
+            "locations": [{"value": "Bldg 4", "type": "desk"}],
             "phoneNumbers": [{"value": "+46 70 1", "type": "mobile"}, {"value": "+46 8 2", "type": "workFax"}],
             "birthdays": [{"date": {"month": 2, "day": 29}}],
             "events": [{"date": {"year": 2010, "month": 6, "day": 1}, "type": "anniversary"}],
-            "relations": [{"person": "Ada", "type": "spouse"}],
+            "relations": [{"person": "Ada", "type": "spouse"}, {"person": "Hiro", "type": "manager"}, {"person": "Bo", "type": "friend"}],
             "userDefined": [{"key": "shoe size", "value": "38"}]
         })))
         .collect();
@@ -61,7 +65,9 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 61, "{r}");
     let warnings = r["report"]["verticals"]["contacts"]["fidelity_warnings"].to_string();
-    for lost in ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED"] {
+    for lost in
+        ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED", "friend Bo", "symbol of Contoso"]
+    {
         assert!(warnings.contains(lost), "the report names what Microsoft could not keep ({lost}): {warnings}");
     }
     let held = contacts(&graph, "dave");
@@ -69,6 +75,19 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
     let zoe = held.iter().find(|c| c.to_string().contains("Zoë")).expect("the rich contact");
     assert_eq!(zoe["mobilePhone"], "+46 70 1", "{zoe}");
     assert_eq!(zoe["emailAddresses"].as_array().map(Vec::len), Some(3), "{zoe}");
+    // what a Google contact holds beyond ferry's record, in Microsoft's own fields
+    for (field, value) in [
+        ("companyName", serde_json::json!("Contoso")),
+        ("department", serde_json::json!("R&D")),
+        ("jobTitle", serde_json::json!("Lead")),
+        ("profession", serde_json::json!("Engineer")),
+        ("spouseName", serde_json::json!("Ada")),
+        ("manager", serde_json::json!("Hiro")),
+        ("yomiGivenName", serde_json::json!("Tsoe")),
+        ("imAddresses", serde_json::json!(["zoe"])),
+    ] {
+        assert_eq!(zoe[field], value, "{field}: {zoe}");
+    }
     // again: nothing new
     let r = report(&ferry_cloud(&data, &args));
     assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 61), "{r}");

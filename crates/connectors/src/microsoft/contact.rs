@@ -268,10 +268,23 @@ pub fn graph_from_contact(c: &Contact, original: &[Property]) -> (Value, Vec<Str
             w.push(format!("{prop}: Microsoft keeps one {field}; {} is not kept", more.value));
         }
     }
+    // Google's desk location is the office
+    for loc in original.iter().filter(|p| p.name == "X-GOOGLE-LOCATION") {
+        if loc.has_type("desk") && !g.contains_key("officeLocation") {
+            g.insert("officeLocation".into(), loc.value.clone().into());
+        } else {
+            w.push(format!("X-GOOGLE-LOCATION: Microsoft keeps one office location; {} is not kept", loc.value));
+        }
+        carried.insert("X-GOOGLE-LOCATION");
+    }
     let mut children = Vec::new();
     for r in original.iter().filter(|p| p.name == "RELATED") {
-        if r.has_type("spouse") && !g.contains_key("spouseName") {
-            g.insert("spouseName".into(), r.value.clone().into());
+        // Google's relations: its manager and assistant are Graph's own fields too
+        let own = [("spouse", "spouseName"), ("manager", "manager"), ("assistant", "assistantName")]
+            .into_iter()
+            .find(|(t, field)| r.has_type(t) && !g.contains_key(*field));
+        if let Some((_, field)) = own {
+            g.insert(field.into(), r.value.clone().into());
         } else if r.has_type("child") {
             children.push(r.value.clone());
         } else {
@@ -458,5 +471,21 @@ mod tests {
             assert!(text.contains(lost), "{lost} in {text}");
         }
         assert!(!text.contains("RELATED: Microsoft contacts have no place"), "RELATED is named value by value: {text}");
+    }
+
+    /// A Google contact's card: its manager and assistant relations and its desk are
+    /// Graph's own fields.
+    #[test]
+    fn a_google_cards_relations_and_desk_fill_graphs_fields() {
+        let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Zoë\r\nRELATED;TYPE=manager;VALUE=text:Hiro\r\n\
+            RELATED;TYPE=assistant;VALUE=text:Mai\r\nRELATED;TYPE=manager;VALUE=text:Ken\r\nX-GOOGLE-LOCATION;TYPE=desk:Bldg 4\r\n\
+            X-GOOGLE-LOCATION;TYPE=grewUp:Oslo\r\nEND:VCARD\r\n";
+        let c = ferry_codecs::vcard::parse_card(card.as_bytes(), 1).unwrap();
+        let (g, w) = graph_from_contact(&c, &ferry_codecs::vcard::properties(card.as_bytes()));
+        assert_eq!((g["manager"].as_str(), g["assistantName"].as_str()), (Some("Hiro"), Some("Mai")));
+        assert_eq!(g["officeLocation"], "Bldg 4");
+        let text = w.join("\n");
+        assert!(text.contains("manager Ken") && text.contains("Oslo"), "{text}");
+        assert_eq!(w.len(), 2, "{w:?}");
     }
 }
