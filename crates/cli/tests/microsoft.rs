@@ -65,8 +65,7 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 61, "{r}");
     let warnings = r["report"]["verticals"]["contacts"]["fidelity_warnings"].to_string();
-    for lost in
-        ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED", "friend Bo", "symbol of Contoso"]
+    for lost in ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED", "friend Bo", "symbol of Contoso"]
     {
         assert!(warnings.contains(lost), "the report names what Microsoft could not keep ({lost}): {warnings}");
     }
