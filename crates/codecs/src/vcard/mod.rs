@@ -501,4 +501,37 @@ mod tests {
         assert_eq!(back.emails, c.emails);
         assert_eq!(back.uid.as_deref(), Some("u1"));
     }
+
+    #[test]
+    fn a_cards_properties_are_read_for_a_writer_in_any_version() {
+        let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ada\r\nORG:Engines;Research\r\nTITLE:Analyst\r\nitem2.ORG:Royal Society\r\n\
+            item2.TITLE:Fellow\r\nRELATED;TYPE=domesticPartner;VALUE=text:Wil\\, liam\r\nX-NOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Z=C3=B6e\r\n\
+            END:VCARD\r\n";
+        let props = properties(card);
+        let org = props.iter().find(|p| p.name == "ORG").unwrap();
+        assert_eq!((org.group.as_deref(), org.parts.as_slice()), (None, &["Engines".to_owned(), "Research".to_owned()][..]));
+        let related = props.iter().find(|p| p.name == "RELATED").unwrap();
+        assert_eq!((related.value.as_str(), related.types.as_slice()), ("Wil, liam", &["domesticPartner".to_owned()][..]));
+        assert!(related.has_type("DOMESTICPARTNER") && related.param("VALUE") == Some("text"));
+        assert_eq!(props.iter().find(|p| p.name == "X-NOTE").map(|p| p.value.as_str()), Some("Zöe"), "decoded");
+        assert_eq!(props.iter().filter(|p| p.group.as_deref() == Some("item2")).count(), 2);
+        // the first organization and title are the contact's
+        let c = parse_card(card, 1).unwrap();
+        assert_eq!((c.organization.as_deref(), c.title.as_deref()), (Some("Engines, Research"), Some("Analyst")));
+        assert!(properties(b"not a card").is_empty());
+    }
+
+    #[test]
+    fn an_org_line_with_its_unit_takes_the_records_place() {
+        let mut c = Contact {
+            formatted_name: "Ada".into(),
+            organization: Some("Engines".into()),
+            vcard_version: "4.0".into(),
+            ..Default::default()
+        };
+        let card = build_v4_with(&mut c, &["ORG:Engines;Research".into(), "org2.ORG:Royal Society".into(), "X-MANAGER:Charles".into()]);
+        assert_eq!(card.matches("ORG:").count(), 2, "{card}");
+        assert!(card.contains("\r\nORG:Engines;Research\r\n") && !card.contains("\r\nORG:Engines\r\n"), "{card}");
+        assert_eq!(c.other_properties, ["X-MANAGER"], "ORG is the record's");
+    }
 }
