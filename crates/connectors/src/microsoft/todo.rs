@@ -298,10 +298,8 @@ impl TodoWriter {
     /// Where the parent `parent` of a subtask of `container` went: waited for when its write
     /// began before this one; none when it is not being written in this run.
     async fn parent(&self, container: &str, parent: &str) -> Option<Placed> {
-        let rx = self.placing.lock().unwrap_or_else(|e| e.into_inner()).get(&(container.to_owned(), parent.to_owned()))?.subscribe();
-        let mut rx = rx;
-        let got = tokio::time::timeout(PARENT_WAIT, rx.wait_for(Option::is_some)).await.ok()?.ok()?.clone();
-        got
+        let mut rx = self.placing.lock().unwrap_or_else(|e| e.into_inner()).get(&(container.to_owned(), parent.to_owned()))?.subscribe();
+        tokio::time::timeout(PARENT_WAIT, rx.wait_for(Option::is_some)).await.ok()?.ok()?.clone()
     }
 
     pub async fn put(&self, cfg: &MicrosoftConfig, http: &Http, item: &Item, t: &Task) -> Result<PutOutcome, ConnectorError> {
