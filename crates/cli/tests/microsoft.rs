@@ -148,7 +148,8 @@ fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_an
 fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     let dir = tempfile::tempdir().unwrap();
     let scope = "https://www.googleapis.com/auth/tasks";
-    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}")]);
+    let google =
+        Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}"), "--grant", &format!("bob-refresh={scope}")]);
     let seed = serde_json::json!({"user": "alice", "tasklists": [
         {"title": "Home", "tasks": [
             {"title": "Pay the rent", "notes": "by transfer", "due": "2025-01-10T00:00:00.000Z"},
@@ -199,6 +200,36 @@ fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     let uid = |t: &serde_json::Value| t.pointer("/record/uid").or(t.get("uid")).cloned().unwrap_or_default();
     let parent = |t: &serde_json::Value| t.pointer("/record/parent").or(t.get("parent")).cloned().unwrap_or_default();
     assert!(!uid(&rent).is_null() && parent(&receipt) == uid(&rent), "{receipt} is a subtask of {rent}");
+    // and on to another Google account: the step is a subtask there
+    let bob = google.tokens(dir.path(), "bob-refresh", "/token", scope);
+    let o = ferry_cloud(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "tasks",
+            "--from",
+            &to,
+            "--from-token-file",
+            &dave,
+            "--to",
+            &from.replace("alice", "bob"),
+            "--to-token-file",
+            &bob,
+        ],
+    );
+    let r = report(&o);
+    assert_eq!(total(&r, "transferred"), 43, "{}", text(&o));
+    assert!(!r["report"]["verticals"]["tasks"]["fidelity_warnings"].to_string().contains("RELATED-TO"), "{r}");
+    let state = google.call("GET", "/_fake/state", "");
+    let bobs: Vec<serde_json::Value> = state["users"]["bob"]["tasks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|l| l.as_object().unwrap().values().cloned().collect::<Vec<_>>())
+        .collect();
+    let at = |title: &str| bobs.iter().find(|t| t["title"] == title).unwrap_or_else(|| panic!("{title} in {bobs:?}")).clone();
+    assert_eq!(at("Find the receipt")["parent"], at("Pay the rent")["id"], "{bobs:?}");
     graph.assert_no_violations();
     google.assert_no_violations();
 }

@@ -190,47 +190,11 @@ pub fn step_from_task(t: &Task) -> (Value, Vec<String>) {
 }
 
 /// Where a source task went: a task of the list, or a step of one (which can have no
-/// steps of its own), or nowhere (its write failed).
+/// steps of its own).
 #[derive(Debug, Clone, PartialEq)]
 enum Placed {
     Task(String),
     Step,
-    Failed,
-}
-
-/// (container, source task id or UID) -> where it went, once known.
-type Placing = std::sync::Mutex<HashMap<(String, String), tokio::sync::watch::Sender<Option<Placed>>>>;
-
-/// How long a subtask waits for its parent's write, begun before it, to end.
-const PARENT_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// A task's place being made: on drop, one never told is failed, so that its subtasks
-/// wait no more.
-struct Begun<'a> {
-    placing: &'a Placing,
-    keys: Vec<(String, String)>,
-}
-
-impl Begun<'_> {
-    fn done(&self, placed: Placed) {
-        let all = self.placing.lock().unwrap_or_else(|e| e.into_inner());
-        for k in &self.keys {
-            if let Some(tx) = all.get(k) {
-                tx.send_replace(Some(placed.clone()));
-            }
-        }
-    }
-}
-
-impl Drop for Begun<'_> {
-    fn drop(&mut self) {
-        let all = self.placing.lock().unwrap_or_else(|e| e.into_inner());
-        for k in &self.keys {
-            if let Some(tx) = all.get(k) {
-                tx.send_if_modified(|v| v.is_none().then(|| *v = Some(Placed::Failed)).is_some());
-            }
-        }
-    }
 }
 
 /// Writes tasks into lists named by their containers (made when missing; "Tasks" for
@@ -241,7 +205,8 @@ pub struct TodoWriter {
     lists: tokio::sync::Mutex<Option<HashMap<String, String>>>,
     /// List id (or list id and task id, for steps) -> (natural key -> (id, fields as written)).
     held: tokio::sync::Mutex<crate::held::Held>,
-    placing: Placing,
+    /// Where the run's tasks went, for their subtasks.
+    placed: crate::parents::Parents<Placed>,
 }
 
 fn enc(s: &str) -> String {
@@ -274,48 +239,20 @@ impl TodoWriter {
         Ok(id)
     }
 
-    /// Says, before the first await of its write, that `item`'s place is being made: a
-    /// subtask put after it waits for it.
-    fn begin(&self, item: &Item, t: &Task) -> Begun<'_> {
-        let mut keys = vec![(item.container.clone(), item.id.clone())];
-        if !t.uid.is_empty() && t.uid != item.id {
-            keys.push((item.container.clone(), t.uid.clone()));
-        }
-        let mut all = self.placing.lock().unwrap_or_else(|e| e.into_inner());
-        for k in &keys {
-            match all.get(k) {
-                Some(tx) => {
-                    tx.send_replace(None);
-                }
-                None => {
-                    all.insert(k.clone(), tokio::sync::watch::channel(None).0);
-                }
-            }
-        }
-        Begun { placing: &self.placing, keys }
-    }
-
-    /// Where the parent `parent` of a subtask of `container` went: waited for when its write
-    /// began before this one; none when it is not being written in this run.
-    async fn parent(&self, container: &str, parent: &str) -> Option<Placed> {
-        let mut rx = self.placing.lock().unwrap_or_else(|e| e.into_inner()).get(&(container.to_owned(), parent.to_owned()))?.subscribe();
-        tokio::time::timeout(PARENT_WAIT, rx.wait_for(Option::is_some)).await.ok()?.ok()?.clone()
-    }
-
     pub async fn put(&self, cfg: &MicrosoftConfig, http: &Http, item: &Item, t: &Task) -> Result<PutOutcome, ConnectorError> {
-        let placing = self.begin(item, t);
+        let placing = self.placed.begin(&item.container, &[&item.id, &t.uid]);
         let mut top_warning = None;
         if let Some(p) = &t.parent {
-            let why = match self.parent(&item.container, p).await {
-                Some(Placed::Task(parent)) if t.summary.as_deref().is_some_and(|s| !s.trim().is_empty()) => {
+            let why = match self.placed.wait(&item.container, p).await {
+                Some(Some(Placed::Task(parent))) if t.summary.as_deref().is_some_and(|s| !s.trim().is_empty()) => {
                     let list = self.list(cfg, http, &item.container).await?;
                     let out = self.put_step(cfg, http, item, t, &list, &parent).await?;
                     placing.done(Placed::Step);
                     return Ok(out);
                 }
-                Some(Placed::Task(_)) => "a step needs a title".to_owned(),
-                Some(Placed::Step) => format!("its parent {p} is a step in To Do, and a step has no steps"),
-                Some(Placed::Failed) => format!("its parent {p} was not written"),
+                Some(Some(Placed::Task(_))) => "a step needs a title".to_owned(),
+                Some(Some(Placed::Step)) => format!("its parent {p} is a step in To Do, and a step has no steps"),
+                Some(None) => format!("its parent {p} was not written"),
                 None => format!("its parent {p} is not in this list (or was not written in this run)"),
             };
             top_warning =
