@@ -127,6 +127,25 @@ pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
     (c, card)
 }
 
+/// What a Graph contact holds that neither the record nor its card carries: an email
+/// address's own display name, where it is not one Outlook makes from the contact (its
+/// display name, its given name and surname, the address, either with the address in
+/// brackets).
+pub fn not_carried(g: &Value) -> Vec<String> {
+    let names = [s(g, "displayName").to_owned(), format!("{} {}", s(g, "givenName"), s(g, "surname")).trim().to_owned()];
+    let made = |e: &Value| {
+        let (name, address) = (s(e, "name"), s(e, "address"));
+        name.is_empty() || name == address || names.iter().any(|n| name == n || name == format!("{n} ({address})"))
+    };
+    g.get("emailAddresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| !made(e))
+        .map(|e| format!("emailAddresses.name: the name `{}` of {} is not carried", s(e, "name"), s(e, "address")))
+        .collect()
+}
+
 fn has(types: &[String], t: &str) -> bool {
     types.iter().any(|x| x.eq_ignore_ascii_case(t))
 }
@@ -422,6 +441,9 @@ mod tests {
         let props = ferry_codecs::vcard::properties(card.as_bytes());
         let (back, w) = graph_from_contact(&c, &props);
         assert!(w.is_empty(), "nothing is lost on the way back: {w:?}");
+        assert!(not_carried(&g).is_empty(), "the email's name is the contact's own");
+        let other = json!({"displayName": "Yuki", "emailAddresses": [{"name": "Y. Tanaka (work)", "address": "y@contoso.com"}]});
+        assert_eq!(not_carried(&other), ["emailAddresses.name: the name `Y. Tanaka (work)` of y@contoso.com is not carried"]);
         for field in [
             "givenName",
             "middleName",

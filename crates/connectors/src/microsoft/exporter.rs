@@ -244,7 +244,10 @@ impl Delta {
             Kind::Tasks { container, .. } => super::todo::item(c, id, container),
             Kind::Contacts(folder) => {
                 let (contact, card) = contact_from_graph(c, folder);
-                Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card)
+                let mut item =
+                    Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card);
+                item.source_warnings = super::contact::not_carried(c);
+                item
             }
             Kind::Mail(folder) => super::mail::item(c, id, folder, &self.cfg, &self.http),
         })
