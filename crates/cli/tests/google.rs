@@ -60,7 +60,7 @@ fn address_books(dir: &Path, n: usize) -> String {
             "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c-{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\nEMAIL;TYPE=HOME:p{i}@example.org\r\nTEL;TYPE=CELL:+49 30 {i:07}\r\nEND:VCARD\r\n"
         ));
     }
-    family.push_str("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z@example.com\r\nTEL;TYPE=WORK,FAX:+46 8 1\r\nADR;TYPE=HOME:;;Drottninggatan 1;Stockholm;;111 51;Sweden\r\nBDAY:--02-29\r\nORG:Ferry AB\r\nTITLE:Researcher\r\nNOTE:Met at the conference\\, twice.\r\nX-SHOE-SIZE:38\r\nEND:VCARD\r\n");
+    family.push_str("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rich\r\nFN:Zoë Ångström-Núñez\r\nN:Ångström-Núñez;Zoë;;Dr.;\r\nEMAIL;TYPE=HOME:zoe@example.org\r\nEMAIL;TYPE=WORK:z@example.com\r\nTEL;TYPE=WORK,FAX:+46 8 1\r\nADR;TYPE=HOME:;;Drottninggatan 1;Stockholm;;111 51;Sweden\r\nBDAY:--02-29\r\nORG:Ferry AB;Research\r\nTITLE:Researcher\r\nROLE:Chemist\r\nX-PHONETIC-FIRST-NAME:Tsoe\r\nX-MANAGER:Hiro\r\nIMPP:xmpp:zoe@example.org\r\nNOTE:Met at the conference\\, twice.\r\nX-SHOE-SIZE:38\r\nEND:VCARD\r\n");
     std::fs::write(src.join("contacts/Family.vcf"), family).unwrap();
     std::fs::write(
         src.join("contacts/Work.vcf"),
@@ -82,6 +82,21 @@ fn contacts_go_into_google_and_out_again_and_a_rerun_writes_nothing() {
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 122, "{r}");
     assert!(r.to_string().contains("X-SHOE-SIZE: Google contacts have no place for it"), "what Google cannot keep is a warning: {r}");
+    // what the card holds beyond ferry's record is in the Person's own fields
+    let zoe = people(&fake, "alice").into_iter().find(|p| p.to_string().contains("Zoë")).expect("the rich contact");
+    let org = &zoe["organizations"][0];
+    assert_eq!(
+        (org["name"].as_str(), org["department"].as_str(), org["title"].as_str()),
+        (Some("Ferry AB"), Some("Research"), Some("Researcher")),
+        "{zoe}"
+    );
+    assert_eq!(zoe["occupations"][0]["value"], "Chemist", "{zoe}");
+    assert_eq!(zoe["names"][0]["phoneticGivenName"], "Tsoe", "{zoe}");
+    assert_eq!((zoe["relations"][0]["person"].as_str(), zoe["relations"][0]["type"].as_str()), (Some("Hiro"), Some("manager")), "{zoe}");
+    assert_eq!(
+        (zoe["imClients"][0]["username"].as_str(), zoe["imClients"][0]["protocol"].as_str()),
+        (Some("zoe@example.org"), Some("jabber"))
+    );
     // again: nothing new
     let o = ferry_google(&data, &["transfer", "--from", &src, "--to", &fake.uri(), "--to-token-file", &alice]);
     let r = report(&o);

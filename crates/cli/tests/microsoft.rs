@@ -41,12 +41,16 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
         .map(|i| serde_json::json!({"names": [{"givenName": format!("Person{i}"), "familyName": "Test"}],
             "emailAddresses": [{"value": format!("p{i}@example.org"), "type": "home"}]}))
         .chain(std::iter::once(serde_json::json!({
-            "names": [{"givenName": "Zoë", "familyName": "Ångström"}],
+            "names": [{"givenName": "Zoë", "familyName": "Ångström", "phoneticGivenName": "Tsoe"}],
             "emailAddresses": [{"value": "z1@example.org"}, {"value": "z2@example.org"}, {"value": "z3@example.org"}, {"value": "z4@example.org"}],
+            "organizations": [{"name": "Contoso", "department": "R&D", "title": "Lead", "symbol": "CTSO"}],
+            "occupations": [{"value": "Engineer"}],
+            "imClients": [{"username": "zoe", "protocol": "skype"}],
+            "locations": [{"value": "Bldg 4", "type": "desk"}],
             "phoneNumbers": [{"value": "+46 70 1", "type": "mobile"}, {"value": "+46 8 2", "type": "workFax"}],
             "birthdays": [{"date": {"month": 2, "day": 29}}],
             "events": [{"date": {"year": 2010, "month": 6, "day": 1}, "type": "anniversary"}],
-            "relations": [{"person": "Ada", "type": "spouse"}],
+            "relations": [{"person": "Ada", "type": "spouse"}, {"person": "Hiro", "type": "manager"}, {"person": "Bo", "type": "friend"}],
             "userDefined": [{"key": "shoe size", "value": "38"}]
         })))
         .collect();
@@ -61,7 +65,8 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 61, "{r}");
     let warnings = r["report"]["verticals"]["contacts"]["fidelity_warnings"].to_string();
-    for lost in ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED"] {
+    for lost in ["z4@example.org", "fax number +46 8 2", "--02-29", "ANNIVERSARY", "X-GOOGLE-USERDEFINED", "friend Bo", "symbol of Contoso"]
+    {
         assert!(warnings.contains(lost), "the report names what Microsoft could not keep ({lost}): {warnings}");
     }
     let held = contacts(&graph, "dave");
@@ -69,6 +74,19 @@ fn google_contacts_go_to_microsoft_and_what_microsoft_cannot_keep_is_reported() 
     let zoe = held.iter().find(|c| c.to_string().contains("Zoë")).expect("the rich contact");
     assert_eq!(zoe["mobilePhone"], "+46 70 1", "{zoe}");
     assert_eq!(zoe["emailAddresses"].as_array().map(Vec::len), Some(3), "{zoe}");
+    // what a Google contact holds beyond ferry's record, in Microsoft's own fields
+    for (field, value) in [
+        ("companyName", serde_json::json!("Contoso")),
+        ("department", serde_json::json!("R&D")),
+        ("jobTitle", serde_json::json!("Lead")),
+        ("profession", serde_json::json!("Engineer")),
+        ("spouseName", serde_json::json!("Ada")),
+        ("manager", serde_json::json!("Hiro")),
+        ("yomiGivenName", serde_json::json!("Tsoe")),
+        ("imAddresses", serde_json::json!(["zoe"])),
+    ] {
+        assert_eq!(zoe[field], value, "{field}: {zoe}");
+    }
     // again: nothing new
     let r = report(&ferry_cloud(&data, &args));
     assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 61), "{r}");
@@ -130,7 +148,8 @@ fn microsoft_contacts_come_out_by_folder_and_incrementally_through_throttling_an
 fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     let dir = tempfile::tempdir().unwrap();
     let scope = "https://www.googleapis.com/auth/tasks";
-    let google = Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}")]);
+    let google =
+        Stand::start("google", dir.path(), &["--grant", &format!("alice-refresh={scope}"), "--grant", &format!("bob-refresh={scope}")]);
     let seed = serde_json::json!({"user": "alice", "tasklists": [
         {"title": "Home", "tasks": [
             {"title": "Pay the rent", "notes": "by transfer", "due": "2025-01-10T00:00:00.000Z"},
@@ -152,12 +171,17 @@ fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     assert_eq!(r["report"]["state"], "completed", "{}", text(&o));
     assert_eq!(total(&r, "transferred"), 43, "{r}");
     let warnings = r["report"]["verticals"]["tasks"]["fidelity_warnings"].to_string();
-    assert!(warnings.contains("To Do has no subtasks"), "the subtask is reported: {warnings}");
+    assert!(!warnings.contains("RELATED-TO"), "the subtask went as a step of its parent: {warnings}");
     let state = graph.call("GET", "/_fake/state", "");
     let s = state.to_string();
     for part in ["Pay the rent", "by transfer", "2025-01-10", "Done already", "completed"] {
         assert!(s.contains(part), "{part} at To Do");
     }
+    let tasks: Vec<&serde_json::Value> = state["users"]["dave"]["todo_tasks"].as_object().unwrap().values().collect();
+    let rent = tasks.iter().find(|t| t["title"] == "Pay the rent").expect("the parent task");
+    let steps: Vec<&str> = rent["_steps"].as_array().into_iter().flatten().filter_map(|c| c["displayName"].as_str()).collect();
+    assert_eq!(steps, ["Find the receipt"], "{rent}");
+    assert!(!tasks.iter().any(|t| t["title"] == "Find the receipt"), "the subtask is no task of its own");
     let r = report(&ferry_cloud(&data, &args));
     assert_eq!((total(&r, "transferred"), total(&r, "already_present")), (0, 43), "a rerun writes nothing: {r}");
     // and back out of To Do into a package: the lists as containers
@@ -169,6 +193,43 @@ fn google_tasks_go_to_microsoft_to_do_with_what_to_do_cannot_keep_reported() {
     assert_eq!(total(&report(&o), "transferred"), 43, "{}", text(&o));
     let containers: std::collections::BTreeSet<String> = package_items(&pkg).keys().map(|(_, c, _)| c.clone()).collect();
     assert!(containers.contains("Home") && containers.contains("Work"), "{containers:?}");
+    // the step comes out as a subtask of its task
+    let out = records(&pkg, "tasks/tasks.jsonl");
+    let find = |title: &str| out.iter().find(|t| t.to_string().contains(title)).unwrap_or_else(|| panic!("{title} in {out:?}")).clone();
+    let (rent, receipt) = (find("Pay the rent"), find("Find the receipt"));
+    let uid = |t: &serde_json::Value| t.pointer("/record/uid").or(t.get("uid")).cloned().unwrap_or_default();
+    let parent = |t: &serde_json::Value| t.pointer("/record/parent").or(t.get("parent")).cloned().unwrap_or_default();
+    assert!(!uid(&rent).is_null() && parent(&receipt) == uid(&rent), "{receipt} is a subtask of {rent}");
+    // and on to another Google account: the step is a subtask there
+    let bob = google.tokens(dir.path(), "bob-refresh", "/token", scope);
+    let o = ferry_cloud(
+        &data,
+        &[
+            "transfer",
+            "--only",
+            "tasks",
+            "--from",
+            &to,
+            "--from-token-file",
+            &dave,
+            "--to",
+            &from.replace("alice", "bob"),
+            "--to-token-file",
+            &bob,
+        ],
+    );
+    let r = report(&o);
+    assert_eq!(total(&r, "transferred"), 43, "{}", text(&o));
+    assert!(!r["report"]["verticals"]["tasks"]["fidelity_warnings"].to_string().contains("RELATED-TO"), "{r}");
+    let state = google.call("GET", "/_fake/state", "");
+    let bobs: Vec<serde_json::Value> = state["users"]["bob"]["tasks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|l| l.as_object().unwrap().values().cloned().collect::<Vec<_>>())
+        .collect();
+    let at = |title: &str| bobs.iter().find(|t| t["title"] == title).unwrap_or_else(|| panic!("{title} in {bobs:?}")).clone();
+    assert_eq!(at("Find the receipt")["parent"], at("Pay the rent")["id"], "{bobs:?}");
     graph.assert_no_violations();
     google.assert_no_violations();
 }

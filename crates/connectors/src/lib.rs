@@ -19,6 +19,7 @@ mod mock;
 pub mod net;
 pub mod package;
 mod pager;
+mod parents;
 pub mod quota;
 pub mod remote;
 mod service;

@@ -709,11 +709,49 @@ class TodoTest(Base):
         j = self.ok(self.f.call("GET", "/v1.0/me/todo/lists/delta"))
         self.assertIn(lst["id"], {x["id"] for x in j["value"]})
 
+    def test_checklist_items(self):
+        lst = self.ok(self.f.call("POST", "/v1.0/me/todo/lists", {"displayName": "Steps"}), 201)
+        t = self.ok(self.f.call("POST", "/v1.0/me/todo/lists/%s/tasks" % q(lst["id"]), {"title": "Move house"}), 201)
+        cp = "/v1.0/me/todo/lists/%s/tasks/%s/checklistItems" % (q(lst["id"]), q(t["id"]))
+        self.assertEqual([], self.ok(self.f.call("GET", cp))["value"])
+        a = self.ok(self.f.call("POST", cp, {"displayName": "Book the van"}), 201)
+        self.assertEqual(("Book the van", False, None), (a["displayName"], a["isChecked"], a["checkedDateTime"]))
+        self.assertTrue(a["createdDateTime"].endswith("Z") and len(a["id"]) == 36, a)
+        self.assertTrue(self.ok(self.f.call("POST", cp, {"displayName": "Pack", "isChecked": True,
+                                                          "checkedDateTime": "2026-03-01T09:30:00+01:00"}), 201))
+        got = self.ok(self.f.call("GET", cp))
+        self.assertIn("checklistItems", got["@odata.context"])
+        self.assertEqual([("Book the van", False, None), ("Pack", True, "2026-03-01T08:30:00Z")],
+                         [(c["displayName"], c["isChecked"], c["checkedDateTime"]) for c in got["value"]])
+        self.assertEqual({"id", "displayName", "isChecked", "checkedDateTime", "createdDateTime"}, set(got["value"][0]))
+        u = self.ok(self.f.call("PATCH", cp + "/" + q(a["id"]), {"isChecked": True}))
+        self.assertTrue(u["isChecked"] and u["checkedDateTime"], u)
+        self.assertEqual("Book the van", self.ok(self.f.call("GET", cp + "/" + q(a["id"])))["displayName"])
+        # the steps are not part of the task as it is answered
+        self.assertNotIn("checklistItems", self.ok(self.f.call("GET", "/v1.0/me/todo/lists/%s/tasks/%s" % (q(lst["id"]), q(t["id"])))))
+        self.assertEqual(204, self.f.call("DELETE", cp + "/" + q(a["id"]))[0])
+        self.assertEqual(404, self.f.call("GET", cp + "/" + q(a["id"]))[0])
+        self.assertEqual(1, len(self.ok(self.f.call("GET", cp))["value"]))
+        # the task's steps go with it; another task's path does not reach them
+        self.assertEqual(404, self.f.call("GET", "/v1.0/me/todo/lists/%s/tasks/nope/checklistItems" % q(lst["id"]))[0])
+        st, _, _ = self.f.call("POST", cp, {"displayName": "x"}, user="bob")
+        self.assertEqual(403, st)
+        for body in ({}, {"displayName": ""}, {"displayName": 5}, {"displayName": "x", "isChecked": "yes"},
+                     {"displayName": "x", "checkedDateTime": "2026-03-01"}, {"displayName": "x", "orderHint": "1"}):
+            self.refused(self.f.call("POST", cp, body), 400)
+        self.refused(self.f.call("GET", cp, query={"$top": "1"}), 400)
+        self.assertEqual(204, self.f.call("DELETE", "/v1.0/me/todo/lists/%s/tasks/%s" % (q(lst["id"]), q(t["id"])))[0])
+        self.assertEqual(404, self.f.call("GET", cp)[0])
+
     def test_seed(self):
-        out = self.f.seed(user="frank", todoLists=[{"displayName": "L", "tasks": [{"title": "T"}]}],
+        out = self.f.seed(user="alice", todoLists=[{"displayName": "L", "tasks": [
+            {"title": "T", "checklistItems": [{"displayName": "S1"}, {"displayName": "S2", "isChecked": True}]}]}],
                           todoTasks=[{"title": "D"}])
         self.assertEqual(1, len(out["todoLists"][0]["tasks"]))
         self.assertTrue(out["defaultTodoListId"])
+        cp = "/v1.0/me/todo/lists/%s/tasks/%s/checklistItems" % (q(out["todoLists"][0]["id"]), q(out["todoLists"][0]["tasks"][0]))
+        steps = self.ok(self.f.call("GET", cp))["value"]
+        self.assertEqual([("S1", False), ("S2", True)], [(c["displayName"], c["isChecked"]) for c in steps])
 
 
 def ev(subject, start, end, tz="UTC", **more):

@@ -6,8 +6,12 @@ References (https://learn.microsoft.com/graph/api/ + page):
   resources/todotasklist, resources/todotask, resources/itembody, resources/datetimetimezone,
   resources/patternedrecurrence; todo-list-lists, todo-post-lists, todotasklist-get,
   todotasklist-update, todotasklist-delete, todotasklist-delta, todotasklist-list-tasks,
-  todotasklist-post-tasks, todotask-get, todotask-update, todotask-delete, todotask-delta.
+  todotasklist-post-tasks, todotask-get, todotask-update, todotask-delete, todotask-delta,
+  resources/checklistitem, todotask-list-checklistitems, todotask-post-checklistitems,
+  checklistitem-get, checklistitem-update, checklistitem-delete.
 """
+import uuid
+
 import msfake_common as C
 import msfake_store as S
 
@@ -290,6 +294,116 @@ def tasks_delta(ctx):
                             DELTA_PAGE, DELTA_PAGE)
 
 
+# ---- checklist items (a task's steps) ----------------------------------------------------
+
+STEP_PROPS = ["id", "displayName", "isChecked", "checkedDateTime", "createdDateTime"]
+
+
+def render_step(c):
+    return {k: c.get(k) for k in STEP_PROPS}
+
+
+def check_step(body, creating):
+    """checklistItem body: displayName (String), isChecked (Boolean), checkedDateTime and
+    createdDateTime (DateTimeOffset) may be given (todotask-post-checklistitems,
+    checklistitem-update); `id` is the server's."""
+    out = {}
+    for k, v in body.items():
+        if k in IGNORED or k == "id":
+            continue
+        if k == "displayName":
+            if not isinstance(v, str):
+                raise C.type_error(k, "Edm.String", v)
+        elif k == "isChecked":
+            if not isinstance(v, bool):
+                raise C.type_error(k, "Edm.Boolean", v)
+        elif k in ("checkedDateTime", "createdDateTime"):
+            if v is not None:
+                dt = C.parse_dto(v)
+                if dt is None:
+                    raise C.type_error(k, "Edm.DateTimeOffset", v)
+                v = C.fmt_dto(dt)
+        else:
+            raise C.body_unknown(k, "checklistItem")
+        out[k] = v
+    if creating and not (out.get("displayName") or "").strip():
+        raise C.bad("displayName is required.", "invalidRequest")
+    return out
+
+
+def steps_of(ctx):
+    lst = list_of(ctx, ctx.match["lid"])
+    t = task_of(ctx, lst, ctx.match["tid"])
+    return lst, t, t.setdefault("_steps", [])
+
+
+def step_of(ctx):
+    lst, t, steps = steps_of(ctx)
+    c = next((c for c in steps if c["id"] == ctx.match["cid"]), None)
+    if c is None:
+        raise C.not_found()
+    return lst, t, c
+
+
+def step_context(ctx, lst, t, entity=True):
+    return "users('%s')/todo/lists('%s')/tasks('%s')/checklistItems%s" % (
+        ctx.user, lst["id"], t["id"], "/$entity" if entity else "")
+
+
+def new_step(t, fields):
+    c = {"displayName": None, "isChecked": False, "checkedDateTime": None, "createdDateTime": S.now_iso()}
+    c.update(fields)
+    if c["isChecked"] and not c.get("checkedDateTime"):
+        c["checkedDateTime"] = S.now_iso()
+    c["id"] = str(uuid.uuid4())
+    t.setdefault("_steps", []).append(c)
+    return c
+
+
+def list_steps(ctx):
+    """GET .../tasks/{taskId}/checklistItems -- https://learn.microsoft.com/graph/api/todotask-list-checklistitems
+    ("does not support OData query parameters": every item, one answer)."""
+    ctx.params(set())
+    lst, t, steps = steps_of(ctx)
+    return with_context(ctx, {"value": [render_step(c) for c in steps]}, step_context(ctx, lst, t, False))
+
+
+def create_step(ctx):
+    """POST .../tasks/{taskId}/checklistItems -- https://learn.microsoft.com/graph/api/todotask-post-checklistitems"""
+    ctx.params(set())
+    lst, t, steps = steps_of(ctx)
+    c = new_step(t, check_step(ctx.body, True))
+    return 201, with_context(ctx, render_step(c), step_context(ctx, lst, t))
+
+
+def get_step(ctx):
+    """GET .../checklistItems/{id} -- https://learn.microsoft.com/graph/api/checklistitem-get"""
+    ctx.params(set())
+    lst, t, c = step_of(ctx)
+    return with_context(ctx, render_step(c), step_context(ctx, lst, t))
+
+
+def update_step(ctx):
+    """PATCH .../checklistItems/{id} -- https://learn.microsoft.com/graph/api/checklistitem-update"""
+    ctx.params(set())
+    lst, t, c = step_of(ctx)
+    fields = check_step(ctx.body, False)
+    if "displayName" in fields and not (fields["displayName"] or "").strip():
+        raise C.bad("displayName must not be empty.", "invalidRequest")
+    c.update(fields)
+    if "isChecked" in fields and "checkedDateTime" not in fields:
+        c["checkedDateTime"] = S.now_iso() if c["isChecked"] else None
+    return with_context(ctx, render_step(c), step_context(ctx, lst, t))
+
+
+def delete_step(ctx):
+    """DELETE .../checklistItems/{id} -- https://learn.microsoft.com/graph/api/checklistitem-delete"""
+    ctx.params(set())
+    lst, t, c = step_of(ctx)
+    t["_steps"] = [x for x in t["_steps"] if x is not c]
+    return 204, None
+
+
 class _SeedCtx:
     def __init__(self, store, u):
         self.store, self.u = store, u
@@ -301,8 +415,17 @@ def seed(store, u, data):
     ctx = _SeedCtx(store, u)
     made = {}
     default = next(x for x in u["todo_lists"].values() if x.get("wellknownListName") == "defaultList")
+    def task(lst, b):
+        # a seeded task may hold its steps: {"checklistItems": [checklistItem...]}
+        b = dict(b)
+        steps = b.pop("checklistItems", None) or []
+        t = new_task(ctx, lst, check_task(b))
+        for c in steps:
+            new_step(t, check_step(c, True))
+        return t["id"]
+
     if data.get("todoTasks"):
-        made["todoTasks"] = [new_task(ctx, default, check_task(b))["id"] for b in data["todoTasks"]]
+        made["todoTasks"] = [task(default, b) for b in data["todoTasks"]]
     if data.get("todoLists"):
         made["todoLists"] = []
         for spec in data["todoLists"]:
@@ -312,8 +435,7 @@ def seed(store, u, data):
                    "wellknownListName": "none", "_seq": store.bump(u), "_created": S.now_iso(),
                    "_ck": S.new_change_key()}
             u["todo_lists"][lid] = lst
-            made["todoLists"].append({"id": lid, "tasks": [new_task(ctx, lst, check_task(b))["id"]
-                                                           for b in spec.get("tasks") or []]})
+            made["todoLists"].append({"id": lid, "tasks": [task(lst, b) for b in spec.get("tasks") or []]})
     made["defaultTodoListId"] = default["id"]
     return made
 
@@ -332,4 +454,9 @@ ROUTES = [
     C.route("GET", B + "/{lid}/tasks/{tid}", get_task, READ, "todo.tasks.get"),
     C.route("PATCH", B + "/{lid}/tasks/{tid}", update_task, WRITE, "todo.tasks.update", body=True),
     C.route("DELETE", B + "/{lid}/tasks/{tid}", delete_task, WRITE, "todo.tasks.delete"),
+    C.route("GET", B + "/{lid}/tasks/{tid}/checklistItems", list_steps, READ, "todo.checklist.list"),
+    C.route("POST", B + "/{lid}/tasks/{tid}/checklistItems", create_step, WRITE, "todo.checklist.create", body=True),
+    C.route("GET", B + "/{lid}/tasks/{tid}/checklistItems/{cid}", get_step, READ, "todo.checklist.get"),
+    C.route("PATCH", B + "/{lid}/tasks/{tid}/checklistItems/{cid}", update_step, WRITE, "todo.checklist.update", body=True),
+    C.route("DELETE", B + "/{lid}/tasks/{tid}/checklistItems/{cid}", delete_step, WRITE, "todo.checklist.delete"),
 ]

@@ -207,11 +207,13 @@ fn contact_from(card: &VCard) -> Contact {
                     country: get(6),
                 });
             }
-            VCardProperty::Org => {
+            // the first organization and title are the contact's (a later one is another job's)
+            VCardProperty::Org if c.organization.is_none() => {
                 let parts: Vec<String> = components(e).into_iter().filter(|s| !s.is_empty()).collect();
                 c.organization = Some(parts.join(", "));
             }
-            VCardProperty::Title => c.title = Some(entry_text(e)),
+            VCardProperty::Title if c.title.is_none() => c.title = Some(entry_text(e)),
+            VCardProperty::Org | VCardProperty::Title => {}
             VCardProperty::Bday => c.birthday = Some(entry_text(e)),
             VCardProperty::Url => c.urls.push(entry_text(e)),
             VCardProperty::Categories => c.categories.extend(components(e)),
@@ -287,14 +289,76 @@ pub fn convert(original: &[u8], version: WriteVersion) -> Result<Converted, Code
     Ok(Converted { text, warnings })
 }
 
+/// A text property of a card as read, for a writer that has a place for what the record
+/// has no field for (a spouse as `RELATED;TYPE=spouse`, a department as the second part of
+/// `ORG`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Property {
+    /// The group it is in (`item1` of `item1.X-ABLABEL`), if any.
+    pub group: Option<String>,
+    /// Upper-case (`X-ABLABEL`, `RELATED`).
+    pub name: String,
+    /// TYPE values, as written (`domesticPartner`).
+    pub types: Vec<String>,
+    /// The other parameters (upper-case names), values as written.
+    pub params: Vec<(String, Vec<String>)>,
+    /// The value, unescaped.
+    pub value: String,
+    /// The value split at its unescaped `;`, each part unescaped (`N`, `ADR`, `ORG`).
+    pub parts: Vec<String>,
+}
+
+impl Property {
+    /// The first value of parameter `name` (upper-case).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.first()).map(String::as_str)
+    }
+
+    pub fn has_type(&self, t: &str) -> bool {
+        self.types.iter().any(|x| x.eq_ignore_ascii_case(t))
+    }
+}
+
+/// The text properties of a card (any version), in order; none when it cannot be read.
+/// Binary values (a photo's bytes) and nested cards are left out.
+pub fn properties(bytes: &[u8]) -> Vec<Property> {
+    let mut warnings = Vec::new();
+    let Ok(card) = card::read(bytes, 1, &mut warnings) else { return Vec::new() };
+    card.props
+        .iter()
+        .filter_map(|p| {
+            let text = p.text()?;
+            Some(Property {
+                group: p.group.clone(),
+                name: p.name.clone(),
+                types: p.types.clone(),
+                params: p.params.iter().map(|q| (q.name.to_ascii_uppercase(), q.values.clone())).collect(),
+                value: decode::unescape(text),
+                parts: decode::split_escaped(text, ';').into_iter().map(decode::unescape).collect(),
+            })
+        })
+        .collect()
+}
+
 /// [`build_v4`] with `extra` whole property lines (`RELATED;TYPE=spouse;VALUE=text:Ada`)
 /// for what the record has no field for: their names go into the record's
 /// `other_properties`, and the lines into the card before its end.
+///
+/// An `ORG` line among them (the organization with its units, `ORG:Contoso;Sales`) takes
+/// the place of the one the record's organization would make; a property the record has
+/// a field for is not named in `other_properties`.
 pub fn build_v4_with(c: &mut Contact, extra: &[String]) -> String {
-    c.other_properties = extra.iter().filter_map(|l| l.split([';', ':']).next()).map(str::to_owned).collect();
+    const MODELLED: [&str; 2] = ["ORG", "TITLE"];
+    // the name without its group (`org2.ORG` is an ORG)
+    let name_of = |l: &str| {
+        let head = l.split([';', ':']).next().unwrap_or_default();
+        head.rsplit('.').next().unwrap_or(head).to_ascii_uppercase()
+    };
+    c.other_properties = extra.iter().map(|l| name_of(l)).filter(|n| !MODELLED.contains(&n.as_str())).collect();
     c.other_properties.sort();
     c.other_properties.dedup();
-    let mut card = build_v4(c);
+    let mut card =
+        if extra.iter().any(|l| name_of(l) == "ORG") { build_v4(&Contact { organization: None, ..c.clone() }) } else { build_v4(c) };
     if !extra.is_empty() {
         let end = card.rfind("END:VCARD").unwrap_or(card.len());
         card.insert_str(end, &extra.iter().map(|l| format!("{l}\r\n")).collect::<String>());
@@ -436,5 +500,38 @@ mod tests {
         assert_eq!(back.formatted_name, "A; B");
         assert_eq!(back.emails, c.emails);
         assert_eq!(back.uid.as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn a_cards_properties_are_read_for_a_writer_in_any_version() {
+        let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ada\r\nORG:Engines;Research\r\nTITLE:Analyst\r\nitem2.ORG:Royal Society\r\n\
+            item2.TITLE:Fellow\r\nRELATED;TYPE=domesticPartner;VALUE=text:Wil\\, liam\r\nX-NOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Z=C3=B6e\r\n\
+            END:VCARD\r\n";
+        let props = properties(card);
+        let org = props.iter().find(|p| p.name == "ORG").unwrap();
+        assert_eq!((org.group.as_deref(), org.parts.as_slice()), (None, &["Engines".to_owned(), "Research".to_owned()][..]));
+        let related = props.iter().find(|p| p.name == "RELATED").unwrap();
+        assert_eq!((related.value.as_str(), related.types.as_slice()), ("Wil, liam", &["domesticPartner".to_owned()][..]));
+        assert!(related.has_type("DOMESTICPARTNER") && related.param("VALUE") == Some("text"));
+        assert_eq!(props.iter().find(|p| p.name == "X-NOTE").map(|p| p.value.as_str()), Some("Zöe"), "decoded");
+        assert_eq!(props.iter().filter(|p| p.group.as_deref() == Some("item2")).count(), 2);
+        // the first organization and title are the contact's
+        let c = parse_card(card, 1).unwrap();
+        assert_eq!((c.organization.as_deref(), c.title.as_deref()), (Some("Engines, Research"), Some("Analyst")));
+        assert!(properties(b"not a card").is_empty());
+    }
+
+    #[test]
+    fn an_org_line_with_its_unit_takes_the_records_place() {
+        let mut c = Contact {
+            formatted_name: "Ada".into(),
+            organization: Some("Engines".into()),
+            vcard_version: "4.0".into(),
+            ..Default::default()
+        };
+        let card = build_v4_with(&mut c, &["ORG:Engines;Research".into(), "org2.ORG:Royal Society".into(), "X-MANAGER:Charles".into()]);
+        assert_eq!(card.matches("ORG:").count(), 2, "{card}");
+        assert!(card.contains("\r\nORG:Engines;Research\r\n") && !card.contains("\r\nORG:Engines\r\n"), "{card}");
+        assert_eq!(c.other_properties, ["X-MANAGER"], "ORG is the record's");
     }
 }

@@ -296,8 +296,11 @@ impl Connections {
             });
         };
         let groups = |r: &str| self.groups.get(r).cloned();
-        let (contact, card) = contact_from_person(p, &groups);
+        let (contact, card, not_carried) = contact_from_person(p, &groups);
         let container = contact.categories.first().cloned().unwrap_or_default();
-        Ok(Item::of_record(id, &container, p["etag"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card))
+        let mut item =
+            Item::of_record(id, &container, p["etag"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card);
+        item.source_warnings = not_carried;
+        Ok(item)
     }
 }

@@ -207,7 +207,8 @@ impl GoogleImporter {
             c.categories.insert(0, item.container.clone());
         }
         let groups = self.group_names(&c.categories).await?;
-        let (mut person, warnings) = person_from_contact(&c, &|g| groups.get(g).cloned(), &self.key(item));
+        let original = item.original.as_ref().map(|o| ferry_codecs::vcard::properties(&o.bytes)).unwrap_or_default();
+        let (mut person, warnings) = person_from_contact(&c, &original, &|g| groups.get(g).cloned(), &self.key(item));
         person["clientData"]
             .as_array_mut()
             .expect("person_from_contact writes clientData")

@@ -186,8 +186,8 @@ pub struct TaskWriter {
     lists: tokio::sync::Mutex<Option<HashMap<String, String>>>,
     /// The lists' tasks, by title and due date.
     held: tokio::sync::Mutex<crate::held::Held>,
-    /// Source task id -> its id here, for subtasks.
-    placed: tokio::sync::Mutex<HashMap<String, String>>,
+    /// Where the run's tasks went (by source id and UID), for their subtasks.
+    placed: crate::parents::Parents<String>,
 }
 
 fn natural_key(g: &Value) -> String {
@@ -221,6 +221,8 @@ impl TaskWriter {
     }
 
     pub async fn put(&self, cfg: &GoogleConfig, http: &Http, item: &Item, t: &Task) -> Result<ferry_core::PutOutcome, ConnectorError> {
+        // said before the first await: a subtask put after this task waits for it
+        let placing = self.placed.begin(&item.container, &[&item.id, &t.uid]);
         let list = self.list(cfg, http, &item.container).await?;
         let (body, mut warnings) = google_from_task(t);
         let key = natural_key(&body);
@@ -253,7 +255,7 @@ impl TaskWriter {
         let found = self.held.lock().await.claim(&list, &key, &item.id);
         let id = match found {
             Some((id, g)) if g == body => {
-                self.placed.lock().await.insert(item.id.clone(), id.clone());
+                placing.done(id.clone());
                 return Ok(ferry_core::PutOutcome { dest_id: id, created: false, warnings, sha256: None });
             }
             Some((id, _)) => {
@@ -270,8 +272,9 @@ impl TaskWriter {
             None => {
                 let mut url = cfg.tasks(&format!("/tasks/v1/lists/{}/tasks", crate::http::encode_component(&list)));
                 if let Some(p) = &t.parent {
-                    match self.placed.lock().await.get(p) {
-                        Some(parent) => url.push_str(&format!("?parent={}", crate::http::encode_component(parent))),
+                    match self.placed.wait(&item.container, p).await {
+                        Some(Some(parent)) => url.push_str(&format!("?parent={}", crate::http::encode_component(&parent))),
+                        Some(None) => warnings.push(format!("RELATED-TO: the parent task {p} was not written; the task is at the top")),
                         None => warnings.push(format!("RELATED-TO: the parent task {p} is not in this list; the task is at the top")),
                     }
                 }
@@ -281,7 +284,7 @@ impl TaskWriter {
             }
         };
         self.held.lock().await.record(&list, key, id.clone(), body, &item.id);
-        self.placed.lock().await.insert(item.id.clone(), id.clone());
+        placing.done(id.clone());
         Ok(ferry_core::PutOutcome { dest_id: id, created: true, warnings, sha256: None })
     }
 }

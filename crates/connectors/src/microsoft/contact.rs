@@ -3,11 +3,30 @@
 //! phone, one home, business and other address each, a birthday only with its year, one
 //! web page: what does not fit is a fidelity warning on import, naming what was left out.
 
+use ferry_codecs::vcard::Property;
 use ferry_core::model::{Address, Contact, ContactName, TypedValue};
 use serde_json::{Map, Value, json};
 
 /// The fields asked for on every read (`$select`).
-pub const SELECT: &str = "id,changeKey,parentFolderId,displayName,givenName,middleName,surname,nickName,title,generation,emailAddresses,imAddresses,jobTitle,companyName,department,businessHomePage,homePhones,mobilePhone,businessPhones,homeAddress,businessAddress,otherAddress,spouseName,personalNotes,children,birthday,categories";
+pub const SELECT: &str = "id,changeKey,parentFolderId,displayName,givenName,middleName,surname,nickName,title,generation,initials,fileAs,yomiGivenName,yomiSurname,yomiCompanyName,emailAddresses,imAddresses,jobTitle,companyName,department,officeLocation,profession,manager,assistantName,businessHomePage,homePhones,mobilePhone,businessPhones,homeAddress,businessAddress,otherAddress,spouseName,personalNotes,children,birthday,categories";
+
+/// Graph's single-text fields the contact model has no field for, and the vCard property
+/// each is kept as (both ways): Apple's names for the phonetic ones, RFC 6350's ROLE for
+/// the profession.
+const TEXT_PROPS: [(&str, &str); 9] = [
+    ("profession", "ROLE"),
+    ("officeLocation", "X-MS-OFFICE-LOCATION"),
+    ("manager", "X-MANAGER"),
+    ("assistantName", "X-ASSISTANT"),
+    ("initials", "X-MS-INITIALS"),
+    ("fileAs", "X-FILE-AS"),
+    ("yomiGivenName", "X-PHONETIC-FIRST-NAME"),
+    ("yomiSurname", "X-PHONETIC-LAST-NAME"),
+    ("yomiCompanyName", "X-PHONETIC-ORG"),
+];
+
+/// The IM addresses Outlook keeps (Exchange's ImAddress1 to ImAddress3).
+const MAX_IM: usize = 3;
 
 fn s<'a>(v: &'a Value, field: &str) -> &'a str {
     v.get(field).and_then(Value::as_str).unwrap_or("")
@@ -41,7 +60,9 @@ pub async fn folders(cfg: &super::config::MicrosoftConfig, http: &crate::http::H
 }
 
 /// A Graph contact as a contact, with a vCard 4.0 original that also holds what the model
-/// has no field for (the spouse and children as RELATED, IM addresses as IMPP).
+/// has no field for: the department as the unit of ORG, the spouse and children as
+/// RELATED, IM addresses as IMPP, the profession as ROLE, the phonetic (yomi) names as
+/// Apple writes them, the rest of [`TEXT_PROPS`] as X- properties.
 pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
     let mut c = Contact { vcard_version: "4.0".into(), uid: Some(s(g, "id").to_owned()), ..Default::default() };
     c.formatted_name = s(g, "displayName").to_owned();
@@ -84,6 +105,15 @@ pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
         c.formatted_name = c.emails.first().map(|e| e.value.clone()).or_else(|| c.organization.clone()).unwrap_or_default();
     }
     let mut extra = Vec::new();
+    if !s(g, "department").is_empty() {
+        // the department is the organization's first unit (RFC 6350 6.6.4)
+        extra.push(format!("ORG:{};{}", esc(s(g, "companyName")), esc(s(g, "department"))));
+    }
+    for (field, prop) in TEXT_PROPS {
+        if !s(g, field).is_empty() {
+            extra.push(format!("{prop}:{}", esc(s(g, field))));
+        }
+    }
     if !s(g, "spouseName").is_empty() {
         extra.push(format!("RELATED;TYPE=spouse;VALUE=text:{}", esc(s(g, "spouseName"))));
     }
@@ -93,11 +123,27 @@ pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
     for im in strings(g, "imAddresses") {
         extra.push(format!("IMPP:{}", esc(im)));
     }
-    if !s(g, "department").is_empty() {
-        extra.push(format!("X-MS-DEPARTMENT:{}", esc(s(g, "department"))));
-    }
     let card = ferry_codecs::vcard::build_v4_with(&mut c, &extra);
     (c, card)
+}
+
+/// What a Graph contact holds that neither the record nor its card carries: an email
+/// address's own display name, where it is not one Outlook makes from the contact (its
+/// display name, its given name and surname, the address, either with the address in
+/// brackets).
+pub fn not_carried(g: &Value) -> Vec<String> {
+    let names = [s(g, "displayName").to_owned(), format!("{} {}", s(g, "givenName"), s(g, "surname")).trim().to_owned()];
+    let made = |e: &Value| {
+        let (name, address) = (s(e, "name"), s(e, "address"));
+        name.is_empty() || name == address || names.iter().any(|n| name == n || name == format!("{n} ({address})"))
+    };
+    g.get("emailAddresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| !made(e))
+        .map(|e| format!("emailAddresses.name: the name `{}` of {} is not carried", s(e, "name"), s(e, "address")))
+        .collect()
 }
 
 fn has(types: &[String], t: &str) -> bool {
@@ -105,10 +151,12 @@ fn has(types: &[String], t: &str) -> bool {
 }
 
 /// A contact as the Graph contact to create or update, and each thing Graph had no room
-/// for. The `original` vCard's properties the model lacks are named too.
-pub fn graph_from_contact(c: &Contact) -> (Value, Vec<String>) {
+/// for. `original` is the properties of the item's vCard: what the model lacks and Graph
+/// has a field for is written from them (see [`contact_from_graph`]); the rest is named.
+pub fn graph_from_contact(c: &Contact, original: &[Property]) -> (Value, Vec<String>) {
     let mut w = Vec::new();
     let mut g = Map::new();
+    let mut carried = std::collections::HashSet::new();
     let n = c.name.clone().unwrap_or_default();
     g.insert("displayName".into(), c.formatted_name.clone().into());
     for (k, v) in
@@ -178,8 +226,31 @@ pub fn graph_from_contact(c: &Contact) -> (Value, Vec<String>) {
             json!({"street": street, "city": a.locality, "state": a.region, "postalCode": a.postal_code, "countryOrRegion": a.country}),
         );
     }
-    if let Some(o) = &c.organization {
-        g.insert("companyName".into(), o.clone().into());
+    // ORG with units: the company, the department; a second ORG, or more units, do not fit
+    let orgs: Vec<&Property> = original.iter().filter(|p| p.name == "ORG").collect();
+    match orgs.first().filter(|o| o.parts.iter().skip(1).any(|u| !u.is_empty())) {
+        Some(org) => {
+            g.insert("companyName".into(), org.parts[0].clone().into());
+            g.insert("department".into(), org.parts[1].clone().into());
+            let units: Vec<&str> = org.parts[2..].iter().map(String::as_str).filter(|u| !u.is_empty()).collect();
+            if !units.is_empty() {
+                w.push(format!("ORG: Microsoft keeps a company and a department; the units {} are not kept", units.join(", ")));
+            }
+        }
+        None => {
+            if let Some(o) = &c.organization {
+                g.insert("companyName".into(), o.clone().into());
+            }
+        }
+    }
+    for org in orgs.iter().skip(1) {
+        let title = org.group.as_ref().and_then(|g| original.iter().find(|t| t.name == "TITLE" && t.group.as_ref() == Some(g)));
+        let what = org.parts.iter().map(String::as_str).filter(|x| !x.is_empty()).collect::<Vec<_>>().join(", ");
+        let what = match title {
+            Some(t) => format!("{what} (as {})", t.value),
+            None => what,
+        };
+        w.push(format!("ORG: Microsoft keeps one organization; {what} is not kept"));
     }
     if let Some(t) = &c.title {
         g.insert("jobTitle".into(), t.clone().into());
@@ -206,8 +277,56 @@ pub fn graph_from_contact(c: &Contact) -> (Value, Vec<String>) {
     if c.photo.is_some() {
         w.push("PHOTO: the contact's photo is not uploaded to Microsoft (not yet supported)".into());
     }
+    for (field, prop) in TEXT_PROPS {
+        let mut values = original.iter().filter(|p| p.name == prop && !p.value.is_empty());
+        if let Some(first) = values.next() {
+            g.insert(field.into(), first.value.clone().into());
+            carried.insert(prop);
+        }
+        for more in values {
+            w.push(format!("{prop}: Microsoft keeps one {field}; {} is not kept", more.value));
+        }
+    }
+    // Google's desk location is the office
+    for loc in original.iter().filter(|p| p.name == "X-GOOGLE-LOCATION") {
+        if loc.has_type("desk") && !g.contains_key("officeLocation") {
+            g.insert("officeLocation".into(), loc.value.clone().into());
+        } else {
+            w.push(format!("X-GOOGLE-LOCATION: Microsoft keeps one office location; {} is not kept", loc.value));
+        }
+        carried.insert("X-GOOGLE-LOCATION");
+    }
+    let mut children = Vec::new();
+    for r in original.iter().filter(|p| p.name == "RELATED") {
+        // Google's relations: its manager and assistant are Graph's own fields too
+        let own = [("spouse", "spouseName"), ("manager", "manager"), ("assistant", "assistantName")]
+            .into_iter()
+            .find(|(t, field)| r.has_type(t) && !g.contains_key(*field));
+        if let Some((_, field)) = own {
+            g.insert(field.into(), r.value.clone().into());
+        } else if r.has_type("child") {
+            children.push(r.value.clone());
+        } else {
+            let kind = if r.types.is_empty() { "contact".to_owned() } else { r.types.join(",") };
+            w.push(format!("RELATED: Microsoft keeps a spouse and children; the {kind} {} is not kept", r.value));
+        }
+        carried.insert("RELATED");
+    }
+    if !children.is_empty() {
+        g.insert("children".into(), children.into());
+    }
+    let ims: Vec<&str> = original.iter().filter(|p| p.name == "IMPP" && !p.value.is_empty()).map(|p| p.value.as_str()).collect();
+    if !ims.is_empty() {
+        g.insert("imAddresses".into(), ims.iter().take(MAX_IM).copied().collect::<Vec<_>>().into());
+        if ims.len() > MAX_IM {
+            w.push(format!("IMPP: Microsoft keeps {MAX_IM} IM addresses; not kept: {}", ims[MAX_IM..].join(", ")));
+        }
+        carried.insert("IMPP");
+    }
     for prop in &c.other_properties {
-        w.push(format!("{prop}: Microsoft contacts have no place for it"));
+        if !carried.contains(prop.as_str()) && prop != "ORG" {
+            w.push(format!("{prop}: Microsoft contacts have no place for it"));
+        }
     }
     (Value::Object(g), w)
 }
@@ -241,7 +360,7 @@ mod tests {
             vcard_version: "4.0".into(),
             ..Default::default()
         };
-        let (g, w) = graph_from_contact(&c);
+        let (g, w) = graph_from_contact(&c, &[]);
         assert_eq!(g["emailAddresses"].as_array().unwrap().len(), 3);
         assert_eq!(g["mobilePhone"], "+46 70");
         assert_eq!(g["businessPhones"], json!(["+46 9"]));
@@ -269,5 +388,126 @@ mod tests {
         assert!(card.contains("RELATED;TYPE=spouse;VALUE=text:William") && card.contains("RELATED;TYPE=child;VALUE=text:Byron"), "{card}");
         let (c, _) = contact_from_graph(&json!({"birthday": "x", "emailAddresses": [{"address": 7}]}), "");
         assert!(c.birthday.is_none() && c.emails.is_empty(), "hostile values are skipped, never a panic");
+    }
+
+    /// A contact as Graph gives it with every field ferry reads (the sample's shape is the
+    /// contact resource's), out to a vCard and back: each field lands where it was.
+    #[test]
+    fn every_field_of_a_rich_graph_contact_goes_out_and_comes_back() {
+        let g = json!({
+            "@odata.etag": "W/\"EQAAABYAAAB\"", "id": "AAMkAGI2THVSAAA=", "changeKey": "EQAAABYAAAB", "parentFolderId": "AAMkAGI2AAEOAAA=",
+            "displayName": "Dr. Yuki Tanaka Jr.", "givenName": "Yuki", "middleName": "Ann", "surname": "Tanaka", "title": "Dr.",
+            "generation": "Jr.", "initials": "Y.A.T.", "fileAs": "Tanaka, Yuki", "nickName": "Yu",
+            "yomiGivenName": "ゆき", "yomiSurname": "たなか", "yomiCompanyName": "コントソ",
+            "emailAddresses": [{"name": "Yuki Tanaka", "address": "yuki@contoso.com"}],
+            "imAddresses": ["sip:yuki@contoso.com", "yuki.t@im.example"],
+            "jobTitle": "Lead Engineer", "companyName": "Contoso", "department": "R&D; Tokyo", "officeLocation": "Bldg 4/1021",
+            "profession": "Engineer", "manager": "Hiro Sato", "assistantName": "Mai Ito",
+            "businessHomePage": "https://contoso.example/yuki", "homePhones": [], "mobilePhone": "+81 90 1234 5678",
+            "businessPhones": ["+81 3 1234 5678"], "spouseName": "Ken Tanaka", "children": ["Aoi", "Sora"],
+            "personalNotes": "Met at the 2019 summit.\nPrefers mornings.", "birthday": "1985-04-12T11:59:00Z",
+            "categories": ["Colleagues"],
+            "homeAddress": {}, "businessAddress": {"street": "1-2-3 Marunouchi", "city": "Chiyoda", "state": "Tokyo",
+                "countryOrRegion": "Japan", "postalCode": "100-0005"}, "otherAddress": {}
+        });
+        let (c, card) = contact_from_graph(&g, "");
+        let n = c.name.clone().unwrap();
+        assert_eq!((n.prefix.as_str(), n.additional.as_str(), n.suffix.as_str()), ("Dr.", "Ann", "Jr."));
+        assert_eq!(c.nicknames, ["Yu"]);
+        assert_eq!((c.organization.as_deref(), c.title.as_deref()), (Some("Contoso"), Some("Lead Engineer")));
+        assert_eq!(c.note.as_deref(), Some("Met at the 2019 summit.\nPrefers mornings."));
+        assert_eq!(c.categories, ["Colleagues"]);
+        let unfolded = card.replace("\r\n ", "");
+        for line in [
+            "ORG:Contoso;R&D\\; Tokyo",
+            "ROLE:Engineer",
+            "X-MS-OFFICE-LOCATION:Bldg 4/1021",
+            "X-MANAGER:Hiro Sato",
+            "X-ASSISTANT:Mai Ito",
+            "X-MS-INITIALS:Y.A.T.",
+            "X-FILE-AS:Tanaka\\, Yuki",
+            "X-PHONETIC-FIRST-NAME:ゆき",
+            "X-PHONETIC-LAST-NAME:たなか",
+            "X-PHONETIC-ORG:コントソ",
+            "RELATED;TYPE=spouse;VALUE=text:Ken Tanaka",
+            "RELATED;TYPE=child;VALUE=text:Sora",
+            "IMPP:sip:yuki@contoso.com",
+        ] {
+            assert!(unfolded.contains(line), "{line} in {unfolded}");
+        }
+        assert_eq!(unfolded.matches("\r\nORG:").count(), 1, "one ORG, with its unit: {unfolded}");
+        assert!(!c.other_properties.contains(&"ORG".to_owned()), "{:?}", c.other_properties);
+        // back: every field Graph has is written again from the record and the card
+        let props = ferry_codecs::vcard::properties(card.as_bytes());
+        let (back, w) = graph_from_contact(&c, &props);
+        assert!(w.is_empty(), "nothing is lost on the way back: {w:?}");
+        assert!(not_carried(&g).is_empty(), "the email's name is the contact's own");
+        let other = json!({"displayName": "Yuki", "emailAddresses": [{"name": "Y. Tanaka (work)", "address": "y@contoso.com"}]});
+        assert_eq!(not_carried(&other), ["emailAddresses.name: the name `Y. Tanaka (work)` of y@contoso.com is not carried"]);
+        for field in [
+            "givenName",
+            "middleName",
+            "surname",
+            "title",
+            "generation",
+            "initials",
+            "fileAs",
+            "nickName",
+            "yomiGivenName",
+            "yomiSurname",
+            "yomiCompanyName",
+            "imAddresses",
+            "jobTitle",
+            "companyName",
+            "department",
+            "officeLocation",
+            "profession",
+            "manager",
+            "assistantName",
+            "businessHomePage",
+            "mobilePhone",
+            "businessPhones",
+            "spouseName",
+            "children",
+            "personalNotes",
+            "categories",
+        ] {
+            assert_eq!(back[field], g[field], "{field}");
+        }
+        assert_eq!(back["birthday"], "1985-04-12T00:00:00Z");
+        assert_eq!(back["businessAddress"]["city"], "Chiyoda");
+    }
+
+    #[test]
+    fn what_a_card_holds_beyond_microsofts_fields_is_named() {
+        let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nORG:Analytical Engines;Research;Difference\r\nORG:Royal Society\r\n\
+            RELATED;TYPE=friend;VALUE=text:Mary\r\nRELATED;TYPE=spouse;VALUE=text:William\r\nIMPP:xmpp:a@x\r\nIMPP:xmpp:b@x\r\n\
+            IMPP:xmpp:c@x\r\nIMPP:xmpp:d@x\r\nX-MANAGER:Charles\r\nX-MANAGER:Augustus\r\nX-PHONETIC-MIDDLE-NAME:Kingu\r\nEND:VCARD\r\n";
+        let c = ferry_codecs::vcard::parse_card(card.as_bytes(), 1).unwrap();
+        let (g, w) = graph_from_contact(&c, &ferry_codecs::vcard::properties(card.as_bytes()));
+        assert_eq!((g["companyName"].as_str(), g["department"].as_str()), (Some("Analytical Engines"), Some("Research")));
+        assert_eq!((g["spouseName"].as_str(), g["manager"].as_str()), (Some("William"), Some("Charles")));
+        assert_eq!(g["imAddresses"], json!(["xmpp:a@x", "xmpp:b@x", "xmpp:c@x"]));
+        let text = w.join("\n");
+        for lost in ["units Difference", "Royal Society", "friend Mary", "xmpp:d@x", "Augustus", "X-PHONETIC-MIDDLE-NAME"] {
+            assert!(text.contains(lost), "{lost} in {text}");
+        }
+        assert!(!text.contains("RELATED: Microsoft contacts have no place"), "RELATED is named value by value: {text}");
+    }
+
+    /// A Google contact's card: its manager and assistant relations and its desk are
+    /// Graph's own fields.
+    #[test]
+    fn a_google_cards_relations_and_desk_fill_graphs_fields() {
+        let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Zoë\r\nRELATED;TYPE=manager;VALUE=text:Hiro\r\n\
+            RELATED;TYPE=assistant;VALUE=text:Mai\r\nRELATED;TYPE=manager;VALUE=text:Ken\r\nX-GOOGLE-LOCATION;TYPE=desk:Bldg 4\r\n\
+            X-GOOGLE-LOCATION;TYPE=grewUp:Oslo\r\nEND:VCARD\r\n";
+        let c = ferry_codecs::vcard::parse_card(card.as_bytes(), 1).unwrap();
+        let (g, w) = graph_from_contact(&c, &ferry_codecs::vcard::properties(card.as_bytes()));
+        assert_eq!((g["manager"].as_str(), g["assistantName"].as_str()), (Some("Hiro"), Some("Mai")));
+        assert_eq!(g["officeLocation"], "Bldg 4");
+        let text = w.join("\n");
+        assert!(text.contains("manager Ken") && text.contains("Oslo"), "{text}");
+        assert_eq!(w.len(), 2, "{w:?}");
     }
 }

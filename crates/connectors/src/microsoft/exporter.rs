@@ -144,7 +144,7 @@ impl MicrosoftExporter {
             ),
             "tasks" => (
                 round("listing tasks", self.cfg.graph(&format!("/v1.0/me/todo/lists/{}/tasks/delta", enc(id))), PAGE),
-                Kind::Tasks(container),
+                Kind::Tasks { list: id.to_owned(), container },
             ),
             "mail" => {
                 let folder = self.mail.lock().unwrap_or_else(|e| e.into_inner()).get(&stream.name).cloned();
@@ -184,7 +184,11 @@ impl MicrosoftExporter {
 /// What a delta round lists, and the container its items go to.
 enum Kind {
     Contacts(String),
-    Tasks(String),
+    /// A To Do list: its id (for its tasks' steps) and its name.
+    Tasks {
+        list: String,
+        container: String,
+    },
     Mail(Folder),
 }
 
@@ -205,7 +209,13 @@ impl PageStream for Delta {
             if c.get("@removed").is_some() {
                 continue;
             }
-            items.push(self.item(c, n, &url));
+            let item = self.item(c, n, &url);
+            let task = item.as_ref().ok().filter(|_| matches!(self.kind, Kind::Tasks { .. })).map(|i| i.id.clone());
+            items.push(item);
+            if let (Some(task), Kind::Tasks { list, container }) = (task, &self.kind) {
+                // a task's steps (checklist items) follow it, each a subtask of it
+                items.extend(super::todo::step_items(&self.cfg, &self.http, list, &task, container).await?.into_iter().map(Ok));
+            }
         }
         Ok(Some(Page { items, cursor: self.round.cursor() }))
     }
@@ -219,7 +229,7 @@ impl Delta {
     fn item(&self, c: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
         let (vertical, what) = match &self.kind {
             Kind::Contacts(_) => (Vertical::Contacts, "contact"),
-            Kind::Tasks(_) => (Vertical::Tasks, "task"),
+            Kind::Tasks { .. } => (Vertical::Tasks, "task"),
             Kind::Mail(_) => (Vertical::Mail, "message"),
         };
         let Some(id) = c["id"].as_str().filter(|i| !i.is_empty()) else {
@@ -232,10 +242,13 @@ impl Delta {
             });
         };
         Ok(match &self.kind {
-            Kind::Tasks(list) => super::todo::item(c, id, list),
+            Kind::Tasks { container, .. } => super::todo::item(c, id, container),
             Kind::Contacts(folder) => {
                 let (contact, card) = contact_from_graph(c, folder);
-                Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card)
+                let mut item =
+                    Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card);
+                item.source_warnings = super::contact::not_carried(c);
+                item
             }
             Kind::Mail(folder) => super::mail::item(c, id, folder, &self.cfg, &self.http),
         })

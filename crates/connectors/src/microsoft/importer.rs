@@ -131,7 +131,8 @@ impl Importer for MicrosoftImporter {
         let mut c = c.clone();
         // the container is the folder; the same name as a category too would only repeat it
         c.categories.retain(|x| *x != item.container);
-        let (body, warnings) = graph_from_contact(&c);
+        let original = item.original.as_ref().map(|o| ferry_codecs::vcard::properties(&o.bytes)).unwrap_or_default();
+        let (body, warnings) = graph_from_contact(&c, &original);
         let folder = self.folder(&item.container).await?;
         let key = natural_key(&body);
         let id = match self.lookup(&folder, &key, &item.id).await? {
