@@ -144,6 +144,12 @@ pub enum Command {
         #[command(flatten)]
         net: NetOpts,
     },
+    /// A company's register of portability and access requests (GDPR Articles 15 and 20,
+    /// UK GDPR, CCPA): deadlines, identity, review, delivery, refusal, audit log
+    Requests {
+        #[command(subcommand)]
+        what: crate::requests::RequestsCommand,
+    },
     /// Operators' tools
     Admin {
         #[command(subcommand)]

@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Connectors => connectors(&cli),
         Command::Serve(ref opts) => crate::serve::serve(&cli, &data_dir, opts).await,
         Command::Admin { ref what } => crate::serve::admin(&cli, &data_dir, what).await,
+        Command::Requests { ref what } => crate::requests::run(&cli, &data_dir, what).await,
         Command::Connect { ref provider, ref config, ref role, no_browser, device, ref net } => {
             let net = net_settings(&data_dir, &KeyOpts::default(), net)?;
             let how = if device { crate::accounts::How::Device } else { crate::accounts::How::Browser { open: !no_browser } };

@@ -4,6 +4,7 @@ mod accounts;
 mod args;
 mod commands;
 mod output;
+mod requests;
 mod serve;
 mod usage;
 

@@ -183,6 +183,10 @@ pub struct Request {
     pub refusal: Option<Refusal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_on: Option<NaiveDate>,
+    /// An open request of the same person's received before this one, which this one
+    /// repeats: both are answered together, and neither is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 /// A step a request took, for the audit log.
@@ -226,6 +230,7 @@ impl Request {
             extensions: Vec::new(),
             refusal: None,
             closed_on: None,
+            duplicate_of: None,
         }
     }
 
@@ -314,6 +319,20 @@ impl Request {
         let t = self.go(Withdrawn, None)?;
         self.closed_on = Some(on);
         Ok(t)
+    }
+
+    /// Whether `earlier`, still open, is a request of the same person (the same kind of
+    /// identity with the same value: an email address compared without case, the others
+    /// without surrounding spaces) that this one repeats.
+    pub fn repeats(&self, earlier: &Request) -> bool {
+        let norm = |i: &Identity| {
+            let v = i.value.trim();
+            if i.kind == IdentityKind::Email { v.to_lowercase() } else { v.to_owned() }
+        };
+        earlier.id != self.id
+            && !earlier.state.is_final()
+            && earlier.identity.kind == self.identity.kind
+            && norm(&earlier.identity) == norm(&self.identity)
     }
 
     /// The day the deadline counts from: receipt, or identity confirmation if later.

@@ -79,6 +79,18 @@ impl PostgresRequests {
         row.map(|r| parse_record(id, r.get("record"))).transpose()
     }
 
+    /// Every request, by id.
+    pub async fn requests(&self) -> Result<Vec<Request>> {
+        let rows = sqlx::query("SELECT id, record FROM requests ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| parse_record(r.get("id"), r.get("record"))).collect()
+    }
+
+    /// The audit entries of request `id`, in order.
+    pub async fn history(&self, id: &str) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM audit_entries WHERE request_id = $1 ORDER BY seq").bind(id).fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_entry).collect()
+    }
+
     /// The whole audit log, in order.
     pub async fn entries(&self) -> Result<Vec<Entry>> {
         let rows = sqlx::query("SELECT * FROM audit_entries ORDER BY seq").fetch_all(&self.pool).await?;

@@ -1,0 +1,481 @@
+//! `ferry requests`: a company's register of portability and access requests (GDPR
+//! Articles 15 and 20, UK GDPR, CCPA), kept in `requests.db` in the data directory with
+//! its hash-chained audit log. Each command is one step of a request's lifecycle
+//! (docs/requests.md), written with its audit entry in one transaction.
+
+use crate::args::Cli;
+use crate::output::safe;
+use crate::usage::usage;
+use anyhow::{Context, Result, anyhow};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Subcommand};
+use ferry_requests::audit::Head;
+use ferry_requests::deadline::Period;
+use ferry_requests::lifecycle::{Identity, RefusalReason, Request, Transition};
+use ferry_requests::map::IdentityKind;
+use ferry_requests::store::SqliteRequests;
+use ferry_requests::{Regime, RequestKind};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand, Clone)]
+pub enum RequestsCommand {
+    /// Record a request just received; prints its id and due date
+    New {
+        /// The law it is made under: gdpr, uk-gdpr, ccpa, or the id of a regime added
+        /// with --regime-file
+        #[arg(long, default_value = "gdpr")]
+        regime: String,
+        /// A regime of the company's own (TOML, docs/requests.md), kept in the data
+        /// directory for the request's later steps
+        #[arg(long, value_name = "FILE")]
+        regime_file: Option<PathBuf>,
+        /// portability, access, or both (when it is unclear which the person means)
+        #[arg(long, default_value = "both")]
+        kind: String,
+        #[command(flatten)]
+        who: Who,
+        /// The day it was received [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        received: Option<NaiveDate>,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// Open requests by deadline, with days left (`--all`: closed ones too)
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// A request and its history
+    Show { id: String },
+    /// Start checking who the person is, or record that their identity is confirmed
+    Verify {
+        id: String,
+        /// How it was confirmed ("signed in to the account", "ID card seen at the desk");
+        /// without it, the request only starts verifying
+        #[arg(long)]
+        how: Option<String>,
+        /// The day it was confirmed [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        on: Option<NaiveDate>,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// Extend the deadline, with the reason the person is told
+    Extend {
+        id: String,
+        /// By this many months (GDPR, UK GDPR)
+        #[arg(long, conflicts_with = "days")]
+        months: Option<u32>,
+        /// By this many days (CCPA)
+        #[arg(long)]
+        days: Option<u32>,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// The answer is ready for a reviewer; `--send-back REASON` returns it to the work
+    Review {
+        id: String,
+        #[arg(long, value_name = "REASON")]
+        send_back: Option<String>,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// The answer was delivered
+    Deliver {
+        id: String,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// Refuse it, for a documented reason (not_in_scope, identity_not_verified,
+    /// manifestly_unfounded, excessive, rights_of_others, no_data_held, legal_exemption)
+    Refuse {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        /// The company's own words on why
+        #[arg(long, default_value = "")]
+        details: String,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// The person withdrew it
+    Withdraw {
+        id: String,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// The audit log, checked: every entry as JSON lines (`--json`) or a table
+    Audit {
+        /// The head last seen (SEQ:HASH), kept apart from the log: a log cut short fails
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<String>,
+    },
+    /// Check a dataset map against the live databases it names (docs/dataset-map.md)
+    CheckMap { map: PathBuf },
+}
+
+/// The person's identity, as the request names it (one of these).
+#[derive(Args, Clone)]
+#[group(required = true, multiple = false)]
+pub struct Who {
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    customer_id: Option<String>,
+    #[arg(long)]
+    account_id: Option<String>,
+    #[arg(long)]
+    username: Option<String>,
+}
+
+/// Who does the step, for the audit log.
+#[derive(Args, Clone)]
+pub struct Actor {
+    /// Who does this, for the audit log [default: $USER]
+    #[arg(long = "by", value_name = "NAME")]
+    name: Option<String>,
+}
+
+impl Actor {
+    fn name(&self) -> String {
+        self.name.clone().or_else(|| std::env::var("USER").ok()).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "staff".into())
+    }
+}
+
+impl Who {
+    fn identity(&self) -> Result<Identity> {
+        let (kind, value) = [
+            (IdentityKind::Email, &self.email),
+            (IdentityKind::Phone, &self.phone),
+            (IdentityKind::CustomerId, &self.customer_id),
+            (IdentityKind::AccountId, &self.account_id),
+            (IdentityKind::Username, &self.username),
+        ]
+        .into_iter()
+        .find_map(|(k, v)| v.as_ref().map(|v| (k, v.trim().to_owned())))
+        .ok_or_else(|| usage("name the person: --email, --phone, --customer-id, --account-id or --username"))?;
+        if value.is_empty() || value.len() > 320 || value.chars().any(char::is_control) {
+            return Err(usage("the identity is empty, too long (320 characters at most), or holds control characters"));
+        }
+        if kind == IdentityKind::Email && !value.contains('@') {
+            return Err(usage(format!("`{value}` is not an email address")));
+        }
+        Ok(Identity { kind, value, verified: None })
+    }
+}
+
+/// Where a company's own regimes are kept: `DATA_DIR/regimes/ID.toml`.
+fn regimes_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("regimes")
+}
+
+fn regime(data_dir: &Path, id: &str) -> Result<Regime> {
+    if let Ok(r) = Regime::builtin(id) {
+        return Ok(r);
+    }
+    let own = regimes_dir(data_dir).join(format!("{id}.toml"));
+    if id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') && own.is_file() {
+        return Regime::load(&own).map_err(|e| anyhow!("the regime {id}: {e}"));
+    }
+    let known: Vec<String> = Regime::builtins().into_iter().map(|r| r.id).collect();
+    Err(usage(format!("no regime `{id}`: built in are {}; add another with --regime-file", known.join(", "))))
+}
+
+async fn open(data_dir: &Path) -> Result<SqliteRequests> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("making {}", data_dir.display()))?;
+    SqliteRequests::open(&data_dir.join("requests.db")).await.map_err(|e| anyhow!("{e}"))
+}
+
+fn new_id() -> String {
+    format!("R-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+pub async fn run(cli: &Cli, data_dir: &Path, what: &RequestsCommand) -> Result<u8> {
+    if let RequestsCommand::CheckMap { map } = what {
+        return check_map(cli, map).await;
+    }
+    let store = open(data_dir).await?;
+    match what {
+        RequestsCommand::New { regime: id, regime_file, kind, who, received, by } => {
+            let regime = match regime_file {
+                Some(f) => add_regime(data_dir, f)?,
+                None => regime(data_dir, id)?,
+            };
+            let kind: RequestKind = kind.parse().map_err(|_| usage(format!("--kind `{kind}`: portability, access or both")))?;
+            let received = received.unwrap_or_else(today);
+            if received > today() {
+                return Err(usage(format!("--received {received} is in the future")));
+            }
+            let mut request = Request::new(new_id(), &regime, kind, received, who.identity()?);
+            let open_ones = store.requests().await.map_err(|e| anyhow!("{e}"))?;
+            request.duplicate_of = open_ones.iter().filter(|r| request.repeats(r)).min_by_key(|r| r.received).map(|r| r.id.clone());
+            store.create(&request, &by.name(), Utc::now()).await.map_err(|e| anyhow!("{e}"))?;
+            print_request(cli, &request, &regime, None)?;
+        }
+        RequestsCommand::List { all } => list(cli, data_dir, &store, *all).await?,
+        RequestsCommand::Show { id } => {
+            let request = find(&store, id).await?;
+            let history = store.history(id).await.map_err(|e| anyhow!("{e}"))?;
+            print_request(cli, &request, &regime(data_dir, &request.regime)?, Some(&history))?;
+        }
+        RequestsCommand::Verify { id, how, on, by } => {
+            // confirmed (signed in, seen at the desk, a code answered): on to the work
+            step(cli, data_dir, &store, id, by, |r, _| match how {
+                Some(how) => r.identity_confirmed(how, on.unwrap_or_else(today)),
+                None => r.verify_identity(),
+            })
+            .await?
+        }
+        RequestsCommand::Extend { id, months, days, reason, by } => {
+            let by_period = match (months, days) {
+                (Some(m), None) => Period::Months(*m),
+                (None, Some(d)) => Period::Days(*d),
+                _ => return Err(usage("extend by --months N or --days N")),
+            };
+            step(cli, data_dir, &store, id, by, |r, g| r.extend(g, by_period, reason, today())).await?
+        }
+        RequestsCommand::Review { id, send_back, by } => {
+            step(cli, data_dir, &store, id, by, |r, _| match send_back {
+                Some(why) => r.send_back(why),
+                None => r.ready_for_review(),
+            })
+            .await?
+        }
+        RequestsCommand::Deliver { id, by } => step(cli, data_dir, &store, id, by, |r, _| r.deliver(today())).await?,
+        RequestsCommand::Refuse { id, reason, details, by } => {
+            let why: RefusalReason = serde_json::from_value(json!(reason)).map_err(|_| {
+                usage(format!(
+                    "--reason `{reason}`: one of not_in_scope, identity_not_verified, manifestly_unfounded, excessive, \
+                     rights_of_others, no_data_held, legal_exemption"
+                ))
+            })?;
+            step(cli, data_dir, &store, id, by, |r, g| r.refuse(g, why, details, today())).await?
+        }
+        RequestsCommand::Withdraw { id, by } => step(cli, data_dir, &store, id, by, |r, _| r.withdraw(today())).await?,
+        RequestsCommand::Audit { head } => return audit(cli, &store, head.as_deref()).await,
+        RequestsCommand::CheckMap { .. } => unreachable!("handled above"),
+    }
+    Ok(crate::commands::EXIT_OK)
+}
+
+/// Checks a company's own regime file and keeps it for the request's later steps.
+fn add_regime(data_dir: &Path, file: &Path) -> Result<Regime> {
+    let regime = Regime::load(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    if Regime::builtin(&regime.id).is_ok() {
+        return Err(usage(format!("the regime id `{}` is built in; give the company's own regime another id", regime.id)));
+    }
+    let dir = regimes_dir(data_dir);
+    std::fs::create_dir_all(&dir)?;
+    let kept = dir.join(format!("{}.toml", regime.id));
+    let text = std::fs::read(file)?;
+    match std::fs::read(&kept) {
+        Ok(old) if old == text => {}
+        Ok(_) => return Err(usage(format!("a different regime `{}` is kept already ({})", regime.id, kept.display()))),
+        Err(_) => {
+            // made new, never through a link, never over another file
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&kept)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+        }
+    }
+    Ok(regime)
+}
+
+async fn find(store: &SqliteRequests, id: &str) -> Result<Request> {
+    store.request(id).await.map_err(|e| anyhow!("{e}"))?.ok_or_else(|| usage(format!("no request `{}`", safe(id))))
+}
+
+/// One step of a request's lifecycle, recorded with its audit entry.
+async fn step(
+    cli: &Cli,
+    data_dir: &Path,
+    store: &SqliteRequests,
+    id: &str,
+    by: &Actor,
+    go: impl FnOnce(&mut Request, &Regime) -> Result<Transition, ferry_requests::lifecycle::LifecycleError>,
+) -> Result<()> {
+    let mut request = find(store, id).await?;
+    let regime = regime(data_dir, &request.regime)?;
+    let t = go(&mut request, &regime).map_err(|e| usage(e.to_string()))?;
+    store.record(&request, &t, &by.name(), Utc::now()).await.map_err(|e| anyhow!("{e}"))?;
+    print_request(cli, &request, &regime, None)
+}
+
+fn view(request: &Request, regime: &Regime) -> serde_json::Value {
+    let mut v = serde_json::to_value(request).expect("a request serializes");
+    if let Ok(d) = request.deadline(regime) {
+        let open = !request.state.is_final();
+        v["deadline"] = json!({
+            "start": d.start, "due": d.due, "tell_by": d.tell_by,
+            "days_left": open.then(|| d.days_left(today())),
+            "at_risk": open && d.at_risk(today()),
+            "overdue": open && d.overdue(today()),
+        });
+    }
+    v
+}
+
+fn print_request(cli: &Cli, request: &Request, regime: &Regime, history: Option<&[ferry_requests::audit::Entry]>) -> Result<()> {
+    let mut v = view(request, regime);
+    if let Some(h) = history {
+        v["history"] = serde_json::to_value(h)?;
+    }
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("Request {}  {} ({})", request.id, request.state, regime.id);
+    println!("  kind      {}", request.kind.as_str());
+    println!("  person    {} {}", request.identity.kind.as_str(), safe(&request.identity.value));
+    if let Some(vf) = &request.identity.verified {
+        println!("  verified  {} ({})", vf.on, safe(&vf.how));
+    }
+    println!("  received  {}", request.received);
+    if let Some(d) = v.get("deadline") {
+        let left = d["days_left"].as_i64().map(|n| format!(", {n} days left")).unwrap_or_default();
+        let risk = if d["overdue"] == true {
+            "  OVERDUE"
+        } else if d["at_risk"] == true {
+            "  AT RISK"
+        } else {
+            ""
+        };
+        println!("  due       {}{left}{risk}", d["due"].as_str().unwrap_or_default());
+    }
+    if let Some(dup) = &request.duplicate_of {
+        println!("  repeats   {dup} (the same person's open request: answer them together)");
+    }
+    for e in &request.extensions {
+        println!("  extended  by {} on {}: {}", e.by, e.on, safe(&e.reason));
+    }
+    if let Some(r) = &request.refusal {
+        println!("  refused   {}: {}\n            {}", r.reason.describe(), safe(&r.details), safe(&r.complaint));
+    }
+    for e in history.into_iter().flatten() {
+        println!(
+            "  {:>4}  {}  {:<12} {}{}",
+            e.seq,
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            safe(&e.actor),
+            e.action,
+            e.reason.as_deref().map(|r| format!(": {}", safe(r))).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn list(cli: &Cli, data_dir: &Path, store: &SqliteRequests, all: bool) -> Result<()> {
+    let mut rows = Vec::new();
+    for r in store.requests().await.map_err(|e| anyhow!("{e}"))? {
+        if !all && r.state.is_final() {
+            continue;
+        }
+        let g = regime(data_dir, &r.regime)?;
+        let v = view(&r, &g);
+        rows.push((r, v));
+    }
+    // the nearest deadline first; closed requests last
+    rows.sort_by_key(|(r, v)| (r.state.is_final(), v["deadline"]["due"].as_str().unwrap_or("9999").to_owned(), r.id.clone()));
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&rows.iter().map(|(_, v)| v).collect::<Vec<_>>())?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("No {}requests.", if all { "" } else { "open " });
+        return Ok(());
+    }
+    println!("{:<15} {:<8} {:<12} {:<19} {:<10} {:<10} {:>5}", "id", "regime", "kind", "state", "received", "due", "left");
+    for (r, v) in &rows {
+        let d = &v["deadline"];
+        let left = d["days_left"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let flag = if d["overdue"] == true {
+            "  OVERDUE"
+        } else if d["at_risk"] == true {
+            "  AT RISK"
+        } else {
+            ""
+        };
+        println!(
+            "{:<15} {:<8} {:<12} {:<19} {:<10} {:<10} {:>5}{flag}",
+            r.id,
+            r.regime,
+            r.kind.as_str(),
+            r.state.as_str(),
+            r.received,
+            d["due"].as_str().unwrap_or("-"),
+            left
+        );
+    }
+    Ok(())
+}
+
+async fn audit(cli: &Cli, store: &SqliteRequests, head: Option<&str>) -> Result<u8> {
+    let known = match head {
+        Some(h) => {
+            let (seq, hash) = h.split_once(':').ok_or_else(|| usage("--head SEQ:HASH"))?;
+            Some(Head { seq: seq.parse().map_err(|_| usage("--head SEQ:HASH: SEQ is a number"))?, hash: hash.to_owned() })
+        }
+        None => None,
+    };
+    let entries = store.entries().await.map_err(|e| anyhow!("{e}"))?;
+    let checked = store.verify(known.as_ref()).await;
+    if cli.json {
+        for e in &entries {
+            println!("{}", serde_json::to_string(e)?);
+        }
+    } else {
+        for e in &entries {
+            println!(
+                "{:>5}  {}  {:<15} {:<12} {}{}",
+                e.seq,
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                e.request,
+                safe(&e.actor),
+                e.action,
+                e.reason.as_deref().map(|r| format!(": {}", safe(r))).unwrap_or_default()
+            );
+        }
+    }
+    match checked {
+        Ok(Some(h)) => {
+            eprintln!("The audit log is intact: {} entries, head {}:{} (keep it apart from the log)", entries.len(), h.seq, h.hash);
+            Ok(crate::commands::EXIT_OK)
+        }
+        Ok(None) => {
+            eprintln!("The audit log is empty.");
+            Ok(crate::commands::EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("ferry: THE AUDIT LOG FAILED ITS CHECK: {e}");
+            Ok(crate::commands::EXIT_VERIFY)
+        }
+    }
+}
+
+async fn check_map(cli: &Cli, path: &Path) -> Result<u8> {
+    let map = ferry_requests::map::load(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let mut problems = ferry_requests::map::validate(&map);
+    problems.extend(ferry_requests::check::check_map(&map).await);
+    if cli.json {
+        let list: Vec<_> =
+            problems.iter().map(|p| json!({"database": p.database, "table": p.table, "column": p.column, "message": p.message})).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"problems": list}))?);
+    } else if problems.is_empty() {
+        println!("The map matches its databases: every table and column is there, and every column ferry searches is indexed.");
+    } else {
+        for p in &problems {
+            println!("{p}");
+        }
+    }
+    Ok(if problems.is_empty() { crate::commands::EXIT_OK } else { crate::commands::EXIT_VERIFY })
+}
