@@ -10,11 +10,13 @@ pub mod check;
 pub mod deadline;
 pub mod kind;
 pub mod lifecycle;
+pub mod mailer;
 pub mod map;
 pub mod regime;
 pub mod scope;
 pub mod store;
 pub mod supplementary;
+pub mod verification;
 
 pub use kind::{Part, RequestKind};
 pub use regime::Regime;
