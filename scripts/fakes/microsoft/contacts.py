@@ -9,6 +9,7 @@ References (https://learn.microsoft.com/graph/api/... unless absolute):
   delta     contact-delta, https://learn.microsoft.com/graph/delta-query-overview
 """
 import base64
+import re
 
 import msfake_common as C
 import msfake_store as S
@@ -109,7 +110,10 @@ def check_contact(body, creating):
                     raise C.body_error("Cannot convert the literal '%s' to the expected type "
                                        "'Edm.DateTimeOffset'." % str(v)[:80])
                 v = C.fmt_dto(dt)
-        elif k in ("photo", "extensions", "singleValueExtendedProperties", "multiValueExtendedProperties"):
+        elif k == "singleValueExtendedProperties":
+            # https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties
+            v = check_ext(v)
+        elif k in ("photo", "extensions", "multiValueExtendedProperties"):
             raise C.bad("Navigation property '%s' is not supported by this fake in a contact body." % k,
                         "ErrorInvalidRequest")
         else:
@@ -117,6 +121,64 @@ def check_contact(body, creating):
                                "to only use property names that are defined by the type or mark the type as "
                                "open type." % k)
         out[k] = v
+    return out
+
+
+# Extended properties: "{type} {proptag}" or "{type} {guid} Name {name}" / "{type} {guid} Id {id}"
+# (https://learn.microsoft.com/graph/api/resources/extended-properties-overview#id-formats).
+EXT_ID = re.compile(r"\s*(\w+)\s+(0x[0-9A-Fa-f]{4}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
+                    r"\s+(?:Name\s+\S.*|Id\s+0x[0-9A-Fa-f]{1,4}))\s*")
+EXPAND_EXT = re.compile(r"^\s*singleValueExtendedProperties\s*\(\s*\$filter\s*=\s*id\s+eq\s+'([^']{1,300})'\s*\)\s*$", re.I)
+
+
+def ext_id(pid):
+    """An extended property's id in one form (the type as Graph spells it, the GUID in lower case), or 400."""
+    m = EXT_ID.fullmatch(pid) if isinstance(pid, str) and len(pid) <= 300 else None
+    if m is None:
+        raise C.bad("The extended property id '%s' is not in a valid format ('{type} {proptag}' or "
+                    "'{type} {guid} Name {name}' / '{type} {guid} Id {id}')." % str(pid)[:80],
+                    "ErrorInvalidExtendedPropertyValue")
+    if m.group(1).lower() != "string":
+        raise C.not_modelled("extended properties of contacts other than String ones")
+    rest = m.group(2)
+    if rest.startswith("{"):
+        guid, tail = rest.split("}", 1)
+        rest = guid.lower() + "}" + tail
+    return "String " + rest
+
+
+def check_ext(props):
+    if not isinstance(props, list):
+        raise _type_err("singleValueExtendedProperties", "Collection(microsoft.graph.singleValueLegacyExtendedProperty)", props)
+    out = {}
+    for p in props:
+        if not isinstance(p, dict):
+            raise _type_err("singleValueExtendedProperties", "microsoft.graph.singleValueLegacyExtendedProperty", p)
+        for f in p:
+            if f not in ("id", "value") and f not in IGNORED_ANNOTATIONS:
+                raise C.body_error("The property '%s' does not exist on type 'microsoft.graph."
+                                   "singleValueLegacyExtendedProperty'." % f)
+        if not isinstance(p.get("value"), str):
+            raise _type_err("value", "Edm.String", p.get("value"))
+        out[ext_id(p.get("id"))] = p["value"]
+    return out
+
+
+def expand_of(params):
+    """$expand=singleValueExtendedProperties($filter=id eq '...'): the property's id, else None."""
+    if not params.has("$expand"):
+        return None
+    m = EXPAND_EXT.match(params.str("$expand"))
+    if not m:
+        raise C.not_modelled("$expand other than singleValueExtendedProperties($filter=id eq '...')")
+    return ext_id(m.group(1))
+
+
+def with_ext(out, c, pid):
+    """An answer with the extended property asked for (an empty list when the contact has none)."""
+    if pid is not None:
+        v = (c.get("_ext") or {}).get(pid)
+        out["singleValueExtendedProperties"] = [] if v is None else [{"id": pid, "value": v}]
     return out
 
 
@@ -209,7 +271,9 @@ def email_filter(expr):
 
 def page_collection(ctx, items, render_fn, select_ok=True, extra=None):
     if select_ok:
-        return C.page_collection(ctx, items, render_fn, parse_select, email_filter, ORDERABLE, DEFAULT_PAGE, TOP_MAX)
+        pid = expand_of(C.Params(ctx.query, {"$top", "$skip", "$select", "$count", "$orderby", "$filter", "$expand"}))
+        return C.page_collection(ctx, items, lambda c, sel: with_ext(render_fn(c, sel), c, pid), parse_select, email_filter,
+                                 ORDERABLE, DEFAULT_PAGE, TOP_MAX, extra=("$expand",))
     return C.page_collection(ctx, items, render_fn, None, None, {"displayName"}, DEFAULT_PAGE, TOP_MAX)
 
 
@@ -235,7 +299,9 @@ def list_folder_contacts(ctx):
 def new_contact(ctx, folder_id, fields):
     u = ctx.u
     c = empty_contact()
+    ext = fields.pop("singleValueExtendedProperties", None) or {}
     c.update(fields)
+    c["_ext"] = dict(ext)
     now = S.now_iso()
     cid = S.new_id()
     c.update({"id": cid, "changeKey": S.new_change_key(), "createdDateTime": now,
@@ -269,10 +335,9 @@ def with_context(ctx, obj, name):
 def get_contact(ctx):
     """GET /v1.0/me/contacts/{id} -- https://learn.microsoft.com/graph/api/contact-get"""
     p = ctx.params({"$select", "$expand"})
-    if p.has("$expand"):
-        raise C.bad("$expand is not supported by this fake.")
+    pid = expand_of(p)
     c = contact_of(ctx, ctx.match["cid"])
-    return with_context(ctx, render(c, parse_select(p)), "users('%s')/contacts/$entity" % ctx.user)
+    return with_context(ctx, with_ext(render(c, parse_select(p)), c, pid), "users('%s')/contacts/$entity" % ctx.user)
 
 
 def update_contact(ctx):
@@ -281,6 +346,8 @@ def update_contact(ctx):
     c = contact_of(ctx, ctx.match["cid"])
     check_if_match(ctx, c)
     fields = check_contact(ctx.body, False)
+    # extended properties sent are set (or replaced); the others stay
+    c.setdefault("_ext", {}).update(fields.pop("singleValueExtendedProperties", None) or {})
     for k, v in fields.items():
         if v is None and k in ADDRESS_PROPS:
             v = {}
