@@ -949,9 +949,6 @@ fn microsoft_contacts_on_the_stand_in() {
 }
 
 /// Tasks go to To Do, tested on their own (microsoft.rs): To Do has no place for a UID.
-/// An Outlook event is found again by its `transactionId`, made of the item's source and
-/// id (docs/connectors/microsoft.md), as the reference service keys its items: the
-/// change comes from the same source.
 #[test]
 fn microsoft_calendar_on_the_stand_in() {
     on_stand_in(
@@ -960,7 +957,6 @@ fn microsoft_calendar_on_the_stand_in() {
         Target {
             // Graph lists every event each time (it has no delta query for a calendar)
             tracks_changes: false,
-            keyed_by_source: true,
             lacks: vec![Lack { what: Loses::Uid, why: "Outlook makes each event's iCalUId itself (read-only in Graph)", warning: None }],
             ..Target::new("microsoft/calendar", "calendar", calendar_fixture, 261)
         },
