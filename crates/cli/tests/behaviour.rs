@@ -76,8 +76,6 @@ enum Loses {
     EmailsBeyondThree,
     /// Characters a file name may not hold there (they become `_`).
     NameChars(&'static str),
-    /// A contact's photo.
-    Photo,
     /// A message's want of a Message-ID: the service gives it one of its own (its bytes
     /// stay as they were).
     NoMessageId,
@@ -413,9 +411,7 @@ fn fidelity(t: &Target, pkg: &Path) {
             assert_eq!(r["phones"].as_array().unwrap().len(), 3, "{}: {r}", t.name);
             assert_eq!(r["addresses"].as_array().unwrap().len(), 2, "{}: {r}", t.name);
             assert!(r["birthday"].as_str().unwrap().contains("1984"), "{}: {r}", t.name);
-            if !t.lacks(Loses::Photo) {
-                assert!(!r["photo"].as_str().unwrap().is_empty(), "{}: the photo: {r}", t.name);
-            }
+            assert!(!r["photo"].as_str().unwrap().is_empty(), "{}: the photo: {r}", t.name);
             let changed = by("contact-0", "Person 0 (changed)");
             assert_eq!(changed["record"]["formatted_name"], "Person 0 (changed)", "{}", t.name);
             let latin1 = by("v21-latin1", "Jürgen Müller");
@@ -930,12 +926,6 @@ fn microsoft_contacts_on_the_stand_in() {
                     why: "a Graph contact has no field for a vCard's UID: ferry keeps it in an extended property, to find the \
                           contact again, but does not read it back yet (the delta query gives Graph's id)",
                     warning: None,
-                },
-                Lack {
-                    what: Loses::Photo,
-                    why: "ferry does not upload contact photos to Graph yet (docs/connectors/microsoft.md), though Graph has a \
-                          place for one",
-                    warning: Some("PHOTO: the contact's photo is not uploaded"),
                 },
                 Lack {
                     what: Loses::EmailsBeyondThree,

@@ -205,7 +205,12 @@ impl PageStream for Delta {
             if c.get("@removed").is_some() {
                 continue;
             }
-            items.push(self.item(c, n, &url));
+            // a contact's photo is no field of it: read apart
+            let photo = match (&self.kind, c["id"].as_str().filter(|i| !i.is_empty())) {
+                (Kind::Contacts(_), Some(id)) => super::contact::photo(&self.cfg, &self.http, id).await?,
+                _ => None,
+            };
+            items.push(self.item(c, n, &url, photo.as_ref().map(|(t, b)| (t.as_str(), b.as_slice()))));
         }
         Ok(Some(Page { items, cursor: self.round.cursor() }))
     }
@@ -216,7 +221,7 @@ impl PageStream for Delta {
 }
 
 impl Delta {
-    fn item(&self, c: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
+    fn item(&self, c: &Value, n: usize, location: &str, photo: Option<(&str, &[u8])>) -> Result<Item, ItemError> {
         let (vertical, what) = match &self.kind {
             Kind::Contacts(_) => (Vertical::Contacts, "contact"),
             Kind::Tasks(_) => (Vertical::Tasks, "task"),
@@ -233,7 +238,7 @@ impl Delta {
         Ok(match &self.kind {
             Kind::Tasks(list) => super::todo::item(c, id, list),
             Kind::Contacts(folder) => {
-                let (contact, card) = contact_from_graph(c, folder);
+                let (contact, card) = contact_from_graph(c, folder, photo);
                 Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card)
             }
             Kind::Mail(folder) => super::mail::item(c, id, folder, &self.cfg, &self.http),

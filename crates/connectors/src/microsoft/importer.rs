@@ -108,6 +108,27 @@ impl MicrosoftImporter {
         Ok(id)
     }
 
+    /// Sets a contact's photo: Graph takes a JPEG or PNG smaller than 4 MB
+    /// (https://learn.microsoft.com/graph/api/profilephoto-update); another is a warning.
+    async fn put_photo(&self, id: &str, media_type: &str, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<(), ConnectorError> {
+        let media_type = media_type.to_ascii_lowercase();
+        if !matches!(media_type.as_str(), "image/jpeg" | "image/png") || bytes.len() >= super::contact::MAX_PHOTO {
+            warnings.push(format!(
+                "PHOTO: Microsoft takes a JPEG or PNG photo smaller than 4 MB; this {media_type} of {} bytes is not kept",
+                bytes.len()
+            ));
+            return Ok(());
+        }
+        let url = self.cfg.graph(&format!("/v1.0/me/contacts/{}/photo/$value", crate::http::encode_component(id)));
+        let body = bytes::Bytes::from(bytes);
+        let _: Value = api::json(&self.http, &format!("setting the photo of contact {id}"), &|| {
+            self.http.request("PUT", &url).header(reqwest::header::CONTENT_TYPE, media_type.as_str()).body(body.clone())
+        })
+        .await
+        .map_err(|(e, _)| e)?;
+        Ok(())
+    }
+
     fn contacts_path(folder: &str) -> String {
         if folder.is_empty() {
             "/v1.0/me/contacts".into()
@@ -156,7 +177,7 @@ impl Importer for MicrosoftImporter {
         let mut c = c.clone();
         // the container is the folder; the same name as a category too would only repeat it
         c.categories.retain(|x| *x != item.container);
-        let (mut body, warnings) = graph_from_contact(&c);
+        let (mut body, mut warnings) = graph_from_contact(&c);
         if let Some(uid) = c.uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             body[EXT] = serde_json::json!([{"id": UID_PROP, "value": uid}]);
         }
@@ -185,6 +206,11 @@ impl Importer for MicrosoftImporter {
                 made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Graph made a contact without an id".into()))?.to_owned()
             }
         };
+        match item.original.as_ref().and_then(|o| ferry_codecs::vcard::photo_bytes(&o.bytes)) {
+            Some((media_type, bytes)) => self.put_photo(&id, &media_type, bytes, &mut warnings).await?,
+            None if c.photo.is_some() => warnings.push("PHOTO: a photo by link (not in the card) is not carried to Microsoft".into()),
+            None => {}
+        }
         self.index.lock().await.record(&folder, key, id.clone(), body, &item.id);
         Ok(PutOutcome { dest_id: id, created: true, warnings, sha256: None })
     }
