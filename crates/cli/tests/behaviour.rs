@@ -920,19 +920,11 @@ fn microsoft_contacts_on_the_stand_in() {
         &MICROSOFT,
         "Contacts.ReadWrite offline_access",
         Target {
-            lacks: vec![
-                Lack {
-                    what: Loses::Uid,
-                    why: "a Graph contact has no field for a vCard's UID: ferry keeps it in an extended property, to find the \
-                          contact again, but does not read it back yet (the delta query gives Graph's id)",
-                    warning: None,
-                },
-                Lack {
-                    what: Loses::EmailsBeyondThree,
-                    why: "a Graph contact holds at most three email addresses",
-                    warning: Some("zan@example.se"),
-                },
-            ],
+            lacks: vec![Lack {
+                what: Loses::EmailsBeyondThree,
+                why: "a Graph contact holds at most three email addresses",
+                warning: Some("zan@example.se"),
+            }],
             ..Target::new("microsoft/contacts", "contacts", contacts_fixture, 302)
         },
     );

@@ -69,7 +69,9 @@ pub async fn folders(cfg: &super::config::MicrosoftConfig, http: &crate::http::H
 /// has no field for (the spouse and children as RELATED, IM addresses as IMPP) and its
 /// photo (media type, bytes), read apart, as a `data:` URI.
 pub fn contact_from_graph(g: &Value, folder: &str, photo: Option<(&str, &[u8])>) -> (Contact, String) {
-    let mut c = Contact { vcard_version: "4.0".into(), uid: Some(s(g, "id").to_owned()), ..Default::default() };
+    // the card's UID as ferry keeps it, else Graph's id
+    let uid = super::importer::uid_of(g).unwrap_or(s(g, "id"));
+    let mut c = Contact { vcard_version: "4.0".into(), uid: Some(uid.to_owned()), ..Default::default() };
     c.formatted_name = s(g, "displayName").to_owned();
     c.name = Some(ContactName {
         family: s(g, "surname").into(),
@@ -293,12 +295,18 @@ mod tests {
             "businessPhones": ["+44 20"], "homeAddress": {"street": "1 St", "city": "London", "countryOrRegion": "UK"},
             "birthday": "1815-12-10T00:00:00Z", "spouseName": "William", "children": ["Byron"], "categories": ["Friends"]});
         let (c, card) = contact_from_graph(&g, "Family", None);
+        assert_eq!(c.uid.as_deref(), Some("AAMk1"), "without the UID ferry keeps, Graph's id");
         assert_eq!(c.birthday.as_deref(), Some("1815-12-10"));
         assert_eq!(c.phones[0].types, vec!["cell"]);
         assert_eq!(c.categories, vec!["Family", "Friends"]);
         assert!(card.contains("RELATED;TYPE=spouse;VALUE=text:William") && card.contains("RELATED;TYPE=child;VALUE=text:Byron"), "{card}");
         let (c, _) = contact_from_graph(&json!({"birthday": "x", "emailAddresses": [{"address": 7}]}), "", None);
         assert!(c.birthday.is_none() && c.emails.is_empty(), "hostile values are skipped, never a panic");
+        let mut kept = g.clone();
+        kept[super::super::importer::EXT] = json!([{"id": super::super::importer::UID_PROP, "value": "ada@example.org-card"}]);
+        let (c, card) = contact_from_graph(&kept, "Family", None);
+        assert_eq!(c.uid.as_deref(), Some("ada@example.org-card"));
+        assert!(card.contains("UID:ada@example.org-card"), "{card}");
         // the photo, read apart, goes into the card as itself
         let png = b"\x89PNG\r\n\x1a\n-the-rest";
         let (c, card) = contact_from_graph(&g, "Family", Some(("image/png", png)));

@@ -40,7 +40,7 @@ pub struct MicrosoftImporter {
 /// property set: https://learn.microsoft.com/graph/api/resources/extended-properties-overview).
 pub const UID_PROP: &str = "String {7f3c1e52-9a4b-4d2e-8c61-0b5d9e2a7f14} Name ferry-uid";
 
-const EXT: &str = "singleValueExtendedProperties";
+pub const EXT: &str = "singleValueExtendedProperties";
 
 fn natural_key(g: &Value) -> String {
     let name = g["displayName"].as_str().unwrap_or_default().trim().to_lowercase();
@@ -50,7 +50,7 @@ fn natural_key(g: &Value) -> String {
 
 /// The UID a Graph contact holds in [`UID_PROP`] (as read with its `$expand`, or as
 /// written).
-fn uid_of(g: &Value) -> Option<&str> {
+pub fn uid_of(g: &Value) -> Option<&str> {
     g[EXT].as_array()?.iter().find(|p| p["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(UID_PROP)))?["value"].as_str()
 }
 
