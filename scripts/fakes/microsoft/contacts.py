@@ -112,7 +112,7 @@ def check_contact(body, creating):
                 v = C.fmt_dto(dt)
         elif k == "singleValueExtendedProperties":
             # https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties
-            v = check_ext(v)
+            v = C.check_ext(v, "contact")
         elif k in ("photo", "extensions", "multiValueExtendedProperties"):
             raise C.bad("Navigation property '%s' is not supported by this fake in a contact body." % k,
                         "ErrorInvalidRequest")
@@ -121,64 +121,6 @@ def check_contact(body, creating):
                                "to only use property names that are defined by the type or mark the type as "
                                "open type." % k)
         out[k] = v
-    return out
-
-
-# Extended properties: "{type} {proptag}" or "{type} {guid} Name {name}" / "{type} {guid} Id {id}"
-# (https://learn.microsoft.com/graph/api/resources/extended-properties-overview#id-formats).
-EXT_ID = re.compile(r"\s*(\w+)\s+(0x[0-9A-Fa-f]{4}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
-                    r"\s+(?:Name\s+\S.*|Id\s+0x[0-9A-Fa-f]{1,4}))\s*")
-EXPAND_EXT = re.compile(r"^\s*singleValueExtendedProperties\s*\(\s*\$filter\s*=\s*id\s+eq\s+'([^']{1,300})'\s*\)\s*$", re.I)
-
-
-def ext_id(pid):
-    """An extended property's id in one form (the type as Graph spells it, the GUID in lower case), or 400."""
-    m = EXT_ID.fullmatch(pid) if isinstance(pid, str) and len(pid) <= 300 else None
-    if m is None:
-        raise C.bad("The extended property id '%s' is not in a valid format ('{type} {proptag}' or "
-                    "'{type} {guid} Name {name}' / '{type} {guid} Id {id}')." % str(pid)[:80],
-                    "ErrorInvalidExtendedPropertyValue")
-    if m.group(1).lower() != "string":
-        raise C.not_modelled("extended properties of contacts other than String ones")
-    rest = m.group(2)
-    if rest.startswith("{"):
-        guid, tail = rest.split("}", 1)
-        rest = guid.lower() + "}" + tail
-    return "String " + rest
-
-
-def check_ext(props):
-    if not isinstance(props, list):
-        raise _type_err("singleValueExtendedProperties", "Collection(microsoft.graph.singleValueLegacyExtendedProperty)", props)
-    out = {}
-    for p in props:
-        if not isinstance(p, dict):
-            raise _type_err("singleValueExtendedProperties", "microsoft.graph.singleValueLegacyExtendedProperty", p)
-        for f in p:
-            if f not in ("id", "value") and f not in IGNORED_ANNOTATIONS:
-                raise C.body_error("The property '%s' does not exist on type 'microsoft.graph."
-                                   "singleValueLegacyExtendedProperty'." % f)
-        if not isinstance(p.get("value"), str):
-            raise _type_err("value", "Edm.String", p.get("value"))
-        out[ext_id(p.get("id"))] = p["value"]
-    return out
-
-
-def expand_of(params):
-    """$expand=singleValueExtendedProperties($filter=id eq '...'): the property's id, else None."""
-    if not params.has("$expand"):
-        return None
-    m = EXPAND_EXT.match(params.str("$expand"))
-    if not m:
-        raise C.not_modelled("$expand other than singleValueExtendedProperties($filter=id eq '...')")
-    return ext_id(m.group(1))
-
-
-def with_ext(out, c, pid):
-    """An answer with the extended property asked for (an empty list when the contact has none)."""
-    if pid is not None:
-        v = (c.get("_ext") or {}).get(pid)
-        out["singleValueExtendedProperties"] = [] if v is None else [{"id": pid, "value": v}]
     return out
 
 
@@ -271,8 +213,8 @@ def email_filter(expr):
 
 def page_collection(ctx, items, render_fn, select_ok=True, extra=None):
     if select_ok:
-        pid = expand_of(C.Params(ctx.query, {"$top", "$skip", "$select", "$count", "$orderby", "$filter", "$expand"}))
-        return C.page_collection(ctx, items, lambda c, sel: with_ext(render_fn(c, sel), c, pid), parse_select, email_filter,
+        pid = C.expand_of(C.Params(ctx.query, {"$top", "$skip", "$select", "$count", "$orderby", "$filter", "$expand"}))
+        return C.page_collection(ctx, items, lambda c, sel: C.with_ext(render_fn(c, sel), c, pid), parse_select, email_filter,
                                  ORDERABLE, DEFAULT_PAGE, TOP_MAX, extra=("$expand",))
     return C.page_collection(ctx, items, render_fn, None, None, {"displayName"}, DEFAULT_PAGE, TOP_MAX)
 
@@ -335,9 +277,9 @@ def with_context(ctx, obj, name):
 def get_contact(ctx):
     """GET /v1.0/me/contacts/{id} -- https://learn.microsoft.com/graph/api/contact-get"""
     p = ctx.params({"$select", "$expand"})
-    pid = expand_of(p)
+    pid = C.expand_of(p)
     c = contact_of(ctx, ctx.match["cid"])
-    return with_context(ctx, with_ext(render(c, parse_select(p)), c, pid), "users('%s')/contacts/$entity" % ctx.user)
+    return with_context(ctx, C.with_ext(render(c, parse_select(p)), c, pid), "users('%s')/contacts/$entity" % ctx.user)
 
 
 def update_contact(ctx):

@@ -384,6 +384,11 @@ impl EventWriter {
         let staged = parts.len() > 1 || !parts[0].event.exdates.is_empty();
         // a series with exceptions is marked complete only when all of it is written
         body["transactionId"] = if staged { format!("ferry-{key}-pending") } else { done.clone() }.into();
+        // Outlook makes its own iCalUId: the event's UID is kept where ferry reads it back
+        let uid = parts[0].event.uid.trim();
+        if !uid.is_empty() {
+            body[super::importer::EXT] = json!([{"id": super::importer::UID_PROP, "value": uid}]);
+        }
         let cal = self.calendar(cfg, http, &item.container).await?;
         self.read_written(cfg, http, &cal).await?;
         // one written before events were known by their UID: by the source's key (its

@@ -36,8 +36,8 @@ pub struct MicrosoftImporter {
     source: String,
 }
 
-/// The extended property that holds a contact's UID (a named property of ferry's own
-/// property set: https://learn.microsoft.com/graph/api/resources/extended-properties-overview).
+/// The extended property that holds a contact's or an event's UID (a named property of
+/// ferry's own property set: https://learn.microsoft.com/graph/api/resources/extended-properties-overview).
 pub const UID_PROP: &str = "String {7f3c1e52-9a4b-4d2e-8c61-0b5d9e2a7f14} Name ferry-uid";
 
 pub const EXT: &str = "singleValueExtendedProperties";
