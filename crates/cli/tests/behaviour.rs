@@ -1,6 +1,7 @@
 //! The behaviour suite: every server connector, against every real server it supports
-//! (started by scripts/servers.sh), and the service connectors against their stand-ins
-//! (scripts/fakes/), go through the same steps with the same kind of data:
+//! (started by scripts/servers.sh), and every service connector (Google, Microsoft,
+//! Mastodon) against its stand-in (scripts/fakes/, which needs none of the servers), go
+//! through the same steps with the same kind of data:
 //!
 //! 1. import a generated account into an empty account A and export A again: the same
 //!    items, folders and contents as the generated account;
@@ -14,7 +15,10 @@
 //! Fidelity cases ride along in the data (a contact with many emails, phones, addresses, a
 //! photo and a birthday; a recurring event with exceptions and a time zone; tasks with due
 //! dates; a message with attachments and non-ASCII headers) and are checked field by
-//! field at the end.
+//! field at the end. What a service has no place for (Gmail's answered mark, Outlook's
+//! fourth email address...) is a target's documented [`Lack`]: left out of the comparison,
+//! and the fidelity warning that says so asserted instead. Mastodon imports relations only,
+//! so its run moves relations (see `mastodon_relations_on_the_stand_in`).
 mod common;
 use common::*;
 use std::collections::BTreeMap;
@@ -689,77 +693,33 @@ fn imap_on_dovecot() {
     let host = server_env("FERRY_TEST_IMAP");
     let t = tag();
     behave(&Target {
-        name: "imap/dovecot",
-        only: "mail",
         accounts: [format!("imap://bh-a-{t}@{host}"), format!("imap://bh-b-{t}@{host}"), format!("imap://bh-c-{t}@{host}")],
-        args: vec![],
-        fixture: mail_fixture,
-        count: 504,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-        lacks: vec![],
+        ..Target::new("imap/dovecot", "mail", mail_fixture, 504)
     });
 }
 
 #[test]
 fn carddav_on_radicale() {
-    behave(&Target {
-        name: "carddav/radicale",
-        only: "contacts",
-        accounts: radicale_users("carddav"),
-        args: vec![],
-        fixture: contacts_fixture,
-        count: 302,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-        lacks: vec![],
-    });
+    behave(&Target { accounts: radicale_users("carddav"), ..Target::new("carddav/radicale", "contacts", contacts_fixture, 302) });
 }
 
 #[test]
 fn caldav_on_radicale() {
-    behave(&Target {
-        name: "caldav/radicale",
-        only: "calendar,tasks",
-        accounts: radicale_users("caldav"),
-        args: vec![],
-        fixture: calendar_fixture,
-        count: 301,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-        lacks: vec![],
-    });
+    behave(&Target { accounts: radicale_users("caldav"), ..Target::new("caldav/radicale", "calendar,tasks", calendar_fixture, 301) });
 }
 
 #[test]
 fn carddav_and_caldav_on_xandikos() {
     let x = ["FERRY_TEST_XANDIKOS_C", "FERRY_TEST_XANDIKOS_D", "FERRY_TEST_XANDIKOS_E"];
     behave(&Target {
-        name: "carddav/xandikos",
-        only: "contacts",
         accounts: x.map(|h| dav("carddav+http", "x", h)),
         args: vec!["--insecure"],
-        fixture: contacts_fixture,
-        count: 302,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-        lacks: vec![],
+        ..Target::new("carddav/xandikos", "contacts", contacts_fixture, 302)
     });
     behave(&Target {
-        name: "caldav/xandikos",
-        only: "calendar,tasks",
         accounts: x.map(|h| dav("caldav+http", "x", h)),
         args: vec!["--insecure"],
-        fixture: calendar_fixture,
-        count: 301,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-        lacks: vec![],
+        ..Target::new("caldav/xandikos", "calendar,tasks", calendar_fixture, 301)
     });
 }
 
@@ -768,16 +728,9 @@ fn webdav_on_rclone() {
     let host = server_env("FERRY_TEST_WEBDAV");
     let t = tag();
     behave(&Target {
-        name: "webdav/rclone",
-        only: "files,media",
         accounts: ["a", "b", "c"].map(|x| format!("webdavs://ferry@{host}/bh-{x}-{t}/")),
-        args: vec![],
-        fixture: files_fixture,
-        count: files_count(),
         tracks_changes: false,
-        keyed_by_source: false,
-        tokens: None,
-        lacks: vec![],
+        ..Target::new("webdav/rclone", "files,media", files_fixture, files_count())
     });
 }
 
@@ -788,16 +741,10 @@ fn remote(name: &'static str, only: &'static str, fixture: fn(&Path, &Path), cou
     let t = tag();
     let group = only.replace(',', "-");
     behave(&Target {
-        name,
-        only,
         accounts: ["a", "b", "c"].map(|x| format!("remote+http://ferry-key@{host}/bh-{x}-{group}-{t}/")),
         args: vec!["--insecure"],
-        fixture,
-        count,
-        tracks_changes: true,
         keyed_by_source: true,
-        tokens: None,
-        lacks: vec![],
+        ..Target::new(name, only, fixture, count)
     });
 }
 
@@ -940,7 +887,11 @@ fn microsoft_mail_on_the_stand_in() {
         "Mail.ReadWrite offline_access",
         Target {
             lacks: vec![
-                Lack { what: Loses::Answered, why: "Outlook has no answered flag a client may set", warning: Some("\\Answered") },
+                Lack {
+                    what: Loses::Answered,
+                    why: "a Graph message has no answered state (Outlook keeps one in a MAPI property of its own)",
+                    warning: Some("\\Answered"),
+                },
                 Lack {
                     what: Loses::NoMessageId,
                     why: "Outlook gives every message an internetMessageId, one without a Message-ID too",
