@@ -298,10 +298,11 @@ fn behave(t: &Target) {
     assert_eq!(total(&r, "already_present"), t.count as u64, "{}: {r}", t.name);
 
     // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time, killed
-    // as soon as the engine says the first page is committed (its log line), so the kill
-    // lands after some items are confirmed and before the rest are.
+    // as soon as the engine says the first page of items is committed (its log line), so
+    // the kill lands after some items are confirmed and before the rest are.
     let kill_data = dir.path().join("kill-data");
-    let killed = kill_after_first_page(spawn(&kill_data, t, &["transfer", "--only", t.only, "--from", a, "--to", c, "--concurrency", "1"]));
+    let killed =
+        kill_after_first_items(spawn(&kill_data, t, &["transfer", "--only", t.only, "--from", a, "--to", c, "--concurrency", "1"]));
     let job = last_job(&kill_data);
     assert!(
         killed,
