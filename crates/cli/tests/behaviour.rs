@@ -1,6 +1,7 @@
 //! The behaviour suite: every server connector, against every real server it supports
-//! (started by scripts/servers.sh), and the service connectors against their stand-ins
-//! (scripts/fakes/), go through the same steps with the same kind of data:
+//! (started by scripts/servers.sh), and every service connector (Google, Microsoft,
+//! Mastodon) against its stand-in (scripts/fakes/, which needs none of the servers), go
+//! through the same steps with the same kind of data:
 //!
 //! 1. import a generated account into an empty account A and export A again: the same
 //!    items, folders and contents as the generated account;
@@ -14,7 +15,10 @@
 //! Fidelity cases ride along in the data (a contact with many emails, phones, addresses, a
 //! photo and a birthday; a recurring event with exceptions and a time zone; tasks with due
 //! dates; a message with attachments and non-ASCII headers) and are checked field by
-//! field at the end.
+//! field at the end. What a service has no place for (Gmail's answered mark, Outlook's
+//! fourth email address...) is a target's documented [`Lack`]: left out of the comparison,
+//! and the fidelity warning that says so asserted instead. Mastodon imports relations only,
+//! so its run moves relations (see `mastodon_relations_on_the_stand_in`).
 mod common;
 use common::*;
 use std::collections::BTreeMap;
@@ -45,9 +49,64 @@ struct Target {
     /// protocol does, so that two sources' ids never clash): step 5's change then comes
     /// from the same source, written over the generated account, not from a second one.
     keyed_by_source: bool,
-    /// A service whose accounts differ by their OAuth token (a stand-in for Google):
-    /// the token file of each account, in the order of `accounts`.
+    /// A service whose accounts differ by their OAuth token (a stand-in, scripts/fakes/):
+    /// the token file of each account, in the order of `accounts`. Such a target needs
+    /// none of the real servers (their CA, their password).
     tokens: Option<[String; 3]>,
+    /// What this destination is known not to keep, each with its reason: left out of the
+    /// comparisons, and the report's fidelity warning asserted instead.
+    lacks: Vec<Lack>,
+}
+
+/// Something a service has no place for. The suite compares what it can keep, and checks
+/// that the transfer into it says what it could not (a fidelity warning holding `warning`),
+/// so that a loss is never silent.
+struct Lack {
+    what: Loses,
+    /// Why the service cannot keep it (its documentation's word).
+    why: &'static str,
+    /// Part of the fidelity warning the transfer into the service reports; `None` where
+    /// the loss is the service's own naming, which the connector documents instead.
+    warning: Option<&'static str>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Loses {
+    /// The `\Answered` mail flag.
+    Answered,
+    /// A contact's emails beyond the third.
+    EmailsBeyondThree,
+    /// Characters a file name may not hold there (they become `_`).
+    NameChars(&'static str),
+    /// A message's want of a Message-ID: the service gives it one of its own (its bytes
+    /// stay as they were).
+    NoMessageId,
+}
+
+impl Target {
+    /// A target with the defaults of a server connector (no tokens, nothing lacking).
+    fn new(name: &'static str, only: &'static str, fixture: fn(&Path, &Path), count: u32) -> Target {
+        Target {
+            name,
+            only,
+            accounts: Default::default(),
+            args: vec![],
+            fixture,
+            count,
+            tracks_changes: true,
+            keyed_by_source: false,
+            tokens: None,
+            lacks: vec![],
+        }
+    }
+
+    fn lacks(&self, what: Loses) -> bool {
+        self.lacks.iter().any(|l| l.what == what)
+    }
+
+    fn name_chars(&self) -> &'static str {
+        self.lacks.iter().find_map(|l| if let Loses::NameChars(c) = l.what { Some(c) } else { None }).unwrap_or("")
+    }
 }
 
 impl Target {
@@ -80,6 +139,10 @@ fn run(data: &Path, t: &Target, args: &[&str]) -> Output {
     all.extend(t.args.iter().copied());
     let tokens = t.token_args(args);
     all.extend(tokens.iter().map(String::as_str));
+    if t.tokens.is_some() {
+        all.push("--allow-private-network");
+        return Command::new(ferry_bin()).arg("--data-dir").arg(data).args(&all).env_remove("FERRY_PASSWORD").output().unwrap();
+    }
     run_with_servers(data, &all)
 }
 
@@ -98,8 +161,9 @@ fn total(r: &serde_json::Value, what: &str) -> u64 {
 
 /// Every item of a package as a key that holds what must survive a transfer: container
 /// and content hash (and flags) for mail, files and media; container, UID and the main
-/// fields for contacts, events and tasks (servers rewrite their bytes).
-fn items(pkg: &Path) -> Items {
+/// fields for contacts, events and tasks (servers rewrite their bytes); kind, subject and
+/// options for social relations. What the target lacks is left out of the key.
+fn items(t: &Target, pkg: &Path) -> Items {
     let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
     let mut out = Items::new();
     for f in [
@@ -109,6 +173,7 @@ fn items(pkg: &Path) -> Items {
         "mail/messages.jsonl",
         "media/media.jsonl",
         "files/files.jsonl",
+        "social/social.jsonl",
     ] {
         let mut s = String::new();
         match z.by_name(f) {
@@ -119,17 +184,43 @@ fn items(pkg: &Path) -> Items {
             let j: serde_json::Value = serde_json::from_str(line).unwrap();
             let (c, r) = (j["container"].as_str().unwrap(), &j["record"]);
             let sha = j["content"]["sha256"].as_str().unwrap_or("");
+            let uid = &r["uid"];
             let key = match f.split('/').next().unwrap() {
-                "mail" => format!("mail|{c}|{sha}|{}", r["flags"]),
-                "files" => format!("files|{c}|{}|{sha}", r["name"]),
+                "mail" => {
+                    let mut flags = r["flags"].clone();
+                    if t.lacks(Loses::Answered)
+                        && let Some(a) = flags.as_array_mut()
+                    {
+                        a.retain(|f| f != "\\Answered");
+                    }
+                    format!("mail|{c}|{sha}|{flags}")
+                }
+                "files" => format!("files|{c}|{}|{sha}", kept_name(t, r["name"].as_str().unwrap_or(""))),
                 "media" => format!("media|{c}|{}|{sha}", r["file_name"]),
                 "contacts" => {
                     let mut emails: Vec<String> =
                         r["emails"].as_array().map(|a| a.iter().map(|e| e["value"].to_string()).collect()).unwrap_or_default();
+                    if t.lacks(Loses::EmailsBeyondThree) {
+                        emails.truncate(3);
+                    }
                     emails.sort();
-                    format!("contacts|{c}|{}|{}|{}", r["uid"], r["formatted_name"], emails.join(","))
+                    format!("contacts|{c}|{uid}|{}|{}", r["formatted_name"], emails.join(","))
                 }
-                v => format!("{v}|{c}|{}|{}|{}|{}", r["uid"], r["summary"], r["start"]["value"], r["due"]["value"]),
+                "social" => {
+                    let mut members: Vec<String> =
+                        r["members"].as_array().into_iter().flatten().map(|m| m.as_str().unwrap_or("").to_lowercase()).collect();
+                    members.sort();
+                    format!(
+                        "social|{c}|{}|{}|{}|{}|{}|{}",
+                        r["kind"],
+                        r["account"],
+                        r["object"],
+                        r["title"],
+                        members.join(","),
+                        r["options"]
+                    )
+                }
+                v => format!("{v}|{c}|{uid}|{}|{}|{}", r["summary"], r["start"]["value"], r["due"]["value"]),
             };
             *out.entry(key).or_default() += 1;
         }
@@ -137,10 +228,15 @@ fn items(pkg: &Path) -> Items {
     out
 }
 
+/// A file's name as the target keeps it: each character it does not take becomes `_`.
+fn kept_name(t: &Target, name: &str) -> String {
+    name.chars().map(|ch| if t.name_chars().contains(ch) { '_' } else { ch }).collect()
+}
+
 fn export(data: &Path, t: &Target, uri: &str, to: &Path) -> Items {
     let o = run(data, t, &["export", uri, "--only", t.only, "-o", to.to_str().unwrap()]);
     assert!(o.status.success(), "{}: export {uri}: {}", t.name, text(&o));
-    items(to)
+    items(t, to)
 }
 
 fn last_job(data: &Path) -> String {
@@ -150,20 +246,12 @@ fn last_job(data: &Path) -> String {
 }
 
 fn spawn(data: &Path, t: &Target, args: &[&str]) -> Child {
-    Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .args(&t.args)
-        .args(t.token_args(args))
-        .args(["--ca-file", &server_env("FERRY_TEST_CA"), "--allow-private-network"])
-        .env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"))
-        .env("FERRY_LOG", "ferry_engine=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    let mut cmd = Command::new(ferry_bin());
+    cmd.arg("--data-dir").arg(data).args(args).args(&t.args).args(t.token_args(args)).arg("--allow-private-network");
+    if t.tokens.is_none() {
+        cmd.args(["--ca-file", &server_env("FERRY_TEST_CA")]).env("FERRY_PASSWORD", server_env("FERRY_TEST_PASSWORD"));
+    }
+    cmd.env("FERRY_LOG", "ferry_engine=info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 fn behave(t: &Target) {
@@ -177,7 +265,7 @@ fn behave(t: &Target) {
         let pkg = dir.path().join(format!("empty-{name}.zip"));
         let o = run(&data, t, &["export", acct, "--only", t.only, "-o", pkg.to_str().unwrap()]);
         // a WebDAV folder that is not there yet is as empty as can be
-        let empty = if o.status.success() { items(&pkg).is_empty() } else { text(&o).contains("does not exist") };
+        let empty = if o.status.success() { items(t, &pkg).is_empty() } else { text(&o).contains("does not exist") };
         assert!(empty, "{}: account {acct} is not empty (the servers keep state between runs; restart them): {}", t.name, text(&o));
     }
 
@@ -186,6 +274,12 @@ fn behave(t: &Target) {
     assert_eq!(expected.values().sum::<u32>(), t.count, "{}: the generated account", t.name);
     let r = report(&data, t, &["transfer", "--only", t.only, "--from", &from_src, "--to", a]);
     assert_eq!(total(&r, "transferred"), t.count as u64, "{}: {r}", t.name);
+    let warnings: String = r["report"]["verticals"].as_object().unwrap().values().map(|v| v["fidelity_warnings"].to_string()).collect();
+    for lack in &t.lacks {
+        if let Some(w) = lack.warning {
+            assert!(warnings.contains(w), "{}: {:?} ({}) is reported as not kept: {warnings}", t.name, lack.what, lack.why);
+        }
+    }
     let in_a = export(&data, t, a, &dir.path().join("a.zip"));
     assert_eq!(in_a, expected, "{}: A holds what was imported", t.name);
 
@@ -198,14 +292,17 @@ fn behave(t: &Target) {
 
     // 3. again: nothing new
     let r = report(&data, t, &["transfer", "--only", t.only, "--from", a, "--to", b]);
+    let again = export(&data, t, b, &dir.path().join("b-again.zip"));
+    assert_eq!(again, in_a, "{}: after a rerun B still equals A", t.name);
     assert_eq!(total(&r, "transferred"), 0, "{}: a rerun writes nothing: {r}", t.name);
     assert_eq!(total(&r, "already_present"), t.count as u64, "{}: {r}", t.name);
 
     // 4. SIGKILL mid-transfer, then resume: each item once. One item at a time, killed
-    // as soon as the engine says the first page is committed (its log line), so the kill
-    // lands after some items are confirmed and before the rest are.
+    // as soon as the engine says the first page of items is committed (its log line), so
+    // the kill lands after some items are confirmed and before the rest are.
     let kill_data = dir.path().join("kill-data");
-    let killed = kill_after_first_page(spawn(&kill_data, t, &["transfer", "--only", t.only, "--from", a, "--to", c, "--concurrency", "1"]));
+    let killed =
+        kill_after_first_items(spawn(&kill_data, t, &["transfer", "--only", t.only, "--from", a, "--to", c, "--concurrency", "1"]));
     let job = last_job(&kill_data);
     assert!(
         killed,
@@ -287,7 +384,14 @@ fn fidelity(t: &Target, pkg: &Path) {
             let changed = all.iter().find(|m| m["record"]["message_id"] == "<m0@example.org>").unwrap();
             assert_eq!(changed["record"]["flags"], serde_json::json!(["\\Flagged", "\\Seen"]), "{}: the flag change arrived", t.name);
             assert!(all.iter().any(|m| m["container"] == "Work/Projects"), "{}: nested folder", t.name);
-            assert!(all.iter().any(|m| m["record"]["message_id"].is_null()), "{}: the message without Message-ID", t.name);
+            let no_id = all
+                .iter()
+                .find(|m| m["record"]["subject"] == "no message id")
+                .unwrap_or_else(|| panic!("{}: the message without Message-ID", t.name));
+            assert_eq!(no_id["content"]["sha256"], sha_of(NO_ID), "{}: byte for byte", t.name);
+            if !t.lacks(Loses::NoMessageId) {
+                assert!(no_id["record"]["message_id"].is_null(), "{}: {no_id}", t.name);
+            }
             let nested = all.iter().find(|m| m["record"]["message_id"] == "<m2001@example.org>").expect("the nested maildir's message");
             assert_eq!(nested["container"], "Lists/rust", "{}: {nested}", t.name);
             assert_eq!(nested["record"]["flags"], serde_json::json!(["\\Flagged", "\\Seen"]), "{}: `;2,` flags", t.name);
@@ -296,28 +400,28 @@ fn fidelity(t: &Target, pkg: &Path) {
         }
         "contacts" => {
             let all = read("contacts/contacts.jsonl");
-            let c = all.iter().find(|c| c["record"]["uid"] == "rich-contact").unwrap_or_else(|| panic!("{}: the rich contact", t.name));
+            let by = |uid: &str| all.iter().find(|c| c["record"]["uid"] == uid).unwrap_or_else(|| panic!("{}: the contact {uid}", t.name));
+            let c = by("rich-contact");
             let r = &c["record"];
             assert_eq!(r["formatted_name"], "Zoë Ångström-Núñez", "{}", t.name);
-            assert_eq!(r["emails"].as_array().unwrap().len(), 4, "{}: {r}", t.name);
+            let emails = if t.lacks(Loses::EmailsBeyondThree) { 3 } else { 4 };
+            assert_eq!(r["emails"].as_array().unwrap().len(), emails, "{}: {r}", t.name);
             assert_eq!(r["phones"].as_array().unwrap().len(), 3, "{}: {r}", t.name);
             assert_eq!(r["addresses"].as_array().unwrap().len(), 2, "{}: {r}", t.name);
             assert!(r["birthday"].as_str().unwrap().contains("1984"), "{}: {r}", t.name);
             assert!(!r["photo"].as_str().unwrap().is_empty(), "{}: the photo: {r}", t.name);
-            let changed = all.iter().find(|c| c["record"]["uid"] == "contact-0").unwrap();
+            let changed = by("contact-0");
             assert_eq!(changed["record"]["formatted_name"], "Person 0 (changed)", "{}", t.name);
-            let latin1 = all.iter().find(|c| c["record"]["uid"] == "v21-latin1").expect("the vCard 2.1 card");
+            let latin1 = by("v21-latin1");
             assert_eq!(latin1["record"]["formatted_name"], "Jürgen Müller", "{}: {latin1}", t.name);
             assert!(latin1["record"]["addresses"].to_string().contains("Königstraße 1"), "{}: {latin1}", t.name);
-            let folded = all.iter().find(|c| c["record"]["uid"] == "folded-utf8").expect("the card folded inside a character");
+            let folded = by("folded-utf8");
             assert_eq!(folded["record"]["formatted_name"], "Zoë Ellingsen", "{}: {folded}", t.name);
         }
         "calendar,tasks" | "calendar" => {
             let events = read("calendar/events.jsonl");
-            let e = events
-                .iter()
-                .find(|e| e["record"]["uid"] == "recurring@example.org")
-                .unwrap_or_else(|| panic!("{}: the recurring event", t.name));
+            let by = |uid: &str| events.iter().find(|e| e["record"]["uid"] == uid).unwrap_or_else(|| panic!("{}: the event {uid}", t.name));
+            let e = by("recurring@example.org");
             let r = &e["record"];
             assert!(r["rrule"].as_str().unwrap().contains("FREQ=WEEKLY"), "{}: {r}", t.name);
             assert_eq!(r["exdates"].as_array().unwrap().len(), 1, "{}: {r}", t.name);
@@ -329,22 +433,26 @@ fn fidelity(t: &Target, pkg: &Path) {
                 assert_eq!(tasks.len(), 40, "{}", t.name);
                 assert!(tasks.iter().all(|t| !t["record"]["due"].is_null()), "{}: due dates", t.name);
             }
-            let folded = events.iter().find(|e| e["record"]["uid"] == "sunbird-folded@example.org").expect("the Sunbird event");
+            let folded = by("sunbird-folded@example.org");
             let r = &folded["record"];
             assert_eq!(r["overrides"].as_array().map(Vec::len), Some(1), "{}: master and override together: {r}", t.name);
             assert_eq!(r["start"]["tzid"], "Europe/Berlin", "{}: {r}", t.name);
             assert!(folded["original"]["text"].as_str().unwrap_or("").contains("BEGIN:VTIMEZONE"), "{}: its time zone came along", t.name);
-            let changed = events.iter().find(|e| e["record"]["uid"] == "event-0").unwrap();
+            let changed = by("event-0");
             assert_eq!(changed["record"]["summary"], "Event 0 (moved)", "{}", t.name);
         }
+        "social" => social_fidelity(t, &read("social/social.jsonl")),
         _ => {
             let files = read("files/files.jsonl");
             assert!(files.iter().any(|f| f["record"]["name"] == "Überweisung März.txt"), "{}: non-ASCII names", t.name);
             for name in ["c+d=e&f.txt", "x?.txt"] {
-                assert!(files.iter().any(|f| f["record"]["name"] == name), "{}: {name} kept as it is", t.name);
+                let kept = kept_name(t, name);
+                assert!(files.iter().any(|f| f["record"]["name"] == kept.as_str()), "{}: {name} kept as {kept}", t.name);
             }
             assert!(files.iter().any(|f| f["content"]["size"].as_u64().unwrap_or(0) > 2_000_000), "{}: large files", t.name);
-            assert!(!read("media/media.jsonl").is_empty(), "{}: media", t.name);
+            if t.only.contains("media") {
+                assert!(!read("media/media.jsonl").is_empty(), "{}: media", t.name);
+            }
         }
     }
 }
@@ -391,6 +499,9 @@ fn rich_message() -> Vec<u8> {
     .into_bytes()
 }
 
+/// A message without Message-ID and without Date.
+const NO_ID: &[u8] = b"From: x@example.org\r\nSubject: no message id\r\n\r\nhello\r\n";
+
 fn put_mail(root: &Path, folder: &str, name: &str, flags: &str, body: &[u8]) {
     let d = root.join("mail").join(folder);
     for sub in ["cur", "new", "tmp"] {
@@ -400,9 +511,16 @@ fn put_mail(root: &Path, folder: &str, name: &str, flags: &str, body: &[u8]) {
 }
 
 fn mail_fixture(src: &Path, change: &Path) {
+    mail_fixture_of::<500>(src, change)
+}
+
+/// The mail fixture with N generated messages (and four more: the rich one, the one
+/// without Message-ID, the nested maildir's and the dot-folder's), for services whose
+/// quota a run of 500 would wait out.
+fn mail_fixture_of<const N: usize>(src: &Path, change: &Path) {
     let mut rng = Rng(7);
     let flags = ["S", "RS", "F", "", "S"];
-    for n in 0..500 {
+    for n in 0..N {
         let folder = match n % 10 {
             0..=5 => "INBOX",
             6..=8 => "Work/Projects",
@@ -411,7 +529,7 @@ fn mail_fixture(src: &Path, change: &Path) {
         put_mail(src, folder, &format!("m{n}"), flags[n % 5], message(n, &mut rng).as_bytes());
     }
     put_mail(src, "INBOX", "rich", "S", &rich_message());
-    put_mail(src, "INBOX", "no-id", "", b"From: x@example.org\r\nSubject: no message id\r\n\r\nhello\r\n");
+    put_mail(src, "INBOX", "no-id", "", NO_ID);
     // as real maildirs come: a plain maildir nested in a folder that is not one, copied
     // without its empty tmp/ and new/ and flagged with `;2,`; and a Maildir++ dot-folder
     // inside the INBOX maildir
@@ -576,72 +694,33 @@ fn imap_on_dovecot() {
     let host = server_env("FERRY_TEST_IMAP");
     let t = tag();
     behave(&Target {
-        name: "imap/dovecot",
-        only: "mail",
         accounts: [format!("imap://bh-a-{t}@{host}"), format!("imap://bh-b-{t}@{host}"), format!("imap://bh-c-{t}@{host}")],
-        args: vec![],
-        fixture: mail_fixture,
-        count: 504,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
+        ..Target::new("imap/dovecot", "mail", mail_fixture, 504)
     });
 }
 
 #[test]
 fn carddav_on_radicale() {
-    behave(&Target {
-        name: "carddav/radicale",
-        only: "contacts",
-        accounts: radicale_users("carddav"),
-        args: vec![],
-        fixture: contacts_fixture,
-        count: 302,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-    });
+    behave(&Target { accounts: radicale_users("carddav"), ..Target::new("carddav/radicale", "contacts", contacts_fixture, 302) });
 }
 
 #[test]
 fn caldav_on_radicale() {
-    behave(&Target {
-        name: "caldav/radicale",
-        only: "calendar,tasks",
-        accounts: radicale_users("caldav"),
-        args: vec![],
-        fixture: calendar_fixture,
-        count: 301,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
-    });
+    behave(&Target { accounts: radicale_users("caldav"), ..Target::new("caldav/radicale", "calendar,tasks", calendar_fixture, 301) });
 }
 
 #[test]
 fn carddav_and_caldav_on_xandikos() {
     let x = ["FERRY_TEST_XANDIKOS_C", "FERRY_TEST_XANDIKOS_D", "FERRY_TEST_XANDIKOS_E"];
     behave(&Target {
-        name: "carddav/xandikos",
-        only: "contacts",
         accounts: x.map(|h| dav("carddav+http", "x", h)),
         args: vec!["--insecure"],
-        fixture: contacts_fixture,
-        count: 302,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
+        ..Target::new("carddav/xandikos", "contacts", contacts_fixture, 302)
     });
     behave(&Target {
-        name: "caldav/xandikos",
-        only: "calendar,tasks",
         accounts: x.map(|h| dav("caldav+http", "x", h)),
         args: vec!["--insecure"],
-        fixture: calendar_fixture,
-        count: 301,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: None,
+        ..Target::new("caldav/xandikos", "calendar,tasks", calendar_fixture, 301)
     });
 }
 
@@ -650,15 +729,9 @@ fn webdav_on_rclone() {
     let host = server_env("FERRY_TEST_WEBDAV");
     let t = tag();
     behave(&Target {
-        name: "webdav/rclone",
-        only: "files,media",
         accounts: ["a", "b", "c"].map(|x| format!("webdavs://ferry@{host}/bh-{x}-{t}/")),
-        args: vec![],
-        fixture: files_fixture,
-        count: files_count(),
         tracks_changes: false,
-        keyed_by_source: false,
-        tokens: None,
+        ..Target::new("webdav/rclone", "files,media", files_fixture, files_count())
     });
 }
 
@@ -669,15 +742,10 @@ fn remote(name: &'static str, only: &'static str, fixture: fn(&Path, &Path), cou
     let t = tag();
     let group = only.replace(',', "-");
     behave(&Target {
-        name,
-        only,
         accounts: ["a", "b", "c"].map(|x| format!("remote+http://ferry-key@{host}/bh-{x}-{group}-{t}/")),
         args: vec!["--insecure"],
-        fixture,
-        count,
-        tracks_changes: true,
         keyed_by_source: true,
-        tokens: None,
+        ..Target::new(name, only, fixture, count)
     });
 }
 
@@ -701,39 +769,282 @@ fn remote_files_on_the_reference_service() {
     remote("remote/files", "files,media", files_fixture, files_count());
 }
 
-/// A service of the stand-in for Google's APIs (scripts/fakes/google/): three users, one
-/// token each.
-fn google(name: &'static str, only: &'static str, scope: &str, fixture: fn(&Path, &Path), count: u32) {
+/// A stand-in for an online service (scripts/fakes/NAME/server.py): how its accounts are
+/// named and how their tokens are made.
+struct Service {
+    /// The stand-in's folder under scripts/fakes/, and the connector's scheme.
+    name: &'static str,
+    /// Three users (A, B, C), each granted by its refresh token `USER-refresh`.
+    users: [&'static str; 3],
+    /// Microsoft's identity platform takes the client's credentials in the form.
+    graph_tokens: bool,
+}
+
+const GOOGLE: Service = Service { name: "google", users: ["alice", "bob", "carol"], graph_tokens: false };
+const MICROSOFT: Service = Service { name: "microsoft", users: ["dave", "erin", "frank"], graph_tokens: true };
+
+/// Runs the suite against a service's stand-in: its three users granted `scope`, each
+/// account `SCHEME://USER?api=…` with its own token file; the stand-in must have seen no
+/// request the real service would refuse.
+fn on_stand_in(service: &Service, scope: &str, mut t: Target) {
+    let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let users = ["alice", "bob", "carol"];
-    let grants: Vec<String> = users.iter().map(|u| format!("{u}-refresh={scope}")).collect();
-    let mut args = Vec::new();
-    for g in &grants {
-        args.extend(["--grant", g.as_str()]);
-    }
-    let stand = Stand::start("google", dir.path(), &args);
-    let tokens = users.map(|u| stand.tokens(dir.path(), &format!("{u}-refresh"), "/token", scope));
-    behave(&Target {
-        name,
-        only,
-        accounts: users.map(|u| format!("google://{u}?api=http://127.0.0.1:{}", stand.port)),
-        args: vec!["--insecure"],
-        fixture,
-        count,
-        tracks_changes: true,
-        keyed_by_source: false,
-        tokens: Some(tokens),
-    });
+    let grants: Vec<String> = service.users.iter().map(|u| format!("{u}-refresh={scope}")).collect();
+    let args: Vec<&str> = grants.iter().flat_map(|g| ["--grant", g.as_str()]).collect();
+    let stand = Stand::start(service.name, dir.path(), &args);
+    t.tokens = Some(service.users.map(|u| {
+        let refresh = format!("{u}-refresh");
+        if service.graph_tokens {
+            stand.graph_tokens(dir.path(), &refresh, scope)
+        } else {
+            stand.tokens(dir.path(), &refresh, "/token", scope)
+        }
+    }));
+    t.accounts = service.users.map(|u| format!("{}://{u}?api=http://127.0.0.1:{}", service.name, stand.port));
+    t.args = vec!["--insecure"];
+    behave(&t);
     stand.assert_no_violations();
+    eprintln!("{}: {:.1} s", t.name, started.elapsed().as_secs_f64());
 }
 
 /// Tasks stay out: Google Tasks has no place for a task's UID.
 #[test]
 fn google_calendar_on_the_stand_in() {
-    google("google/calendar", "calendar", "https://www.googleapis.com/auth/calendar", calendar_fixture, 261);
+    on_stand_in(&GOOGLE, "https://www.googleapis.com/auth/calendar", Target::new("google/calendar", "calendar", calendar_fixture, 261));
 }
 
 #[test]
 fn google_contacts_on_the_stand_in() {
-    google("google/contacts", "contacts", "https://www.googleapis.com/auth/contacts", contacts_fixture, 302);
+    on_stand_in(&GOOGLE, "https://www.googleapis.com/auth/contacts", Target::new("google/contacts", "contacts", contacts_fixture, 302));
+}
+
+/// Gmail spends quota units per user (6,000 a minute: an import 25, a search or a read
+/// 5), which ferry keeps to: 40 generated messages keep the run from waiting them out.
+#[test]
+fn google_mail_on_the_stand_in() {
+    on_stand_in(
+        &GOOGLE,
+        "https://mail.google.com/",
+        Target {
+            lacks: vec![Lack {
+                what: Loses::Answered,
+                why: "Gmail has no answered mark (it threads replies instead)",
+                warning: Some("\\Answered"),
+            }],
+            ..Target::new("google/mail", "mail", mail_fixture_of::<40>, 44)
+        },
+    );
+}
+
+/// Drive has files only (Google's photos are not Drive's): the fixture's media stay out.
+/// Drive allows two files of one name in a folder, and ferry leaves alone a file it did
+/// not put there from the same source (docs/connectors/google.md): the change comes from
+/// the same source.
+#[test]
+fn google_files_on_the_stand_in() {
+    on_stand_in(
+        &GOOGLE,
+        "https://www.googleapis.com/auth/drive",
+        Target { keyed_by_source: true, ..Target::new("google/files", "files", files_fixture, 153) },
+    );
+}
+
+#[test]
+fn microsoft_contacts_on_the_stand_in() {
+    on_stand_in(
+        &MICROSOFT,
+        "Contacts.ReadWrite offline_access",
+        Target {
+            lacks: vec![Lack {
+                what: Loses::EmailsBeyondThree,
+                why: "a Graph contact holds at most three email addresses",
+                warning: Some("zan@example.se"),
+            }],
+            ..Target::new("microsoft/contacts", "contacts", contacts_fixture, 302)
+        },
+    );
+}
+
+/// Tasks go to To Do, tested on their own (microsoft.rs): To Do has no place for a UID.
+#[test]
+fn microsoft_calendar_on_the_stand_in() {
+    on_stand_in(
+        &MICROSOFT,
+        "Calendars.ReadWrite offline_access",
+        Target {
+            // Graph lists every event each time (it has no delta query for a calendar)
+            tracks_changes: false,
+            ..Target::new("microsoft/calendar", "calendar", calendar_fixture, 261)
+        },
+    );
+}
+
+/// 200 generated messages: each goes in with two requests and out with one, at most four
+/// in flight to a mailbox, as Outlook allows.
+#[test]
+fn microsoft_mail_on_the_stand_in() {
+    on_stand_in(
+        &MICROSOFT,
+        "Mail.ReadWrite offline_access",
+        Target {
+            lacks: vec![
+                Lack {
+                    what: Loses::Answered,
+                    why: "a Graph message has no answered state (Outlook keeps one in a MAPI property of its own)",
+                    warning: Some("\\Answered"),
+                },
+                Lack {
+                    what: Loses::NoMessageId,
+                    why: "Outlook gives every message an internetMessageId, one without a Message-ID too",
+                    warning: None,
+                },
+            ],
+            ..Target::new("microsoft/mail", "mail", mail_fixture_of::<200>, 204)
+        },
+    );
+}
+
+/// OneDrive has no media vertical of its own: files only.
+#[test]
+fn microsoft_files_on_the_stand_in() {
+    on_stand_in(
+        &MICROSOFT,
+        "Files.ReadWrite offline_access",
+        Target {
+            lacks: vec![Lack {
+                what: Loses::NameChars("\"*:<>?\\|"),
+                why: "OneDrive takes no `\" * : < > ? \\ |` in a name",
+                warning: Some("x?.txt"),
+            }],
+            ..Target::new("microsoft/files", "files", files_fixture, 153)
+        },
+    );
+}
+
+// --- social relations (Mastodon)
+
+/// A post of another server that the relations fixture likes and bookmarks.
+const LIKED: &str = "https://other.example/users/r0/statuses/1";
+
+fn social_file(root: &Path, folder: &str, name: &str, activity: serde_json::Value) {
+    let d = root.join("social").join(folder);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join(format!("{name}.json")), serde_json::to_string_pretty(&activity).unwrap()).unwrap();
+}
+
+fn follow(root: &Path, n: &str, reblogs: bool, notify: bool, languages: &str) {
+    let mut options = serde_json::json!({"show_reblogs": reblogs.to_string(), "notify": notify.to_string()});
+    if !languages.is_empty() {
+        options["languages"] = languages.into();
+    }
+    social_file(
+        root,
+        "following",
+        n,
+        serde_json::json!({"type": "Follow", "object": format!("{n}@other.example"), "ferry:options": options}),
+    );
+}
+
+/// What Mastodon can import, as ActivityStreams files in a folder (as ferry writes a
+/// package's `social/`): ten followed accounts (one showing no boosts, one notifying,
+/// one in two languages), a block, a mute that keeps notifications, a blocked domain, a
+/// list, a liked and a bookmarked post; the change: the accounts shown no boosts shown
+/// them again, two more followed.
+fn social_fixture(src: &Path, change: &Path) {
+    for n in 0..10 {
+        follow(src, &format!("r{n}"), n != 3, n == 1, if n == 2 { "de,en" } else { "" });
+    }
+    social_file(src, "blocks", "mallory", serde_json::json!({"type": "Block", "object": "mallory@bad.example"}));
+    social_file(
+        src,
+        "mutes",
+        "loud",
+        serde_json::json!({"type": "Ignore", "object": "loud@far.example", "ferry:options": {"hide_notifications": "false"}}),
+    );
+    social_file(src, "domain_blocks", "spam", serde_json::json!({"type": "Block", "ferry:kind": "domain_block", "object": "spam.example"}));
+    social_file(
+        src,
+        "lists",
+        "friends",
+        serde_json::json!({"type": "Collection", "name": "Friends, close", "items": ["r0@other.example", "r1@other.example"],
+            "ferry:options": {"replies_policy": "list", "exclusive": "false"}}),
+    );
+    social_file(src, "likes", "r0-1", serde_json::json!({"type": "Like", "object": LIKED}));
+    social_file(
+        src,
+        "bookmarks",
+        "r0-1",
+        serde_json::json!({"type": "Add", "ferry:kind": "bookmark", "target": "bookmarks", "object": LIKED}),
+    );
+    follow(change, "r3", true, false, "");
+    follow(change, "new1", true, false, "");
+    follow(change, "new2", true, false, "");
+}
+
+fn social_fidelity(t: &Target, all: &[serde_json::Value]) {
+    let of = |kind: &str, subject: &str| {
+        all.iter()
+            .find(|s| s["record"]["kind"] == kind && (s["record"]["account"] == subject || s["record"]["object"] == subject))
+            .unwrap_or_else(|| panic!("{}: the {kind} of {subject}: {all:?}", t.name))
+    };
+    assert_eq!(of("following", "r2@other.example")["record"]["options"]["languages"], "de,en", "{}", t.name);
+    assert_eq!(of("following", "r1@other.example")["record"]["options"]["notify"], "true", "{}", t.name);
+    assert_eq!(of("following", "r3@other.example")["record"]["options"]["show_reblogs"], "true", "{}: the change arrived", t.name);
+    assert_eq!(of("mute", "loud@far.example")["record"]["options"]["hide_notifications"], "false", "{}", t.name);
+    of("block", "mallory@bad.example");
+    of("domain_block", "spam.example");
+    of("like", LIKED);
+    of("bookmark", LIKED);
+    let list = all.iter().find(|s| s["record"]["kind"] == "list").unwrap_or_else(|| panic!("{}: the list", t.name));
+    assert_eq!(list["record"]["title"], "Friends, close", "{}", t.name);
+    assert_eq!(list["record"]["members"], serde_json::json!(["r0@other.example", "r1@other.example"]), "{}", t.name);
+    assert_eq!(list["record"]["options"]["replies_policy"], "list", "{}", t.name);
+}
+
+/// Mastodon imports relations only: a post cannot be made with its date and place in a
+/// thread (Mastodon issue #12423), and a follower follows by itself (docs/connectors/
+/// mastodon.md). So the suite runs on what an account can take: the relations fixture
+/// into account A, A to B (each at a server of its own, as a move between servers is),
+/// a rerun, a SIGKILL and resume into C, an incremental run after a change. The accounts
+/// hold no posts and no followers, so every item of A is one B can take.
+#[test]
+fn mastodon_relations_on_the_stand_in() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = |u: &str, d: &str| serde_json::json!({"username": u, "domain": d, "known": true});
+    let mut others: Vec<serde_json::Value> = (0..10).map(|n| remote(&format!("r{n}"), "other.example")).collect();
+    others.extend([remote("new1", "other.example"), remote("new2", "other.example"), remote("loud", "far.example")]);
+    // not known yet: found by a search that makes the server fetch it
+    others.push(serde_json::json!({"username": "mallory", "domain": "bad.example", "known": false}));
+    let servers: Vec<(Stand, String, String)> = [("one.example", "alice"), ("two.example", "bob"), ("three.example", "carol")]
+        .iter()
+        .map(|(domain, user)| {
+            let stand = Stand::start("mastodon", dir.path(), &["--domain", domain]);
+            let mut accounts = vec![serde_json::json!({"username": user})];
+            accounts.extend(others.iter().cloned());
+            let seed = serde_json::json!({"accounts": accounts,
+                "statuses": [{"account": "r0@other.example", "key": "liked", "text": "a post", "created_at": "2021-01-01T10:00:00Z",
+                    "uri": LIKED, "url": "https://other.example/@r0/1"}],
+                "tokens": [{"token": format!("{user}-token"), "account": user, "scopes": "read write follow"}]});
+            stand.call("POST", "/_fake/seed", &seed.to_string());
+            let path = dir.path().join(format!("{user}-token.json"));
+            let token = serde_json::json!({"access_token": format!("{user}-token"), "token_type": "Bearer", "scope": "read write follow",
+                "token_endpoint": format!("http://127.0.0.1:{}/oauth/token", stand.port), "client_id": "ferry-test"});
+            std::fs::write(&path, token.to_string()).unwrap();
+            let account = format!("mastodon://{domain}?api=http://127.0.0.1:{}", stand.port);
+            (stand, account, path.to_str().unwrap().to_owned())
+        })
+        .collect();
+    behave(&Target {
+        accounts: [0, 1, 2].map(|i| servers[i].1.clone()),
+        tokens: Some([0, 1, 2].map(|i| servers[i].2.clone())),
+        args: vec!["--insecure"],
+        // Mastodon has no change feed: every run lists all, the ledger passes over the rest
+        tracks_changes: false,
+        ..Target::new("mastodon/social", "social", social_fixture, 16)
+    });
+    for (stand, _, _) in &servers {
+        stand.assert_no_violations();
+    }
+    eprintln!("mastodon/social: {:.1} s", started.elapsed().as_secs_f64());
 }

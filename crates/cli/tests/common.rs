@@ -26,12 +26,23 @@ pub fn text(o: &Output) -> String {
 /// Kills a ferry child (started with `FERRY_LOG=ferry_engine=info` and its stderr piped)
 /// as soon as the engine logs its first committed page. True when it was still running
 /// then: the kill landed after some items were confirmed and before the job ended.
-pub fn kill_after_first_page(mut child: std::process::Child) -> bool {
+pub fn kill_after_first_page(child: std::process::Child) -> bool {
+    kill_after(child, |_| true)
+}
+
+/// As [`kill_after_first_page`], once a committed page held items (a stream with none,
+/// a Mastodon account's posts when it has none, commits a page of none): some items are
+/// then confirmed when the kill lands.
+pub fn kill_after_first_items(child: std::process::Child) -> bool {
+    kill_after(child, |line| line.split_whitespace().any(|w| w.strip_prefix("items=").is_some_and(|n| n != "0")))
+}
+
+fn kill_after(mut child: std::process::Child, page: fn(&str) -> bool) -> bool {
     let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
-            if line.contains("page committed") {
+            if line.contains("page committed") && page(&line) {
                 let _ = tx.send(());
             }
         }

@@ -346,6 +346,66 @@ def page_collection(ctx, items, render_fn, select_fn, filter_fn, orderable, defa
     return out
 
 
+# ---- extended properties of contacts and events ------------------------------------------------
+
+# Extended properties: "{type} {proptag}" or "{type} {guid} Name {name}" / "{type} {guid} Id {id}"
+# (https://learn.microsoft.com/graph/api/resources/extended-properties-overview#id-formats).
+EXT_ID = re.compile(r"\s*(\w+)\s+(0x[0-9A-Fa-f]{4}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
+                    r"\s+(?:Name\s+\S.*|Id\s+0x[0-9A-Fa-f]{1,4}))\s*")
+EXPAND_EXT = re.compile(r"^\s*singleValueExtendedProperties\s*\(\s*\$filter\s*=\s*id\s+eq\s+'([^']{1,300})'\s*\)\s*$", re.I)
+
+
+def ext_id(pid, owner="contact"):
+    """An extended property's id in one form (the type as Graph spells it, the GUID in lower case), or 400."""
+    m = EXT_ID.fullmatch(pid) if isinstance(pid, str) and len(pid) <= 300 else None
+    if m is None:
+        raise bad("The extended property id '%s' is not in a valid format ('{type} {proptag}' or "
+                  "'{type} {guid} Name {name}' / '{type} {guid} Id {id}')." % str(pid)[:80],
+                  "ErrorInvalidExtendedPropertyValue")
+    if m.group(1).lower() != "string":
+        raise not_modelled("extended properties of %ss other than String ones" % owner)
+    rest = m.group(2)
+    if rest.startswith("{"):
+        guid, tail = rest.split("}", 1)
+        rest = guid.lower() + "}" + tail
+    return "String " + rest
+
+
+def check_ext(props, owner):
+    if not isinstance(props, list):
+        raise type_error("singleValueExtendedProperties", "Collection(microsoft.graph.singleValueLegacyExtendedProperty)", props)
+    out = {}
+    for p in props:
+        if not isinstance(p, dict):
+            raise type_error("singleValueExtendedProperties", "microsoft.graph.singleValueLegacyExtendedProperty", p)
+        for f in p:
+            if f not in ("id", "value") and not f.startswith("@odata."):
+                raise body_error("The property '%s' does not exist on type 'microsoft.graph."
+                                 "singleValueLegacyExtendedProperty'." % f)
+        if not isinstance(p.get("value"), str):
+            raise type_error("value", "Edm.String", p.get("value"))
+        out[ext_id(p.get("id"), owner)] = p["value"]
+    return out
+
+
+def expand_of(params, owner="contact"):
+    """$expand=singleValueExtendedProperties($filter=id eq '...'): the property's id, else None."""
+    if not params.has("$expand"):
+        return None
+    m = EXPAND_EXT.match(params.str("$expand"))
+    if not m:
+        raise not_modelled("$expand other than singleValueExtendedProperties($filter=id eq '...')")
+    return ext_id(m.group(1), owner)
+
+
+def with_ext(out, c, pid):
+    """An answer with the extended property asked for (an empty list when the item has none)."""
+    if pid is not None:
+        v = (c.get("_ext") or {}).get(pid)
+        out["singleValueExtendedProperties"] = [] if v is None else [{"id": pid, "value": v}]
+    return out
+
+
 # ---- shared complex types ------------------------------------------------------------------
 
 def body_unknown(prop, type_name):

@@ -9,6 +9,7 @@ References (https://learn.microsoft.com/graph/api/... unless absolute):
   delta     contact-delta, https://learn.microsoft.com/graph/delta-query-overview
 """
 import base64
+import re
 
 import msfake_common as C
 import msfake_store as S
@@ -109,7 +110,10 @@ def check_contact(body, creating):
                     raise C.body_error("Cannot convert the literal '%s' to the expected type "
                                        "'Edm.DateTimeOffset'." % str(v)[:80])
                 v = C.fmt_dto(dt)
-        elif k in ("photo", "extensions", "singleValueExtendedProperties", "multiValueExtendedProperties"):
+        elif k == "singleValueExtendedProperties":
+            # https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties
+            v = C.check_ext(v, "contact")
+        elif k in ("photo", "extensions", "multiValueExtendedProperties"):
             raise C.bad("Navigation property '%s' is not supported by this fake in a contact body." % k,
                         "ErrorInvalidRequest")
         else:
@@ -209,7 +213,9 @@ def email_filter(expr):
 
 def page_collection(ctx, items, render_fn, select_ok=True, extra=None):
     if select_ok:
-        return C.page_collection(ctx, items, render_fn, parse_select, email_filter, ORDERABLE, DEFAULT_PAGE, TOP_MAX)
+        pid = C.expand_of(C.Params(ctx.query, {"$top", "$skip", "$select", "$count", "$orderby", "$filter", "$expand"}))
+        return C.page_collection(ctx, items, lambda c, sel: C.with_ext(render_fn(c, sel), c, pid), parse_select, email_filter,
+                                 ORDERABLE, DEFAULT_PAGE, TOP_MAX, extra=("$expand",))
     return C.page_collection(ctx, items, render_fn, None, None, {"displayName"}, DEFAULT_PAGE, TOP_MAX)
 
 
@@ -235,7 +241,9 @@ def list_folder_contacts(ctx):
 def new_contact(ctx, folder_id, fields):
     u = ctx.u
     c = empty_contact()
+    ext = fields.pop("singleValueExtendedProperties", None) or {}
     c.update(fields)
+    c["_ext"] = dict(ext)
     now = S.now_iso()
     cid = S.new_id()
     c.update({"id": cid, "changeKey": S.new_change_key(), "createdDateTime": now,
@@ -269,10 +277,9 @@ def with_context(ctx, obj, name):
 def get_contact(ctx):
     """GET /v1.0/me/contacts/{id} -- https://learn.microsoft.com/graph/api/contact-get"""
     p = ctx.params({"$select", "$expand"})
-    if p.has("$expand"):
-        raise C.bad("$expand is not supported by this fake.")
+    pid = C.expand_of(p)
     c = contact_of(ctx, ctx.match["cid"])
-    return with_context(ctx, render(c, parse_select(p)), "users('%s')/contacts/$entity" % ctx.user)
+    return with_context(ctx, C.with_ext(render(c, parse_select(p)), c, pid), "users('%s')/contacts/$entity" % ctx.user)
 
 
 def update_contact(ctx):
@@ -281,6 +288,8 @@ def update_contact(ctx):
     c = contact_of(ctx, ctx.match["cid"])
     check_if_match(ctx, c)
     fields = check_contact(ctx.body, False)
+    # extended properties sent are set (or replaced); the others stay
+    c.setdefault("_ext", {}).update(fields.pop("singleValueExtendedProperties", None) or {})
     for k, v in fields.items():
         if v is None and k in ADDRESS_PROPS:
             v = {}

@@ -62,8 +62,7 @@ READ_ONLY = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCal
              "hasAttachments", "isOrganizer", "isCancelled", "responseStatus", "onlineMeeting",
              "onlineMeetingUrl", "organizer"}
 IGNORED = {"@odata.etag", "@odata.type", "@odata.context"}
-RELATIONS = {"attachments", "calendar", "extensions", "instances", "multiValueExtendedProperties",
-             "singleValueExtendedProperties"}
+RELATIONS = {"attachments", "calendar", "extensions", "instances", "multiValueExtendedProperties"}
 LOCATION_FIELDS = {"displayName", "locationType", "locationUri", "uniqueId", "uniqueIdType", "address",
                    "coordinates", "locationEmailAddress"}
 EVENT_PROPS = ["id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId",
@@ -209,6 +208,11 @@ def check_event(body, creating, is_instance=False):
         if k in RELATIONS:
             raise C.bad("Relationship '%s' is not supported by this fake in an event body." % k,
                         "ErrorInvalidRequest")
+        if k == "singleValueExtendedProperties":
+            if is_instance:
+                raise C.not_modelled("extended properties of an occurrence")
+            out[k] = C.check_ext(v, "event")
+            continue
         if k in STRINGS:
             if v is not None and not isinstance(v, str):
                 raise C.type_error(k, "Edm.String", v)
@@ -430,9 +434,10 @@ def list_events(ctx):
     cal = cal_of(ctx, ctx.match.get("cal"))
     tzinfo = out_tz(ctx)
     ctx.context_name = "users('%s')/events" % ctx.user
-    return C.page_collection(ctx, events_in(ctx.u, cal["id"]), lambda e, s: render(ctx, e, s, tzinfo),
+    pid = C.expand_of(C.Params(ctx.query, {"$top", "$skip", "$select", "$count", "$orderby", "$expand"}), "event")
+    return C.page_collection(ctx, events_in(ctx.u, cal["id"]), lambda e, s: C.with_ext(render(ctx, e, s, tzinfo), e, pid),
                              select_parse, None, {"subject", "createdDateTime", "lastModifiedDateTime"},
-                             DEFAULT_PAGE, TOP_MAX)
+                             DEFAULT_PAGE, TOP_MAX, extra=("$expand",))
 
 
 def create_event(ctx):
@@ -441,6 +446,7 @@ def create_event(ctx):
     ctx.params(set())
     cal = cal_of(ctx, ctx.match.get("cal"))
     fields = check_event(ctx.body, True)
+    ext = fields.pop("singleValueExtendedProperties", None) or {}
     tid = fields.get("transactionId")
     if tid:
         for e in ctx.u["events"].values():
@@ -468,7 +474,7 @@ def create_event(ctx):
                "originalStartTimeZone": ev["start"]["timeZone"], "originalEndTimeZone": ev["end"]["timeZone"],
                "type": "seriesMaster" if ev.get("recurrence") else "singleInstance",
                "webLink": "https://outlook.office365.com/owa/?itemid=%s&exvsurl=1&path=/calendar/item" % eid,
-               "bodyPreview": body_preview(ev["body"]), "_cal": cal["id"], "_exceptions": {},
+               "bodyPreview": body_preview(ev["body"]), "_cal": cal["id"], "_exceptions": {}, "_ext": dict(ext),
                "_seq": ctx.store.bump(ctx.u)})
     ctx.u["events"][eid] = ev
     return 201, with_context(ctx, render(ctx, ev), "users('%s')/events/$entity" % ctx.user)
@@ -498,11 +504,12 @@ def find_event(ctx, eid):
 
 def get_event(ctx):
     """GET /v1.0/me/events/{id} -- https://learn.microsoft.com/graph/api/event-get"""
-    p = ctx.params({"$select"})
+    p = ctx.params({"$select", "$expand"})
+    pid = C.expand_of(p, "event")
     ev, inst = find_event(ctx, ctx.match["eid"])
     if inst:
         ev = instance_event(ev, *inst)
-    return with_context(ctx, render(ctx, ev, select_parse(p)), "users('%s')/events/$entity" % ctx.user)
+    return with_context(ctx, C.with_ext(render(ctx, ev, select_parse(p)), ev, pid), "users('%s')/events/$entity" % ctx.user)
 
 
 def update_event(ctx):
@@ -530,6 +537,8 @@ def update_event(ctx):
         return with_context(ctx, render(ctx, instance_event(ev, key, st, dur, ev["_exceptions"][key])),
                             "users('%s')/events/$entity" % ctx.user)
     candidate = dict(ev)
+    # extended properties sent are set (or replaced); the others stay
+    candidate["_ext"] = dict(ev.get("_ext") or {}, **(fields.pop("singleValueExtendedProperties", None) or {}))
     candidate.update(fields)
     if ev["type"] == "singleInstance" and candidate.get("recurrence"):
         candidate["type"] = "seriesMaster"

@@ -354,6 +354,30 @@ class ContactsTest(Base):
                                 query={"$filter": "emailAddresses/any(a:a/address eq 'find.me@example.org')"}))
         self.assertEqual(["F"], [c["givenName"] for c in j["value"]])
 
+    def test_an_extended_property_is_kept_and_read_back_by_expand(self):
+        pid = "String {B9E3A2F0-4C1D-4E8A-9F21-6D5C7A3B1E04} Name ferry-uid"
+        mine = "String {b9e3a2f0-4c1d-4e8a-9f21-6d5c7a3b1e04} Name ferry-uid"
+        f = self.folder("Extended")
+        c = self.contact(user="alice", folder=f["id"], givenName="Ext",
+                         singleValueExtendedProperties=[{"id": pid, "value": "uid-1"}])
+        self.assertNotIn("singleValueExtendedProperties", c, "not answered unless expanded")
+        expand = {"$expand": "singleValueExtendedProperties($filter=id eq '%s')" % pid}
+        got = self.ok(self.f.call("GET", "/v1.0/me/contacts/" + q(c["id"]), query=expand))
+        self.assertEqual([{"id": mine, "value": "uid-1"}], got["singleValueExtendedProperties"])
+        plain = self.contact(user="alice", folder=f["id"], givenName="Plain")
+        listed = self.ok(self.f.call("GET", "/v1.0/me/contactFolders/%s/contacts" % q(f["id"]),
+                                     query=dict(expand, **{"$select": "givenName"})))
+        by = {x["givenName"]: x["singleValueExtendedProperties"] for x in listed["value"]}
+        self.assertEqual({"Ext": [{"id": mine, "value": "uid-1"}], "Plain": []}, by)
+        # PATCH sets the properties it names and keeps the others
+        self.ok(self.f.call("PATCH", "/v1.0/me/contacts/" + q(plain["id"]),
+                            {"singleValueExtendedProperties": [{"id": pid, "value": "uid-2"}]}))
+        self.ok(self.f.call("PATCH", "/v1.0/me/contacts/" + q(c["id"]), {"surname": "Changed"}))
+        listed = self.ok(self.f.call("GET", "/v1.0/me/contactFolders/%s/contacts" % q(f["id"]), query=expand))
+        self.assertEqual({"uid-1", "uid-2"}, {x["singleValueExtendedProperties"][0]["value"] for x in listed["value"]})
+        self.refused(self.f.call("POST", "/v1.0/me/contacts", {"givenName": "Bad",
+                                 "singleValueExtendedProperties": [{"id": "ferry-uid", "value": "x"}]}), 400)
+
     def test_users_are_separate(self):
         c = self.contact(givenName="Mine")
         st, _, _ = self.f.call("GET", "/v1.0/me/contacts/" + q(c["id"]), user="bob")
@@ -762,6 +786,27 @@ def ev(subject, start, end, tz="UTC", **more):
 
 
 class CalendarTest(Base):
+    def test_an_extended_property_of_an_event_is_kept_and_read_back_by_expand(self):
+        pid = "String {7F3C1E52-9A4B-4D2E-8C61-0B5D9E2A7F14} Name ferry-uid"
+        mine = "String {7f3c1e52-9a4b-4d2e-8c61-0b5d9e2a7f14} Name ferry-uid"
+        at = lambda d: {"dateTime": d, "timeZone": "UTC"}  # noqa: E731
+        cal = self.ok(self.f.call("POST", "/v1.0/me/calendars", {"name": "Extended"}, user="dave"), 201)
+        events = "/v1.0/me/calendars/%s/events" % q(cal["id"])
+        ev = self.ok(self.f.call("POST", events, {"subject": "Ext", "start": at("2025-03-03T09:00:00"),
+                                 "end": at("2025-03-03T10:00:00"),
+                                 "singleValueExtendedProperties": [{"id": pid, "value": "u-1"}]}, user="dave"), 201)
+        self.assertNotIn("singleValueExtendedProperties", ev, "not answered unless expanded")
+        expand = {"$expand": "singleValueExtendedProperties($filter=id eq '%s')" % pid}
+        got = self.ok(self.f.call("GET", "/v1.0/me/events/" + q(ev["id"]), query=expand, user="dave"))
+        self.assertEqual([{"id": mine, "value": "u-1"}], got["singleValueExtendedProperties"])
+        self.ok(self.f.call("PATCH", "/v1.0/me/events/" + q(ev["id"]), {"subject": "Changed"}, user="dave"))
+        listed = self.ok(self.f.call("GET", events, query=dict(expand, **{"$select": "subject"}), user="dave"))
+        self.assertEqual([("Changed", [{"id": mine, "value": "u-1"}])],
+                         [(e["subject"], e["singleValueExtendedProperties"]) for e in listed["value"]])
+        self.refused(self.f.call("POST", events, {"subject": "Bad", "start": at("2025-03-03T09:00:00"),
+                                 "end": at("2025-03-03T10:00:00"),
+                                 "singleValueExtendedProperties": [{"id": "x", "value": "1"}]}, user="dave"), 400)
+
     def test_calendars(self):
         cals = self.ok(self.f.call("GET", "/v1.0/me/calendars"))["value"]
         self.assertEqual([True], [c["isDefaultCalendar"] for c in cals])

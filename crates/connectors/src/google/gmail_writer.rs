@@ -3,8 +3,8 @@
 //! in one multipart request up to 5 MB, in a resumable session above; its container and
 //! flags become labels (see [`super::gmail`]), made when the mailbox has none of the name.
 //! Gmail does not deduplicate, so a message is looked for first: by its Message-ID
-//! (`rfc822msgid:`), or, without one, among the messages of the same second (its Date)
-//! by the SHA-256 of its bytes. A message found is not imported again; the labels it
+//! (`rfc822msgid:`), or, without one, among the messages of the same second (its Date),
+//! or without a Date of the same sender and subject, by the SHA-256 of its bytes. A message found is not imported again; the labels it
 //! lacks are added (a copy of it in another folder of the source is another label at
 //! Gmail), and it is marked read when the source has it read.
 
@@ -121,11 +121,9 @@ impl MailWriter {
         if let Some(id) = mid {
             return Ok(search(cfg, http, &format!("rfc822msgid:{id}"), 1).await?.into_iter().next());
         }
-        // no Message-ID: the messages of the same second (Gmail's date, from the Date
-        // header), compared by their bytes; without a Date there is nothing to search by
-        let Some(date) = m.date else { return Ok(None) };
-        let t = date.timestamp();
-        let candidates = search(cfg, http, &format!("after:{t} before:{}", t + 1), SAME_SECOND).await?;
+        // no Message-ID: the messages that look like it, compared by their bytes
+        let Some(q) = lookalikes(m) else { return Ok(None) };
+        let candidates = search(cfg, http, &q, SAME_SECOND).await?;
         if candidates.is_empty() {
             return Ok(None);
         }
@@ -225,6 +223,31 @@ impl MailWriter {
     }
 }
 
+/// The Gmail search for the messages that may be this one, which has no Message-ID: those
+/// of the same second (Gmail's date is the Date header's, as ferry imports), or, without a
+/// Date (Gmail then dates a message at its import, so the second says nothing), those of
+/// the same sender and subject. None when the message has none of these.
+fn lookalikes(m: &MailMessage) -> Option<String> {
+    if let Some(date) = m.date {
+        let t = date.timestamp();
+        return Some(format!("after:{t} before:{}", t + 1));
+    }
+    let mut terms = Vec::new();
+    // the address of `Name <addr>`, or the header as it is when it is an address
+    let from = m.from.as_deref().map(|f| f.rsplit_once('<').map_or(f, |(_, a)| a.trim_end_matches('>')).trim());
+    if let Some(addr) =
+        from.filter(|a| a.contains('@') && !a.contains(|c: char| c.is_whitespace() || c.is_control() || "\"()<>".contains(c)))
+    {
+        terms.push(format!("from:{addr}"));
+    }
+    // a phrase search; one holding a quote cannot be one, and blanks say nothing
+    let subject = m.subject.as_deref().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+    if let Some(subject) = subject.filter(|s| !s.is_empty() && !s.contains(|c: char| c == '"' || c.is_control())) {
+        terms.push(format!("subject:\"{subject}\""));
+    }
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
 /// User labels by name (lower case) -> id.
 async fn read_labels(cfg: &GoogleConfig, http: &Http) -> Result<HashMap<String, String>, ConnectorError> {
     let all = super::gmail_pages::labels(cfg, http).await?;
@@ -305,5 +328,22 @@ mod tests {
         let end = memchr::memmem::rfind(&text, format!("\r\n--{boundary}--").as_bytes()).unwrap();
         assert_eq!(&text[start..end], &media[..]);
         assert!(String::from_utf8_lossy(&body).contains(r#"{"labelIds":["INBOX"]}"#));
+    }
+
+    #[test]
+    fn a_message_without_message_id_is_searched_for_by_its_second_or_else_its_sender_and_subject() {
+        let date = chrono::DateTime::parse_from_rfc3339("2025-01-06T09:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let dated = MailMessage { date: Some(date), subject: Some("x".into()), ..Default::default() };
+        assert_eq!(lookalikes(&dated).as_deref(), Some("after:1736154000 before:1736154001"));
+        // without a Date, Gmail dates it at its import: by sender and subject
+        let undated = MailMessage {
+            from: Some("Cron Daemon <cron@example.org>".into()),
+            subject: Some(" no  message id ".into()),
+            ..Default::default()
+        };
+        assert_eq!(lookalikes(&undated).as_deref(), Some("from:cron@example.org subject:\"no message id\""));
+        let bare = MailMessage { from: Some("x@example.org".into()), subject: Some("say \"hi\"".into()), ..Default::default() };
+        assert_eq!(lookalikes(&bare).as_deref(), Some("from:x@example.org"), "a subject with a quote is no phrase");
+        assert_eq!(lookalikes(&MailMessage { from: Some("undisclosed".into()), ..Default::default() }), None);
     }
 }

@@ -355,7 +355,8 @@ pub struct EventPages {
 
 impl EventPages {
     pub fn first(cfg: &MicrosoftConfig, calendar: &str) -> String {
-        cfg.graph(&format!("/v1.0/me/calendars/{}/events?$top=50&$select={SELECT}", enc(calendar)))
+        let expand = enc(&format!("{}($filter=id eq '{}')", super::importer::EXT, super::importer::UID_PROP));
+        cfg.graph(&format!("/v1.0/me/calendars/{}/events?$top=50&$select={SELECT}&$expand={expand}", enc(calendar)))
     }
 
     async fn get(&self, what: &str, url: &str) -> Result<Value, ConnectorError> {
@@ -493,7 +494,8 @@ impl EventPages {
             location: location.to_owned(),
             reason,
         };
-        let uid = g["iCalUId"].as_str().filter(|u| !u.is_empty()).unwrap_or(&id).to_owned();
+        // the UID the event was written with, as ferry keeps it; else Outlook's own
+        let uid = super::importer::uid_of(g).or(g["iCalUId"].as_str()).filter(|u| !u.is_empty()).unwrap_or(&id).to_owned();
         let built = if g.get("recurrence").is_some_and(|r| !r.is_null()) {
             self.series(g, &uid).await?
         } else {

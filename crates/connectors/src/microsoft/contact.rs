@@ -54,6 +54,31 @@ fn address(a: &Value, kind: &str) -> Option<Address> {
         .then_some(out)
 }
 
+/// The largest photo Graph keeps for a contact ("smaller than 4 MB").
+pub const MAX_PHOTO: usize = 4 << 20;
+
+/// A contact's photo (media type, bytes), or none when it has none (404).
+/// https://learn.microsoft.com/graph/api/profilephoto-get
+pub async fn photo(
+    cfg: &super::config::MicrosoftConfig,
+    http: &crate::http::Http,
+    id: &str,
+) -> Result<Option<(String, Vec<u8>)>, ferry_core::ConnectorError> {
+    let url = cfg.graph(&format!("/v1.0/me/contacts/{}/photo/$value", crate::http::encode_component(id)));
+    let what = format!("reading the photo of contact {id}");
+    let _inflight = super::api::permit(http).await;
+    let resp = http.send(&what, &|| http.request("GET", &url)).await?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !resp.status().is_success() {
+        return Err(super::api::error(&what, resp).await.0);
+    }
+    let media_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("image/jpeg").to_owned();
+    let bytes = crate::http::read_bounded(&what, resp, MAX_PHOTO).await?;
+    Ok((!bytes.is_empty()).then_some((media_type, bytes)))
+}
+
 /// The contact folders (below the default one).
 pub async fn folders(cfg: &super::config::MicrosoftConfig, http: &crate::http::Http) -> Result<Vec<Value>, ferry_core::ConnectorError> {
     super::api::all(cfg, http, "listing contact folders", cfg.graph("/v1.0/me/contactFolders?$top=100&$select=id,displayName")).await
@@ -62,9 +87,12 @@ pub async fn folders(cfg: &super::config::MicrosoftConfig, http: &crate::http::H
 /// A Graph contact as a contact, with a vCard 4.0 original that also holds what the model
 /// has no field for: the department as the unit of ORG, the spouse and children as
 /// RELATED, IM addresses as IMPP, the profession as ROLE, the phonetic (yomi) names as
-/// Apple writes them, the rest of [`TEXT_PROPS`] as X- properties.
-pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
-    let mut c = Contact { vcard_version: "4.0".into(), uid: Some(s(g, "id").to_owned()), ..Default::default() };
+/// Apple writes them, the rest of [`TEXT_PROPS`] as X- properties; and its photo (media
+/// type, bytes), read apart, as a `data:` URI.
+pub fn contact_from_graph(g: &Value, folder: &str, photo: Option<(&str, &[u8])>) -> (Contact, String) {
+    // the card's UID as ferry keeps it, else Graph's id
+    let uid = super::importer::uid_of(g).unwrap_or(s(g, "id"));
+    let mut c = Contact { vcard_version: "4.0".into(), uid: Some(uid.to_owned()), ..Default::default() };
     c.formatted_name = s(g, "displayName").to_owned();
     c.name = Some(ContactName {
         family: s(g, "surname").into(),
@@ -123,7 +151,14 @@ pub fn contact_from_graph(g: &Value, folder: &str) -> (Contact, String) {
     for im in strings(g, "imAddresses") {
         extra.push(format!("IMPP:{}", esc(im)));
     }
+    if let Some((media_type, bytes)) = photo {
+        use base64::Engine;
+        extra.push(format!("PHOTO:data:{media_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)));
+        c.photo = Some(media_type.to_owned());
+    }
     let card = ferry_codecs::vcard::build_v4_with(&mut c, &extra);
+    // the record has a field for the photo: it is no property without one
+    c.other_properties.retain(|p| p != "PHOTO");
     (c, card)
 }
 
@@ -274,9 +309,6 @@ pub fn graph_from_contact(c: &Contact, original: &[Property]) -> (Value, Vec<Str
     if !c.categories.is_empty() {
         g.insert("categories".into(), c.categories.clone().into());
     }
-    if c.photo.is_some() {
-        w.push("PHOTO: the contact's photo is not uploaded to Microsoft (not yet supported)".into());
-    }
     for (field, prop) in TEXT_PROPS {
         let mut values = original.iter().filter(|p| p.name == prop && !p.value.is_empty());
         if let Some(first) = values.next() {
@@ -381,13 +413,25 @@ mod tests {
             "emailAddresses": [{"address": "ada@example.org", "name": "Ada"}], "mobilePhone": "+44 7",
             "businessPhones": ["+44 20"], "homeAddress": {"street": "1 St", "city": "London", "countryOrRegion": "UK"},
             "birthday": "1815-12-10T00:00:00Z", "spouseName": "William", "children": ["Byron"], "categories": ["Friends"]});
-        let (c, card) = contact_from_graph(&g, "Family");
+        let (c, card) = contact_from_graph(&g, "Family", None);
+        assert_eq!(c.uid.as_deref(), Some("AAMk1"), "without the UID ferry keeps, Graph's id");
         assert_eq!(c.birthday.as_deref(), Some("1815-12-10"));
         assert_eq!(c.phones[0].types, vec!["cell"]);
         assert_eq!(c.categories, vec!["Family", "Friends"]);
         assert!(card.contains("RELATED;TYPE=spouse;VALUE=text:William") && card.contains("RELATED;TYPE=child;VALUE=text:Byron"), "{card}");
-        let (c, _) = contact_from_graph(&json!({"birthday": "x", "emailAddresses": [{"address": 7}]}), "");
+        let (c, _) = contact_from_graph(&json!({"birthday": "x", "emailAddresses": [{"address": 7}]}), "", None);
         assert!(c.birthday.is_none() && c.emails.is_empty(), "hostile values are skipped, never a panic");
+        let mut kept = g.clone();
+        kept[super::super::importer::EXT] = json!([{"id": super::super::importer::UID_PROP, "value": "ada@example.org-card"}]);
+        let (c, card) = contact_from_graph(&kept, "Family", None);
+        assert_eq!(c.uid.as_deref(), Some("ada@example.org-card"));
+        assert!(card.contains("UID:ada@example.org-card"), "{card}");
+        // the photo, read apart, goes into the card as itself
+        let png = b"\x89PNG\r\n\x1a\n-the-rest";
+        let (c, card) = contact_from_graph(&g, "Family", Some(("image/png", png)));
+        assert_eq!(c.photo.as_deref(), Some("image/png"));
+        assert!(!c.other_properties.iter().any(|p| p == "PHOTO"), "{:?}", c.other_properties);
+        assert_eq!(ferry_codecs::vcard::photo_bytes(card.as_bytes()), Some(("image/png".to_owned(), png.to_vec())), "{card}");
     }
 
     /// A contact as Graph gives it with every field ferry reads (the sample's shape is the
@@ -410,7 +454,7 @@ mod tests {
             "homeAddress": {}, "businessAddress": {"street": "1-2-3 Marunouchi", "city": "Chiyoda", "state": "Tokyo",
                 "countryOrRegion": "Japan", "postalCode": "100-0005"}, "otherAddress": {}
         });
-        let (c, card) = contact_from_graph(&g, "");
+        let (c, card) = contact_from_graph(&g, "", None);
         let n = c.name.clone().unwrap();
         assert_eq!((n.prefix.as_str(), n.additional.as_str(), n.suffix.as_str()), ("Dr.", "Ann", "Jr."));
         assert_eq!(c.nicknames, ["Yu"]);

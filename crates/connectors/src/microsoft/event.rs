@@ -286,13 +286,32 @@ pub fn graph_from_part(p: &EventPart) -> Result<(Value, Vec<String>), String> {
     Ok((g, w))
 }
 
+/// The key an event is known by in its calendar: its UID's, so that the same event from
+/// another source (an export of it, a second copy of a calendar file) is found again,
+/// and a changed one is updated, not written twice, as a CalDAV server or Google keeps one
+/// event per UID; an event without a UID, its source's and item's. The calendar is in it:
+/// Graph takes a `transactionId` once per mailbox.
+fn event_key(source: &str, item: &str, calendar: &str, uid: &str) -> String {
+    let uid = uid.trim();
+    if uid.is_empty() {
+        return source_key(source, item);
+    }
+    hex::encode(&sha2::Sha256::digest(format!("uid\0{calendar}\0{uid}").as_bytes())[..12])
+}
+
+/// The key of an item of a source.
+fn source_key(source: &str, item: &str) -> String {
+    hex::encode(&sha2::Sha256::digest(format!("{source}\0{item}").as_bytes())[..12])
+}
+
 /// Item key -> (event id, its transactionId).
 type Written = HashMap<String, (String, String)>;
 
 /// Writes events into calendars named by their containers (made when missing; the
-/// default calendar for none). Each event carries a `transactionId` made of the item's key
-/// and version: Graph answers a repeated create with the event it made, and a rerun finds
-/// each event by it (the calendar read once) and leaves it alone, or updates it.
+/// default calendar for none). Each event carries a `transactionId` made of its key (see
+/// [`event_key`]) and the item's version: Graph answers a repeated create with the event it
+/// made, and a rerun finds each event by it (the calendar read once) and leaves it alone,
+/// or updates it.
 #[derive(Default)]
 pub struct EventWriter {
     /// Calendar name -> id ("" is the default calendar).
@@ -359,15 +378,22 @@ impl EventWriter {
             return Err(ConnectorError::Item("the object holds overrides of a series but not the series, which Outlook needs".into()));
         }
         let (mut body, mut warnings) = graph_from_part(&parts[0]).map_err(ConnectorError::Item)?;
-        let key = hex::encode(&sha2::Sha256::digest(format!("{source}\0{}", item.id).as_bytes())[..12]);
+        let key = event_key(source, &item.id, &item.container, &parts[0].event.uid);
         let version = hex::encode(&sha2::Sha256::digest(item.version.as_bytes())[..6]);
         let done = format!("ferry-{key}-{version}");
         let staged = parts.len() > 1 || !parts[0].event.exdates.is_empty();
         // a series with exceptions is marked complete only when all of it is written
         body["transactionId"] = if staged { format!("ferry-{key}-pending") } else { done.clone() }.into();
+        // Outlook makes its own iCalUId: the event's UID is kept where ferry reads it back
+        let uid = parts[0].event.uid.trim();
+        if !uid.is_empty() {
+            body[super::importer::EXT] = json!([{"id": super::importer::UID_PROP, "value": uid}]);
+        }
         let cal = self.calendar(cfg, http, &item.container).await?;
         self.read_written(cfg, http, &cal).await?;
-        let known = self.written.lock().await.get(&cal).and_then(|w| w.get(&key)).cloned();
+        // one written before events were known by their UID: by the source's key (its
+        // transactionId becomes the new one with the update)
+        let known = self.written.lock().await.get(&cal).and_then(|w| w.get(&key).or_else(|| w.get(&source_key(source, &item.id)))).cloned();
         let id = match known {
             Some((id, t)) if t == done => return Ok(PutOutcome { dest_id: id, created: false, warnings, sha256: None }),
             Some((id, _)) => {
@@ -456,6 +482,16 @@ impl EventWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_is_known_by_its_calendar_and_uid_whatever_its_source() {
+        let a = event_key("dir:/one", "Home.ics#e1", "Home", "e1@example.org");
+        assert_eq!(a, event_key("package:/two.zip", "calendar/Home/e1.ics", "Home", " e1@example.org"), "another source, the same event");
+        assert_ne!(a, event_key("dir:/one", "Home.ics#e1", "Work", "e1@example.org"), "a calendar of its own");
+        assert_eq!(event_key("dir:/one", "x", "Home", ""), source_key("dir:/one", "x"), "without a UID: by source and item");
+        assert_ne!(source_key("dir:/one", "x"), source_key("dir:/two", "x"));
+        assert_eq!(a.len(), 24);
+    }
 
     fn at(v: &str, tz: Option<&str>) -> DateOrDateTime {
         DateOrDateTime { value: v.into(), tzid: tz.map(str::to_owned), date_only: v.len() == 10 }

@@ -177,7 +177,7 @@ impl MicrosoftExporter {
             }
             _ => return Err(ConnectorError::Fatal(format!("`{}` is no stream", stream.name))),
         };
-        Ok(Box::new(Delta { cfg: self.cfg.clone(), http: self.http.clone(), round, kind }))
+        Ok(Box::new(Delta { cfg: self.cfg.clone(), http: self.http.clone(), round, kind, folder: id.to_owned(), uids: None }))
     }
 }
 
@@ -198,6 +198,10 @@ struct Delta {
     http: Http,
     round: Round,
     kind: Kind,
+    /// The folder's (or list's) id.
+    folder: String,
+    /// A contact folder's contacts' UIDs as ferry keeps them (contact id -> UID), read once.
+    uids: Option<HashMap<String, String>>,
 }
 
 #[async_trait]
@@ -209,7 +213,18 @@ impl PageStream for Delta {
             if c.get("@removed").is_some() {
                 continue;
             }
-            let item = self.item(c, n, &url);
+            // a contact's photo, and the UID ferry keeps, are no fields of it: read apart
+            let mut c = c.clone();
+            let photo = match (&self.kind, c["id"].as_str().filter(|i| !i.is_empty()).map(str::to_owned)) {
+                (Kind::Contacts(_), Some(id)) => {
+                    if let Some(uid) = self.uids().await?.get(&id) {
+                        c[super::importer::EXT] = serde_json::json!([{"id": super::importer::UID_PROP, "value": uid}]);
+                    }
+                    super::contact::photo(&self.cfg, &self.http, &id).await?
+                }
+                _ => None,
+            };
+            let item = self.item(&c, n, &url, photo.as_ref().map(|(t, b)| (t.as_str(), b.as_slice())));
             let task = item.as_ref().ok().filter(|_| matches!(self.kind, Kind::Tasks { .. })).map(|i| i.id.clone());
             items.push(item);
             if let (Some(task), Kind::Tasks { list, container }) = (task, &self.kind) {
@@ -226,7 +241,22 @@ impl PageStream for Delta {
 }
 
 impl Delta {
-    fn item(&self, c: &Value, n: usize, location: &str) -> Result<Item, ItemError> {
+    /// The UIDs ferry keeps for the folder's contacts (see [`super::importer::UID_PROP`]):
+    /// the delta query gives a contact's own fields only, so the folder is listed once more
+    /// with the property expanded.
+    async fn uids(&mut self) -> Result<&HashMap<String, String>, ConnectorError> {
+        if self.uids.is_none() {
+            let expand = enc(&format!("{}($filter=id eq '{}')", super::importer::EXT, super::importer::UID_PROP));
+            let first =
+                self.cfg.graph(&format!("/v1.0/me/contactFolders/{}/contacts?$top=1000&$select=id&$expand={expand}", enc(&self.folder)));
+            let all = super::api::all(&self.cfg, &self.http, "reading the folder's contacts' UIDs", first).await?;
+            let uids = all.iter().filter_map(|c| Some((c["id"].as_str()?.to_owned(), super::importer::uid_of(c)?.to_owned()))).collect();
+            self.uids = Some(uids);
+        }
+        Ok(self.uids.as_ref().expect("just read"))
+    }
+
+    fn item(&self, c: &Value, n: usize, location: &str, photo: Option<(&str, &[u8])>) -> Result<Item, ItemError> {
         let (vertical, what) = match &self.kind {
             Kind::Contacts(_) => (Vertical::Contacts, "contact"),
             Kind::Tasks { .. } => (Vertical::Tasks, "task"),
@@ -244,7 +274,7 @@ impl Delta {
         Ok(match &self.kind {
             Kind::Tasks { container, .. } => super::todo::item(c, id, container),
             Kind::Contacts(folder) => {
-                let (contact, card) = contact_from_graph(c, folder);
+                let (contact, card) = contact_from_graph(c, folder, photo);
                 let mut item =
                     Item::of_record(id, folder, c["changeKey"].as_str().unwrap_or_default(), Record::Contact(contact), "text/vcard", card);
                 item.source_warnings = super::contact::not_carried(c);

@@ -228,6 +228,9 @@ struct Held {
     mid: Option<String>,
     /// Its Date (Graph's `sentDateTime`) and Subject, for a message without Message-ID.
     dated: Option<(i64, String)>,
+    /// Its sender's address and Subject (both lower case), for a message without
+    /// Message-ID and Date (Outlook dates such a message at its import).
+    sent_by: (String, String),
     marks: Marks,
     /// The item of this run that claimed it.
     by: Option<String>,
@@ -283,12 +286,19 @@ fn normal_subject(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
+/// The address of a `From` header (`Name <addr>` or `addr`), lower case.
+fn sender(from: &str) -> String {
+    from.rsplit_once('<').map_or(from, |(_, a)| a.trim_end_matches('>')).trim().to_lowercase()
+}
+
 /// How a message to write is found among those held: by Message-ID, else by Date and
-/// Subject, else not at all.
+/// Subject, else by sender and Subject and then by its bytes, else not at all.
 #[derive(Debug, Clone, PartialEq)]
 enum Key {
     Mid(String),
     Dated(i64, String),
+    /// Sender's address and Subject: the candidates, whose MIME is compared.
+    Undated(String, String),
     None,
 }
 
@@ -297,7 +307,11 @@ impl Key {
         match (meta.message_id.as_deref().and_then(normal_mid), meta.date) {
             (Some(m), _) => Key::Mid(m),
             (None, Some(d)) => Key::Dated(d.timestamp(), normal_subject(meta.subject.as_deref().unwrap_or_default())),
-            (None, None) => Key::None,
+            (None, None) => {
+                let (from, subject) =
+                    (sender(meta.from.as_deref().unwrap_or_default()), normal_subject(meta.subject.as_deref().unwrap_or_default()));
+                if from.is_empty() && subject.is_empty() { Key::None } else { Key::Undated(from, subject) }
+            }
         }
     }
 
@@ -305,6 +319,7 @@ impl Key {
         match self {
             Key::Mid(m) => h.mid.as_deref() == Some(m.as_str()),
             Key::Dated(t, s) => h.dated.as_ref().is_some_and(|(ht, hs)| ht == t && hs == s),
+            Key::Undated(f, s) => h.sent_by.0 == *f && h.sent_by.1 == *s,
             Key::None => false,
         }
     }
@@ -414,7 +429,7 @@ impl MailWriter {
             return Ok(());
         }
         let first = cfg.graph(&format!(
-            "/v1.0/me/mailFolders/{}/messages?$top=1000&$select=internetMessageId,subject,sentDateTime,isRead,flag,categories",
+            "/v1.0/me/mailFolders/{}/messages?$top=1000&$select=internetMessageId,subject,from,sentDateTime,isRead,flag,categories",
             enc(folder)
         ));
         let all = api::all(cfg, http, "reading the folder's messages", first).await?;
@@ -428,6 +443,10 @@ impl MailWriter {
                 Some(Held {
                     mid: g["internetMessageId"].as_str().and_then(normal_mid),
                     dated,
+                    sent_by: (
+                        g["from"]["emailAddress"]["address"].as_str().unwrap_or_default().trim().to_lowercase(),
+                        normal_subject(g["subject"].as_str().unwrap_or_default()),
+                    ),
                     marks: Marks::of_graph(g),
                     by: before.get(&id).cloned(),
                     id,
@@ -439,16 +458,49 @@ impl MailWriter {
     }
 
     /// The held message of `key` for `item`: the one it claimed before, else the first
-    /// nobody claimed (claimed now).
-    async fn claim(&self, folder: &str, key: &Key, item: &str) -> Option<Held> {
+    /// nobody claimed (claimed now). A message known by its sender and subject only is
+    /// the one of those whose MIME is `bytes`.
+    async fn claim(
+        &self,
+        cfg: &MicrosoftConfig,
+        http: &Http,
+        folder: &str,
+        key: &Key,
+        item: &str,
+        bytes: &[u8],
+    ) -> Result<Option<Held>, ConnectorError> {
+        let open = |h: &Held| key.matches(h) && (h.by.is_none() || h.by.as_deref() == Some(item));
+        let candidates: Vec<String> = match key {
+            Key::Undated(..) => {
+                self.held.lock().await.get(folder).into_iter().flatten().filter(|h| open(h)).map(|h| h.id.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut same = None;
+        if !candidates.is_empty() {
+            let sha = ferry_core::content::sha256_hex(bytes);
+            for id in candidates.into_iter().take(SAME_SENDER) {
+                if mime_sha(cfg, http, &id).await?.as_deref() == Some(sha.as_str()) {
+                    same = Some(id);
+                    break;
+                }
+            }
+            if same.is_none() {
+                return Ok(None);
+            }
+        }
         let mut held = self.held.lock().await;
-        let list = held.get_mut(folder)?;
-        let at = list
-            .iter()
-            .position(|h| h.by.as_deref() == Some(item) && key.matches(h))
-            .or_else(|| list.iter().position(|h| h.by.is_none() && key.matches(h)))?;
+        let Some(list) = held.get_mut(folder) else { return Ok(None) };
+        let at = match same {
+            Some(id) => list.iter().position(|h| h.id == id && open(h)),
+            None => list
+                .iter()
+                .position(|h| h.by.as_deref() == Some(item) && key.matches(h))
+                .or_else(|| list.iter().position(|h| h.by.is_none() && key.matches(h))),
+        };
+        let Some(at) = at else { return Ok(None) };
         list[at].by = Some(item.to_owned());
-        Some(list[at].clone())
+        Ok(Some(list[at].clone()))
     }
 
     async fn record(&self, folder: &str, h: Held) {
@@ -481,12 +533,15 @@ impl MailWriter {
         });
         let key = Key::of(&meta);
         if key == Key::None {
-            warnings.push("Message-ID: the message has neither a Message-ID nor a Date, by which Outlook could find it again: a rerun writes it again".into());
+            warnings.push(
+                "Message-ID: the message has no Message-ID, Date, sender or Subject, by which Outlook could find it again: a rerun writes it again"
+                    .into(),
+            );
         }
         let folder = self.folder(cfg, http, &item.container).await?;
         self.read_folder(cfg, http, &folder, false).await?;
         let sha256 = Some(ferry_core::content::sha256_hex(&bytes));
-        let (id, now) = match self.claim(&folder, &key, &item.id).await {
+        let (id, now) = match self.claim(cfg, http, &folder, &key, &item.id, &bytes).await? {
             Some(h) if h.marks == marks => return Ok(PutOutcome { dest_id: h.id, created: false, warnings, sha256 }),
             Some(h) => (h.id, h.marks),
             None => {
@@ -501,7 +556,17 @@ impl MailWriter {
                     }
                 };
                 let id = made["id"].as_str().ok_or_else(|| ConnectorError::Fatal("Graph made a message without an id".into()))?.to_owned();
-                let mut h = Held { id: id.clone(), mid: None, dated: None, marks: Marks::of_graph(&made), by: Some(item.id.clone()) };
+                let mut h = Held {
+                    id: id.clone(),
+                    mid: None,
+                    dated: None,
+                    sent_by: match &key {
+                        Key::Undated(f, s) => (f.clone(), s.clone()),
+                        _ => Default::default(),
+                    },
+                    marks: Marks::of_graph(&made),
+                    by: Some(item.id.clone()),
+                };
                 h.mid = made["internetMessageId"].as_str().and_then(normal_mid);
                 h.dated = match &key {
                     Key::Dated(t, s) => Some((*t, s.clone())),
@@ -538,6 +603,31 @@ impl MailWriter {
     }
 }
 
+/// Messages of the same sender and subject compared by their bytes, at most.
+const SAME_SENDER: usize = 20;
+
+/// The SHA-256 of a held message's MIME (none when it is gone).
+async fn mime_sha(cfg: &MicrosoftConfig, http: &Http, id: &str) -> Result<Option<String>, ConnectorError> {
+    let url = cfg.graph(&format!("/v1.0/me/messages/{}/$value", enc(id)));
+    let what = format!("reading message {id}");
+    let _inflight = api::permit(http).await;
+    let resp = http.send(&what, &|| http.request("GET", &url)).await?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !resp.status().is_success() {
+        return Err(api::error(&what, resp).await.0);
+    }
+    // streamed through the hash: a message of another's may be large
+    use futures::StreamExt;
+    use sha2::Digest;
+    let (mut hash, mut stream) = (sha2::Sha256::new(), resp.bytes_stream());
+    while let Some(chunk) = stream.next().await {
+        hash.update(chunk.map_err(|e| crate::http::request_error(&what, e))?);
+    }
+    Ok(Some(hex::encode(hash.finalize())))
+}
+
 /// The message's bytes, refused past what one Graph request takes.
 async fn read_message(content: &Content) -> Result<Vec<u8>, ConnectorError> {
     let reader = content.open_verified().await.map_err(|e| ConnectorError::from_io("reading the message", e))?;
@@ -572,14 +662,27 @@ mod tests {
     fn a_message_is_known_by_its_message_id_else_by_date_and_subject() {
         let meta = ferry_codecs::mail_meta::read_meta(b"Message-ID:  <a@b.example>\r\nSubject: x\r\n\r\nhi");
         assert_eq!(Key::of(&meta), Key::Mid("a@b.example".into()));
-        let held = Held { id: "1".into(), mid: normal_mid(" <a@b.example>"), dated: None, marks: Marks::of_graph(&Value::Null), by: None };
+        let held = Held {
+            id: "1".into(),
+            mid: normal_mid(" <a@b.example>"),
+            dated: None,
+            sent_by: Default::default(),
+            marks: Marks::of_graph(&Value::Null),
+            by: None,
+        };
         assert!(Key::of(&meta).matches(&held));
         let meta = ferry_codecs::mail_meta::read_meta(b"Date: Mon, 6 Jan 2025 09:00:00 +0100\r\nSubject: Hello\r\n  world\r\n\r\nhi");
         let key = Key::of(&meta);
         assert_eq!(key, Key::Dated(1_736_150_400, "hello world".into()));
         let dated = Held { dated: Some((1_736_150_400, normal_subject("Hello world"))), mid: Some("generated@outlook".into()), ..held };
         assert!(key.matches(&dated));
-        assert_eq!(Key::of(&ferry_codecs::mail_meta::read_meta(b"Subject: x\r\n\r\n")), Key::None);
+        // neither: by sender and subject (then by the bytes)
+        let meta = ferry_codecs::mail_meta::read_meta(b"From: Cron <CRON@example.org>\r\nSubject: Nightly  report\r\n\r\nok");
+        let key = Key::of(&meta);
+        assert_eq!(key, Key::Undated("cron@example.org".into(), "nightly report".into()));
+        assert!(key.matches(&Held { sent_by: ("cron@example.org".into(), "nightly report".into()), ..dated.clone() }));
+        assert!(!key.matches(&dated));
+        assert_eq!(Key::of(&ferry_codecs::mail_meta::read_meta(b"X-Note: x\r\n\r\n")), Key::None);
     }
 
     #[test]
