@@ -4,6 +4,7 @@
 use super::{Result, StoreError, new_entry, parse_record, record, verify_all};
 use crate::audit::{self, Entry, Head};
 use crate::lifecycle::{Request, Transition};
+use crate::verification::CodeRecord;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
@@ -79,6 +80,55 @@ impl PostgresRequests {
         row.map(|r| parse_record(id, r.get("record"))).transpose()
     }
 
+    /// Keeps a new verification code for its request (replacing an older one).
+    pub async fn put_code(&self, rec: &CodeRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO verification_codes (request_id, sent_to, code_hash, sent_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5, 0) \
+             ON CONFLICT (request_id) DO UPDATE SET sent_to = excluded.sent_to, code_hash = excluded.code_hash, \
+             sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0",
+        )
+        .bind(&rec.request)
+        .bind(&rec.sent_to)
+        .bind(&rec.hash)
+        .bind(rec.sent_at)
+        .bind(rec.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts one answer to request `id`'s code, before it is checked (so that answers
+    /// given at once cannot exceed the limit together): the code as it was before it.
+    pub async fn answer_code(&self, id: &str) -> Result<Option<CodeRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT * FROM verification_codes WHERE request_id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE request_id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(row_to_code(&row)?))
+    }
+
+    /// Forgets request `id`'s code (once confirmed).
+    pub async fn drop_code(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM verification_codes WHERE request_id = $1").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Audits something done to request `request` that is no step of its lifecycle (a code
+    /// sent, a wrong answer, a download), with the hash of its record as it stands.
+    pub async fn note(&self, request: &Request, action: &str, reason: Option<&str>, actor: &str, at: DateTime<Utc>) -> Result<Entry> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT record FROM requests WHERE id = $1").bind(&request.id).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Err(StoreError::NotFound(request.id.clone())) };
+        let rec: String = row.get("record");
+        let mut new = new_entry(request, None, actor, at, &rec);
+        new.action = action.to_owned();
+        new.reason = reason.map(str::to_owned);
+        let entry = append(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
     /// Every request, by id.
     pub async fn requests(&self) -> Result<Vec<Request>> {
         let rows = sqlx::query("SELECT id, record FROM requests ORDER BY id").fetch_all(&self.pool).await?;
@@ -145,5 +195,17 @@ fn row_to_entry(r: &sqlx::postgres::PgRow) -> Result<Entry> {
         data_hash: r.get("data_hash"),
         prev: r.get("prev_hash"),
         hash: r.get("hash"),
+    })
+}
+
+fn row_to_code(r: &sqlx::postgres::PgRow) -> Result<CodeRecord> {
+    let attempts: i32 = r.get("attempts");
+    Ok(CodeRecord {
+        request: r.get("request_id"),
+        sent_to: r.get("sent_to"),
+        hash: r.get("code_hash"),
+        sent_at: r.get("sent_at"),
+        expires_at: r.get("expires_at"),
+        attempts: u32::try_from(attempts).unwrap_or(0),
     })
 }
