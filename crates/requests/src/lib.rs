@@ -8,10 +8,12 @@
 pub mod audit;
 pub mod check;
 pub mod deadline;
+pub mod extract;
 pub mod kind;
 pub mod lifecycle;
 pub mod map;
 pub mod regime;
+pub mod response;
 pub mod scope;
 pub mod store;
 pub mod supplementary;
