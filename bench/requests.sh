@@ -21,6 +21,7 @@ PEOPLE=${2:-50}
 HEAVY=${HEAVY:-0}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=${FERRY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
+export PGOPTIONS="-c client_min_messages=warning"
 DB=ferry_bench_requests
 URL="${SERVER%/*}/$DB"
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}

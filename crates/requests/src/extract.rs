@@ -517,6 +517,21 @@ impl Plan {
                 }
             }
         }
+        // a table that delivers nothing and leads to nothing that does is not looked up
+        // (invoices, in a portability answer)
+        let mut useful: Vec<bool> = tables.iter().map(|t| !t.out.columns.is_empty() || !t.identity.is_empty()).collect();
+        loop {
+            let more: Vec<usize> = (0..tables.len()).filter(|&i| !useful[i] && tables[i].edges.iter().any(|e| useful[e.to])).collect();
+            if more.is_empty() {
+                break;
+            }
+            for i in more {
+                useful[i] = true;
+            }
+        }
+        for t in &mut tables {
+            t.edges.retain(|e| useful[e.to]);
+        }
         Ok(Plan { tables, since, map_order })
     }
 
