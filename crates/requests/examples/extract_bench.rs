@@ -4,13 +4,22 @@
 //! percentile printed; with EMAIL, that one person. Then the process's peak RSS.
 
 use chrono::NaiveDate;
-use ferry_requests::extract::{Extractor, Identity};
+use ferry_requests::extract::{Extractor, Identity, Sink, TableOut};
 use ferry_requests::map::{self, IdentityKind};
 use ferry_requests::regime::Regime;
 use ferry_requests::scope::scope;
 use ferry_requests::{Part, RequestKind, response};
 use std::path::Path;
 use std::time::Instant;
+
+/// Drops every row (to count look-ups without keeping anything).
+struct Discard;
+
+impl Sink for Discard {
+    fn row(&mut self, _: &TableOut, _: Vec<serde_json::Value>) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -67,5 +76,8 @@ async fn main() {
         pct(0.9),
         pct(1.0)
     );
+    let first = Identity::new(IdentityKind::Email, emails[0].clone());
+    let got = ex.extract(&part, &first, as_of, &mut Discard).await.unwrap();
+    println!("{}: {} rows, {} look-ups, at most {} key values held", emails[0], got.rows(), got.queries, got.keys_held);
     println!("peak RSS: {} MiB", peak_rss_kib() / 1024);
 }

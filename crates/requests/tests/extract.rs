@@ -254,14 +254,19 @@ async fn alice(url: String) {
     let count = |c: &Collect| c.rows.iter().map(|(t, r)| (t.clone(), r.len())).collect::<Vec<_>>();
     assert_eq!(count(&by_id), count(&by_email));
 
-    // a person with no records: an honest empty answer
+    // a person with no records: an honest empty answer (the identity, shown in the
+    // report, is escaped like everything else)
     let dir = tmp.path().join("nobody");
-    let manifest = response::write_package(&mut ex, &gdpr, &access, &email("nobody@example.com"), as_of(), &dir).await.unwrap();
+    let nobody = email("<script>alert(1)</script>@example.com");
+    let manifest = response::write_package(&mut ex, &gdpr, &access, &nobody, as_of(), &dir).await.unwrap();
     assert!(manifest.empty);
     assert!(manifest.statement.starts_with("We found no personal data about you"), "{}", manifest.statement);
     assert!(manifest.tables.iter().all(|t| t.rows == 0 && t.jsonl.is_none()));
+    assert_eq!(manifest.tables.len(), 13);
     assert!(!dir.join("data").exists());
-    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("We found no personal data about you"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("We found no personal data about you"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com") && !html.contains("<script>"));
     // an account and nothing else
     let mut sink = Collect::default();
     ex.extract(&access, &email("erin@example.com"), as_of(), &mut sink).await.unwrap();
