@@ -5,11 +5,12 @@
 # of 2 lines with their invoices, a review, a ticket with a staff note, 4 sign-ins, a
 # marketing consent, a recommendation score, a message to another customer): 1,000,000
 # customers make 24,000,000 rows. Then PEOPLE customers spread over the shop are
-# answered one after another (median and 90th percentile time, peak RSS), and, with
+# answered one after another, each package written to disk (median and 90th percentile
+# time, packages a minute, peak RSS), and, with
 # HEAVY=N, one customer given N more sign-ins is answered alone (time and peak RSS: the
 # memory of a person with many rows).
 #
-# Usage: bench/requests.sh [CUSTOMERS] [PEOPLE]   (defaults 10000 and 50)
+# Usage: bench/requests.sh [CUSTOMERS] [PEOPLE]   (defaults 10000 and 1000)
 #   HEAVY=1000000          also a person with a million sign-ins
 #   FERRY_TEST_POSTGRES    the server (default postgres://postgres@127.0.0.1:5432/test);
 #                          the bench makes its own database ferry_bench_requests and drops it
@@ -17,7 +18,7 @@
 #   SKIP_BUILD=1           use the example already built
 set -euo pipefail
 CUSTOMERS=${1:-10000}
-PEOPLE=${2:-50}
+PEOPLE=${2:-1000}
 HEAVY=${HEAVY:-0}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=${FERRY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}

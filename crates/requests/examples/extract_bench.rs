@@ -51,6 +51,7 @@ async fn main() {
     };
     let mut times = Vec::new();
     let mut rows = Vec::new();
+    let batch = Instant::now();
     for (i, email) in emails.iter().enumerate() {
         let dir = tmp.path().join(format!("p{i}"));
         let t = Instant::now();
@@ -61,6 +62,7 @@ async fn main() {
         rows.push(manifest.tables.iter().map(|t| t.rows).sum::<u64>());
         std::fs::remove_dir_all(&dir).ok();
     }
+    let total = batch.elapsed().as_secs_f64();
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let pct = |p: f64| sorted[((sorted.len() as f64 - 1.0) * p).round() as usize];
@@ -76,6 +78,7 @@ async fn main() {
         pct(0.9),
         pct(1.0)
     );
+    println!("one after another: {} packages in {total:.2} s, {:.0} a minute", times.len(), times.len() as f64 * 60.0 / total);
     let first = Identity::new(IdentityKind::Email, emails[0].clone());
     let got = ex.extract(&part, &first, as_of, &mut Discard).await.unwrap();
     println!("{}: {} rows, {} look-ups, at most {} key values held", emails[0], got.rows(), got.queries, got.keys_held);

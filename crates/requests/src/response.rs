@@ -100,7 +100,7 @@ pub struct FileEntry {
 }
 
 /// Extracts the person's rows for `part` and writes the package into `dir` (created;
-/// it must not exist). Returns the manifest written.
+/// it must not exist). Returns the manifest written. On an error the folder is removed.
 pub async fn write_package(
     extractor: &mut Extractor,
     regime: &Regime,
@@ -112,8 +112,15 @@ pub async fn write_package(
     let io_err = |e: io::Error| ExtractError::Sink(format!("writing the package in {}: {e}", dir.display()));
     std::fs::create_dir(dir).map_err(io_err)?;
     let mut writer = Writer { dir: dir.to_path_buf(), open: BTreeMap::new(), names: BTreeMap::new(), report: part.part == Part::Access };
-    let extracted = extractor.extract(part, identity, as_of, &mut writer).await?;
-    writer.finish(extractor.map(), regime, part, identity, as_of, &extracted).map_err(io_err)
+    let outcome = match extractor.extract(part, identity, as_of, &mut writer).await {
+        Ok(extracted) => writer.finish(extractor.map(), regime, part, identity, as_of, &extracted).map_err(io_err),
+        Err(e) => Err(e),
+    };
+    if outcome.is_err() {
+        // the folder is ours (made above): a half-written answer is a person's data left about
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    outcome
 }
 
 /// A writer that hashes what passes through it.

@@ -318,6 +318,12 @@ async fn small_chunks_give_the_same_rows_and_the_key_bound_stops_a_runaway() {
         let err = ex.extract(&access, &email("alice@example.com"), as_of(), &mut Collect::default()).await.unwrap_err();
         assert!(matches!(err, ExtractError::TooManyKeys { .. }), "{err}");
         assert!(err.to_string().contains("more than 5 key values"), "{err}");
+        // a package that fails half-way is not left on disk
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("failed");
+        let gdpr = Regime::builtin("gdpr").unwrap();
+        assert!(response::write_package(&mut ex, &gdpr, &access, &email("alice@example.com"), as_of(), &dir).await.is_err());
+        assert!(!dir.exists());
     })
     .await;
 }
