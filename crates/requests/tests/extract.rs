@@ -480,3 +480,107 @@ async fn a_sealed_package_opens_with_the_passphrase_or_the_key_and_holds_the_fil
     })
     .await;
 }
+
+const TWO_DATABASES: &str = r#"
+[[database]]
+name = "shop"
+url = "sqlite:unused"
+
+[[database.table]]
+name = "customers"
+identity = { email = "email", customer_id = "id" }
+[[database.table.column]]
+name = "email"
+origin = "provided"
+basis = "contract"
+
+[[database.table]]
+name = "orders"
+links = { customer_id = "customers.id" }
+[[database.table.column]]
+name = "id"
+origin = "observed"
+basis = "contract"
+
+[[database.table]]
+name = "newsletter"
+identity = { email = "address" }
+[[database.table.column]]
+name = "address"
+origin = "provided"
+basis = "consent"
+
+# the call centre's database knows customers only by their number
+[[database]]
+name = "crm"
+url = "sqlite:unused"
+
+[[database.table]]
+name = "calls"
+identity = { customer_id = "customer_number" }
+[[database.table.column]]
+name = "id"
+origin = "observed"
+basis = "contract"
+[[database.table.column]]
+name = "summary"
+origin = "observed"
+basis = "contract"
+"#;
+
+#[tokio::test]
+async fn an_identity_found_in_one_database_finds_the_person_in_another() {
+    use sqlx::{Connection, Executor};
+    let dir = tempfile::tempdir().unwrap();
+    let shop_url = format!("sqlite:{}", dir.path().join("shop.db").display());
+    let crm_url = format!("sqlite:{}", dir.path().join("crm.db").display());
+    for (url, statements) in [
+        (
+            &shop_url,
+            vec![
+                "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL)",
+                "CREATE UNIQUE INDEX customers_email ON customers (email)",
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL)",
+                "CREATE INDEX orders_customer ON orders (customer_id)",
+                "CREATE TABLE newsletter (address TEXT PRIMARY KEY)",
+                "INSERT INTO customers VALUES (7, 'kim@example.com'), (8, 'lee@example.com')",
+                "INSERT INTO orders VALUES (1, 7), (2, 8), (3, 7)",
+                "INSERT INTO newsletter VALUES ('kim@example.com')",
+            ],
+        ),
+        (
+            &crm_url,
+            vec![
+                "CREATE TABLE calls (id INTEGER PRIMARY KEY, customer_number INTEGER NOT NULL, summary TEXT)",
+                "CREATE INDEX calls_customer ON calls (customer_number)",
+                "INSERT INTO calls VALUES (1, 7, 'Asked about a refund'), (2, 8, 'Changed address'), (3, 7, 'Thanked us')",
+            ],
+        ),
+    ] {
+        let opts = url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().create_if_missing(true);
+        let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+        for s in statements {
+            c.execute(s).await.unwrap();
+        }
+        c.close().await.unwrap();
+    }
+    let mut m = map::parse(TWO_DATABASES).unwrap();
+    m.databases[0].url = shop_url;
+    m.databases[1].url = crm_url;
+    assert_eq!(map::validate(&m), Vec::new());
+    let p = scope(&m, &Regime::builtin("gdpr").unwrap(), RequestKind::Portability).unwrap().part(Part::Portability).unwrap().clone();
+    let mut ex = Extractor::open(&m).await.unwrap();
+    let mut sink = Collect::default();
+    let got = ex.extract(&p, &email("kim@example.com"), as_of(), &mut sink).await.unwrap();
+    let summaries: Vec<&str> = sink.rows["calls"].iter().map(|r| r["summary"].as_str().unwrap()).collect();
+    assert_eq!(summaries.len(), 2);
+    assert!(summaries.contains(&"Asked about a refund") && summaries.contains(&"Thanked us"));
+    assert_eq!(sink.rows["orders"].len(), 2);
+    assert_eq!(sink.rows["newsletter"].len(), 1);
+    assert_eq!(sink.rows["customers"].len(), 1);
+    assert_eq!(got.rows(), 6);
+    assert_eq!(
+        got.tables.iter().map(|(t, _)| format!("{}.{}", t.database, t.table)).collect::<Vec<_>>(),
+        ["shop.customers", "shop.orders", "shop.newsletter", "crm.calls"]
+    );
+}
