@@ -3,16 +3,19 @@
 //! [`map`] of its databases and its [`check`] against them; [`regime`]s as data and the
 //! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
 //! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
-//! the [`store`] that keeps requests and log.
+//! the [`store`] that keeps requests and log; [`extract`]ion of a person's rows and the
+//! [`response`] package they are delivered in.
 
 pub mod audit;
 pub mod check;
 pub mod deadline;
+pub mod extract;
 pub mod kind;
 pub mod lifecycle;
 pub mod mailer;
 pub mod map;
 pub mod regime;
+pub mod response;
 pub mod scope;
 pub mod store;
 pub mod supplementary;
