@@ -281,6 +281,19 @@ python3 "$(dirname "$0")/../examples/remote-service/ferry_service.py" --data "$d
 echo $! > "$dir/remote.pid"
 wait_port "$remote_port" "the reference service"
 
+# --- an SMTP server for identity verification codes (aiosmtpd from PyPI, in the venv under
+# target/), delivering every message into a maildir the tests read
+venv="$(dirname "$0")/../target/venv"
+if [ ! -x "$venv/bin/aiosmtpd" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r "$(dirname "$0")/smtp/requirements.txt"
+fi
+smtp_port=$(free_port)
+mkdir -p "$dir/smtp-maildir/tmp" "$dir/smtp-maildir/new" "$dir/smtp-maildir/cur"
+"$venv/bin/aiosmtpd" -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$dir/smtp-maildir" > "$dir/smtp.log" 2>&1 &
+echo $! > "$dir/smtp.pid"
+wait_port "$smtp_port" "the SMTP server"
+
 # --- PostgreSQL
 pg_ok() { PGCONNECT_TIMEOUT=3 psql -w -X -q -h 127.0.0.1 -p "$1" -U postgres -d postgres "${@:2}" 2>/dev/null; }
 if [ "${FERRY_SERVERS_PRIVATE_POSTGRES:-0}" != 1 ] && command -v psql >/dev/null && pg_ok 5432 -Atc 'SELECT 1' >/dev/null; then
@@ -366,5 +379,7 @@ FERRY_TEST_OAUTH=http://127.0.0.1:$oauth_port
 FERRY_TEST_MARIADB=mysql://root@127.0.0.1:$my_port/ferry_test
 FERRY_TEST_REMOTE=127.0.0.1:$remote_port
 FERRY_TEST_REMOTE_TOKEN=ferry-remote-token
+FERRY_TEST_SMTP=smtp://127.0.0.1:$smtp_port
+FERRY_TEST_SMTP_MAILDIR=$dir/smtp-maildir
 ENV
 echo "$dir"

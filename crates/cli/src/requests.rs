@@ -48,13 +48,32 @@ pub enum RequestsCommand {
     },
     /// A request and its history
     Show { id: String },
-    /// Start checking who the person is, or record that their identity is confirmed
+    /// Start checking who the person is, or record that their identity is confirmed: by
+    /// staff (`--how`), or by a one-time code sent by email (`--send-code`, then `--code`)
     Verify {
         id: String,
         /// How it was confirmed ("signed in to the account", "ID card seen at the desk");
-        /// without it, the request only starts verifying
-        #[arg(long)]
+        /// without it (and without a code), the request only starts verifying
+        #[arg(long, conflicts_with_all = ["send_code", "code"])]
         how: Option<String>,
+        /// Send a one-time code to the person's address (the request's email identity, or --to)
+        #[arg(long, conflicts_with = "code")]
+        send_code: bool,
+        /// The code the person gave back
+        #[arg(long)]
+        code: Option<String>,
+        /// Where the code goes when the request names the person otherwise
+        #[arg(long, value_name = "ADDRESS")]
+        to: Option<String>,
+        /// The company's SMTP server (docs/requests.md)
+        #[arg(long, env = "FERRY_SMTP_URL", value_name = "URL")]
+        smtp: Option<String>,
+        /// The sender of the code
+        #[arg(long, env = "FERRY_SMTP_FROM", value_name = "ADDRESS")]
+        from: Option<String>,
+        /// The company's name, in the message
+        #[arg(long, env = "FERRY_COMPANY", default_value = "us")]
+        company: String,
         /// The day it was confirmed [default: today]
         #[arg(long, value_name = "YYYY-MM-DD")]
         on: Option<NaiveDate>,
@@ -72,6 +91,29 @@ pub enum RequestsCommand {
         days: Option<u32>,
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        by: Actor,
+    },
+    /// Draw up the answer from the company's databases (one package per part of the
+    /// request), sealed with age if asked; the request is then ready for review
+    Answer {
+        id: String,
+        /// The dataset map (docs/dataset-map.md)
+        #[arg(long)]
+        map: PathBuf,
+        /// Folder to write the packages into (made; it must not exist)
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Seal each package for the person with a passphrase read from this file (given
+        /// to them through another channel)
+        #[arg(long, value_name = "FILE", conflicts_with = "recipient")]
+        passphrase_file: Option<PathBuf>,
+        /// Seal each package for the person's age public key (age1...)
+        #[arg(long, value_name = "AGE_KEY")]
+        recipient: Vec<String>,
+        /// The day the answer is drawn up as of [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
         #[command(flatten)]
         by: Actor,
     },
@@ -227,13 +269,22 @@ pub async fn run(cli: &Cli, data_dir: &Path, what: &RequestsCommand) -> Result<u
             let history = store.history(id).await.map_err(|e| anyhow!("{e}"))?;
             print_request(cli, &request, &regime(data_dir, &request.regime)?, Some(&history))?;
         }
-        RequestsCommand::Verify { id, how, on, by } => {
-            // confirmed (signed in, seen at the desk, a code answered): on to the work
+        RequestsCommand::Verify { id, how, on, by, send_code, code, to, smtp, from, company } => {
+            if *send_code {
+                return send(cli, data_dir, &store, id, to.as_deref(), smtp.as_deref(), from.as_deref(), company, by).await;
+            }
+            if let Some(code) = code {
+                return answer_code(cli, data_dir, &store, id, code, by).await;
+            }
+            // confirmed (signed in, seen at the desk): on to the work
             step(cli, data_dir, &store, id, by, |r, _| match how {
                 Some(how) => r.identity_confirmed(how, on.unwrap_or_else(today)),
                 None => r.verify_identity(),
             })
             .await?
+        }
+        RequestsCommand::Answer { id, map, output, passphrase_file, recipient, as_of, by } => {
+            return answer(cli, data_dir, &store, id, map, output, passphrase_file.as_deref(), recipient, *as_of, by).await;
         }
         RequestsCommand::Extend { id, months, days, reason, by } => {
             let by_period = match (months, days) {
@@ -263,6 +314,178 @@ pub async fn run(cli: &Cli, data_dir: &Path, what: &RequestsCommand) -> Result<u
         RequestsCommand::Withdraw { id, by } => step(cli, data_dir, &store, id, by, |r, _| r.withdraw(today())).await?,
         RequestsCommand::Audit { head } => return audit(cli, &store, head.as_deref()).await,
         RequestsCommand::CheckMap { .. } => unreachable!("handled above"),
+    }
+    Ok(crate::commands::EXIT_OK)
+}
+
+/// Sends a one-time code to the person and starts verifying (audited: to where, not the code).
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    cli: &Cli,
+    data_dir: &Path,
+    store: &SqliteRequests,
+    id: &str,
+    to: Option<&str>,
+    smtp: Option<&str>,
+    from: Option<&str>,
+    company: &str,
+    by: &Actor,
+) -> Result<u8> {
+    let mut request = find(store, id).await?;
+    let regime = regime(data_dir, &request.regime)?;
+    let address = match (to, request.identity.kind) {
+        (Some(a), _) => a.trim().to_owned(),
+        (None, IdentityKind::Email) => request.identity.value.clone(),
+        (None, kind) => {
+            return Err(usage(format!("the request names the person by {}: give the address on file with --to", kind.as_str())));
+        }
+    };
+    let smtp = smtp.ok_or_else(|| usage("the SMTP server: --smtp URL or FERRY_SMTP_URL"))?;
+    let from = from.ok_or_else(|| usage("the sender: --from ADDRESS or FERRY_SMTP_FROM"))?;
+    if !matches!(request.state, ferry_requests::lifecycle::State::Received | ferry_requests::lifecycle::State::VerifyingIdentity) {
+        return Err(usage(format!("request {} is {}: its identity is no longer being verified", request.id, request.state)));
+    }
+    let now = Utc::now();
+    let issued = ferry_requests::verification::issue(&request.id, &address, now);
+    let (subject, body) = ferry_requests::verification::message(&request.id, &issued.code, company, issued.record.expires_at);
+    ferry_requests::mailer::send(smtp, from, &address, &subject, &body).await.map_err(|e| anyhow!("the code was not sent: {e}"))?;
+    store.put_code(&issued.record).await.map_err(|e| anyhow!("{e}"))?;
+    if request.state == ferry_requests::lifecycle::State::Received {
+        let t = request.verify_identity().map_err(|e| usage(e.to_string()))?;
+        store.record(&request, &t, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+    }
+    store.note(&request, "code_sent", Some(&format!("to {address}")), &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+    if !cli.json {
+        eprintln!("A code was sent to {} (good until {} UTC).", safe(&address), issued.record.expires_at.format("%H:%M"));
+    }
+    print_request(cli, &request, &regime, None)?;
+    Ok(crate::commands::EXIT_OK)
+}
+
+/// Checks the code the person gave back: the identity is confirmed, or the answer is
+/// refused (wrong, expired, or too many wrong answers), each audited.
+async fn answer_code(cli: &Cli, data_dir: &Path, store: &SqliteRequests, id: &str, code: &str, by: &Actor) -> Result<u8> {
+    use ferry_requests::verification::{Check, check};
+    let mut request = find(store, id).await?;
+    let regime = regime(data_dir, &request.regime)?;
+    let rec = store
+        .answer_code(id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| usage(format!("no code was sent for request {id}: --send-code first")))?;
+    let now = Utc::now();
+    let outcome = check(&rec, code, now);
+    let refused = |why: String| usage(why);
+    match outcome {
+        Check::Confirmed => {
+            let t = request
+                .identity_confirmed(&format!("replied to a code sent to {}", rec.sent_to), now.date_naive())
+                .map_err(|e| usage(e.to_string()))?;
+            store.record(&request, &t, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+            store.drop_code(id).await.map_err(|e| anyhow!("{e}"))?;
+            print_request(cli, &request, &regime, None)?;
+            Ok(crate::commands::EXIT_OK)
+        }
+        Check::Wrong { left } => {
+            store.note(&request, "code_wrong", Some(&format!("{left} tries left")), &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+            Err(refused(format!("that is not the code sent to {}: {left} tries left", safe(&rec.sent_to))))
+        }
+        Check::Expired => {
+            store.note(&request, "code_expired", None, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+            Err(refused("the code has expired: send a new one (--send-code)".into()))
+        }
+        Check::Spent => {
+            store.note(&request, "code_spent", None, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+            Err(refused("too many wrong answers: the code is spent; send a new one (--send-code)".into()))
+        }
+    }
+}
+
+/// Draws up the answer: a package per part of the request, from the company's databases.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    cli: &Cli,
+    data_dir: &Path,
+    store: &SqliteRequests,
+    id: &str,
+    map_path: &Path,
+    output: &Path,
+    passphrase_file: Option<&Path>,
+    recipients: &[String],
+    as_of: Option<NaiveDate>,
+    by: &Actor,
+) -> Result<u8> {
+    use ferry_requests::extract::{Extractor, Identity as Who};
+    use ferry_requests::response::{Encryption, seal, write_package};
+    let mut request = find(store, id).await?;
+    let regime = regime(data_dir, &request.regime)?;
+    if request.identity.verified.is_none() {
+        return Err(usage(format!("request {id}: the person's identity is not verified yet (ferry requests verify)")));
+    }
+    let map = ferry_requests::map::load(map_path).map_err(|e| usage(format!("{}: {e}", map_path.display())))?;
+    let encryption = match (passphrase_file, recipients.is_empty()) {
+        (Some(f), _) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let pass = text.trim_end_matches(['\r', '\n']).to_owned();
+            if pass.chars().count() < 12 {
+                return Err(usage("the passphrase is shorter than 12 characters"));
+            }
+            Some(Encryption::Passphrase(pass.into()))
+        }
+        (None, false) => Some(Encryption::Recipients(
+            recipients
+                .iter()
+                .map(|r| r.parse::<age::x25519::Recipient>().map_err(|e| usage(format!("--recipient {r}: {e}"))))
+                .collect::<Result<_>>()?,
+        )),
+        (None, true) => None,
+    };
+    let scope = ferry_requests::scope::scope(&map, &regime, request.kind).map_err(|e| anyhow!("{e}"))?;
+    std::fs::create_dir(output).map_err(|e| usage(format!("{}: {e} (the folder must not exist)", output.display())))?;
+    let mut extractor = Extractor::open(&map).await.map_err(|e| anyhow!("{e}"))?;
+    let who = Who::new(request.identity.kind, request.identity.value.clone());
+    let as_of = as_of.unwrap_or_else(today);
+    let mut made = Vec::new();
+    for part in request.kind.parts() {
+        let part_scope = scope.part(*part).ok_or_else(|| anyhow!("the regime {} has no {} right", regime.id, part.as_str()))?;
+        let dir = output.join(part.as_str());
+        let manifest = write_package(&mut extractor, &regime, part_scope, &who, as_of, &dir).await.map_err(|e| anyhow!("{e}"))?;
+        let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+        let file = match &encryption {
+            Some(e) => {
+                let sealed = output.join(format!("{}-{}.zip.age", request.id, part.as_str()));
+                seal(&dir, &manifest, &sealed, e).map_err(|e| anyhow!("{e}"))?;
+                // the plain folder is ferry's own, made above: only the sealed copy stays
+                std::fs::remove_dir_all(&dir)?;
+                sealed
+            }
+            None => dir,
+        };
+        made.push(json!({"part": part.as_str(), "path": file, "rows": rows, "tables": manifest.tables.len(),
+            "empty": manifest.empty, "left_out": manifest.left_out.len(), "withheld": manifest.withheld.len()}));
+    }
+    let now = Utc::now();
+    let t = request.ready_for_review().map_err(|e| usage(e.to_string()))?;
+    store.record(&request, &t, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+    let summary: Vec<String> = made.iter().map(|m| format!("{}: {} rows", m["part"].as_str().unwrap_or_default(), m["rows"])).collect();
+    store.note(&request, "answer_drawn_up", Some(&summary.join("; ")), &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+    if cli.json {
+        let mut v = view(&request, &regime);
+        v["packages"] = json!(made);
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_request(cli, &request, &regime, None)?;
+        for m in &made {
+            println!(
+                "  {:<12} {} rows in {} tables, {} columns left out, {} withheld: {}",
+                m["part"].as_str().unwrap_or_default(),
+                m["rows"],
+                m["tables"],
+                m["left_out"],
+                m["withheld"],
+                m["path"].as_str().unwrap_or_default()
+            );
+        }
     }
     Ok(crate::commands::EXIT_OK)
 }

@@ -152,3 +152,146 @@ fn a_companys_own_regime_is_a_file_kept_for_its_requests() {
     let id = r["id"].as_str().unwrap();
     assert_eq!(json(&data, &["verify", id, "--how", "signed in"])["regime"], "swiss-fadp");
 }
+
+/// The code in the message the SMTP server delivered to `to` last (aiosmtpd's maildir).
+fn code_sent_to(maildir: &Path, to: &str) -> String {
+    let mut found = None;
+    for sub in ["new", "cur"] {
+        for e in std::fs::read_dir(maildir.join(sub)).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            if text.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))) {
+                let modified = e.metadata().unwrap().modified().unwrap();
+                let code = text.lines().map(str::trim).find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned);
+                if found.as_ref().is_none_or(|(t, _)| modified >= *t) {
+                    found = code.map(|c| (modified, c));
+                }
+            }
+        }
+    }
+    found.unwrap_or_else(|| panic!("no code for {to} in {}", maildir.display())).1
+}
+
+/// A one-time code by email, through a real SMTP server (scripts/servers.sh starts
+/// aiosmtpd, which delivers into a maildir): a wrong answer counts, the right one confirms
+/// the identity; five wrong answers spend a code, even for the right one after.
+#[test]
+fn the_identity_is_verified_by_a_code_sent_through_a_real_smtp_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let smtp = server_env("FERRY_TEST_SMTP");
+    let maildir = std::path::PathBuf::from(server_env("FERRY_TEST_SMTP_MAILDIR"));
+    let to = format!("fay.{}@example.org", std::process::id());
+    let r = json(data, &["new", "--email", &to]);
+    let id = r["id"].as_str().unwrap().to_owned();
+    let send = ["verify", &id, "--send-code", "--smtp", &smtp, "--from", "privacy@shop.example", "--company", "Example Shop"];
+    assert_eq!(json(data, &send)["state"], "verifying_identity");
+    let code = code_sent_to(&maildir, &to);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let o = ferry(data, &["requests", "verify", &id, "--code", wrong]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("4 tries left"), "{}", text(&o));
+    let r = json(data, &["verify", &id, "--code", &code]);
+    assert_eq!(r["state"], "in_progress", "{r}");
+    assert!(r["identity"]["verified"]["how"].as_str().unwrap().contains(&format!("replied to a code sent to {to}")), "{r}");
+    let o = ferry(data, &["requests", "verify", &id, "--code", &code]);
+    assert_eq!(o.status.code(), Some(2), "a code is used once: {}", text(&o));
+    let actions: Vec<String> =
+        json(data, &["show", &id])["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(actions, ["received", "received→verifying_identity", "code_sent", "code_wrong", "verifying_identity→in_progress"]);
+
+    // five wrong answers spend a code
+    let to2 = format!("gus.{}@example.org", std::process::id());
+    let id2 = json(data, &["new", "--email", &to2])["id"].as_str().unwrap().to_owned();
+    json(data, &["verify", &id2, "--send-code", "--smtp", &smtp, "--from", "privacy@shop.example"]);
+    let code2 = code_sent_to(&maildir, &to2);
+    let wrong2 = if code2 == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(ferry(data, &["requests", "verify", &id2, "--code", wrong2]).status.code(), Some(2));
+    }
+    let o = ferry(data, &["requests", "verify", &id2, "--code", &code2]);
+    assert!(text(&o).contains("the code is spent"), "{}", text(&o));
+    // a new code works again
+    json(data, &["verify", &id2, "--send-code", "--smtp", &smtp, "--from", "privacy@shop.example"]);
+    let code3 = code_sent_to(&maildir, &to2);
+    assert_eq!(json(data, &["verify", &id2, "--code", &code3])["state"], "in_progress");
+    assert_eq!(ferry(data, &["requests", "audit"]).status.code(), Some(0), "every step audited, the chain intact");
+    // the code is not kept anywhere in ferry's data
+    let db = std::fs::read(data.join("requests.db")).unwrap();
+    assert!(!db.windows(6).any(|w| w == code3.as_bytes()), "the code itself is never stored");
+}
+
+/// The sample shop (examples/requests/shop/) in SQLite, loaded with Python's sqlite3.
+fn shop(dir: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/requests/shop");
+    let db = dir.join("shop.db");
+    let o = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.executescript(open(sys.argv[3]).read()); c.commit()"])
+        .arg(&db)
+        .arg(root.join("schema.sqlite.sql"))
+        .arg(root.join("seed.sql"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    format!("sqlite:{}", db.display())
+}
+
+#[test]
+fn the_answer_is_drawn_up_from_the_shops_database_and_sealed_for_the_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = shop(dir.path());
+    let map = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/requests/shop/map.toml");
+    let id = json(&data, &["new", "--email", "alice@example.com", "--kind", "both"])["id"].as_str().unwrap().to_owned();
+    let out = dir.path().join("answer");
+    let answer = |extra: &[&str]| {
+        let mut args = vec!["--json", "requests", "answer", &id, "--map", map.to_str().unwrap(), "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        std::process::Command::new(ferry_bin()).arg("--data-dir").arg(&data).args(&args).env("SHOP_DATABASE_URL", &url).output().unwrap()
+    };
+    let o = answer(&[]);
+    assert_eq!(o.status.code(), Some(2), "not before the identity is verified: {}", text(&o));
+    assert!(text(&o).contains("not verified yet"), "{}", text(&o));
+    json(&data, &["verify", &id, "--how", "signed in to the account"]);
+    let o = answer(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["state"], "ready_for_review", "{r}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("portability/manifest.json")).unwrap()).unwrap();
+    let tables: Vec<&str> = manifest["tables"].as_array().unwrap().iter().map(|t| t["table"].as_str().unwrap()).collect();
+    assert!(tables.contains(&"orders") && !tables.contains(&"invoices"), "portability: no legal-obligation rows: {tables:?}");
+    assert!(out.join("access/report.html").is_file(), "an access answer has its readable report");
+    assert!(std::fs::read_to_string(out.join("access/manifest.json")).unwrap().contains("invoices"));
+    // again, sealed for the person: only ciphertext stays
+    let out2 = dir.path().join("sealed");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse battery staple\n").unwrap();
+    json(&data, &["review", &id, "--send-back", "seal it"]);
+    let o = std::process::Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "requests",
+            "answer",
+            &id,
+            "--map",
+            map.to_str().unwrap(),
+            "-o",
+            out2.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ])
+        .env("SHOP_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&out2).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, [format!("{id}-access.zip.age"), format!("{id}-portability.zip.age")]);
+    let sealed = std::fs::read(out2.join(format!("{id}-portability.zip.age"))).unwrap();
+    assert!(sealed.starts_with(b"age-encryption.org/v1"), "age's format");
+    assert!(!sealed.windows(17).any(|w| w == b"alice@example.com"), "no plain text of the answer");
+    // an output folder that exists is never written into
+    let o = answer(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
