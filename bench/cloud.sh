@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Contacts through the stand-ins for Google's People API and Microsoft Graph
-# (scripts/fakes/), with the providers' real page sizes (People: 1,000 a page, 200 a
+# (scripts/fakes/), with the providers' real page sizes (People: 500 a page of its 1,000, 200 a
 # batchCreateContacts; Graph: 200 a delta page) and their published limits where they have
 # one. No peer tool can run against them here (Data Transfer Project's adapters need the
 # real services), so each figure stands alone: items a second, and ferry's peak RSS.
@@ -79,7 +79,7 @@ PY
 
 echo "== $N contacts"
 run "dir -> Google (People API, batches of 200)" transfer --from "dir:$work/src" --to "$(g alice)" --to-token-file "$work/alice.json"
-run "Google -> package (1,000 a page)" transfer --only contacts --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/out.zip"
+run "Google -> package (500 a page)" transfer --only contacts --from "$(g alice)" --from-token-file "$work/alice.json" --to "package:$work/out.zip"
 run "Google -> Google (another account)" transfer --only contacts --from "$(g alice)" --from-token-file "$work/alice.json" --to "$(g bob)" --to-token-file "$work/bob.json"
 run "Google -> Microsoft (Graph, one at a time x4)" transfer --only contacts --from "$(g alice)" --from-token-file "$work/alice.json" --to "$m" --to-token-file "$work/dave.json"
 run "Microsoft -> package (delta, 200 a page)" transfer --only contacts --from "$m" --from-token-file "$work/dave.json" --to "package:$work/out2.zip"

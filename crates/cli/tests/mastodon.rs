@@ -19,6 +19,29 @@ fn token_file(dir: &Path, stand: &Stand, token: &str, scope: &str) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// A Mastodon stand-in that registers apps and approves alice at once (alice follows one
+/// account), and a provider configuration for it (for `ferry connect` and `ferry serve`):
+/// the server, its origin, the configuration file.
+fn registering_server(dir: &Path) -> (Stand, String, std::path::PathBuf) {
+    let one = Stand::start("mastodon", dir, &["--domain", "one.example", "--auto-authorize", "alice"]);
+    let seed = serde_json::json!({"accounts": [{"username": "alice"}, {"username": "bob", "domain": "other.example", "known": true}],
+        "follows": [{"account": "alice", "target": "bob@other.example"}]});
+    one.call("POST", "/_fake/seed", &seed.to_string());
+    let origin = format!("http://127.0.0.1:{}", one.port);
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "insecure_http = true\nallow_private_network = true\n\n[providers.one]\ntitle = \"Mastodon at one.example\"\n\
+             connector = \"mastodon\"\naddress = \"mastodon://one.example?api={origin}\"\nissuer = \"{origin}\"\n\
+             client_id = \"registered-at-connection\"\napp_registration = \"{origin}/api/v1/apps\"\n\
+             [providers.one.scopes]\nread = [\"read\"]\nwrite = [\"write\", \"follow\"]\n"
+        ),
+    )
+    .unwrap();
+    (one, origin, config)
+}
+
 /// A 1x1 PNG, base64.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
@@ -161,22 +184,7 @@ fn a_mastodon_account_goes_to_a_package_and_its_follows_and_lists_into_another_s
 fn an_account_connected_through_an_app_registered_at_its_server_serves_a_transfer() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let one = Stand::start("mastodon", dir.path(), &["--domain", "one.example", "--auto-authorize", "alice"]);
-    let seed = serde_json::json!({"accounts": [{"username": "alice"}, {"username": "bob", "domain": "other.example", "known": true}],
-        "follows": [{"account": "alice", "target": "bob@other.example"}]});
-    one.call("POST", "/_fake/seed", &seed.to_string());
-    let origin = format!("http://127.0.0.1:{}", one.port);
-    let config = dir.path().join("providers.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "insecure_http = true\nallow_private_network = true\n\n[providers.one]\ntitle = \"Mastodon at one.example\"\n\
-             connector = \"mastodon\"\naddress = \"mastodon://one.example?api={origin}\"\nissuer = \"{origin}\"\n\
-             client_id = \"registered-at-connection\"\napp_registration = \"{origin}/api/v1/apps\"\n\
-             [providers.one.scopes]\nread = [\"read\"]\nwrite = [\"write\", \"follow\"]\n"
-        ),
-    )
-    .unwrap();
+    let (one, origin, config) = registering_server(dir.path());
     let data = dir.path().join("data");
     let mut child = Command::new(ferry_bin())
         .arg("--data-dir")
@@ -230,22 +238,7 @@ fn an_account_connected_through_an_app_registered_at_its_server_serves_a_transfe
 #[test]
 fn an_account_connected_in_the_web_app_registers_its_own_app_at_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let one = Stand::start("mastodon", dir.path(), &["--domain", "one.example", "--auto-authorize", "alice"]);
-    let seed = serde_json::json!({"accounts": [{"username": "alice"}, {"username": "bob", "domain": "other.example", "known": true}],
-        "follows": [{"account": "alice", "target": "bob@other.example"}]});
-    one.call("POST", "/_fake/seed", &seed.to_string());
-    let origin = format!("http://127.0.0.1:{}", one.port);
-    let config = dir.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "insecure_http = true\nallow_private_network = true\n\n[providers.one]\ntitle = \"Mastodon at one.example\"\n\
-             connector = \"mastodon\"\naddress = \"mastodon://one.example?api={origin}\"\nissuer = \"{origin}\"\n\
-             client_id = \"registered-at-connection\"\napp_registration = \"{origin}/api/v1/apps\"\n\
-             [providers.one.scopes]\nread = [\"read\"]\nwrite = [\"write\", \"follow\"]\n"
-        ),
-    )
-    .unwrap();
+    let (one, origin, config) = registering_server(dir.path());
     let data = dir.path().join("data");
     let serve = Serve::start(&data, &["--config", config.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
