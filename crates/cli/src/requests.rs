@@ -10,10 +10,9 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use ferry_requests::audit::Head;
-use ferry_requests::deadline::Period;
-use ferry_requests::lifecycle::{Identity, RefusalReason, Request, Transition};
+use ferry_requests::lifecycle::{Identity, Request, Transition};
 use ferry_requests::map::IdentityKind;
-use ferry_requests::store::SqliteRequests;
+use ferry_requests::register::{self, Register, RegisterError, today, view};
 use ferry_requests::{Regime, RequestKind};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -201,118 +200,75 @@ impl Who {
         .into_iter()
         .find_map(|(k, v)| v.as_ref().map(|v| (k, v.trim().to_owned())))
         .ok_or_else(|| usage("name the person: --email, --phone, --customer-id, --account-id or --username"))?;
-        if value.is_empty() || value.len() > 320 || value.chars().any(char::is_control) {
-            return Err(usage("the identity is empty, too long (320 characters at most), or holds control characters"));
-        }
-        if kind == IdentityKind::Email && !value.contains('@') {
-            return Err(usage(format!("`{value}` is not an email address")));
-        }
         Ok(Identity { kind, value, verified: None })
     }
 }
 
-/// Where a company's own regimes are kept: `DATA_DIR/regimes/ID.toml`.
-fn regimes_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("regimes")
-}
-
-fn regime(data_dir: &Path, id: &str) -> Result<Regime> {
-    if let Ok(r) = Regime::builtin(id) {
-        return Ok(r);
+/// A register error as the command line reports it: the asker's mistakes are usage errors.
+fn err(e: RegisterError) -> anyhow::Error {
+    match e {
+        RegisterError::Store(e) => anyhow!("{e}"),
+        other => usage(other.to_string()),
     }
-    let own = regimes_dir(data_dir).join(format!("{id}.toml"));
-    if id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') && own.is_file() {
-        return Regime::load(&own).map_err(|e| anyhow!("the regime {id}: {e}"));
-    }
-    let known: Vec<String> = Regime::builtins().into_iter().map(|r| r.id).collect();
-    Err(usage(format!("no regime `{id}`: built in are {}; add another with --regime-file", known.join(", "))))
-}
-
-async fn open(data_dir: &Path) -> Result<SqliteRequests> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("making {}", data_dir.display()))?;
-    SqliteRequests::open(&data_dir.join("requests.db")).await.map_err(|e| anyhow!("{e}"))
-}
-
-fn new_id() -> String {
-    format!("R-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 pub async fn run(cli: &Cli, data_dir: &Path, what: &RequestsCommand) -> Result<u8> {
     if let RequestsCommand::CheckMap { map } = what {
         return check_map(cli, map).await;
     }
-    let store = open(data_dir).await?;
+    let reg = Register::open(data_dir).await.map_err(err)?;
+    let store = &reg.store;
     match what {
         RequestsCommand::New { regime: id, regime_file, kind, who, received, by } => {
             let regime = match regime_file {
-                Some(f) => add_regime(data_dir, f)?,
-                None => regime(data_dir, id)?,
+                Some(f) => add_regime(&reg, f)?,
+                None => reg.regime(id).map_err(err)?,
             };
             let kind: RequestKind = kind.parse().map_err(|_| usage(format!("--kind `{kind}`: portability, access or both")))?;
-            let received = received.unwrap_or_else(today);
-            if received > today() {
-                return Err(usage(format!("--received {received} is in the future")));
-            }
-            let mut request = Request::new(new_id(), &regime, kind, received, who.identity()?);
-            let open_ones = store.requests().await.map_err(|e| anyhow!("{e}"))?;
-            request.duplicate_of = open_ones.iter().filter(|r| request.repeats(r)).min_by_key(|r| r.received).map(|r| r.id.clone());
-            store.create(&request, &by.name(), Utc::now()).await.map_err(|e| anyhow!("{e}"))?;
+            let request = reg.new_request(&regime, kind, who.identity()?, received.unwrap_or_else(today), &by.name()).await.map_err(err)?;
             print_request(cli, &request, &regime, None)?;
         }
-        RequestsCommand::List { all } => list(cli, data_dir, &store, *all).await?,
+        RequestsCommand::List { all } => list(cli, &reg, *all).await?,
         RequestsCommand::Show { id } => {
-            let request = find(&store, id).await?;
+            let request = reg.find(id).await.map_err(err)?;
             let history = store.history(id).await.map_err(|e| anyhow!("{e}"))?;
-            print_request(cli, &request, &regime(data_dir, &request.regime)?, Some(&history))?;
+            print_request(cli, &request, &reg.regime(&request.regime).map_err(err)?, Some(&history))?;
         }
         RequestsCommand::Verify { id, how, on, by, send_code, code, to, smtp, from, company } => {
             if *send_code {
-                return send(cli, data_dir, &store, id, to.as_deref(), smtp.as_deref(), from.as_deref(), company, by).await;
+                return send(cli, &reg, id, to.as_deref(), smtp.as_deref(), from.as_deref(), company, by).await;
             }
             if let Some(code) = code {
-                return answer_code(cli, data_dir, &store, id, code, by).await;
+                return answer_code(cli, &reg, id, code, by).await;
             }
             // confirmed (signed in, seen at the desk): on to the work
-            step(cli, data_dir, &store, id, by, |r, _| match how {
+            step(cli, &reg, id, by, |r, _| match how {
                 Some(how) => r.identity_confirmed(how, on.unwrap_or_else(today)),
                 None => r.verify_identity(),
             })
             .await?
         }
         RequestsCommand::Answer { id, map, output, passphrase_file, recipient, as_of, by } => {
-            return answer(cli, data_dir, &store, id, map, output, passphrase_file.as_deref(), recipient, *as_of, by).await;
+            return answer(cli, &reg, id, map, output, passphrase_file.as_deref(), recipient, *as_of, by).await;
         }
         RequestsCommand::Extend { id, months, days, reason, by } => {
-            let by_period = match (months, days) {
-                (Some(m), None) => Period::Months(*m),
-                (None, Some(d)) => Period::Days(*d),
-                _ => return Err(usage("extend by --months N or --days N")),
-            };
-            step(cli, data_dir, &store, id, by, |r, g| r.extend(g, by_period, reason, today())).await?
+            let by_period = register::period(*months, *days).map_err(err)?;
+            step(cli, &reg, id, by, |r, g| r.extend(g, by_period, reason, today())).await?
         }
         RequestsCommand::Review { id, send_back, by } => {
-            step(cli, data_dir, &store, id, by, |r, _| match send_back {
+            step(cli, &reg, id, by, |r, _| match send_back {
                 Some(why) => r.send_back(why),
                 None => r.ready_for_review(),
             })
             .await?
         }
-        RequestsCommand::Deliver { id, by } => step(cli, data_dir, &store, id, by, |r, _| r.deliver(today())).await?,
+        RequestsCommand::Deliver { id, by } => step(cli, &reg, id, by, |r, _| r.deliver(today())).await?,
         RequestsCommand::Refuse { id, reason, details, by } => {
-            let why: RefusalReason = serde_json::from_value(json!(reason)).map_err(|_| {
-                usage(format!(
-                    "--reason `{reason}`: one of not_in_scope, identity_not_verified, manifestly_unfounded, excessive, \
-                     rights_of_others, no_data_held, legal_exemption"
-                ))
-            })?;
-            step(cli, data_dir, &store, id, by, |r, g| r.refuse(g, why, details, today())).await?
+            let why = register::refusal_reason(reason).map_err(err)?;
+            step(cli, &reg, id, by, |r, g| r.refuse(g, why, details, today())).await?
         }
-        RequestsCommand::Withdraw { id, by } => step(cli, data_dir, &store, id, by, |r, _| r.withdraw(today())).await?,
-        RequestsCommand::Audit { head } => return audit(cli, &store, head.as_deref()).await,
+        RequestsCommand::Withdraw { id, by } => step(cli, &reg, id, by, |r, _| r.withdraw(today())).await?,
+        RequestsCommand::Audit { head } => return audit(cli, store, head.as_deref()).await,
         RequestsCommand::CheckMap { .. } => unreachable!("handled above"),
     }
     Ok(crate::commands::EXIT_OK)
@@ -322,8 +278,7 @@ pub async fn run(cli: &Cli, data_dir: &Path, what: &RequestsCommand) -> Result<u
 #[allow(clippy::too_many_arguments)]
 async fn send(
     cli: &Cli,
-    data_dir: &Path,
-    store: &SqliteRequests,
+    reg: &Register,
     id: &str,
     to: Option<&str>,
     smtp: Option<&str>,
@@ -331,8 +286,9 @@ async fn send(
     company: &str,
     by: &Actor,
 ) -> Result<u8> {
-    let mut request = find(store, id).await?;
-    let regime = regime(data_dir, &request.regime)?;
+    let store = &reg.store;
+    let mut request = reg.find(id).await.map_err(err)?;
+    let regime = reg.regime(&request.regime).map_err(err)?;
     let address = match (to, request.identity.kind) {
         (Some(a), _) => a.trim().to_owned(),
         (None, IdentityKind::Email) => request.identity.value.clone(),
@@ -342,7 +298,7 @@ async fn send(
     };
     let smtp = smtp.ok_or_else(|| usage("the SMTP server: --smtp URL or FERRY_SMTP_URL"))?;
     let from = from.ok_or_else(|| usage("the sender: --from ADDRESS or FERRY_SMTP_FROM"))?;
-    if !matches!(request.state, ferry_requests::lifecycle::State::Received | ferry_requests::lifecycle::State::VerifyingIdentity) {
+    if !register::verifying(&request) {
         return Err(usage(format!("request {} is {}: its identity is no longer being verified", request.id, request.state)));
     }
     let now = Utc::now();
@@ -364,10 +320,11 @@ async fn send(
 
 /// Checks the code the person gave back: the identity is confirmed, or the answer is
 /// refused (wrong, expired, or too many wrong answers), each audited.
-async fn answer_code(cli: &Cli, data_dir: &Path, store: &SqliteRequests, id: &str, code: &str, by: &Actor) -> Result<u8> {
+async fn answer_code(cli: &Cli, reg: &Register, id: &str, code: &str, by: &Actor) -> Result<u8> {
     use ferry_requests::verification::{Check, check};
-    let mut request = find(store, id).await?;
-    let regime = regime(data_dir, &request.regime)?;
+    let store = &reg.store;
+    let mut request = reg.find(id).await.map_err(err)?;
+    let regime = reg.regime(&request.regime).map_err(err)?;
     let rec = store
         .answer_code(id)
         .await
@@ -405,8 +362,7 @@ async fn answer_code(cli: &Cli, data_dir: &Path, store: &SqliteRequests, id: &st
 #[allow(clippy::too_many_arguments)]
 async fn answer(
     cli: &Cli,
-    data_dir: &Path,
-    store: &SqliteRequests,
+    reg: &Register,
     id: &str,
     map_path: &Path,
     output: &Path,
@@ -417,8 +373,9 @@ async fn answer(
 ) -> Result<u8> {
     use ferry_requests::extract::{Extractor, Identity as Who};
     use ferry_requests::response::{Encryption, seal, write_package};
-    let mut request = find(store, id).await?;
-    let regime = regime(data_dir, &request.regime)?;
+    let store = &reg.store;
+    let mut request = reg.find(id).await.map_err(err)?;
+    let regime = reg.regime(&request.regime).map_err(err)?;
     if request.identity.verified.is_none() {
         return Err(usage(format!("request {id}: the person's identity is not verified yet (ferry requests verify)")));
     }
@@ -491,13 +448,13 @@ async fn answer(
 }
 
 /// Checks a company's own regime file and keeps it for the request's later steps.
-fn add_regime(data_dir: &Path, file: &Path) -> Result<Regime> {
+fn add_regime(reg: &Register, file: &Path) -> Result<Regime> {
     let regime = Regime::load(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
     if Regime::builtin(&regime.id).is_ok() {
         return Err(usage(format!("the regime id `{}` is built in; give the company's own regime another id", regime.id)));
     }
-    let dir = regimes_dir(data_dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = reg.regimes_dir();
+    std::fs::create_dir_all(dir)?;
     let kept = dir.join(format!("{}.toml", regime.id));
     let text = std::fs::read(file)?;
     match std::fs::read(&kept) {
@@ -514,38 +471,16 @@ fn add_regime(data_dir: &Path, file: &Path) -> Result<Regime> {
     Ok(regime)
 }
 
-async fn find(store: &SqliteRequests, id: &str) -> Result<Request> {
-    store.request(id).await.map_err(|e| anyhow!("{e}"))?.ok_or_else(|| usage(format!("no request `{}`", safe(id))))
-}
-
-/// One step of a request's lifecycle, recorded with its audit entry.
+/// One step of a request's lifecycle, recorded with its audit entry, then shown.
 async fn step(
     cli: &Cli,
-    data_dir: &Path,
-    store: &SqliteRequests,
+    reg: &Register,
     id: &str,
     by: &Actor,
     go: impl FnOnce(&mut Request, &Regime) -> Result<Transition, ferry_requests::lifecycle::LifecycleError>,
 ) -> Result<()> {
-    let mut request = find(store, id).await?;
-    let regime = regime(data_dir, &request.regime)?;
-    let t = go(&mut request, &regime).map_err(|e| usage(e.to_string()))?;
-    store.record(&request, &t, &by.name(), Utc::now()).await.map_err(|e| anyhow!("{e}"))?;
+    let (request, regime) = reg.step(id, &by.name(), go).await.map_err(err)?;
     print_request(cli, &request, &regime, None)
-}
-
-fn view(request: &Request, regime: &Regime) -> serde_json::Value {
-    let mut v = serde_json::to_value(request).expect("a request serializes");
-    if let Ok(d) = request.deadline(regime) {
-        let open = !request.state.is_final();
-        v["deadline"] = json!({
-            "start": d.start, "due": d.due, "tell_by": d.tell_by,
-            "days_left": open.then(|| d.days_left(today())),
-            "at_risk": open && d.at_risk(today()),
-            "overdue": open && d.overdue(today()),
-        });
-    }
-    v
 }
 
 fn print_request(cli: &Cli, request: &Request, regime: &Regime, history: Option<&[ferry_requests::audit::Entry]>) -> Result<()> {
@@ -597,20 +532,10 @@ fn print_request(cli: &Cli, request: &Request, regime: &Regime, history: Option<
     Ok(())
 }
 
-async fn list(cli: &Cli, data_dir: &Path, store: &SqliteRequests, all: bool) -> Result<()> {
-    let mut rows = Vec::new();
-    for r in store.requests().await.map_err(|e| anyhow!("{e}"))? {
-        if !all && r.state.is_final() {
-            continue;
-        }
-        let g = regime(data_dir, &r.regime)?;
-        let v = view(&r, &g);
-        rows.push((r, v));
-    }
-    // the nearest deadline first; closed requests last
-    rows.sort_by_key(|(r, v)| (r.state.is_final(), v["deadline"]["due"].as_str().unwrap_or("9999").to_owned(), r.id.clone()));
+async fn list(cli: &Cli, reg: &Register, all: bool) -> Result<()> {
+    let rows = reg.list(all).await.map_err(err)?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&rows.iter().map(|(_, v)| v).collect::<Vec<_>>())?);
+        println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     if rows.is_empty() {
@@ -618,7 +543,7 @@ async fn list(cli: &Cli, data_dir: &Path, store: &SqliteRequests, all: bool) -> 
         return Ok(());
     }
     println!("{:<15} {:<8} {:<12} {:<19} {:<10} {:<10} {:>5}", "id", "regime", "kind", "state", "received", "due", "left");
-    for (r, v) in &rows {
+    for v in &rows {
         let d = &v["deadline"];
         let left = d["days_left"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "-".into());
         let flag = if d["overdue"] == true {
@@ -630,11 +555,11 @@ async fn list(cli: &Cli, data_dir: &Path, store: &SqliteRequests, all: bool) -> 
         };
         println!(
             "{:<15} {:<8} {:<12} {:<19} {:<10} {:<10} {:>5}{flag}",
-            r.id,
-            r.regime,
-            r.kind.as_str(),
-            r.state.as_str(),
-            r.received,
+            v["id"].as_str().unwrap_or_default(),
+            v["regime"].as_str().unwrap_or_default(),
+            v["kind"].as_str().unwrap_or_default(),
+            v["state"].as_str().unwrap_or_default(),
+            v["received"].as_str().unwrap_or_default(),
             d["due"].as_str().unwrap_or("-"),
             left
         );
@@ -642,7 +567,7 @@ async fn list(cli: &Cli, data_dir: &Path, store: &SqliteRequests, all: bool) -> 
     Ok(())
 }
 
-async fn audit(cli: &Cli, store: &SqliteRequests, head: Option<&str>) -> Result<u8> {
+async fn audit(cli: &Cli, store: &ferry_requests::store::SqliteRequests, head: Option<&str>) -> Result<u8> {
     let known = match head {
         Some(h) => {
             let (seq, hash) = h.split_once(':').ok_or_else(|| usage("--head SEQ:HASH"))?;

@@ -238,7 +238,7 @@ fn an_account_connected_through_an_app_registered_at_its_server_serves_a_transfe
 #[test]
 fn an_account_connected_in_the_web_app_registers_its_own_app_at_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let (one, origin, config) = registering_server(dir.path());
+    let (one, _, config) = registering_server(dir.path());
     let data = dir.path().join("data");
     let serve = Serve::start(&data, &["--config", config.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

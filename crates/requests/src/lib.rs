@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod mailer;
 pub mod map;
 pub mod regime;
+pub mod register;
 pub mod response;
 pub mod scope;
 pub mod store;
