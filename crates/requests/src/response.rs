@@ -64,8 +64,33 @@ pub struct Manifest {
     pub left_out: Vec<Omission>,
     /// Columns covered but withheld (their values are null), by reason.
     pub withheld: Vec<Omission>,
+    /// Rows staff withheld on review, each with its reason (not in the data files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows_withheld: Vec<RowWithheld>,
     /// Every other file of the package.
     pub files: Vec<FileEntry>,
+}
+
+/// A row withheld on review: which, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RowWithheld {
+    pub database: String,
+    pub table: String,
+    /// The row's [`row_id`].
+    pub row: String,
+    pub reason: String,
+}
+
+/// A row's id within a package: the first 16 hex digits of the SHA-256 of its database,
+/// table and JSON Lines line (without the line end). The same row drawn up again has
+/// the same id, so that a row withheld on review stays withheld.
+pub fn row_id(database: &str, table: &str, line: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [database, table, line] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 /// One table of the answer.
@@ -109,9 +134,34 @@ pub async fn write_package(
     as_of: NaiveDate,
     dir: &Path,
 ) -> Result<Manifest, ExtractError> {
+    write_package_withholding(extractor, regime, part, identity, as_of, dir, &[]).await
+}
+
+/// [`write_package`], leaving out the rows staff withheld on review (matched by
+/// [`row_id`]); the manifest lists each with its reason.
+pub async fn write_package_withholding(
+    extractor: &mut Extractor,
+    regime: &Regime,
+    part: &PartScope,
+    identity: &Identity,
+    as_of: NaiveDate,
+    dir: &Path,
+    withheld_rows: &[RowWithheld],
+) -> Result<Manifest, ExtractError> {
     let io_err = |e: io::Error| ExtractError::Sink(format!("writing the package in {}: {e}", dir.display()));
     std::fs::create_dir(dir).map_err(io_err)?;
-    let mut writer = Writer { dir: dir.to_path_buf(), open: BTreeMap::new(), names: BTreeMap::new(), report: part.part == Part::Access };
+    let mut withhold: BTreeMap<(String, String), BTreeMap<String, &RowWithheld>> = BTreeMap::new();
+    for w in withheld_rows {
+        withhold.entry((w.database.clone(), w.table.clone())).or_default().insert(w.row.clone(), w);
+    }
+    let mut writer = Writer {
+        dir: dir.to_path_buf(),
+        open: BTreeMap::new(),
+        names: BTreeMap::new(),
+        report: part.part == Part::Access,
+        withhold,
+        skipped: Vec::new(),
+    };
     let outcome = match extractor.extract(part, identity, as_of, &mut writer).await {
         Ok(extracted) => writer.finish(extractor.map(), regime, part, identity, as_of, &extracted).map_err(io_err),
         Err(e) => Err(e),
@@ -170,12 +220,16 @@ struct Open {
     shown: Vec<Vec<Value>>,
 }
 
-struct Writer {
+struct Writer<'a> {
     dir: PathBuf,
     open: BTreeMap<(String, String), Open>,
     /// File stems given out, to keep two tables from one file.
     names: BTreeMap<String, (String, String)>,
     report: bool,
+    /// Rows to leave out, by table and row id.
+    withhold: BTreeMap<(String, String), BTreeMap<String, &'a RowWithheld>>,
+    /// The rows left out so far.
+    skipped: Vec<RowWithheld>,
 }
 
 /// A name safe as one path component: letters, digits, `_`, `-` and `.`, not starting with a dot.
@@ -192,7 +246,7 @@ fn create(path: &Path) -> io::Result<Out> {
     Ok(Hashing::new(BufWriter::with_capacity(64 * 1024, File::options().write(true).create_new(true).open(path)?)))
 }
 
-impl Writer {
+impl Writer<'_> {
     fn stem(&mut self, database: &str, table: &str) -> String {
         let base = format!("{}/{}", safe(database), safe(table));
         let mut stem = base.clone();
@@ -219,7 +273,6 @@ impl Writer {
 
     fn write_row(&mut self, table: &TableOut, values: Vec<Value>) -> io::Result<()> {
         let report = self.report;
-        let open = self.open(table)?;
         let mut line = String::from("{");
         for (i, (c, v)) in table.columns.iter().zip(&values).enumerate() {
             if i > 0 {
@@ -229,7 +282,15 @@ impl Writer {
             line.push(':');
             line.push_str(&v.to_string());
         }
-        line.push_str("}\n");
+        line.push('}');
+        if let Some(rows) = self.withhold.get(&(table.database.clone(), table.table.clone()))
+            && let Some(w) = rows.get(&row_id(&table.database, &table.table, &line))
+        {
+            self.skipped.push((*w).clone());
+            return Ok(());
+        }
+        line.push('\n');
+        let open = self.open(table)?;
         open.jsonl.write_all(line.as_bytes())?;
         open.csv.write_record(values.iter().map(csv_cell)).map_err(io::Error::other)?;
         if report && open.shown.len() < REPORT_ROWS {
@@ -256,7 +317,7 @@ impl Writer {
                 database: out.database.clone(),
                 table: out.table.clone(),
                 description: table.and_then(|t| t.description.clone()),
-                rows: *rows,
+                rows: rows - self.skipped.iter().filter(|w| w.database == out.database && w.table == out.table).count() as u64,
                 fields: out.columns.iter().map(|c| c.name.clone()).collect(),
                 withheld: out.columns.iter().filter_map(|c| Some((c.name.clone(), c.withheld.clone()?))).collect(),
                 jsonl: None,
@@ -279,9 +340,9 @@ impl Writer {
             }
             tables.push(entry);
         }
-        let total = extracted.rows();
-        let empty = total == 0;
-        let statement = if empty {
+        let total: u64 = tables.iter().map(|t| t.rows).sum();
+        let empty = total == 0 && self.skipped.is_empty();
+        let mut statement = if total == 0 {
             format!(
                 "We found no personal data about you ({} {}) in the databases this answer covers{}.",
                 identity.kind,
@@ -292,6 +353,12 @@ impl Writer {
             let with_rows = tables.iter().filter(|t| t.rows > 0).count();
             format!("This package holds {total} record(s) about you from {with_rows} table(s).")
         };
+        if !self.skipped.is_empty() {
+            statement = format!(
+                "This package holds {total} record(s) about you; {} more were withheld, each for the reason the manifest gives.",
+                self.skipped.len()
+            );
+        }
         let mut manifest = Manifest {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -308,6 +375,7 @@ impl Writer {
             tables,
             left_out: part.left_out.clone(),
             withheld: part.withheld.clone(),
+            rows_withheld: std::mem::take(&mut self.skipped),
             files,
         };
         if self.report {
@@ -322,7 +390,7 @@ impl Writer {
     }
 }
 
-impl Sink for Writer {
+impl Sink for Writer<'_> {
     fn row(&mut self, table: &TableOut, values: Vec<Value>) -> Result<(), String> {
         self.write_row(table, values).map_err(|e| format!("writing the package in {}: {e}", self.dir.display()))
     }
@@ -536,6 +604,13 @@ fn report(map: &DatasetMap, regime: &Regime, m: &Manifest, info: &Information, s
                 h.push_str("</ul>\n");
             }
         }
+    }
+    if !m.rows_withheld.is_empty() {
+        h.push_str("<h2>Records withheld on review</h2>\n<ul>\n");
+        for w in &m.rows_withheld {
+            h.push_str(&format!("<li>A record of <code>{}</code>: {}</li>\n", escape(&w.table), escape(&w.reason)));
+        }
+        h.push_str("</ul>\n");
     }
     if let Some(r) = &info.rights {
         h.push_str(&format!("<h2>Your rights</h2>\n<p>{}</p>\n", escape(r)));
