@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod check;
 pub mod deadline;
+pub mod drp;
 pub mod extract;
 pub mod kind;
 pub mod lifecycle;
@@ -18,6 +19,7 @@ pub mod regime;
 pub mod register;
 pub mod response;
 pub mod scope;
+pub mod signing;
 pub mod store;
 pub mod supplementary;
 pub mod verification;
