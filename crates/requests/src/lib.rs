@@ -4,7 +4,8 @@
 //! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
 //! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
 //! the [`store`] that keeps requests and log; [`extract`]ion of a person's rows and the
-//! [`response`] package they are delivered in.
+//! [`response`] package they are delivered in. Requests from authorized agents under the
+//! Data Rights Protocol ([`drp`]); [`signing`] of direct transfers between ferries.
 
 pub mod audit;
 pub mod check;
