@@ -94,7 +94,11 @@ impl SigningKey {
             Ok(mut file) => {
                 let key = SigningKey::generate();
                 let text = format!("{}\n", STANDARD.encode(key.key.to_bytes()));
-                file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| err(format!("writing: {e}")))?;
+                if let Err(e) = file.write_all(text.as_bytes()).and_then(|()| file.sync_all()) {
+                    // no half-written key left to be loaded later
+                    let _ = std::fs::remove_file(&path);
+                    return Err(err(format!("writing: {e}")));
+                }
                 Ok(key)
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => SigningKey::load(&path),

@@ -55,6 +55,7 @@ pub struct DrpLink {
     pub agent_request_id: Option<String>,
     /// Where status changes are posted.
     pub status_callback: Option<String>,
+    /// Kept to the microsecond.
     pub created_at: DateTime<Utc>,
 }
 
