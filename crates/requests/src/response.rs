@@ -635,30 +635,74 @@ pub enum Encryption {
 /// and files, age-encrypted, at `out` (created; it must not exist). Only ciphertext
 /// reaches the disk. Returns the size written.
 pub fn seal(dir: &Path, manifest: &Manifest, out: &Path, encryption: &Encryption) -> Result<u64, ExtractError> {
+    let paths: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    pack(dir, &paths, out, Some(encryption))
+}
+
+/// [`seal`] for a package folder as it lies on disk (its `manifest.json` lists its
+/// files); with no encryption, a plain ZIP (for a transfer over an authenticated channel).
+pub fn seal_folder(dir: &Path, out: &Path, encryption: Option<&Encryption>) -> Result<u64, ExtractError> {
+    let err = |e: String| ExtractError::Sink(format!("the package in {}: {e}", dir.display()));
+    let text = std::fs::read(dir.join("manifest.json")).map_err(|e| err(format!("manifest.json: {e}")))?;
+    let manifest: Value = serde_json::from_slice(&text).map_err(|e| err(format!("manifest.json: {e}")))?;
+    let paths: Vec<String> = manifest["files"]
+        .as_array()
+        .ok_or_else(|| err("manifest.json lists no files".into()))?
+        .iter()
+        .filter_map(|f| f["path"].as_str().map(str::to_owned))
+        .collect();
+    for p in &paths {
+        // written by this module: relative, no way out of the folder
+        if p.starts_with('/') || p.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(err(format!("manifest.json names `{p}`, which is not a file of the package")));
+        }
+    }
+    pack(dir, &paths.iter().map(String::as_str).collect::<Vec<_>>(), out, encryption)
+}
+
+/// Writes the ZIP of `manifest.json` and `paths` of `dir` to `out`, age-encrypted when asked.
+fn pack(dir: &Path, paths: &[&str], out: &Path, encryption: Option<&Encryption>) -> Result<u64, ExtractError> {
     let err = |e: String| ExtractError::Sink(format!("sealing the package into {}: {e}", out.display()));
     let file = File::options().write(true).create_new(true).open(out).map_err(|e| err(e.to_string()))?;
     let counted = Hashing::new(BufWriter::new(file));
-    let encryptor = match encryption {
-        Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(p.clone()),
-        Encryption::Recipients(r) => {
-            age::Encryptor::with_recipients(r.iter().map(|r| r as &dyn age::Recipient)).map_err(|e| err(e.to_string()))?
-        }
-    };
-    let age_out = encryptor.wrap_output(counted).map_err(|e| err(e.to_string()))?;
-    let mut zip = zip::ZipWriter::new_stream(age_out);
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(1))
         .large_file(true)
         .unix_permissions(0o644);
-    let paths = std::iter::once("manifest.json").chain(manifest.files.iter().map(|f| f.path.as_str()));
-    for path in paths {
-        zip.start_file(path, opts).map_err(|e| err(e.to_string()))?;
-        let mut from = File::open(dir.join(path)).map_err(|e| err(format!("{path}: {e}")))?;
-        io::copy(&mut from, &mut zip).map_err(|e| err(format!("{path}: {e}")))?;
+    fn write_all<W: Write>(
+        zip: &mut zip::ZipWriter<zip::write::StreamWriter<W>>,
+        dir: &Path,
+        paths: &[&str],
+        opts: zip::write::SimpleFileOptions,
+    ) -> Result<(), String> {
+        for path in std::iter::once(&"manifest.json").chain(paths) {
+            zip.start_file(*path, opts).map_err(|e| e.to_string())?;
+            let mut from = File::open(dir.join(path)).map_err(|e| format!("{path}: {e}"))?;
+            io::copy(&mut from, zip).map_err(|e| format!("{path}: {e}"))?;
+        }
+        Ok(())
     }
-    let age_out = zip.finish().map_err(|e| err(e.to_string()))?.into_inner();
-    let mut counted = age_out.finish().map_err(|e| err(e.to_string()))?;
+    let mut counted = match encryption {
+        Some(encryption) => {
+            let encryptor = match encryption {
+                Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(p.clone()),
+                Encryption::Recipients(r) => {
+                    age::Encryptor::with_recipients(r.iter().map(|r| r as &dyn age::Recipient)).map_err(|e| err(e.to_string()))?
+                }
+            };
+            let age_out = encryptor.wrap_output(counted).map_err(|e| err(e.to_string()))?;
+            let mut zip = zip::ZipWriter::new_stream(age_out);
+            write_all(&mut zip, dir, paths, opts).map_err(err)?;
+            let age_out = zip.finish().map_err(|e| err(e.to_string()))?.into_inner();
+            age_out.finish().map_err(|e| err(e.to_string()))?
+        }
+        None => {
+            let mut zip = zip::ZipWriter::new_stream(counted);
+            write_all(&mut zip, dir, paths, opts).map_err(err)?;
+            zip.finish().map_err(|e| err(e.to_string()))?.into_inner()
+        }
+    };
     counted.flush().map_err(|e| err(e.to_string()))?;
     Ok(counted.bytes)
 }

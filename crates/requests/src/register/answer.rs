@@ -135,11 +135,7 @@ impl Register {
     /// The rows withheld on review of request `id`, from its audit history.
     pub async fn rows_withheld(&self, id: &str) -> Result<Vec<RowWithheld>> {
         let history = self.store.history(id).await?;
-        Ok(history
-            .iter()
-            .filter(|e| e.action == ROW_WITHHELD)
-            .filter_map(|e| serde_json::from_str(e.reason.as_deref()?).ok())
-            .collect())
+        Ok(history.iter().filter(|e| e.action == ROW_WITHHELD).filter_map(|e| serde_json::from_str(e.reason.as_deref()?).ok()).collect())
     }
 }
 
