@@ -7,7 +7,7 @@ use crate::args::Cli;
 use crate::output::safe;
 use crate::usage::usage;
 use anyhow::{Context, Result, anyhow};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use ferry_requests::audit::Head;
 use ferry_requests::lifecycle::{Identity, Request, Transition};

@@ -33,11 +33,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/requests/{id}/withdraw", post(withdraw))
 }
 
-/// Staff only: who they are, for the audit log.
-pub fn staff(caller: &Caller) -> ApiResult<String> {
-    match caller {
-        Caller::Operator { token } => Ok(format!("operator:{token}")),
-        _ => Err(ApiError::forbidden("requests are handled by staff: send an operator's API token (ferry admin token create)")),
+/// Staff only (an operator's API token): who they are, for the audit log. An extractor,
+/// so that a caller who is not staff is told so before anything else is read.
+pub struct Staff(pub String);
+
+impl axum::extract::FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Operator { token } => Ok(Staff(format!("operator:{token}"))),
+            _ => Err(ApiError::forbidden("requests are handled by staff: send an operator's API token (ferry admin token create)")),
+        }
     }
 }
 
@@ -52,8 +59,7 @@ pub struct ListQuery {
     responses((status = 200, body = Vec<RequestView>, description = "Requests, nearest deadline first"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "This server does not answer requests"), (status = 429, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<RequestView>>> {
-    staff(&caller)?;
+pub async fn list(State(state): State<AppState>, Staff(_): Staff, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<RequestView>>> {
     let rights = of(&state)?;
     let rows = rights.register().await?.list(q.all).await.map_err(error)?;
     Ok(Json(rows.into_iter().map(|v| serde_json::from_value(v).expect("a request's view has this shape")).collect()))
@@ -66,10 +72,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     ApiJson(body): ApiJson<NewRequest>,
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
-    let actor = staff(&caller)?;
     let rights = of(&state)?;
     let v = new_request(rights, &body, &actor).await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -100,8 +105,7 @@ pub async fn new_request(rights: &Rights, body: &NewRequest, actor: &str) -> Api
     responses((status = 200, body = Vec<AuditEntryView>, description = "The whole audit log, checked: its chain and every request's record"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 500, body = ErrorBody, description = "The log does not verify: an entry was changed or removed"), (status = 429, body = ErrorBody)))]
-pub async fn audit(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<AuditEntryView>>> {
-    staff(&caller)?;
+pub async fn audit(State(state): State<AppState>, _staff: Staff) -> ApiResult<Json<Vec<AuditEntryView>>> {
     let reg = of(&state)?.register().await?;
     reg.store.verify(None).await.map_err(|e| ApiError::internal(format!("the audit log does not verify: {e}")))?;
     let entries = reg.store.entries().await.map_err(|e| ApiError::internal(e.to_string()))?;
@@ -130,8 +134,7 @@ pub async fn detail(rights: &Rights, id: &str) -> ApiResult<RequestDetail> {
 #[utoipa::path(get, path = "/api/requests/{id}", tag = "requests", params(("id" = String, Path, description = "The request's id")),
     responses((status = 200, body = RequestDetail, description = "The request, its history and its answer as it stands"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<RequestDetail>> {
-    staff(&caller)?;
+pub async fn show(State(state): State<AppState>, Staff(_): Staff, Path(id): Path<String>) -> ApiResult<Json<RequestDetail>> {
     Ok(Json(detail(of(&state)?, &id).await?))
 }
 
@@ -186,11 +189,10 @@ pub async fn verify_step(rights: &Rights, id: &str, body: &VerifyBody, actor: &s
         (status = 503, body = ErrorBody, description = "The code could not be sent")))]
 pub async fn verify(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> ApiResult<Json<RequestView>> {
-    let actor = staff(&caller)?;
     Ok(Json(verify_step(of(&state)?, &id, &body, &actor).await?))
 }
 
@@ -201,11 +203,10 @@ pub async fn verify(
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn extend(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ExtendBody>,
 ) -> ApiResult<Json<RequestView>> {
-    let actor = staff(&caller)?;
     let by = register::period(body.months, body.days).map_err(|e| ApiError::bad_request(e.to_string()))?;
     one_line(&body.reason, "the reason")?;
     Ok(Json(step(of(&state)?, &id, &actor, |r, g| r.extend(g, by, &body.reason, today())).await?))
@@ -228,11 +229,10 @@ pub fn one_line(text: &str, what: &str) -> ApiResult<()> {
         (status = 503, body = ErrorBody, description = "A database of the map could not be read")))]
 pub async fn answer(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AnswerBody>,
 ) -> ApiResult<Json<DrawnUp>> {
-    let actor = staff(&caller)?;
     Ok(Json(super::links::draw_up(of(&state)?, &id, body.as_of, &actor).await?))
 }
 
@@ -249,11 +249,10 @@ pub struct PreviewQuery {
         (status = 409, body = ErrorBody, description = "No answer is drawn up"), (status = 429, body = ErrorBody)))]
 pub async fn preview(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(_): Staff,
     Path(id): Path<String>,
     Query(q): Query<PreviewQuery>,
 ) -> ApiResult<Json<PreviewView>> {
-    staff(&caller)?;
     check_id(&id)?;
     Ok(Json(super::links::preview(of(&state)?, &id, q.rows.unwrap_or(50).min(500))?))
 }
@@ -266,11 +265,10 @@ pub async fn preview(
         (status = 503, body = ErrorBody)))]
 pub async fn withhold(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<WithholdBody>,
 ) -> ApiResult<Json<DrawnUp>> {
-    let actor = staff(&caller)?;
     Ok(Json(withhold_row(of(&state)?, &id, &body, &actor).await?))
 }
 
@@ -293,11 +291,10 @@ pub async fn withhold_row(rights: &Rights, id: &str, body: &WithholdBody, actor:
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn review(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> ApiResult<Json<RequestView>> {
-    let actor = staff(&caller)?;
     let rights = of(&state)?;
     match &body.send_back {
         Some(why) => {
@@ -316,11 +313,10 @@ pub async fn review(
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn deliver(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DeliverBody>,
 ) -> ApiResult<Json<Delivered>> {
-    let actor = staff(&caller)?;
     let (encryption, made) = encryption(&body)?;
     let (request, links) = super::links::deliver(&state, of(&state)?, &id, &encryption, &actor).await?;
     Ok(Json(Delivered { request, links, passphrase: made }))
@@ -362,8 +358,7 @@ fn passphrase() -> String {
     responses((status = 200, body = Vec<AnswerLink>, description = "New links to the delivered answer's files"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Not delivered"), (status = 429, body = ErrorBody)))]
-pub async fn links(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<AnswerLink>>> {
-    staff(&caller)?;
+pub async fn links(State(state): State<AppState>, Staff(_): Staff, Path(id): Path<String>) -> ApiResult<Json<Vec<AnswerLink>>> {
     check_id(&id)?;
     let rights = of(&state)?;
     let request = rights.register().await?.find(&id).await.map_err(error)?;
@@ -381,11 +376,10 @@ pub async fn links(State(state): State<AppState>, caller: Caller, Path(id): Path
         (status = 502, body = ErrorBody, description = "The other ferry could not be reached or refused it: deliver to the person instead, and say why")))]
 pub async fn transfer(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TransferBody>,
 ) -> ApiResult<Json<Transferred>> {
-    let actor = staff(&caller)?;
     Ok(Json(super::transfer::send(&state, of(&state)?, &id, &body.to, &actor).await?))
 }
 
@@ -396,11 +390,10 @@ pub async fn transfer(
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn refuse(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(actor): Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RefuseBody>,
 ) -> ApiResult<Json<RequestView>> {
-    let actor = staff(&caller)?;
     let why = register::refusal_reason(&body.reason).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if body.details.chars().count() > 2000 || body.details.chars().any(|c| c.is_control() && c != '\n') {
         return Err(ApiError::bad_request("details: 2,000 characters at most, no control characters"));
@@ -412,7 +405,6 @@ pub async fn refuse(
     responses((status = 200, body = RequestView, description = "Withdrawn by the person"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn withdraw(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<RequestView>> {
-    let actor = staff(&caller)?;
+pub async fn withdraw(State(state): State<AppState>, Staff(actor): Staff, Path(id): Path<String>) -> ApiResult<Json<RequestView>> {
     Ok(Json(step(of(&state)?, &id, &actor, |r, _| r.withdraw(today())).await?))
 }
