@@ -67,9 +67,35 @@ pub fn event_parts(original: &[u8]) -> Result<Vec<EventPart>, CodecError> {
 /// The VCALENDAR of these parts; `stamp` is DTSTAMP (UTC, `YYYYMMDDTHHMMSSZ`), `extra[i]`
 /// whole property lines added to part `i` (properties the event model has no field for).
 pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -> String {
-    let mut l =
-        vec!["BEGIN:VCALENDAR".to_owned(), "VERSION:2.0".to_owned(), format!("PRODID:-//ferry//ferry {}//EN", env!("CARGO_PKG_VERSION"))];
+    let mut text = calendar_begin();
     for (n, p) in parts.iter().enumerate() {
+        text.push_str(&vevent(p, stamp, extra.get(n).map(Vec::as_slice).unwrap_or_default()));
+    }
+    text.push_str(&calendar_end());
+    with_timezones(text)
+}
+
+/// The opening lines of a VCALENDAR (BEGIN, VERSION, PRODID), for a writer that streams
+/// its events one by one ([`vevent`]) and ends with [`calendar_end`].
+pub fn calendar_begin() -> String {
+    ["BEGIN:VCALENDAR".to_owned(), "VERSION:2.0".to_owned(), format!("PRODID:-//ferry//ferry {}//EN", env!("CARGO_PKG_VERSION"))]
+        .iter()
+        .map(|line| fold(line))
+        .collect()
+}
+
+/// The closing line of a VCALENDAR.
+pub fn calendar_end() -> String {
+    fold("END:VCALENDAR")
+}
+
+/// One VEVENT of a part, folded, CRLF line ends; `stamp` is DTSTAMP (UTC,
+/// `YYYYMMDDTHHMMSSZ`), `extra` whole property lines the event model has no field for.
+/// A TZID it names needs its VTIMEZONE, which [`build_calendar`] adds and a streaming
+/// writer must see to itself.
+pub fn vevent(p: &EventPart, stamp: &str, extra: &[String]) -> String {
+    let mut l: Vec<String> = Vec::new();
+    {
         let e = &p.event;
         l.push("BEGIN:VEVENT".into());
         l.push(format!("UID:{}", esc(&e.uid)));
@@ -112,7 +138,7 @@ pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -
         if !e.categories.is_empty() {
             l.push(format!("CATEGORIES:{}", e.categories.iter().map(|c| esc(c)).collect::<Vec<_>>().join(",")));
         }
-        l.extend(extra.get(n).into_iter().flatten().cloned());
+        l.extend(extra.iter().cloned());
         for a in &e.alarms {
             l.push("BEGIN:VALARM".into());
             l.push(format!("ACTION:{}", esc(&a.action)));
@@ -131,9 +157,7 @@ pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -
         }
         l.push("END:VEVENT".into());
     }
-    l.push("END:VCALENDAR".into());
-    let text: String = l.iter().map(|line| fold(line)).collect();
-    with_timezones(text)
+    l.iter().map(|line| fold(line)).collect()
 }
 
 /// The object with a VTIMEZONE for each IANA zone its TZIDs name (RFC 5545 §3.6.5 asks

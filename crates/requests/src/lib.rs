@@ -4,7 +4,7 @@
 //! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
 //! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
 //! the [`store`] that keeps requests and log; [`extract`]ion of a person's rows and the
-//! [`response`] package they are delivered in.
+//! [`response`] package they are delivered in, with its [`standard`] files.
 
 pub mod audit;
 pub mod check;
@@ -18,6 +18,7 @@ pub mod regime;
 pub mod register;
 pub mod response;
 pub mod scope;
+pub mod standard;
 pub mod store;
 pub mod supplementary;
 pub mod verification;

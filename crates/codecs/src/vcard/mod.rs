@@ -369,7 +369,9 @@ pub fn build_v4_with(c: &mut Contact, extra: &[String]) -> String {
 /// A minimal vCard 4.0 for a record that came without one (from CSV, say).
 pub fn build_v4(c: &Contact) -> String {
     fn esc(s: &str) -> String {
-        s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace('\n', "\\n")
+        let mut out = String::with_capacity(s.len());
+        decode::escape_into(&mut out, s, true, true);
+        out
     }
     let mut lines = vec!["BEGIN:VCARD".to_owned(), "VERSION:4.0".to_owned()];
     if let Some(uid) = &c.uid {
