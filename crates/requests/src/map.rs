@@ -67,8 +67,8 @@ pub struct Table {
     #[serde(rename = "column", default)]
     pub columns: Vec<Column>,
     /// The vertical the table's rows are of, if they fit a standard format (contacts as
-    /// vCard, events as iCalendar): the portability package then also holds the rows in
-    /// that format. A `[database.table.vertical]` section.
+    /// vCard, events as iCalendar): the response package then also holds the delivered
+    /// rows in that format. A `[database.table.vertical]` section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertical: Option<Vertical>,
 }
