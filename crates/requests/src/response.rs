@@ -18,9 +18,9 @@
 use crate::extract::{ExtractError, Extracted, Extractor, Identity, Sink, TableOut};
 use crate::kind::Part;
 use crate::map::{DatasetMap, Vertical, VerticalKind};
-use crate::standard::{self, Fields};
 use crate::regime::Regime;
 use crate::scope::{Omission, PartScope};
+use crate::standard::{self, Fields};
 use crate::supplementary::{self, Information};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

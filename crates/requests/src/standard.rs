@@ -91,8 +91,11 @@ impl Fields {
         let organization = get("organization");
         let formatted_name = get("full_name").or_else(|| email.clone()).or_else(|| phone.clone()).or_else(|| organization.clone())?;
         let (family, given) = (get("family_name"), get("given_name"));
-        let name = (family.is_some() || given.is_some())
-            .then(|| ContactName { family: family.unwrap_or_default(), given: given.unwrap_or_default(), ..Default::default() });
+        let name = (family.is_some() || given.is_some()).then(|| ContactName {
+            family: family.unwrap_or_default(),
+            given: given.unwrap_or_default(),
+            ..Default::default()
+        });
         let address = Address {
             street: get("street").unwrap_or_default(),
             locality: get("locality").unwrap_or_default(),
@@ -101,9 +104,8 @@ impl Fields {
             country: get("country").unwrap_or_default(),
             ..Default::default()
         };
-        let has_address = [&address.street, &address.locality, &address.region, &address.postal_code, &address.country]
-            .iter()
-            .any(|s| !s.is_empty());
+        let has_address =
+            [&address.street, &address.locality, &address.region, &address.postal_code, &address.country].iter().any(|s| !s.is_empty());
         let typed = |v: Option<String>| v.map(|value| TypedValue { value, ..Default::default() }).into_iter().collect();
         let contact = Contact {
             uid: get("uid"),
