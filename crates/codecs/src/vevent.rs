@@ -250,6 +250,26 @@ mod tests {
     use super::*;
     use ferry_core::model::{Alarm, Attendee};
 
+    #[test]
+    fn events_streamed_one_by_one_make_the_same_calendar() {
+        let part = |uid: &str, summary: &str| EventPart {
+            event: Event {
+                uid: uid.into(),
+                summary: Some(summary.into()),
+                start: Some(DateOrDateTime { value: "2025-01-10T09:00:00Z".into(), tzid: None, date_only: false }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let parts = [part("a", "One, two; three\r\nfour \\ ünïcödé ".repeat(3).as_str()), part("b", "Two")];
+        let streamed =
+            calendar_begin() + &vevent(&parts[0], "20250101T000000Z", &[]) + &vevent(&parts[1], "20250101T000000Z", &[]) + &calendar_end();
+        assert_eq!(streamed, build_calendar(&parts, "20250101T000000Z", &[]));
+        assert!(streamed.split_terminator("\r\n").all(|l| l.len() <= 75 && !l.contains('\r') && !l.contains('\n')), "{streamed}");
+        let back = event_parts(streamed.as_bytes()).unwrap();
+        assert_eq!(back[0].event.summary, parts[0].event.summary.as_ref().map(|s| s.replace("\r\n", "\n")));
+    }
+
     fn dt(v: &str, tz: Option<&str>) -> DateOrDateTime {
         DateOrDateTime { value: v.into(), tzid: tz.map(str::to_owned), date_only: v.len() == 10 }
     }

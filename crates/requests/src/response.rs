@@ -339,10 +339,17 @@ impl Writer {
                 schema: None,
                 standard: None,
             };
-            if let Some(open) = self.open.remove(&(out.database.clone(), out.table.clone())) {
+            if let Some(mut open) = self.open.remove(&(out.database.clone(), out.table.clone())) {
                 let (jsonl, csv) = (format!("data/{}.jsonl", open.stem), format!("data/{}.csv", open.stem));
                 files.push(open.jsonl.entry(&jsonl, "application/jsonl")?);
                 files.push(open.csv.into_inner().map_err(|e| io::Error::other(e.to_string()))?.entry(&csv, "text/csv")?);
+                if let Some(mut st) = open.standard.take_if(|st| st.records == 0) {
+                    // no row could be a record (none had a name or a start to show):
+                    // no file, which would be an empty or, for events, invalid one
+                    st.out.flush()?;
+                    drop(st.out);
+                    std::fs::remove_file(self.dir.join(&st.path))?;
+                }
                 if let Some(mut st) = open.standard {
                     st.out.write_all(st.fields.end().as_bytes())?;
                     let media_type = st.fields.kind.media_type();
@@ -559,7 +566,7 @@ fn report(map: &DatasetMap, regime: &Regime, m: &Manifest, info: &Information, s
         h.push_str(&format!("<p>It covers what we recorded on or after {since}.</p>\n"));
     }
     h.push_str(&format!("<p><strong>{}</strong></p>\n", escape(&m.statement)));
-    h.push_str("<p>The same data is in this package in machine-readable form: a JSON Lines and a CSV file per table under <code>data/</code>, described by the JSON Schemas under <code>schemas/</code>, all listed in <code>manifest.json</code>.</p>\n");
+    h.push_str("<p>The same data is in this package in machine-readable form: a JSON Lines and a CSV file per table under <code>data/</code> (and, for contacts and events, a vCard or iCalendar file your address book or calendar can import), described by the JSON Schemas under <code>schemas/</code>, all listed in <code>manifest.json</code>.</p>\n");
 
     h.push_str("<h2>The data</h2>\n");
     for ((out, rows), t) in shown.iter().zip(&m.tables) {

@@ -172,6 +172,7 @@ async fn a_person_without_rows_in_a_vertical_table_gets_no_standard_file_and_dat
     let extra = [
         "ALTER TABLE login_history ADD COLUMN day TEXT".to_string(),
         "UPDATE login_history SET day = substr(logged_in_at, 1, 10)".to_string(),
+        "UPDATE login_history SET day = 'soon' WHERE id = 3".to_string(),
         "UPDATE orders SET shipping_address_id = NULL WHERE customer_id = 1".to_string(),
         "DELETE FROM addresses WHERE customer_id = 1".to_string(),
     ];
@@ -188,6 +189,9 @@ async fn a_person_without_rows_in_a_vertical_table_gets_no_standard_file_and_dat
             start: Some("day".into()),
             ..Default::default()
         });
+        // a contact whose only field is withheld has nothing to show: no card, no file
+        let customers = db.tables.iter_mut().find(|t| t.name == "customers").unwrap();
+        customers.vertical = Some(Vertical { kind: VerticalKind::Contacts, full_name: Some("referred_by".into()), ..Default::default() });
         let addresses = db.tables.iter_mut().find(|t| t.name == "addresses").unwrap();
         addresses.vertical = Some(Vertical {
             kind: VerticalKind::Contacts,
@@ -209,8 +213,15 @@ async fn a_person_without_rows_in_a_vertical_table_gets_no_standard_file_and_dat
         assert!(ics.contains("DTSTART;VALUE=DATE:20240601\r\n"), "{ics}");
         // no UID column: each event still has one, the same for the same row
         let uids: Vec<&str> = ics.lines().filter_map(|l| l.strip_prefix("UID:")).collect();
-        assert_eq!(uids.len(), 3, "{ics}");
+        assert_eq!(uids.len(), 2, "{ics}");
         assert!(uids.iter().all(|u| u.ends_with("@ferry")));
+        // a start that is no date: the row is not an event (it is in the other files)
+        let logins = manifest.tables.iter().find(|t| t.table == "login_history").unwrap();
+        let st = logins.standard.as_ref().unwrap();
+        assert_eq!((st.records, st.skipped, logins.rows), (2, 1, 3));
+        assert!(!dir.join("data/shop/customers.vcf").exists());
+        assert!(manifest.tables.iter().find(|t| t.table == "customers").unwrap().standard.is_none());
+        assert!(!manifest.files.iter().any(|f| f.path.ends_with(".vcf")));
     })
     .await;
 }

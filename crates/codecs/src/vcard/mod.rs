@@ -505,6 +505,21 @@ mod tests {
     }
 
     #[test]
+    fn a_built_cards_line_breaks_are_escaped_whatever_their_kind() {
+        let c = Contact {
+            formatted_name: "a\r\nb\rc\nd, e; f \\".into(),
+            note: Some("x\ry".into()),
+            vcard_version: "4.0".into(),
+            ..Default::default()
+        };
+        let text = build_v4(&c);
+        assert!(text.split_terminator("\r\n").all(|l| !l.contains(['\r', '\n'])), "{text:?}");
+        let back = parse_card(text.as_bytes(), 1).unwrap();
+        assert_eq!(back.formatted_name, "a\nb\nc\nd, e; f \\");
+        assert_eq!(back.note.as_deref(), Some("x\ny"));
+    }
+
+    #[test]
     fn a_cards_properties_are_read_for_a_writer_in_any_version() {
         let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ada\r\nORG:Engines;Research\r\nTITLE:Analyst\r\nitem2.ORG:Royal Society\r\n\
             item2.TITLE:Fellow\r\nRELATED;TYPE=domesticPartner;VALUE=text:Wil\\, liam\r\nX-NOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Z=C3=B6e\r\n\
