@@ -208,6 +208,7 @@ impl Who {
 fn err(e: RegisterError) -> anyhow::Error {
     match e {
         RegisterError::Store(e) => anyhow!("{e}"),
+        RegisterError::Unavailable(e) => anyhow!("{e}"),
         other => usage(other.to_string()),
     }
 }
@@ -286,33 +287,13 @@ async fn send(
     company: &str,
     by: &Actor,
 ) -> Result<u8> {
-    let store = &reg.store;
-    let mut request = reg.find(id).await.map_err(err)?;
-    let regime = reg.regime(&request.regime).map_err(err)?;
-    let address = match (to, request.identity.kind) {
-        (Some(a), _) => a.trim().to_owned(),
-        (None, IdentityKind::Email) => request.identity.value.clone(),
-        (None, kind) => {
-            return Err(usage(format!("the request names the person by {}: give the address on file with --to", kind.as_str())));
-        }
-    };
     let smtp = smtp.ok_or_else(|| usage("the SMTP server: --smtp URL or FERRY_SMTP_URL"))?;
     let from = from.ok_or_else(|| usage("the sender: --from ADDRESS or FERRY_SMTP_FROM"))?;
-    if !register::verifying(&request) {
-        return Err(usage(format!("request {} is {}: its identity is no longer being verified", request.id, request.state)));
-    }
-    let now = Utc::now();
-    let issued = ferry_requests::verification::issue(&request.id, &address, now);
-    let (subject, body) = ferry_requests::verification::message(&request.id, &issued.code, company, issued.record.expires_at);
-    ferry_requests::mailer::send(smtp, from, &address, &subject, &body).await.map_err(|e| anyhow!("the code was not sent: {e}"))?;
-    store.put_code(&issued.record).await.map_err(|e| anyhow!("{e}"))?;
-    if request.state == ferry_requests::lifecycle::State::Received {
-        let t = request.verify_identity().map_err(|e| usage(e.to_string()))?;
-        store.record(&request, &t, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
-    }
-    store.note(&request, "code_sent", Some(&format!("to {address}")), &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+    let mail = register::Mail { smtp: smtp.to_owned(), from: from.to_owned(), company: company.to_owned() };
+    let (request, expires) = reg.send_code(id, to, &mail, &by.name()).await.map_err(err)?;
+    let regime = reg.regime(&request.regime).map_err(err)?;
     if !cli.json {
-        eprintln!("A code was sent to {} (good until {} UTC).", safe(&address), issued.record.expires_at.format("%H:%M"));
+        eprintln!("A code was sent (good until {} UTC).", expires.format("%H:%M"));
     }
     print_request(cli, &request, &regime, None)?;
     Ok(crate::commands::EXIT_OK)
@@ -321,41 +302,9 @@ async fn send(
 /// Checks the code the person gave back: the identity is confirmed, or the answer is
 /// refused (wrong, expired, or too many wrong answers), each audited.
 async fn answer_code(cli: &Cli, reg: &Register, id: &str, code: &str, by: &Actor) -> Result<u8> {
-    use ferry_requests::verification::{Check, check};
-    let store = &reg.store;
-    let mut request = reg.find(id).await.map_err(err)?;
-    let regime = reg.regime(&request.regime).map_err(err)?;
-    let rec = store
-        .answer_code(id)
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-        .ok_or_else(|| usage(format!("no code was sent for request {id}: --send-code first")))?;
-    let now = Utc::now();
-    let outcome = check(&rec, code, now);
-    let refused = |why: String| usage(why);
-    match outcome {
-        Check::Confirmed => {
-            let t = request
-                .identity_confirmed(&format!("replied to a code sent to {}", rec.sent_to), now.date_naive())
-                .map_err(|e| usage(e.to_string()))?;
-            store.record(&request, &t, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
-            store.drop_code(id).await.map_err(|e| anyhow!("{e}"))?;
-            print_request(cli, &request, &regime, None)?;
-            Ok(crate::commands::EXIT_OK)
-        }
-        Check::Wrong { left } => {
-            store.note(&request, "code_wrong", Some(&format!("{left} tries left")), &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
-            Err(refused(format!("that is not the code sent to {}: {left} tries left", safe(&rec.sent_to))))
-        }
-        Check::Expired => {
-            store.note(&request, "code_expired", None, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
-            Err(refused("the code has expired: send a new one (--send-code)".into()))
-        }
-        Check::Spent => {
-            store.note(&request, "code_spent", None, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
-            Err(refused("too many wrong answers: the code is spent; send a new one (--send-code)".into()))
-        }
-    }
+    let request = reg.answer_code(id, code, &by.name()).await.map_err(err)?;
+    print_request(cli, &request, &reg.regime(&request.regime).map_err(err)?, None)?;
+    Ok(crate::commands::EXIT_OK)
 }
 
 /// Draws up the answer: a package per part of the request, from the company's databases.
@@ -371,14 +320,7 @@ async fn answer(
     as_of: Option<NaiveDate>,
     by: &Actor,
 ) -> Result<u8> {
-    use ferry_requests::extract::{Extractor, Identity as Who};
-    use ferry_requests::response::{Encryption, seal, write_package};
-    let store = &reg.store;
-    let mut request = reg.find(id).await.map_err(err)?;
-    let regime = reg.regime(&request.regime).map_err(err)?;
-    if request.identity.verified.is_none() {
-        return Err(usage(format!("request {id}: the person's identity is not verified yet (ferry requests verify)")));
-    }
+    use ferry_requests::response::Encryption;
     let map = ferry_requests::map::load(map_path).map_err(|e| usage(format!("{}: {e}", map_path.display())))?;
     let encryption = match (passphrase_file, recipients.is_empty()) {
         (Some(f), _) => {
@@ -397,50 +339,23 @@ async fn answer(
         )),
         (None, true) => None,
     };
-    let scope = ferry_requests::scope::scope(&map, &regime, request.kind).map_err(|e| anyhow!("{e}"))?;
-    std::fs::create_dir(output).map_err(|e| usage(format!("{}: {e} (the folder must not exist)", output.display())))?;
-    let mut extractor = Extractor::open(&map).await.map_err(|e| anyhow!("{e}"))?;
-    let who = Who::new(request.identity.kind, request.identity.value.clone());
-    let as_of = as_of.unwrap_or_else(today);
-    let mut made = Vec::new();
-    for part in request.kind.parts() {
-        let part_scope = scope.part(*part).ok_or_else(|| anyhow!("the regime {} has no {} right", regime.id, part.as_str()))?;
-        let dir = output.join(part.as_str());
-        let manifest = write_package(&mut extractor, &regime, part_scope, &who, as_of, &dir).await.map_err(|e| anyhow!("{e}"))?;
-        let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
-        let file = match &encryption {
-            Some(e) => {
-                let sealed = output.join(format!("{}-{}.zip.age", request.id, part.as_str()));
-                seal(&dir, &manifest, &sealed, e).map_err(|e| anyhow!("{e}"))?;
-                // the plain folder is ferry's own, made above: only the sealed copy stays
-                std::fs::remove_dir_all(&dir)?;
-                sealed
-            }
-            None => dir,
-        };
-        made.push(json!({"part": part.as_str(), "path": file, "rows": rows, "tables": manifest.tables.len(),
-            "empty": manifest.empty, "left_out": manifest.left_out.len(), "withheld": manifest.withheld.len()}));
-    }
-    let now = Utc::now();
-    let t = request.ready_for_review().map_err(|e| usage(e.to_string()))?;
-    store.record(&request, &t, &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
-    let summary: Vec<String> = made.iter().map(|m| format!("{}: {} rows", m["part"].as_str().unwrap_or_default(), m["rows"])).collect();
-    store.note(&request, "answer_drawn_up", Some(&summary.join("; ")), &by.name(), now).await.map_err(|e| anyhow!("{e}"))?;
+    let (request, regime, made) = reg.draw_up(id, &map, output, encryption.as_ref(), as_of, &by.name()).await.map_err(err)?;
     if cli.json {
         let mut v = view(&request, &regime);
-        v["packages"] = json!(made);
+        v["packages"] = serde_json::to_value(&made)?;
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_request(cli, &request, &regime, None)?;
         for m in &made {
             println!(
-                "  {:<12} {} rows in {} tables, {} columns left out, {} withheld: {}",
-                m["part"].as_str().unwrap_or_default(),
-                m["rows"],
-                m["tables"],
-                m["left_out"],
-                m["withheld"],
-                m["path"].as_str().unwrap_or_default()
+                "  {:<12} {} rows in {} tables, {} columns left out, {} withheld, {} rows withheld: {}",
+                m.part.as_str(),
+                m.rows,
+                m.tables,
+                m.left_out,
+                m.withheld,
+                m.rows_withheld,
+                safe(&m.path.display().to_string())
             );
         }
     }

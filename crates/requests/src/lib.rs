@@ -4,11 +4,14 @@
 //! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
 //! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
 //! the [`store`] that keeps requests and log; [`extract`]ion of a person's rows and the
-//! [`response`] package they are delivered in, with its [`standard`] files.
+//! [`response`] package they are delivered in, with its [`standard`] files. Requests
+//! from authorized agents under the Data Rights Protocol ([`drp`]); [`signing`] of
+//! direct transfers between ferries.
 
 pub mod audit;
 pub mod check;
 pub mod deadline;
+pub mod drp;
 pub mod extract;
 pub mod kind;
 pub mod lifecycle;
@@ -18,6 +21,7 @@ pub mod regime;
 pub mod register;
 pub mod response;
 pub mod scope;
+pub mod signing;
 pub mod standard;
 pub mod store;
 pub mod supplementary;

@@ -2,6 +2,12 @@
 //! and the HTTP API (`/api/requests`) both use it: requests in a [`SqliteRequests`] store,
 //! the company's own regimes in a folder beside it, every step audited.
 
+mod answer;
+mod codes;
+
+pub use answer::{Drawn, ROW_WITHHELD};
+pub use codes::Mail;
+
 use crate::deadline::Period;
 use crate::lifecycle::{Identity, LifecycleError, RefusalReason, Request, State, Transition};
 use crate::map::IdentityKind;
@@ -19,6 +25,9 @@ pub enum RegisterError {
     Refused(String),
     #[error("no request `{0}`")]
     NotFound(String),
+    /// Something outside the register failed (a database, the mail server, the disk).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -106,11 +115,15 @@ impl Register {
     /// Requests (open ones only unless `all`), nearest deadline first, as [`view`]s.
     pub async fn list(&self, all: bool) -> Result<Vec<Value>> {
         let mut rows = Vec::new();
+        let mut regimes = std::collections::HashMap::new();
         for r in self.store.requests().await? {
             if !all && r.state.is_final() {
                 continue;
             }
-            let v = view(&r, &self.regime(&r.regime)?);
+            if !regimes.contains_key(&r.regime) {
+                regimes.insert(r.regime.clone(), self.regime(&r.regime)?);
+            }
+            let v = view(&r, &regimes[&r.regime]);
             rows.push((r.state.is_final(), v["deadline"]["due"].as_str().unwrap_or("9999").to_owned(), r.id.clone(), v));
         }
         rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));

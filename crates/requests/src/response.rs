@@ -67,8 +67,33 @@ pub struct Manifest {
     pub left_out: Vec<Omission>,
     /// Columns covered but withheld (their values are null), by reason.
     pub withheld: Vec<Omission>,
+    /// Rows staff withheld on review, each with its reason (not in the data files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows_withheld: Vec<RowWithheld>,
     /// Every other file of the package.
     pub files: Vec<FileEntry>,
+}
+
+/// A row withheld on review: which, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RowWithheld {
+    pub database: String,
+    pub table: String,
+    /// The row's [`row_id`].
+    pub row: String,
+    pub reason: String,
+}
+
+/// A row's id within a package: the first 16 hex digits of the SHA-256 of its database,
+/// table and JSON Lines line (without the line end). The same row drawn up again has
+/// the same id, so that a row withheld on review stays withheld.
+pub fn row_id(database: &str, table: &str, line: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [database, table, line] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 /// One table of the answer.
@@ -137,6 +162,20 @@ pub async fn write_package(
     as_of: NaiveDate,
     dir: &Path,
 ) -> Result<Manifest, ExtractError> {
+    write_package_withholding(extractor, regime, part, identity, as_of, dir, &[]).await
+}
+
+/// [`write_package`], leaving out the rows staff withheld on review (matched by
+/// [`row_id`]); the manifest lists each with its reason.
+pub async fn write_package_withholding(
+    extractor: &mut Extractor,
+    regime: &Regime,
+    part: &PartScope,
+    identity: &Identity,
+    as_of: NaiveDate,
+    dir: &Path,
+    withheld_rows: &[RowWithheld],
+) -> Result<Manifest, ExtractError> {
     let io_err = |e: io::Error| ExtractError::Sink(format!("writing the package in {}: {e}", dir.display()));
     std::fs::create_dir(dir).map_err(io_err)?;
     let verticals = extractor
@@ -145,6 +184,10 @@ pub async fn write_package(
         .iter()
         .flat_map(|d| d.tables.iter().filter_map(|t| Some(((d.name.clone(), t.name.clone()), t.vertical.clone()?))))
         .collect();
+    let mut withhold: BTreeMap<(String, String), BTreeMap<String, &RowWithheld>> = BTreeMap::new();
+    for w in withheld_rows {
+        withhold.entry((w.database.clone(), w.table.clone())).or_default().insert(w.row.clone(), w);
+    }
     let mut writer = Writer {
         dir: dir.to_path_buf(),
         open: BTreeMap::new(),
@@ -152,6 +195,8 @@ pub async fn write_package(
         report: part.part == Part::Access,
         verticals,
         created_at: Utc::now(),
+        withhold,
+        skipped: Vec::new(),
     };
     let outcome = match extractor.extract(part, identity, as_of, &mut writer).await {
         Ok(extracted) => writer.finish(extractor.map(), regime, part, identity, as_of, &extracted).map_err(io_err),
@@ -222,7 +267,7 @@ struct Standard {
     skipped: u64,
 }
 
-struct Writer {
+struct Writer<'a> {
     dir: PathBuf,
     open: BTreeMap<(String, String), Open>,
     /// File stems given out, to keep two tables from one file.
@@ -231,6 +276,10 @@ struct Writer {
     /// The verticals of the map's tables, by (database, table).
     verticals: BTreeMap<(String, String), Vertical>,
     created_at: DateTime<Utc>,
+    /// Rows to leave out, by table and row id.
+    withhold: BTreeMap<(String, String), BTreeMap<String, &'a RowWithheld>>,
+    /// The rows left out so far.
+    skipped: Vec<RowWithheld>,
 }
 
 /// A name safe as one path component: letters, digits, `_`, `-` and `.`, not starting with a dot.
@@ -247,7 +296,7 @@ fn create(path: &Path) -> io::Result<Out> {
     Ok(Hashing::new(BufWriter::with_capacity(64 * 1024, File::options().write(true).create_new(true).open(path)?)))
 }
 
-impl Writer {
+impl Writer<'_> {
     fn stem(&mut self, database: &str, table: &str) -> String {
         let base = format!("{}/{}", safe(database), safe(table));
         let mut stem = base.clone();
@@ -285,7 +334,6 @@ impl Writer {
     fn write_row(&mut self, table: &TableOut, values: Vec<Value>) -> io::Result<()> {
         let report = self.report;
         let stamp = standard::stamp(self.created_at);
-        let open = self.open(table)?;
         let mut line = String::from("{");
         for (i, (c, v)) in table.columns.iter().zip(&values).enumerate() {
             if i > 0 {
@@ -295,7 +343,15 @@ impl Writer {
             line.push(':');
             line.push_str(&v.to_string());
         }
-        line.push_str("}\n");
+        line.push('}');
+        if let Some(rows) = self.withhold.get(&(table.database.clone(), table.table.clone()))
+            && let Some(w) = rows.get(&row_id(&table.database, &table.table, &line))
+        {
+            self.skipped.push((*w).clone());
+            return Ok(());
+        }
+        line.push('\n');
+        let open = self.open(table)?;
         open.jsonl.write_all(line.as_bytes())?;
         open.csv.write_record(values.iter().map(csv_cell)).map_err(io::Error::other)?;
         if let Some(st) = &mut open.standard {
@@ -331,7 +387,7 @@ impl Writer {
                 database: out.database.clone(),
                 table: out.table.clone(),
                 description: table.and_then(|t| t.description.clone()),
-                rows: *rows,
+                rows: rows - self.skipped.iter().filter(|w| w.database == out.database && w.table == out.table).count() as u64,
                 fields: out.columns.iter().map(|c| c.name.clone()).collect(),
                 withheld: out.columns.iter().filter_map(|c| Some((c.name.clone(), c.withheld.clone()?))).collect(),
                 jsonl: None,
@@ -387,9 +443,9 @@ impl Writer {
             }
             tables.push(entry);
         }
-        let total = extracted.rows();
-        let empty = total == 0;
-        let statement = if empty {
+        let total: u64 = tables.iter().map(|t| t.rows).sum();
+        let empty = total == 0 && self.skipped.is_empty();
+        let mut statement = if total == 0 {
             format!(
                 "We found no personal data about you ({} {}) in the databases this answer covers{}.",
                 identity.kind,
@@ -400,6 +456,12 @@ impl Writer {
             let with_rows = tables.iter().filter(|t| t.rows > 0).count();
             format!("This package holds {total} record(s) about you from {with_rows} table(s).")
         };
+        if !self.skipped.is_empty() {
+            statement = format!(
+                "This package holds {total} record(s) about you; {} more were withheld, each for the reason the manifest gives.",
+                self.skipped.len()
+            );
+        }
         let mut manifest = Manifest {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -416,6 +478,7 @@ impl Writer {
             tables,
             left_out: part.left_out.clone(),
             withheld: part.withheld.clone(),
+            rows_withheld: std::mem::take(&mut self.skipped),
             files,
         };
         if self.report {
@@ -430,7 +493,7 @@ impl Writer {
     }
 }
 
-impl Sink for Writer {
+impl Sink for Writer<'_> {
     fn row(&mut self, table: &TableOut, values: Vec<Value>) -> Result<(), String> {
         self.write_row(table, values).map_err(|e| format!("writing the package in {}: {e}", self.dir.display()))
     }
@@ -645,6 +708,13 @@ fn report(map: &DatasetMap, regime: &Regime, m: &Manifest, info: &Information, s
             }
         }
     }
+    if !m.rows_withheld.is_empty() {
+        h.push_str("<h2>Records withheld on review</h2>\n<ul>\n");
+        for w in &m.rows_withheld {
+            h.push_str(&format!("<li>A record of <code>{}</code>: {}</li>\n", escape(&w.table), escape(&w.reason)));
+        }
+        h.push_str("</ul>\n");
+    }
     if let Some(r) = &info.rights {
         h.push_str(&format!("<h2>Your rights</h2>\n<p>{}</p>\n", escape(r)));
     }
@@ -668,30 +738,74 @@ pub enum Encryption {
 /// and files, age-encrypted, at `out` (created; it must not exist). Only ciphertext
 /// reaches the disk. Returns the size written.
 pub fn seal(dir: &Path, manifest: &Manifest, out: &Path, encryption: &Encryption) -> Result<u64, ExtractError> {
+    let paths: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    pack(dir, &paths, out, Some(encryption))
+}
+
+/// [`seal`] for a package folder as it lies on disk (its `manifest.json` lists its
+/// files); with no encryption, a plain ZIP (for a transfer over an authenticated channel).
+pub fn seal_folder(dir: &Path, out: &Path, encryption: Option<&Encryption>) -> Result<u64, ExtractError> {
+    let err = |e: String| ExtractError::Sink(format!("the package in {}: {e}", dir.display()));
+    let text = std::fs::read(dir.join("manifest.json")).map_err(|e| err(format!("manifest.json: {e}")))?;
+    let manifest: Value = serde_json::from_slice(&text).map_err(|e| err(format!("manifest.json: {e}")))?;
+    let paths: Vec<String> = manifest["files"]
+        .as_array()
+        .ok_or_else(|| err("manifest.json lists no files".into()))?
+        .iter()
+        .filter_map(|f| f["path"].as_str().map(str::to_owned))
+        .collect();
+    for p in &paths {
+        // written by this module: relative, no way out of the folder
+        if p.starts_with('/') || p.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(err(format!("manifest.json names `{p}`, which is not a file of the package")));
+        }
+    }
+    pack(dir, &paths.iter().map(String::as_str).collect::<Vec<_>>(), out, encryption)
+}
+
+/// Writes the ZIP of `manifest.json` and `paths` of `dir` to `out`, age-encrypted when asked.
+fn pack(dir: &Path, paths: &[&str], out: &Path, encryption: Option<&Encryption>) -> Result<u64, ExtractError> {
     let err = |e: String| ExtractError::Sink(format!("sealing the package into {}: {e}", out.display()));
     let file = File::options().write(true).create_new(true).open(out).map_err(|e| err(e.to_string()))?;
     let counted = Hashing::new(BufWriter::new(file));
-    let encryptor = match encryption {
-        Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(p.clone()),
-        Encryption::Recipients(r) => {
-            age::Encryptor::with_recipients(r.iter().map(|r| r as &dyn age::Recipient)).map_err(|e| err(e.to_string()))?
-        }
-    };
-    let age_out = encryptor.wrap_output(counted).map_err(|e| err(e.to_string()))?;
-    let mut zip = zip::ZipWriter::new_stream(age_out);
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(1))
         .large_file(true)
         .unix_permissions(0o644);
-    let paths = std::iter::once("manifest.json").chain(manifest.files.iter().map(|f| f.path.as_str()));
-    for path in paths {
-        zip.start_file(path, opts).map_err(|e| err(e.to_string()))?;
-        let mut from = File::open(dir.join(path)).map_err(|e| err(format!("{path}: {e}")))?;
-        io::copy(&mut from, &mut zip).map_err(|e| err(format!("{path}: {e}")))?;
+    fn write_all<W: Write>(
+        zip: &mut zip::ZipWriter<zip::write::StreamWriter<W>>,
+        dir: &Path,
+        paths: &[&str],
+        opts: zip::write::SimpleFileOptions,
+    ) -> Result<(), String> {
+        for path in std::iter::once(&"manifest.json").chain(paths) {
+            zip.start_file(*path, opts).map_err(|e| e.to_string())?;
+            let mut from = File::open(dir.join(path)).map_err(|e| format!("{path}: {e}"))?;
+            io::copy(&mut from, zip).map_err(|e| format!("{path}: {e}"))?;
+        }
+        Ok(())
     }
-    let age_out = zip.finish().map_err(|e| err(e.to_string()))?.into_inner();
-    let mut counted = age_out.finish().map_err(|e| err(e.to_string()))?;
+    let mut counted = match encryption {
+        Some(encryption) => {
+            let encryptor = match encryption {
+                Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(p.clone()),
+                Encryption::Recipients(r) => {
+                    age::Encryptor::with_recipients(r.iter().map(|r| r as &dyn age::Recipient)).map_err(|e| err(e.to_string()))?
+                }
+            };
+            let age_out = encryptor.wrap_output(counted).map_err(|e| err(e.to_string()))?;
+            let mut zip = zip::ZipWriter::new_stream(age_out);
+            write_all(&mut zip, dir, paths, opts).map_err(err)?;
+            let age_out = zip.finish().map_err(|e| err(e.to_string()))?.into_inner();
+            age_out.finish().map_err(|e| err(e.to_string()))?
+        }
+        None => {
+            let mut zip = zip::ZipWriter::new_stream(counted);
+            write_all(&mut zip, dir, paths, opts).map_err(err)?;
+            zip.finish().map_err(|e| err(e.to_string()))?.into_inner()
+        }
+    };
     counted.flush().map_err(|e| err(e.to_string()))?;
     Ok(counted.bytes)
 }

@@ -42,6 +42,23 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// A Data Rights Protocol request's link to its ferry request (src/drp.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrpLink {
+    /// The id the agent knows the request by (the DRP `request_id`).
+    pub drp_id: String,
+    /// The agent that manages it.
+    pub agent_id: String,
+    /// The ferry request.
+    pub request_id: String,
+    /// The agent's own id for it, given back in every status.
+    pub agent_request_id: Option<String>,
+    /// Where status changes are posted.
+    pub status_callback: Option<String>,
+    /// Kept to the microsecond.
+    pub created_at: DateTime<Utc>,
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A request as stored: its JSON record.

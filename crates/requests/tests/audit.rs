@@ -7,7 +7,7 @@ use ferry_requests::audit::{self, AuditError, Entry, GENESIS, NewEntry};
 use ferry_requests::deadline::Period;
 use ferry_requests::lifecycle::{Identity, Request, State};
 use ferry_requests::map::IdentityKind;
-use ferry_requests::store::{PostgresRequests, SqliteRequests, StoreError};
+use ferry_requests::store::{DrpLink, PostgresRequests, SqliteRequests, StoreError};
 use sqlx::{Connection, Executor};
 
 fn at(minute: u32) -> DateTime<Utc> {
@@ -307,4 +307,33 @@ impl Micros for DateTime<Utc> {
     fn trunc_subsecs_micros(self) -> Self {
         chrono::SubsecRound::trunc_subsecs(self, 6)
     }
+}
+
+#[tokio::test]
+async fn the_postgres_store_links_a_drp_request_once() {
+    on_postgres(|url| async move {
+        let store = PostgresRequests::connect(&url).await.unwrap();
+        let ccpa = Regime::builtin("ccpa").unwrap();
+        let identity = Identity { kind: IdentityKind::Email, value: "ada@example.com".into(), verified: None };
+        let r = Request::new("r-1", &ccpa, ferry_requests::RequestKind::Access, NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), identity);
+        store.create(&r, "drp", at(0)).await.unwrap();
+        let link = DrpLink {
+            drp_id: "d-1".into(),
+            agent_id: "CR_AGENT".into(),
+            request_id: "r-1".into(),
+            agent_request_id: None,
+            status_callback: Some("https://agent.example/status".into()),
+            created_at: chrono::SubsecRound::trunc_subsecs(at(1), 6),
+        };
+        assert_eq!(store.drp("d-1").await.unwrap(), None);
+        store.put_drp(&link).await.unwrap();
+        assert_eq!(store.drp("d-1").await.unwrap(), Some(link.clone()));
+        assert!(matches!(store.put_drp(&link).await, Err(StoreError::Exists(_))));
+        let again = DrpLink { drp_id: "d-2".into(), ..link.clone() };
+        assert!(matches!(store.put_drp(&again).await, Err(StoreError::Exists(_))));
+        let stray = DrpLink { drp_id: "d-3".into(), request_id: "r-404".into(), ..link };
+        assert!(matches!(store.put_drp(&stray).await, Err(StoreError::Db(_))));
+        store.pool().close().await;
+    })
+    .await;
 }

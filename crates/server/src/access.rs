@@ -35,6 +35,12 @@ pub struct Keys {
     csrf: Zeroizing<[u8; 32]>,
     job: Zeroizing<[u8; 32]>,
     link: Zeroizing<[u8; 32]>,
+    /// Download links of a request's answer.
+    answer: Zeroizing<[u8; 32]>,
+    /// A person's link to their request's page.
+    request_page: Zeroizing<[u8; 32]>,
+    /// Staff's sign-in cookie.
+    staff: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -44,6 +50,9 @@ impl Keys {
             csrf: secret.derive("serve csrf token"),
             job: secret.derive("serve job key"),
             link: secret.derive("serve download link"),
+            answer: secret.derive("serve answer link"),
+            request_page: secret.derive("serve request page"),
+            staff: secret.derive("serve staff cookie"),
         }
     }
 }
@@ -129,19 +138,71 @@ pub fn job_key(keys: &Keys, job: &str) -> String {
 
 /// A link token that lets its holder download job `job`'s package until `expires`.
 pub fn link_token(keys: &Keys, job: &str, expires: i64) -> String {
-    let body = format!("{job}.{expires}");
-    format!("{body}.{}", sign(&keys.link, &body))
+    expiring(&keys.link, job, expires)
 }
 
 /// The job a link token names, if it is genuine; `Err(())` when it has expired.
 pub fn check_link(keys: &Keys, token: &str) -> Option<Result<String, ()>> {
+    check_expiring(&keys.link, token)
+}
+
+/// A token naming `subject` (no `.` in it) until `expires`, signed with `key`: `SUBJECT.EXPIRES.SIGNATURE`.
+fn expiring(key: &[u8; 32], subject: &str, expires: i64) -> String {
+    let body = format!("{subject}.{expires}");
+    format!("{body}.{}", sign(key, &body))
+}
+
+/// The subject of an [`expiring`] token, if it is genuine; `Err(())` when it has expired.
+fn check_expiring(key: &[u8; 32], token: &str) -> Option<Result<String, ()>> {
     let (body, sig) = token.rsplit_once('.')?;
-    let (job, expires) = body.split_once('.')?;
-    if !verify(&keys.link, body, sig) {
+    let (subject, expires) = body.rsplit_once('.')?;
+    if !verify(key, body, sig) {
         return None;
     }
     let expires: i64 = expires.parse().ok()?;
-    Some(if expires > now() { Ok(job.to_owned()) } else { Err(()) })
+    Some(if expires > now() { Ok(subject.to_owned()) } else { Err(()) })
+}
+
+/// A link token to one file of a request's answer (`REQUEST:FILE`) until `expires`.
+pub fn answer_token(keys: &Keys, request: &str, file: &str, expires: i64) -> String {
+    expiring(&keys.answer, &format!("{request}:{file}"), expires)
+}
+
+/// The request and file an answer link names, if genuine; `Err(())` when it has expired.
+pub fn check_answer(keys: &Keys, token: &str) -> Option<Result<(String, String), ()>> {
+    Some(check_expiring(&keys.answer, token)?.map(|s| {
+        let (r, f) = s.split_once(':').unwrap_or((&s, ""));
+        (r.to_owned(), f.to_owned())
+    }))
+}
+
+/// The capability to see a request's page and answer its code: given to the person
+/// when they make the request.
+pub fn request_key(keys: &Keys, request: &str) -> String {
+    sign(&keys.request_page, request)
+}
+
+pub fn check_request_key(keys: &Keys, request: &str, key: &str) -> bool {
+    verify(&keys.request_page, request, key)
+}
+
+/// The staff cookie's value: the API token's hash (hex), until `expires`, signed.
+pub fn staff_cookie(keys: &Keys, token_hash_hex: &str, expires: i64) -> String {
+    expiring(&keys.staff, token_hash_hex, expires)
+}
+
+/// The token hash a staff cookie carries, if it is genuine and current.
+pub fn check_staff_cookie(keys: &Keys, value: &str) -> Option<String> {
+    check_expiring(&keys.staff, value)?.ok()
+}
+
+/// The CSRF token of staff forms, bound to the staff cookie.
+pub fn staff_csrf(keys: &Keys, cookie: &str) -> String {
+    sign(&keys.csrf, &format!("staff:{cookie}"))
+}
+
+pub fn check_staff_csrf(keys: &Keys, cookie: &str, token: &str) -> bool {
+    verify(&keys.csrf, &format!("staff:{cookie}"), token)
 }
 
 /// The SHA-256 an API token is kept and looked up by.

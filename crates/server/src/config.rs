@@ -41,6 +41,52 @@ pub struct ServeConfig {
     pub insecure_http: bool,
     /// OAuth 2.0 providers people can connect accounts of, by name.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// The controller side: answering people's portability and access requests from the
+    /// company's databases (docs/requests.md). Unset: `/api/requests`, the staff and
+    /// request pages, the import API and the Data Rights Protocol are not offered.
+    pub requests: Option<RequestsConfig>,
+}
+
+/// How this server answers portability and access requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestsConfig {
+    /// The dataset map of the company's databases (docs/dataset-map.md).
+    pub map: PathBuf,
+    /// The company's name, as people see it on the request page and in messages.
+    pub company: String,
+    /// The regime a request made on the request page is under (gdpr, uk-gdpr, ccpa, or
+    /// a company's own in the data directory's `regimes/`).
+    #[serde(default = "default_regime")]
+    pub regime: String,
+    /// The SMTP server identity codes are sent through (`smtps://HOST`,
+    /// `smtp://HOST?tls=required`; plain `smtp://` to loopback only), with the password
+    /// in `FERRY_SMTP_PASSWORD`; and the sender's address.
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    /// Who this server is to other companies' ferry (a direct transfer's sender id).
+    pub sender_id: Option<String>,
+    /// Companies whose ferry may send packages here (the import API), by sender id and
+    /// Ed25519 public key (base64, from their `ferry serve` start-up log).
+    #[serde(default)]
+    pub trusted_senders: Vec<TrustedSender>,
+    /// The Data Rights Protocol: this business's id in it, the authorized agents it
+    /// accepts, and the regime a `voluntary` request is answered under (unset: refused).
+    pub drp_business_id: Option<String>,
+    #[serde(default)]
+    pub drp_agents: Vec<ferry_requests::drp::AgentEntry>,
+    pub drp_voluntary_regime: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedSender {
+    pub id: String,
+    pub public_key: String,
+}
+
+fn default_regime() -> String {
+    "gdpr".into()
 }
 
 /// An OAuth 2.0 provider: configuration, not code.
@@ -107,6 +153,7 @@ impl Default for ServeConfig {
             log_json: false,
             insecure_http: false,
             providers: BTreeMap::new(),
+            requests: None,
         }
     }
 }

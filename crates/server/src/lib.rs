@@ -13,6 +13,7 @@ mod layers;
 pub mod metrics;
 pub mod oauth;
 mod ops;
+pub mod rights;
 pub mod state;
 mod web;
 
@@ -54,6 +55,10 @@ impl Server {
             ..Default::default()
         };
         service.set_network(run.settings.clone());
+        let rights = match cfg.requests.clone() {
+            Some(r) => Some(Arc::new(rights::Rights::new(r, data_dir, &cfg.public_url())?)),
+            None => None,
+        };
         let state = AppState::new(Inner {
             service: Arc::new(service),
             public_url: cfg.public_url(),
@@ -67,6 +72,8 @@ impl Server {
             reports: Default::default(),
             limiter: layers::limiter(cfg.client_requests_per_second),
             stop: CancellationToken::new(),
+            rights,
+            drp_tokens: Default::default(),
             cfg,
         });
         Ok(Server { state })
@@ -75,6 +82,7 @@ impl Server {
     pub fn router(&self) -> axum::Router {
         let app = api::router()
             .merge(web::router())
+            .merge(rights::router())
             .merge(ops::router())
             .fallback(error::not_found)
             .method_not_allowed_fallback(error::method_not_allowed);

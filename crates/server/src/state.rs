@@ -32,6 +32,10 @@ pub struct Inner {
     pub pending: crate::oauth::Pending,
     /// Requests per client address ([`crate::layers::limiter`]).
     pub limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// The controller side, when `[requests]` is set up.
+    pub rights: Option<std::sync::Arc<crate::rights::Rights>>,
+    /// The Data Rights Protocol agents' bearer tokens.
+    pub drp_tokens: crate::rights::drp::Tokens,
     /// Fired when the server stops: event streams end, workers pause their jobs.
     pub stop: ferry_app::CancellationToken,
 }

@@ -1,6 +1,6 @@
 //! The request store in one SQLite file.
 
-use super::{Result, StoreError, new_entry, parse_record, record, verify_all};
+use super::{DrpLink, Result, StoreError, new_entry, parse_record, record, verify_all};
 use crate::audit::{self, Entry, Head};
 use crate::lifecycle::{Request, Transition};
 use crate::verification::CodeRecord;
@@ -85,6 +85,33 @@ impl SqliteRequests {
     pub async fn request(&self, id: &str) -> Result<Option<Request>> {
         let row = sqlx::query("SELECT record FROM requests WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         row.map(|r| parse_record(id, r.get("record"))).transpose()
+    }
+
+    /// Keeps the link of a DRP request to its ferry request; a DRP id or a ferry request
+    /// already linked is [`StoreError::Exists`].
+    pub async fn put_drp(&self, link: &DrpLink) -> Result<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO drp_requests (drp_id, agent_id, request_id, agent_request_id, status_callback, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&link.drp_id)
+        .bind(&link.agent_id)
+        .bind(&link.request_id)
+        .bind(&link.agent_request_id)
+        .bind(&link.status_callback)
+        .bind(link.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Exists(format!("DRP {} (or its request {})", link.drp_id, link.request_id)));
+        }
+        Ok(())
+    }
+
+    /// The link of DRP request `drp_id`.
+    pub async fn drp(&self, drp_id: &str) -> Result<Option<DrpLink>> {
+        let row = sqlx::query("SELECT * FROM drp_requests WHERE drp_id = ?").bind(drp_id).fetch_optional(&self.pool).await?;
+        row.map(|r| row_to_drp(&r)).transpose()
     }
 
     /// Keeps a new verification code for its request (replacing an older one).
@@ -205,6 +232,21 @@ fn row_to_entry(r: &sqlx::sqlite::SqliteRow) -> Result<Entry> {
         data_hash: r.get("data_hash"),
         prev: r.get("prev_hash"),
         hash: r.get("hash"),
+    })
+}
+
+fn row_to_drp(r: &sqlx::sqlite::SqliteRow) -> Result<DrpLink> {
+    let t: String = r.get("created_at");
+    let created_at = DateTime::parse_from_rfc3339(&t)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(r.get::<String, _>("request_id"), format!("drp_requests.created_at `{t}`: {e}")))?;
+    Ok(DrpLink {
+        drp_id: r.get("drp_id"),
+        agent_id: r.get("agent_id"),
+        request_id: r.get("request_id"),
+        agent_request_id: r.get("agent_request_id"),
+        status_callback: r.get("status_callback"),
+        created_at,
     })
 }
 

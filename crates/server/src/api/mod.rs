@@ -68,12 +68,19 @@ async fn openapi() -> Response {
     info(title = "ferry", description = "Move a person's data from one service to another, and prove that nothing was lost.",
         license(name = "Apache-2.0")),
     paths(connectors, session, jobs::create, jobs::list, jobs::show, jobs::report, events::events, jobs::start, jobs::pause,
-        jobs::resume, jobs::cancel, download::link, download::fetch),
+        jobs::resume, jobs::cancel, download::link, download::fetch,
+        crate::rights::api::list, crate::rights::api::create, crate::rights::api::audit, crate::rights::api::show,
+        crate::rights::api::verify, crate::rights::api::extend, crate::rights::api::answer, crate::rights::api::preview,
+        crate::rights::api::withhold, crate::rights::api::review, crate::rights::api::deliver, crate::rights::api::links,
+        crate::rights::api::transfer, crate::rights::api::refuse, crate::rights::api::withdraw, crate::rights::links::fetch,
+        crate::rights::transfer::receive, crate::rights::transfer::list),
     components(schemas(ErrorBody)),
     modifiers(&Security),
     tags((name = "connectors", description = "What can be moved, from where, to where"),
         (name = "session", description = "A person's session"),
-        (name = "jobs", description = "Transfers")),
+        (name = "jobs", description = "Transfers"),
+        (name = "requests", description = "Portability and access requests a company answers from its own databases (staff: an operator's API token)"),
+        (name = "imports", description = "Packages another company's ferry sends here for a person (signed requests)")),
 )]
 struct ApiDoc;
 
@@ -91,7 +98,20 @@ impl utoipa::Modify for Security {
         let any =
             ["session", "api_token", "job_key"].map(|s| utoipa::openapi::security::SecurityRequirement::new::<_, [&str; 0], &str>(s, []));
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if matches!(path.as_str(), "/api/connectors" | "/api/session" | "/download/{token}") {
+            if matches!(path.as_str(), "/api/connectors" | "/api/session" | "/download/{token}" | "/answers/{token}") {
+                continue;
+            }
+            if path == "/api/imports" {
+                // receiving is signed (X-Ferry-Signature), listing is staff's
+                if let Some(op) = item.get.as_mut() {
+                    op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new::<_, [&str; 0], &str>("api_token", [])]);
+                }
+                continue;
+            }
+            if path.starts_with("/api/requests") {
+                for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                    op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new::<_, [&str; 0], &str>("api_token", [])]);
+                }
                 continue;
             }
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {

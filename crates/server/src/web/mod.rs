@@ -6,8 +6,8 @@
 //! show by CSS alone); htmx refreshes a running job's progress every second.
 
 mod assets;
-mod pages;
-mod templates;
+pub(crate) mod pages;
+pub(crate) mod templates;
 
 pub(crate) use pages::error_page;
 

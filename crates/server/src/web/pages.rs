@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use ferry_jobs::{Job, JobState};
 
 /// The visitor's session, or a new one (given to the browser with the page).
-fn session(state: &AppState, headers: &HeaderMap) -> (Session, Option<String>) {
+pub(crate) fn session(state: &AppState, headers: &HeaderMap) -> (Session, Option<String>) {
     match session_of(headers, &state.keys) {
         Some(s) => (s, None),
         None => {
@@ -29,7 +29,7 @@ fn session(state: &AppState, headers: &HeaderMap) -> (Session, Option<String>) {
     }
 }
 
-fn page(t: impl Template, status: StatusCode, cookie: Option<String>) -> Response {
+pub(crate) fn page(t: impl Template, status: StatusCode, cookie: Option<String>) -> Response {
     let html = match t.render() {
         Ok(h) => h,
         Err(e) => return ApiError::internal(format!("a page could not be made: {e}")).into_response(),
@@ -56,16 +56,16 @@ fn not_found() -> Response {
 }
 
 /// A form's fields, in order (a name may repeat).
-fn fields(body: &Bytes) -> Vec<(String, String)> {
+pub(crate) fn fields(body: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 /// A form posted with the session's CSRF token, from this service's own page.
-fn checked(state: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Result<Session, Response> {
+pub(crate) fn checked(state: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Result<Session, Response> {
     let Some(s) = session_of(headers, &state.keys) else {
         return Err(error_page(StatusCode::FORBIDDEN, "Your session has ended", "Open the start page again and fill in the form anew."));
     };

@@ -87,3 +87,75 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
 }
+
+/// The request page: a person asks for their data.
+#[derive(Template)]
+#[template(path = "rights_new.html")]
+pub struct RightsNew {
+    pub nav: &'static str,
+    pub company: String,
+    pub csrf: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+/// A person's request, as they follow it.
+#[derive(Template)]
+#[template(path = "rights_request.html")]
+pub struct RightsRequest {
+    pub nav: &'static str,
+    pub id: String,
+    pub key: String,
+    pub csrf: String,
+    pub received: String,
+    pub state: String,
+    pub due: Option<String>,
+    pub verifying: bool,
+    pub refusal: Option<String>,
+    pub links: Vec<crate::rights::views::AnswerLink>,
+    pub links_until: String,
+    pub message: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_signin.html")]
+pub struct StaffSignIn {
+    pub nav: &'static str,
+    pub csrf: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_queue.html")]
+pub struct StaffQueue {
+    pub nav: &'static str,
+    pub requests: Vec<crate::rights::views::RequestView>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_request.html")]
+pub struct StaffRequest {
+    pub nav: &'static str,
+    pub d: crate::rights::views::RequestDetail,
+    pub csrf: String,
+    pub reasons: Vec<&'static str>,
+    pub preview: Vec<PreviewTablePage>,
+    pub message: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A table of the draft as the staff page shows it: cells as text.
+pub struct PreviewTablePage {
+    pub part: String,
+    pub database: String,
+    pub table: String,
+    pub rows: u64,
+    pub fields: Vec<String>,
+    pub rows_shown: Vec<PreviewRowPage>,
+}
+
+pub struct PreviewRowPage {
+    pub id: String,
+    pub cells: Vec<String>,
+}

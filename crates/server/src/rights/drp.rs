@@ -1,0 +1,243 @@
+//! The Data Rights Protocol endpoints (docs/requests.md, "Requests from authorized
+//! agents"): an authorized agent sets up a bearer token with a signed message, then
+//! sends signed `access` requests for people, asks their status and revokes them. Each
+//! becomes a request of the register under the actor `agent:ID`, linked to its DRP id;
+//! the person confirms their identity on their request page (its link is the status's
+//! `user_verification_url`), and the rest is the staff's usual work.
+
+use super::{Rights, error};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferry_requests::drp::{self, DrpError, Pip, StatusLinks};
+use ferry_requests::lifecycle::{Identity, State as Stage};
+use ferry_requests::map::IdentityKind;
+use ferry_requests::register::today;
+use ferry_requests::store::DrpLink;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use tokio::sync::Mutex;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/data-rights.json", get(discovery))
+        .route("/v1/agent/{agent}", post(agent_setup).get(agent_info))
+        .route("/v1/data-rights-request", post(exercise))
+        .route("/v1/data-rights-request/{id}", get(status).delete(revoke))
+}
+
+/// The agents' bearer tokens, kept as digests in `drp-tokens.json` of the data directory.
+#[derive(Default)]
+pub struct Tokens(Mutex<Option<BTreeMap<String, String>>>);
+
+fn tokens_file(rights: &Rights) -> PathBuf {
+    rights.data_dir().join("drp-tokens.json")
+}
+
+fn pip(state: &AppState) -> Result<(&Rights, &Pip), Response> {
+    let rights = super::of(state).map_err(IntoResponse::into_response)?;
+    let pip = rights.pip.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "this business takes no Data Rights Protocol requests").into_response()
+    })?;
+    Ok((rights, pip))
+}
+
+/// A DRP error as the protocol answers it.
+fn refused(e: DrpError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(e.body())).into_response()
+}
+
+async fn discovery(State(state): State<AppState>) -> Response {
+    match pip(&state) {
+        Ok((_, pip)) => Json(pip.discovery()).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn agent_setup(State(state): State<AppState>, Path(agent): Path<String>, body: Bytes) -> Response {
+    let (rights, pip) = match pip(&state) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match pip.agent_setup(&agent, &body, chrono::Utc::now()) {
+        Ok(token) => {
+            if let Err(e) = keep_token(&state, rights, &drp::token_digest(&token.token), &agent).await {
+                return e.into_response();
+            }
+            Json(token).into_response()
+        }
+        // the spec answers a failed setup with 403 and no body
+        Err(_) => StatusCode::FORBIDDEN.into_response(),
+    }
+}
+
+async fn keep_token(state: &AppState, rights: &Rights, digest: &str, agent: &str) -> ApiResult<()> {
+    let mut guard = state.drp_tokens.0.lock().await;
+    let map = load(&mut guard, rights);
+    map.insert(digest.to_owned(), agent.to_owned());
+    let file = tokens_file(rights);
+    let tmp = file.with_extension(format!("json.{}", hex::encode(rand::random::<[u8; 6]>())));
+    let text = serde_json::to_vec(&map).expect("tokens serialize");
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| ApiError::internal(e.to_string()))?;
+        f.write_all(&text).and_then(|_| f.sync_all()).map_err(|e| ApiError::internal(e.to_string()))?;
+    }
+    std::fs::rename(&tmp, &file).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn load<'a>(guard: &'a mut Option<BTreeMap<String, String>>, rights: &Rights) -> &'a mut BTreeMap<String, String> {
+    guard.get_or_insert_with(|| std::fs::read(tokens_file(rights)).ok().and_then(|t| serde_json::from_slice(&t).ok()).unwrap_or_default())
+}
+
+/// The agent a request's bearer token was given to.
+async fn agent_of(state: &AppState, rights: &Rights, headers: &HeaderMap) -> Result<String, Response> {
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    let none = || refused(DrpError::UnknownAgent("(no valid bearer token)".into()));
+    let token = token.filter(|t| !t.is_empty()).ok_or_else(none)?;
+    let mut guard = state.drp_tokens.0.lock().await;
+    load(&mut guard, rights).get(&drp::token_digest(token)).cloned().ok_or_else(none)
+}
+
+async fn agent_info(State(state): State<AppState>, Path(agent): Path<String>, headers: HeaderMap) -> Response {
+    let (rights, _) = match pip(&state) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match agent_of(&state, rights, &headers).await {
+        Ok(a) if a == agent => StatusCode::OK.into_response(),
+        _ => StatusCode::FORBIDDEN.into_response(),
+    }
+}
+
+async fn exercise(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (rights, pip) = match pip(&state) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let agent = match agent_of(&state, rights, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = match pip.exercise(&agent, &body, chrono::Utc::now()) {
+        Ok(r) => r,
+        Err(e) => return refused(e),
+    };
+    match register_it(&state, rights, &req).await {
+        Ok(s) => (StatusCode::OK, Json(s)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn register_it(state: &AppState, rights: &Rights, req: &drp::DrpRequest) -> ApiResult<drp::Status> {
+    let reg = rights.register().await?;
+    let regime = reg.regime(&req.regime).map_err(error)?;
+    let (kind, value) = match (&req.identity.email, &req.identity.phone_number) {
+        (Some(e), _) if !e.trim().is_empty() => (IdentityKind::Email, e.trim().to_owned()),
+        (_, Some(p)) => (IdentityKind::Phone, p.trim().to_owned()),
+        _ => return Err(ApiError::bad_request("the request names no email address or phone number")),
+    };
+    let identity = Identity { kind, value, verified: None };
+    let actor = format!("agent:{}", req.agent_id);
+    let request = reg.new_request(&regime, req.kind, identity, today(), &actor).await.map_err(|e| match e {
+        ferry_requests::register::RegisterError::Refused(m) => ApiError::bad_request(m),
+        other => error(other),
+    })?;
+    let drp_id = format!("D-{}", hex::encode(rand::random::<[u8; 12]>()));
+    let link = DrpLink {
+        drp_id: drp_id.clone(),
+        agent_id: req.agent_id.clone(),
+        request_id: request.id.clone(),
+        agent_request_id: req.agent_request_id.clone(),
+        status_callback: req.status_callback.clone(),
+        created_at: chrono::Utc::now(),
+    };
+    reg.store.put_drp(&link).await.map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(drp::status(&drp_id, &request, &regime, &links(state, &link, &request)))
+}
+
+fn links(state: &AppState, link: &DrpLink, request: &ferry_requests::lifecycle::Request) -> StatusLinks {
+    StatusLinks {
+        agent_request_id: link.agent_request_id.clone(),
+        user_verification_url: matches!(request.state, Stage::Received | Stage::VerifyingIdentity)
+            .then(|| super::pages::request_url(state, &request.id)),
+        results_url: (request.state == Stage::Delivered).then(|| super::pages::request_url(state, &request.id)),
+    }
+}
+
+/// The link of DRP id `id` if `agent` manages it.
+async fn linked(rights: &Rights, agent: &str, id: &str) -> Result<DrpLink, Response> {
+    let reg = rights.register().await.map_err(IntoResponse::into_response)?;
+    match reg.store.drp(id).await {
+        Ok(Some(l)) if l.agent_id == agent => Ok(l),
+        Ok(Some(_)) => Err(StatusCode::FORBIDDEN.into_response()),
+        Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no data rights request `{id}`")).into_response()),
+        Err(e) => Err(ApiError::internal(e.to_string()).into_response()),
+    }
+}
+
+async fn status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let (rights, _) = match pip(&state) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let agent = match agent_of(&state, rights, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let link = match linked(rights, &agent, &id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let answer = async {
+        let reg = rights.register().await?;
+        let request = reg.find(&link.request_id).await.map_err(error)?;
+        let regime = reg.regime(&request.regime).map_err(error)?;
+        ApiResult::Ok(drp::status(&id, &request, &regime, &links(&state, &link, &request)))
+    };
+    match answer.await {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn revoke(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let (rights, pip) = match pip(&state) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let agent = match agent_of(&state, rights, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let link = match linked(rights, &agent, &id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let revoke = match pip.revoke(&agent, &body) {
+        Ok(r) => r,
+        Err(e) => return refused(e),
+    };
+    let answer = async {
+        let reg = rights.register().await?;
+        let actor = format!("agent:{agent}");
+        let (request, regime) = reg.step(&link.request_id, &actor, |r, _| r.withdraw(today())).await.map_err(error)?;
+        if let Some(why) = &revoke.reason {
+            reg.store
+                .note(&request, "revoked_by_agent", Some(why), &actor, chrono::Utc::now())
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+        ApiResult::Ok(drp::status(&id, &request, &regime, &links(&state, &link, &request)))
+    };
+    match answer.await {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
