@@ -5,7 +5,7 @@
 use ferry_core::model::{DateOrDateTime, Task};
 
 pub(crate) fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace("\r\n", "\\n").replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace("\r\n", "\\n").replace(['\r', '\n'], "\\n")
 }
 
 /// `2025-01-10` as `20250110`, `2025-01-10T09:00:00Z` as `20250110T090000Z`.

@@ -67,9 +67,35 @@ pub fn event_parts(original: &[u8]) -> Result<Vec<EventPart>, CodecError> {
 /// The VCALENDAR of these parts; `stamp` is DTSTAMP (UTC, `YYYYMMDDTHHMMSSZ`), `extra[i]`
 /// whole property lines added to part `i` (properties the event model has no field for).
 pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -> String {
-    let mut l =
-        vec!["BEGIN:VCALENDAR".to_owned(), "VERSION:2.0".to_owned(), format!("PRODID:-//ferry//ferry {}//EN", env!("CARGO_PKG_VERSION"))];
+    let mut text = calendar_begin();
     for (n, p) in parts.iter().enumerate() {
+        text.push_str(&vevent(p, stamp, extra.get(n).map(Vec::as_slice).unwrap_or_default()));
+    }
+    text.push_str(&calendar_end());
+    with_timezones(text)
+}
+
+/// The opening lines of a VCALENDAR (BEGIN, VERSION, PRODID), for a writer that streams
+/// its events one by one ([`vevent`]) and ends with [`calendar_end`].
+pub fn calendar_begin() -> String {
+    ["BEGIN:VCALENDAR".to_owned(), "VERSION:2.0".to_owned(), format!("PRODID:-//ferry//ferry {}//EN", env!("CARGO_PKG_VERSION"))]
+        .iter()
+        .map(|line| fold(line))
+        .collect()
+}
+
+/// The closing line of a VCALENDAR.
+pub fn calendar_end() -> String {
+    fold("END:VCALENDAR")
+}
+
+/// One VEVENT of a part, folded, CRLF line ends; `stamp` is DTSTAMP (UTC,
+/// `YYYYMMDDTHHMMSSZ`), `extra` whole property lines the event model has no field for.
+/// A TZID it names needs its VTIMEZONE, which [`build_calendar`] adds and a streaming
+/// writer must see to itself.
+pub fn vevent(p: &EventPart, stamp: &str, extra: &[String]) -> String {
+    let mut l: Vec<String> = Vec::new();
+    {
         let e = &p.event;
         l.push("BEGIN:VEVENT".into());
         l.push(format!("UID:{}", esc(&e.uid)));
@@ -112,7 +138,7 @@ pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -
         if !e.categories.is_empty() {
             l.push(format!("CATEGORIES:{}", e.categories.iter().map(|c| esc(c)).collect::<Vec<_>>().join(",")));
         }
-        l.extend(extra.get(n).into_iter().flatten().cloned());
+        l.extend(extra.iter().cloned());
         for a in &e.alarms {
             l.push("BEGIN:VALARM".into());
             l.push(format!("ACTION:{}", esc(&a.action)));
@@ -131,9 +157,7 @@ pub fn build_calendar(parts: &[EventPart], stamp: &str, extra: &[Vec<String>]) -
         }
         l.push("END:VEVENT".into());
     }
-    l.push("END:VCALENDAR".into());
-    let text: String = l.iter().map(|line| fold(line)).collect();
-    with_timezones(text)
+    l.iter().map(|line| fold(line)).collect()
 }
 
 /// The object with a VTIMEZONE for each IANA zone its TZIDs name (RFC 5545 §3.6.5 asks
@@ -225,6 +249,26 @@ fn person_line(name: &str, a: &ferry_core::model::Attendee) -> String {
 mod tests {
     use super::*;
     use ferry_core::model::{Alarm, Attendee};
+
+    #[test]
+    fn events_streamed_one_by_one_make_the_same_calendar() {
+        let part = |uid: &str, summary: &str| EventPart {
+            event: Event {
+                uid: uid.into(),
+                summary: Some(summary.into()),
+                start: Some(DateOrDateTime { value: "2025-01-10T09:00:00Z".into(), tzid: None, date_only: false }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let parts = [part("a", "One, two; three\r\nfour \\ ünïcödé ".repeat(3).as_str()), part("b", "Two")];
+        let streamed =
+            calendar_begin() + &vevent(&parts[0], "20250101T000000Z", &[]) + &vevent(&parts[1], "20250101T000000Z", &[]) + &calendar_end();
+        assert_eq!(streamed, build_calendar(&parts, "20250101T000000Z", &[]));
+        assert!(streamed.split_terminator("\r\n").all(|l| l.len() <= 75 && !l.contains('\r') && !l.contains('\n')), "{streamed}");
+        let back = event_parts(streamed.as_bytes()).unwrap();
+        assert_eq!(back[0].event.summary, parts[0].event.summary.as_ref().map(|s| s.replace("\r\n", "\n")));
+    }
 
     fn dt(v: &str, tz: Option<&str>) -> DateOrDateTime {
         DateOrDateTime { value: v.into(), tzid: tz.map(str::to_owned), date_only: v.len() == 10 }

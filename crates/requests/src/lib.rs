@@ -4,8 +4,9 @@
 //! [`scope`] they give; the request [`lifecycle`] and its [`deadline`]s; the
 //! [`supplementary`] information of an access answer; the hash-chained [`audit`] log and
 //! the [`store`] that keeps requests and log; [`extract`]ion of a person's rows and the
-//! [`response`] package they are delivered in. Requests from authorized agents under the
-//! Data Rights Protocol ([`drp`]); [`signing`] of direct transfers between ferries.
+//! [`response`] package they are delivered in, with its [`standard`] files. Requests
+//! from authorized agents under the Data Rights Protocol ([`drp`]); [`signing`] of
+//! direct transfers between ferries.
 
 pub mod audit;
 pub mod check;
@@ -21,6 +22,7 @@ pub mod register;
 pub mod response;
 pub mod scope;
 pub mod signing;
+pub mod standard;
 pub mod store;
 pub mod supplementary;
 pub mod verification;

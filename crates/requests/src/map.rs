@@ -66,6 +66,191 @@ pub struct Table {
     /// The table's columns that hold personal data, each a `[[database.table.column]]`.
     #[serde(rename = "column", default)]
     pub columns: Vec<Column>,
+    /// The vertical the table's rows are of, if they fit a standard format (contacts as
+    /// vCard, events as iCalendar): the response package then also holds the delivered
+    /// rows in that format. A `[database.table.vertical]` section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertical: Option<Vertical>,
+}
+
+/// Rows of a table that are of a vertical with a standard format, and which column holds
+/// which standard field. Every field names one of the table's declared columns; only
+/// the fields of the vertical's kind may be given. [`validate`] checks it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vertical {
+    /// `contacts` (written as vCard 4.0, RFC 6350) or `events` (iCalendar, RFC 5545).
+    pub kind: VerticalKind,
+    /// Contacts and events: a unique identifier of the row (vCard and iCalendar UID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Contacts, required: the name as shown (vCard FN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Contacts: the family name (vCard N, first component).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// Contacts: the given name (vCard N, second component).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Contacts: an email address (vCard EMAIL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Contacts: a telephone number (vCard TEL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Contacts: the organization (vCard ORG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Contacts: the street address (vCard ADR, street component).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// Contacts: the town or city (vCard ADR, locality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// Contacts: the region, state or province (vCard ADR, region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Contacts: the postal code (vCard ADR, postal code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// Contacts: the country (vCard ADR, country name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Contacts: a note (vCard NOTE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Events, required: the title (iCalendar SUMMARY).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Events, required: when it starts (DTSTART), a date or a date and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Events: when it ends (DTEND), of the same form as the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Events: where (LOCATION).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Events: a description (DESCRIPTION).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Events: the zone of date-times stored without an offset. Only `UTC` is known:
+    /// they are then written in UTC (`...Z`); without it they are written as floating
+    /// times (the same clock time in any zone), as stored. Date-times with an offset are
+    /// always written in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+/// A vertical with a standard format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerticalKind {
+    /// People's contact details: `data/<database>/<table>.vcf`, vCard 4.0.
+    #[default]
+    Contacts,
+    /// Things that happen at a time: `data/<database>/<table>.ics`, iCalendar.
+    Events,
+}
+
+impl VerticalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerticalKind::Contacts => "contacts",
+            VerticalKind::Events => "events",
+        }
+    }
+
+    /// The standard fields of this kind, in the order the map documents them.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            VerticalKind::Contacts => &[
+                "uid",
+                "full_name",
+                "family_name",
+                "given_name",
+                "email",
+                "phone",
+                "organization",
+                "street",
+                "locality",
+                "region",
+                "postal_code",
+                "country",
+                "note",
+            ],
+            VerticalKind::Events => &["uid", "summary", "start", "end", "location", "description"],
+        }
+    }
+
+    /// The fields a vertical of this kind must map.
+    pub fn required(self) -> &'static [&'static str] {
+        match self {
+            VerticalKind::Contacts => &["full_name"],
+            VerticalKind::Events => &["summary", "start"],
+        }
+    }
+
+    /// The extension of its standard file.
+    pub fn extension(self) -> &'static str {
+        match self {
+            VerticalKind::Contacts => "vcf",
+            VerticalKind::Events => "ics",
+        }
+    }
+
+    /// The media type of its standard file.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            VerticalKind::Contacts => "text/vcard",
+            VerticalKind::Events => "text/calendar",
+        }
+    }
+}
+
+impl fmt::Display for VerticalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Vertical {
+    /// Every standard field given, with its column, in [`VerticalKind::fields`] order of
+    /// both kinds (fields of the other kind included, for [`validate`] to report).
+    pub fn mapping(&self) -> Vec<(&'static str, &str)> {
+        let all: [(&'static str, &Option<String>); 18] = [
+            ("uid", &self.uid),
+            ("full_name", &self.full_name),
+            ("family_name", &self.family_name),
+            ("given_name", &self.given_name),
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("organization", &self.organization),
+            ("street", &self.street),
+            ("locality", &self.locality),
+            ("region", &self.region),
+            ("postal_code", &self.postal_code),
+            ("country", &self.country),
+            ("note", &self.note),
+            ("summary", &self.summary),
+            ("start", &self.start),
+            ("end", &self.end),
+            ("location", &self.location),
+            ("description", &self.description),
+        ];
+        all.into_iter().filter_map(|(f, c)| Some((f, c.as_deref()?))).collect()
+    }
+
+    /// The column holding standard field `field`, if one is given.
+    pub fn column(&self, field: &str) -> Option<&str> {
+        self.mapping().into_iter().find(|(f, _)| *f == field).map(|(_, c)| c)
+    }
+
+    /// Whether naive date-times are in UTC (`time_zone = "UTC"`).
+    pub fn naive_utc(&self) -> bool {
+        self.time_zone.as_deref().is_some_and(|z| z.eq_ignore_ascii_case("utc") || z == "Z" || z.eq_ignore_ascii_case("etc/utc"))
+    }
 }
 
 /// One column of personal data and what the law needs to know about it.

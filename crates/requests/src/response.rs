@@ -5,6 +5,8 @@
 //! manifest.json                        what is in it, what was left out or withheld and why
 //! data/<database>/<table>.jsonl        one JSON object per row, fields in map order
 //! data/<database>/<table>.csv          the same rows, a header line of field names
+//! data/<database>/<table>.vcf          contacts (a table the map says are): vCard 4.0
+//! data/<database>/<table>.ics          events (likewise): iCalendar
 //! schemas/<database>/<table>.schema.json   JSON Schema of a row, descriptions from the map
 //! report.html                          access only: the readable report
 //! ```
@@ -15,9 +17,10 @@
 
 use crate::extract::{ExtractError, Extracted, Extractor, Identity, Sink, TableOut};
 use crate::kind::Part;
-use crate::map::DatasetMap;
+use crate::map::{DatasetMap, Vertical, VerticalKind};
 use crate::regime::Regime;
 use crate::scope::{Omission, PartScope};
+use crate::standard::{self, Fields};
 use crate::supplementary::{self, Information};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -113,6 +116,31 @@ pub struct ManifestTable {
     pub csv: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// The rows in a standard format, when the map says they are of a vertical.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard: Option<StandardFile>,
+}
+
+/// A table's rows in a standard format: contacts as vCard, events as iCalendar.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardFile {
+    pub kind: VerticalKind,
+    pub path: String,
+    pub media_type: String,
+    /// `vCard 4.0 (RFC 6350)` or `iCalendar 2.0 (RFC 5545)`.
+    pub format: String,
+    /// Records written (cards or events).
+    pub records: u64,
+    /// Rows that could not be one (an event without a start that is a date or a time, a
+    /// contact with nothing to show as its name); they are in the JSON Lines and CSV files.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+    /// Standard field → the column it came from (the delivered ones only).
+    pub fields: BTreeMap<String, String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One file of the package.
@@ -150,6 +178,12 @@ pub async fn write_package_withholding(
 ) -> Result<Manifest, ExtractError> {
     let io_err = |e: io::Error| ExtractError::Sink(format!("writing the package in {}: {e}", dir.display()));
     std::fs::create_dir(dir).map_err(io_err)?;
+    let verticals = extractor
+        .map()
+        .databases
+        .iter()
+        .flat_map(|d| d.tables.iter().filter_map(|t| Some(((d.name.clone(), t.name.clone()), t.vertical.clone()?))))
+        .collect();
     let mut withhold: BTreeMap<(String, String), BTreeMap<String, &RowWithheld>> = BTreeMap::new();
     for w in withheld_rows {
         withhold.entry((w.database.clone(), w.table.clone())).or_default().insert(w.row.clone(), w);
@@ -159,6 +193,8 @@ pub async fn write_package_withholding(
         open: BTreeMap::new(),
         names: BTreeMap::new(),
         report: part.part == Part::Access,
+        verticals,
+        created_at: Utc::now(),
         withhold,
         skipped: Vec::new(),
     };
@@ -218,6 +254,17 @@ struct Open {
     csv: csv::Writer<Out>,
     /// The first rows, for the report.
     shown: Vec<Vec<Value>>,
+    /// The standard file, for a table of a vertical.
+    standard: Option<Standard>,
+}
+
+/// A standard file being written.
+struct Standard {
+    fields: Fields,
+    path: String,
+    out: Out,
+    records: u64,
+    skipped: u64,
 }
 
 struct Writer<'a> {
@@ -226,6 +273,9 @@ struct Writer<'a> {
     /// File stems given out, to keep two tables from one file.
     names: BTreeMap<String, (String, String)>,
     report: bool,
+    /// The verticals of the map's tables, by (database, table).
+    verticals: BTreeMap<(String, String), Vertical>,
+    created_at: DateTime<Utc>,
     /// Rows to leave out, by table and row id.
     withhold: BTreeMap<(String, String), BTreeMap<String, &'a RowWithheld>>,
     /// The rows left out so far.
@@ -266,13 +316,24 @@ impl Writer<'_> {
             let jsonl = create(&self.dir.join(format!("data/{stem}.jsonl")))?;
             let mut csv = csv::Writer::from_writer(create(&self.dir.join(format!("data/{stem}.csv")))?);
             csv.write_record(table.columns.iter().map(|c| c.name.as_str())).map_err(io::Error::other)?;
-            self.open.insert(key.clone(), Open { stem, jsonl, csv, shown: Vec::new() });
+            let standard = match self.verticals.get(&key) {
+                Some(vertical) => {
+                    let fields = Fields::new(vertical, table);
+                    let path = format!("data/{stem}.{}", fields.kind.extension());
+                    let mut out = create(&self.dir.join(&path))?;
+                    out.write_all(fields.begin().as_bytes())?;
+                    Some(Standard { fields, path, out, records: 0, skipped: 0 })
+                }
+                None => None,
+            };
+            self.open.insert(key.clone(), Open { stem, jsonl, csv, shown: Vec::new(), standard });
         }
         Ok(self.open.get_mut(&key).expect("just opened"))
     }
 
     fn write_row(&mut self, table: &TableOut, values: Vec<Value>) -> io::Result<()> {
         let report = self.report;
+        let stamp = standard::stamp(self.created_at);
         let mut line = String::from("{");
         for (i, (c, v)) in table.columns.iter().zip(&values).enumerate() {
             if i > 0 {
@@ -293,6 +354,15 @@ impl Writer<'_> {
         let open = self.open(table)?;
         open.jsonl.write_all(line.as_bytes())?;
         open.csv.write_record(values.iter().map(csv_cell)).map_err(io::Error::other)?;
+        if let Some(st) = &mut open.standard {
+            match st.fields.record(&values, &stamp) {
+                Some(record) => {
+                    st.out.write_all(record.as_bytes())?;
+                    st.records += 1;
+                }
+                None => st.skipped += 1,
+            }
+        }
         if report && open.shown.len() < REPORT_ROWS {
             open.shown.push(values);
         }
@@ -323,13 +393,46 @@ impl Writer<'_> {
                 jsonl: None,
                 csv: None,
                 schema: None,
+                standard: None,
             };
-            if let Some(open) = self.open.remove(&(out.database.clone(), out.table.clone())) {
+            if let Some(mut open) = self.open.remove(&(out.database.clone(), out.table.clone())) {
                 let (jsonl, csv) = (format!("data/{}.jsonl", open.stem), format!("data/{}.csv", open.stem));
                 files.push(open.jsonl.entry(&jsonl, "application/jsonl")?);
                 files.push(open.csv.into_inner().map_err(|e| io::Error::other(e.to_string()))?.entry(&csv, "text/csv")?);
+                if let Some(mut st) = open.standard.take_if(|st| st.records == 0) {
+                    // no row could be a record (none had a name or a start to show):
+                    // no file, which would be an empty or, for events, invalid one
+                    st.out.flush()?;
+                    drop(st.out);
+                    std::fs::remove_file(self.dir.join(&st.path))?;
+                }
+                if let Some(mut st) = open.standard {
+                    st.out.write_all(st.fields.end().as_bytes())?;
+                    let media_type = st.fields.kind.media_type();
+                    files.push(st.out.entry(&st.path, media_type)?);
+                    entry.standard = Some(StandardFile {
+                        kind: st.fields.kind,
+                        path: st.path,
+                        media_type: media_type.to_string(),
+                        format: match st.fields.kind {
+                            VerticalKind::Contacts => "vCard 4.0 (RFC 6350)",
+                            VerticalKind::Events => "iCalendar 2.0 (RFC 5545)",
+                        }
+                        .to_string(),
+                        records: st.records,
+                        skipped: st.skipped,
+                        fields: st.fields.described(out).into_iter().collect(),
+                    });
+                }
                 let schema_path = format!("schemas/{}.schema.json", open.stem);
-                let schema = serde_json::to_vec_pretty(&table_schema(map, out)).map_err(io::Error::other)?;
+                let mut schema = table_schema(map, out);
+                if let (Some(st), Some(obj)) = (&entry.standard, schema.as_object_mut()) {
+                    obj.insert(
+                        "x-standard-file".into(),
+                        serde_json::json!({ "path": st.path, "media_type": st.media_type, "format": st.format, "fields": st.fields }),
+                    );
+                }
+                let schema = serde_json::to_vec_pretty(&schema).map_err(io::Error::other)?;
                 files.push(write_file(&self.dir, &schema_path, "application/schema+json", &schema)?);
                 entry.jsonl = Some(jsonl);
                 entry.csv = Some(csv);
@@ -368,7 +471,7 @@ impl Writer<'_> {
             article: part.article.clone(),
             identity: identity.clone(),
             as_of,
-            created_at: Utc::now(),
+            created_at: self.created_at,
             recorded_since: extracted.since,
             empty,
             statement,
@@ -526,7 +629,7 @@ fn report(map: &DatasetMap, regime: &Regime, m: &Manifest, info: &Information, s
         h.push_str(&format!("<p>It covers what we recorded on or after {since}.</p>\n"));
     }
     h.push_str(&format!("<p><strong>{}</strong></p>\n", escape(&m.statement)));
-    h.push_str("<p>The same data is in this package in machine-readable form: a JSON Lines and a CSV file per table under <code>data/</code>, described by the JSON Schemas under <code>schemas/</code>, all listed in <code>manifest.json</code>.</p>\n");
+    h.push_str("<p>The same data is in this package in machine-readable form: a JSON Lines and a CSV file per table under <code>data/</code> (and, for contacts and events, a vCard or iCalendar file your address book or calendar can import), described by the JSON Schemas under <code>schemas/</code>, all listed in <code>manifest.json</code>.</p>\n");
 
     h.push_str("<h2>The data</h2>\n");
     for ((out, rows), t) in shown.iter().zip(&m.tables) {

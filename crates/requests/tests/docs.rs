@@ -19,7 +19,7 @@ fn toml_blocks(text: &str) -> Vec<String> {
 #[test]
 fn the_maps_in_the_dataset_map_doc_are_valid() {
     let blocks = toml_blocks(&doc("dataset-map.md"));
-    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks.len(), 3);
     for block in blocks {
         let m = map::parse(&block).unwrap_or_else(|e| panic!("{e}\n{block}"));
         assert_eq!(map::validate(&m), Vec::new(), "{block}");

@@ -369,7 +369,9 @@ pub fn build_v4_with(c: &mut Contact, extra: &[String]) -> String {
 /// A minimal vCard 4.0 for a record that came without one (from CSV, say).
 pub fn build_v4(c: &Contact) -> String {
     fn esc(s: &str) -> String {
-        s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace('\n', "\\n")
+        let mut out = String::with_capacity(s.len());
+        decode::escape_into(&mut out, s, true, true);
+        out
     }
     let mut lines = vec!["BEGIN:VCARD".to_owned(), "VERSION:4.0".to_owned()];
     if let Some(uid) = &c.uid {
@@ -500,6 +502,21 @@ mod tests {
         assert_eq!(back.formatted_name, "A; B");
         assert_eq!(back.emails, c.emails);
         assert_eq!(back.uid.as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn a_built_cards_line_breaks_are_escaped_whatever_their_kind() {
+        let c = Contact {
+            formatted_name: "a\r\nb\rc\nd, e; f \\".into(),
+            note: Some("x\ry".into()),
+            vcard_version: "4.0".into(),
+            ..Default::default()
+        };
+        let text = build_v4(&c);
+        assert!(text.split_terminator("\r\n").all(|l| !l.contains(['\r', '\n'])), "{text:?}");
+        let back = parse_card(text.as_bytes(), 1).unwrap();
+        assert_eq!(back.formatted_name, "a\nb\nc\nd, e; f \\");
+        assert_eq!(back.note.as_deref(), Some("x\ny"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! link targets that do not exist, columns without an origin or a legal basis, tables
 //! that no identity reaches, and columns named twice for different jobs.
 
-use super::{DatasetMap, graph, split_target};
+use super::{DatasetMap, VerticalKind, graph, split_target};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -97,6 +97,48 @@ pub fn validate(map: &DatasetMap) -> Vec<Problem> {
                         cn,
                         "it has no legal basis (consent, contract, legal_obligation, vital_interests, public_task or legitimate_interests)"
                             .to_string(),
+                    );
+                }
+            }
+            if let Some(v) = &t.vertical {
+                let kind = v.kind;
+                for (field, column) in v.mapping() {
+                    if !kind.fields().contains(&field) {
+                        push(
+                            d,
+                            tn,
+                            None,
+                            format!(
+                                "its {kind} vertical maps `{field}`, which is not a field of {kind} (those are: {})",
+                                kind.fields().join(", ")
+                            ),
+                        );
+                    } else if t.column(column).is_none() {
+                        push(
+                            d,
+                            tn,
+                            Some(column),
+                            format!(
+                                "its {kind} vertical maps `{field}` to column \"{column}\", which is not a declared column of the table \
+                                 (declare it as a [[database.table.column]])"
+                            ),
+                        );
+                    }
+                }
+                for field in kind.required() {
+                    if v.column(field).is_none() {
+                        push(d, tn, None, format!("its {kind} vertical does not say which column holds `{field}`, which {kind} need"));
+                    }
+                }
+                if v.time_zone.is_some() && (kind != VerticalKind::Events || !v.naive_utc()) {
+                    push(
+                        d,
+                        tn,
+                        None,
+                        format!(
+                            "its {kind} vertical's time_zone must be \"UTC\" (the only zone known), and is for events only; \
+                             leave it out for times written as stored"
+                        ),
                     );
                 }
             }
