@@ -24,6 +24,7 @@
 #   FIDES_VERSION=2.78.2     the ethyca-fides release installed
 #   SKIP_LOAD=1      reuse the shop database of an earlier run with KEEP=1
 #   KEEP=1           keep the databases
+#   SHOP_DB_NAME     the shop database (default ferry_bench_fides; Fides' app database is its name + _app)
 #   SKIP_BUILD=1     use target/release/ferry as built
 set -euo pipefail
 SIZE=${SIZE:-1000000}
@@ -32,8 +33,8 @@ PERSON=${PERSON:-c$((SIZE / 2))@example.com}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=${FERRY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
 export PGOPTIONS="-c client_min_messages=warning"
-DB=ferry_bench_fides
-APPDB=ferry_bench_fides_app
+DB=${SHOP_DB_NAME:-ferry_bench_fides}
+APPDB=${DB}_app
 URL="${SERVER%/*}/$DB"
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 FERRY=$TARGET/release/ferry

@@ -30,6 +30,7 @@ STORAGE_KEY = "ferry_bench_local"
 
 
 def session():
+    import fides.api.db.base  # noqa: F401  (every model, so that SQLAlchemy's mappers resolve)
     from fides.api.db.session import get_db_session
     from fides.config import CONFIG
 
@@ -54,11 +55,19 @@ def setup(dataset_path: str) -> None:
     from fides.api.schemas.policy import ActionType
     from fides.api.schemas.storage.storage import ResponseFormat, StorageType
 
+    from fides.api.db.database import seed_db
+
     db = session()
-    conn = ConnectionConfig.create(
-        db=db,
-        data={
-            "key": CONNECTION_KEY,
+    seed_db(db)  # the default taxonomy (data categories) and policies, as the webserver's start does
+
+    def made(model, key, data):
+        """The row with this key, made if missing (setup may run again on the same app database)."""
+        return model.get_by(db, field="key", value=key) or model.create(db=db, data={**data, "key": key})
+
+    conn = made(
+        ConnectionConfig,
+        CONNECTION_KEY,
+        {
             "name": "Generated shop",
             "connection_type": ConnectionType.postgres,
             "access": AccessLevel.read,
@@ -73,33 +82,32 @@ def setup(dataset_path: str) -> None:
     )
     with open(dataset_path) as f:
         dataset = yaml.safe_load(f)["dataset"][0]
-    ctl = CtlDataset.create_from_dataset_dict(db, dataset)
-    DatasetConfig.create(
-        db=db,
-        data={
-            "connection_config_id": conn.id,
-            "fides_key": dataset["fides_key"],
-            "ctl_dataset_id": ctl.id,
-        },
-    )
-    storage = StorageConfig.create(
-        db=db,
-        data={
+    if not DatasetConfig.get_by(db, field="fides_key", value=dataset["fides_key"]):
+        ctl = CtlDataset.create_from_dataset_dict(db, dataset)
+        DatasetConfig.create(
+            db=db,
+            data={
+                "connection_config_id": conn.id,
+                "fides_key": dataset["fides_key"],
+                "ctl_dataset_id": ctl.id,
+            },
+        )
+    storage = made(
+        StorageConfig,
+        STORAGE_KEY,
+        {
             "name": "ferry bench local storage",
-            "key": STORAGE_KEY,
             "type": StorageType.local,
             "details": {"naming": "request_id"},
             "format": ResponseFormat.json,
         },
     )
-    policy = Policy.create(
-        db=db, data={"name": "ferry bench access", "key": POLICY_KEY}
-    )
-    rule = Rule.create(
-        db=db,
-        data={
+    policy = made(Policy, POLICY_KEY, {"name": "ferry bench access"})
+    rule = made(
+        Rule,
+        "ferry_bench_access_rule",
+        {
             "name": "ferry bench access rule",
-            "key": "ferry_bench_access_rule",
             "policy_id": policy.id,
             "action_type": ActionType.access,
             "storage_destination_id": storage.id,
@@ -108,14 +116,10 @@ def setup(dataset_path: str) -> None:
     # Every category of the dataset: the package holds every column read, as ferry's
     # access answer does (ferry withholds two columns as others' data; rows are compared).
     for category in ("user", "system"):
-        RuleTarget.create(
-            db=db,
-            data={
-                "name": f"ferry bench {category}",
-                "key": f"ferry_bench_{category}",
-                "rule_id": rule.id,
-                "data_category": category,
-            },
+        made(
+            RuleTarget,
+            f"ferry_bench_{category}",
+            {"name": f"ferry bench {category}", "rule_id": rule.id, "data_category": category},
         )
     db.close()
     print("fides setup: app database migrated, connection, dataset, storage, policy made")
