@@ -101,19 +101,19 @@ for i in $(seq "$N"); do
     id=$("$FERRY" --data-dir "$data" --json requests new --regime gdpr --kind access --email "$PERSON" \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     "$FERRY" --data-dir "$data" requests verify "$id" --how "signed in to the account" >/dev/null
-    /usr/bin/time -f "%e %M" -o "$work/time" "$FERRY" --data-dir "$data" requests answer "$id" \
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$FERRY" --data-dir "$data" requests answer "$id" \
         --map "$REPO/examples/requests/shop/map.toml" -o "$work/ferry-out-$i" >/dev/null
     cat "$work/time" >> "$work/ferry.times"
-    echo "ferry run $i: $(cat "$work/time") (s, KiB)"
+    echo "ferry run $i: $(cat "$work/time") (wall s, peak RSS KiB, user s, system s)"
 done
 
 # Fides: a new request each run, two in each process (the second shows a warm process).
 : > "$work/fides.times"
 for i in $(seq "$N"); do
-    (cd "$work" && /usr/bin/time -f "%e %M" -o "$work/time" "$VENV/bin/python" "$REPO/bench/fides/driver.py" run "$PERSON" "$work/fides-$i.json" 2)
-    secs=$(python3 -c 'import json,sys; print(" ".join(str(r["seconds"]) for r in json.load(open(sys.argv[1]))["requests"]))' "$work/fides-$i.json")
+    (cd "$work" && /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$VENV/bin/python" "$REPO/bench/fides/driver.py" run "$PERSON" "$work/fides-$i.json" 2)
+    secs=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["requests"]; print(r[0]["seconds"], r[1]["seconds"], r[0]["cpu_seconds"], r[1]["cpu_seconds"])' "$work/fides-$i.json")
     echo "$(cat "$work/time") $secs" >> "$work/fides.times"
-    echo "Fides run $i: $(cat "$work/time") (s, KiB) $secs (s per request)"
+    echo "Fides run $i: $(cat "$work/time") (wall s, peak RSS KiB, user s, system s)  $secs (first and second request: s, CPU s)"
 done
 
 # 5 and 6. The rows and the summary.

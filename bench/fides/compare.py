@@ -4,8 +4,9 @@
 
 FERRY_PACKAGE_DIR is ferry's access package (data/<database>/<table>.jsonl); FIDES_OUT.json
 the driver's output (the rows of Fides' raw access results, by table). FERRY_TIMES and
-FIDES_TIMES hold one line per run: "<wall seconds> <peak RSS KiB>" from /usr/bin/time,
-and for Fides also the driver's in-process seconds per request (first, then warm).
+FIDES_TIMES hold one line per run: "<wall s> <peak RSS KiB> <user s> <system s>" from
+/usr/bin/time, and for Fides then the driver's figures for its two requests: seconds of the
+first and the second (warm), and this process's CPU seconds for each.
 Prints the rows each holds by table, the differences, and one summary.
 """
 
@@ -57,16 +58,17 @@ def main() -> None:
     med = lambda xs: statistics.median(xs)  # noqa: E731
     ferry_s, ferry_rss = med([r[0] for r in ft]), med([r[1] for r in ft]) / 1024
     fides_wall, fides_rss = med([r[0] for r in dt]), med([r[1] for r in dt]) / 1024
-    fides_first = med([r[2] for r in dt])
-    fides_warm = med([r[3] for r in dt]) if all(len(r) > 3 for r in dt) else None
+    ferry_cpu = max(med([r[2] + r[3] for r in ft]), 0.01)  # /usr/bin/time counts in 10 ms
+    fides_first, fides_warm = med([r[4] for r in dt]), med([r[5] for r in dt])
+    fides_first_cpu, fides_warm_cpu = med([r[6] for r in dt]), med([r[7] for r in dt])
     print()
     print(f"summary ({len(ft)} ferry runs, {len(dt)} Fides runs, medians)")
-    print(f"  ferry `requests answer` (process: connect, check map, extract, write package): {ferry_s * 1e3:.0f} ms, peak RSS {ferry_rss:.1f} MiB")
-    print(f"  Fides request, submission to complete (first in its process):                 {fides_first * 1e3:.0f} ms")
-    if fides_warm is not None:
-        print(f"  Fides request, second in the same process (warm):                             {fides_warm * 1e3:.0f} ms")
-    print(f"  Fides process (imports, then the requests):                                   {fides_wall:.2f} s, peak RSS {fides_rss:.1f} MiB")
-    print(f"  time  Fides/ferry: {fides_first / ferry_s:.1f}x (first request)" + (f", {fides_warm / ferry_s:.1f}x (warm)" if fides_warm else ""))
+    print(f"  ferry `requests answer`, the whole process (open register, connect, check map, extract, write package):")
+    print(f"      {ferry_s * 1e3:.0f} ms wall, {ferry_cpu * 1e3:.0f} ms CPU, peak RSS {ferry_rss:.1f} MiB")
+    print(f"  Fides request, submission to complete, first in its process: {fides_first * 1e3:.0f} ms wall, {fides_first_cpu * 1e3:.0f} ms CPU")
+    print(f"  Fides request, second in the same process (warm):            {fides_warm * 1e3:.0f} ms wall, {fides_warm_cpu * 1e3:.0f} ms CPU")
+    print(f"  Fides process (imports, then both requests): {fides_wall:.2f} s wall, peak RSS {fides_rss:.1f} MiB")
+    print(f"  time  Fides/ferry: {fides_first / ferry_s:.0f}x (first request), {fides_warm / ferry_s:.0f}x (warm); CPU {fides_first_cpu / ferry_cpu:.0f}x, {fides_warm_cpu / ferry_cpu:.0f}x")
     print(f"  RSS   Fides/ferry: {fides_rss / ferry_rss:.1f}x")
     print(f"  same rows: {'yes' if same else 'no'} ({total_a} ferry, {total_b} Fides)")
 
