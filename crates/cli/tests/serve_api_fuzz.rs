@@ -21,8 +21,32 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
         Command::new(ferry_bin()).arg("--data-dir").arg(t.path()).args(["admin", "token", "create", "schemathesis"]).output().unwrap();
     assert!(token.status.success(), "{}", text(&token));
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
-    let serve =
-        Serve::start_with_env(t.path(), &["--files-root", files.to_str().unwrap()], &[("FERRY_SERVE_CLIENT_REQUESTS_PER_SECOND", "5000")]);
+    // the controller side too: the sample shop in SQLite, and its map
+    let shop = root.join("examples/requests/shop");
+    let db = t.path().join("shop.db");
+    let load = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.executescript(open(sys.argv[3]).read()); c.commit()"])
+        .arg(&db)
+        .arg(shop.join("schema.sqlite.sql"))
+        .arg(shop.join("seed.sql"))
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "{}", text(&load));
+    let map = t.path().join("map.toml");
+    let map_text =
+        std::fs::read_to_string(shop.join("map.toml")).unwrap().replace("env:SHOP_DATABASE_URL", &format!("sqlite:{}", db.display()));
+    std::fs::write(&map, map_text).unwrap();
+    let config = t.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!("[requests]\nmap = {:?}\ncompany = \"Example Shop\"\nsender_id = \"shop.example\"\n", map.display().to_string()),
+    )
+    .unwrap();
+    let serve = Serve::start_with_env(
+        t.path(),
+        &["--files-root", files.to_str().unwrap(), "--config", config.to_str().unwrap()],
+        &[("FERRY_SERVE_CLIENT_REQUESTS_PER_SECOND", "5000")],
+    );
     let run = Command::new(&st)
         .arg("--config-file")
         .arg(root.join("scripts/schemathesis/schemathesis.toml"))

@@ -486,3 +486,17 @@ async fn an_authorized_agent_sends_an_access_request_follows_it_and_revokes_it()
     assert_eq!(d["request"]["state"], "withdrawn");
     s.stop().await;
 }
+
+#[test]
+fn the_requests_configuration_shown_in_the_docs_is_read_as_shown() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/requests.md")).unwrap();
+    let block = doc.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).find(|b| b.starts_with("[requests]")).unwrap();
+    let cfg: ServeConfig = toml::from_str(block).unwrap();
+    let r = cfg.requests.unwrap();
+    assert_eq!((r.company.as_str(), r.regime.as_str(), r.sender_id.as_deref()), ("Example Shop", "gdpr", Some("shop.example")));
+    // each commented setting is a real one too
+    let all: String = block.lines().map(|l| l.trim_start_matches("# ").split("  #").next().unwrap()).collect::<Vec<_>>().join("\n");
+    let all = all.replace("BASE64", "AAAA");
+    let cfg: Result<ServeConfig, _> = toml::from_str(&all);
+    assert!(cfg.is_ok(), "{all}: {cfg:?}");
+}

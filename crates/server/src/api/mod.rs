@@ -118,21 +118,24 @@ impl utoipa::Modify for Security {
                 op.security = Some(any.to_vec());
             }
         }
-        // a new job's id leads to the routes of that job (for clients, and for fuzzers)
-        let ops: Vec<(String, String)> = openapi
-            .paths
-            .paths
-            .iter()
-            .filter(|(path, _)| path.starts_with("/api/jobs/{id}"))
-            .flat_map(|(_, item)| [&item.get, &item.post].into_iter().flatten().filter_map(|op| op.operation_id.clone()))
-            .map(|id| (id.clone(), id))
-            .collect();
-        if let Some(create) = openapi.paths.paths.get_mut("/api/jobs").and_then(|i| i.post.as_mut())
-            && let Some(utoipa::openapi::RefOr::T(created)) = create.responses.responses.get_mut("201")
-        {
-            for (name, op) in ops {
-                let link = utoipa::openapi::link::LinkBuilder::new().operation_id(op).parameter("id", "$response.body#/id").build();
-                created.links.insert(name, utoipa::openapi::RefOr::T(link));
+        // a new job's (request's) id leads to the routes of that job (request): for clients, and for fuzzers
+        for base in ["/api/jobs", "/api/requests"] {
+            let prefix = format!("{base}/{{id}}");
+            let ops: Vec<String> = openapi
+                .paths
+                .paths
+                .iter()
+                .filter(|(path, _)| path.starts_with(&prefix))
+                .flat_map(|(_, item)| [&item.get, &item.post].into_iter().flatten().filter_map(|op| op.operation_id.clone()))
+                .collect();
+            if let Some(create) = openapi.paths.paths.get_mut(base).and_then(|i| i.post.as_mut())
+                && let Some(utoipa::openapi::RefOr::T(created)) = create.responses.responses.get_mut("201")
+            {
+                for op in ops {
+                    let link =
+                        utoipa::openapi::link::LinkBuilder::new().operation_id(op.clone()).parameter("id", "$response.body#/id").build();
+                    created.links.insert(op, utoipa::openapi::RefOr::T(link));
+                }
             }
         }
     }
@@ -144,10 +147,12 @@ pub fn document() -> String {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut value = serde_json::to_value(&doc).expect("the document serializes");
     // utoipa writes a link's `operationId` as `operation_id`
-    if let Some(links) = value.pointer_mut("/paths/~1api~1jobs/post/responses/201/links").and_then(|l| l.as_object_mut()) {
-        for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
-            if let Some(id) = link.remove("operation_id") {
-                link.insert("operationId".into(), id);
+    for base in ["~1api~1jobs", "~1api~1requests"] {
+        if let Some(links) = value.pointer_mut(&format!("/paths/{base}/post/responses/201/links")).and_then(|l| l.as_object_mut()) {
+            for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+                if let Some(id) = link.remove("operation_id") {
+                    link.insert("operationId".into(), id);
+                }
             }
         }
     }

@@ -6,14 +6,13 @@ use super::{Rights, error, of};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_requests::lifecycle::Identity;
 use ferry_requests::register::{self, today};
 use ferry_requests::response::{Encryption, RowWithheld};
-use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,24 +47,17 @@ impl axum::extract::FromRequestParts<AppState> for Staff {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListQuery {
-    /// Closed requests too (after the open ones).
-    #[serde(default)]
-    all: bool,
-}
-
-#[utoipa::path(get, path = "/api/requests", tag = "requests", params(ListQuery),
-    responses((status = 200, body = Vec<RequestView>, description = "Requests, nearest deadline first"),
+#[utoipa::path(get, path = "/api/requests", tag = "requests", operation_id = "requests_list",
+    responses((status = 200, body = Vec<RequestView>, description = "Every request: the open ones first, nearest deadline first, then the closed ones"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "This server does not answer requests"), (status = 429, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Staff(_): Staff, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<RequestView>>> {
+pub async fn list(State(state): State<AppState>, Staff(_): Staff) -> ApiResult<Json<Vec<RequestView>>> {
     let rights = of(&state)?;
-    let rows = rights.register().await?.list(q.all).await.map_err(error)?;
+    let rows = rights.register().await?.list(true).await.map_err(error)?;
     Ok(Json(rows.into_iter().map(|v| serde_json::from_value(v).expect("a request's view has this shape")).collect()))
 }
 
-#[utoipa::path(post, path = "/api/requests", tag = "requests", request_body = NewRequest,
+#[utoipa::path(post, path = "/api/requests", tag = "requests", operation_id = "requests_create", request_body = NewRequest,
     responses((status = 201, body = RequestView, description = "Recorded, with its deadline; a repeat of an open request is linked to it"),
         (status = 400, body = ErrorBody, description = "The request is wrong: the message says what to change"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -101,7 +93,7 @@ pub async fn new_request(rights: &Rights, body: &NewRequest, actor: &str) -> Api
     Ok(RequestView::of(&request, &regime))
 }
 
-#[utoipa::path(get, path = "/api/requests/audit", tag = "requests",
+#[utoipa::path(get, path = "/api/requests/audit", tag = "requests", operation_id = "requests_audit",
     responses((status = 200, body = Vec<AuditEntryView>, description = "The whole audit log, checked: its chain and every request's record"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 500, body = ErrorBody, description = "The log does not verify: an entry was changed or removed"), (status = 429, body = ErrorBody)))]
@@ -131,7 +123,7 @@ pub async fn detail(rights: &Rights, id: &str) -> ApiResult<RequestDetail> {
     })
 }
 
-#[utoipa::path(get, path = "/api/requests/{id}", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(get, path = "/api/requests/{id}", tag = "requests", operation_id = "requests_show", params(("id" = String, Path, description = "The request's id")),
     responses((status = 200, body = RequestDetail, description = "The request, its history and its answer as it stands"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn show(State(state): State<AppState>, Staff(_): Staff, Path(id): Path<String>) -> ApiResult<Json<RequestDetail>> {
@@ -180,7 +172,7 @@ pub async fn verify_step(rights: &Rights, id: &str, body: &VerifyBody, actor: &s
     Ok(RequestView::of(&request, &regime))
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/verify", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/verify", tag = "requests", operation_id = "requests_verify", params(("id" = String, Path, description = "The request's id")),
     request_body = VerifyBody,
     responses((status = 200, body = RequestView, description = "Verifying, or verified"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -196,7 +188,7 @@ pub async fn verify(
     Ok(Json(verify_step(of(&state)?, &id, &body, &actor).await?))
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/extend", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/extend", tag = "requests", operation_id = "requests_extend", params(("id" = String, Path, description = "The request's id")),
     request_body = ExtendBody,
     responses((status = 200, body = RequestView, description = "Extended; tell the person the reason within the first period"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -212,6 +204,9 @@ pub async fn extend(
     Ok(Json(step(of(&state)?, &id, &actor, |r, g| r.extend(g, by, &body.reason, today())).await?))
 }
 
+/// Rows of each table a preview shows.
+pub const PREVIEW_ROWS: usize = 50;
+
 /// Text given by staff: one line, not empty, 2,000 characters at most.
 pub fn one_line(text: &str, what: &str) -> ApiResult<()> {
     if text.trim().is_empty() || text.chars().count() > 2000 || text.chars().any(|c| c.is_control() && c != '\n') {
@@ -220,7 +215,7 @@ pub fn one_line(text: &str, what: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/answer", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/answer", tag = "requests", operation_id = "requests_answer", params(("id" = String, Path, description = "The request's id")),
     request_body = AnswerBody,
     responses((status = 200, body = DrawnUp, description = "Drawn up (again) for review, without the rows withheld"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -236,28 +231,16 @@ pub async fn answer(
     Ok(Json(super::links::draw_up(of(&state)?, &id, body.as_of, &actor).await?))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PreviewQuery {
-    /// Rows shown of each table (default 50, at most 500).
-    #[serde(default)]
-    rows: Option<usize>,
-}
-
-#[utoipa::path(get, path = "/api/requests/{id}/preview", tag = "requests", params(("id" = String, Path, description = "The request's id"), PreviewQuery),
-    responses((status = 200, body = PreviewView, description = "The answer as drawn up: each table's first rows, each with the id to withhold it by"),
+#[utoipa::path(get, path = "/api/requests/{id}/preview", tag = "requests", operation_id = "requests_preview", params(("id" = String, Path, description = "The request's id")),
+    responses((status = 200, body = PreviewView, description = "The answer as drawn up: each table's first 50 rows, each with the id to withhold it by"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "No answer is drawn up"), (status = 429, body = ErrorBody)))]
-pub async fn preview(
-    State(state): State<AppState>,
-    Staff(_): Staff,
-    Path(id): Path<String>,
-    Query(q): Query<PreviewQuery>,
-) -> ApiResult<Json<PreviewView>> {
+pub async fn preview(State(state): State<AppState>, Staff(_): Staff, Path(id): Path<String>) -> ApiResult<Json<PreviewView>> {
     check_id(&id)?;
-    Ok(Json(super::links::preview(of(&state)?, &id, q.rows.unwrap_or(50).min(500))?))
+    Ok(Json(super::links::preview(of(&state)?, &id, PREVIEW_ROWS)?))
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/withhold", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/withhold", tag = "requests", operation_id = "requests_withhold", params(("id" = String, Path, description = "The request's id")),
     request_body = WithholdBody,
     responses((status = 200, body = DrawnUp, description = "Withheld (audited, with the reason), and the answer drawn up again without it"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -284,7 +267,7 @@ pub async fn withhold_row(rights: &Rights, id: &str, body: &WithholdBody, actor:
     super::links::draw_up(rights, id, None, actor).await
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/review", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/review", tag = "requests", operation_id = "requests_review", params(("id" = String, Path, description = "The request's id")),
     request_body = ReviewBody,
     responses((status = 200, body = RequestView, description = "Sent back for more work (with the reason), or left ready for delivery"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -305,7 +288,7 @@ pub async fn review(
     }
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/deliver", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/deliver", tag = "requests", operation_id = "requests_deliver", params(("id" = String, Path, description = "The request's id")),
     request_body = DeliverBody,
     responses((status = 200, body = Delivered, description = "Sealed and delivered: the person downloads it from their page or these links"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -354,7 +337,7 @@ fn passphrase() -> String {
     (0..6).map(|_| (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/links", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/links", tag = "requests", operation_id = "requests_links", params(("id" = String, Path, description = "The request's id")),
     responses((status = 200, body = Vec<AnswerLink>, description = "New links to the delivered answer's files"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Not delivered"), (status = 429, body = ErrorBody)))]
@@ -368,7 +351,7 @@ pub async fn links(State(state): State<AppState>, Staff(_): Staff, Path(id): Pat
     Ok(Json(super::links::make(&state, rights, &id)))
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/transfer", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/transfer", tag = "requests", operation_id = "requests_transfer", params(("id" = String, Path, description = "The request's id")),
     request_body = TransferBody,
     responses((status = 200, body = Transferred, description = "Sent to the other company's ferry, which checked every file; the request is delivered"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -383,7 +366,7 @@ pub async fn transfer(
     Ok(Json(super::transfer::send(&state, of(&state)?, &id, &body.to, &actor).await?))
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/refuse", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/refuse", tag = "requests", operation_id = "requests_refuse", params(("id" = String, Path, description = "The request's id")),
     request_body = RefuseBody,
     responses((status = 200, body = RequestView, description = "Refused, with the statement of the right to complain"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -401,7 +384,7 @@ pub async fn refuse(
     Ok(Json(step(of(&state)?, &id, &actor, |r, g| r.refuse(g, why, &body.details, today())).await?))
 }
 
-#[utoipa::path(post, path = "/api/requests/{id}/withdraw", tag = "requests", params(("id" = String, Path, description = "The request's id")),
+#[utoipa::path(post, path = "/api/requests/{id}/withdraw", tag = "requests", operation_id = "requests_withdraw", params(("id" = String, Path, description = "The request's id")),
     responses((status = 200, body = RequestView, description = "Withdrawn by the person"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]

@@ -167,7 +167,7 @@ pub fn make(state: &AppState, rights: &Rights, id: &str) -> Vec<AnswerLink> {
         .collect()
 }
 
-#[utoipa::path(get, path = "/answers/{token}", tag = "requests", params(("token" = String, Path, description = "From an answer's link")),
+#[utoipa::path(get, path = "/answers/{token}", tag = "requests", operation_id = "answers_fetch", params(("token" = String, Path, description = "From an answer's link")),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>, description = "The sealed answer (age-encrypted ZIP)"),
         (status = 404, body = ErrorBody, description = "Not a link this server made"),
         (status = 410, body = ErrorBody, description = "The link expired: the request's page gives a new one"),

@@ -268,7 +268,7 @@ async fn render_staff(state: &AppState, cookie: &str, id: &str, message: Option<
         Ok(d) => d,
         Err(e) => return api_error_page(e),
     };
-    let preview = super::links::preview(rights, id, 50)
+    let preview = super::links::preview(rights, id, api::PREVIEW_ROWS)
         .map(|p| {
             p.tables
                 .into_iter()

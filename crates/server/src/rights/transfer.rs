@@ -155,8 +155,8 @@ async fn post_package(rights: &Rights, sender: &str, base: &str, zip: &Path) -> 
     Ok(receipt)
 }
 
-#[utoipa::path(post, path = "/api/imports", tag = "imports",
-    request_body(content = Vec<u8>, content_type = "application/zip", description = "A response package as a ZIP, sent by a trusted company's ferry and signed (X-Ferry-Sender, X-Ferry-Date, X-Ferry-Content-SHA256, X-Ferry-Signature)"),
+#[utoipa::path(post, path = "/api/imports", tag = "imports", operation_id = "imports_receive",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A response package as a ZIP (sent as `application/zip`; the type is not checked), sent by a trusted company's ferry and signed (X-Ferry-Sender, X-Ferry-Date, X-Ferry-Content-SHA256, X-Ferry-Signature)"),
     responses((status = 201, body = ImportReceipt, description = "Received, every file checked against the manifest"),
         (status = 400, body = ErrorBody, description = "Not a whole response package: the message says what is wrong"),
         (status = 401, body = ErrorBody, description = "Not signed, signed by a sender this server does not trust, or signed for another request"),
@@ -280,7 +280,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-#[utoipa::path(get, path = "/api/imports", tag = "imports",
+#[utoipa::path(get, path = "/api/imports", tag = "imports", operation_id = "imports_list",
     responses((status = 200, body = Vec<ImportReceipt>, description = "Packages other companies' ferry sent here, newest first"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, _staff: super::api::Staff) -> ApiResult<Json<Vec<ImportReceipt>>> {
