@@ -122,7 +122,28 @@ pub async fn send_ok(
     what: &str,
     make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
 ) -> Result<reqwest::Response, (ConnectorError, Option<Reasons>)> {
-    let resp = http.send(what, make).await.map_err(|e| (e, None))?;
+    send_ok_as(http, what, make, Auth::Account).await
+}
+
+/// Whether a request carries the account's token, or goes without it (a pre-authorised
+/// address, such as a Photos item's `baseUrl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Account,
+    Anonymous,
+}
+
+async fn send_ok_as(
+    http: &Http,
+    what: &str,
+    make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+    auth: Auth,
+) -> Result<reqwest::Response, (ConnectorError, Option<Reasons>)> {
+    let sent = match auth {
+        Auth::Account => http.send(what, make).await,
+        Auth::Anonymous => http.send_anonymous(what, make).await,
+    };
+    let resp = sent.map_err(|e| (e, None))?;
     if !resp.status().is_success() {
         let (e, r) = error(what, resp).await;
         return Err((e, Some(r)));
@@ -136,10 +157,11 @@ pub async fn send_patiently(
     http: &Http,
     what: &str,
     make: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+    auth: Auth,
 ) -> Result<reqwest::Response, ConnectorError> {
     let mut tries = 0u32;
     loop {
-        match send_ok(http, what, make).await {
+        match send_ok_as(http, what, make, auth).await {
             Ok(r) => return Ok(r),
             Err((e, _)) if e.is_transient() && tries < 6 => {
                 tries += 1;

@@ -345,7 +345,9 @@ struct Get {
 #[async_trait]
 impl ContentSource for Get {
     async fn open(&self) -> std::io::Result<BoxRead> {
-        let resp = api::send_patiently(&self.http, &self.what, &|| self.http.request("GET", &self.url)).await.map_err(api::as_io)?;
+        let resp = api::send_patiently(&self.http, &self.what, &|| self.http.request("GET", &self.url), api::Auth::Account)
+            .await
+            .map_err(api::as_io)?;
         // a connection lost mid-body is worth another try
         let stream = resp.bytes_stream().map_err(|e| std::io::Error::new(std::io::ErrorKind::Interrupted, e));
         Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))

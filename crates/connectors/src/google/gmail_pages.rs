@@ -343,7 +343,9 @@ struct RawSource {
 #[async_trait]
 impl ContentSource for RawSource {
     async fn open(&self) -> std::io::Result<BoxRead> {
-        let resp = api::send_patiently(&self.http, &self.what, &|| self.http.request("GET", &self.url)).await.map_err(api::as_io)?;
+        let resp = api::send_patiently(&self.http, &self.what, &|| self.http.request("GET", &self.url), api::Auth::Account)
+            .await
+            .map_err(api::as_io)?;
         let body = Box::pin(resp.bytes_stream());
         let decoded = futures::stream::try_unfold((body, Some(RawSplit::new())), |(mut body, split)| async move {
             let Some(mut split) = split else { return Ok(None) };

@@ -249,19 +249,9 @@ struct Download {
 #[async_trait]
 impl ContentSource for Download {
     async fn open(&self) -> std::io::Result<BoxRead> {
-        let mut tries = 0u32;
-        let resp = loop {
-            let resp = self.http.send_anonymous(&self.what, &|| self.http.request("GET", &self.url)).await.map_err(api::as_io)?;
-            if resp.status().is_success() {
-                break resp;
-            }
-            let e = api::error(&self.what, resp).await.0;
-            if !e.is_transient() || tries >= 5 {
-                return Err(api::as_io(e));
-            }
-            tries += 1;
-            tokio::time::sleep(std::time::Duration::from_millis(250 << tries)).await;
-        };
+        let resp = api::send_patiently(&self.http, &self.what, &|| self.http.request("GET", &self.url), api::Auth::Anonymous)
+            .await
+            .map_err(api::as_io)?;
         let stream = resp.bytes_stream().map_err(|e| std::io::Error::new(std::io::ErrorKind::Interrupted, e));
         Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
     }
