@@ -324,3 +324,33 @@ pub fn report(o: &std::process::Output) -> serde_json::Value {
 pub fn total(r: &serde_json::Value, what: &str) -> u64 {
     r["report"]["verticals"].as_object().unwrap().values().map(|v| v[what].as_u64().unwrap_or(0)).sum()
 }
+
+/// The sample shop (examples/requests/shop/) in SQLite under `dir`, loaded with Python's
+/// sqlite3, and a copy of its dataset map that points at it: (database URL, map).
+pub fn shop_sqlite(dir: &Path) -> (String, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/requests/shop");
+    let db = dir.join("shop.db");
+    let o = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.executescript(open(sys.argv[3]).read()); c.commit()"])
+        .arg(&db)
+        .arg(root.join("schema.sqlite.sql"))
+        .arg(root.join("seed.sql"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let url = format!("sqlite:{}", db.display());
+    let map = dir.join("map.toml");
+    std::fs::write(&map, std::fs::read_to_string(root.join("map.toml")).unwrap().replace("env:SHOP_DATABASE_URL", &url)).unwrap();
+    (url, map)
+}
+
+/// A `ferry serve` configuration file in `dir` that answers requests from the shop `map`.
+pub fn requests_config(dir: &Path, map: &Path, smtp: Option<&str>) -> PathBuf {
+    let mut text = format!("[requests]\nmap = {:?}\ncompany = \"Example Shop\"\nsender_id = \"shop.example\"\n", map.display().to_string());
+    if let Some(s) = smtp {
+        text.push_str(&format!("smtp_url = {s:?}\nsmtp_from = \"privacy@shop.example\"\n"));
+    }
+    let path = dir.join("serve.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -220,19 +220,8 @@ fn the_identity_is_verified_by_a_code_sent_through_a_real_smtp_server() {
     assert!(!db.windows(6).any(|w| w == code3.as_bytes()), "the code itself is never stored");
 }
 
-/// The sample shop (examples/requests/shop/) in SQLite, loaded with Python's sqlite3.
 fn shop(dir: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/requests/shop");
-    let db = dir.join("shop.db");
-    let o = std::process::Command::new("python3")
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.executescript(open(sys.argv[3]).read()); c.commit()"])
-        .arg(&db)
-        .arg(root.join("schema.sqlite.sql"))
-        .arg(root.join("seed.sql"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    format!("sqlite:{}", db.display())
+    common::shop_sqlite(dir).0
 }
 
 #[test]

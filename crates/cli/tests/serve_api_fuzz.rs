@@ -22,26 +22,8 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
     assert!(token.status.success(), "{}", text(&token));
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     // the controller side too: the sample shop in SQLite, and its map
-    let shop = root.join("examples/requests/shop");
-    let db = t.path().join("shop.db");
-    let load = Command::new("python3")
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.executescript(open(sys.argv[3]).read()); c.commit()"])
-        .arg(&db)
-        .arg(shop.join("schema.sqlite.sql"))
-        .arg(shop.join("seed.sql"))
-        .output()
-        .unwrap();
-    assert!(load.status.success(), "{}", text(&load));
-    let map = t.path().join("map.toml");
-    let map_text =
-        std::fs::read_to_string(shop.join("map.toml")).unwrap().replace("env:SHOP_DATABASE_URL", &format!("sqlite:{}", db.display()));
-    std::fs::write(&map, map_text).unwrap();
-    let config = t.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!("[requests]\nmap = {:?}\ncompany = \"Example Shop\"\nsender_id = \"shop.example\"\n", map.display().to_string()),
-    )
-    .unwrap();
+    let (_, map) = common::shop_sqlite(t.path());
+    let config = common::requests_config(t.path(), &map, None);
     let serve = Serve::start_with_env(
         t.path(),
         &["--files-root", files.to_str().unwrap(), "--config", config.to_str().unwrap()],

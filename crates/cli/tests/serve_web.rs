@@ -100,3 +100,35 @@ fn a_person_moves_data_through_the_web_app_on_a_desktop_and_a_phone() {
         assert!(!bytes.windows(password.len()).any(|w| w == password.as_bytes()), "{} holds the password", f.display());
     }
 }
+
+/// The controller side in the browser: a person asks on the request page, staff sign in,
+/// draw the answer up, withhold a row and deliver it; the person's page gives the links
+/// (scripts/browser/rights.mjs). Every page passes axe-core's WCAG 2.1 A and AA checks.
+#[test]
+fn a_person_asks_for_their_data_and_staff_answer_it_in_the_browser() {
+    let browser = repo().join("scripts/browser");
+    assert!(
+        browser.join("node_modules/playwright-core").is_dir() && Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Debian's chromium and scripts/browser's npm packages: scripts/test.sh installs both"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let (_, map) = common::shop_sqlite(t.path());
+    let config = common::requests_config(t.path(), &map, Some(&var("FERRY_TEST_SMTP")));
+    let token = Command::new(ferry_bin()).arg("--data-dir").arg(&data).args(["admin", "token", "create", "staff"]).output().unwrap();
+    assert!(token.status.success(), "{}", text(&token));
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let serve = Serve::start(&data, &["--config", config.to_str().unwrap()]);
+    let flow = Command::new("node")
+        .arg(browser.join("rights.mjs"))
+        .env("FERRY_URL", &serve.url)
+        .env("ARTIFACTS", repo().join("target/browser-artifacts-rights"))
+        .env("STAFF_TOKEN", &token)
+        .output()
+        .unwrap();
+    let (status, log) = serve.stop();
+    let warnings: Vec<&String> = log.iter().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+    assert!(flow.status.success(), "the browser found problems:\n{}\nthe server's warnings: {warnings:#?}", text(&flow));
+    assert!(status.success());
+    assert!(!log.iter().any(|l| l.contains(&token)), "the staff token is in no log line");
+}
