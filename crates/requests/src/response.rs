@@ -765,8 +765,21 @@ pub fn seal_folder(dir: &Path, out: &Path, encryption: Option<&Encryption>) -> R
 
 /// Writes the ZIP of `manifest.json` and `paths` of `dir` to `out`, age-encrypted when asked.
 fn pack(dir: &Path, paths: &[&str], out: &Path, encryption: Option<&Encryption>) -> Result<u64, ExtractError> {
+    let file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| ExtractError::Sink(format!("sealing the package into {}: {e}", out.display())))?;
+    let written = pack_into(file, dir, paths, out, encryption);
+    if written.is_err() {
+        // made just above, by us: no half package stays
+        let _ = std::fs::remove_file(out);
+    }
+    written
+}
+
+fn pack_into(file: File, dir: &Path, paths: &[&str], out: &Path, encryption: Option<&Encryption>) -> Result<u64, ExtractError> {
     let err = |e: String| ExtractError::Sink(format!("sealing the package into {}: {e}", out.display()));
-    let file = File::options().write(true).create_new(true).open(out).map_err(|e| err(e.to_string()))?;
     let counted = Hashing::new(BufWriter::new(file));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

@@ -360,7 +360,7 @@ async fn a_package_goes_directly_to_another_companys_ferry_which_takes_only_a_tr
     let signed = |key: &ferry_requests::signing::SigningKey, sender_id: &str, body: &[u8]| {
         use sha2::Digest;
         let hash = hex::encode(sha2::Sha256::digest(body));
-        ferry_requests::signing::sign(key, sender_id, "POST", "/api/imports", &hash, chrono::Utc::now()).unwrap()
+        ferry_requests::signing::sign(key, sender_id, "POST", &import, &hash, chrono::Utc::now()).unwrap()
     };
     let send = |headers: Vec<(&'static str, String)>, body: Vec<u8>| {
         let mut req = receiver.client().post(&import).body(body);
@@ -373,9 +373,22 @@ async fn a_package_goes_directly_to_another_companys_ferry_which_takes_only_a_tr
     assert_eq!(send(signed(&stranger, "shop.example", b"PK"), b"PK".to_vec()).await.unwrap().status(), 401);
     let ours = ferry_requests::signing::SigningKey::load_or_create(sender.data.path()).unwrap();
     assert_eq!(send(signed(&ours, "shop.example", b"one body"), b"another body".to_vec()).await.unwrap().status(), 400);
-    let res = send(signed(&ours, "shop.example", b"not a zip"), b"not a zip".to_vec()).await.unwrap();
+    let headers = signed(&ours, "shop.example", b"not a zip");
+    let res = send(headers.clone(), b"not a zip".to_vec()).await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("not a ZIP"));
+    // the same signed request again is a replay
+    let res = send(headers, b"not a zip".to_vec()).await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains("replay"));
+    // one signed for another receiver is not taken here
+    let elsewhere = {
+        use sha2::Digest;
+        let hash = hex::encode(sha2::Sha256::digest(b"PK"));
+        ferry_requests::signing::sign(&ours, "shop.example", "POST", "https://other.example/api/imports", &hash, chrono::Utc::now())
+            .unwrap()
+    };
+    assert_eq!(send(elsewhere, b"PK".to_vec()).await.unwrap().status(), 401);
     let (_, got) = api(&receiver, &rt_token, reqwest::Method::GET, "/api/imports", None).await;
     assert_eq!(got.as_array().unwrap().len(), 1, "nothing refused was kept");
     let leftovers = std::fs::read_dir(receiver.data.path().join("imports"))

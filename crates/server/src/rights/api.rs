@@ -161,6 +161,17 @@ pub async fn verify_step(rights: &Rights, id: &str, body: &VerifyBody, actor: &s
             let (Some(smtp), Some(from)) = (&rights.cfg.smtp_url, &rights.cfg.smtp_from) else {
                 return Err(ApiError::conflict("this server sends no codes: set requests.smtp_url and requests.smtp_from"));
             };
+            let address = match &body.to {
+                Some(a) => a.clone(),
+                None => reg.find(id).await.map_err(error)?.identity.value,
+            };
+            if !rights.may_mail(&address) {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "a code was mailed to this address less than a minute ago: wait for it, or try again in a minute",
+                ));
+            }
             let mail = register::Mail { smtp: smtp.clone(), from: from.clone(), company: rights.cfg.company.clone() };
             reg.send_code(id, body.to.as_deref(), &mail, actor).await.map_err(error)?.0
         }

@@ -130,16 +130,21 @@ pub async fn deliver(
     let dir = rights.answer_dir(id);
     let draft = dir.join("draft");
     let mut sealed = Vec::new();
+    let unseal = |sealed: &[std::path::PathBuf]| {
+        for f in sealed {
+            let _ = std::fs::remove_file(f);
+        }
+    };
     for part in PARTS {
         let folder = draft.join(part);
         if !folder.join("manifest.json").is_file() {
             continue;
         }
         let out = dir.join(format!("{id}-{part}.zip.age"));
+        // a sealed copy of ours from a delivery that did not finish (the request is not delivered)
+        let _ = std::fs::remove_file(&out);
         if let Err(e) = seal_folder(&folder, &out, Some(encryption)) {
-            for f in &sealed {
-                let _ = std::fs::remove_file(f);
-            }
+            unseal(&sealed);
             return Err(ApiError::internal(e.to_string()));
         }
         sealed.push(out);
@@ -147,7 +152,13 @@ pub async fn deliver(
     if sealed.is_empty() {
         return Err(ApiError::conflict(format!("request {id} has no answer drawn up: draw it up first")));
     }
-    let (request, regime) = reg.step(id, actor, |r, _| r.deliver(today())).await.map_err(error)?;
+    let (request, regime) = match reg.step(id, actor, |r, _| r.deliver(today())).await {
+        Ok(x) => x,
+        Err(e) => {
+            unseal(&sealed);
+            return Err(error(e));
+        }
+    };
     // only the sealed copies stay: the plain draft is ferry's own, made for review
     let _ = std::fs::remove_dir_all(&draft);
     Ok((RequestView::of(&request, &regime), make(state, rights, id)))

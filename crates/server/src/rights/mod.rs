@@ -33,6 +33,11 @@ pub struct Rights {
     pub pip: Option<ferry_requests::drp::Pip>,
     data_dir: PathBuf,
     register: OnceCell<Register>,
+    /// Import signatures taken in the last minutes, by when: a replay is refused.
+    pub seen_signatures: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// When a code was last mailed to each address: one a minute at most, so that the
+    /// public request page cannot be made to flood somebody's mailbox.
+    pub mailed: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Rights {
@@ -53,7 +58,17 @@ impl Rights {
             None => None,
         };
         tracing::info!(public_key = %signing.public_key_base64(), "requests: this server's transfer key (give it to companies that receive packages from it)");
-        Ok(Rights { cfg, map, signing, trusted, pip, data_dir: data_dir.to_owned(), register: OnceCell::new() })
+        Ok(Rights {
+            cfg,
+            map,
+            signing,
+            trusted,
+            pip,
+            data_dir: data_dir.to_owned(),
+            register: OnceCell::new(),
+            seen_signatures: Default::default(),
+            mailed: Default::default(),
+        })
     }
 
     /// The register (opened on first use).
@@ -64,6 +79,28 @@ impl Rights {
     /// Where a request's answer is kept: `answers/ID/` in the data directory.
     pub fn answer_dir(&self, request: &str) -> PathBuf {
         self.data_dir.join("answers").join(request)
+    }
+
+    /// Whether a code may be mailed to `address` now (one a minute at most); notes it.
+    pub fn may_mail(&self, address: &str) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        let mut mailed = self.mailed.lock().unwrap_or_else(|e| e.into_inner());
+        mailed.retain(|_, at| now - *at < 60);
+        let key = address.trim().to_lowercase();
+        if mailed.contains_key(&key) {
+            return false;
+        }
+        mailed.insert(key, now);
+        true
+    }
+
+    /// Whether an import signature is new (not taken in the last 11 minutes); notes it.
+    pub fn first_use(&self, signature: &str) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        let mut seen = self.seen_signatures.lock().unwrap_or_else(|e| e.into_inner());
+        // older ones are outside the ±5 minutes a signature's date is taken within
+        seen.retain(|_, at| now - *at < 660);
+        seen.insert(signature.to_owned(), now).is_none()
     }
 
     pub fn data_dir(&self) -> &Path {

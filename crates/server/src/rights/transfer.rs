@@ -120,7 +120,9 @@ async fn post_package(rights: &Rights, sender: &str, base: &str, zip: &Path) -> 
         std::io::copy(&mut f, &mut h).map_err(|e| e.to_string())?;
         hex::encode(h.finalize())
     };
-    let headers = signing::sign(&rights.signing, sender, "POST", IMPORT_PATH, &hash, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    // signed for this receiver's address: it cannot be passed on to another
+    let target = format!("{base}{IMPORT_PATH}");
+    let headers = signing::sign(&rights.signing, sender, "POST", &target, &hash, chrono::Utc::now()).map_err(|e| e.to_string())?;
     let file = tokio::fs::File::open(zip).await.map_err(|e| e.to_string())?;
     let len = file.metadata().await.map_err(|e| e.to_string())?.len();
     let client = reqwest::Client::builder()
@@ -130,7 +132,7 @@ async fn post_package(rights: &Rights, sender: &str, base: &str, zip: &Path) -> 
         .build()
         .map_err(|e| e.to_string())?;
     let mut req = client
-        .post(format!("{base}{IMPORT_PATH}"))
+        .post(&target)
         .header("content-type", "application/zip")
         .header("content-length", len)
         .body(reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)));
@@ -172,36 +174,52 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
         .find(|(n, _)| n.eq_ignore_ascii_case(signing::CONTENT_SHA256))
         .map(|(_, v)| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    // the signature (over the claimed hash) is checked before a byte of the body is kept
-    let sender = signing::verify(&pairs, "POST", IMPORT_PATH, &claimed, &rights.trusted, chrono::Utc::now())
+    // the signature (over this server's address and the claimed hash) is checked before a
+    // byte of the body is kept, and is taken once
+    let target = format!("{}{IMPORT_PATH}", state.public_url);
+    let sender = signing::verify(&pairs, "POST", &target, &claimed, &rights.trusted, chrono::Utc::now())
         .map_err(|e| unauthenticated(e.to_string()))?;
+    let signature =
+        pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(signing::SIGNATURE)).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    if !rights.first_use(&signature) {
+        return Err(unauthenticated("this signed request was received already: a replay is refused".into()));
+    }
     let dir = rights.imports_dir();
     std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(format!("{}: {e}", dir.display())))?;
     let id = format!("I-{}", hex::encode(rand::random::<[u8; 8]>()));
     let part = dir.join(format!(".{id}.incoming"));
-    let outcome = take(body, &part, &claimed).await;
-    let (bytes, receipt) = match outcome.and_then(|bytes| check_package(&part).map(|r| (bytes, r))) {
-        Ok(x) => x,
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
-            return Err(e);
-        }
-    };
-    let receipt = ImportReceipt {
-        id: id.clone(),
-        sender,
-        bytes,
-        sha256: claimed,
-        files: receipt.0,
-        rows: receipt.1,
-        received_at: chrono::Utc::now(),
-    };
     let kept = dir.join(format!("{id}.zip"));
-    std::fs::rename(&part, &kept).map_err(|e| ApiError::internal(format!("{}: {e}", kept.display())))?;
+    // whatever ends this handler early (an error, the client going away) leaves no file
+    let _guard = Sweep(vec![part.clone()]);
+    let bytes = take(body, &part, &claimed).await?;
+    let (files, rows) = check_package(&part)?;
+    let receipt = ImportReceipt { id: id.clone(), sender, bytes, sha256: claimed, files, rows, received_at: chrono::Utc::now() };
     let json = serde_json::to_vec_pretty(&receipt).expect("a receipt serializes");
-    write_new(&dir.join(format!("{id}.json")), &json).map_err(|e| ApiError::internal(e.to_string()))?;
+    let receipt_file = dir.join(format!("{id}.json"));
+    std::fs::rename(&part, &kept).map_err(|e| ApiError::internal(format!("{}: {e}", kept.display())))?;
+    let guard = Sweep(vec![kept.clone()]);
+    write_new(&receipt_file, &json).map_err(|e| ApiError::internal(e.to_string()))?;
+    guard.keep();
     tracing::info!(import = %id, sender = %receipt.sender, bytes, "requests: a package was received");
     Ok((StatusCode::CREATED, Json(receipt)))
+}
+
+/// Removes its files when dropped: what an import left when it did not finish.
+struct Sweep(Vec<std::path::PathBuf>);
+
+impl Sweep {
+    /// The files are whole: they stay.
+    fn keep(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Streams the body into `path` (created new), within [`MAX_IMPORT`], checking its SHA-256.
