@@ -442,7 +442,9 @@ async fn an_authorized_agent_sends_an_access_request_follows_it_and_revokes_it()
     let other = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
     let res = s.client().post(format!("{}/v1/agent/CR_AGENT", s.url)).body(drp_sign(&other, &envelope(json!({})))).send().await.unwrap();
     assert_eq!(res.status(), 403);
-    let exercise = envelope(json!({"exercise": "access", "regime": "ccpa", "email": "alice@example.com", "agent-request-id": "A-1"}));
+    // another address than the other tests mail codes to (they read the same maildir)
+    let person = format!("drp.{}@example.org", std::process::id());
+    let exercise = envelope(json!({"exercise": "access", "regime": "ccpa", "email": person, "agent-request-id": "A-1"}));
     let res = s
         .client()
         .post(format!("{}/v1/data-rights-request", s.url))
@@ -462,7 +464,11 @@ async fn an_authorized_agent_sends_an_access_request_follows_it_and_revokes_it()
         .unwrap();
     assert_eq!(res.status(), 200);
     let status: Value = res.json().await.unwrap();
-    assert_eq!(status["status"], "open", "{status}");
+    // a code went to the person, who confirms on their request page: the status says where
+    assert_eq!(status["status"], "in_progress", "{status}");
+    assert_eq!(status["reason"], "need_user_verification", "{status}");
+    assert!(status["user_verification_url"].as_str().unwrap().contains("/rights/R-"), "{status}");
+    assert_eq!(code_sent_to(&person).len(), 6);
     assert_eq!(status["agent_request_id"], "A-1");
     let drp_id = status["request_id"].as_str().unwrap().to_owned();
     // deletion is not offered: refused, fatally
@@ -470,7 +476,7 @@ async fn an_authorized_agent_sends_an_access_request_follows_it_and_revokes_it()
         .client()
         .post(format!("{}/v1/data-rights-request", s.url))
         .bearer_auth(&bearer)
-        .body(drp_sign(&agent, &envelope(json!({"exercise": "deletion", "regime": "ccpa", "email": "alice@example.com"}))))
+        .body(drp_sign(&agent, &envelope(json!({"exercise": "deletion", "regime": "ccpa", "email": person}))))
         .send()
         .await
         .unwrap();
@@ -478,7 +484,7 @@ async fn an_authorized_agent_sends_an_access_request_follows_it_and_revokes_it()
     assert_eq!(res.json::<Value>().await.unwrap()["fatal"], true);
     // it is a request of the register like any other: CCPA, access, made by the agent
     let (_, list) = api(&s, &token, reqwest::Method::GET, "/api/requests", None).await;
-    let r = list.as_array().unwrap().iter().find(|r| r["identity"]["value"] == "alice@example.com").unwrap().clone();
+    let r = list.as_array().unwrap().iter().find(|r| r["identity"]["value"] == person.as_str()).unwrap().clone();
     assert_eq!((r["regime"].as_str(), r["kind"].as_str()), (Some("ccpa"), Some("access")));
     let id = r["id"].as_str().unwrap();
     let (_, d) = api(&s, &token, reqwest::Method::GET, &format!("/api/requests/{id}"), None).await;

@@ -82,7 +82,7 @@ async fn agent_setup(State(state): State<AppState>, Path(agent): Path<String>, b
 
 async fn keep_token(state: &AppState, rights: &Rights, digest: &str, agent: &str) -> ApiResult<()> {
     let mut guard = state.drp_tokens.0.lock().await;
-    let map = load(&mut guard, rights);
+    let map = load(&mut guard, rights)?;
     map.insert(digest.to_owned(), agent.to_owned());
     let file = tokens_file(rights);
     let tmp = file.with_extension(format!("json.{}", hex::encode(rand::random::<[u8; 6]>())));
@@ -95,8 +95,19 @@ async fn keep_token(state: &AppState, rights: &Rights, digest: &str, agent: &str
     std::fs::rename(&tmp, &file).map_err(|e| ApiError::internal(e.to_string()))
 }
 
-fn load<'a>(guard: &'a mut Option<BTreeMap<String, String>>, rights: &Rights) -> &'a mut BTreeMap<String, String> {
-    guard.get_or_insert_with(|| std::fs::read(tokens_file(rights)).ok().and_then(|t| serde_json::from_slice(&t).ok()).unwrap_or_default())
+/// The tokens, read once; a file that cannot be read is an error, never taken for none
+/// (the next setup would write over every agent's token).
+fn load<'a>(guard: &'a mut Option<BTreeMap<String, String>>, rights: &Rights) -> ApiResult<&'a mut BTreeMap<String, String>> {
+    if guard.is_none() {
+        let file = tokens_file(rights);
+        let tokens = match std::fs::read(&file) {
+            Ok(t) => serde_json::from_slice(&t).map_err(|e| ApiError::internal(format!("{}: {e}", file.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(ApiError::internal(format!("{}: {e}", file.display()))),
+        };
+        *guard = Some(tokens);
+    }
+    Ok(guard.as_mut().expect("just read"))
 }
 
 /// The agent a request's bearer token was given to.
@@ -105,7 +116,8 @@ async fn agent_of(state: &AppState, rights: &Rights, headers: &HeaderMap) -> Res
     let none = || refused(DrpError::UnknownAgent("(no valid bearer token)".into()));
     let token = token.filter(|t| !t.is_empty()).ok_or_else(none)?;
     let mut guard = state.drp_tokens.0.lock().await;
-    load(&mut guard, rights).get(&drp::token_digest(token)).cloned().ok_or_else(none)
+    let tokens = load(&mut guard, rights).map_err(IntoResponse::into_response)?;
+    tokens.get(&drp::token_digest(token)).cloned().ok_or_else(none)
 }
 
 async fn agent_info(State(state): State<AppState>, Path(agent): Path<String>, headers: HeaderMap) -> Response {
@@ -162,6 +174,16 @@ async fn register_it(state: &AppState, rights: &Rights, req: &drp::DrpRequest) -
         created_at: chrono::Utc::now(),
     };
     reg.store.put_drp(&link).await.map_err(|e| ApiError::internal(e.to_string()))?;
+    // the person confirms on their request page with a code mailed to them, when the
+    // agent gave an email address and this server sends mail
+    let mut request = request;
+    if kind == IdentityKind::Email && rights.cfg.smtp_url.is_some() {
+        let send = super::views::VerifyBody { send_code: true, ..Default::default() };
+        match super::api::verify_step(rights, &request.id, &send, &actor).await {
+            Ok(_) => request = reg.find(&request.id).await.map_err(error)?,
+            Err(e) => tracing::warn!(request = %request.id, "requests: the code was not sent: {}", e.body.message),
+        }
+    }
     Ok(drp::status(&drp_id, &request, &regime, &links(state, &link, &request)))
 }
 

@@ -143,9 +143,11 @@ pub async fn deliver(
         let out = dir.join(format!("{id}-{part}.zip.age"));
         // a sealed copy of ours from a delivery that did not finish (the request is not delivered)
         let _ = std::fs::remove_file(&out);
-        if let Err(e) = seal_folder(&folder, &out, Some(encryption)) {
+        let (from, to, with) = (folder.clone(), out.clone(), encryption.clone());
+        let packed = tokio::task::spawn_blocking(move || seal_folder(&from, &to, Some(&with))).await;
+        if let Err(e) = packed.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
             unseal(&sealed);
-            return Err(ApiError::internal(e.to_string()));
+            return Err(ApiError::internal(e));
         }
         sealed.push(out);
     }
