@@ -207,62 +207,51 @@ async fn linked(rights: &Rights, agent: &str, id: &str) -> Result<DrpLink, Respo
     }
 }
 
+/// The business, the calling agent (by its bearer token) and the DRP request `id` it manages.
+async fn agent_link<'a>(state: &'a AppState, headers: &HeaderMap, id: &str) -> Result<(&'a Rights, &'a Pip, String, DrpLink), Response> {
+    let (rights, pip) = pip(state)?;
+    let agent = agent_of(state, rights, headers).await?;
+    let link = linked(rights, &agent, id).await?;
+    Ok((rights, pip, agent, link))
+}
+
+/// The DRP status of `link`'s request, after `step` (if any) by `actor`.
+async fn status_after(state: &AppState, rights: &Rights, link: &DrpLink, step: Option<(&str, &drp::Revoke)>) -> Result<Response, Response> {
+    let reg = rights.register().await.map_err(IntoResponse::into_response)?;
+    let api = |e: ApiError| e.into_response();
+    let (request, regime) = match step {
+        None => {
+            let request = reg.find(&link.request_id).await.map_err(|e| api(error(e)))?;
+            let regime = reg.regime(&request.regime).map_err(|e| api(error(e)))?;
+            (request, regime)
+        }
+        Some((actor, revoke)) => {
+            let (request, regime) = reg.step(&link.request_id, actor, |r, _| r.withdraw(today())).await.map_err(|e| api(error(e)))?;
+            if let Some(why) = &revoke.reason {
+                reg.store
+                    .note(&request, "revoked_by_agent", Some(why), actor, chrono::Utc::now())
+                    .await
+                    .map_err(|e| api(ApiError::internal(e.to_string())))?;
+            }
+            (request, regime)
+        }
+    };
+    Ok(Json(drp::status(&link.drp_id, &request, &regime, &links(state, link, &request))).into_response())
+}
+
 async fn status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let (rights, _) = match pip(&state) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let agent = match agent_of(&state, rights, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let link = match linked(rights, &agent, &id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
     let answer = async {
-        let reg = rights.register().await?;
-        let request = reg.find(&link.request_id).await.map_err(error)?;
-        let regime = reg.regime(&request.regime).map_err(error)?;
-        ApiResult::Ok(drp::status(&id, &request, &regime, &links(&state, &link, &request)))
+        let (rights, _, _, link) = agent_link(&state, &headers, &id).await?;
+        status_after(&state, rights, &link, None).await
     };
-    match answer.await {
-        Ok(s) => Json(s).into_response(),
-        Err(e) => e.into_response(),
-    }
+    answer.await.unwrap_or_else(|r| r)
 }
 
 async fn revoke(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let (rights, pip) = match pip(&state) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let agent = match agent_of(&state, rights, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let link = match linked(rights, &agent, &id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let revoke = match pip.revoke(&agent, &body) {
-        Ok(r) => r,
-        Err(e) => return refused(e),
-    };
     let answer = async {
-        let reg = rights.register().await?;
-        let actor = format!("agent:{agent}");
-        let (request, regime) = reg.step(&link.request_id, &actor, |r, _| r.withdraw(today())).await.map_err(error)?;
-        if let Some(why) = &revoke.reason {
-            reg.store
-                .note(&request, "revoked_by_agent", Some(why), &actor, chrono::Utc::now())
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-        }
-        ApiResult::Ok(drp::status(&id, &request, &regime, &links(&state, &link, &request)))
+        let (rights, pip, agent, link) = agent_link(&state, &headers, &id).await?;
+        let revoke = pip.revoke(&agent, &body).map_err(refused)?;
+        status_after(&state, rights, &link, Some((&format!("agent:{agent}"), &revoke))).await
     };
-    match answer.await {
-        Ok(s) => Json(s).into_response(),
-        Err(e) => e.into_response(),
-    }
+    answer.await.unwrap_or_else(|r| r)
 }

@@ -273,10 +273,12 @@ fn check_package(path: &Path) -> ApiResult<(usize, u64)> {
     let mut names = std::collections::BTreeSet::new();
     for n in zip.file_names() {
         let n = n.map_err(|e| bad(format!("a file name cannot be read ({e})")))?;
-        if n != "manifest.json" {
-            names.insert(n.into_owned());
+        // an entry twice would be checked once and read either way
+        if !names.insert(n.clone().into_owned()) {
+            return Err(bad(format!("`{n}` is in it twice")));
         }
     }
+    names.remove("manifest.json");
     for f in listed {
         let name = f["path"].as_str().unwrap_or_default();
         if !names.remove(name) {
