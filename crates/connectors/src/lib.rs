@@ -3,6 +3,7 @@
 //! The registry below maps URI schemes to them.
 
 mod account;
+pub mod archive;
 pub mod auth;
 pub mod caldav;
 mod dav;
@@ -23,6 +24,7 @@ mod parents;
 pub mod quota;
 pub mod remote;
 mod service;
+mod standard_files;
 pub mod webdav;
 
 use ferry_core::{Capabilities, ConnectorError, Endpoint, Exporter, Importer};
@@ -93,6 +95,7 @@ pub fn all() -> &'static [Spec] {
     &[
         dir::SPEC,
         package::SPEC,
+        archive::SPEC,
         imap::SPEC,
         caldav::CALDAV_SPEC,
         caldav::CARDDAV_SPEC,

@@ -181,6 +181,17 @@ impl PackageFs {
         }
     }
 
+    /// The CRC-32 a ZIP records for a file (`None` in a folder).
+    pub fn crc32(&self, path: &str) -> Option<u32> {
+        match self {
+            PackageFs::Dir { .. } => None,
+            PackageFs::Zip { archive, files, .. } => {
+                let (index, _) = *files.get(path)?;
+                archive.clone().by_index_raw(index).ok().map(|e| e.crc32())
+            }
+        }
+    }
+
     /// The local path of a file, for directory packages.
     pub fn local_path(&self, path: &str) -> Option<PathBuf> {
         match self {

@@ -20,7 +20,7 @@ mod writer;
 
 pub use fs::{PackageFs, UnpackLimits};
 pub use manifest::{FileEntry, Manifest, VerticalSummary};
-pub use reader::PackageReader;
+pub use reader::{PackageReader, sync_to_async};
 pub use record::{ContentRef, PackageRecord};
 pub use verify::{VerifyReport, verify};
 pub use writer::{Added, PackageWriter};

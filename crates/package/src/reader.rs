@@ -374,7 +374,7 @@ impl ContentSource for EntrySource {
 }
 
 /// Reads a blocking reader on a blocking thread, handing the bytes over a small channel.
-pub(crate) fn sync_to_async(mut reader: Box<dyn Read + Send>) -> BoxRead {
+pub fn sync_to_async(mut reader: Box<dyn Read + Send>) -> BoxRead {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         loop {

@@ -3,8 +3,10 @@ use super::hash_set::CompactSet;
 use super::layout::{classify, collection_container, container_dirs, needs_head};
 use super::safe::{RegularFileSource, not_regular, open_regular, read_bounded};
 use crate::pager::{self, Emit};
+use crate::standard_files::{MboxItems, calendar_item, card_item, codec_err};
 use async_trait::async_trait;
 use bytes::Bytes;
+use ferry_codecs::Limits;
 use ferry_codecs::contacts_csv::CsvContactsReader;
 use ferry_codecs::ical::IcsReader;
 use ferry_codecs::mail_meta::read_meta;
@@ -12,12 +14,9 @@ use ferry_codecs::maildir;
 use ferry_codecs::mbox::MboxReader;
 use ferry_codecs::media::{Sidecar, file_media_type, media_type, read_exif_bounded};
 use ferry_codecs::vcard::{VcardReader, build_v4};
-use ferry_codecs::{CodecError, Limits};
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
-use ferry_core::{
-    Attachment, ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Standard, Stream, Vertical,
-};
+use ferry_core::{Attachment, ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Stream, Vertical};
 use ferry_verticals::{Codec, DirFile};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -338,25 +337,7 @@ impl Walk<'_> {
         let container = collection_container(rel, Vertical::Contacts);
         let file = rel_str(rel);
         for card in VcardReader::new(input, Limits::default()) {
-            let item = match card {
-                Ok(c) => {
-                    let sha = sha256_hex(&c.original);
-                    let id = format!("{container}/{}", c.contact.uid.clone().unwrap_or_else(|| format!("sha-{}", &sha[..24])));
-                    Ok(Item {
-                        id,
-                        container: container.clone(),
-                        version: sha,
-                        record: Record::Contact(c.contact),
-                        original: Some(Original { media_type: "text/vcard".into(), bytes: Bytes::from(c.original) }),
-                        content: None,
-                        standard: Some(Standard { text: c.v4.text, warnings: c.v4.warnings }),
-                        attachments: vec![],
-                        references: vec![],
-                        source_warnings: vec![],
-                    })
-                }
-                Err(e) => Err(codec_err(Vertical::Contacts, &file, e)),
-            };
+            let item = card.map(|c| card_item(c, &container)).map_err(|e| codec_err(Vertical::Contacts, &file, e));
             if !self.send(item) {
                 return false;
             }
@@ -413,18 +394,7 @@ impl Walk<'_> {
                 Ok(o) if !self.wants(o.record.vertical()) => continue,
                 Ok(o) => {
                     let container = collection_container(rel, o.record.vertical());
-                    Ok(Item {
-                        id: format!("{container}/{}", o.uid),
-                        container,
-                        version: sha256_hex(&o.original),
-                        record: o.record,
-                        original: Some(Original { media_type: "text/calendar".into(), bytes: Bytes::from(o.original) }),
-                        content: None,
-                        standard: None,
-                        attachments: vec![],
-                        references: vec![],
-                        source_warnings: vec![],
-                    })
+                    Ok(calendar_item(o, container))
                 }
                 Err(e) => Err(codec_err(home, &file, e)),
             };
@@ -439,33 +409,9 @@ impl Walk<'_> {
         let Some(input) = self.open(Vertical::Mail, path, rel) else { return true };
         let container = collection_container(rel, Vertical::Mail);
         let file = rel_str(rel);
-        let mut seen: HashMap<String, u32> = HashMap::new();
+        let mut items = MboxItems::new(&file);
         for msg in MboxReader::new(input, self.cfg.mbox, Limits::default()) {
-            let item = match msg {
-                Ok(m) => {
-                    let mut record = read_meta(&m.bytes);
-                    let content = Content::from_bytes("message/rfc822", Bytes::from(m.bytes));
-                    let sha = content.sha256.clone().expect("hashed from bytes");
-                    let n = seen.entry(sha[..16].to_owned()).or_default();
-                    *n += 1;
-                    let id = if *n == 1 { format!("{file}#{}", &sha[..16]) } else { format!("{file}#{}~{n}", &sha[..16]) };
-                    record.received = m.received;
-                    record.envelope_from = m.envelope_from;
-                    Ok(Item {
-                        id,
-                        container: container.clone(),
-                        version: sha,
-                        record: Record::Mail(record),
-                        original: None,
-                        content: Some(content),
-                        standard: None,
-                        attachments: vec![],
-                        references: vec![],
-                        source_warnings: vec![],
-                    })
-                }
-                Err(e) => Err(codec_err(Vertical::Mail, &file, e)),
-            };
+            let item = msg.map(|m| items.item(m, &container)).map_err(|e| codec_err(Vertical::Mail, &file, e));
             if !self.send(item) {
                 return false;
             }
@@ -703,22 +649,4 @@ fn read_head(path: &Path) -> Vec<u8> {
     let n = open_regular(path).and_then(|(mut f, _)| f.read(&mut buf)).unwrap_or(0);
     buf.truncate(n);
     buf
-}
-
-fn codec_err(vertical: Vertical, file: &str, e: CodecError) -> ItemError {
-    let (id, location) = match &e {
-        CodecError::Syntax { line, .. }
-        | CodecError::LineTooLong { line, .. }
-        | CodecError::RecordTooLarge { line, .. }
-        | CodecError::InvalidUtf8 { line } => (format!("{file}:{line}"), format!("{file} line {line}")),
-        _ => (format!("{file}:?"), file.to_owned()),
-    };
-    let reason = match &e {
-        CodecError::Syntax { reason, .. } => reason.clone(),
-        CodecError::LineTooLong { limit, .. } => format!("line longer than the {limit} byte limit; the record is skipped"),
-        CodecError::RecordTooLarge { limit, .. } => format!("record larger than the {limit} byte limit; it is skipped"),
-        CodecError::InvalidUtf8 { .. } => "not valid UTF-8, and no CHARSET says what it is".into(),
-        CodecError::Io(e) => format!("cannot read: {e}"),
-    };
-    ItemError { skipped: false, vertical, id, location, reason }
 }

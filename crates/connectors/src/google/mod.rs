@@ -16,7 +16,7 @@ mod config;
 mod drive;
 mod drive_writer;
 mod exporter;
-mod gmail;
+pub(crate) mod gmail;
 mod gmail_pages;
 mod gmail_raw;
 mod gmail_writer;

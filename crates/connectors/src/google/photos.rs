@@ -148,7 +148,7 @@ impl PhotoPages {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        let record = MediaItem {
+        let mut record = MediaItem {
             file_name: name.clone(),
             title: None,
             description: m["description"].as_str().filter(|d| !d.is_empty()).map(str::to_owned),
@@ -161,8 +161,12 @@ impl PhotoPages {
             camera: Some(camera).filter(|c| !c.is_empty()),
             width: number(&meta["width"]),
             height: number(&meta["height"]),
+            albums: vec![],
         };
         let held_by = self.albums.as_ref().and_then(|a| a.get(raw_id)).cloned().unwrap_or_default();
+        if held_by.len() > 1 {
+            record.albums = held_by.clone();
+        }
         let container = held_by.first().cloned().unwrap_or_default();
         let mut warnings = Vec::new();
         if held_by.len() > 1 {

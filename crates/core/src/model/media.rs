@@ -21,6 +21,10 @@ pub struct MediaItem {
     pub width: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
+    /// Every album the source holds this same file in, where it is in more than one (its
+    /// container is the first of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub albums: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,102 @@
+use super::config::ArchiveConfig;
+use super::fs::ArchiveFs;
+use super::layouts::{LAYOUTS, Reader, recognise};
+use super::walk::Walk;
+use super::{glob, mastodon, photos, takeout, x};
+use crate::pager;
+use async_trait::async_trait;
+use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
+use ferry_package::UnpackLimits;
+use std::sync::Arc;
+
+pub struct ArchiveExporter {
+    cfg: ArchiveConfig,
+    limits: UnpackLimits,
+}
+
+impl ArchiveExporter {
+    pub fn new(cfg: ArchiveConfig, settings: &crate::Settings) -> Self {
+        ArchiveExporter { cfg, limits: settings.unpack_limits }
+    }
+}
+
+#[async_trait]
+impl Exporter for ArchiveExporter {
+    /// The archive is read in one pass, whatever is asked.
+    async fn plan(&self, verticals: &[Vertical]) -> Result<Vec<Stream>, ConnectorError> {
+        Ok(Stream::one("archive", verticals, super::CAPABILITIES.exports))
+    }
+
+    async fn pages(&self, stream: &Stream, cursor: Option<String>) -> Result<Box<dyn PageStream>, ConnectorError> {
+        let (path, limits) = (self.cfg.path.clone(), self.limits);
+        let verticals = stream.verticals.clone();
+        // opened (every part checked) before the first page, so a damaged or hostile
+        // archive stops the job with its reason
+        let fs = tokio::task::spawn_blocking(move || ArchiveFs::open(&path, limits))
+            .await
+            .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?
+            .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?;
+        let layout = recognise(|sign| fs.entries.keys().any(|p| glob::matches(sign, p))).ok_or_else(|| unknown(&fs))?;
+        let fs = Arc::new(fs);
+        Ok(pager::spawn(cursor, move |emit| Walk::new(fs, layout, verticals, emit).run(read)))
+    }
+}
+
+/// Hands a rule's files to its reader.
+fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
+    match reader {
+        Reader::Contacts => takeout::contacts(w, files),
+        Reader::Calendar => takeout::calendar(w, files),
+        Reader::GmailMbox => takeout::gmail_mbox(w, files),
+        Reader::GooglePhotos => photos::read(w, files),
+        Reader::Keep => takeout::keep(w, files),
+        Reader::Files => {
+            for f in files {
+                if !w.wants(Vertical::Files) {
+                    if !w.skipped(&f, "a file; not kept, since the files vertical is not asked for".into()) {
+                        return;
+                    }
+                } else if let Some(item) = w.file_item(&f)
+                    && !w.send(Ok(item))
+                {
+                    return;
+                }
+            }
+        }
+        Reader::Repeat(what) => {
+            for f in files {
+                if !w.skipped(&f, format!("repeats what the archive holds elsewhere: {what}")) {
+                    return;
+                }
+            }
+        }
+        Reader::Kept(what) => {
+            for f in files {
+                if !w.keep_file(&f, format!("kept as a file: {what}")) {
+                    return;
+                }
+            }
+        }
+        Reader::MastodonOutbox => mastodon::outbox(w, files),
+        Reader::MastodonCollection(kind) => mastodon::collection(w, files, kind),
+        Reader::MastodonCsv(kind) => mastodon::csv(w, files, kind),
+        Reader::XTweets => x::tweets(w, files),
+        Reader::XLikes => x::likes(w, files),
+        Reader::XAccounts(kind) => x::accounts(w, files, kind),
+    }
+}
+
+/// The archive is none that ferry knows: says which it knows and what this one holds.
+fn unknown(fs: &ArchiveFs) -> ConnectorError {
+    let mut top: Vec<&str> = fs.entries.keys().map(|p| p.split('/').next().unwrap_or(p)).collect();
+    top.dedup();
+    let shown: Vec<&str> = top.iter().take(8).copied().collect();
+    let known: Vec<String> = LAYOUTS.iter().map(|l| format!("{} ({})", l.platform, l.variant)).collect();
+    ConnectorError::Fatal(format!(
+        "archive: {} is not an archive ferry recognises (it holds {}{}); ferry reads: {}",
+        fs.label,
+        if shown.is_empty() { "no files".to_owned() } else { shown.join(", ") },
+        if top.len() > shown.len() { ", ..." } else { "" },
+        known.join(", ")
+    ))
+}

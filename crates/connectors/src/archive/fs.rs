@@ -1,0 +1,232 @@
+//! The files of an archive, whatever holds them: a ZIP, the parts of a multi-part set
+//! (Google Takeout's `takeout-20240101T000000Z-001.zip`, `-002.zip`, and the newer
+//! `takeout-20240101T000000Z-3-001.zip`), a `.tgz` / `.tar.gz`, or an extracted folder.
+//! Each part is checked as hostile before anything is read (no traversal, no absolute
+//! paths, no links, bounded size and compression ratio: the package reader's checks),
+//! and nothing is extracted to disk: an entry is read where it lies, when it is read.
+
+use ferry_core::Content;
+use ferry_core::content::{BoxRead, ContentSource};
+use ferry_package::{PackageFs, UnpackLimits};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One file of the archive.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub part: usize,
+    pub size: u64,
+    /// CRC-32 of its bytes, where the archive records it (ZIP): with the size, what tells
+    /// two copies of a photo apart without reading them.
+    pub crc32: Option<u32>,
+}
+
+pub enum Part {
+    /// A folder or a ZIP, read at random.
+    Package(PackageFs),
+}
+
+pub struct ArchiveFs {
+    /// What the person named, for messages.
+    pub label: String,
+    pub part_names: Vec<String>,
+    parts: Vec<Part>,
+    /// Every file by its path in the archive (parts merged).
+    pub entries: BTreeMap<String, Entry>,
+    /// Files a later part holds again under a path an earlier part has (each part of a
+    /// Takeout repeats its `archive_browser.html`): listed, not read twice.
+    pub repeated: Vec<(String, u64, usize)>,
+}
+
+impl ArchiveFs {
+    /// Opens what `path` names, with every part checked.
+    pub fn open(path: &Path, limits: UnpackLimits) -> Result<ArchiveFs, String> {
+        let label = path.display().to_string();
+        let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot open {label}: {e}"))?;
+        if meta.file_type().is_symlink() {
+            return Err(format!("{label} is a symbolic link: name the archive itself"));
+        }
+        let paths = if meta.is_dir() {
+            let parts = parts_in_folder(path)?;
+            if parts.is_empty() { vec![path.to_owned()] } else { parts }
+        } else {
+            sibling_parts(path)?
+        };
+        let mut fs = ArchiveFs { label, part_names: vec![], parts: vec![], entries: BTreeMap::new(), repeated: vec![] };
+        let mut total = 0u64;
+        for p in paths {
+            let name = p.display().to_string();
+            if is_tar_gz(&p) {
+                return Err(format!(
+                    "{name}: a tar archive; this ferry reads ZIP archives and extracted folders (extract it with tar -xzf, then name the folder)"
+                ));
+            }
+            let part = Part::Package(PackageFs::open(&p, limits).map_err(|e| e.to_string())?);
+            let index = fs.parts.len();
+            for (entry_path, size, crc32) in part_files(&part) {
+                total = total.saturating_add(size);
+                if total > limits.max_total_bytes {
+                    return Err(format!("{}: its parts hold more than the {} byte limit", fs.label, limits.max_total_bytes));
+                }
+                if fs.entries.contains_key(&entry_path) {
+                    fs.repeated.push((entry_path, size, index));
+                } else {
+                    fs.entries.insert(entry_path, Entry { part: index, size, crc32 });
+                }
+                if fs.entries.len() > limits.max_files {
+                    return Err(format!("{}: more than {} files", fs.label, limits.max_files));
+                }
+            }
+            fs.part_names.push(name);
+            fs.parts.push(part);
+        }
+        Ok(fs)
+    }
+
+    /// Opens a file to read; it yields exactly its listed size, or fails.
+    pub fn open_file(&self, path: &str) -> Result<Box<dyn Read + Send>, String> {
+        let e = self.entries.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
+        match &self.parts[e.part] {
+            Part::Package(p) => p.open_file(path).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A file read whole, when it is at most `max` bytes.
+    pub fn read_bounded(&self, path: &str, max: u64) -> Result<Vec<u8>, String> {
+        let size = self.entries.get(path).map(|e| e.size).ok_or_else(|| format!("{path}: no such file in the archive"))?;
+        if size > max {
+            return Err(format!("{path} is {size} bytes, over the {max} byte limit for such a file"));
+        }
+        let mut out = Vec::with_capacity(size as usize);
+        self.open_file(path)?.take(max + 1).read_to_end(&mut out).map_err(|e| format!("{path}: cannot read: {e}"))?;
+        Ok(out)
+    }
+
+    /// A file as an item's content, read when the item is written.
+    pub fn content(self: &Arc<Self>, path: &str, media_type: &str) -> Content {
+        let size = self.entries.get(path).map(|e| e.size);
+        Content {
+            media_type: media_type.to_owned(),
+            size,
+            sha256: None,
+            source: Arc::new(EntrySource { fs: self.clone(), path: path.to_owned() }),
+        }
+    }
+
+    /// The folder of a local file, for an extracted archive (so a local destination can
+    /// link it): `None` inside a ZIP or a tar.
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        let e = self.entries.get(path)?;
+        match &self.parts[e.part] {
+            Part::Package(p) => p.local_path(path),
+        }
+    }
+}
+
+fn part_files(part: &Part) -> Vec<(String, u64, Option<u32>)> {
+    match part {
+        Part::Package(p) => p.files().into_iter().map(|(path, size)| (path.clone(), size, p.crc32(&path))).collect(),
+    }
+}
+
+fn is_tar_gz(p: &Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    name.ends_with(".tgz") || name.ends_with(".tar.gz")
+}
+
+/// A multi-part name's stem and part number: `takeout-20240101T000000Z-001.zip` →
+/// (`takeout-20240101T000000Z`, 1, `zip`); `takeout-20240101T000000Z-3-002.tgz` →
+/// (`takeout-20240101T000000Z-3`, 2, `tgz`).
+fn part_of(name: &str) -> Option<(String, u32, String)> {
+    let lower = name.to_ascii_lowercase();
+    let ext = ["zip", "tgz", "tar.gz"].into_iter().find(|e| lower.ends_with(&format!(".{e}")))?;
+    let base = &name[..name.len() - ext.len() - 1];
+    let (stem, number) = base.rsplit_once('-')?;
+    if number.len() != 3 || !number.bytes().all(|b| b.is_ascii_digit()) || stem.is_empty() {
+        return None;
+    }
+    Some((stem.to_owned(), number.parse().ok()?, ext.to_owned()))
+}
+
+/// The parts of the set `path` belongs to, in number order (just `path` when it is not
+/// one part of a set).
+fn sibling_parts(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let Some((stem, _, ext)) = path.file_name().and_then(|n| n.to_str()).and_then(part_of) else {
+        return Ok(vec![path.to_owned()]);
+    };
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut parts: Vec<(u32, PathBuf)> = std::fs::read_dir(folder)
+        .map_err(|e| format!("cannot list {}: {e}", folder.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|d| {
+            let name = d.file_name().to_str()?.to_owned();
+            let (s, n, e) = part_of(&name)?;
+            (s == stem && e == ext && d.file_type().is_ok_and(|t| t.is_file())).then(|| (n, d.path()))
+        })
+        .collect();
+    parts.sort();
+    Ok(parts.into_iter().map(|(_, p)| p).collect())
+}
+
+/// A folder that holds only the parts of one multi-part set (and nothing else): those
+/// parts. Empty when the folder is an extracted archive.
+fn parts_in_folder(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut stems = std::collections::BTreeSet::new();
+    let mut parts = Vec::new();
+    for d in std::fs::read_dir(folder).map_err(|e| format!("cannot list {}: {e}", folder.display()))? {
+        let d = d.map_err(|e| format!("cannot list {}: {e}", folder.display()))?;
+        let name = d.file_name().to_string_lossy().into_owned();
+        match part_of(&name) {
+            Some((stem, n, ext)) if d.file_type().is_ok_and(|t| t.is_file()) => {
+                stems.insert((stem, ext));
+                parts.push((n, d.path()));
+            }
+            _ => return Ok(vec![]),
+        }
+    }
+    if stems.len() > 1 {
+        let sets: Vec<String> = stems.iter().map(|(s, e)| format!("{s}-NNN.{e}")).collect();
+        return Err(format!("{} holds the parts of more than one archive ({}): name one part", folder.display(), sets.join(", ")));
+    }
+    parts.sort();
+    Ok(parts.into_iter().map(|(_, p)| p).collect())
+}
+
+/// A file of the archive, opened when read (and again on a retry).
+struct EntrySource {
+    fs: Arc<ArchiveFs>,
+    path: String,
+}
+
+#[async_trait::async_trait]
+impl ContentSource for EntrySource {
+    async fn open(&self) -> std::io::Result<BoxRead> {
+        if let Some(p) = self.fs.local_path(&self.path) {
+            return ferry_core::content::FileSource(p).open().await;
+        }
+        let fs = self.fs.clone();
+        let path = self.path.clone();
+        let reader = tokio::task::spawn_blocking(move || fs.open_file(&path))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(ferry_package::sync_to_async(reader))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_takeout_part_names_are_understood() {
+        assert_eq!(part_of("takeout-20240101T000000Z-001.zip"), Some(("takeout-20240101T000000Z".into(), 1, "zip".into())));
+        assert_eq!(part_of("takeout-20260106T162534Z-9-002.zip"), Some(("takeout-20260106T162534Z-9".into(), 2, "zip".into())));
+        assert_eq!(part_of("takeout-20240101T000000Z-010.tgz"), Some(("takeout-20240101T000000Z".into(), 10, "tgz".into())));
+        assert_eq!(part_of("export.zip"), None);
+        assert_eq!(part_of("archive-1.zip"), None);
+        assert_eq!(part_of("-001.zip"), None);
+    }
+}

@@ -1,0 +1,136 @@
+//! Every platform's archive layout, as data: which files say that an archive is this
+//! platform's (in this dated variant), and which reader takes which files. Rules are
+//! tried in order and a file goes to the first that matches; a file no rule takes is
+//! listed as not understood. A platform that renames a folder is a one-line change here
+//! (add the new name to the `{...}` alternatives, or a variant above the old one).
+
+use ferry_verticals::social::Kind;
+
+/// One platform's layout in one period.
+#[derive(Debug)]
+pub struct Layout {
+    pub platform: &'static str,
+    /// Which period of its layout: the years it was seen in exports.
+    pub variant: &'static str,
+    /// Patterns that must each match at least one file for the archive to be this.
+    pub signs: &'static [&'static str],
+    pub rules: &'static [Rule],
+}
+
+/// Which reader takes the files a pattern matches.
+#[derive(Debug)]
+pub struct Rule {
+    pub pattern: &'static str,
+    pub reader: Reader,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reader {
+    /// vCard files: one contact per person, however many group files list them.
+    Contacts,
+    /// iCalendar files, one calendar each.
+    Calendar,
+    /// mbox files with Gmail's `X-Gmail-Labels` header (labels as folders and keywords).
+    GmailMbox,
+    /// A Google Photos folder tree: photos and videos with their JSON sidecars in every
+    /// naming variant, albums, and the same file in an album and a year folder as one item.
+    GooglePhotos,
+    /// Google Keep's notes, one JSON file each (the HTML beside it repeats it).
+    Keep,
+    /// Files as they are (the files vertical): a Drive folder.
+    Files,
+    /// A file that repeats what another file holds (an HTML rendering, the archive's own
+    /// index): listed, not counted twice. Says what it repeats.
+    Repeat(&'static str),
+    /// A file ferry keeps as a file, for no vertical holds what it is: says what it is.
+    Kept(&'static str),
+    /// Mastodon's `outbox.json`: posts and boosts, with their media beside it.
+    MastodonOutbox,
+    /// Mastodon's `likes.json` / `bookmarks.json`: an OrderedCollection of post URIs.
+    MastodonCollection(Kind),
+    /// A CSV file of Mastodon's import and export page, of one kind of relation.
+    MastodonCsv(Kind),
+    /// X's `tweets.js` (and `tweet.js`, `tweets-part1.js`), media from `tweets_media/`.
+    XTweets,
+    /// X's `like.js`.
+    XLikes,
+    /// X's `follower.js`, `following.js`, `block.js`, `mute.js`.
+    XAccounts(Kind),
+}
+
+use Reader::*;
+
+/// Every layout ferry knows, most specific first: an archive is the first whose signs
+/// all match.
+pub static LAYOUTS: &[Layout] = &[
+    Layout {
+        platform: "Google Takeout",
+        variant: "2019-2026",
+        signs: &["Takeout/**"],
+        rules: &[
+            Rule { pattern: "Takeout/archive_browser.html", reader: Repeat("the archive's own index page, listing what it holds") },
+            Rule { pattern: "Takeout/{Contacts,Kontakte,Contactos}/**/*.vcf", reader: Contacts },
+            Rule { pattern: "Takeout/{Calendar,Kalender,Agenda,Calendario}/**/*.ics", reader: Calendar },
+            Rule { pattern: "Takeout/{Mail,E-Mail,Correo,Courrier}/**/*.mbox", reader: GmailMbox },
+            Rule { pattern: "Takeout/{Google Photos,Google Fotos}/**", reader: GooglePhotos },
+            Rule { pattern: "Takeout/Keep/*.json", reader: Keep },
+            Rule { pattern: "Takeout/Keep/*.html", reader: Repeat("an HTML rendering of the Keep note in the JSON file beside it") },
+            Rule { pattern: "Takeout/{Drive,Mon Drive,Meine Ablage,Mi unidad}/**", reader: Files },
+        ],
+    },
+    Layout {
+        platform: "X (Twitter)",
+        variant: "2019-2026",
+        signs: &["data/{tweets,tweet,tweets-part*,tweet-part*}.js"],
+        rules: &[
+            Rule { pattern: "data/{tweets,tweet,tweets-part*,tweet-part*}.js", reader: XTweets },
+            Rule { pattern: "data/{like,like-part*}.js", reader: XLikes },
+            Rule { pattern: "data/{following,following-part*}.js", reader: XAccounts(Kind::Following) },
+            Rule { pattern: "data/{follower,follower-part*}.js", reader: XAccounts(Kind::Follower) },
+            Rule { pattern: "data/{block,block-part*}.js", reader: XAccounts(Kind::Block) },
+            Rule { pattern: "data/{mute,mute-part*}.js", reader: XAccounts(Kind::Mute) },
+            Rule { pattern: "data/manifest.js", reader: Repeat("the archive's own table of contents") },
+            Rule { pattern: "Your archive.html", reader: Repeat("the archive's own viewer page") },
+            Rule { pattern: "assets/**", reader: Repeat("the archive viewer's scripts, styles and images") },
+            Rule { pattern: "data/{account,profile}.js", reader: Kept("the account's profile: no vertical holds a profile") },
+        ],
+    },
+    Layout {
+        platform: "Mastodon",
+        variant: "2017-2026",
+        signs: &["outbox.json", "actor.json"],
+        rules: &[
+            Rule { pattern: "outbox.json", reader: MastodonOutbox },
+            Rule { pattern: "likes.json", reader: MastodonCollection(Kind::Like) },
+            Rule { pattern: "bookmarks.json", reader: MastodonCollection(Kind::Bookmark) },
+            Rule { pattern: "following_accounts.csv", reader: MastodonCsv(Kind::Following) },
+            Rule { pattern: "blocked_accounts.csv", reader: MastodonCsv(Kind::Block) },
+            Rule { pattern: "muted_accounts.csv", reader: MastodonCsv(Kind::Mute) },
+            Rule { pattern: "blocked_domains.csv", reader: MastodonCsv(Kind::DomainBlock) },
+            Rule { pattern: "lists.csv", reader: MastodonCsv(Kind::List) },
+            Rule { pattern: "actor.json", reader: Kept("the account's profile (name, bio, fields): no vertical holds a profile") },
+            Rule { pattern: "{avatar,header}.*", reader: Kept("the account's profile picture or header image") },
+        ],
+    },
+];
+
+/// The layout an archive of these files is, if any.
+pub fn recognise(mut paths: impl FnMut(&str) -> bool) -> Option<&'static Layout> {
+    LAYOUTS.iter().find(|l| l.signs.iter().all(|s| paths(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_and_sign_is_a_pattern_a_file_can_match() {
+        for l in LAYOUTS {
+            assert!(!l.signs.is_empty(), "{}", l.platform);
+            for r in l.rules {
+                assert!(!r.pattern.starts_with('/') && !r.pattern.contains(".."), "{}: {}", l.platform, r.pattern);
+                assert_eq!(r.pattern.matches('{').count(), r.pattern.matches('}').count(), "{}", r.pattern);
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! An X (Twitter) archive: `data/tweets.js` (older: `tweet.js`; large accounts:
+//! `tweets-part1.js`...), each a script `window.YTD.tweets.part0 = [...]`, with the media
+//! in `data/tweets_media/` (older: `tweet_media/`) named `TWEETID-NAME`; likes, follows,
+//! followers, blocks and mutes in their own scripts. Numbers are often strings.
+
+use super::json::each_element;
+use super::walk::{Walk, fail};
+use ferry_codecs::media::file_media_type;
+use ferry_core::content::sha256_hex;
+use ferry_core::{Attachment, Item, ItemError};
+use ferry_verticals::social::{Kind, SOCIAL, Social};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The script's assignment before its JSON: read past, at most this long.
+const MAX_PREFIX: usize = 256;
+
+/// A script's JSON: `window.YTD.NAME.partN = ` read past (a file without it is JSON as is).
+fn script(mut input: Box<dyn Read + Send>) -> Result<impl Read, String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        let n = input.read(&mut byte).map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            return Err("empty, or cut off before its data".into());
+        }
+        if byte[0] == b'[' || byte[0] == b'{' {
+            break;
+        }
+        head.push(byte[0]);
+        if head.len() > MAX_PREFIX {
+            return Err(format!("does not start with `window.YTD.… = ` and its data within {MAX_PREFIX} bytes"));
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let head = head.trim().trim_start_matches('\u{feff}');
+    if !(head.is_empty() || head.starts_with("window.YTD.") && head.ends_with('=')) {
+        return Err(format!("starts with `{head}`, not `window.YTD.… = `"));
+    }
+    Ok(std::io::Cursor::new(byte).chain(input))
+}
+
+fn str_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn status_url(id: &str, user: Option<&str>) -> String {
+    format!("https://x.com/{}/status/{id}", user.unwrap_or("i/web"))
+}
+
+/// Runs `f` over every element of every script file.
+fn each_script(w: &mut Walk, files: Vec<String>, f: &mut dyn FnMut(&mut Walk, &str, usize, Value) -> Result<Item, ItemError>) {
+    for file in files {
+        let mut n = 0usize;
+        let r = w.fs.open_file(&file).and_then(script).and_then(|input| {
+            each_element(input, None, &mut |v| {
+                n += 1;
+                let item = f(w, &file, n, v);
+                w.send(item)
+            })
+        });
+        if let Err(e) = r
+            && !w.send(Err(fail(SOCIAL, &format!("{file}#{}", n + 1), &file, format!("{e} (after {n} entries)"))))
+        {
+            return;
+        }
+        if !w.open {
+            return;
+        }
+    }
+}
+
+fn skip(w: &mut Walk, files: Vec<String>) {
+    for f in files {
+        if !w.skipped(&f, "holds social items, which were not asked for".into()) {
+            return;
+        }
+    }
+}
+
+pub fn tweets(w: &mut Walk, files: Vec<String>) {
+    if !w.wants(SOCIAL) {
+        return skip(w, files);
+    }
+    // the media files by the tweet they belong to
+    let mut media: HashMap<String, Vec<String>> = HashMap::new();
+    for p in w.fs.entries.keys() {
+        let Some(name) = p.strip_prefix("data/tweets_media/").or_else(|| p.strip_prefix("data/tweet_media/")) else { continue };
+        if let Some((id, _)) = name.split_once('-') {
+            media.entry(id.to_owned()).or_default().push(p.clone());
+        }
+    }
+    each_script(w, files, &mut |w, file, n, v| tweet(w, file, n, &v, &media));
+}
+
+fn tweet(w: &mut Walk, file: &str, n: usize, v: &Value, media: &HashMap<String, Vec<String>>) -> Result<Item, ItemError> {
+    let t = if v["tweet"].is_object() { &v["tweet"] } else { v };
+    let Some(id) = str_of(&t["id_str"]).or_else(|| str_of(&t["id"])) else {
+        return Err(fail(SOCIAL, &format!("{file}#{n}"), file, "a tweet without an id"));
+    };
+    let text = t["full_text"].as_str().or(t["text"].as_str()).unwrap_or_default().to_owned();
+    let published = t["created_at"]
+        .as_str()
+        .and_then(|c| chrono::DateTime::parse_from_str(c, "%a %b %d %H:%M:%S %z %Y").ok())
+        .map(|d| d.with_timezone(&chrono::Utc));
+    let repost = text.starts_with("RT @") || t["retweeted_status"].is_object();
+    let reply_user = t["in_reply_to_screen_name"].as_str();
+    let in_reply_to =
+        str_of(&t["in_reply_to_status_id_str"]).or_else(|| str_of(&t["in_reply_to_status_id"])).map(|p| status_url(&p, reply_user));
+    let url = status_url(&id, None);
+    let mut attachments = Vec::new();
+    let mut docs = Vec::new();
+    for p in media.get(&id).into_iter().flatten() {
+        w.claim(p);
+        let name = p.rsplit('/').next().unwrap_or(p).to_owned();
+        docs.push(json!({"type": "Document", "mediaType": file_media_type(&name), "url": name}));
+        attachments.push(Attachment { name, content: w.fs.content(p, file_media_type(p)) });
+    }
+    let mut warnings = Vec::new();
+    let declared = t["extended_entities"]["media"].as_array().map_or(0, Vec::len);
+    if declared > attachments.len() {
+        warnings.push(format!("media: the tweet has {declared}, the archive holds {} of them", attachments.len()));
+    }
+    let tags: Vec<Value> = t["entities"]["hashtags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["text"].as_str())
+        .map(|h| json!({"type": "Hashtag", "name": format!("#{h}")}))
+        .collect();
+    // the tweet as the archive has it travels inside the activity: nothing is dropped
+    let activity = json!({"type": if repost { "Announce" } else { "Create" }, "published": published.map(|p| p.to_rfc3339()),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": url, "type": "Note", "content": text, "url": url, "inReplyTo": in_reply_to, "attachment": docs, "tag": tags},
+        "x:tweet": t});
+    let social = Social {
+        kind: if repost { Kind::Repost } else { Kind::Post },
+        content: Some(text),
+        visibility: Some("public".into()),
+        in_reply_to,
+        url: Some(url),
+        published,
+        activity: Some(activity),
+        ..Default::default()
+    };
+    let version = sha256_hex(t.to_string().as_bytes());
+    let mut item = social.item(&id, "", &version).map_err(|e| fail(SOCIAL, &id, file, e))?;
+    item.attachments = attachments;
+    item.source_warnings = warnings;
+    Ok(item)
+}
+
+pub fn likes(w: &mut Walk, files: Vec<String>) {
+    if !w.wants(SOCIAL) {
+        return skip(w, files);
+    }
+    each_script(w, files, &mut |_, file, n, v| {
+        let l = &v["like"];
+        let Some(id) = str_of(&l["tweetId"]) else {
+            return Err(fail(SOCIAL, &format!("{file}#{n}"), file, "a like without the tweet's id"));
+        };
+        let object = l["expandedUrl"].as_str().map(str::to_owned).unwrap_or_else(|| status_url(&id, None));
+        let activity = json!({"type": "Like", "object": object, "content": l["fullText"]});
+        let social = Social { kind: Kind::Like, object: Some(object), activity: Some(activity), ..Default::default() };
+        let key = format!("like:{id}");
+        social.item(&key, "", &sha256_hex(l.to_string().as_bytes())).map_err(|e| fail(SOCIAL, &key, file, e))
+    });
+}
+
+/// `follower.js`, `following.js`, `block.js`, `mute.js`: `{"following": {"accountId": ...,
+/// "userLink": ...}}` (the key names the relation).
+pub fn accounts(w: &mut Walk, files: Vec<String>, kind: Kind) {
+    if !w.wants(SOCIAL) {
+        return skip(w, files);
+    }
+    let prefix = match kind {
+        Kind::Following => "following",
+        Kind::Follower => "follower",
+        Kind::Block => "block",
+        _ => "mute",
+    };
+    each_script(w, files, &mut |_, file, n, v| {
+        let a = v.as_object().and_then(|o| o.values().next()).cloned().unwrap_or(Value::Null);
+        let Some(account_id) = str_of(&a["accountId"]) else {
+            return Err(fail(SOCIAL, &format!("{file}#{n}"), file, "an entry without an accountId"));
+        };
+        let link = a["userLink"].as_str().map(str::to_owned).unwrap_or_else(|| format!("https://x.com/intent/user?user_id={account_id}"));
+        let social = Social { kind, account: Some(link), ..Default::default() };
+        let key = format!("{prefix}:{account_id}");
+        social.item(&key, "", &sha256_hex(a.to_string().as_bytes())).map_err(|e| fail(SOCIAL, &key, file, e))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(text: &[u8]) -> Result<String, String> {
+        let mut s = String::new();
+        script(Box::new(std::io::Cursor::new(text.to_vec())))?.read_to_string(&mut s).unwrap();
+        Ok(s)
+    }
+
+    #[test]
+    fn the_script_prefix_is_read_past() {
+        assert_eq!(body(b"window.YTD.tweets.part0 = [ {\"a\":1} ]").unwrap(), "[ {\"a\":1} ]");
+        assert_eq!(body(b"[]").unwrap(), "[]");
+        assert!(body(b"alert(1); [ ]").unwrap_err().contains("not `window.YTD"));
+        assert!(body(b"window.YTD.tweets.part0 = ").unwrap_err().contains("cut off"));
+        assert!(body(&vec![b'x'; 1000]).unwrap_err().contains("within"));
+    }
+}
