@@ -70,10 +70,11 @@ impl ArchiveFs {
                 if total > limits.max_total_bytes {
                     return Err(format!("{}: its parts hold more than the {} byte limit", fs.label, limits.max_total_bytes));
                 }
-                if fs.entries.contains_key(&entry_path) {
-                    fs.repeated.push((entry_path, size, index));
-                } else {
-                    fs.entries.insert(entry_path, Entry { part: index, size, crc32 });
+                match fs.entries.entry(entry_path) {
+                    std::collections::btree_map::Entry::Occupied(o) => fs.repeated.push((o.key().clone(), size, index)),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(Entry { part: index, size, crc32 });
+                    }
                 }
                 if fs.entries.len() > limits.max_files {
                     return Err(format!("{}: more than {} files", fs.label, limits.max_files));

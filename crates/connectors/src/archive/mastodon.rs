@@ -72,7 +72,12 @@ pub fn outbox(w: &mut Walk, files: Vec<String>) {
 }
 
 fn activity_item(w: &mut Walk, a: &Value, file: &str, n: usize) -> Result<Item, ItemError> {
-    let id = a["object"]["id"].as_str().or(a["id"].as_str()).map(str::to_owned).unwrap_or_else(|| format!("{file}#{n}"));
+    // a post by its URI; a boost by its activity's (Mastodon names it the status URI and `/activity`)
+    let id = a["object"]["id"]
+        .as_str()
+        .or(a["id"].as_str().map(|i| i.strip_suffix("/activity").unwrap_or(i)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{file}#{n}"));
     let err = |reason: String| fail(SOCIAL, &id, &format!("{file} activity {n}"), reason);
     let version = sha256_hex(a.to_string().as_bytes());
     let kind = match a["type"].as_str() {

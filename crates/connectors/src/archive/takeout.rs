@@ -61,7 +61,7 @@ pub fn contacts(w: &mut Walk, mut files: Vec<String>) {
             }
         }
         if new == 0 && cards > 0 && file != first {
-            let why = format!("repeats the {cards} contacts of {}: a label's own list of them", stem(&first));
+            let why = format!("repeats {cards} contact(s) that {} already holds: a label's own list of them", stem(&first));
             if !w.skipped(&file, why) {
                 return;
             }

@@ -53,8 +53,11 @@ fn status_url(id: &str, user: Option<&str>) -> String {
     format!("https://x.com/{}/status/{id}", user.unwrap_or("i/web"))
 }
 
+/// Makes an entry's item: (walk, file, entry number, entry).
+type Entry<'a> = dyn FnMut(&mut Walk, &str, usize, Value) -> Result<Item, ItemError> + 'a;
+
 /// Runs `f` over every element of every script file.
-fn each_script(w: &mut Walk, files: Vec<String>, f: &mut dyn FnMut(&mut Walk, &str, usize, Value) -> Result<Item, ItemError>) {
+fn each_script(w: &mut Walk, files: Vec<String>, f: &mut Entry) {
     for file in files {
         let mut n = 0usize;
         let r = w.fs.open_file(&file).and_then(script).and_then(|input| {

@@ -1,0 +1,323 @@
+//! Platform archives end to end (`archive:PATH`), on archives made by the generators in
+//! `fixtures/`: every record arrives in the package with its fields, the package verifies,
+//! a package made again from it through `dir:` holds the same items, a file no rule reads
+//! is reported, and a damaged or hostile archive fails with its reason and leaves nothing.
+
+mod common;
+mod fixtures;
+use common::*;
+use fixtures::{Zip, mastodon, takeout, write_tree, x};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Exports `source` into `pkg`; the JSON report.
+fn export(data: &Path, source: &str, pkg: &Path) -> (Option<i32>, Value, String) {
+    let o = ferry(data, &["--json", "export", source, "-o", pkg.to_str().unwrap()]);
+    let report = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o.status.code(), report, text(&o))
+}
+
+fn records(pkg: &Path, path: &str) -> Vec<Value> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut z.by_name(path).unwrap(), &mut s).unwrap();
+    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn by_id(recs: &[Value]) -> BTreeMap<String, Value> {
+    recs.iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone())).collect()
+}
+
+/// Each listed problem of a vertical: item -> reason.
+fn problems(report: &Value, v: &str) -> BTreeMap<String, String> {
+    report["report"]["verticals"][v]["failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn warnings(report: &Value, v: &str) -> BTreeMap<String, String> {
+    report["report"]["verticals"][v]["fidelity_warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn count(report: &Value, v: &str, what: &str) -> u64 {
+    report["report"]["verticals"][v][what].as_u64().unwrap_or(0)
+}
+
+/// The package verifies, and a package made again from it through a folder holds the
+/// same items (vertical and content).
+fn verifies_and_survives_a_folder(data: &Path, pkg: &Path, dir: &Path) {
+    let o = ferry(data, &["verify", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ferry(data, &["transfer", "--from", &format!("package:{}", pkg.display()), "--to", &format!("dir:{}", dir.display())]);
+    assert!(o.status.success(), "{}", text(&o));
+    let again = pkg.with_extension("again.zip");
+    let (_, report, out) = export(data, &format!("dir:{}", dir.display()), &again);
+    assert!(report.is_object(), "{out}");
+    // a photo kept as a file comes back as a photo (a folder tells them by extension): the
+    // content is what must be the same
+    let contents = |p: &Path| -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for ((_, _, sha), n) in package_items(p) {
+            *out.entry(sha).or_default() += n;
+        }
+        out
+    };
+    assert_eq!(contents(pkg), contents(&again), "the folder gives back other files: {out}");
+    // the later verticals' records: what identifies each
+    for (path, keys) in [
+        ("social/social.jsonl", &["kind", "content", "in_reply_to", "url", "object", "account", "title", "members"][..]),
+        ("notes/notes.jsonl", &["title", "body", "tags", "pinned", "attachments"][..]),
+    ] {
+        let project = |p: &Path| -> Vec<String> {
+            let z = zip::ZipArchive::new(std::fs::File::open(p).unwrap()).unwrap();
+            if z.index_for_name(path).is_none() {
+                return vec![];
+            }
+            let mut v: Vec<String> =
+                records(p, path).iter().map(|r| keys.iter().map(|k| r["record"][k].to_string()).collect::<Vec<_>>().join("|")).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(project(pkg), project(&again), "{path}: the folder gives back other records");
+    }
+}
+
+#[test]
+fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let parts = takeout::write_parts(&t.path().join("in"), &takeout::entries(takeout::Locale::English), 3);
+    let pkg = t.path().join("takeout.zip");
+    // naming any one part reads them all
+    let (code, report, out) = export(&data, &format!("archive:{}", parts[1].display()), &pkg);
+    assert_eq!(code, Some(0), "{out}");
+
+    // contacts: three people, the label's file listed as repeating them
+    assert_eq!(count(&report, "contacts", "transferred"), 3, "{report}");
+    let skipped = problems(&report, "files");
+    let family = skipped.iter().find(|(k, _)| k.ends_with("Family.vcf")).expect("the label's file is listed");
+    assert!(family.1.contains("All Contacts already holds"), "{family:?}");
+    // calendar: the weekly event and its moved occurrence are one item
+    assert_eq!(count(&report, "calendar", "transferred"), 2, "{report}");
+    // mail: in the folders their labels say, keywords for the rest
+    let mail = records(&pkg, "mail/messages.jsonl");
+    let folders: BTreeMap<String, (String, Vec<String>)> = mail
+        .iter()
+        .map(|r| {
+            let flags = r["record"]["flags"].as_array().into_iter().flatten().map(|f| f.as_str().unwrap().to_owned()).collect();
+            (r["record"]["subject"].as_str().unwrap().to_owned(), (r["container"].as_str().unwrap().to_owned(), flags))
+        })
+        .collect();
+    assert_eq!(folders["hello"].0, "INBOX");
+    assert!(folders["hello"].1.contains(&"\\Seen".to_owned()) && folders["hello"].1.contains(&"$CATEGORY_PERSONAL".to_owned()));
+    assert_eq!(folders["sent-one"].0, "Sent");
+    assert_eq!(folders["plan"].0, "Work, 2021", "{folders:?}");
+    assert!(!folders["plan"].1.contains(&"\\Seen".to_owned()), "unread stays unread: {folders:?}");
+    assert!(folders["plan"].1.iter().any(|f| f.contains("Gesch")), "the encoded label is a keyword: {folders:?}");
+
+    // photos: the year-folder copy is the album's item; the edited copy is its own
+    assert_eq!(count(&report, "media", "transferred"), 5, "{report}");
+    let media = by_id(&records(&pkg, "media/media.jsonl"));
+    let lisbon = &media["Takeout/Google Photos/Lisbon/IMG_0001.jpg"];
+    assert_eq!(lisbon["container"], "Lisbon 2021", "the album's title from its metadata.json");
+    assert_eq!(lisbon["record"]["taken_at"], "2021-01-04T10:00:00", "from the sidecar");
+    assert_eq!(lisbon["record"]["location"]["latitude"], 38.7223);
+    assert!(skipped["Takeout/Google Photos/Photos from 2021/IMG_0001.jpg"].contains("same file as"), "{skipped:?}");
+    let edited = &media["Takeout/Google Photos/Lisbon/IMG_0001-edited.jpg"];
+    assert_eq!(edited["record"]["taken_at"], "2021-01-04T10:00:00", "the edited copy shares its original's sidecar");
+    let dup = &media["Takeout/Google Photos/Photos from 2021/IMG_0002(1).jpg"];
+    assert_eq!(dup["record"]["location"]["latitude"], 41.1579, "IMG_0002(1).jpg pairs with IMG_0002.jpg(1).json");
+    let w = warnings(&report, "media");
+    assert!(w["Takeout/Google Photos/Photos from 2021/IMG_0002(1).jpg"].contains("people"), "what has no place is reported: {w:?}");
+    let long = &media["Takeout/Google Photos/Photos from 2021/Screenshot_2021-02-03-11-22-33-456_com.example.app.png"];
+    assert_eq!(long["record"]["taken_at"], "2021-02-03T11:22:33", "the cut sidecar name is found");
+    let video = &media["Takeout/Google Photos/Photos from 2021/PXL_20210405_101112345.mp4"];
+    assert_eq!(video["record"]["taken_at"], "2021-04-05T10:11:12", "no sidecar, no EXIF: the name");
+
+    // Keep: a list note with its label and attachment; its HTML listed as a repeat
+    let notes = records(&pkg, "notes/notes.jsonl");
+    assert_eq!(notes.len(), 1);
+    let n = &notes[0]["record"];
+    assert_eq!((n["title"].as_str(), n["pinned"].as_bool()), (Some("Shopping"), Some(true)));
+    assert!(n["body"].as_str().unwrap().contains("- [x] bread"), "{n}");
+    assert_eq!(n["tags"], serde_json::json!(["home"]));
+    assert_eq!(n["attachments"], serde_json::json!(["1a2b3c.png"]));
+    assert_eq!(n["extra"]["color"], "YELLOW", "what the note has no field for is kept");
+    assert!(skipped["Takeout/Keep/Shopping.html"].contains("repeats"));
+
+    // every other file: kept as a file, and said to be not understood
+    let fw = warnings(&report, "files");
+    for f in [
+        "Takeout/My Activity/Search/MyActivity.html",
+        "Takeout/Google Photos/print-subscriptions.json",
+        "Takeout/Google Photos/Photos from 2021/IMG_0099.jpg.json",
+    ] {
+        assert!(fw.get(f).is_some_and(|w| w.contains("not understood") && w.contains("bytes")), "{f}: {fw:?}");
+    }
+    assert!(!fw.contains_key("Takeout/Drive/Reports/report.pdf"), "a Drive file is a file, understood: {fw:?}");
+    assert!(skipped.keys().filter(|k| k.ends_with("archive_browser.html")).count() >= 1, "{skipped:?}");
+    verifies_and_survives_a_folder(&data, &pkg, &t.path().join("out"));
+}
+
+#[test]
+fn a_german_takeout_extracted_to_a_folder_reads_the_same() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let root = t.path().join("Takeout-extracted");
+    write_tree(&root, &takeout::entries(takeout::Locale::German));
+    let pkg = t.path().join("p.zip");
+    let (code, report, out) = export(&data, &format!("archive:{}", root.display()), &pkg);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(count(&report, "contacts", "transferred"), 3, "{report}");
+    assert_eq!(count(&report, "mail", "transferred"), 3, "{report}");
+    assert_eq!(count(&report, "media", "transferred"), 5, "Fotos von 2021 is a year folder, -bearbeitet an edited copy: {report}");
+    let media = by_id(&records(&pkg, "media/media.jsonl"));
+    assert_eq!(media["Takeout/Google Fotos/Lisbon/IMG_0001-bearbeitet.jpg"]["record"]["taken_at"], "2021-01-04T10:00:00");
+    // asking for contacts only: the rest is listed, not read
+    let only = t.path().join("only.zip");
+    let o = ferry(&data, &["--json", "export", &format!("archive:{}", root.display()), "--only", "contacts", "-o", only.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(records(&only, "contacts/contacts.jsonl").len(), 3);
+}
+
+#[test]
+fn a_mastodon_archive_gives_posts_boosts_likes_and_relations_with_their_media() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let zip = t.path().join("archive-20230601-ann.zip");
+    let mut z = Zip::create(&zip);
+    for (name, bytes) in mastodon::entries() {
+        z.add(&name, &bytes);
+    }
+    z.finish();
+    let pkg = t.path().join("p.zip");
+    let (code, report, out) = export(&data, &format!("archive:{}", zip.display()), &pkg);
+    assert_eq!(code, Some(0), "{out}");
+    let social = by_id(&records(&pkg, "social/social.jsonl"));
+    // 4 posts, 1 boost, 2 likes, 1 bookmark, 1 followed account, 1 list
+    assert_eq!(social.len(), 10, "{:?}", social.keys().collect::<Vec<_>>());
+    let first = &social["https://social.example/users/ann/statuses/101"];
+    assert_eq!(first["record"]["visibility"], "public");
+    assert_eq!(first["attached"].as_array().map(Vec::len), Some(1), "{first}");
+    assert_eq!(social["https://social.example/users/ann/statuses/102"]["record"]["visibility"], "unlisted");
+    assert_eq!(
+        social["https://social.example/users/ann/statuses/102"]["record"]["in_reply_to"],
+        "https://other.example/users/bob/statuses/5"
+    );
+    assert_eq!(social["https://social.example/users/ann/statuses/103"]["record"]["visibility"], "private");
+    assert_eq!(social["https://social.example/users/ann/statuses/104"]["record"]["visibility"], "direct");
+    assert_eq!(social["https://social.example/users/ann/statuses/105"]["record"]["kind"], "repost");
+    assert_eq!(social["like:https://third.example/notes/9"]["record"]["kind"], "like");
+    assert_eq!(social["bookmark:https://third.example/notes/9"]["record"]["kind"], "bookmark");
+    assert_eq!(social["list:Friends"]["record"]["members"], serde_json::json!(["bob@other.example", "carl@third.example"]));
+    let w = warnings(&report, "social");
+    assert!(w["https://social.example/users/ann/statuses/101"].contains("gone.png"), "a missing media file is said: {w:?}");
+    let fw = warnings(&report, "files");
+    assert!(fw["actor.json"].contains("profile"), "{fw:?}");
+    assert!(fw["featured_tags.json"].contains("not understood"), "{fw:?}");
+    assert!(!fw.contains_key("media_attachments/files/110/000/001/original/abc123.jpg"), "the post's media is the post's: {fw:?}");
+    // the CSV files Mastodon's import page takes
+    let mut zp = zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap();
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut zp.by_name("social/following_accounts.csv").unwrap(), &mut csv).unwrap();
+    assert!(csv.contains("bob@other.example,true,false"), "{csv}");
+    verifies_and_survives_a_folder(&data, &pkg, &t.path().join("out"));
+}
+
+#[test]
+fn both_x_archive_variants_give_tweets_with_media_likes_and_follows() {
+    for variant in [x::Variant::Y2022, x::Variant::Y2019] {
+        let t = tempfile::tempdir().unwrap();
+        let data = t.path().join("data");
+        let zip = t.path().join("twitter-2022-10-10.zip");
+        let mut z = Zip::create(&zip);
+        for (name, bytes) in x::entries(variant) {
+            z.add(&name, &bytes);
+        }
+        z.finish();
+        let pkg = t.path().join("p.zip");
+        let (code, report, out) = export(&data, &format!("archive:{}", zip.display()), &pkg);
+        assert_eq!(code, Some(0), "{out}");
+        let social = by_id(&records(&pkg, "social/social.jsonl"));
+        assert_eq!(social.len(), 7, "3 tweets, a like, a follower, two followed: {:?}", social.keys().collect::<Vec<_>>());
+        let first = &social["1050118621198921728"];
+        assert_eq!(first["record"]["published"], "2018-10-10T20:19:24Z");
+        assert_eq!(first["attached"].as_array().map(Vec::len), Some(1), "{first}");
+        assert_eq!(first["record"]["activity"]["x:tweet"]["favorite_count"], "3", "the tweet travels whole");
+        assert_eq!(social["1050118621198921729"]["record"]["in_reply_to"], "https://x.com/bob/status/1050000000000000000");
+        assert_eq!(social["1050118621198921730"]["record"]["kind"], "repost");
+        assert_eq!(social["following:333"]["record"]["account"], "https://x.com/intent/user?user_id=333", "a number as an id");
+        let fw = warnings(&report, "files");
+        assert!(fw["data/ad-engagements.js"].contains("not understood"), "{fw:?}");
+        assert!(fw["data/account.js"].contains("profile"), "{fw:?}");
+        assert!(problems(&report, "files")["Your archive.html"].contains("repeats"));
+    }
+}
+
+#[test]
+fn damaged_hostile_and_unknown_archives_fail_with_their_reason_and_leave_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    // truncated: the second half of a part is missing
+    let parts = takeout::write_parts(&t.path().join("in"), &takeout::entries(takeout::Locale::English), 2);
+    let bytes = std::fs::read(&parts[0]).unwrap();
+    std::fs::write(&parts[0], &bytes[..bytes.len() / 2]).unwrap();
+    let pkg = t.path().join("p.zip");
+    let (code, _, out) = export(&data, &format!("archive:{}", parts[0].display()), &pkg);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("not a readable ZIP"), "{out}");
+    assert!(!pkg.exists(), "no half-written package");
+
+    // a path that climbs out, and a link in an extracted folder
+    let evil = t.path().join("evil.zip");
+    let mut z = Zip::create(&evil);
+    z.add("outbox.json", b"{}");
+    z.add("../actor.json", b"{}");
+    z.finish();
+    let (code, _, out) = export(&data, &format!("archive:{}", evil.display()), &pkg);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("unsafe path"), "{out}");
+    let linked = t.path().join("linked");
+    write_tree(&linked, &mastodon::entries());
+    std::os::unix::fs::symlink("/etc/passwd", linked.join("likes2.json")).unwrap();
+    let (code, _, out) = export(&data, &format!("archive:{}", linked.display()), &pkg);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("link"), "{out}");
+
+    // a ZIP bomb: one entry that unpacks to far more than its size allows
+    let bomb = t.path().join("bomb.zip");
+    let mut z = Zip::create(&bomb);
+    z.add("outbox.json", b"{}");
+    z.add("actor.json", b"{}");
+    z.add_streamed("likes.json", {
+        let mut left = 64u32;
+        move |w| {
+            w.write_all(&[b' '; 1 << 20]).unwrap();
+            left -= 1;
+            left > 0
+        }
+    });
+    z.finish();
+    let (code, _, out) = export(&data, &format!("archive:{}", bomb.display()), &pkg);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("ZIP bomb"), "{out}");
+
+    // an archive of no platform ferry knows
+    let other = t.path().join("other.zip");
+    let mut z = Zip::create(&other);
+    z.add("photos/a.jpg", b"x");
+    z.finish();
+    let (code, _, out) = export(&data, &format!("archive:{}", other.display()), &pkg);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("not an archive ferry recognises") && out.contains("Google Takeout") && out.contains("photos"), "{out}");
+    assert!(!pkg.exists());
+}
