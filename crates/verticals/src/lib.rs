@@ -59,7 +59,9 @@ const fn names() -> [Vertical; REGISTRY.len()] {
 
 /// What the files a package makes from a vertical's records (its `tables`) cannot hold
 /// of one record, by vertical: the package reports them as the item's fidelity warnings.
-const TABLE_LOSSES: &[(Vertical, fn(&ferry_core::Record) -> Vec<String>)] = &[(conversations::CONVERSATIONS, conversations::table_losses)];
+const TABLE_LOSSES: &[(Vertical, Losses)] = &[(conversations::CONVERSATIONS, conversations::table_losses)];
+
+type Losses = fn(&ferry_core::Record) -> Vec<String>;
 
 /// What the files a package makes from the records besides their own (a vertical's
 /// `tables`: the DTI AI conversation file) cannot hold of this one, as fidelity warnings.

@@ -254,13 +254,10 @@ fn tree(messages: &mut [Message], leaf: Option<&str>, given: bool, warnings: &mu
         return;
     }
     let index: HashMap<String, usize> = messages.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
-    for i in 0..messages.len() {
-        if let Some(p) = messages[i].parent.clone()
-            && !index.contains_key(&p)
-        {
-            warnings.push(format!("message {}: its parent {p} is not in the conversation; it is read as a first message", messages[i].id));
-            messages[i].extra.insert("parent_message_uuid".into(), Value::String(p));
-            messages[i].parent = None;
+    for m in messages.iter_mut() {
+        if let Some(p) = m.parent.take_if(|p| !index.contains_key(p)) {
+            warnings.push(format!("message {}: its parent {p} is not in the conversation; it is read as a first message", m.id));
+            m.extra.insert("parent_message_uuid".into(), Value::String(p));
         }
     }
     let leaf = match leaf.and_then(|l| index.get(l)) {

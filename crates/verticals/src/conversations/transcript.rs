@@ -119,8 +119,9 @@ fn message(out: &mut String, c: &Conversation, i: usize, number: &HashMap<&str, 
     }
     out.push_str(&one_line(&heading));
     out.push('\n');
-    for note in notes(c, m, number, names) {
-        out.push_str(&one_line(&format!("_{note}_")));
+    let notes = notes(c, m, number, names);
+    if !notes.is_empty() {
+        out.push_str(&one_line(&format!("_{}_", notes.join(" · "))));
         out.push('\n');
     }
     out.push('\n');
@@ -151,20 +152,16 @@ fn notes(c: &Conversation, m: &Message, number: &HashMap<&str, usize>, names: &H
     let num = |id: &str| number.get(id).map_or_else(|| id.to_owned(), |n| n.to_string());
     let siblings: Vec<&Message> = c.messages.iter().filter(|s| s.parent == m.parent && s.id != m.id).collect();
     let kind = if m.author.role.as_deref() == Some("user") { "version" } else { "answer" };
-    match c.kind {
-        Kind::Assistant if !siblings.is_empty() => {
-            if m.visible {
-                notes.push(format!(
-                    "{} {kind}s; the others: {}",
-                    siblings.len() + 1,
-                    siblings.iter().map(|s| num(&s.id)).collect::<Vec<_>>().join(", ")
-                ));
-            } else if let Some(shown) = siblings.iter().find(|s| s.visible) {
+    if c.kind == Kind::Assistant && !siblings.is_empty() {
+        let others = siblings.iter().map(|s| num(&s.id)).collect::<Vec<_>>().join(", ");
+        match siblings.iter().find(|s| s.visible) {
+            _ if m.visible => notes.push(format!("{} {kind}s; the others: {others}", siblings.len() + 1)),
+            Some(shown) => {
                 let what = if kind == "version" { "an earlier version of" } else { "another answer in place of" };
                 notes.push(format!("{what} {}", num(&shown.id)));
             }
+            None => notes.push(format!("one of {} {kind}s; the others: {others}", siblings.len() + 1)),
         }
-        _ => {}
     }
     if !m.visible
         && let Some(p) = &m.parent

@@ -80,9 +80,9 @@ fn a_transcript_reads_back_to_its_record_whatever_the_text() {
     assert!(md.contains("_not shown by ChatGPT_"), "{md}");
     let branches = md.find("## Other branches").expect("a branches section");
     assert!(md.find("an earlier version").unwrap() > branches, "{md}");
-    assert!(md.contains("_an earlier version of 2_"), "{md}");
+    assert!(md.contains("_an earlier version of 2 · follows 1_"), "{md}");
     assert!(md.contains("_2 versions; the others: 5_"), "{md}");
-    assert!(md.contains("attached: a.pdf") && md.contains("reactions: :thumbsup: 2 (Ana)"), "{md}");
+    assert!(md.contains("attached: a.pdf · reactions: :thumbsup: 2 (Ana)_"), "{md}");
     // a line of text that looks like a comment is not one
     assert!(md.contains("\n\\<!-- ferry:conversation {\"x\": 1} -->\n"), "{md}");
     // a BOM and CRLF-free hand edit of a text still reads
@@ -103,7 +103,7 @@ fn every_reader_output_and_a_chat_go_through_the_codec() {
     let found = Found { id: "C1".into(), container: "channels".into(), record: c.clone(), files: vec![], warnings: vec![] };
     assert_eq!(through_the_transcript(&found), c);
     let md = render_transcript(&c);
-    assert!(!md.contains("Other branches") && md.contains("_in the thread of") && md.contains("_edited 2024-05-02"), "{md}");
+    assert!(!md.contains("Other branches") && md.contains("_in the thread of 1 · edited 2024-05-02"), "{md}");
     // an empty conversation
     let empty = Conversation { platform: "claude".into(), ..Default::default() };
     assert_eq!(parse_transcript(&render_transcript(&empty)).unwrap(), empty);
@@ -117,7 +117,7 @@ fn what_is_not_a_transcript_is_refused_clearly() {
     let md = render_transcript(&hostile());
     let broken = md.replacen("<!-- ferry:message {\"", "<!-- ferry:message {", 1);
     assert!(read(&broken).unwrap_err().reason.contains("not JSON"));
-    let unknown = md.replacen("<!-- ferry:branches -->", "<!-- ferry:chapter -->", 1);
+    let unknown = md.replacen("\n<!-- ferry:branches -->\n", "\n<!-- ferry:chapter -->\n", 1);
     assert!(read(&unknown).unwrap_err().reason.contains("does not know"));
     // a part's separator taken out: the text no longer matches the fields
     let a1 = md.find("\"id\":\"a1\"").unwrap();
