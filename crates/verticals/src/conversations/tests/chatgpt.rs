@@ -208,6 +208,12 @@ fn a_broken_conversation_fails_alone_a_broken_file_fails_whole() {
     r.unwrap();
     assert!(found[0].as_ref().unwrap_err().contains("not JSON"));
     assert!(found[1].is_ok());
+    // nested past any parser's depth: that conversation alone
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let (found, r) = read(&format!("[{deep}, {good}]"));
+    r.unwrap();
+    assert!(found[0].as_ref().unwrap_err().contains("not JSON"), "{:?}", found[0]);
+    assert!(found[1].is_ok());
     for bad in ["", "{\"nothing\": 1}", "<html>", "null"] {
         assert!(read(bad).1.unwrap_err().starts_with("conversations.json"), "{bad}");
     }
