@@ -77,12 +77,12 @@ fn conversation(v: Value, bytes: &[u8]) -> Result<Found, String> {
             warnings.push(format!("message {} is not an object: left out", i + 1));
             continue;
         };
-        let mut msg = message(m, i, account.as_deref(), &mut unheld_files, &mut warnings);
+        let (mut msg, parent_given) = message(m, i, account.as_deref(), &mut unheld_files, &mut warnings);
         if !seen_ids.insert(msg.id.clone()) {
             warnings.push(format!("message {} has the id {} of an earlier one: read as {}-{}", i + 1, msg.id, msg.id, i + 1));
             msg.id = format!("{}-{}", msg.id, i + 1);
         }
-        given_parents |= msg.extra.contains_key(PARENT_GIVEN);
+        given_parents |= parent_given;
         messages.push(msg);
     }
     tree(&mut messages, leaf.as_deref(), given_parents, &mut warnings);
@@ -106,10 +106,14 @@ fn conversation(v: Value, bytes: &[u8]) -> Result<Found, String> {
     Ok(Found { id, container: String::new(), record: c, files, warnings })
 }
 
-/// Marks, while reading, a message whose parent the export gave (taken out again).
-const PARENT_GIVEN: &str = "\0parent";
-
-fn message(mut m: Map<String, Value>, i: usize, account: Option<&str>, unheld: &mut Vec<String>, warnings: &mut Vec<String>) -> Message {
+/// A message, and whether the export gave its parent.
+fn message(
+    mut m: Map<String, Value>,
+    i: usize,
+    account: Option<&str>,
+    unheld: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> (Message, bool) {
     let id = take_str(&mut m, "uuid").filter(|u| !u.is_empty()).unwrap_or_else(|| format!("message-{}", i + 1));
     let whose = format!("message {id}");
     let mut extra = Extra::new();
@@ -121,12 +125,14 @@ fn message(mut m: Map<String, Value>, i: usize, account: Option<&str>, unheld: &
     let author = Person { id: if role.as_deref() == Some("user") { account.map(str::to_owned) } else { None }, role, name: None };
     let created = take_time(&mut m, "created_at", time::rfc3339, &whose, warnings);
     let updated = take_time(&mut m, "updated_at", time::rfc3339, &whose, warnings);
-    let parent = match m.remove("parent_message_uuid") {
-        Some(Value::String(p)) => {
-            extra.insert(PARENT_GIVEN.into(), Value::Bool(true));
-            (p != ROOT && !p.is_empty()).then_some(p)
+    let (parent, parent_given) = match m.remove("parent_message_uuid") {
+        Some(Value::String(p)) => ((p != ROOT && !p.is_empty()).then_some(p), true),
+        Some(Value::Null) => (None, true),
+        Some(other) => {
+            m.insert("parent_message_uuid".into(), other);
+            (None, false)
         }
-        _ => None,
+        None => (None, false),
     };
     let text = take_str(&mut m, "text");
     let mut content: Vec<Part> = match m.remove("content") {
@@ -176,7 +182,7 @@ fn message(mut m: Map<String, Value>, i: usize, account: Option<&str>, unheld: &
         }
     }
     extra.extend(rest(m));
-    Message {
+    let message = Message {
         id,
         parent,
         author,
@@ -189,7 +195,8 @@ fn message(mut m: Map<String, Value>, i: usize, account: Option<&str>, unheld: &
         visible: true,
         hidden: false,
         extra,
-    }
+    };
+    (message, parent_given)
 }
 
 /// A content block as a part: text, thinking, and the rest kept whole.
@@ -244,9 +251,6 @@ fn tool_result_text(b: &Map<String, Value>) -> Option<String> {
 /// Parents and the path shown: as the export gives them, else each message after the
 /// one before it.
 fn tree(messages: &mut [Message], leaf: Option<&str>, given: bool, warnings: &mut Vec<String>) {
-    for m in messages.iter_mut() {
-        m.extra.remove(PARENT_GIVEN);
-    }
     if !given {
         for i in 1..messages.len() {
             messages[i].parent = Some(messages[i - 1].id.clone());
