@@ -346,10 +346,12 @@ fn csv_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageErro
     sink.end_stream()
 }
 
-/// Each CSV file the vertical declares, from its records (one pass over them a file).
+/// Each CSV (or JSON Lines) file the vertical declares, from its records (one pass over
+/// them a file).
 fn tables_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
     for table in ferry_verticals::find(v).map(|d| d.tables).unwrap_or_default() {
-        sink.start_stream(table.path, "text/csv; charset=utf-8", true)?;
+        let media_type = if table.path.ends_with(".jsonl") { "application/jsonl" } else { "text/csv; charset=utf-8" };
+        sink.start_stream(table.path, media_type, true)?;
         sink.write_stream(table.header.as_bytes())?;
         for row in rows.pass(v)? {
             let rec = row?.record()?;

@@ -269,7 +269,8 @@ impl PackageWriter {
             }
             _ => Vec::new(),
         };
-        let warnings = [warnings, dropped].concat();
+        // what the files the package makes from the records (a vertical's tables) cannot hold
+        let warnings = [warnings, ferry_verticals::table_losses(&item.record), dropped].concat();
         let standard_end = body.len();
         // a contact's CSV row, made now from the record in hand (`finish` would have to read
         // the record back to make it; a row not made here is made there)

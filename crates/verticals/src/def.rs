@@ -25,7 +25,9 @@ pub struct Def {
     pub tables: &'static [Table],
 }
 
-/// One CSV file of a package, a row or more per record it takes.
+/// One CSV file of a package, a row or more per record it takes (or, for a path ending
+/// in `.jsonl`, a JSON Lines file, a JSON object a line). What a record's rows cannot
+/// hold of it is said by [`crate::table_losses`].
 #[derive(Clone, Copy)]
 pub struct Table {
     /// Its path in the package.

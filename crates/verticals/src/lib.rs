@@ -9,6 +9,7 @@
 //! files; its modules declare no [`Codec`]. A vertical added since brings its [`Codec`]:
 //! an item to and from one standard-format file.
 
+pub mod conversations;
 mod def;
 mod first_wave;
 pub mod notes;
@@ -29,6 +30,7 @@ const REGISTRY: &[Def] = &[
     first_wave::FILES,
     notes::DEF,
     social::DEF,
+    conversations::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();
@@ -53,6 +55,19 @@ const fn names() -> [Vertical; REGISTRY.len()] {
         i += 1;
     }
     out
+}
+
+/// What the files a package makes from a vertical's records (its `tables`) cannot hold
+/// of one record, by vertical: the package reports them as the item's fidelity warnings.
+const TABLE_LOSSES: &[(Vertical, Losses)] = &[(conversations::CONVERSATIONS, conversations::table_losses)];
+
+type Losses = fn(&ferry_core::Record) -> Vec<String>;
+
+/// What the files a package makes from the records besides their own (a vertical's
+/// `tables`: the DTI AI conversation file) cannot hold of this one, as fidelity warnings.
+pub fn table_losses(record: &ferry_core::Record) -> Vec<String> {
+    let v = record.vertical();
+    TABLE_LOSSES.iter().filter(|(t, _)| *t == v).flat_map(|(_, f)| f(record)).collect()
 }
 
 /// Every vertical's declaration, in registry order.
