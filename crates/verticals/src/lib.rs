@@ -11,10 +11,13 @@
 
 mod def;
 mod first_wave;
+mod json_stream;
 pub mod notes;
+pub mod orders;
+pub mod playlists;
 pub mod social;
 
-pub use def::{Codec, Def, DirFile, Per, StandardForm, Table};
+pub use def::{Codec, Def, DirFile, ItemFile, Per, StandardForm, Table};
 
 use ferry_core::Vertical;
 
@@ -29,6 +32,8 @@ const REGISTRY: &[Def] = &[
     first_wave::FILES,
     notes::DEF,
     social::DEF,
+    playlists::DEF,
+    orders::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();
