@@ -83,7 +83,7 @@ pub fn read_spotify_playlists_with(
         };
         go_on
     })
-    .map_err(|e| format!("not a Spotify playlists file: {e}"))?;
+    .map_err(|e| format!("Spotify playlists file: {e}"))?;
     if !seen && go_on {
         return Err("not a Spotify playlists file: it has no `playlists`".into());
     }
@@ -457,7 +457,7 @@ pub fn read_spotify_library(input: impl Read, each: &mut dyn FnMut(Result<Found,
         }
         true
     })
-    .map_err(|e| format!("not a Spotify library file: {e}"))?;
+    .map_err(|e| format!("Spotify library file: {e}"))?;
     if liked.is_none() && episodes.is_none() && others.is_empty() {
         return Err("not a Spotify library file: it has no `tracks`, `episodes` or other saved entries".into());
     }
@@ -533,6 +533,9 @@ mod tests {
     }, {
       "track" : null, "episode" : null, "audiobook" : null, "localTrack" : null, "addedDate" : "2023-07-16"
     }, {
+      "localTrack" : { "trackName" : "Voice memo", "artistName" : "Me" },
+      "addedDate" : "2023-07-18T09:30:00Z"
+    }, {
       "track" : { "trackName" : "No URI, no album", "artistName" : "Someone" },
       "addedDate" : "2023-07-17",
       "color" : "blue"
@@ -564,7 +567,7 @@ mod tests {
         let rec = &p.record;
         assert_eq!(rec.updated, date("2023-08-01"));
         assert_eq!((rec.followers, rec.description.as_deref()), (Some(12), Some("Für den <b>Sommer</b>")));
-        assert_eq!(rec.tracks.iter().map(|t| t.position).collect::<Vec<_>>(), [1, 2, 3, 5], "the empty item leaves its gap");
+        assert_eq!(rec.tracks.iter().map(|t| t.position).collect::<Vec<_>>(), [1, 2, 3, 5, 6], "the empty item leaves its gap");
         let t = &rec.tracks[0];
         assert_eq!((t.kind, t.title.as_deref(), t.album.as_deref()), (TrackKind::Track, Some("Çà et là"), Some("Flower Boy")));
         assert_eq!(t.artists, ["Tyler, The Creator"], "an artist's name with a comma stays one artist");
@@ -581,7 +584,13 @@ mod tests {
             (Some("Unrockbar: Live"), &["Die Ärzte".to_owned()][..], Some("Geräusch"))
         );
         assert_eq!((l.duration_ms, l.added), (Some(215_000), None));
-        let n = &rec.tracks[3];
+        let v = &rec.tracks[3];
+        assert_eq!(
+            (v.kind, v.uri.as_deref(), v.title.as_deref(), v.artists.as_slice()),
+            (TrackKind::Local, None, Some("Voice memo"), &["Me".to_owned()][..])
+        );
+        assert_eq!(v.added, date("2023-07-18T09:30:00Z"), "a full time as well as a bare date");
+        let n = &rec.tracks[4];
         assert_eq!((n.uri.as_deref(), n.album.as_deref(), n.title.as_deref()), (None, None, Some("No URI, no album")));
         let w = p.warnings.join("\n");
         assert!(w.contains("item 4 is empty"), "{w}");
@@ -620,7 +629,7 @@ mod tests {
     fn not_a_playlists_file_truncated_or_hostile() {
         assert!(read_all(r#"{"tracks": []}"#).1.unwrap_err().contains("no `playlists`"));
         assert!(read_all("[1, 2]").1.unwrap_err().contains("no `playlists`"));
-        assert!(read_all("<html>").1.unwrap_err().contains("not a Spotify playlists file"));
+        assert!(read_all("<html>").1.unwrap_err().contains("Spotify playlists file: not a JSON object or array"));
         // cut short: the whole playlists before the cut are handed, then the Err
         let cut = &PLAYLISTS[..PLAYLISTS.find("\"Broken\"").unwrap()];
         let (found, r) = read_all(cut);
