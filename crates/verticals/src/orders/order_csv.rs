@@ -32,9 +32,9 @@ pub const MAX_ROW: u64 = 1 << 20;
 
 /// Reads an order-history CSV, handing each order (its rows merged by order number) to
 /// `each` at the end of the file, in the order each was first met (`each` returns false
-/// to stop). A row that cannot be read is said in its order's warnings, or handed as
-/// Err(why) when it names no order; a file that is not an order history, has a row over
-/// [`MAX_ROW`] or orders over [`MAX_HELD`], is the Err.
+/// to stop). A row that cannot be read is said in its order's warnings, or, when it names
+/// no order, handed at once as Err(why); a file that is not an order history, has a row
+/// over [`MAX_ROW`] or orders over [`MAX_HELD`] (their warnings counted), is the Err.
 pub fn read_order_history_csv(input: impl Read, each: &mut dyn FnMut(Result<Found, String>) -> bool) -> Result<(), String> {
     read_held(input, MAX_HELD, each)
 }
@@ -148,8 +148,15 @@ pub(crate) fn read_held(input: impl Read, max_held: usize, each: &mut dyn FnMut(
     }
     let mut orders: Vec<Held> = Vec::new();
     let mut by_number: HashMap<String, usize> = HashMap::new();
+    // about the bytes held: the orders' text, a little more for each string and row
     let mut held = 0usize;
-    let mut errors: Vec<String> = Vec::new();
+    let over = |held: usize| {
+        (held > max_held).then(|| {
+            format!(
+                "over {max_held} bytes of orders: ferry holds every order until the file ends (an order's rows may come anywhere in it) and holds no more; split the file"
+            )
+        })
+    };
     // rows as the file's records count them, the header the first (blank lines are none)
     let mut line = 1u64;
     loop {
@@ -177,65 +184,68 @@ pub(crate) fn read_held(input: impl Read, max_held: usize, each: &mut dyn FnMut(
         let number =
             cols.iter().position(|c| *c == Col::OrderId).and_then(|i| fields.get(i)).filter(|n| !absent(n)).map(|n| n.trim().to_owned());
         let Some(number) = number else {
-            errors.push(format!("row {line}: a row without an order number: not read"));
+            // no order to say it in: an error of its own, handed now
+            if !each(Err(format!("row {line}: a row without an order number: not read"))) {
+                return Ok(());
+            }
             continue;
         };
-        let i = *by_number.entry(number.clone()).or_insert_with(|| {
-            orders.push(Held {
-                found: Found {
-                    id: number.clone(),
-                    container: String::new(),
-                    record: Order { number: number.clone(), ..Default::default() },
-                    files: vec![],
-                    warnings: vec![],
-                },
-                rows: HashMap::new(),
-                first: true,
-            });
-            orders.len() - 1
-        });
+        let i = match by_number.get(&number) {
+            Some(i) => *i,
+            None => {
+                held += 3 * number.len() + 512;
+                by_number.insert(number.clone(), orders.len());
+                orders.push(Held {
+                    found: Found {
+                        id: number.clone(),
+                        container: String::new(),
+                        record: Order { number, ..Default::default() },
+                        files: vec![],
+                        warnings: vec![],
+                    },
+                    rows: HashMap::new(),
+                    first: true,
+                });
+                orders.len() - 1
+            }
+        };
         let h = &mut orders[i];
-        if fields.len() < cols.len() {
-            h.found.warnings.push(format!(
-                "row {line}: {} of the header's {} fields (the file cut short?): not read",
-                fields.len(),
-                cols.len()
-            ));
-            continue;
-        }
-        let hash = sha256_hex(fields.join("\u{1f}").as_bytes());
-        if let Some(earlier) = h.rows.get(&hash) {
-            h.found.warnings.push(format!("row {line} repeats row {earlier} exactly: kept once"));
-            continue;
-        }
-        h.rows.insert(hash, line);
-        if not_utf8 {
-            h.found.warnings.push(format!("row {line} is not UTF-8 text: read with U+FFFD for what is not"));
-        }
-        held += fields.iter().map(String::len).sum::<usize>() + 64 * fields.len() + 256;
-        if held > max_held {
-            return Err(format!(
-                "over {max_held} bytes of orders: ferry holds every order until the file ends (an order's rows may come anywhere in it) and holds no more; split the file"
-            ));
-        }
-        row(h, &cols, fields, line);
-    }
-    let mut go_on = true;
-    for e in errors {
-        if go_on {
-            go_on = each(Err(e));
+        let said = h.found.warnings.len();
+        take(h, &cols, fields, line, not_utf8, &mut held);
+        held += h.found.warnings[said..].iter().map(|w| w.len() + 32).sum::<usize>();
+        if let Some(e) = over(held) {
+            return Err(e);
         }
     }
     for h in orders {
-        if !go_on {
-            break;
-        }
         let mut found = h.found;
         let totals: Option<Vec<&str>> = found.record.lines.iter().map(|l| l.total.as_deref()).collect();
         found.record.total = totals.filter(|t| !t.is_empty()).and_then(sum);
-        go_on = each(Ok(found));
+        if !each(Ok(found)) {
+            break;
+        }
     }
     Ok(())
+}
+
+/// A row of an order's: a line of it, or what is said of it (cut short, a repeat).
+fn take(h: &mut Held, cols: &[Col], fields: Vec<String>, line: u64, not_utf8: bool, held: &mut usize) {
+    if fields.len() < cols.len() {
+        let msg = format!("row {line}: {} of the header's {} fields (the file cut short?): not read", fields.len(), cols.len());
+        h.found.warnings.push(msg);
+        return;
+    }
+    let hash = sha256_hex(fields.join("\u{1f}").as_bytes());
+    if let Some(earlier) = h.rows.get(&hash) {
+        h.found.warnings.push(format!("row {line} repeats row {earlier} exactly: kept once"));
+        return;
+    }
+    h.rows.insert(hash, line);
+    if not_utf8 {
+        h.found.warnings.push(format!("row {line} is not UTF-8 text: read with U+FFFD for what is not"));
+    }
+    *held += fields.iter().map(String::len).sum::<usize>() + 64 * fields.len() + 256;
+    row(h, cols, fields, line);
 }
 
 /// One row into its order: a line, and the order's own fields from its first row.
@@ -614,6 +624,11 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("over 20000 bytes") && e.contains("split the file"), "{e}");
         assert_eq!(handed, 0, "nothing handed when the file is refused");
+        // a row repeated without end: what is said of it counts against the bound too
+        let one = row("114-1", "2023-01-01", "1", "0", "1", "B", "1", "Closed", "", "P");
+        let repeated = format!("{HEADER}\n{}\n", vec![one; 2000].join("\n"));
+        let e = read_held(repeated.as_bytes(), 100_000, &mut |_| true).unwrap_err();
+        assert!(e.contains("over 100000 bytes"), "{e}");
         let mut n = 0;
         read_order_history_csv(text.as_bytes(), &mut |_| {
             n += 1;

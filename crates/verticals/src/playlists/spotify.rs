@@ -157,13 +157,33 @@ struct Unkept {
     /// Fields the model has no place for: their path, and how many times.
     fields: BTreeMap<String, usize>,
     other: Vec<String>,
+    /// What was not said past [`MAX_WARNINGS`].
+    more: usize,
 }
 
+/// The most warnings one item carries (and the most kinds of field not kept): past them,
+/// how many more.
+const MAX_WARNINGS: usize = 1000;
+
 impl Unkept {
+    fn note(&mut self, warning: String) {
+        if self.other.len() < MAX_WARNINGS {
+            self.other.push(warning);
+        } else {
+            self.more += 1;
+        }
+    }
+
     fn fields(&mut self, at: &str, rest: &BTreeMap<String, Value>) {
         for (k, v) in rest {
-            if !v.is_null() {
-                *self.fields.entry(format!("{at}{k}")).or_default() += 1;
+            if v.is_null() {
+                continue;
+            }
+            let path = format!("{at}{k}");
+            if self.fields.contains_key(&path) || self.fields.len() < MAX_WARNINGS {
+                *self.fields.entry(path).or_default() += 1;
+            } else {
+                self.more += 1;
             }
         }
     }
@@ -175,6 +195,9 @@ impl Unkept {
             .map(|(f, n)| format!("{file}: `{f}` not kept ({n}×): the playlist model has no place for it"))
             .collect();
         out.extend(self.other);
+        if self.more > 0 {
+            out.push(format!("{file}: {} more like these not said", self.more));
+        }
         out
     }
 }
@@ -193,7 +216,7 @@ fn playlist(index: usize, bytes: &[u8], ids: &mut SpotifyIds) -> Result<Found, S
     if let Some(d) = text(sp.last_modified_date) {
         p.updated = date(&d);
         if p.updated.is_none() {
-            unkept.other.push(format!("lastModifiedDate {d:?} is not a date: not kept"));
+            unkept.note(format!("lastModifiedDate {d:?} is not a date: not kept"));
         }
     }
     p.followers = match &sp.number_of_followers {
@@ -201,7 +224,7 @@ fn playlist(index: usize, bytes: &[u8], ids: &mut SpotifyIds) -> Result<Found, S
         Some(v) => match v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
             Some(n) => Some(n),
             None => {
-                unkept.other.push(format!("numberOfFollowers {v} is not a count: not kept"));
+                unkept.note(format!("numberOfFollowers {v} is not a count: not kept"));
                 None
             }
         },
@@ -213,7 +236,7 @@ fn playlist(index: usize, bytes: &[u8], ids: &mut SpotifyIds) -> Result<Found, S
                 p.collaborators.push(o["name"].as_str().expect("checked").to_owned())
             }
             Value::Null => {}
-            other => unkept.other.push(format!("collaborator {other} is not a name: not kept")),
+            other => unkept.note(format!("collaborator {other} is not a name: not kept")),
         }
     }
     for (i, item) in sp.items.unwrap_or_default().into_iter().enumerate() {
@@ -225,9 +248,9 @@ fn playlist(index: usize, bytes: &[u8], ids: &mut SpotifyIds) -> Result<Found, S
         match item.0 {
             Ok(item) => match track(position, item, &mut unkept) {
                 Some(t) => p.tracks.push(t),
-                None => unkept.other.push(format!("item {position} is empty (no track, episode, audiobook or local file): not kept")),
+                None => unkept.note(format!("item {position} is empty (no track, episode, audiobook or local file): not kept")),
             },
-            Err(e) => unkept.other.push(format!("item {position} is not an item as Spotify writes one ({e}): not kept")),
+            Err(e) => unkept.note(format!("item {position} is not an item as Spotify writes one ({e}): not kept")),
         }
     }
     let mut warnings = unkept.into_warnings(&format!("playlist {:?}", p.title));
@@ -241,7 +264,7 @@ fn track(position: u32, item: SpItem, unkept: &mut Unkept) -> Option<Track> {
     if let Some(d) = text(item.added_date) {
         t.added = date(&d);
         if t.added.is_none() {
-            unkept.other.push(format!("item {position}: addedDate {d:?} is not a date: not kept"));
+            unkept.note(format!("item {position}: addedDate {d:?} is not a date: not kept"));
         }
     }
     if let Some(s) = item.track {
@@ -332,6 +355,14 @@ struct LibEpisode {
     rest: BTreeMap<String, Value>,
 }
 
+/// One more entry of a part of the library that is not kept (at most `MAX_PARTS` parts
+/// are named; the rest are counted together).
+fn count(others: &mut BTreeMap<String, usize>, key: &str) {
+    const MAX_PARTS: usize = 100;
+    let key = if others.contains_key(key) || others.len() < MAX_PARTS { key } else { "(other parts)" };
+    *others.entry(key.to_owned()).or_default() += 1;
+}
+
 /// What the library's entries other than tracks and episodes are, for the warnings.
 fn library_part(key: &str) -> String {
     match key {
@@ -341,6 +372,7 @@ fn library_part(key: &str) -> String {
         "bannedTracks" => "banned (hidden) tracks".into(),
         "bannedArtists" => "banned (hidden) artists".into(),
         "audiobooks" => "saved audiobooks".into(),
+        "(other parts)" => "entries of yet other parts".into(),
         other => format!("`{other}` entries"),
     }
 }
@@ -379,8 +411,8 @@ impl Collecting {
                 t.position = position;
                 self.playlist.tracks.push(t)
             }
-            Ok(None) => self.unkept.other.push(format!("entry {position} is empty: not kept")),
-            Err(e) => self.unkept.other.push(format!("entry {position}: {e}: not kept")),
+            Ok(None) => self.unkept.note(format!("entry {position} is empty: not kept")),
+            Err(e) => self.unkept.note(format!("entry {position}: {e}: not kept")),
         }
     }
 
@@ -447,12 +479,8 @@ pub fn read_spotify_library(input: impl Read, each: &mut dyn FnMut(Result<Found,
             Event::End { key: "tracks", .. } => {
                 liked.get_or_insert_with(|| Collecting::new("library/liked-songs", "Liked Songs"));
             }
-            Event::Element { key, .. } | Event::TooLarge { key, .. } => {
-                *others.entry(key.to_owned()).or_default() += 1;
-            }
-            Event::Value { key, bytes } if bytes != Some(b"null") => {
-                *others.entry(key.to_owned()).or_default() += 1;
-            }
+            Event::Element { key, .. } | Event::TooLarge { key, .. } => count(&mut others, key),
+            Event::Value { key, bytes } if bytes != Some(b"null") => count(&mut others, key),
             _ => {}
         }
         true
@@ -704,6 +732,25 @@ mod tests {
         assert_eq!(eps.id, "library/your-episodes");
         assert_eq!((eps.record.tracks[0].kind, eps.record.tracks[0].album.as_deref()), (TrackKind::Episode, Some("Show")));
         assert!(eps.warnings.is_empty(), "{:?}", eps.warnings);
+    }
+
+    #[test]
+    fn warnings_are_bounded_however_many_entries_are_bad() {
+        let json = format!(
+            r#"{{"tracks": [{}], {}}}"#,
+            vec!["{}"; 5000].join(","),
+            (0..300).map(|i| format!("\"part{i}\": [1]")).collect::<Vec<_>>().join(",")
+        );
+        let mut out = Vec::new();
+        read_spotify_library(json.as_bytes(), &mut |f| {
+            out.push(f.unwrap());
+            true
+        })
+        .unwrap();
+        let w = &out[0].warnings;
+        assert_eq!(w.len(), MAX_WARNINGS + 1 + 101, "the first warnings, how many more, the parts named and the rest together");
+        assert!(w.iter().any(|w| w.contains("4000 more like these not said")), "{:?}", &w[w.len() - 5..]);
+        assert!(w.iter().any(|w| w.contains("200 entries of yet other parts not kept")), "{:?}", &w[w.len() - 5..]);
     }
 
     #[test]
