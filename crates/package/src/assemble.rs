@@ -402,14 +402,18 @@ fn item_files_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form:
             sink.add_staged(&path, &c.media_type, &plan.staging.join(&c.path), c.size, &c.sha256, true)?;
         }
         let Some(text) = &row.standard else { continue };
-        let path = namer.path(v, &rec);
-        let path = match path.rsplit_once('.') {
-            Some((stem, _)) if !stem.ends_with('/') => format!("{stem}.{}", form.extension),
-            _ => format!("{path}.{}", form.extension),
-        };
-        sink.start_stream(&path, form.media_type, true)?;
+        let stem = namer.item_stem(v, &rec, form.extension);
+        sink.start_stream(&format!("{stem}.{}", form.extension), form.media_type, true)?;
         sink.write_stream(text)?;
         sink.end_stream()?;
+        // the item's further files (a playlist's `.m3u8`), named as its standard file is
+        for also in ferry_verticals::find(v).map(|d| d.item_files).unwrap_or_default() {
+            if let Some(text) = (also.write)(&rec.record) {
+                sink.start_stream(&format!("{stem}.{}", also.extension), also.media_type, true)?;
+                sink.write_stream(text.as_bytes())?;
+                sink.end_stream()?;
+            }
+        }
     }
     Ok(())
 }
@@ -446,6 +450,30 @@ impl Namer {
             candidate = format!("{stem} ({n}){ext}");
         }
         format!("{}/{dir}{candidate}", v.as_str())
+    }
+
+    /// The path, without its extension, of an item's standard file (and of its further
+    /// files): `VERTICAL/CONTAINER/NAME`, NAME the last part of its id without the
+    /// extension it had (`idea.md`, `idea.txt`), unique within its container once it has
+    /// `extension` (`Mr. Brightside` and `Mr. Jones` stay two names).
+    fn item_stem(&mut self, v: Vertical, rec: &PackageRecord, extension: &str) -> String {
+        if rec.container != self.container {
+            self.used.clear();
+            self.container = rec.container.clone();
+        }
+        let last = rec.id.rsplit('/').next().unwrap_or(&rec.id);
+        let stem = match last.rsplit_once('.') {
+            Some((s, e)) if !s.is_empty() && (1..=8).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_alphanumeric()) => s,
+            _ => last,
+        };
+        let stem = safe_segment(stem);
+        let mut candidate = stem.clone();
+        let mut n = 1;
+        while !self.used.insert(format!("{candidate}.{extension}").to_lowercase()) {
+            n += 1;
+            candidate = format!("{stem} ({n})");
+        }
+        format!("{}/{}/{candidate}", v.as_str(), safe_container(&rec.container))
     }
 }
 

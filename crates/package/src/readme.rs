@@ -40,6 +40,16 @@ const ABOUT: &[(&str, &str)] = &[
     ),
     ("media", "media/<album>/<file> (photos and videos as they were), media/media.jsonl (title, description, capture time, position)"),
     ("files", "files/<folder>/<file> (files as they were), files/files.jsonl"),
+    (
+        "playlists",
+        "playlists/<folder>/<playlist>.xspf (XSPF) and .m3u8 (extended M3U, opens in most players), \
+            playlists/playlists.jsonl",
+    ),
+    (
+        "orders",
+        "orders/<seller>/<order>.jsonld (schema.org Order in JSON-LD), orders/order_lines.csv (one row per \
+            order line), orders/orders.jsonl",
+    ),
 ];
 
 pub fn render(m: &Manifest) -> (String, String) {

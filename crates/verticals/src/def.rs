@@ -23,6 +23,21 @@ pub struct Def {
     /// CSV files a package also holds, made from the records (the files another service's
     /// import page takes).
     pub tables: &'static [Table],
+    /// Further files a package holds per item, beside its standard file (a playlist's
+    /// `.m3u8` beside its `.xspf`); only for a vertical whose standard form is per item.
+    pub item_files: &'static [ItemFile],
+}
+
+/// A further file of one item in a package, made from its record, named as the item's
+/// standard file is with its own extension (`Road trip.xspf`, `Road trip.m3u8`). Only a
+/// package writes it: a `dir:` folder holds the standard file alone.
+#[derive(Clone, Copy)]
+pub struct ItemFile {
+    pub media_type: &'static str,
+    /// File extension, without the dot (not the standard file's own).
+    pub extension: &'static str,
+    /// The file's text; none for a record it does not take.
+    pub write: fn(&ferry_core::Record) -> Option<String>,
 }
 
 /// One CSV file of a package, a row or more per record it takes (or, for a path ending

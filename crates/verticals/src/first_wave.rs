@@ -27,6 +27,7 @@ pub const CONTACTS: Def = Def {
     recognises: by_dir,
     codec: None,
     tables: &[],
+    item_files: &[],
 };
 
 pub const CALENDAR: Def = Def {
@@ -38,6 +39,7 @@ pub const CALENDAR: Def = Def {
     recognises: by_dir,
     codec: None,
     tables: &[],
+    item_files: &[],
 };
 
 pub const TASKS: Def = Def {
@@ -49,6 +51,7 @@ pub const TASKS: Def = Def {
     recognises: by_dir,
     codec: None,
     tables: &[],
+    item_files: &[],
 };
 
 pub const MAIL: Def = Def {
@@ -60,6 +63,7 @@ pub const MAIL: Def = Def {
     recognises: by_dir,
     codec: None,
     tables: &[],
+    item_files: &[],
 };
 
 /// Photos and videos are their own files: no standard format besides them.
@@ -72,6 +76,7 @@ pub const MEDIA: Def = Def {
     recognises: by_dir,
     codec: None,
     tables: &[],
+    item_files: &[],
 };
 
 pub const FILES: Def = Def {
@@ -83,4 +88,5 @@ pub const FILES: Def = Def {
     recognises: by_dir,
     codec: None,
     tables: &[],
+    item_files: &[],
 };

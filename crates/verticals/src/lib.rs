@@ -12,10 +12,13 @@
 pub mod conversations;
 mod def;
 mod first_wave;
+mod json_stream;
 pub mod notes;
+pub mod orders;
+pub mod playlists;
 pub mod social;
 
-pub use def::{Codec, Def, DirFile, Per, StandardForm, Table};
+pub use def::{Codec, Def, DirFile, ItemFile, Per, StandardForm, Table};
 
 use ferry_core::Vertical;
 
@@ -31,6 +34,8 @@ const REGISTRY: &[Def] = &[
     notes::DEF,
     social::DEF,
     conversations::DEF,
+    playlists::DEF,
+    orders::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();

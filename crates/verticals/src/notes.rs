@@ -25,6 +25,7 @@ pub const DEF: Def = Def {
     recognises,
     codec: Some(Codec { write, read }),
     tables: &[],
+    item_files: &[],
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

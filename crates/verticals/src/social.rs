@@ -28,6 +28,7 @@ pub const DEF: Def = Def {
     recognises,
     codec: Some(Codec { write, read }),
     tables: &TABLES,
+    item_files: &[],
 };
 
 /// What an item is.

@@ -43,6 +43,7 @@ pub const DEF: Def = Def {
     recognises,
     codec: Some(Codec { write, read }),
     tables: &TABLES,
+    item_files: &[],
 };
 
 /// The most one conversation of a platform's list may take (its JSON): more is refused,
