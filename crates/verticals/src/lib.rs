@@ -9,12 +9,16 @@
 //! files; its modules declare no [`Codec`]. A vertical added since brings its [`Codec`]:
 //! an item to and from one standard-format file.
 
+mod decimal;
 mod def;
 mod first_wave;
+pub mod found;
+pub mod health;
 pub mod notes;
 pub mod social;
+mod xml;
 
-pub use def::{Codec, Def, DirFile, Per, StandardForm, Table};
+pub use def::{Codec, Def, DirFile, Frame, Per, StandardForm, Table};
 
 use ferry_core::Vertical;
 
@@ -29,6 +33,7 @@ const REGISTRY: &[Def] = &[
     first_wave::FILES,
     notes::DEF,
     social::DEF,
+    health::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();
