@@ -15,6 +15,7 @@ pub enum Radix {
 }
 
 /// Whether `s` is a canonical decimal.
+#[cfg(test)]
 pub fn is_canonical(s: &str) -> bool {
     let digits = s.strip_prefix('-').unwrap_or(s);
     let (whole, frac) = digits.split_once('.').unwrap_or((digits, "1"));
@@ -73,7 +74,7 @@ pub fn amount(s: &str, radix: Radix) -> Result<String, String> {
     let first = parts.next().unwrap_or("");
     let mut grouped = false;
     for (i, part) in std::iter::once(first).chain(parts).enumerate() {
-        if !part.bytes().all(|b| b.is_ascii_digit()) || (i > 0 && part.len() != 3) || (i == 0 && part.is_empty() && whole.len() > 0) {
+        if !part.bytes().all(|b| b.is_ascii_digit()) || (i > 0 && part.len() != 3) || (i == 0 && part.is_empty() && !whole.is_empty()) {
             return refuse("not digits grouped in threes");
         }
         grouped |= i > 0;

@@ -11,6 +11,7 @@
 
 mod decimal;
 mod def;
+pub mod finance;
 mod first_wave;
 pub mod found;
 pub mod health;
@@ -34,6 +35,7 @@ const REGISTRY: &[Def] = &[
     notes::DEF,
     social::DEF,
     health::DEF,
+    finance::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();

@@ -69,12 +69,11 @@ impl Node {
 
 /// What the walk meets.
 pub enum Step<'a> {
-    /// An element that is not gathered opens: its path from the root (its own name
-    /// last) and its attributes.
-    Open(&'a [String], &'a [(String, String)]),
-    /// A gathered element, under the path of its parent, with what could not be read as
-    /// written (an entity that is not XML's); or why it could not be gathered.
-    Element(&'a [String], Result<(Node, Vec<String>), String>),
+    /// An element that is not gathered opens: its path from the root (its own name last).
+    Open(&'a [String]),
+    /// A gathered element, with what could not be read as written (an entity that is not
+    /// XML's); or why it could not be gathered.
+    Element(Result<(Node, Vec<String>), String>),
     /// An element that is not gathered closes (its path, its own name last).
     Close(&'a [String]),
 }
@@ -201,7 +200,7 @@ impl Walker {
         }
         if self.stack.is_empty() && !gather(&self.path, &name) {
             self.path.push(name);
-            if !on(Step::Open(&self.path, &attrs)) {
+            if !on(Step::Open(&self.path)) {
                 self.stopped = true;
             }
             return Ok(());
@@ -241,7 +240,7 @@ impl Walker {
                 let node = self.stack.pop().expect("the skipped element");
                 let why = format!("<{}> is larger than {} bytes: left out", node.name, self.limits.element);
                 self.warnings.clear();
-                self.stopped |= !on(Step::Element(&self.path, Err(why)));
+                self.stopped |= !on(Step::Element(Err(why)));
             }
             return;
         }
@@ -250,7 +249,7 @@ impl Walker {
                 Some(parent) => parent.children.push(node),
                 None => {
                     let warnings = std::mem::take(&mut self.warnings);
-                    self.stopped |= !on(Step::Element(&self.path, Ok((node, warnings))));
+                    self.stopped |= !on(Step::Element(Ok((node, warnings))));
                 }
             },
             None => {
@@ -261,10 +260,11 @@ impl Walker {
     }
 }
 
-/// A reader that refuses to give more than what is `left` (set again before each token).
-struct Budgeted<R> {
-    inner: R,
-    left: Rc<Cell<usize>>,
+/// A reader that refuses to give more than what is `left` (set again before each token,
+/// each record...): no single token can make a reader's buffer grow past its bound.
+pub struct Budgeted<R> {
+    pub inner: R,
+    pub left: Rc<Cell<usize>>,
 }
 
 impl<R: Read> Read for Budgeted<R> {
@@ -371,10 +371,12 @@ fn doctype_end(head: &[u8], mut i: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn gathered(xml: &str, limits: Limits) -> (Vec<Result<(Node, Vec<String>), String>>, Result<(), String>) {
+    type Gathered = Result<(Node, Vec<String>), String>;
+
+    fn gathered(xml: &str, limits: Limits) -> (Vec<Gathered>, Result<(), String>) {
         let mut out = Vec::new();
         let r = walk(xml.as_bytes(), limits, &|path, _| path.len() == 1, &mut |s| {
-            if let Step::Element(_, e) = s {
+            if let Step::Element(e) = s {
                 out.push(e);
             }
             true

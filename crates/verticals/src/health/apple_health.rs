@@ -39,13 +39,13 @@ pub fn read_apple_health(input: impl Read, each: &mut dyn FnMut(Result<Found, St
 pub(super) fn read_with(input: impl Read, limits: Limits, each: &mut dyn FnMut(Result<Found, String>) -> bool) -> Result<(), String> {
     let mut root: Option<String> = None;
     xml::walk(input, limits, &|parent, _| parent.len() == 1, &mut |step| match step {
-        Step::Open(path, _) if path.len() == 1 => {
+        Step::Open(path) if path.len() == 1 => {
             root = Some(path[0].clone());
             path[0] == "HealthData"
         }
         Step::Open(..) | Step::Close(_) => true,
-        Step::Element(_, Err(e)) => each(Err(e)),
-        Step::Element(_, Ok((node, warnings))) => match element(&node, warnings) {
+        Step::Element(Err(e)) => each(Err(e)),
+        Step::Element(Ok((node, warnings))) => match element(&node, warnings) {
             Some(found) => each(found),
             None => true,
         },
