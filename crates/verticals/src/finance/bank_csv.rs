@@ -381,7 +381,12 @@ pub(super) fn read_with(
         let Some(first) = cells.first() else { continue };
         let (key, _) = normalize(first);
         match cells.get(1) {
-            Some(v) if PREAMBLE_ACCOUNT.contains(&key.as_str()) => account.account = Some(v.replace(' ', "")),
+            Some(v) if PREAMBLE_ACCOUNT.contains(&key.as_str()) => {
+                // `DE12 1203 0000 1234 5678 90 / Girokonto`: the number, then its name
+                let (number, name) = v.split_once(" / ").unwrap_or((v, ""));
+                account.account = Some(number.replace(' ', ""));
+                account.account_name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+            }
             Some(v) if PREAMBLE_BALANCE.contains(&key.as_str()) => match amount_cell(v, true) {
                 Ok(b) => account.balance = Some(b),
                 Err(e) => {
@@ -566,13 +571,11 @@ fn row(
             }
         }
     }
-    if assumed
-        && date_cell.as_deref().is_some_and(|d| {
-            d.contains('/')
-                || d.matches('-').count() == 2
-                    && !d.starts_with(|ch: char| ch.is_ascii_digit() && d.len() >= 4 && d.as_bytes().get(4) == Some(&b'-'))
-        })
-    {
+    let day_or_month_first = |d: &str| {
+        let p: Vec<&str> = d.trim().split(['/', '-']).collect();
+        p.len() == 3 && p[0].len() <= 2 && p.iter().all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if assumed && date_cell.as_deref().is_some_and(day_or_month_first) {
         warnings.push("its date could be day/month or month/day: read day first".into());
     }
     // what the table does not know: kept under the column's name

@@ -34,7 +34,7 @@ pub const DEF: Def = Def {
     vertical: FINANCE,
     record_type: "finance",
     schema: || serde_json::to_value(schemars::schema_for!(Finance)).expect("a schema is JSON"),
-    records_path: "finance/transactions.jsonl",
+    records_path: "finance/finance.jsonl",
     standard: Some(StandardForm { media_type: "application/x-ofx", extension: "ofx", per: Per::Framed(&ofx_write::STATEMENT) }),
     recognises,
     codec: Some(Codec { write, read }),

@@ -33,7 +33,7 @@ pub const DEF: Def = Def {
     vertical: HEALTH,
     record_type: "health",
     schema: || serde_json::to_value(schemars::schema_for!(Health)).expect("a schema is JSON"),
-    records_path: "health/records.jsonl",
+    records_path: "health/health.jsonl",
     standard: Some(StandardForm { media_type: "application/fhir+json", extension: "json", per: Per::Framed(&fhir::BUNDLE) }),
     recognises,
     codec: Some(Codec { write, read }),
