@@ -15,7 +15,7 @@ use ferry_codecs::ical::CalendarMerger;
 use ferry_codecs::mbox::write_message;
 use ferry_codecs::vcard::{WriteVersion, build_v4, convert};
 use ferry_core::{Record, Vertical};
-use ferry_verticals::{Per, StandardForm};
+use ferry_verticals::{Frame, Per, StandardForm};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -213,6 +213,11 @@ fn standard_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Resu
     let form = ferry_verticals::find(v).and_then(|d| d.standard);
     if let Some(form) = form.filter(|f| f.per == Per::Item) {
         return item_files_pass(plan, rows, sink, v, form);
+    }
+    if let Some(form) = form
+        && let Per::Framed(frame) = form.per
+    {
+        return framed_pass(plan, rows, sink, v, form, frame);
     }
     let staged_path = |f: &str| plan.staging.join(f);
     let mut namer = Namer::default();
@@ -414,6 +419,58 @@ fn item_files_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form:
                 sink.end_stream()?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A vertical whose package file holds a container's items in a [`Frame`] (a FHIR Bundle,
+/// an account's OFX): per container, the head, the items' parts, the tail, made from the
+/// records; the items' attached files as [`item_files_pass`] writes them.
+fn framed_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form: StandardForm, frame: &Frame) -> Result<(), PackageError> {
+    // what the heads and tails say of their containers, in a pass of its own (a small value
+    // per container)
+    let mut gathered: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    if let Some(gather) = frame.gather {
+        for row in rows.pass(v)? {
+            let rec = row?.record()?;
+            gather(gathered.entry(rec.container.clone()).or_default(), &rec.record);
+        }
+    }
+    let nothing = serde_json::Value::Null;
+    // the open container, and whether a part was written in it
+    let mut open: Option<(String, bool)> = None;
+    let close = |sink: &mut Sink, container: &str| -> Result<(), PackageError> {
+        sink.write_stream((frame.tail)(container, gathered.get(container).unwrap_or(&nothing)).as_bytes())?;
+        sink.end_stream()
+    };
+    for row in rows.pass(v)? {
+        let rec = row?.record()?;
+        let names: Vec<&str> = rec.attached.iter().map(|a| a.name.as_str()).collect();
+        for (a, path) in rec.attached.iter().zip(layout::attachment_paths(v, &rec.id, &names)) {
+            let c = &a.content;
+            sink.add_staged(&path, &c.media_type, &plan.staging.join(&c.path), c.size, &c.sha256, true)?;
+        }
+        if open.as_ref().is_none_or(|(c, _)| *c != rec.container) {
+            if let Some((c, _)) = open.take() {
+                close(sink, &c)?;
+            }
+            let path = layout::standard_path(v, &rec.container).expect("a framed form has a file per container");
+            sink.start_stream(&path, form.media_type, true)?;
+            sink.write_stream((frame.head)(&rec.container, gathered.get(&rec.container).unwrap_or(&nothing)).as_bytes())?;
+            open = Some((rec.container.clone(), false));
+        }
+        if let Some(part) = (frame.part)(&rec.id, &rec.record)
+            && let Some((_, written)) = &mut open
+        {
+            if *written {
+                sink.write_stream(frame.separator.as_bytes())?;
+            }
+            sink.write_stream(part.as_bytes())?;
+            *written = true;
+        }
+    }
+    if let Some((c, _)) = open {
+        close(sink, &c)?;
     }
     Ok(())
 }

@@ -41,9 +41,9 @@ pub fn safe_segment(s: &str) -> String {
 }
 
 /// Standard-format file of one container, for a vertical whose standard files hold a
-/// container each (a vCard address book, an mbox).
+/// container each (a vCard address book, an mbox, a framed FHIR Bundle).
 pub fn standard_path(v: Vertical, container: &str) -> Option<String> {
-    let form = ferry_verticals::find(v)?.standard.filter(|f| f.per == Per::Container)?;
+    let form = ferry_verticals::find(v)?.standard.filter(|f| matches!(f.per, Per::Container | Per::Framed(_)))?;
     Some(format!("{v}/{}.{}", safe_container(container), form.extension))
 }
 

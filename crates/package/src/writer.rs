@@ -259,12 +259,19 @@ impl PackageWriter {
             // a time zone used but defined nowhere: the times cannot be placed exactly
             (Record::Event(_) | Record::Task(_), Some(o)) => ferry_codecs::ical::timezone_warnings(&o.bytes),
             // a later vertical's standard file, made by its module (kept after the record)
-            (Record::Other(_), _) if let Some(codec) = ferry_verticals::find(v).and_then(|d| d.codec) => {
+            (Record::Other(_), _)
+                if let Some(def) = ferry_verticals::find(v)
+                    && let Some(codec) = def.codec =>
+            {
                 let s = match &item.standard {
                     Some(s) => s.clone(),
                     None => (codec.write)(item).map_err(|e| PackageError::invalid(&item.id, e))?,
                 };
-                body.extend_from_slice(s.text.as_bytes());
+                // a framed form's file is made from the records at the end: the item's own
+                // file is not kept, what it could not hold is
+                if !def.standard.is_some_and(|f| matches!(f.per, ferry_verticals::Per::Framed(_))) {
+                    body.extend_from_slice(s.text.as_bytes());
+                }
                 s.warnings
             }
             _ => Vec::new(),

@@ -68,7 +68,36 @@ pub enum Per {
     Container,
     /// One file per item (a note's `.md`).
     Item,
+    /// In a package, one file per container made by the [`Frame`] from its items' records
+    /// (a FHIR Bundle, an account's OFX statement); in a folder, one file per item, made
+    /// by the vertical's [`Codec`] (the file of a container of one).
+    Framed(&'static Frame),
 }
+
+/// How a package makes a container's file from its items' records: the head, each item's
+/// part (with the separator between two parts), the tail. What the head and the tail say
+/// of the whole container (its period, its currency, its balance) is gathered over its
+/// records first, in a pass of its own, into a small JSON value.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// Folds one record into what the head and the tail need; `None` when they need
+    /// nothing but the container's name (no pass is made then).
+    pub gather: Option<fn(&mut serde_json::Value, &ferry_core::Record)>,
+    pub head: fn(container: &str, gathered: &serde_json::Value) -> String,
+    /// An item's part, from its id and record; `None` for an item the file does not hold
+    /// as a part (an account's own record, which the head and the tail hold).
+    pub part: fn(id: &str, record: &ferry_core::Record) -> Option<String>,
+    pub separator: &'static str,
+    pub tail: fn(container: &str, gathered: &serde_json::Value) -> String,
+}
+
+/// A frame is one declaration of one vertical: the same frame is the same `static`.
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+impl Eq for Frame {}
 
 /// A file met in a `dir:` source.
 pub struct DirFile<'a> {

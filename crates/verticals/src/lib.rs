@@ -10,15 +10,20 @@
 //! an item to and from one standard-format file.
 
 pub mod conversations;
+mod decimal;
 mod def;
+pub mod finance;
 mod first_wave;
+pub mod found;
+pub mod health;
 mod json_stream;
 pub mod notes;
 pub mod orders;
 pub mod playlists;
 pub mod social;
+mod xml;
 
-pub use def::{Codec, Def, DirFile, ItemFile, Per, StandardForm, Table};
+pub use def::{Codec, Def, DirFile, Frame, ItemFile, Per, StandardForm, Table};
 
 use ferry_core::Vertical;
 
@@ -36,6 +41,8 @@ const REGISTRY: &[Def] = &[
     conversations::DEF,
     playlists::DEF,
     orders::DEF,
+    health::DEF,
+    finance::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();
