@@ -2,7 +2,7 @@ use super::config::ArchiveConfig;
 use super::fs::ArchiveFs;
 use super::layouts::{LAYOUTS, Reader, recognise};
 use super::walk::Walk;
-use super::{glob, mastodon, photos, takeout, x};
+use super::{assistants, glob, mastodon, photos, slack, spotify, statements, takeout, x};
 use crate::pager;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
@@ -83,6 +83,16 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::XTweets => x::tweets(w, files),
         Reader::XLikes => x::likes(w, files),
         Reader::XAccounts(kind) => x::accounts(w, files, kind),
+        Reader::ChatGpt => assistants::chatgpt(w, files),
+        Reader::Claude => assistants::claude(w, files),
+        Reader::Slack => slack::read(w, files),
+        Reader::SpotifyPlaylists => spotify::playlists(w, files),
+        Reader::SpotifyLibrary => spotify::library(w, files),
+        Reader::AppleHealth => statements::apple_health(w, files),
+        Reader::Ofx => statements::ofx(w, files),
+        Reader::Camt => statements::camt(w, files),
+        Reader::BankCsv => statements::bank_csv(w, files),
+        Reader::OrderCsv => statements::orders_csv(w, files),
     }
 }
 

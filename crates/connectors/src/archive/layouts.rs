@@ -56,6 +56,26 @@ pub enum Reader {
     XLikes,
     /// X's `follower.js`, `following.js`, `block.js`, `mute.js`.
     XAccounts(Kind),
+    /// ChatGPT's `conversations.json`, the files it names beside it.
+    ChatGpt,
+    /// Claude's `conversations.json`.
+    Claude,
+    /// A Slack workspace export: its lists and a folder of day files per conversation.
+    Slack,
+    /// Spotify's `PlaylistN.json` files.
+    SpotifyPlaylists,
+    /// Spotify's `YourLibrary.json`.
+    SpotifyLibrary,
+    /// Apple Health's `export.xml`, its routes and clinical records beside it.
+    AppleHealth,
+    /// OFX / QFX bank statements.
+    Ofx,
+    /// ISO 20022 CAMT.053 statements (other XML files are given back).
+    Camt,
+    /// A bank's CSV statement.
+    BankCsv,
+    /// An order history CSV as a marketplace exports it.
+    OrderCsv,
 }
 
 use Reader::*;
@@ -110,6 +130,68 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "lists.csv", reader: MastodonCsv(Kind::List) },
             Rule { pattern: "actor.json", reader: Kept("the account's profile (name, bio, fields): no vertical holds a profile") },
             Rule { pattern: "{avatar,header}.*", reader: Kept("the account's profile picture or header image") },
+        ],
+    },
+    Layout {
+        platform: "ChatGPT",
+        variant: "2023-2026",
+        signs: &["conversations.json", "chat.html"],
+        rules: &[
+            Rule { pattern: "conversations.json", reader: ChatGpt },
+            Rule { pattern: "chat.html", reader: Repeat("an HTML rendering of conversations.json") },
+            Rule { pattern: "user.json", reader: Kept("the account's profile: no vertical holds a profile") },
+        ],
+    },
+    Layout {
+        platform: "Claude",
+        variant: "2024-2026",
+        signs: &["conversations.json", "users.json"],
+        rules: &[
+            Rule { pattern: "conversations.json", reader: Claude },
+            Rule { pattern: "users.json", reader: Kept("the account's profile: no vertical holds a profile") },
+            Rule { pattern: "projects.json", reader: Kept("projects and their documents: no vertical holds them") },
+        ],
+    },
+    Layout {
+        platform: "Slack",
+        variant: "2016-2026",
+        signs: &["channels.json", "users.json"],
+        rules: &[Rule { pattern: "**", reader: Slack }],
+    },
+    Layout {
+        platform: "Spotify",
+        variant: "2018-2026",
+        signs: &["**/YourLibrary.json"],
+        rules: &[
+            Rule { pattern: "**/Playlist*.json", reader: SpotifyPlaylists },
+            Rule { pattern: "**/YourLibrary.json", reader: SpotifyLibrary },
+            Rule { pattern: "**/{Userdata,Identity}.json", reader: Kept("the account's profile: no vertical holds a profile") },
+            Rule { pattern: "**/Read_Me_First.pdf", reader: Kept("Spotify's description of the archive") },
+        ],
+    },
+    Layout {
+        platform: "Apple Health",
+        variant: "2015-2026",
+        signs: &["**/export.xml"],
+        rules: &[
+            Rule { pattern: "**/export.xml", reader: AppleHealth },
+            Rule { pattern: "**/export_cda.xml", reader: Repeat("export.xml's samples again, as an HL7 CDA document") },
+        ],
+    },
+    Layout {
+        platform: "Amazon order history",
+        variant: "2020-2026",
+        signs: &["**/Retail.OrderHistory.*.csv"],
+        rules: &[Rule { pattern: "**/Retail.OrderHistory.*.csv", reader: OrderCsv }],
+    },
+    Layout {
+        platform: "Bank statements",
+        variant: "OFX, CAMT.053, CSV",
+        signs: &["**/*.{ofx,qfx,xml,csv}"],
+        rules: &[
+            Rule { pattern: "**/*.{ofx,qfx}", reader: Ofx },
+            Rule { pattern: "**/*.xml", reader: Camt },
+            Rule { pattern: "**/*.csv", reader: BankCsv },
         ],
     },
 ];

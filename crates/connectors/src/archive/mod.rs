@@ -7,14 +7,19 @@
 //! kept, as a file, when the files vertical is asked for). A source only: nothing is
 //! written to an archive. See docs/connectors/archive.md.
 
+mod assistants;
 mod config;
 mod exporter;
+mod found;
 mod fs;
 mod glob;
 mod json;
 mod layouts;
 mod mastodon;
 mod photos;
+mod slack;
+mod spotify;
+mod statements;
 mod takeout;
 mod walk;
 mod x;
@@ -29,7 +34,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "archive",
     schemes: &["archive"],
     address: "archive:PATH",
-    description: "A platform's export archive (Google Takeout, Mastodon, X), as a ZIP, its parts, or the folder it was extracted to",
+    description: "A platform's export archive (Google Takeout, Mastodon, X, ChatGPT, Claude, Slack, Spotify, Apple Health, bank statements, order history), as a ZIP, its parts, or the folder it was extracted to",
     exports: &ferry_verticals::VERTICALS,
     imports: &[],
     auth: AuthKind::None,
