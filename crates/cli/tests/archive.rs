@@ -99,7 +99,7 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     let pkg = t.path().join("takeout.zip");
     // naming any one part reads them all
     let (code, report, out) = export(&data, &format!("archive:{}", parts[1].display()), &pkg);
-    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(code, Some(3), "the task without an id fails alone: {out}");
 
     // contacts: three people, the label's file listed as repeating them
     assert_eq!(count(&report, "contacts", "transferred"), 3, "{report}");
@@ -108,6 +108,11 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     assert!(family.1.contains("All Contacts already holds"), "{family:?}");
     // calendar: the weekly event and its moved occurrence are one item
     assert_eq!(count(&report, "calendar", "transferred"), 2, "{report}");
+    // tasks: in their list, the one without an id failed with why
+    let tasks = by_id(&records(&pkg, "tasks/tasks.jsonl"));
+    assert_eq!((tasks["T1"]["container"].as_str(), tasks["T2"]["record"]["status"].as_str()), (Some("My Tasks"), Some("COMPLETED")));
+    assert_eq!(tasks["T2"]["record"]["parent"], "T1");
+    assert!(problems(&report, "tasks").values().any(|r| r.contains("without an id")), "{report}");
     // mail: in the folders their labels say, keywords for the rest
     let mail = records(&pkg, "mail/messages.jsonl");
     let folders: BTreeMap<String, (String, Vec<String>)> = mail

@@ -50,6 +50,7 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::GmailMbox => takeout::gmail_mbox(w, files),
         Reader::GooglePhotos => photos::read(w, files),
         Reader::Keep => takeout::keep(w, files),
+        Reader::GoogleTasks => takeout::tasks(w, files),
         Reader::Files => {
             for f in files {
                 if !w.wants(Vertical::Files) {

@@ -37,6 +37,8 @@ pub enum Reader {
     GooglePhotos,
     /// Google Keep's notes, one JSON file each (the HTML beside it repeats it).
     Keep,
+    /// Google Tasks' `Tasks.json`: task lists and their tasks.
+    GoogleTasks,
     /// Files as they are (the files vertical): a Drive folder.
     Files,
     /// A file that repeats what another file holds (an HTML rendering, the archive's own
@@ -94,6 +96,7 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "Takeout/{Mail,E-Mail,Correo,Courrier}/**/*.mbox", reader: GmailMbox },
             Rule { pattern: "Takeout/{Google Photos,Google Fotos}/**", reader: GooglePhotos },
             Rule { pattern: "Takeout/Keep/*.json", reader: Keep },
+            Rule { pattern: "Takeout/{Tasks,Aufgaben,Tâches,Tareas}/Tasks.json", reader: GoogleTasks },
             Rule { pattern: "Takeout/Keep/*.html", reader: Repeat("an HTML rendering of the Keep note in the JSON file beside it") },
             Rule { pattern: "Takeout/{Drive,Mon Drive,Meine Ablage,Mi unidad}/**", reader: Files },
         ],
