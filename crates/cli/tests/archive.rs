@@ -261,7 +261,15 @@ fn both_x_archive_variants_give_tweets_with_media_likes_and_follows() {
         assert_eq!(social["1050118621198921729"]["record"]["in_reply_to"], "https://x.com/bob/status/1050000000000000000");
         assert_eq!(social["1050118621198921730"]["record"]["kind"], "repost");
         assert_eq!(social["following:333"]["record"]["account"], "https://x.com/intent/user?user_id=333", "a number as an id");
+        // a direct-message conversation, in time order, with its reaction and its image
+        let dms = records(&pkg, "conversations/conversations.jsonl");
+        assert_eq!(dms.len(), 1);
+        let m = dms[0]["record"]["messages"].as_array().unwrap();
+        assert_eq!((m[0]["id"].as_str(), m[1]["id"].as_str(), m[1]["parent"].as_str()), (Some("554"), Some("555"), Some("554")));
+        assert_eq!(m[1]["reactions"][0]["name"], "like");
+        assert_eq!(dms[0]["attached"].as_array().map(Vec::len), Some(1), "{}", dms[0]);
         let fw = warnings(&report, "files");
+        assert!(!fw.contains_key("data/direct_messages_media/555-x.jpg"), "the message's image is the message's: {fw:?}");
         assert!(fw["data/ad-engagements.js"].contains("not understood"), "{fw:?}");
         assert!(fw["data/account.js"].contains("profile"), "{fw:?}");
         assert!(problems(&report, "files")["Your archive.html"].contains("repeats"));

@@ -84,6 +84,7 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::XTweets => x::tweets(w, files),
         Reader::XLikes => x::likes(w, files),
         Reader::XAccounts(kind) => x::accounts(w, files, kind),
+        Reader::XDirectMessages => x::direct_messages(w, files),
         Reader::ChatGpt => assistants::chatgpt(w, files),
         Reader::Claude => assistants::claude(w, files),
         Reader::Slack => slack::read(w, files),

@@ -58,6 +58,8 @@ pub enum Reader {
     XLikes,
     /// X's `follower.js`, `following.js`, `block.js`, `mute.js`.
     XAccounts(Kind),
+    /// X's `direct-messages.js` and `direct-messages-group.js`, media beside them.
+    XDirectMessages,
     /// ChatGPT's `conversations.json`, the files it names beside it.
     ChatGpt,
     /// Claude's `conversations.json`.
@@ -112,6 +114,10 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "data/{follower,follower-part*}.js", reader: XAccounts(Kind::Follower) },
             Rule { pattern: "data/{block,block-part*}.js", reader: XAccounts(Kind::Block) },
             Rule { pattern: "data/{mute,mute-part*}.js", reader: XAccounts(Kind::Mute) },
+            Rule {
+                pattern: "data/{direct-messages,direct-message,direct-messages-group,direct-message-group}{,-part*}.js",
+                reader: XDirectMessages,
+            },
             Rule { pattern: "data/manifest.js", reader: Repeat("the archive's own table of contents") },
             Rule { pattern: "Your archive.html", reader: Repeat("the archive's own viewer page") },
             Rule { pattern: "assets/**", reader: Repeat("the archive viewer's scripts, styles and images") },
