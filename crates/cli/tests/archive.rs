@@ -159,6 +159,11 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     assert_eq!(n["extra"]["color"], "YELLOW", "what the note has no field for is kept");
     assert!(skipped["Takeout/Keep/Shopping.html"].contains("repeats"));
 
+    // Fit: a session as a workout, a row of the daily metrics as a summary each
+    let health = by_id(&records(&pkg, "health/health.jsonl"));
+    assert_eq!(health.len(), 3, "{:?}", health.keys().collect::<Vec<_>>());
+    assert_eq!(health["fit-day:2021-01-04"]["record"]["metadata"]["Step count"], "8012");
+    assert!(health.values().any(|h| h["record"]["kind"] == "workout" && h["record"]["distance"] == "5012.25"));
     // every other file: kept as a file, and said to be not understood
     let fw = warnings(&report, "files");
     for f in [

@@ -2,7 +2,7 @@ use super::config::ArchiveConfig;
 use super::fs::ArchiveFs;
 use super::layouts::{LAYOUTS, Reader, recognise};
 use super::walk::Walk;
-use super::{assistants, glob, mastodon, photos, slack, spotify, statements, takeout, x};
+use super::{assistants, fit, glob, mastodon, photos, slack, spotify, statements, takeout, x};
 use crate::pager;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
@@ -51,6 +51,8 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::GooglePhotos => photos::read(w, files),
         Reader::Keep => takeout::keep(w, files),
         Reader::GoogleTasks => takeout::tasks(w, files),
+        Reader::FitSessions => fit::sessions(w, files),
+        Reader::FitDaily => fit::daily(w, files),
         Reader::Files => {
             for f in files {
                 if !w.wants(Vertical::Files) {

@@ -37,6 +37,10 @@ pub enum Reader {
     GooglePhotos,
     /// Google Keep's notes, one JSON file each (the HTML beside it repeats it).
     Keep,
+    /// Google Fit's sessions, one workout each.
+    FitSessions,
+    /// Google Fit's daily activity metrics, one summary a day.
+    FitDaily,
     /// Google Tasks' `Tasks.json`: task lists and their tasks.
     GoogleTasks,
     /// Files as they are (the files vertical): a Drive folder.
@@ -100,6 +104,14 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "Takeout/Keep/*.json", reader: Keep },
             Rule { pattern: "Takeout/{Tasks,Aufgaben,Tâches,Tareas}/Tasks.json", reader: GoogleTasks },
             Rule { pattern: "Takeout/Keep/*.html", reader: Repeat("an HTML rendering of the Keep note in the JSON file beside it") },
+            Rule {
+                pattern: "Takeout/Fit/{All Sessions,Alle Sitzungen,Toutes les sessions,Todas las sesiones}/*.json",
+                reader: FitSessions,
+            },
+            Rule {
+                pattern: "Takeout/Fit/*/{Daily activity metrics,Tägliche Aktivitätsmesswerte,Mesures d'activité quotidienne,Métricas de actividad diaria}.csv",
+                reader: FitDaily,
+            },
             Rule { pattern: "Takeout/{Drive,Mon Drive,Meine Ablage,Mi unidad}/**", reader: Files },
         ],
     },

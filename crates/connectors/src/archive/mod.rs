@@ -10,6 +10,7 @@
 mod assistants;
 mod config;
 mod exporter;
+mod fit;
 mod found;
 mod fs;
 mod glob;
