@@ -36,7 +36,11 @@ impl Exporter for ArchiveExporter {
             .await
             .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?
             .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?;
-        let layout = recognise(|sign| fs.entries.keys().any(|p| glob::matches(sign, p))).ok_or_else(|| unknown(&fs))?;
+        let layout = recognise(|sign| {
+            let sign = glob::Glob::new(sign);
+            fs.entries.keys().any(|p| sign.matches(p))
+        })
+        .ok_or_else(|| unknown(&fs))?;
         let fs = Arc::new(fs);
         Ok(pager::spawn(cursor, move |emit| Walk::new(fs, layout, verticals, emit).run(read)))
     }
