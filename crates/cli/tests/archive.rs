@@ -240,6 +240,19 @@ fn a_mastodon_archive_gives_posts_boosts_likes_and_relations_with_their_media() 
     let mut csv = String::new();
     std::io::Read::read_to_string(&mut zp.by_name("social/following_accounts.csv").unwrap(), &mut csv).unwrap();
     assert!(csv.contains("bob@other.example,true,false"), "{csv}");
+    // and the ActivityStreams collections, as Mastodon's archive has them
+    let mut collection = |path: &str| -> Value {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zp.by_name(path).unwrap(), &mut s).unwrap();
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{path}: {e}: {s}"))
+    };
+    let outbox = collection("social/outbox.json");
+    assert_eq!(outbox["type"], "OrderedCollection");
+    let types: Vec<&str> = outbox["orderedItems"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
+    assert_eq!((types.iter().filter(|t| **t == "Create").count(), types.iter().filter(|t| **t == "Announce").count()), (4, 1), "{types:?}");
+    assert_eq!(collection("social/likes.json")["orderedItems"].as_array().map(Vec::len), Some(2));
+    assert_eq!(collection("social/following.json")["orderedItems"], serde_json::json!(["bob@other.example"]));
+    assert_eq!(collection("social/followers.json")["orderedItems"], serde_json::json!([]));
     verifies_and_survives_a_folder(&data, &pkg, &t.path().join("out"));
 }
 

@@ -355,15 +355,25 @@ fn csv_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageErro
 /// them a file).
 fn tables_pass(rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
     for table in ferry_verticals::find(v).map(|d| d.tables).unwrap_or_default() {
-        let media_type = if table.path.ends_with(".jsonl") { "application/jsonl" } else { "text/csv; charset=utf-8" };
+        let media_type = match table.path.rsplit_once('.').map(|(_, e)| e) {
+            Some("jsonl") => "application/jsonl",
+            Some("json") => "application/json",
+            _ => "text/csv; charset=utf-8",
+        };
         sink.start_stream(table.path, media_type, true)?;
         sink.write_stream(table.header.as_bytes())?;
+        let mut first = true;
         for row in rows.pass(v)? {
             let rec = row?.record()?;
             for line in (table.rows)(&rec.record) {
+                if !first {
+                    sink.write_stream(table.separator.as_bytes())?;
+                }
+                first = false;
                 sink.write_stream(line.as_bytes())?;
             }
         }
+        sink.write_stream(table.footer.as_bytes())?;
         sink.end_stream()?;
     }
     Ok(())

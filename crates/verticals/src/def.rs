@@ -40,9 +40,12 @@ pub struct ItemFile {
     pub write: fn(&ferry_core::Record) -> Option<String>,
 }
 
-/// One CSV file of a package, a row or more per record it takes (or, for a path ending
-/// in `.jsonl`, a JSON Lines file, a JSON object a line). What a record's rows cannot
-/// hold of it is said by [`crate::table_losses`].
+/// One file of a package made from the records: a CSV file, a row or more per record it
+/// takes; for a path ending in `.jsonl`, a JSON Lines file, a JSON object a line; for one
+/// ending in `.json`, a JSON document whose rows are an array's elements (an
+/// ActivityStreams collection: `header` opens it, `separator` goes between two rows,
+/// `footer` closes it). What a record's rows cannot hold of it is said by
+/// [`crate::table_losses`].
 #[derive(Clone, Copy)]
 pub struct Table {
     /// Its path in the package.
@@ -51,6 +54,10 @@ pub struct Table {
     pub header: &'static str,
     /// The lines (each with its line end) a record gives; none for a record it does not take.
     pub rows: fn(&ferry_core::Record) -> Vec<String>,
+    /// Written between two rows (`,\n` in a JSON array); empty for CSV and JSON Lines.
+    pub separator: &'static str,
+    /// Its last line, or empty.
+    pub footer: &'static str,
 }
 
 /// How a vertical's standard format is laid out in a package and a folder.

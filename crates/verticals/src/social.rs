@@ -249,8 +249,92 @@ fn rows(record: &Record, kind: Kind, line: fn(&Social) -> Vec<Vec<String>>) -> V
     line(&s).into_iter().map(|f| f.iter().map(|x| field(x)).collect::<Vec<_>>().join(",") + "\n").collect()
 }
 
-/// The CSV files of Mastodon's import page (https://docs.joinmastodon.org/user/moving/).
-static TABLES: [Table; 6] = [
+/// An ActivityStreams collection's opening, as Mastodon's archive writes `outbox.json`.
+macro_rules! collection {
+    ($id:literal) => {
+        concat!(
+            "{\"@context\": \"https://www.w3.org/ns/activitystreams\", \"id\": \"",
+            $id,
+            "\", \"type\": \"OrderedCollection\", \"orderedItems\": [\n"
+        )
+    };
+}
+const CLOSE: &str = "\n]}\n";
+
+/// An element of a collection: a JSON value on its line.
+fn element(v: Value) -> Vec<String> {
+    vec![serde_json::to_string(&v).expect("JSON")]
+}
+
+/// The items of `kinds` as ActivityStreams collection elements: a post's activity, or
+/// what a relation is of (the account's address, the post's URI, a list's collection).
+fn collected(r: &ferry_core::Record, kinds: &[Kind]) -> Vec<String> {
+    let ferry_core::Record::Other(r) = r else { return vec![] };
+    let Ok(s) = r.typed::<Social>() else { return vec![] };
+    if !kinds.contains(&s.kind) {
+        return vec![];
+    }
+    match s.kind {
+        Kind::Post | Kind::Repost => element(activity(&s)),
+        Kind::Like | Kind::Bookmark | Kind::DomainBlock => s.object.map(|o| element(o.into())).unwrap_or_default(),
+        Kind::List => element(json!({"type": "Collection", "name": s.title, "totalItems": s.members.len(), "items": s.members})),
+        _ => s.account.map(|a| element(a.into())).unwrap_or_default(),
+    }
+}
+
+/// ActivityStreams collections (`outbox.json`, `likes.json`, `bookmarks.json` as
+/// Mastodon's archive has them; the relations likewise), then the CSV files of Mastodon's
+/// import page (https://docs.joinmastodon.org/user/moving/).
+static TABLES: [Table; 13] = [
+    Table {
+        path: "social/outbox.json",
+        header: collection!("outbox.json"),
+        rows: |r| collected(r, &[Kind::Post, Kind::Repost]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
+    Table {
+        path: "social/likes.json",
+        header: collection!("likes.json"),
+        rows: |r| collected(r, &[Kind::Like]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
+    Table {
+        path: "social/bookmarks.json",
+        header: collection!("bookmarks.json"),
+        rows: |r| collected(r, &[Kind::Bookmark]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
+    Table {
+        path: "social/following.json",
+        header: collection!("following.json"),
+        rows: |r| collected(r, &[Kind::Following]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
+    Table {
+        path: "social/followers.json",
+        header: collection!("followers.json"),
+        rows: |r| collected(r, &[Kind::Follower]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
+    Table {
+        path: "social/blocks.json",
+        header: collection!("blocks.json"),
+        rows: |r| collected(r, &[Kind::Block, Kind::DomainBlock]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
+    Table {
+        path: "social/mutes.json",
+        header: collection!("mutes.json"),
+        rows: |r| collected(r, &[Kind::Mute]),
+        separator: ",\n",
+        footer: CLOSE,
+    },
     Table {
         path: "social/following_accounts.csv",
         header: "Account address,Show boosts,Notify on new posts,Languages\n",
@@ -265,31 +349,43 @@ static TABLES: [Table; 6] = [
                 ]]
             })
         },
+        separator: "",
+        footer: "",
     },
     Table {
         path: "social/blocked_accounts.csv",
         header: "",
         rows: |r| rows(r, Kind::Block, |s| vec![vec![s.account.clone().unwrap_or_default()]]),
+        separator: "",
+        footer: "",
     },
     Table {
         path: "social/muted_accounts.csv",
         header: "Account address,Hide notifications\n",
         rows: |r| rows(r, Kind::Mute, |s| vec![vec![s.account.clone().unwrap_or_default(), flag(s, "hide_notifications", true).into()]]),
+        separator: "",
+        footer: "",
     },
     Table {
         path: "social/blocked_domains.csv",
         header: "",
         rows: |r| rows(r, Kind::DomainBlock, |s| vec![vec![s.object.clone().unwrap_or_default()]]),
+        separator: "",
+        footer: "",
     },
     Table {
         path: "social/bookmarks.csv",
         header: "",
         rows: |r| rows(r, Kind::Bookmark, |s| vec![vec![s.object.clone().unwrap_or_default()]]),
+        separator: "",
+        footer: "",
     },
     Table {
         path: "social/lists.csv",
         header: "",
         rows: |r| rows(r, Kind::List, |s| s.members.iter().map(|m| vec![s.title.clone().unwrap_or_default(), m.clone()]).collect()),
+        separator: "",
+        footer: "",
     },
 ];
 
@@ -361,14 +457,21 @@ mod tests {
             ..social(Kind::Following)
         };
         let rec = |s: &Social| s.item("i", "", "v").unwrap().record;
-        assert_eq!((TABLES[0].rows)(&rec(&f)), ["b@other.example,false,true,\"de,en\"\n"]);
+        let table = |path: &str| TABLES.iter().find(|t| t.path == path).unwrap().rows;
+        assert_eq!(table("social/following_accounts.csv")(&rec(&f)), ["b@other.example,false,true,\"de,en\"\n"]);
+        assert_eq!(table("social/following.json")(&rec(&f)), ["\"b@other.example\""]);
+        assert!(table("social/outbox.json")(&rec(&f)).is_empty() && table("social/followers.json")(&rec(&f)).is_empty());
         let l =
             Social { title: Some("Work, mostly".into()), members: vec!["a@x.example".into(), "b@y.example".into()], ..social(Kind::List) };
-        assert_eq!((TABLES[5].rows)(&rec(&l)), ["\"Work, mostly\",a@x.example\n", "\"Work, mostly\",b@y.example\n"]);
+        assert_eq!(table("social/lists.csv")(&rec(&l)), ["\"Work, mostly\",a@x.example\n", "\"Work, mostly\",b@y.example\n"]);
         // each file takes its own kind only
-        assert!((TABLES[1].rows)(&rec(&f)).is_empty() && (TABLES[0].rows)(&rec(&l)).is_empty());
+        assert!(table("social/blocked_accounts.csv")(&rec(&f)).is_empty() && table("social/following_accounts.csv")(&rec(&l)).is_empty());
         let m = Social { account: Some("m@x.example".into()), ..social(Kind::Mute) };
-        assert_eq!((TABLES[2].rows)(&rec(&m)), ["m@x.example,true\n"]);
+        assert_eq!(table("social/muted_accounts.csv")(&rec(&m)), ["m@x.example,true\n"]);
+        // a post's element of the outbox is its activity
+        let p = Social { content: Some("<p>hi</p>".into()), ..social(Kind::Post) };
+        let out: Value = serde_json::from_str(&table("social/outbox.json")(&rec(&p))[0]).unwrap();
+        assert_eq!((out["type"].as_str(), out["object"]["content"].as_str()), (Some("Create"), Some("<p>hi</p>")));
     }
 
     #[test]

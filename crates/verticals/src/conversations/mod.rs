@@ -333,7 +333,7 @@ fn read(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError> {
 }
 
 /// The AI conversations in the Data Transfer Initiative's schema, one a line.
-static TABLES: [Table; 1] = [Table { path: DTI_PATH, header: "", rows: dti::rows }];
+static TABLES: [Table; 1] = [Table { path: DTI_PATH, header: "", rows: dti::rows, separator: "", footer: "" }];
 
 /// What the package's DTI file cannot hold of a conversation: its fidelity warnings.
 pub fn table_losses(record: &Record) -> Vec<String> {

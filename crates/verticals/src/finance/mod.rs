@@ -279,6 +279,8 @@ static TABLES: [Table; 1] = [Table {
         ];
         vec![cells.join(",") + "\n"]
     },
+    separator: "",
+    footer: "",
 }];
 
 #[cfg(test)]

@@ -206,6 +206,8 @@ static TABLES: [Table; 1] = [Table {
     header: "Order Number,Order Date,Seller,Order Status,Currency,Product Name,Product ID,Quantity,Unit Price,Unit Tax,\
 Shipping,Discount,Line Total,Shipment Status,Ship Date,Shipping Option,Carrier,Tracking Number\n",
     rows: lines_csv,
+    separator: "",
+    footer: "",
 }];
 
 fn lines_csv(record: &Record) -> Vec<String> {
