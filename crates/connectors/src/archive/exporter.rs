@@ -1,8 +1,8 @@
 use super::config::ArchiveConfig;
 use super::fs::ArchiveFs;
-use super::layouts::{LAYOUTS, Reader, recognise};
+use super::layouts::{LAYOUTS, Meta, Reader, recognise};
 use super::walk::Walk;
-use super::{glob, mastodon, photos, takeout, x};
+use super::{facebook, glob, instagram, linkedin, mastodon, messenger, photos, takeout, x};
 use crate::pager;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
@@ -83,6 +83,15 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::XTweets => x::tweets(w, files),
         Reader::XLikes => x::likes(w, files),
         Reader::XAccounts(kind) => x::accounts(w, files, kind),
+        Reader::MetaPosts(Meta::Facebook) => facebook::posts(w, files),
+        Reader::MetaPosts(Meta::Instagram) => instagram::posts(w, files),
+        Reader::MetaThreads(meta) => messenger::threads(w, files, meta),
+        Reader::FacebookComments => facebook::comments(w, files),
+        Reader::FacebookReactions => facebook::reactions(w, files),
+        Reader::FacebookFriends => facebook::friends(w, files),
+        Reader::InstagramAccounts(kind) => instagram::accounts(w, files, kind),
+        Reader::InstagramLikes => instagram::likes(w, files),
+        Reader::LinkedIn(file) => linkedin::read(w, files, file),
     }
 }
 
