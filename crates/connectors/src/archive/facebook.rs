@@ -7,7 +7,7 @@
 //! {external_context}]}], title, tags}`; no id, no link and no audience: a post's id is a
 //! hash of its time, text and media, its visibility unknown.
 
-use super::meta::{Attach, Ids, each_entry, list, seconds, skip, text};
+use super::meta::{Attach, Ids, each_entry, list, prune, seconds, skip, text};
 use super::walk::{Walk, fail};
 use ferry_codecs::media::file_media_type;
 use ferry_core::content::sha256_hex;
@@ -99,7 +99,7 @@ fn post(w: &mut Walk, file: &str, n: usize, e: &Value, ids: &mut Ids) -> Result<
     let activity = json!({"type": "Create", "published": published.map(|p| p.to_rfc3339()), "updated": updated.map(|p| p.to_rfc3339()),
         "object": {"type": "Note", "content": content, "attachment": a.docs, "location": a.location, "tag": tags},
         "meta:entry": e});
-    let social = Social { kind: Kind::Post, content, published, activity: Some(activity), ..Default::default() };
+    let social = Social { kind: Kind::Post, content, published, activity: Some(prune(activity)), ..Default::default() };
     finish(social, &id, file, e, a.attach)
 }
 
@@ -136,7 +136,7 @@ pub fn comments(w: &mut Walk, files: Vec<String>) {
         let activity = json!({"type": "Create", "published": published.map(|p| p.to_rfc3339()),
             "object": {"type": "Note", "content": content, "inReplyTo": replied, "attachment": a.docs, "context": comment["group"]},
             "meta:entry": e});
-        let social = Social { kind: Kind::Post, content, published, activity: Some(activity), ..Default::default() };
+        let social = Social { kind: Kind::Post, content, published, activity: Some(prune(activity)), ..Default::default() };
         finish(social, &id, file, &e, a.attach)
     });
 }
@@ -162,8 +162,7 @@ pub fn reactions(w: &mut Walk, files: Vec<String>) {
         if !e.is_object() {
             return Err(fail(SOCIAL, &format!("{file}#{n}"), file, format!("an entry that is not an object: {e}")));
         }
-        let reaction =
-            list(&e["data"]).find_map(|d| text(&d["reaction"]["reaction"])).or_else(|| label(&e, "reaction").map(str::to_owned));
+        let reaction = list(&e["data"]).find_map(|d| text(&d["reaction"]["reaction"])).or_else(|| label(&e, "reaction").map(str::to_owned));
         let url = label(&e, "url").map(str::to_owned);
         let title = text(&e["title"]).or_else(|| label(&e, "name").map(str::to_owned));
         let published = seconds(&e["timestamp"]);
@@ -178,7 +177,7 @@ pub fn reactions(w: &mut Walk, files: Vec<String>) {
         let activity = json!({"type": "Like", "published": published.map(|p| p.to_rfc3339()), "object": object, "content": reaction,
             "meta:entry": e});
         let options: BTreeMap<String, String> = reaction.into_iter().map(|r| ("reaction".to_owned(), r)).collect();
-        let social = Social { kind: Kind::Like, object: url, published, options, activity: Some(activity), ..Default::default() };
+        let social = Social { kind: Kind::Like, object: url, published, options, activity: Some(prune(activity)), ..Default::default() };
         social.item(&id, "", &sha256_hex(e.to_string().as_bytes())).map_err(|r| fail(SOCIAL, &id, file, r))
     });
 }
@@ -200,7 +199,8 @@ pub fn friends(w: &mut Walk, files: Vec<String>) {
         if let Some(c) = text(&e["contact_info"]) {
             options.insert("contact_info".to_owned(), c);
         }
-        let social = Social { kind: Kind::Following, account: Some(name), published: seconds(&e["timestamp"]), options, ..Default::default() };
+        let social =
+            Social { kind: Kind::Following, account: Some(name), published: seconds(&e["timestamp"]), options, ..Default::default() };
         social.item(&id, "", &sha256_hex(e.to_string().as_bytes())).map_err(|r| fail(SOCIAL, &id, file, r))
     });
 }

@@ -8,7 +8,7 @@
 //! photo's. Media lie under `media/posts/YYYYMM/`. Accounts are `{title, string_list_data:
 //! [{href, value, timestamp}]}` (since 2024 the name in `title`, the link `/_u/NAME`).
 
-use super::meta::{Attach, Ids, each_entry, list, seconds, skip, text};
+use super::meta::{Attach, Ids, each_entry, list, prune, seconds, skip, text};
 use super::walk::{Walk, fail};
 use ferry_codecs::media::file_media_type;
 use ferry_core::content::sha256_hex;
@@ -53,7 +53,7 @@ fn post(w: &mut Walk, file: &str, n: usize, e: &Value, ids: &mut Ids) -> Result<
     let id = ids.unique(format!("post:{}", hash_id(&parts)));
     let activity = json!({"type": "Create", "published": published.map(|p| p.to_rfc3339()),
         "object": {"type": "Note", "content": content, "attachment": docs}, "meta:entry": e});
-    let social = Social { kind: Kind::Post, content, published, activity: Some(activity), ..Default::default() };
+    let social = Social { kind: Kind::Post, content, published, activity: Some(prune(activity)), ..Default::default() };
     let mut item = social.item(&id, "", &sha256_hex(e.to_string().as_bytes())).map_err(|r| fail(SOCIAL, &id, file, r))?;
     item.attachments = attach.list;
     item.source_warnings = attach.warnings;

@@ -197,7 +197,9 @@ pub static LAYOUTS: &[Layout] = &[
         platform: "Facebook",
         variant: "2018-2023",
         // top folders only Facebook's older archives have (Instagram's have `comments`, `messages` too)
-        signs: &["{posts,profile_information,friends,friends_and_followers,likes_and_reactions,comments_and_reactions,photos_and_videos}/**"],
+        signs: &[
+            "{posts,profile_information,friends,friends_and_followers,likes_and_reactions,comments_and_reactions,photos_and_videos}/**",
+        ],
         rules: &[
             Rule { pattern: "posts/your_posts*.json", reader: MetaPosts(Meta::Facebook) },
             Rule { pattern: threads!("messages/"), reader: MetaThreads(Meta::Facebook) },
@@ -291,12 +293,25 @@ mod tests {
     #[test]
     fn each_meta_and_linkedin_variant_is_told_apart() {
         let cases: &[(&[&str], &str, &str)] = &[
-            (&["your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json", "connections/friends/your_friends.json"], "Facebook", "2024-2026"),
-            (&["your_instagram_activity/content/posts_1.json", "connections/followers_and_following/following.json"], "Instagram", "2024-2026"),
+            (
+                &["your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json", "connections/friends/your_friends.json"],
+                "Facebook",
+                "2024-2026",
+            ),
+            (
+                &["your_instagram_activity/content/posts_1.json", "connections/followers_and_following/following.json"],
+                "Instagram",
+                "2024-2026",
+            ),
             (&["posts/your_posts_1.json", "messages/inbox/ann_1/message_1.json", "comments/comments.json"], "Facebook", "2018-2023"),
             (&["profile_information/profile_information.json"], "Facebook", "2018-2023"),
             (
-                &["content/posts_1.json", "messages/inbox/ann_1/message_1.json", "comments/post_comments.json", "personal_information/personal_information.json"],
+                &[
+                    "content/posts_1.json",
+                    "messages/inbox/ann_1/message_1.json",
+                    "comments/post_comments.json",
+                    "personal_information/personal_information.json",
+                ],
                 "Instagram",
                 "2020-2023",
             ),

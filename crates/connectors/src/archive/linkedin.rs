@@ -6,11 +6,11 @@
 //! header's names, in any order and case; a row that cannot be read fails alone.
 
 use super::layouts::LinkedInFile;
-use super::meta::{Ids, skip};
+use super::meta::{Ids, prune, skip};
 use super::walk::{Walk, fail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use ferry_core::content::sha256_hex;
 use ferry_core::Item;
+use ferry_core::content::sha256_hex;
 use ferry_verticals::conversations::{CONVERSATIONS, Conversation, Extra, Found, Kind as ChatKind, Message, Part, Person};
 use ferry_verticals::found::hash_id;
 use ferry_verticals::social::{Kind, SOCIAL, Social};
@@ -23,10 +23,13 @@ const MAX_CSV: u64 = 128 << 20;
 /// Rows before the header that may be a preamble (`Notes:` and its text).
 const MAX_PREAMBLE: usize = 20;
 
+/// A row: its line and cells, or its line and why it cannot be read.
+type Row = Result<(u64, Vec<String>), (u64, String)>;
+
 /// A CSV file's rows as column name -> cell (names as the header has them).
 struct Table {
     header: Vec<String>,
-    rows: Vec<Result<(u64, Vec<String>), String>>,
+    rows: Vec<Row>,
 }
 
 impl Table {
@@ -38,7 +41,11 @@ impl Table {
         let mut header = None;
         let mut rows = Vec::new();
         for (i, r) in rdr.records().enumerate() {
-            let line = r.as_ref().ok().and_then(|r| r.position()).map_or(i as u64 + 1, |p| p.line());
+            let line = match &r {
+                Ok(r) => r.position().map(|p| p.line()),
+                Err(e) => e.position().map(|p| p.line()),
+            }
+            .unwrap_or(i as u64 + 1);
             match (&header, r) {
                 (None, Ok(r)) => {
                     if r.iter().any(|c| c.trim().eq_ignore_ascii_case(key)) {
@@ -55,7 +62,7 @@ impl Table {
                         rows.push(Ok((line, cells)));
                     }
                 }
-                (Some(_), Err(e)) => rows.push(Err(format!("row {}: {e}", i + 1))),
+                (Some(_), Err(e)) => rows.push(Err((line, format!("line {line}: {e}")))),
             }
         }
         let header = header.ok_or_else(|| format!("no header row with a `{key}` column within its first {MAX_PREAMBLE} rows"))?;
@@ -134,7 +141,7 @@ fn social(w: &mut Walk, file: &str, t: &Table, which: LinkedInFile) -> bool {
     for row in &t.rows {
         let item = match row {
             Ok((line, row)) => social_row(t, row, which, &mut ids).map_err(|e| fail(SOCIAL, &format!("{file}#{line}"), file, e)),
-            Err(e) => Err(fail(SOCIAL, file, file, e.clone())),
+            Err((line, e)) => Err(fail(SOCIAL, &format!("{file}#{line}"), file, e.clone())),
         };
         if !w.send(item) {
             return false;
@@ -157,7 +164,8 @@ fn social_row(t: &Table, row: &[String], which: LinkedInFile, ids: &mut Ids) -> 
     let (id, s) = match which {
         LinkedInFile::Connections => {
             let name = [t.cell(row, "First Name"), t.cell(row, "Last Name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            let account = t.cell(row, "URL").map(str::to_owned).or((!name.is_empty()).then_some(name)).ok_or("a connection without a name or URL")?;
+            let account =
+                t.cell(row, "URL").map(str::to_owned).or((!name.is_empty()).then_some(name)).ok_or("a connection without a name or URL")?;
             let options = [
                 ("First Name", "first_name"),
                 ("Last Name", "last_name"),
@@ -168,7 +176,13 @@ fn social_row(t: &Table, row: &[String], which: LinkedInFile, ids: &mut Ids) -> 
             .into_iter()
             .filter_map(|(col, key)| Some((key.to_owned(), t.cell(row, col)?.to_owned())))
             .collect();
-            let s = Social { kind: Kind::Following, account: Some(account.clone()), published: when("Connected On"), options, ..Default::default() };
+            let s = Social {
+                kind: Kind::Following,
+                account: Some(account.clone()),
+                published: when("Connected On"),
+                options,
+                ..Default::default()
+            };
             (format!("connection:{account}"), s)
         }
         LinkedInFile::Shares => {
@@ -190,10 +204,21 @@ fn social_row(t: &Table, row: &[String], which: LinkedInFile, ids: &mut Ids) -> 
             let activity = json!({"type": "Create", "published": published.map(|p| p.to_rfc3339()),
                 "object": {"id": link, "type": "Note", "content": content, "url": link, "attachment": attachment},
                 "linkedin:row": cells});
-            let id = link.clone().unwrap_or_else(|| {
-                format!("share:{}", hash_id(&[t.cell(row, "Date").unwrap_or(""), content.as_deref().unwrap_or("")]))
-            });
-            (id, Social { kind: Kind::Post, content, published, visibility, url: link, activity: Some(activity), ..Default::default() })
+            let id = link
+                .clone()
+                .unwrap_or_else(|| format!("share:{}", hash_id(&[t.cell(row, "Date").unwrap_or(""), content.as_deref().unwrap_or("")])));
+            (
+                id,
+                Social {
+                    kind: Kind::Post,
+                    content,
+                    published,
+                    visibility,
+                    url: link,
+                    activity: Some(prune(activity)),
+                    ..Default::default()
+                },
+            )
         }
         LinkedInFile::Reactions => {
             let link = t.cell(row, "Link").ok_or("a reaction without the post's Link")?.to_owned();
@@ -211,7 +236,7 @@ fn social_row(t: &Table, row: &[String], which: LinkedInFile, ids: &mut Ids) -> 
                 "comment:{}",
                 hash_id(&[t.cell(row, "Date").unwrap_or(""), link.as_deref().unwrap_or(""), content.as_deref().unwrap_or("")])
             );
-            (id, Social { kind: Kind::Post, content, published, in_reply_to: link, activity: Some(activity), ..Default::default() })
+            (id, Social { kind: Kind::Post, content, published, in_reply_to: link, activity: Some(prune(activity)), ..Default::default() })
         }
     };
     let id = ids.unique(id);
@@ -235,8 +260,8 @@ fn messages(w: &mut Walk, file: &str, t: &Table) -> bool {
                     }
                 }
             },
-            Err(e) => {
-                if !w.send(Err(fail(CONVERSATIONS, file, file, e.clone()))) {
+            Err((line, e)) => {
+                if !w.send(Err(fail(CONVERSATIONS, &format!("{file}#{line}"), file, e.clone()))) {
                     return false;
                 }
             }
@@ -293,7 +318,7 @@ fn conversation(t: &Table, id: String, rows: Vec<&[String]>) -> Item {
             .map(|(k, v)| (k.to_ascii_lowercase().replace(' ', "_"), Value::String(v)))
             .collect();
         let content = content.map(|text| vec![Part::Text { text, extra: Extra::new() }]).unwrap_or_default();
-        messages.push(Message { id: mid, author: from, created, content, extra, ..Default::default() });
+        messages.push(Message { id: mid, author: from, created, content, extra, visible: true, ..Default::default() });
     }
     // newest first in the file: the time decides, ties kept as read
     messages.reverse();
@@ -339,7 +364,8 @@ mod tests {
         let bytes = b"Date,Type,Link\n2024-01-15 14:30:00,LIKE,https://x.example/1\n2024-01-16 10:00:00,\xff\xfe,https://x.example/2\n2024-01-17 10:00:00,LIKE,https://x.example/3\n";
         let t = Table::read(bytes, "Link").unwrap();
         assert_eq!(t.rows.iter().filter(|r| r.is_ok()).count(), 2);
-        assert!(t.rows[1].as_ref().unwrap_err().contains("UTF-8"), "{:?}", t.rows[1]);
+        let (line, e) = t.rows[1].as_ref().unwrap_err();
+        assert!(*line == 3 && e.contains("UTF-8"), "{line}: {e}");
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn threads(w: &mut Walk, files: Vec<String>, meta: Meta) {
         threads.entry(folder).or_default().push((n, f));
     }
     for (folder, mut parts) in threads {
-        parts.sort_by(|a, b| b.0.cmp(&a.0));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
         // `inbox/ann_123`: the folder within `messages/`
         let id = folder.split_once("messages/").map_or(folder.as_str(), |(_, t)| t).to_owned();
         let container = id.split('/').next().unwrap_or_default().to_owned();
@@ -216,7 +216,9 @@ impl Thread {
             Value::Object(o) => o.into_iter().filter(|(k, _)| !MODELLED.contains(&k.as_str())).collect(),
             _ => Extra::new(),
         };
-        Message { id, author: sender.map(person).unwrap_or_default(), created, content, attachments, reactions, extra, ..Default::default() }
+        // a chat's messages are all shown (`Default` would say not)
+        let author = sender.map(person).unwrap_or_default();
+        Message { id, author, created, content, attachments, reactions, extra, visible: true, ..Default::default() }
     }
 
     /// A photo, video, sound, file, GIF or sticker of a message, attached when the archive
@@ -225,7 +227,8 @@ impl Thread {
         let uri = text(&f["uri"])?;
         let file = self.attach.add(w, &uri, &format!("message {id}: its {kind}"));
         let name = uri.rsplit('/').next().unwrap_or(&uri).to_owned();
-        let mut extra: Extra = f.as_object().into_iter().flatten().filter(|(k, _)| *k != "uri").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut extra: Extra =
+            f.as_object().into_iter().flatten().filter(|(k, _)| *k != "uri").map(|(k, v)| (k.clone(), v.clone())).collect();
         extra.insert("kind".into(), kind.into());
         if file.is_none() {
             extra.insert("uri".into(), uri.into());

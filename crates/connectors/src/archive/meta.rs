@@ -196,6 +196,17 @@ pub fn skip(w: &mut Walk, files: Vec<String>, vertical: Vertical) {
     }
 }
 
+/// An activity without its empty members (`null`s), its `object`'s neither.
+pub fn prune(mut a: Value) -> Value {
+    if let Some(o) = a.as_object_mut() {
+        o.retain(|_, v| !v.is_null());
+        if let Some(obj) = o.get_mut("object").and_then(Value::as_object_mut) {
+            obj.retain(|_, v| !v.is_null());
+        }
+    }
+    a
+}
+
 /// The elements of an array field (none when it is not an array).
 pub fn list(v: &Value) -> impl Iterator<Item = &Value> {
     v.as_array().into_iter().flatten()
