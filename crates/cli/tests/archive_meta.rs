@@ -41,13 +41,17 @@ fn by_id(recs: &[Value]) -> BTreeMap<String, Value> {
     recs.iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone())).collect()
 }
 
+/// An item's reasons, one a line.
 fn listed(report: &Value, v: &str, what: &str) -> BTreeMap<String, String> {
-    report["report"]["verticals"][v][what]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
-        .collect()
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for p in report["report"]["verticals"][v][what].as_array().into_iter().flatten() {
+        let reasons = out.entry(p["item"].as_str().unwrap().to_owned()).or_default();
+        if !reasons.is_empty() {
+            reasons.push('\n');
+        }
+        reasons.push_str(p["reason"].as_str().unwrap());
+    }
+    out
 }
 
 /// Each listed problem of a vertical: item -> reason.
@@ -135,7 +139,10 @@ fn both_facebook_variants_give_posts_threads_comments_reactions_and_friends() {
         let link = posts.iter().find(|p| p["record"].get("content").is_none()).expect("a post of a link alone");
         assert_eq!(link["record"]["activity"]["object"]["attachment"][0]["href"], "https://example.org/article");
         let w = warnings(&report, "social");
-        assert!(w.values().any(|r| r.contains("gone_n.jpg") && r.contains("does not hold")), "{w:?}");
+        let said = &w[link["id"].as_str().unwrap()];
+        assert!(said.contains("gone_n.jpg") && said.contains("does not hold"), "{w:?}");
+        assert!(said.contains("../../../../etc/passwd") && said.contains("media /etc/passwd"), "a path out is nothing: {said}");
+        assert!(attached(link).is_empty());
 
         // comments: posts in reply, said in words; the sticker attached
         let comments: Vec<&Value> = social.iter().filter(|(k, _)| k.starts_with("comment:")).map(|(_, v)| v).collect();
@@ -402,4 +409,47 @@ fn a_thread_split_over_many_files_stays_one_conversation_in_time_order() {
         convs[0]["record"]["messages"].as_array().unwrap().iter().map(|m| m["content"][0]["text"].as_str().unwrap().to_owned()).collect();
     let want: Vec<String> = (0..90).map(|n| format!("message {n}")).collect();
     assert_eq!(texts, want, "message_10 after message_9: numbers, not names, order the files");
+}
+
+#[test]
+fn a_thread_over_the_part_limit_is_handed_in_parts_each_whole() {
+    // three files of 22 MiB: the first two (the oldest) make a part, the newest another
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let zip = t.path().join("messages.zip");
+    let mut z = Zip::create(&zip);
+    // text that does not compress much (a ZIP of a repeated letter is taken for a bomb)
+    let noise = |seed: u64| -> String {
+        let b = fixtures::photo_bytes(seed, 100 * 1024);
+        b.iter().map(|x| char::from(b'a' + x % 26)).collect()
+    };
+    for file in 1..=3u64 {
+        let msgs: Vec<Value> = (0..220u64)
+            .rev()
+            .map(|k| {
+                let n = (3 - file) * 220 + k;
+                serde_json::json!({"sender_name": "Ann", "timestamp_ms": 1_600_000_000_000u64 + n * 1000, "content": format!("{n} {}", noise(n))})
+            })
+            .collect();
+        let v = serde_json::json!({"participants": [{"name": "Ann"}, {"name": "Bob"}], "title": "Bob", "messages": msgs});
+        z.add(&format!("messages/inbox/big_1/message_{file}.json"), &serde_json::to_vec(&v).unwrap());
+    }
+    z.finish();
+    let pkg = t.path().join("p.zip");
+    let (code, report, out) = export(&data, &format!("archive:{}", zip.display()), &pkg);
+    assert_eq!(code, Some(0), "{out}");
+    let convs = by_id(&records(&pkg, "conversations/conversations.jsonl"));
+    assert_eq!(convs.keys().collect::<Vec<_>>(), ["inbox/big_1", "inbox/big_1#2"], "{report}");
+    let first = |id: &str| -> Vec<u64> {
+        convs[id]["record"]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"][0]["text"].as_str().unwrap().split(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    assert_eq!(first("inbox/big_1"), (0..440).collect::<Vec<_>>(), "the two oldest files, in order");
+    assert_eq!(first("inbox/big_1#2"), (440..660).collect::<Vec<_>>());
+    let w = warnings(&report, "conversations");
+    assert!(w["inbox/big_1"].contains("part 1") && w["inbox/big_1#2"].contains("part 2"), "{w:?}");
 }
