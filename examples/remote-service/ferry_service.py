@@ -2,7 +2,8 @@
 """The reference service of ferry's connector protocol (`ferry-connector/1`).
 
 One file, Python 3.11, standard library only. It imports and exports every vertical
-ferry has (contacts, calendar, tasks, mail, media, files, notes) for many accounts,
+ferry has (contacts, calendar, tasks, mail, media, files, notes, social, conversations,
+playlists, health, finance, orders) for many accounts,
 stores what it is given durably, and answers every request of
 docs/connector-protocol.md. Copy it to write a service of your own: each part below
 says which part of the protocol it is.
@@ -60,6 +61,12 @@ RECORD_TYPES = {
     "media": "media",
     "files": "file",
     "notes": "note",
+    "social": "social",
+    "conversations": "conversation",
+    "playlists": "playlist",
+    "health": "health",
+    "finance": "finance",
+    "orders": "order",
 }
 VERTICAL_OF_TYPE = {record_type: vertical for vertical, record_type in RECORD_TYPES.items()}
 

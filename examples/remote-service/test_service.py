@@ -204,7 +204,8 @@ class ProtocolTest(unittest.TestCase):
             self.assertEqual(a.status, 200, target)
             d = a.json
             self.assertEqual(d["protocol"], "ferry-connector/1")
-            self.assertEqual(d["exports"], ["contacts", "calendar", "tasks", "mail", "media", "files", "notes"])
+            self.assertEqual(d["exports"], ["contacts", "calendar", "tasks", "mail", "media", "files", "notes", "social", "conversations",
+                                            "playlists", "health", "finance", "orders"])
             self.assertEqual(d["imports"], d["exports"])
             self.assertTrue(d["incremental"])
             self.assertEqual((d["page_size_max"], d["batch_max"], d["content_max_bytes"]), (5, 3, 100000))

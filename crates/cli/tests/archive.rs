@@ -99,7 +99,7 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     let pkg = t.path().join("takeout.zip");
     // naming any one part reads them all
     let (code, report, out) = export(&data, &format!("archive:{}", parts[1].display()), &pkg);
-    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(code, Some(3), "the task without an id fails alone: {out}");
 
     // contacts: three people, the label's file listed as repeating them
     assert_eq!(count(&report, "contacts", "transferred"), 3, "{report}");
@@ -108,6 +108,11 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     assert!(family.1.contains("All Contacts already holds"), "{family:?}");
     // calendar: the weekly event and its moved occurrence are one item
     assert_eq!(count(&report, "calendar", "transferred"), 2, "{report}");
+    // tasks: in their list, the one without an id failed with why
+    let tasks = by_id(&records(&pkg, "tasks/tasks.jsonl"));
+    assert_eq!((tasks["T1"]["container"].as_str(), tasks["T2"]["record"]["status"].as_str()), (Some("My Tasks"), Some("COMPLETED")));
+    assert_eq!(tasks["T2"]["record"]["parent"], "T1");
+    assert!(problems(&report, "tasks").values().any(|r| r.contains("without an id")), "{report}");
     // mail: in the folders their labels say, keywords for the rest
     let mail = records(&pkg, "mail/messages.jsonl");
     let folders: BTreeMap<String, (String, Vec<String>)> = mail
@@ -154,6 +159,11 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     assert_eq!(n["extra"]["color"], "YELLOW", "what the note has no field for is kept");
     assert!(skipped["Takeout/Keep/Shopping.html"].contains("repeats"));
 
+    // Fit: a session as a workout, a row of the daily metrics as a summary each
+    let health = by_id(&records(&pkg, "health/health.jsonl"));
+    assert_eq!(health.len(), 3, "{:?}", health.keys().collect::<Vec<_>>());
+    assert_eq!(health["fit-day:2021-01-04"]["record"]["metadata"]["Step count"], "8012");
+    assert!(health.values().any(|h| h["record"]["kind"] == "workout" && h["record"]["distance"] == "5012.25"));
     // every other file: kept as a file, and said to be not understood
     let fw = warnings(&report, "files");
     for f in [
@@ -256,7 +266,15 @@ fn both_x_archive_variants_give_tweets_with_media_likes_and_follows() {
         assert_eq!(social["1050118621198921729"]["record"]["in_reply_to"], "https://x.com/bob/status/1050000000000000000");
         assert_eq!(social["1050118621198921730"]["record"]["kind"], "repost");
         assert_eq!(social["following:333"]["record"]["account"], "https://x.com/intent/user?user_id=333", "a number as an id");
+        // a direct-message conversation, in time order, with its reaction and its image
+        let dms = records(&pkg, "conversations/conversations.jsonl");
+        assert_eq!(dms.len(), 1);
+        let m = dms[0]["record"]["messages"].as_array().unwrap();
+        assert_eq!((m[0]["id"].as_str(), m[1]["id"].as_str(), m[1]["parent"].as_str()), (Some("554"), Some("555"), Some("554")));
+        assert_eq!(m[1]["reactions"][0]["name"], "like");
+        assert_eq!(dms[0]["attached"].as_array().map(Vec::len), Some(1), "{}", dms[0]);
         let fw = warnings(&report, "files");
+        assert!(!fw.contains_key("data/direct_messages_media/555-x.jpg"), "the message's image is the message's: {fw:?}");
         assert!(fw["data/ad-engagements.js"].contains("not understood"), "{fw:?}");
         assert!(fw["data/account.js"].contains("profile"), "{fw:?}");
         assert!(problems(&report, "files")["Your archive.html"].contains("repeats"));

@@ -5,6 +5,7 @@
 //! tokens that expire. The behaviour suite (behaviour.rs) runs the common steps; a
 //! hostile service of this test's own checks what ferry refuses to believe.
 mod common;
+mod fixtures;
 
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -146,6 +147,36 @@ fn a_token_that_expires_mid_transfer_is_refreshed_and_nothing_is_lost() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(package_items(&back).values().sum::<u32>(), 150);
     assert!(package_items(&back).values().all(|n| *n == 1));
+}
+
+/// A platform's archive goes to a service through the protocol, whatever its verticals: a
+/// ChatGPT archive's conversations (with the image one shows) and its kept files arrive,
+/// and come back the same.
+#[test]
+fn an_archives_later_verticals_travel_through_the_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = Service::start(dir.path(), &[]);
+    let zip = dir.path().join("chatgpt.zip");
+    let mut z = fixtures::Zip::create(&zip);
+    for (n, b) in fixtures::more::chatgpt() {
+        z.add(&n, &b);
+    }
+    z.finish();
+    let data = dir.path().join("data");
+    let o = ferry_signed(&data, &["transfer", "--from", &format!("archive:{}", zip.display()), "--to", &svc.uri("ai")]);
+    let r = report(&o);
+    assert_eq!(r["report"]["verticals"]["conversations"]["transferred"], 2, "{}", text(&o));
+    let back = dir.path().join("back.zip");
+    let o = ferry_signed(&data, &["export", &svc.uri("ai"), "--only", "conversations", "-o", back.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut zb = zip::ZipArchive::new(std::fs::File::open(&back).unwrap()).unwrap();
+    let mut jsonl = String::new();
+    zb.by_name("conversations/conversations.jsonl").unwrap().read_to_string(&mut jsonl).unwrap();
+    let convs: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(convs.len(), 2, "{jsonl}");
+    let ferries = convs.iter().find(|c| c["record"]["title"] == "Ferries").expect("the conversation came back");
+    assert_eq!(ferries["record"]["messages"].as_array().map(Vec::len), Some(5), "every branch: {ferries}");
+    assert_eq!(ferries["attached"].as_array().map(Vec::len), Some(1), "its image: {ferries}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The WebDAV connector against a real server (rclone serve webdav, started by
 //! scripts/servers.sh), and against a hostile one played by this test.
 mod common;
+mod fixtures;
 use common::*;
 use std::path::Path;
 use std::process::Output;
@@ -41,6 +42,34 @@ fn folder_to_webdav_to_folder_and_rerun() {
     for v in ["media", "files"] {
         assert_eq!(r["report"]["verticals"][v]["transferred"], 0, "{v}: {r}");
     }
+}
+
+/// A Takeout's Keep note goes to a WebDAV folder as its Markdown file, its image beside it
+/// in the note's own folder; a second run writes nothing again.
+#[test]
+fn notes_from_an_archive_go_to_webdav_as_markdown_with_their_attachments() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let parts = fixtures::takeout::write_parts(&t.path().join("in"), &fixtures::takeout::entries(fixtures::takeout::Locale::English), 1);
+    let dav = format!("webdavs://ferry@{}/notes-{}/", server_env("FERRY_TEST_WEBDAV"), std::process::id());
+    let from = format!("archive:{}", parts[0].display());
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &from, "--to", &dav, "--only", "notes"]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(r["report"]["verticals"]["notes"]["transferred"], 1, "{r}");
+    // read back as files: the Markdown with its front matter, and the image
+    let back = t.path().join("back");
+    let o = run_with_servers(&data, &["transfer", "--from", &dav, "--to", &format!("dir:{}", back.display())]);
+    assert!(o.status.success(), "{}", text(&o));
+    let files = walk(&back);
+    let md = files.iter().find(|p| p.to_string_lossy().ends_with(".md")).unwrap_or_else(|| panic!("no note in {files:?}"));
+    let body = std::fs::read_to_string(md).unwrap();
+    assert!(body.contains("title: \"Shopping\"") || body.contains("title: Shopping"), "{body}");
+    assert!(body.contains("- [x] bread"), "{body}");
+    let image = files.iter().find(|p| p.to_string_lossy().ends_with(".attachments/1a2b3c.png")).unwrap_or_else(|| panic!("{files:?}"));
+    assert_eq!(std::fs::read(image).unwrap().len(), 804);
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &from, "--to", &dav, "--only", "notes"]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["report"]["verticals"]["notes"]["transferred"], 0, "nothing written twice: {r}");
 }
 
 /// A WebDAV server that lists a file outside its folder, answers 503 (with Retry-After)

@@ -102,3 +102,17 @@ pub fn codec_err(vertical: Vertical, file: &str, e: CodecError) -> ItemError {
     };
     ItemError { skipped: false, vertical, id, location, reason }
 }
+
+/// The file name of a later vertical's item in a folder (`dir:`, a WebDAV folder): its
+/// id's last part, readable, with a hash of its id (the name is ferry's own, the same on
+/// every run) and the standard form's extension: `Shopping-3f2a9c0b1d4e.md`.
+pub fn item_file_name(item: &Item, extension: &str) -> String {
+    let last = item.id.rsplit('/').next().unwrap_or(&item.id);
+    let stem = last.strip_suffix(&format!(".{extension}")).unwrap_or(last);
+    let readable: String = stem.chars().filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')).take(80).collect();
+    let tag = &sha256_hex(item.id.as_bytes())[..12];
+    match readable.trim() {
+        "" => format!("{tag}.{extension}"),
+        r => format!("{r}-{tag}.{extension}"),
+    }
+}

@@ -445,11 +445,6 @@ fn framed_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form: Sta
     };
     for row in rows.pass(v)? {
         let rec = row?.record()?;
-        let names: Vec<&str> = rec.attached.iter().map(|a| a.name.as_str()).collect();
-        for (a, path) in rec.attached.iter().zip(layout::attachment_paths(v, &rec.id, &names)) {
-            let c = &a.content;
-            sink.add_staged(&path, &c.media_type, &plan.staging.join(&c.path), c.size, &c.sha256, true)?;
-        }
         if open.as_ref().is_none_or(|(c, _)| *c != rec.container) {
             if let Some((c, _)) = open.take() {
                 close(sink, &c)?;
@@ -471,6 +466,16 @@ fn framed_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form: Sta
     }
     if let Some((c, _)) = open {
         close(sink, &c)?;
+    }
+    // the attached files (a workout's route), once no container's file is open: a ZIP
+    // takes one file at a time
+    for row in rows.pass(v)? {
+        let rec = row?.record()?;
+        let names: Vec<&str> = rec.attached.iter().map(|a| a.name.as_str()).collect();
+        for (a, path) in rec.attached.iter().zip(layout::attachment_paths(v, &rec.id, &names)) {
+            let c = &a.content;
+            sink.add_staged(&path, &c.media_type, &plan.staging.join(&c.path), c.size, &c.sha256, true)?;
+        }
     }
     Ok(())
 }

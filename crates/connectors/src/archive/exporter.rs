@@ -2,7 +2,7 @@ use super::config::ArchiveConfig;
 use super::fs::ArchiveFs;
 use super::layouts::{LAYOUTS, Meta, Reader, recognise};
 use super::walk::Walk;
-use super::{facebook, glob, instagram, linkedin, mastodon, messenger, photos, takeout, x};
+use super::{assistants, facebook, fit, glob, instagram, linkedin, mastodon, messenger, photos, slack, spotify, statements, takeout, x};
 use crate::pager;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
@@ -36,7 +36,11 @@ impl Exporter for ArchiveExporter {
             .await
             .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?
             .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?;
-        let layout = recognise(|sign| fs.entries.keys().any(|p| glob::matches(sign, p))).ok_or_else(|| unknown(&fs))?;
+        let layout = recognise(|sign| {
+            let sign = glob::Glob::new(sign);
+            fs.entries.keys().any(|p| sign.matches(p))
+        })
+        .ok_or_else(|| unknown(&fs))?;
         let fs = Arc::new(fs);
         Ok(pager::spawn(cursor, move |emit| Walk::new(fs, layout, verticals, emit).run(read)))
     }
@@ -50,6 +54,9 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::GmailMbox => takeout::gmail_mbox(w, files),
         Reader::GooglePhotos => photos::read(w, files),
         Reader::Keep => takeout::keep(w, files),
+        Reader::GoogleTasks => takeout::tasks(w, files),
+        Reader::FitSessions => fit::sessions(w, files),
+        Reader::FitDaily => fit::daily(w, files),
         Reader::Files => {
             for f in files {
                 if !w.wants(Vertical::Files) {
@@ -83,6 +90,17 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::XTweets => x::tweets(w, files),
         Reader::XLikes => x::likes(w, files),
         Reader::XAccounts(kind) => x::accounts(w, files, kind),
+        Reader::XDirectMessages => x::direct_messages(w, files),
+        Reader::ChatGpt => assistants::chatgpt(w, files),
+        Reader::Claude => assistants::claude(w, files),
+        Reader::Slack => slack::read(w, files),
+        Reader::SpotifyPlaylists => spotify::playlists(w, files),
+        Reader::SpotifyLibrary => spotify::library(w, files),
+        Reader::AppleHealth => statements::apple_health(w, files),
+        Reader::Ofx => statements::ofx(w, files),
+        Reader::Camt => statements::camt(w, files),
+        Reader::BankCsv => statements::bank_csv(w, files),
+        Reader::OrderCsv => statements::orders_csv(w, files),
         Reader::MetaPosts(Meta::Facebook) => facebook::posts(w, files),
         Reader::MetaPosts(Meta::Instagram) => instagram::posts(w, files),
         Reader::MetaThreads(meta) => messenger::threads(w, files, meta),

@@ -2,30 +2,53 @@
 //! folders, `*` and `?` within a segment, `{a,b,c}` for alternatives (a localized folder
 //! name: `{Contacts,Kontakte,Contactos}`). ASCII letters match in either case.
 
-/// Whether `path` matches `pattern`.
-pub fn matches(pattern: &str, path: &str) -> bool {
-    let pat: Vec<&str> = pattern.split('/').collect();
-    let segs: Vec<&str> = path.split('/').collect();
-    match_segments(&pat, &segs)
+/// A pattern made ready once, to match many paths: its segments with their
+/// alternatives spelled out.
+pub struct Glob {
+    segs: Vec<Seg>,
 }
 
-fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
-    match pat.split_first() {
-        None => segs.is_empty(),
-        Some((&"**", rest)) => (0..=segs.len()).any(|i| match_segments(rest, &segs[i..])),
-        Some((p, rest)) => segs.split_first().is_some_and(|(s, srest)| segment(p, s) && match_segments(rest, srest)),
+enum Seg {
+    /// `**`: any number of folders.
+    Any,
+    /// One name, matching any of these wildcard patterns.
+    One(Vec<Vec<u8>>),
+}
+
+impl Glob {
+    pub fn new(pattern: &str) -> Glob {
+        let segs = pattern
+            .split('/')
+            .map(|s| if s == "**" { Seg::Any } else { Seg::One(expand(s).into_iter().map(String::into_bytes).collect()) })
+            .collect();
+        Glob { segs }
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        let names: Vec<&[u8]> = path.split('/').map(str::as_bytes).collect();
+        match_segments(&self.segs, &names)
     }
 }
 
-/// One segment against one name, alternatives expanded.
-fn segment(pattern: &str, name: &str) -> bool {
-    if let Some(open) = pattern.find('{')
-        && let Some(len) = pattern[open..].find('}')
+/// A segment's alternatives: `a{b,c}d{e,}` is `abde`, `abd`, `acde`, `acd`.
+fn expand(segment: &str) -> Vec<String> {
+    if let Some(open) = segment.find('{')
+        && let Some(len) = segment[open..].find('}')
     {
-        let (before, after) = (&pattern[..open], &pattern[open + len + 1..]);
-        return pattern[open + 1..open + len].split(',').any(|alt| segment(&format!("{before}{alt}{after}"), name));
+        let (before, after) = (&segment[..open], &segment[open + len + 1..]);
+        return segment[open + 1..open + len].split(',').flat_map(|alt| expand(&format!("{before}{alt}{after}"))).collect();
     }
-    wild(pattern.as_bytes(), name.as_bytes())
+    vec![segment.to_owned()]
+}
+
+fn match_segments(pat: &[Seg], names: &[&[u8]]) -> bool {
+    match pat.split_first() {
+        None => names.is_empty(),
+        Some((Seg::Any, rest)) => (0..=names.len()).any(|i| match_segments(rest, &names[i..])),
+        Some((Seg::One(alts), rest)) => {
+            names.split_first().is_some_and(|(n, nrest)| alts.iter().any(|a| wild(a, n)) && match_segments(rest, nrest))
+        }
+    }
 }
 
 fn wild(p: &[u8], s: &[u8]) -> bool {
@@ -52,7 +75,11 @@ fn wild(p: &[u8], s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::Glob;
+
+    fn matches(pattern: &str, path: &str) -> bool {
+        Glob::new(pattern).matches(path)
+    }
 
     #[test]
     fn patterns_match_as_the_tables_mean_them() {

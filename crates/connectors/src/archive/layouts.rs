@@ -37,6 +37,12 @@ pub enum Reader {
     GooglePhotos,
     /// Google Keep's notes, one JSON file each (the HTML beside it repeats it).
     Keep,
+    /// Google Fit's sessions, one workout each.
+    FitSessions,
+    /// Google Fit's daily activity metrics, one summary a day.
+    FitDaily,
+    /// Google Tasks' `Tasks.json`: task lists and their tasks.
+    GoogleTasks,
     /// Files as they are (the files vertical): a Drive folder.
     Files,
     /// A file that repeats what another file holds (an HTML rendering, the archive's own
@@ -56,6 +62,28 @@ pub enum Reader {
     XLikes,
     /// X's `follower.js`, `following.js`, `block.js`, `mute.js`.
     XAccounts(Kind),
+    /// X's `direct-messages.js` and `direct-messages-group.js`, media beside them.
+    XDirectMessages,
+    /// ChatGPT's `conversations.json`, the files it names beside it.
+    ChatGpt,
+    /// Claude's `conversations.json`.
+    Claude,
+    /// A Slack workspace export: its lists and a folder of day files per conversation.
+    Slack,
+    /// Spotify's `PlaylistN.json` files.
+    SpotifyPlaylists,
+    /// Spotify's `YourLibrary.json`.
+    SpotifyLibrary,
+    /// Apple Health's `export.xml`, its routes and clinical records beside it.
+    AppleHealth,
+    /// OFX / QFX bank statements.
+    Ofx,
+    /// ISO 20022 CAMT.053 statements (other XML files are given back).
+    Camt,
+    /// A bank's CSV statement.
+    BankCsv,
+    /// An order history CSV as a marketplace exports it.
+    OrderCsv,
     /// Facebook's or Instagram's posts (`your_posts_1.json`, `posts_1.json`), their media
     /// from the archive paths the posts name.
     MetaPosts(Meta),
@@ -141,7 +169,16 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "Takeout/{Mail,E-Mail,Correo,Courrier}/**/*.mbox", reader: GmailMbox },
             Rule { pattern: "Takeout/{Google Photos,Google Fotos}/**", reader: GooglePhotos },
             Rule { pattern: "Takeout/Keep/*.json", reader: Keep },
+            Rule { pattern: "Takeout/{Tasks,Aufgaben,Tâches,Tareas}/Tasks.json", reader: GoogleTasks },
             Rule { pattern: "Takeout/Keep/*.html", reader: Repeat("an HTML rendering of the Keep note in the JSON file beside it") },
+            Rule {
+                pattern: "Takeout/Fit/{All Sessions,Alle Sitzungen,Toutes les sessions,Todas las sesiones}/*.json",
+                reader: FitSessions,
+            },
+            Rule {
+                pattern: "Takeout/Fit/*/{Daily activity metrics,Tägliche Aktivitätsmesswerte,Mesures d'activité quotidienne,Métricas de actividad diaria}.csv",
+                reader: FitDaily,
+            },
             Rule { pattern: "Takeout/{Drive,Mon Drive,Meine Ablage,Mi unidad}/**", reader: Files },
         ],
     },
@@ -156,6 +193,10 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "data/{follower,follower-part*}.js", reader: XAccounts(Kind::Follower) },
             Rule { pattern: "data/{block,block-part*}.js", reader: XAccounts(Kind::Block) },
             Rule { pattern: "data/{mute,mute-part*}.js", reader: XAccounts(Kind::Mute) },
+            Rule {
+                pattern: "data/{direct-messages,direct-message,direct-messages-group,direct-message-group}{,-part*}.js",
+                reader: XDirectMessages,
+            },
             Rule { pattern: "data/manifest.js", reader: Repeat("the archive's own table of contents") },
             Rule { pattern: "Your archive.html", reader: Repeat("the archive's own viewer page") },
             Rule { pattern: "assets/**", reader: Repeat("the archive viewer's scripts, styles and images") },
@@ -268,6 +309,68 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "{avatar,header}.*", reader: Kept("the account's profile picture or header image") },
         ],
     },
+    Layout {
+        platform: "ChatGPT",
+        variant: "2023-2026",
+        signs: &["conversations.json", "chat.html"],
+        rules: &[
+            Rule { pattern: "conversations.json", reader: ChatGpt },
+            Rule { pattern: "chat.html", reader: Repeat("an HTML rendering of conversations.json") },
+            Rule { pattern: "user.json", reader: Kept("the account's profile: no vertical holds a profile") },
+        ],
+    },
+    Layout {
+        platform: "Claude",
+        variant: "2024-2026",
+        signs: &["conversations.json", "users.json"],
+        rules: &[
+            Rule { pattern: "conversations.json", reader: Claude },
+            Rule { pattern: "users.json", reader: Kept("the account's profile: no vertical holds a profile") },
+            Rule { pattern: "projects.json", reader: Kept("projects and their documents: no vertical holds them") },
+        ],
+    },
+    Layout {
+        platform: "Slack",
+        variant: "2016-2026",
+        signs: &["channels.json", "users.json"],
+        rules: &[Rule { pattern: "**", reader: Slack }],
+    },
+    Layout {
+        platform: "Spotify",
+        variant: "2018-2026",
+        signs: &["**/YourLibrary.json"],
+        rules: &[
+            Rule { pattern: "**/Playlist*.json", reader: SpotifyPlaylists },
+            Rule { pattern: "**/YourLibrary.json", reader: SpotifyLibrary },
+            Rule { pattern: "**/{Userdata,Identity}.json", reader: Kept("the account's profile: no vertical holds a profile") },
+            Rule { pattern: "**/Read_Me_First.pdf", reader: Kept("Spotify's description of the archive") },
+        ],
+    },
+    Layout {
+        platform: "Apple Health",
+        variant: "2015-2026",
+        signs: &["**/export.xml"],
+        rules: &[
+            Rule { pattern: "**/export.xml", reader: AppleHealth },
+            Rule { pattern: "**/export_cda.xml", reader: Repeat("export.xml's samples again, as an HL7 CDA document") },
+        ],
+    },
+    Layout {
+        platform: "Amazon order history",
+        variant: "2020-2026",
+        signs: &["**/Retail.OrderHistory.*.csv"],
+        rules: &[Rule { pattern: "**/Retail.OrderHistory.*.csv", reader: OrderCsv }],
+    },
+    Layout {
+        platform: "Bank statements",
+        variant: "OFX, CAMT.053, CSV",
+        signs: &["**/*.{ofx,qfx,xml,csv}"],
+        rules: &[
+            Rule { pattern: "**/*.{ofx,qfx}", reader: Ofx },
+            Rule { pattern: "**/*.xml", reader: Camt },
+            Rule { pattern: "**/*.csv", reader: BankCsv },
+        ],
+    },
 ];
 
 /// The layout an archive of these files is, if any.
@@ -320,9 +423,9 @@ mod tests {
             (&["Connections.csv", "messages.csv", "Skills.csv"], "LinkedIn", "2018-2026"),
         ];
         for (paths, platform, variant) in cases {
-            let l = recognise(|sign| paths.iter().any(|p| crate::archive::glob::matches(sign, p))).expect("recognised");
+            let l = recognise(|sign| paths.iter().any(|p| crate::archive::glob::Glob::new(sign).matches(p))).expect("recognised");
             assert_eq!((l.platform, l.variant), (*platform, *variant), "{paths:?}");
         }
-        assert!(recognise(|sign| crate::archive::glob::matches(sign, "messages/inbox/ann_1/photos/1.jpg")).is_none());
+        assert!(recognise(|sign| crate::archive::glob::Glob::new(sign).matches("messages/inbox/ann_1/photos/1.jpg")).is_none());
     }
 }

@@ -7,9 +7,12 @@
 //! kept, as a file, when the files vertical is asked for). A source only: nothing is
 //! written to an archive. See docs/connectors/archive.md.
 
+mod assistants;
 mod config;
 mod exporter;
 mod facebook;
+mod fit;
+mod found;
 mod fs;
 mod glob;
 mod instagram;
@@ -20,6 +23,9 @@ mod mastodon;
 mod messenger;
 mod meta;
 mod photos;
+mod slack;
+mod spotify;
+mod statements;
 mod takeout;
 mod walk;
 mod x;
@@ -34,7 +40,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "archive",
     schemes: &["archive"],
     address: "archive:PATH",
-    description: "A platform's export archive (Google Takeout, Mastodon, X, Facebook, Instagram, LinkedIn), as a ZIP, its parts, or the folder it was extracted to",
+    description: "A platform's export archive (Google Takeout, Mastodon, X, Facebook, Instagram, LinkedIn, ChatGPT, Claude, Slack, Spotify, Apple Health, bank statements, order history), as a ZIP, its parts, or the folder it was extracted to",
     exports: &ferry_verticals::VERTICALS,
     imports: &[],
     auth: AuthKind::None,

@@ -263,6 +263,50 @@ fn split_labels(value: &str) -> Vec<String> {
     out
 }
 
+/// Largest Tasks file read (task lists are text).
+const MAX_TASKS: u64 = 64 << 20;
+
+/// Google Tasks' `Tasks.json`: its lists (`items`) and their tasks, as the Tasks API
+/// gives them; each task in its list, as the Google connector reads it.
+pub fn tasks(w: &mut Walk, files: Vec<String>) {
+    if !w.wants(Vertical::Tasks) {
+        return skip_all(w, files, Vertical::Tasks);
+    }
+    for file in files {
+        let v =
+            w.fs.read_bounded(&file, MAX_TASKS)
+                .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| format!("not Google Tasks' JSON ({e})")));
+        let v = match v {
+            Ok(v) => v,
+            Err(e) => {
+                if !w.send(Err(fail(Vertical::Tasks, &file, &file, e))) {
+                    return;
+                }
+                continue;
+            }
+        };
+        for (l, list) in v["items"].as_array().into_iter().flatten().enumerate() {
+            let title = list["title"].as_str().unwrap_or("Tasks").to_owned();
+            for (n, g) in list["items"].as_array().into_iter().flatten().enumerate() {
+                if g["deleted"].as_bool().unwrap_or(false) {
+                    continue;
+                }
+                let item = match g["id"].as_str().filter(|i| !i.is_empty()) {
+                    Some(id) => {
+                        let (task, text) = crate::google::tasks::task_from_google(g);
+                        let version = g["updated"].as_str().unwrap_or_default();
+                        Ok(Item::of_record(id, &title, version, Record::Task(task), "text/calendar", text))
+                    }
+                    None => Err(fail(Vertical::Tasks, &format!("{file}#{l}.{n}"), &file, "a task without an id")),
+                };
+                if !w.send(item) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Largest Keep note read (a note is text and a list).
 const MAX_NOTE: u64 = 8 << 20;
 

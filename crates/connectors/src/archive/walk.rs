@@ -66,8 +66,8 @@ impl<'a> Walk<'a> {
             }
         }
         for rule in self.layout.rules {
-            let files: Vec<String> =
-                self.fs.entries.keys().filter(|p| !self.claimed.contains(*p) && glob::matches(rule.pattern, p)).cloned().collect();
+            let pattern = glob::Glob::new(rule.pattern);
+            let files: Vec<String> = self.fs.entries.keys().filter(|p| !self.claimed.contains(*p) && pattern.matches(p)).cloned().collect();
             if files.is_empty() {
                 continue;
             }

@@ -199,6 +199,134 @@ pub fn accounts(w: &mut Walk, files: Vec<String>, kind: Kind) {
     });
 }
 
+/// `direct-messages.js` and `direct-messages-group.js`: one conversation per
+/// `dmConversation`, its messages in time order (the archive lists them newest first),
+/// each with its reactions and the media `direct_messages_media/MESSAGEID-NAME` holds;
+/// the other events of the conversation (joins, renames) kept in its `extra`.
+pub fn direct_messages(w: &mut Walk, files: Vec<String>) {
+    use ferry_verticals::conversations::CONVERSATIONS;
+    if !w.wants(CONVERSATIONS) {
+        return super::found::skip_all(w, files, CONVERSATIONS);
+    }
+    let mut media: HashMap<String, Vec<String>> = HashMap::new();
+    for p in w.fs.entries.keys() {
+        let Some(name) = p.strip_prefix("data/direct_messages_media/").or_else(|| p.strip_prefix("data/direct_messages_group_media/"))
+        else {
+            continue;
+        };
+        if let Some((id, _)) = name.split_once('-') {
+            media.entry(id.to_owned()).or_default().push(p.clone());
+        }
+    }
+    for file in files {
+        let mut n = 0usize;
+        let group = file.contains("group");
+        let r = w.fs.open_file(&file).and_then(script).and_then(|input| {
+            each_element(input, None, &mut |v| {
+                n += 1;
+                let found = dm_conversation(&v, group, &media);
+                super::found::emit(w, &file, CONVERSATIONS, n, found, &|w, _, p| {
+                    if w.fs.entries.contains_key(p) { vec![p.to_owned()] } else { vec![] }
+                })
+            })
+        });
+        if let Err(e) = r
+            && !w.send(Err(fail(CONVERSATIONS, &file, &file, format!("{e} (after {n} conversations)"))))
+        {
+            return;
+        }
+        if !w.open {
+            return;
+        }
+    }
+}
+
+fn dm_conversation(v: &Value, group: bool, media: &HashMap<String, Vec<String>>) -> Result<ferry_verticals::conversations::Found, String> {
+    use ferry_verticals::conversations::{Attached, Conversation, Kind as ConvKind, Message, Part, Person, Reaction};
+    let c = &v["dmConversation"];
+    let id = str_of(&c["conversationId"]).ok_or("a conversation without a conversationId")?;
+    let mut messages = Vec::new();
+    let mut events = Vec::new();
+    let mut people = std::collections::BTreeSet::new();
+    let mut files = Vec::new();
+    for m in c["messages"].as_array().into_iter().flatten() {
+        let Some(mc) = m.get("messageCreate") else {
+            events.push(m.clone());
+            continue;
+        };
+        let mid = str_of(&mc["id"]).unwrap_or_else(|| format!("{}-{}", id, messages.len()));
+        let sender = str_of(&mc["senderId"]);
+        people.extend(sender.clone());
+        people.extend(str_of(&mc["recipientId"]));
+        let created =
+            mc["createdAt"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&chrono::Utc));
+        let mut content = vec![Part::Text { text: mc["text"].as_str().unwrap_or_default().to_owned(), extra: Default::default() }];
+        let mut attachments = Vec::new();
+        for p in media.get(&mid).into_iter().flatten() {
+            let name = p.rsplit('/').next().unwrap_or(p).to_owned();
+            content.push(Part::File { file: name.clone(), media_type: Some(file_media_type(&name).to_owned()), extra: Default::default() });
+            attachments.push(Attached { name: name.clone(), file: Some(name), ..Default::default() });
+            files.push(p.clone());
+        }
+        let mut reactions: Vec<Reaction> = Vec::new();
+        for r in mc["reactions"].as_array().into_iter().flatten() {
+            let name = r["reactionKey"].as_str().unwrap_or("reaction").to_owned();
+            let user = str_of(&r["senderId"]);
+            match reactions.iter_mut().find(|x| x.name == name) {
+                Some(x) => {
+                    x.count += 1;
+                    x.users.extend(user);
+                }
+                None => reactions.push(Reaction { name, count: 1, users: user.into_iter().collect() }),
+            }
+        }
+        let mut extra = ferry_verticals::conversations::Extra::new();
+        for k in ["urls", "mediaUrls", "editHistory"] {
+            if mc[k].as_array().is_some_and(|a| !a.is_empty()) {
+                extra.insert(k.to_owned(), mc[k].clone());
+            }
+        }
+        messages.push(Message {
+            id: mid,
+            author: Person { role: Some("user".into()), id: sender, name: None },
+            created,
+            content,
+            attachments,
+            reactions,
+            visible: true,
+            extra,
+            ..Default::default()
+        });
+    }
+    // the archive lists a conversation newest first: in time order, each after the one before
+    messages.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+    for i in 1..messages.len() {
+        messages[i].parent = Some(messages[i - 1].id.clone());
+    }
+    let mut extra = ferry_verticals::conversations::Extra::new();
+    if !events.is_empty() {
+        extra.insert("events".into(), Value::Array(events));
+    }
+    let record = Conversation {
+        title: None,
+        platform: "x".into(),
+        kind: ConvKind::Chat,
+        created: messages.first().and_then(|m| m.created),
+        updated: messages.last().and_then(|m| m.created),
+        participants: people.into_iter().map(|p| Person { role: Some("user".into()), id: Some(p), name: None }).collect(),
+        model: None,
+        messages,
+        extra,
+    };
+    Ok(ferry_verticals::found::Found {
+        id,
+        container: if group { "group".into() } else { "direct".into() },
+        record,
+        files,
+        warnings: vec![],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

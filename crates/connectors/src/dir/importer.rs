@@ -158,14 +158,7 @@ impl DirImporter {
             Some(s) => s.clone(),
             None => (codec.write)(item).map_err(ConnectorError::Item)?,
         };
-        let last = item.id.rsplit('/').next().unwrap_or(&item.id);
-        let stem = last.strip_suffix(&format!(".{}", form.extension)).unwrap_or(last);
-        let readable: String = stem.chars().filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')).take(80).collect();
-        let tag = &hex::encode(Sha256::digest(item.id.as_bytes()))[..12];
-        let name = match readable.trim() {
-            "" => format!("{tag}.{}", form.extension),
-            r => format!("{r}-{tag}.{}", form.extension),
-        };
+        let name = crate::standard_files::item_file_name(item, form.extension);
         let path = self.container_dir(item.vertical(), &item.container, "default").join(&name);
         // attached files: in a folder beside it, named after it (`idea-TAG.attachments/`)
         if !item.attachments.is_empty() {

@@ -24,7 +24,7 @@ mod importer;
 mod people;
 mod photos;
 mod photos_writer;
-mod tasks;
+pub(crate) mod tasks;
 mod upload;
 
 pub use config::GoogleConfig;

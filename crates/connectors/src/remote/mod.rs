@@ -17,16 +17,9 @@ pub use config::{RemoteConfig, segment};
 use crate::Spec;
 use ferry_core::{AuthKind, Capabilities, CredentialKind, Vertical};
 
-/// What any service may carry: the service's description narrows it.
-const ALL: &[Vertical] = &[
-    Vertical::Contacts,
-    Vertical::Calendar,
-    Vertical::Tasks,
-    Vertical::Mail,
-    Vertical::Media,
-    Vertical::Files,
-    ferry_verticals::notes::NOTES,
-];
+/// What any service may carry (every vertical of the registry: a record travels as its
+/// JSON): the service's description narrows it.
+const ALL: &[Vertical] = &ferry_verticals::VERTICALS;
 
 pub static CAPABILITIES: Capabilities = Capabilities {
     name: "remote",

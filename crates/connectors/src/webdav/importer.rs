@@ -2,7 +2,7 @@ use super::config::WebDavConfig;
 use crate::http::{Http, request_error, status_error};
 use crate::{Settings, dav};
 use async_trait::async_trait;
-use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record, Vertical};
+use ferry_core::{ConnectorError, Importer, Item, PutOutcome, Record};
 use futures::StreamExt;
 use sha2::Digest;
 use std::collections::{HashMap, HashSet};
@@ -76,6 +76,43 @@ impl WebDavImporter {
 }
 
 impl WebDavImporter {
+    /// An item's attached files (a note's images), in a folder beside its file named after
+    /// it (`Shopping-3f2a9c0b1d4e.attachments/`, ferry's own, as in a `dir:` folder): each
+    /// written unless it is there already. Whether any was written.
+    async fn put_attachments(&self, item: &Item, dir: &str, file: &str) -> Result<bool, ConnectorError> {
+        if item.attachments.is_empty() {
+            return Ok(false);
+        }
+        let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+        let folder = format!("{dir}{}.attachments/", dav_segment(stem));
+        let mut wrote = false;
+        for a in &item.attachments {
+            let rel = format!("{folder}{}", dav_segment(&a.name));
+            if self.present(&rel, None, &a.content).await? == Some(true) {
+                continue;
+            }
+            self.mkcols(&folder).await?;
+            let url = self.cfg.url(&rel);
+            let make = || -> crate::http::MakeRequest<'_> {
+                Box::pin(async {
+                    let reader = a.content.open_verified().await.map_err(|e| ConnectorError::from_io("reading an attached file", e))?;
+                    let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).map(|r| r.map_err(std::io::Error::other));
+                    let mut req = self.http.request("PUT", &url).body(reqwest::Body::wrap_stream(stream));
+                    if let Some(size) = a.content.size {
+                        req = req.header(reqwest::header::CONTENT_LENGTH, size);
+                    }
+                    Ok(req.header(reqwest::header::CONTENT_TYPE, a.content.media_type.as_str()))
+                })
+            };
+            let resp = self.http.send_with(&format!("writing {url}"), &make).await?;
+            if !resp.status().is_success() {
+                return Err(status_error(&format!("writing {url}"), &resp));
+            }
+            wrote = true;
+        }
+        Ok(wrote)
+    }
+
     /// Whether `rel` holds the content already (same size, and same time or same bytes);
     /// `None` when there is nothing there.
     async fn present(
@@ -126,14 +163,29 @@ impl WebDavImporter {
 impl Importer for WebDavImporter {
     async fn put(&self, item: &Item) -> Result<PutOutcome, ConnectorError> {
         let v = item.vertical();
-        let (name, modified) = match &item.record {
-            Record::Media(m) => (m.file_name.clone(), None),
-            Record::File(f) => (f.name.clone(), f.modified),
+        let mut warnings = Vec::new();
+        // a later vertical's item (a note) is its standard file (its Markdown), made here
+        let standard;
+        let (name, modified, content) = match &item.record {
+            Record::Media(m) => (m.file_name.clone(), None, item.content.as_ref()),
+            Record::File(f) => (f.name.clone(), f.modified, item.content.as_ref()),
+            Record::Other(_) => {
+                let def = ferry_verticals::find(v).filter(|d| d.codec.is_some() && d.standard.is_some());
+                let Some((codec, form)) = def.and_then(|d| d.codec.zip(d.standard)) else {
+                    return Err(ConnectorError::Item(format!("{v} items cannot go to a WebDAV folder")));
+                };
+                let s = match &item.standard {
+                    Some(s) => s.clone(),
+                    None => (codec.write)(item).map_err(ConnectorError::Item)?,
+                };
+                warnings.extend(s.warnings);
+                standard = ferry_core::Content::from_bytes(form.media_type, s.text.into_bytes().into());
+                (crate::standard_files::item_file_name(item, form.extension), None, Some(&standard))
+            }
             _ => return Err(ConnectorError::Item(format!("{v} items cannot go to a WebDAV folder"))),
         };
-        let content = item.content.as_ref().ok_or_else(|| ConnectorError::Item("no content".into()))?;
-        let top = if v == Vertical::Media { "media" } else { "files" };
-        let mut warnings = Vec::new();
+        let content = content.ok_or_else(|| ConnectorError::Item("no content".into()))?;
+        let top = v.as_str();
         let dir = if item.container.is_empty() { format!("{top}/") } else { format!("{top}/{}/", dav_container(&item.container)) };
         if !item.container.is_empty() && dav_container(&item.container) != item.container.trim_matches('/') {
             warnings.push(format!(
@@ -160,7 +212,8 @@ impl Importer for WebDavImporter {
                     if *rel == alt {
                         warnings.push(format!("another file has the name `{kept}`; this one is `{}`", alt_name(&kept, &item.id)));
                     }
-                    return Ok(PutOutcome { dest_id: rel.clone(), created: false, warnings, sha256: content.sha256.clone() });
+                    let created = self.put_attachments(item, &dir, &kept).await?;
+                    return Ok(PutOutcome { dest_id: rel.clone(), created, warnings, sha256: content.sha256.clone() });
                 }
                 Some(false) => {}
                 // nothing under the plain name: no earlier run put it under the other
@@ -211,6 +264,7 @@ impl Importer for WebDavImporter {
         {
             warnings.push("title and description not kept: a WebDAV folder has no place for them".to_owned());
         }
+        self.put_attachments(item, &dir, &kept).await?;
         Ok(PutOutcome { dest_id: rel, created: true, warnings, sha256: content.sha256.clone() })
     }
 

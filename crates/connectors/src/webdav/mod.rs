@@ -1,5 +1,7 @@
 //! `webdavs://user@host[:port]/path` (HTTPS) and `webdav://...` (HTTP, only with
-//! --insecure): files and media, export and import. PROPFIND walks the tree one level at
+//! --insecure): files and media, export and import; the later verticals' items (a note,
+//! a playlist, a conversation) imported as their standard files (a note's Markdown) with
+//! their attached files beside them. PROPFIND walks the tree one level at
 //! a time, GET and PUT stream, MKCOL makes folders, modification times go along where the
 //! server takes them (`X-OC-Mtime`). See docs/connectors/webdav.md.
 
@@ -18,7 +20,17 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     address: "webdavs://USER@HOST[:PORT]/PATH (or webdav:// without TLS)",
     description: "A WebDAV server (Nextcloud, ownCloud, Apache mod_dav, rclone): files and photos",
     exports: &[Vertical::Media, Vertical::Files],
-    imports: &[Vertical::Media, Vertical::Files],
+    imports: &[
+        Vertical::Media,
+        Vertical::Files,
+        ferry_verticals::notes::NOTES,
+        ferry_verticals::social::SOCIAL,
+        ferry_verticals::conversations::CONVERSATIONS,
+        ferry_verticals::playlists::PLAYLISTS,
+        ferry_verticals::health::HEALTH,
+        ferry_verticals::finance::FINANCE,
+        ferry_verticals::orders::ORDERS,
+    ],
     auth: AuthKind::Password,
     credentials: &[CredentialKind::Password, CredentialKind::Bearer, CredentialKind::ApiKey],
     incremental: true,

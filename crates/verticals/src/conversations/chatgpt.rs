@@ -99,7 +99,7 @@ fn conversation(v: Value, bytes: &[u8]) -> Result<Found, String> {
         }
     }
     c.extra = rest(o);
-    let files = Found::collect_files(&c);
+    let files = super::collect_files(&c);
     Ok(Found { id, container: String::new(), record: c, files, warnings })
 }
 

@@ -277,47 +277,35 @@ impl Message {
     }
 }
 
-/// A conversation a reader found, ready to travel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Found {
-    /// The platform's id of the conversation (a Slack channel's id, with `#2`, `#3` for
-    /// the further parts of a channel too large for one item); else a hash of its bytes.
-    pub id: String,
-    /// `""` for an AI conversation; the kind of a Slack conversation (`channels`,
-    /// `groups`, `dms`, `mpims`: the export's names for them).
-    pub container: String,
-    pub record: Conversation,
-    /// Files of the archive the conversation attaches, by the name the format gives
-    /// (ChatGPT `file-abc123`, a Slack file's name), each once.
-    pub files: Vec<String>,
-    /// What the reader met and could not keep as it was.
-    pub warnings: Vec<String>,
+/// A conversation a reader found, ready to travel: its `id` is the platform's id of the
+/// conversation (a Slack channel's id, with `#2`, `#3` for the further parts of a channel
+/// too large for one item), else a hash of its bytes; its `container` is `""` for an AI
+/// conversation, else the kind of a Slack conversation (`channels`, `groups`, `dms`,
+/// `mpims`: the export's names for them); its `files` are named as the format names them
+/// (ChatGPT `file-abc123`, a Slack file's name), each once.
+pub type Found = crate::found::Found<Conversation>;
+
+impl crate::found::Typed for Conversation {
+    const VERTICAL: Vertical = CONVERSATIONS;
+    const RECORD_TYPE: &'static str = "conversation";
 }
 
-impl Found {
-    pub fn into_item(self) -> Item {
-        let mut item = self.record.item(&self.id, &self.container).expect("a conversation is a JSON object");
-        item.source_warnings = self.warnings;
-        item
-    }
-
-    /// Its `files`, from its messages' file parts and attachments (each once, in order).
-    pub(crate) fn collect_files(record: &Conversation) -> Vec<String> {
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for m in &record.messages {
-            let parts = m.content.iter().filter_map(|p| match p {
-                Part::File { file, .. } => Some(file),
-                _ => None,
-            });
-            for f in parts.chain(m.attachments.iter().filter_map(|a| a.file.as_ref())) {
-                if seen.insert(f.clone()) {
-                    out.push(f.clone());
-                }
+/// Its `files`, from its messages' file parts and attachments (each once, in order).
+pub(crate) fn collect_files(record: &Conversation) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for m in &record.messages {
+        let parts = m.content.iter().filter_map(|p| match p {
+            Part::File { file, .. } => Some(file),
+            _ => None,
+        });
+        for f in parts.chain(m.attachments.iter().filter_map(|a| a.file.as_ref())) {
+            if seen.insert(f.clone()) {
+                out.push(f.clone());
             }
         }
-        out
     }
+    out
 }
 
 /// A `.md` file under `conversations/` (notes claim `notes/`), and, where the caller read

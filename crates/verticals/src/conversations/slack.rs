@@ -346,7 +346,7 @@ fn conversation(
         messages,
         extra: listed.map(|l| l.extra.clone()).unwrap_or_default(),
     };
-    let files = Found::collect_files(&record);
+    let files = super::collect_files(&record);
     Found { id, container: kind.container().into(), record, files, warnings }
 }
 

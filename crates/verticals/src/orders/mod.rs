@@ -138,37 +138,11 @@ impl Order {
 }
 
 /// An order a reader found, ready to travel (see the archive connector's contract).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Found {
-    /// The seller's order number: stable.
-    pub id: String,
-    /// The seller (`Amazon.com`), as a folder; "" when the source does not say.
-    pub container: String,
-    pub record: Order,
-    /// Files of the archive it attaches (none for an order).
-    pub files: Vec<String>,
-    /// What the reader met and could not keep: the item's source warnings.
-    pub warnings: Vec<String>,
-}
+pub type Found = crate::found::Found<Order>;
 
-impl Found {
-    /// The item: the record, its version the SHA-256 of the record's JSON.
-    pub fn into_item(self) -> Item {
-        let record = OtherRecord::new(ORDERS, "order", &self.record).expect("an order is a JSON object");
-        let version = sha256_hex(&serde_json::to_vec(&record.fields).expect("JSON"));
-        Item {
-            id: self.id,
-            container: self.container,
-            version,
-            record: Record::Other(record),
-            original: None,
-            content: None,
-            standard: None,
-            attachments: vec![],
-            references: vec![],
-            source_warnings: self.warnings,
-        }
-    }
+impl crate::found::Typed for Order {
+    const VERTICAL: Vertical = ORDERS;
+    const RECORD_TYPE: &'static str = "order";
 }
 
 fn recognises(f: &DirFile) -> bool {

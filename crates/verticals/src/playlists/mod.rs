@@ -141,37 +141,11 @@ impl Playlist {
 }
 
 /// A playlist a reader found, ready to travel (see the archive connector's contract).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Found {
-    /// Stable within the source: the same input gives the same ids.
-    pub id: String,
-    /// The playlist's folder (`/`-separated); "" for none.
-    pub container: String,
-    pub record: Playlist,
-    /// Files of the archive it attaches (none for a playlist).
-    pub files: Vec<String>,
-    /// What the reader met and could not keep: the item's source warnings.
-    pub warnings: Vec<String>,
-}
+pub type Found = crate::found::Found<Playlist>;
 
-impl Found {
-    /// The item: the record, its version the SHA-256 of the record's JSON.
-    pub fn into_item(self) -> Item {
-        let record = OtherRecord::new(PLAYLISTS, "playlist", &self.record).expect("a playlist is a JSON object");
-        let version = sha256_hex(&serde_json::to_vec(&record.fields).expect("JSON"));
-        Item {
-            id: self.id,
-            container: self.container,
-            version,
-            record: Record::Other(record),
-            original: None,
-            content: None,
-            standard: None,
-            attachments: vec![],
-            references: vec![],
-            source_warnings: self.warnings,
-        }
-    }
+impl crate::found::Typed for Playlist {
+    const VERTICAL: Vertical = PLAYLISTS;
+    const RECORD_TYPE: &'static str = "playlist";
 }
 
 fn recognises(f: &DirFile) -> bool {

@@ -1,0 +1,158 @@
+//! More platforms' archives end to end: ChatGPT and Claude (conversations), a Slack
+//! workspace, Spotify (playlists), Apple Health, a folder of bank statements (finance) and
+//! Amazon's order history (orders), each made by `fixtures::more`: every record arrives
+//! with its fields, the package verifies, unknown files are reported, a broken file fails
+//! alone.
+
+mod common;
+mod fixtures;
+use common::*;
+use fixtures::{Zip, more};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+struct Run {
+    pkg: PathBuf,
+    report: Value,
+    code: Option<i32>,
+    out: String,
+}
+
+fn run(t: &Path, name: &str, entries: &[(String, Vec<u8>)]) -> Run {
+    let zip = t.join(format!("{name}.zip"));
+    let mut z = Zip::create(&zip);
+    for (n, b) in entries {
+        z.add(n, b);
+    }
+    z.finish();
+    let pkg = t.join(format!("{name}-package.zip"));
+    let o = ferry(&t.join("data"), &["--json", "export", &format!("archive:{}", zip.display()), "-o", pkg.to_str().unwrap()]);
+    let report = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    let v = ferry(&t.join("data"), &["verify", pkg.to_str().unwrap()]);
+    assert!(!pkg.exists() || v.status.success(), "{}", text(&v));
+    Run { pkg, report, code: o.status.code(), out: text(&o) }
+}
+
+fn records(pkg: &Path, path: &str) -> Vec<Value> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut z.by_name(path).unwrap(), &mut s).unwrap();
+    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn listed(r: &Value, v: &str, what: &str) -> BTreeMap<String, String> {
+    r["report"]["verticals"][v][what]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn not_understood(r: &Value, path: &str) -> bool {
+    listed(r, "files", "fidelity_warnings").get(path).is_some_and(|w| w.contains("not understood"))
+}
+
+#[test]
+fn chatgpt_conversations_keep_their_branches_and_files() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(t.path(), "chatgpt", &more::chatgpt());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let convs = records(&r.pkg, "conversations/conversations.jsonl");
+    assert_eq!(convs.len(), 2, "{convs:?}");
+    let c = convs.iter().find(|c| c["record"]["title"] == "Ferries").expect("the first conversation");
+    let messages = c["record"]["messages"].as_array().unwrap();
+    // the edited question and its first answer are kept, off the visible path
+    let hidden: Vec<&Value> = messages.iter().filter(|m| m["visible"] == false).collect();
+    assert!(hidden.iter().any(|m| m["id"] == "u1") && hidden.iter().any(|m| m["id"] == "a1"), "{messages:?}");
+    assert!(messages.iter().any(|m| m["id"] == "a2" && m["visible"] == true));
+    assert_eq!(c["record"]["model"], "gpt-4o", "{c}");
+    assert_eq!(c["attached"].as_array().map(Vec::len), Some(1), "the image the question shows: {c}");
+    assert!(listed(&r.report, "files", "failures")["chat.html"].contains("repeats"));
+    assert!(not_understood(&r.report, "message_feedback.json"), "{}", r.report);
+    // a cut-off conversations.json: the conversations before the cut, and the file fails with why
+    let mut entries = more::chatgpt();
+    let cut = entries[0].1.len() - 40;
+    entries[0].1.truncate(cut);
+    let r = run(t.path(), "cut", &entries);
+    assert_eq!(r.code, Some(3), "{}", r.out);
+    let failures = listed(&r.report, "conversations", "failures");
+    assert!(failures.values().any(|w| w.contains("conversations.json")), "{failures:?}");
+}
+
+#[test]
+fn claude_conversations_and_a_slack_workspace_arrive_as_conversations() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(t.path(), "claude", &more::claude());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let convs = records(&r.pkg, "conversations/conversations.jsonl");
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0]["record"]["platform"], "claude");
+    assert_eq!(convs[0]["record"]["messages"].as_array().map(Vec::len), Some(2));
+    assert!(listed(&r.report, "files", "fidelity_warnings")["projects.json"].contains("projects"));
+
+    let r = run(t.path(), "slack", &more::slack());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let convs = records(&r.pkg, "conversations/conversations.jsonl");
+    assert_eq!(convs.len(), 1, "a channel over two days is one conversation: {convs:?}");
+    let messages = convs[0]["record"]["messages"].as_array().unwrap();
+    assert!(messages.len() >= 3, "{messages:?}");
+    let reply = messages.iter().find(|m| m["content"].to_string().contains("Same again")).unwrap();
+    assert!(reply["parent"].as_str().is_some(), "a reply on the next day stays in its thread: {reply}");
+    assert!(not_understood(&r.report, "integration_logs.json"), "{}", r.report);
+}
+
+#[test]
+fn spotify_playlists_and_library_arrive_as_playlists() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(t.path(), "spotify", &more::spotify());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let lists = records(&r.pkg, "playlists/playlists.jsonl");
+    let titles: Vec<&str> = lists.iter().map(|l| l["record"]["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Road trip") && titles.contains(&"Mr. Brightside covers") && titles.contains(&"Liked Songs"), "{titles:?}");
+    let road = lists.iter().find(|l| l["record"]["title"] == "Road trip").unwrap();
+    assert_eq!(road["record"]["tracks"].as_array().map(Vec::len), Some(2), "the local file without a URI is kept: {road}");
+    assert!(not_understood(&r.report, "Spotify Account Data/StreamingHistory_music_0.json"), "{}", r.report);
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&r.pkg).unwrap()).unwrap();
+    let names: Vec<String> = z.file_names().map(|n| n.unwrap().into_owned()).collect();
+    assert!(names.iter().any(|n| n.ends_with("Road trip.xspf")) && names.iter().any(|n| n.ends_with("Road trip.m3u8")), "{names:?}");
+    let _ = z.by_name("playlists/playlists.jsonl").unwrap();
+}
+
+#[test]
+fn apple_health_samples_workouts_and_routes_arrive_once_each() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(t.path(), "export", &more::apple_health());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let recs = records(&r.pkg, "health/health.jsonl");
+    let kinds: Vec<&str> = recs.iter().map(|h| h["record"]["kind"].as_str().unwrap()).collect();
+    // 4 samples, the blood-pressure correlation (its two samples are not counted again),
+    // a workout, a daily summary, and the profile
+    assert_eq!(recs.len(), 8, "{kinds:?}");
+    let workout = recs.iter().find(|h| h["record"]["kind"] == "workout").unwrap();
+    assert_eq!(workout["attached"].as_array().map(Vec::len), Some(1), "the route: {workout}");
+    assert!(listed(&r.report, "files", "failures")["apple_health_export/export_cda.xml"].contains("repeats"));
+    assert!(not_understood(&r.report, "apple_health_export/electrocardiograms/ecg_2024-01-12.csv"), "{}", r.report);
+}
+
+#[test]
+fn bank_statements_and_an_order_history_keep_money_exact() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(t.path(), "bank", &more::bank());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let recs = records(&r.pkg, "finance/finance.jsonl");
+    let amounts: Vec<&str> = recs.iter().filter_map(|f| f["record"]["amount"].as_str()).collect();
+    for a in ["-12.50", "2000.00", "-850.00", "-3.40"] {
+        assert!(amounts.contains(&a), "{a} in {amounts:?}");
+    }
+    assert!(not_understood(&r.report, "statements/notes.xml"), "an XML file that is no statement: {}", r.report);
+
+    let r = run(t.path(), "orders", &more::amazon());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let orders = records(&r.pkg, "orders/orders.jsonl");
+    assert_eq!(orders.len(), 2, "two rows of one order are one order: {orders:?}");
+    let o = orders.iter().find(|o| o["record"]["number"] == "111-1").unwrap();
+    assert_eq!(o["record"]["lines"].as_array().map(Vec::len), Some(2), "{o}");
+    assert!(not_understood(&r.report, "Retail.CustomerReturns.1.1/Retail.CustomerReturns.1.1.csv"), "{}", r.report);
+}
