@@ -1,8 +1,8 @@
 use super::config::ArchiveConfig;
 use super::fs::ArchiveFs;
-use super::layouts::{LAYOUTS, Reader, recognise};
+use super::layouts::{LAYOUTS, Meta, Reader, recognise};
 use super::walk::Walk;
-use super::{assistants, fit, glob, mastodon, photos, slack, spotify, statements, takeout, x};
+use super::{assistants, facebook, fit, glob, instagram, linkedin, mastodon, messenger, photos, slack, spotify, statements, takeout, x};
 use crate::pager;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
@@ -101,6 +101,15 @@ fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
         Reader::Camt => statements::camt(w, files),
         Reader::BankCsv => statements::bank_csv(w, files),
         Reader::OrderCsv => statements::orders_csv(w, files),
+        Reader::MetaPosts(Meta::Facebook) => facebook::posts(w, files),
+        Reader::MetaPosts(Meta::Instagram) => instagram::posts(w, files),
+        Reader::MetaThreads(meta) => messenger::threads(w, files, meta),
+        Reader::FacebookComments => facebook::comments(w, files),
+        Reader::FacebookReactions => facebook::reactions(w, files),
+        Reader::FacebookFriends => facebook::friends(w, files),
+        Reader::InstagramAccounts(kind) => instagram::accounts(w, files, kind),
+        Reader::InstagramLikes => instagram::likes(w, files),
+        Reader::LinkedIn(file) => linkedin::read(w, files, file),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Large JSON files read one element at a time: the top-level array, or the array under
-//! one key of the top-level object (an ActivityStreams collection's `orderedItems`). One
+//! one key of the top-level object (an ActivityStreams collection's `orderedItems`; one of
+//! several, for a platform that renamed the key over the years: Meta's `comments`, then
+//! `comments_v2`). One
 //! element may be at most [`MAX_ELEMENT`] bytes of text: past that the file fails with a
 //! clear message instead of growing memory without end.
 
@@ -17,12 +19,29 @@ pub const MAX_ELEMENT: u64 = 64 << 20;
 /// else the top-level object's `field`), in order, until it returns false. A file
 /// without that array yields nothing.
 pub fn each_element(input: impl Read, field: Option<&str>, each: &mut dyn FnMut(Value) -> bool) -> Result<(), String> {
+    let fields: &[&str] = match &field {
+        Some(f) => std::slice::from_ref(f),
+        None => &[],
+    };
+    run(input, fields, field.is_none(), each).map(|_| ())
+}
+
+/// Like [`each_element`], for a file that is either the array itself or an object holding
+/// it under one of `fields`: which key it was under (`None` for a bare array). An object
+/// with none of them fails.
+pub fn each_element_of(input: impl Read, fields: &[&str], each: &mut dyn FnMut(Value) -> bool) -> Result<Option<String>, String> {
+    run(input, fields, true, each)
+}
+
+fn run(input: impl Read, fields: &[&str], bare: bool, each: &mut dyn FnMut(Value) -> bool) -> Result<Option<String>, String> {
     let since = Rc::new(Cell::new(0u64));
     let reader = Counted { inner: input, since: since.clone(), limit: MAX_ELEMENT };
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader));
-    let seed = Top { field, each, since };
+    let mut found = None;
+    let seed = Top { fields, bare, found: &mut found, each, since };
     let r = de.deserialize_any(seed).and_then(|_| de.end());
-    r.map_err(|e| if e.is_io() { format!("cannot read: {e}") } else { format!("not the JSON expected: {e}") })
+    r.map_err(|e| if e.is_io() { format!("cannot read: {e}") } else { format!("not the JSON expected: {e}") })?;
+    Ok(found)
 }
 
 struct Counted<R> {
@@ -43,7 +62,11 @@ impl<R: Read> Read for Counted<R> {
 }
 
 struct Top<'a, 'b> {
-    field: Option<&'b str>,
+    /// The keys the array may be under (none: the file is the array).
+    fields: &'b [&'b str],
+    /// Whether the file may be the array itself.
+    bare: bool,
+    found: &'a mut Option<String>,
     each: &'a mut dyn FnMut(Value) -> bool,
     since: Rc<Cell<u64>>,
 }
@@ -58,44 +81,51 @@ impl<'de> DeserializeSeed<'de> for Top<'_, '_> {
 impl<'de> Visitor<'de> for Top<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.field {
-            Some(k) => write!(f, "an object with an array `{k}`"),
-            None => f.write_str("an array"),
+        if self.bare && !self.fields.is_empty() {
+            f.write_str("an array, or ")?;
         }
+        write!(f, "{}", Expecting(self.fields))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        if self.field.is_some() {
-            return Err(serde::de::Error::custom(format!("an array where {} was expected", Expecting(self.field))));
+        if !self.bare {
+            return Err(serde::de::Error::custom(format!("an array where {} was expected", Expecting(self.fields))));
         }
         Elements { each: self.each, since: self.since }.visit_seq(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Some(field) = self.field else {
+        if self.fields.is_empty() {
             return Err(serde::de::Error::custom("an object where an array was expected"));
-        };
+        }
         let mut each = Some(self.each);
         while let Some(key) = map.next_key::<String>()? {
-            if key == field
+            if self.fields.contains(&key.as_str())
                 && let Some(each) = each.take()
             {
+                *self.found = Some(key);
                 map.next_value_seed(Elements { each, since: self.since.clone() })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
+        if self.bare && each.is_some() {
+            // a file that may be the array or hold it, and holds none of the keys: a key
+            // renamed again, said rather than read as empty
+            return Err(serde::de::Error::custom(format!("an object without the array: {} was expected", Expecting(self.fields))));
+        }
         Ok(())
     }
 }
 
-struct Expecting<'a>(Option<&'a str>);
+struct Expecting<'a>(&'a [&'a str]);
 impl fmt::Display for Expecting<'_> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.0 {
-            Some(k) => write!(f, "an object with `{k}`"),
-            None => f.write_str("an array"),
+        if self.0.is_empty() {
+            return f.write_str("an array");
         }
+        let keys: Vec<String> = self.0.iter().map(|k| format!("`{k}`")).collect();
+        write!(f, "an object with {}", keys.join(" or "))
     }
 }
 
@@ -150,6 +180,25 @@ mod tests {
         let outbox = br#"{"@context": "x", "orderedItems": [{"id": 1}, {"id": 2}], "totalItems": 2}"#;
         assert_eq!(collect(outbox, Some("orderedItems")).unwrap().len(), 2);
         assert_eq!(collect(br#"{"other": []}"#, Some("orderedItems")).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_renamed_key_or_a_bare_array_is_read_alike() {
+        let keys = ["comments_v2", "comments"];
+        let mut n = 0;
+        let mut count = |_: Value| {
+            n += 1;
+            true
+        };
+        assert_eq!(each_element_of(&br#"{"comments": [1, 2]}"#[..], &keys, &mut count).unwrap().as_deref(), Some("comments"));
+        assert_eq!(each_element_of(&br#"{"x": 1, "comments_v2": [3]}"#[..], &keys, &mut count).unwrap().as_deref(), Some("comments_v2"));
+        assert_eq!(each_element_of(&b"[4, 5, 6]"[..], &keys, &mut count).unwrap(), None);
+        let e = each_element_of(&br#"{"comments_v3": [7]}"#[..], &keys, &mut count).unwrap_err();
+        assert!(e.contains("without the array") && e.contains("`comments_v2` or `comments`"), "{e}");
+        assert!(each_element_of(&br#"{"comments": [1"#[..], &keys, &mut count).unwrap_err().contains("not the JSON expected"));
+        let e = each_element(&b"[1]"[..], Some("orderedItems"), &mut count).unwrap_err();
+        assert!(e.contains("an array where an object with `orderedItems` was expected"), "{e}");
+        assert_eq!(n, 7, "3 + 3, and the one before the break");
     }
 
     #[test]

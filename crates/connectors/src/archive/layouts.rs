@@ -84,9 +84,76 @@ pub enum Reader {
     BankCsv,
     /// An order history CSV as a marketplace exports it.
     OrderCsv,
+    /// Facebook's or Instagram's posts (`your_posts_1.json`, `posts_1.json`), their media
+    /// from the archive paths the posts name.
+    MetaPosts(Meta),
+    /// Facebook's or Instagram's message threads (`messages/inbox/THREAD/message_N.json`):
+    /// a thread's files together, as one conversation.
+    MetaThreads(Meta),
+    /// Facebook's comments (`comments.json`): posts in reply to another's.
+    FacebookComments,
+    /// Facebook's likes and reactions (`posts_and_comments.json`, `likes_and_reactions_N.json`).
+    FacebookReactions,
+    /// Facebook's friends: one followed account each (a friendship goes both ways).
+    FacebookFriends,
+    /// Instagram's `followers_N.json` and `following.json` (`string_list_data`).
+    InstagramAccounts(Kind),
+    /// Instagram's `liked_posts.json`.
+    InstagramLikes,
+    /// One of LinkedIn's CSV files.
+    LinkedIn(LinkedInFile),
+}
+
+/// Which of Meta's platforms an archive is (their archives share their formats).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Meta {
+    Facebook,
+    Instagram,
+}
+
+impl Meta {
+    /// The platform's name in records (a conversation's `platform`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Meta::Facebook => "facebook",
+            Meta::Instagram => "instagram",
+        }
+    }
+}
+
+/// LinkedIn's CSV files ferry reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LinkedInFile {
+    /// `Connections.csv`: followed accounts (a connection goes both ways).
+    Connections,
+    /// `messages.csv`: conversations, a row a message.
+    Messages,
+    /// `Shares.csv`: posts.
+    Shares,
+    /// `Reactions.csv`: likes.
+    Reactions,
+    /// `Comments.csv`: posts in reply to the post they name.
+    Comments,
 }
 
 use Reader::*;
+
+/// The photos, videos and sounds of a Meta archive that no post, comment or message read
+/// attached: kept as files.
+const META_MEDIA: &str = "**/*.{jpg,jpeg,png,gif,webp,heic,bmp,mp4,mov,m4v,webm,3gp,avi,mp3,m4a,aac,wav,ogg,opus}";
+const META_MEDIA_WHY: Reader = Kept(
+    "a photo, video or sound of the account that no item read attaches (an album's photo, a profile picture, a story; or the media of a vertical not asked for)",
+);
+const PROFILE_WHY: Reader = Kept("the account's profile: no vertical holds a profile");
+
+/// A Messenger-style thread's files under `$messages`, in any of its folders (`inbox`,
+/// `archived_threads`, `filtered_threads`, `message_requests`, `e2ee_cutover`); 2018's is
+/// `message.json`.
+macro_rules! threads {
+    ($messages:literal) => {
+        concat!($messages, "*/*/message{,_*}.json")
+    };
+}
 
 /// Every layout ferry knows, most specific first: an archive is the first whose signs
 /// all match.
@@ -134,6 +201,95 @@ pub static LAYOUTS: &[Layout] = &[
             Rule { pattern: "Your archive.html", reader: Repeat("the archive's own viewer page") },
             Rule { pattern: "assets/**", reader: Repeat("the archive viewer's scripts, styles and images") },
             Rule { pattern: "data/{account,profile}.js", reader: Kept("the account's profile: no vertical holds a profile") },
+        ],
+    },
+    Layout {
+        platform: "Facebook",
+        variant: "2024-2026",
+        signs: &["your_facebook_activity/**"],
+        rules: &[
+            Rule { pattern: "your_facebook_activity/posts/your_posts*.json", reader: MetaPosts(Meta::Facebook) },
+            Rule { pattern: threads!("your_facebook_activity/messages/"), reader: MetaThreads(Meta::Facebook) },
+            Rule { pattern: "your_facebook_activity/comments_and_reactions/comments.json", reader: FacebookComments },
+            Rule {
+                pattern: "your_facebook_activity/comments_and_reactions/{likes_and_reactions,likes_and_reactions_*,posts_and_comments}.json",
+                reader: FacebookReactions,
+            },
+            Rule { pattern: "connections/friends/{your_friends,friends}.json", reader: FacebookFriends },
+            Rule { pattern: "personal_information/profile_information/profile_information.json", reader: PROFILE_WHY },
+            Rule { pattern: META_MEDIA, reader: META_MEDIA_WHY },
+        ],
+    },
+    Layout {
+        platform: "Instagram",
+        variant: "2024-2026",
+        signs: &["your_instagram_activity/**"],
+        rules: &[
+            Rule { pattern: "your_instagram_activity/content/posts_*.json", reader: MetaPosts(Meta::Instagram) },
+            Rule { pattern: threads!("your_instagram_activity/messages/"), reader: MetaThreads(Meta::Instagram) },
+            Rule { pattern: "connections/followers_and_following/followers*.json", reader: InstagramAccounts(Kind::Follower) },
+            Rule { pattern: "connections/followers_and_following/following.json", reader: InstagramAccounts(Kind::Following) },
+            Rule { pattern: "your_instagram_activity/likes/liked_posts.json", reader: InstagramLikes },
+            Rule { pattern: "personal_information/personal_information/personal_information.json", reader: PROFILE_WHY },
+            Rule { pattern: META_MEDIA, reader: META_MEDIA_WHY },
+        ],
+    },
+    Layout {
+        platform: "Facebook",
+        variant: "2018-2023",
+        // top folders only Facebook's older archives have (Instagram's have `comments`, `messages` too)
+        signs: &[
+            "{posts,profile_information,friends,friends_and_followers,likes_and_reactions,comments_and_reactions,photos_and_videos}/**",
+        ],
+        rules: &[
+            Rule { pattern: "posts/your_posts*.json", reader: MetaPosts(Meta::Facebook) },
+            Rule { pattern: threads!("messages/"), reader: MetaThreads(Meta::Facebook) },
+            Rule { pattern: "{comments,comments_and_reactions}/comments.json", reader: FacebookComments },
+            Rule {
+                pattern: "{likes_and_reactions,comments_and_reactions}/{posts_and_comments,likes_and_reactions,likes_and_reactions_*}.json",
+                reader: FacebookReactions,
+            },
+            Rule { pattern: "{friends,friends_and_followers}/friends.json", reader: FacebookFriends },
+            Rule { pattern: "profile_information/profile_information.json", reader: PROFILE_WHY },
+            Rule { pattern: META_MEDIA, reader: META_MEDIA_WHY },
+        ],
+    },
+    Layout {
+        platform: "Instagram",
+        variant: "2020-2023",
+        signs: &["{content,followers_and_following}/**"],
+        rules: &[
+            Rule { pattern: "content/posts_*.json", reader: MetaPosts(Meta::Instagram) },
+            Rule { pattern: threads!("messages/"), reader: MetaThreads(Meta::Instagram) },
+            Rule { pattern: "followers_and_following/followers*.json", reader: InstagramAccounts(Kind::Follower) },
+            Rule { pattern: "followers_and_following/following.json", reader: InstagramAccounts(Kind::Following) },
+            Rule { pattern: "likes/liked_posts.json", reader: InstagramLikes },
+            Rule { pattern: "personal_information/personal_information.json", reader: PROFILE_WHY },
+            Rule { pattern: META_MEDIA, reader: META_MEDIA_WHY },
+        ],
+    },
+    Layout {
+        // "Download your information" with messages only: Instagram's older ones look the
+        // same, and are read as Facebook's
+        platform: "Facebook Messenger",
+        variant: "messages only, 2018-2023",
+        signs: &[threads!("messages/")],
+        rules: &[
+            Rule { pattern: threads!("messages/"), reader: MetaThreads(Meta::Facebook) },
+            Rule { pattern: META_MEDIA, reader: META_MEDIA_WHY },
+        ],
+    },
+    Layout {
+        platform: "LinkedIn",
+        variant: "2018-2026",
+        signs: &["{Connections,Profile}.csv"],
+        rules: &[
+            Rule { pattern: "Connections.csv", reader: LinkedIn(LinkedInFile::Connections) },
+            Rule { pattern: "messages.csv", reader: LinkedIn(LinkedInFile::Messages) },
+            Rule { pattern: "Shares.csv", reader: LinkedIn(LinkedInFile::Shares) },
+            Rule { pattern: "Reactions.csv", reader: LinkedIn(LinkedInFile::Reactions) },
+            Rule { pattern: "Comments.csv", reader: LinkedIn(LinkedInFile::Comments) },
+            Rule { pattern: "Profile.csv", reader: PROFILE_WHY },
         ],
     },
     Layout {
@@ -235,5 +391,41 @@ mod tests {
                 assert_eq!(r.pattern.matches('{').count(), r.pattern.matches('}').count(), "{}", r.pattern);
             }
         }
+    }
+
+    #[test]
+    fn each_meta_and_linkedin_variant_is_told_apart() {
+        let cases: &[(&[&str], &str, &str)] = &[
+            (
+                &["your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json", "connections/friends/your_friends.json"],
+                "Facebook",
+                "2024-2026",
+            ),
+            (
+                &["your_instagram_activity/content/posts_1.json", "connections/followers_and_following/following.json"],
+                "Instagram",
+                "2024-2026",
+            ),
+            (&["posts/your_posts_1.json", "messages/inbox/ann_1/message_1.json", "comments/comments.json"], "Facebook", "2018-2023"),
+            (&["profile_information/profile_information.json"], "Facebook", "2018-2023"),
+            (
+                &[
+                    "content/posts_1.json",
+                    "messages/inbox/ann_1/message_1.json",
+                    "comments/post_comments.json",
+                    "personal_information/personal_information.json",
+                ],
+                "Instagram",
+                "2020-2023",
+            ),
+            (&["messages/inbox/ann_1/message_1.json", "messages/stickers_used/s.png"], "Facebook Messenger", "messages only, 2018-2023"),
+            (&["messages/inbox/ann_1/message.json"], "Facebook Messenger", "messages only, 2018-2023"),
+            (&["Connections.csv", "messages.csv", "Skills.csv"], "LinkedIn", "2018-2026"),
+        ];
+        for (paths, platform, variant) in cases {
+            let l = recognise(|sign| paths.iter().any(|p| crate::archive::glob::Glob::new(sign).matches(p))).expect("recognised");
+            assert_eq!((l.platform, l.variant), (*platform, *variant), "{paths:?}");
+        }
+        assert!(recognise(|sign| crate::archive::glob::Glob::new(sign).matches("messages/inbox/ann_1/photos/1.jpg")).is_none());
     }
 }

@@ -1,5 +1,5 @@
 //! `archive:PATH`: a platform's "download your data" archive (Google Takeout, Mastodon,
-//! X, ...) as a source. The archive is a ZIP, the parts of a multi-part set, or the folder
+//! X, Facebook, Instagram, LinkedIn, ...) as a source. The archive is a ZIP, the parts of a multi-part set, or the folder
 //! it was extracted to; which platform, and which dated variant of its layout, is
 //! recognised from the files it holds (`layouts.rs`, a table: a renamed folder is a
 //! one-line change). Every file is read once, streaming, where it lies; every file that
@@ -10,13 +10,18 @@
 mod assistants;
 mod config;
 mod exporter;
+mod facebook;
 mod fit;
 mod found;
 mod fs;
 mod glob;
+mod instagram;
 mod json;
 mod layouts;
+mod linkedin;
 mod mastodon;
+mod messenger;
+mod meta;
 mod photos;
 mod slack;
 mod spotify;
@@ -35,7 +40,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     name: "archive",
     schemes: &["archive"],
     address: "archive:PATH",
-    description: "A platform's export archive (Google Takeout, Mastodon, X, ChatGPT, Claude, Slack, Spotify, Apple Health, bank statements, order history), as a ZIP, its parts, or the folder it was extracted to",
+    description: "A platform's export archive (Google Takeout, Mastodon, X, Facebook, Instagram, LinkedIn, ChatGPT, Claude, Slack, Spotify, Apple Health, bank statements, order history), as a ZIP, its parts, or the folder it was extracted to",
     exports: &ferry_verticals::VERTICALS,
     imports: &[],
     auth: AuthKind::None,
