@@ -71,7 +71,8 @@ const fn names() -> [Vertical; REGISTRY.len()] {
 
 /// What the files a package makes from a vertical's records (its `tables`) cannot hold
 /// of one record, by vertical: the package reports them as the item's fidelity warnings.
-const TABLE_LOSSES: &[(Vertical, Losses)] = &[(conversations::CONVERSATIONS, conversations::table_losses)];
+const TABLE_LOSSES: &[(Vertical, Losses)] =
+    &[(conversations::CONVERSATIONS, conversations::table_losses), (social::SOCIAL, social::table_losses)];
 
 type Losses = fn(&ferry_core::Record) -> Vec<String>;
 

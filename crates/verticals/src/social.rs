@@ -246,7 +246,39 @@ fn rows(record: &Record, kind: Kind, line: fn(&Social) -> Vec<Vec<String>>) -> V
     if s.kind != kind {
         return vec![];
     }
+    // the import page takes addresses only (what it cannot take is said by `table_losses`)
+    if matches!(kind, Kind::Following | Kind::Block | Kind::Mute) && !s.account.as_deref().is_some_and(importable) {
+        return vec![];
+    }
     line(&s).into_iter().map(|f| f.iter().map(|x| field(x)).collect::<Vec<_>>().join(",") + "\n").collect()
+}
+
+/// Whether an account is an address Mastodon's import takes (`user@domain`): a friend a
+/// Facebook archive names only by name, or an X account by its link, is not.
+fn importable(account: &str) -> bool {
+    let a = account.trim_start_matches('@');
+    a.split_once('@').is_some_and(|(u, d)| {
+        !u.is_empty() && d.contains('.') && !a.contains(|c: char| c.is_whitespace() || c == '/' || c == ',') && !d.contains('@')
+    })
+}
+
+/// What the import page's CSV files cannot hold of a record: an account that is not an
+/// address (left out of the file, said here).
+pub(crate) fn table_losses(r: &ferry_core::Record) -> Vec<String> {
+    let ferry_core::Record::Other(o) = r else { return vec![] };
+    let Ok(s) = o.typed::<Social>() else { return vec![] };
+    let file = match s.kind {
+        Kind::Following => "following_accounts.csv",
+        Kind::Block => "blocked_accounts.csv",
+        Kind::Mute => "muted_accounts.csv",
+        _ => return vec![],
+    };
+    match s.account {
+        Some(a) if !importable(&a) => {
+            vec![format!("social/{file}: `{a}` is not an address Mastodon's import takes (user@domain): left out of it")]
+        }
+        _ => vec![],
+    }
 }
 
 /// An ActivityStreams collection's opening, as Mastodon's archive writes `outbox.json`.
@@ -468,6 +500,16 @@ mod tests {
         assert!(table("social/blocked_accounts.csv")(&rec(&f)).is_empty() && table("social/following_accounts.csv")(&rec(&l)).is_empty());
         let m = Social { account: Some("m@x.example".into()), ..social(Kind::Mute) };
         assert_eq!(table("social/muted_accounts.csv")(&rec(&m)), ["m@x.example,true\n"]);
+        // a friend named by name only is not an address: left out of the import file, said
+        let friend = Social { account: Some("Ann Example".into()), ..social(Kind::Following) };
+        assert!(table("social/following_accounts.csv")(&rec(&friend)).is_empty());
+        assert!(table_losses(&rec(&friend))[0].contains("not an address"));
+        assert!(table_losses(&rec(&f)).is_empty());
+        for (a, ok) in
+            [("@b@x.example", true), ("https://x.com/intent/user?user_id=1", false), ("a b@x.example", false), ("a@localhost", false)]
+        {
+            assert_eq!(importable(a), ok, "{a}");
+        }
         // a post's element of the outbox is its activity
         let p = Social { content: Some("<p>hi</p>".into()), ..social(Kind::Post) };
         let out: Value = serde_json::from_str(&table("social/outbox.json")(&rec(&p))[0]).unwrap();
