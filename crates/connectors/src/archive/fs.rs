@@ -1,10 +1,13 @@
 //! The files of an archive, whatever holds them: a ZIP, the parts of a multi-part set
 //! (Google Takeout's `takeout-20240101T000000Z-001.zip`, `-002.zip`, and the newer
-//! `takeout-20240101T000000Z-3-001.zip`), a `.tgz` / `.tar.gz`, or an extracted folder.
-//! Each part is checked as hostile before anything is read (no traversal, no absolute
-//! paths, no links, bounded size and compression ratio: the package reader's checks),
-//! and nothing is extracted to disk: an entry is read where it lies, when it is read.
+//! `takeout-20240101T000000Z-3-001.zip`, or the same as `.tgz`), a `.tgz` / `.tar.gz`, or
+//! an extracted folder. Each part is checked as hostile before anything is read (no
+//! traversal, no absolute paths, no links, no name twice, bounded size and compression
+//! ratio: the package reader's checks), and nothing is extracted to disk: an entry is read
+//! where it lies, when it is read. A ZIP or a folder is read at random; a `.tgz` is read
+//! through once when opened and then forward, from checkpoints (`tgz/`).
 
+use super::tgz::{self, TarPart};
 use ferry_core::Content;
 use ferry_core::content::{BoxRead, ContentSource};
 use ferry_package::{PackageFs, UnpackLimits};
@@ -26,6 +29,8 @@ pub struct Entry {
 pub enum Part {
     /// A folder or a ZIP, read at random.
     Package(PackageFs),
+    /// A `.tgz` / `.tar.gz`, read forward.
+    Tar(TarPart),
 }
 
 pub struct ArchiveFs {
@@ -55,15 +60,18 @@ impl ArchiveFs {
             sibling_parts(path)?
         };
         let mut fs = ArchiveFs { label, part_names: vec![], parts: vec![], entries: BTreeMap::new(), repeated: vec![] };
+        let tars: Vec<bool> = paths.iter().map(|p| p.is_file() && (tgz::is_tgz_name(p) || tgz::is_gzip(p))).collect();
+        // the checkpoints of all the tar parts together are bounded
+        let tar_bytes: u64 = paths.iter().zip(&tars).filter(|(_, t)| **t).filter_map(|(p, _)| p.metadata().ok()).map(|m| m.len()).sum();
+        let every = tgz::checkpoint_every(tar_bytes);
         let mut total = 0u64;
-        for p in paths {
+        for (p, tar) in paths.into_iter().zip(tars) {
             let name = p.display().to_string();
-            if is_tar_gz(&p) {
-                return Err(format!(
-                    "{name}: a tar archive; this ferry reads ZIP archives and extracted folders (extract it with tar -xzf, then name the folder)"
-                ));
-            }
-            let part = Part::Package(PackageFs::open(&p, limits).map_err(|e| e.to_string())?);
+            let part = if tar {
+                Part::Tar(TarPart::open(&p, limits, every)?)
+            } else {
+                Part::Package(PackageFs::open(&p, limits).map_err(|e| e.to_string())?)
+            };
             let index = fs.parts.len();
             for (entry_path, size, crc32) in part_files(&part) {
                 total = total.saturating_add(size);
@@ -91,6 +99,7 @@ impl ArchiveFs {
         let e = self.entries.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
         match &self.parts[e.part] {
             Part::Package(p) => p.open_file(path).map_err(|e| e.to_string()),
+            Part::Tar(t) => t.open_file(path),
         }
     }
 
@@ -122,6 +131,7 @@ impl ArchiveFs {
         let e = self.entries.get(path)?;
         match &self.parts[e.part] {
             Part::Package(p) => p.local_path(path),
+            Part::Tar(_) => None,
         }
     }
 }
@@ -129,12 +139,10 @@ impl ArchiveFs {
 fn part_files(part: &Part) -> Vec<(String, u64, Option<u32>)> {
     match part {
         Part::Package(p) => p.files().into_iter().map(|(path, size)| (path.clone(), size, p.crc32(&path))).collect(),
+        // a tar records no CRC-32: the one the opening pass computed, so that two copies
+        // are told apart as in a ZIP
+        Part::Tar(t) => t.files.iter().map(|(path, f)| (path.clone(), f.size, Some(f.crc32))).collect(),
     }
-}
-
-fn is_tar_gz(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-    name.ends_with(".tgz") || name.ends_with(".tar.gz")
 }
 
 /// A multi-part name's stem and part number: `takeout-20240101T000000Z-001.zip` →

@@ -16,6 +16,7 @@ mod layouts;
 mod mastodon;
 mod photos;
 mod takeout;
+mod tgz;
 mod walk;
 mod x;
 
