@@ -157,5 +157,13 @@ fn a_damaged_or_hostile_tgz_fails_with_its_reason_and_leaves_nothing() {
     let (code, _, out) = export(&data, &bomb, &pkg);
     assert_ne!(code, Some(0));
     assert!(out.contains("tar bomb"), "{out}");
+    // a tar that is not compressed: said so, with what to do
+    let plain = t.path().join("archive.tar");
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&evil).unwrap()).read_to_end(&mut tar).unwrap();
+    std::fs::write(&plain, &tar).unwrap();
+    let (code, _, out) = export(&data, &plain, &pkg);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("not compressed") && out.contains(".tgz"), "{out}");
     assert!(!pkg.exists());
 }

@@ -64,14 +64,10 @@ impl ArchiveFs {
         // the checkpoints of all the tar parts together are bounded
         let tar_bytes: u64 = paths.iter().zip(&tars).filter(|(_, t)| **t).filter_map(|(p, _)| p.metadata().ok()).map(|m| m.len()).sum();
         let every = tgz::checkpoint_every(tar_bytes);
+        let parts = open_parts(&paths, &tars, limits, every)?;
         let mut total = 0u64;
-        for (p, tar) in paths.into_iter().zip(tars) {
+        for (p, part) in paths.into_iter().zip(parts) {
             let name = p.display().to_string();
-            let part = if tar {
-                Part::Tar(TarPart::open(&p, limits, every)?)
-            } else {
-                Part::Package(PackageFs::open(&p, limits).map_err(|e| e.to_string())?)
-            };
             let index = fs.parts.len();
             for (entry_path, size, crc32) in part_files(&part) {
                 total = total.saturating_add(size);
@@ -134,6 +130,57 @@ impl ArchiveFs {
             Part::Tar(_) => None,
         }
     }
+}
+
+/// Opens every part, checked: the `.tgz` ones (each read through once) side by side, on as
+/// many threads as there are cores (at most 4); the first failure, in part order, is the one
+/// said.
+fn open_parts(paths: &[PathBuf], tars: &[bool], limits: UnpackLimits, every: u64) -> Result<Vec<Part>, String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let open = |i: usize| -> Result<Part, String> {
+        let p = &paths[i];
+        if tars[i] {
+            return TarPart::open(p, limits, every).map(Part::Tar);
+        }
+        if tgz::is_plain_tar(p) {
+            return Err(format!(
+                "{}: a tar archive that is not compressed; ferry reads tar archives compressed with gzip (.tgz, .tar.gz): gzip it, or extract it and name the folder",
+                p.display()
+            ));
+        }
+        PackageFs::open(p, limits).map(Part::Package).map_err(|e| e.to_string())
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(tars.iter().filter(|t| **t).count());
+    if threads <= 1 {
+        return (0..paths.len()).map(open).collect();
+    }
+    let results: Vec<Mutex<Option<Result<Part, String>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= paths.len() {
+                        return;
+                    }
+                    let r = open(i);
+                    failed.fetch_or(r.is_err(), Ordering::Relaxed);
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    let mut parts = Vec::with_capacity(paths.len());
+    for r in results {
+        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => parts.push(r?),
+            // not opened: a part before it failed, and is said above
+            None => return Err("an earlier part failed".into()),
+        }
+    }
+    Ok(parts)
 }
 
 fn part_files(part: &Part) -> Vec<(String, u64, Option<u32>)> {

@@ -46,9 +46,24 @@ pub fn is_gzip(p: &Path) -> bool {
     File::open(p).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b]
 }
 
+/// A tar that is not compressed (`ustar` at its first header's magic).
+pub fn is_plain_tar(p: &Path) -> bool {
+    let mut head = [0u8; 263];
+    File::open(p).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head[257..262] == b"ustar"
+}
+
 pub struct TarPart {
     pub files: BTreeMap<String, TarFile>,
     stream: Arc<read::Stream>,
+    name: String,
+}
+
+impl Drop for TarPart {
+    /// What reading cost beyond one pass (`FERRY_LOG=ferry_connectors=debug`).
+    fn drop(&mut self) {
+        let (started, skipped, checkpoints) = self.stream.cost();
+        tracing::debug!(part = %self.name, started, skipped, checkpoints, "tgz read: decompressors started, bytes decompressed only to move forward");
+    }
 }
 
 impl TarPart {
@@ -57,7 +72,7 @@ impl TarPart {
         let name = path.display().to_string();
         let file = Arc::new(File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?);
         let index = index::build(file.clone(), &name, limits, every)?;
-        Ok(TarPart { files: index.files, stream: Arc::new(read::Stream::new(file, index.checkpoints)) })
+        Ok(TarPart { files: index.files, stream: Arc::new(read::Stream::new(file, index.checkpoints)), name })
     }
 
     /// Opens a file to read; it yields exactly its listed size, or fails.

@@ -42,7 +42,6 @@ impl Stream {
     }
 
     /// Decompressors started, bytes decompressed only to move forward, checkpoints.
-    #[cfg(test)]
     pub fn cost(&self) -> (u64, u64, usize) {
         (self.started.load(Ordering::Relaxed), self.skipped.load(Ordering::Relaxed), self.checkpoints.len())
     }
