@@ -137,11 +137,12 @@ impl ArchiveFs {
 /// said.
 fn open_parts(paths: &[PathBuf], tars: &[bool], limits: UnpackLimits, every: u64) -> Result<Vec<Part>, String> {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    let held = AtomicU64::new(tgz::HELD);
     let open = |i: usize| -> Result<Part, String> {
         let p = &paths[i];
         if tars[i] {
-            return TarPart::open(p, limits, every).map(Part::Tar);
+            return TarPart::open(p, limits, every, &held).map(Part::Tar);
         }
         if tgz::is_plain_tar(p) {
             return Err(format!(

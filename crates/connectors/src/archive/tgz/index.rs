@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
@@ -32,6 +33,8 @@ pub struct TarFile {
 
 pub struct Index {
     pub files: BTreeMap<String, TarFile>,
+    /// The small files' bytes, kept from this pass while `held` allowed.
+    pub held: BTreeMap<String, Arc<[u8]>>,
     /// By offset.
     pub checkpoints: Vec<Checkpoint>,
 }
@@ -112,9 +115,14 @@ pub fn archive_path(raw: &[u8]) -> Result<Option<String>, String> {
     Ok(Some(p.to_owned()))
 }
 
+/// Files of at most this many bytes are kept from the opening pass (a photo's sidecar, a
+/// note, a list), while the archive's budget for them lasts: read later at no cost.
+pub const HOLD_MAX: u64 = 64 << 10;
+
 /// Reads the whole of `file` (named `name` in messages), checking it; a checkpoint every
-/// `every` bytes of the file.
-pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64) -> Result<Index, String> {
+/// `every` bytes of the file; small files kept while `held` (bytes, shared by all the
+/// parts) lasts.
+pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64, held: &AtomicU64) -> Result<Index, String> {
     let len = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
     let budget = len.saturating_mul(limits.max_ratio).max(limits.ratio_floor);
     let files_budget = limits.max_total_bytes.min(budget);
@@ -133,6 +141,7 @@ pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64) -> R
         lock(p).refused.clone().map(|r| format!("{name}: {r}")).unwrap_or_else(|| format!("{name}: not a readable tar archive: {e}"))
     };
     let mut archive = Archive::new(Feed(pass.clone()));
+    let mut kept: BTreeMap<String, Arc<[u8]>> = BTreeMap::new();
     let files = futures::executor::block_on(async {
         let mut entries = archive.entries().map_err(|e| format!("{name}: {e}"))?;
         let mut files: BTreeMap<String, TarFile> = BTreeMap::new();
@@ -197,6 +206,8 @@ pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64) -> R
             let mut crc = crc32fast::Hasher::new();
             let mut buf = vec![0u8; 64 * 1024];
             let mut read = 0u64;
+            let hold = size <= HOLD_MAX && held.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(size)).is_ok();
+            let mut bytes = Vec::with_capacity(if hold { size as usize } else { 0 });
             while read < size {
                 let n = match entry.read(&mut buf).await {
                     Ok(n) => n,
@@ -208,6 +219,9 @@ pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64) -> R
                     return Err(format!("{name}: the archive ends inside {path}: the file is truncated"));
                 }
                 crc.update(&buf[..n]);
+                if hold {
+                    bytes.extend_from_slice(&buf[..n]);
+                }
                 read += n as u64;
             }
             let packed = lock(&pass).gz.input_position().saturating_sub(input);
@@ -220,6 +234,9 @@ pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64) -> R
             }
             if files.insert(path.clone(), TarFile { offset, size, crc32: crc.finalize() }).is_some() {
                 return Err(format!("{name}: {path}: the tar holds this name twice"));
+            }
+            if hold {
+                kept.insert(path.clone(), bytes.into());
             }
             if files.len() > limits.max_files {
                 return Err(format!("{name}: more than {} files", limits.max_files));
@@ -244,5 +261,5 @@ pub fn build(file: Arc<File>, name: &str, limits: UnpackLimits, every: u64) -> R
             return Err(format!("{name}: data after the end of the tar (two archives joined?)"));
         }
     }
-    Ok(Index { files, checkpoints: pass.checkpoints })
+    Ok(Index { files, held: kept, checkpoints: pass.checkpoints })
 }

@@ -3,10 +3,12 @@
 //! its bytes start; every hostile check; a checkpoint of the decompressor every so often,
 //! `gunzip.rs`), and a file is then read by a decompressor moved forward to it from the
 //! nearest of a small pool of decompressors left where earlier reads stopped, or from the
-//! nearest checkpoint (`read.rs`). Files read in the archive's order cost one more pass;
-//! a file read out of order costs at most the stretch between two checkpoints. Nothing
-//! is extracted to disk; memory is bounded by the pool, the checkpoints (a fixed number
-//! for the whole archive, [`checkpoint_every`]) and the list of files.
+//! nearest checkpoint (`read.rs`); a small file (a photo's sidecar, a note) is kept from
+//! the opening pass while a budget for the whole archive lasts ([`HELD`]). Files read in
+//! the archive's order cost one more pass; a file read out of order costs at most the
+//! stretch between two checkpoints. Nothing is extracted to disk; memory is bounded by
+//! the pool, the checkpoints (a fixed number for the whole archive, [`checkpoint_every`]),
+//! the small files kept and the list of files.
 
 mod gunzip;
 mod index;
@@ -22,12 +24,15 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// The most checkpoints kept for a whole archive (each holds a decompressor's state, about
 /// 43 KiB).
 pub const CHECKPOINTS: u64 = 512;
 /// The least stretch of compressed bytes between two checkpoints.
-pub const CHECKPOINT_MIN: u64 = 4 << 20;
+pub const CHECKPOINT_MIN: u64 = 1 << 20;
+/// The most bytes of small files kept, for a whole archive.
+pub const HELD: u64 = 32 << 20;
 
 /// The stretch of compressed bytes between two checkpoints, for parts of `total` bytes.
 pub fn checkpoint_every(total: u64) -> u64 {
@@ -54,6 +59,7 @@ pub fn is_plain_tar(p: &Path) -> bool {
 
 pub struct TarPart {
     pub files: BTreeMap<String, TarFile>,
+    held: BTreeMap<String, Arc<[u8]>>,
     stream: Arc<read::Stream>,
     name: String,
 }
@@ -62,21 +68,26 @@ impl Drop for TarPart {
     /// What reading cost beyond one pass (`FERRY_LOG=ferry_connectors=debug`).
     fn drop(&mut self) {
         let (started, skipped, checkpoints) = self.stream.cost();
-        tracing::debug!(part = %self.name, started, skipped, checkpoints, "tgz read: decompressors started, bytes decompressed only to move forward");
+        let held = self.held.len();
+        tracing::debug!(part = %self.name, held, started, skipped, checkpoints, "tgz read: small files held, decompressors started, bytes decompressed only to move forward");
     }
 }
 
 impl TarPart {
-    /// Reads the part through once, checking it; a checkpoint every `every` bytes of it.
-    pub fn open(path: &Path, limits: UnpackLimits, every: u64) -> Result<TarPart, String> {
+    /// Reads the part through once, checking it; a checkpoint every `every` bytes of it;
+    /// small files kept while `held` (bytes, for all the parts) lasts.
+    pub fn open(path: &Path, limits: UnpackLimits, every: u64, held: &AtomicU64) -> Result<TarPart, String> {
         let name = path.display().to_string();
         let file = Arc::new(File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?);
-        let index = index::build(file.clone(), &name, limits, every)?;
-        Ok(TarPart { files: index.files, stream: Arc::new(read::Stream::new(file, index.checkpoints)), name })
+        let index = index::build(file.clone(), &name, limits, every, held)?;
+        Ok(TarPart { files: index.files, held: index.held, stream: Arc::new(read::Stream::new(file, index.checkpoints)), name })
     }
 
     /// Opens a file to read; it yields exactly its listed size, or fails.
     pub fn open_file(&self, path: &str) -> Result<Box<dyn Read + Send>, String> {
+        if let Some(bytes) = self.held.get(path) {
+            return Ok(Box::new(std::io::Cursor::new(bytes.clone())));
+        }
         let f = *self.files.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
         Ok(Box::new(self.stream.open(path, f).map_err(|e| e.to_string())?))
     }

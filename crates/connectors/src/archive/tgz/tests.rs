@@ -5,6 +5,7 @@ use super::TarPart;
 use ferry_package::UnpackLimits;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 
 /// A tar being written.
 #[derive(Default)]
@@ -121,8 +122,15 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Opened as the connector opens it.
 fn open(p: &Path) -> Result<TarPart, String> {
-    TarPart::open(p, UnpackLimits::default(), super::CHECKPOINT_MIN)
+    TarPart::open(p, UnpackLimits::default(), super::CHECKPOINT_MIN, &AtomicU64::new(super::HELD))
+}
+
+/// Opened with a checkpoint every `every` bytes and no small file held: every read goes
+/// through a decompressor.
+fn open_every(p: &Path, every: u64) -> TarPart {
+    TarPart::open(p, UnpackLimits::default(), every, &AtomicU64::new(0)).unwrap()
 }
 
 fn read(part: &TarPart, path: &str) -> Result<Vec<u8>, String> {
@@ -216,7 +224,7 @@ fn a_tar_bomb_is_refused_by_its_ratio() {
     // one file among files that do not compress: its own ratio
     let limits = UnpackLimits { ratio_floor: 64 << 10, ..UnpackLimits::default() };
     let tar = Tar::default().file("a.jpg", &noise(3, 2 << 20)).file("b.json", &vec![b' '; 4 << 20]).finish();
-    let e = TarPart::open(&write(t.path(), "one.tgz", &gzip(&tar)), limits, 1 << 20).err().expect("refused");
+    let e = TarPart::open(&write(t.path(), "one.tgz", &gzip(&tar)), limits, 1 << 20, &AtomicU64::new(0)).err().expect("refused");
     assert!(e.contains("b.json") && e.contains("expands"), "{e}");
     // the stream past the tar: zeros that unpack to more than the ratio allows
     let mut tar = Tar::default().file("a.json", b"{}").finish();
@@ -305,7 +313,7 @@ fn many_files(n: usize) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
 fn files_read_in_archive_order_cost_one_pass() {
     let t = tempfile::tempdir().unwrap();
     let (files, tar) = many_files(200);
-    let part = open(&write(t.path(), "a.tgz", &gzip(&tar))).unwrap();
+    let part = open_every(&write(t.path(), "a.tgz", &gzip(&tar)), super::CHECKPOINT_MIN);
     for (name, bytes) in &files {
         assert_eq!(&read(&part, name).unwrap(), bytes, "{name}");
     }
@@ -329,7 +337,7 @@ fn files_read_out_of_order_start_from_the_nearest_checkpoint_and_read_right() {
     let (files, tar) = many_files(300);
     let p = write(t.path(), "a.tgz", &gzip(&tar));
     // a checkpoint every 16 KiB of the file
-    let part = TarPart::open(&p, UnpackLimits::default(), 16 << 10).unwrap();
+    let part = open_every(&p, 16 << 10);
     assert!(part.stream.cost().2 > 50, "{:?}", part.stream.cost());
     // in a shuffled order, the bytes are each file's own
     let mut order: Vec<usize> = (0..files.len()).collect();
@@ -342,13 +350,13 @@ fn files_read_out_of_order_start_from_the_nearest_checkpoint_and_read_right() {
         assert_eq!(read(&part, &files[i].0).unwrap(), files[i].1, "{}", files[i].0);
     }
     // the last file first: from a checkpoint, not from the beginning
-    let fresh = TarPart::open(&p, UnpackLimits::default(), 16 << 10).unwrap();
+    let fresh = open_every(&p, 16 << 10);
     let last = &files[files.len() - 1];
     assert_eq!(read(&fresh, &last.0).unwrap(), last.1);
     let skipped = fresh.stream.cost().1;
     assert!(skipped < 200 << 10, "skipped {skipped} of {} bytes", tar.len());
     // without checkpoints the same read decompresses all that comes before it
-    let none = TarPart::open(&p, UnpackLimits::default(), u64::MAX).unwrap();
+    let none = open_every(&p, u64::MAX);
     assert_eq!(none.stream.cost().2, 0);
     assert_eq!(read(&none, &last.0).unwrap(), last.1);
     assert!(none.stream.cost().1 as usize > tar.len() * 9 / 10);
@@ -358,7 +366,7 @@ fn files_read_out_of_order_start_from_the_nearest_checkpoint_and_read_right() {
 fn readers_on_several_threads_each_read_their_file() {
     let t = tempfile::tempdir().unwrap();
     let (files, tar) = many_files(120);
-    let part = std::sync::Arc::new(TarPart::open(&write(t.path(), "a.tgz", &gzip(&tar)), UnpackLimits::default(), 8 << 10).unwrap());
+    let part = std::sync::Arc::new(open_every(&write(t.path(), "a.tgz", &gzip(&tar)), 8 << 10));
     let files = std::sync::Arc::new(files);
     let threads: Vec<_> = (0..4)
         .map(|k| {
@@ -389,7 +397,7 @@ fn a_gzip_of_several_members_reads_as_one_stream() {
     gz.extend_from_slice(&member(&tar[cut * 2..], 9));
     let p = write(t.path(), "m.tgz", &gz);
     for every in [u64::MAX, 4 << 10] {
-        let part = TarPart::open(&p, UnpackLimits::default(), every).unwrap();
+        let part = open_every(&p, every);
         for (name, bytes) in files.iter().rev() {
             assert_eq!(&read(&part, name).unwrap(), bytes, "{name}");
         }
@@ -411,13 +419,36 @@ fn a_file_changed_after_opening_is_not_read_as_the_archive() {
     let tar = Tar::default().file("a.jpg", &data).file("b.json", b"{}").finish();
     let gz = member(&tar, 0);
     let p = write(t.path(), "a.tgz", &gz);
-    let part = open(&p).unwrap();
+    let part = open_every(&p, u64::MAX);
     let at = gz.windows(64).position(|w| w == &data[20_000..20_064]).unwrap();
     let mut changed = gz.clone();
     changed[at] ^= 1;
     std::fs::write(&p, &changed).unwrap();
     let e = read(&part, "a.jpg").unwrap_err();
     assert!(e.contains("a.jpg") && e.contains("changed"), "{e}");
+}
+
+#[test]
+fn small_files_are_held_from_the_opening_pass_while_the_budget_lasts() {
+    let t = tempfile::tempdir().unwrap();
+    let (files, tar) = many_files(40);
+    let p = write(t.path(), "a.tgz", &gzip(&tar));
+    // a budget for some of the files of two parts
+    let budget = AtomicU64::new(files[..10].iter().map(|(_, b)| b.len() as u64).sum::<u64>());
+    let first = TarPart::open(&p, UnpackLimits::default(), u64::MAX, &budget).unwrap();
+    let second = TarPart::open(&p, UnpackLimits::default(), u64::MAX, &budget).unwrap();
+    assert_eq!(first.held.len(), 10, "the first ten fit");
+    assert!(second.held.is_empty(), "the budget is the archive's, not each part's");
+    for (name, bytes) in &files[..10] {
+        assert_eq!(&read(&first, name).unwrap(), bytes);
+    }
+    assert_eq!(first.stream.cost().0, 0, "held files need no decompressor");
+    assert_eq!(read(&first, &files[20].0).unwrap(), files[20].1);
+    assert_eq!(first.stream.cost().0, 1);
+    // a file over the size held is never held, whatever the budget
+    let big = Tar::default().file("big.bin", &noise(5, super::index::HOLD_MAX as usize + 1)).file("small.json", b"{}").finish();
+    let part = open(&write(t.path(), "b.tgz", &gzip(&big))).unwrap();
+    assert_eq!(part.held.keys().collect::<Vec<_>>(), vec!["small.json"]);
 }
 
 #[test]
