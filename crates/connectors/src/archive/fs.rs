@@ -1,10 +1,13 @@
 //! The files of an archive, whatever holds them: a ZIP, the parts of a multi-part set
 //! (Google Takeout's `takeout-20240101T000000Z-001.zip`, `-002.zip`, and the newer
-//! `takeout-20240101T000000Z-3-001.zip`), a `.tgz` / `.tar.gz`, or an extracted folder.
-//! Each part is checked as hostile before anything is read (no traversal, no absolute
-//! paths, no links, bounded size and compression ratio: the package reader's checks),
-//! and nothing is extracted to disk: an entry is read where it lies, when it is read.
+//! `takeout-20240101T000000Z-3-001.zip`, or the same as `.tgz`), a `.tgz` / `.tar.gz`, or
+//! an extracted folder. Each part is checked as hostile before anything is read (no
+//! traversal, no absolute paths, no links, no name twice, bounded size and compression
+//! ratio: the package reader's checks), and nothing is extracted to disk: an entry is read
+//! where it lies, when it is read. A ZIP or a folder is read at random; a `.tgz` is read
+//! through once when opened and then forward, from checkpoints (`tgz/`).
 
+use super::tgz::{self, TarPart};
 use ferry_core::Content;
 use ferry_core::content::{BoxRead, ContentSource};
 use ferry_package::{PackageFs, UnpackLimits};
@@ -26,6 +29,8 @@ pub struct Entry {
 pub enum Part {
     /// A folder or a ZIP, read at random.
     Package(PackageFs),
+    /// A `.tgz` / `.tar.gz`, read forward.
+    Tar(TarPart),
 }
 
 pub struct ArchiveFs {
@@ -55,15 +60,14 @@ impl ArchiveFs {
             sibling_parts(path)?
         };
         let mut fs = ArchiveFs { label, part_names: vec![], parts: vec![], entries: BTreeMap::new(), repeated: vec![] };
+        let tars: Vec<bool> = paths.iter().map(|p| p.is_file() && (tgz::is_tgz_name(p) || tgz::is_gzip(p))).collect();
+        // the checkpoints of all the tar parts together are bounded
+        let tar_bytes: u64 = paths.iter().zip(&tars).filter(|(_, t)| **t).filter_map(|(p, _)| p.metadata().ok()).map(|m| m.len()).sum();
+        let every = tgz::checkpoint_every(tar_bytes);
+        let parts = open_parts(&paths, &tars, limits, every)?;
         let mut total = 0u64;
-        for p in paths {
+        for (p, part) in paths.into_iter().zip(parts) {
             let name = p.display().to_string();
-            if is_tar_gz(&p) {
-                return Err(format!(
-                    "{name}: a tar archive; this ferry reads ZIP archives and extracted folders (extract it with tar -xzf, then name the folder)"
-                ));
-            }
-            let part = Part::Package(PackageFs::open(&p, limits).map_err(|e| e.to_string())?);
             let index = fs.parts.len();
             for (entry_path, size, crc32) in part_files(&part) {
                 total = total.saturating_add(size);
@@ -91,6 +95,7 @@ impl ArchiveFs {
         let e = self.entries.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
         match &self.parts[e.part] {
             Part::Package(p) => p.open_file(path).map_err(|e| e.to_string()),
+            Part::Tar(t) => t.open_file(path),
         }
     }
 
@@ -122,19 +127,70 @@ impl ArchiveFs {
         let e = self.entries.get(path)?;
         match &self.parts[e.part] {
             Part::Package(p) => p.local_path(path),
+            Part::Tar(_) => None,
         }
     }
+}
+
+/// Opens every part, checked: the `.tgz` ones (each read through once) side by side, on as
+/// many threads as there are cores (at most 4); the first failure, in part order, is the one
+/// said.
+fn open_parts(paths: &[PathBuf], tars: &[bool], limits: UnpackLimits, every: u64) -> Result<Vec<Part>, String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    let held = AtomicU64::new(tgz::HELD);
+    let open = |i: usize| -> Result<Part, String> {
+        let p = &paths[i];
+        if tars[i] {
+            return TarPart::open(p, limits, every, &held).map(Part::Tar);
+        }
+        if tgz::is_plain_tar(p) {
+            return Err(format!(
+                "{}: a tar archive that is not compressed; ferry reads tar archives compressed with gzip (.tgz, .tar.gz): gzip it, or extract it and name the folder",
+                p.display()
+            ));
+        }
+        PackageFs::open(p, limits).map(Part::Package).map_err(|e| e.to_string())
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(tars.iter().filter(|t| **t).count());
+    if threads <= 1 {
+        return (0..paths.len()).map(open).collect();
+    }
+    let results: Vec<Mutex<Option<Result<Part, String>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= paths.len() {
+                        return;
+                    }
+                    let r = open(i);
+                    failed.fetch_or(r.is_err(), Ordering::Relaxed);
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    let mut parts = Vec::with_capacity(paths.len());
+    for r in results {
+        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => parts.push(r?),
+            // not opened: a part before it failed, and is said above
+            None => return Err("an earlier part failed".into()),
+        }
+    }
+    Ok(parts)
 }
 
 fn part_files(part: &Part) -> Vec<(String, u64, Option<u32>)> {
     match part {
         Part::Package(p) => p.files().into_iter().map(|(path, size)| (path.clone(), size, p.crc32(&path))).collect(),
+        // a tar records no CRC-32: the one the opening pass computed, so that two copies
+        // are told apart as in a ZIP
+        Part::Tar(t) => t.files.iter().map(|(path, f)| (path.clone(), f.size, Some(f.crc32))).collect(),
     }
-}
-
-fn is_tar_gz(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-    name.ends_with(".tgz") || name.ends_with(".tar.gz")
 }
 
 /// A multi-part name's stem and part number: `takeout-20240101T000000Z-001.zip` →
