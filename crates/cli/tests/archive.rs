@@ -137,6 +137,8 @@ fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {
     assert_eq!(lisbon["record"]["taken_at"], "2021-01-04T10:00:00", "from the sidecar");
     assert_eq!(lisbon["record"]["location"]["latitude"], 38.7223);
     assert!(skipped["Takeout/Google Photos/Photos from 2021/IMG_0001.jpg"].contains("same file as"), "{skipped:?}");
+    let copy_sidecar = "Takeout/Google Photos/Photos from 2021/IMG_0001.jpg.supplemental-metadata.json";
+    assert!(skipped[copy_sidecar].contains("repeats the one read"), "the copy's sidecar is a repeat, not unknown: {skipped:?}");
     let edited = &media["Takeout/Google Photos/Lisbon/IMG_0001-edited.jpg"];
     assert_eq!(edited["record"]["taken_at"], "2021-01-04T10:00:00", "the edited copy shares its original's sidecar");
     let dup = &media["Takeout/Google Photos/Photos from 2021/IMG_0002(1).jpg"];

@@ -155,6 +155,16 @@ pub fn read(w: &mut Walk, files: Vec<String>) {
             if !w.skipped(other, why) {
                 return;
             }
+            // the copy's own sidecar repeats the one the item read
+            let (folder, name) = split(other);
+            if let Some(sc) = sidecars.get(folder).and_then(|s| s.of(name)).cloned()
+                && !w.is_claimed(&sc)
+            {
+                w.claim(&sc);
+                if !w.skipped(&sc, format!("the sidecar of {other}, a copy of {}: repeats the one read with it", photo.paths[0])) {
+                    return;
+                }
+            }
         }
     }
 }

@@ -50,6 +50,10 @@ impl<'a> Walk<'a> {
         self.claimed.insert(path.to_owned());
     }
 
+    pub fn is_claimed(&self, path: &str) -> bool {
+        self.claimed.contains(path)
+    }
+
     /// Gives back a file its rule handed over but the reader does not understand: it is
     /// listed as not understood, unless a later rule takes it.
     pub fn unclaim(&mut self, path: &str) {
