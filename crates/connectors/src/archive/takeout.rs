@@ -8,7 +8,7 @@ use ferry_codecs::ical::IcsReader;
 use ferry_codecs::mbox::{Flavor, MboxReader};
 use ferry_codecs::vcard::VcardReader;
 use ferry_core::content::sha256_hex;
-use ferry_core::{Attachment, Item, OtherRecord, Record, Vertical};
+use ferry_core::{Attachment, Item, ItemError, OtherRecord, Record, Vertical};
 use ferry_verticals::notes::{NOTES, Note, NoteFormat};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -289,6 +289,18 @@ pub fn tasks(w: &mut Walk, files: Vec<String>) {
             let title = list["title"].as_str().unwrap_or("Tasks").to_owned();
             for (n, g) in list["items"].as_array().into_iter().flatten().enumerate() {
                 if g["deleted"].as_bool().unwrap_or(false) {
+                    // listed, not dropped: the archive holds it, marked deleted
+                    let id = format!("{file}#{}", g["id"].as_str().unwrap_or_default());
+                    let skip = ItemError {
+                        skipped: true,
+                        vertical: Vertical::Tasks,
+                        id: id.clone(),
+                        location: file.clone(),
+                        reason: "a task Google Tasks marks deleted: not carried".into(),
+                    };
+                    if !w.send(Err(skip)) {
+                        return;
+                    }
                     continue;
                 }
                 let item = match g["id"].as_str().filter(|i| !i.is_empty()) {
@@ -356,7 +368,10 @@ fn keep_note(w: &mut Walk, file: &str, bytes: &[u8]) -> Result<Item, String> {
             "userEditedTimestampUsec" => note.updated = usec(val),
             "attachments" => {
                 for a in val.as_array().into_iter().flatten() {
-                    let Some(name) = a["filePath"].as_str() else { continue };
+                    let Some(name) = a["filePath"].as_str() else {
+                        warnings.push(format!("an attachment the note lists without a file path: {a}"));
+                        continue;
+                    };
                     let path = if folder.is_empty() { name.to_owned() } else { format!("{folder}/{name}") };
                     if w.fs.entries.contains_key(&path) {
                         w.claim(&path);
