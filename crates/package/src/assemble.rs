@@ -151,11 +151,10 @@ pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Mani
     Ok(manifest)
 }
 
-/// The passes over a vertical's staged items, each writing its own files of the package.
+/// The passes over a vertical's staged items besides the standard format's, each writing
+/// its own files of the package.
 #[derive(Clone, Copy)]
 enum Pass {
-    /// The standard format, one file per container (media and files as they are).
-    Standard,
     /// The canonical records, with where each item's content is.
     Records,
     /// Contacts also as CSV.
@@ -169,11 +168,13 @@ pub(crate) fn parts_path(staging: &Path) -> PathBuf {
     staging.join("parts")
 }
 
-/// Runs a vertical's passes at once, each on its own thread into its own part of the
-/// package (compression is most of the work), then joins the parts in order: the package
-/// holds the same files, in the same order, as when the passes ran one after the other.
+/// Runs a vertical's passes at once: the standard format (media and files, most of the
+/// bytes) straight into the package on this thread, each other pass on its own thread into
+/// its own part (compression is most of their work); then joins the parts after it in
+/// order: the package holds the same files, in the same order, as when the passes ran one
+/// after the other.
 fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
-    let mut passes = vec![Pass::Standard, Pass::Records];
+    let mut passes = vec![Pass::Records];
     if v == Vertical::Contacts {
         passes.push(Pass::Csv);
     }
@@ -182,14 +183,13 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
     }
     let dir = parts_path(&plan.staging);
     let parts = (0..passes.len()).map(|i| sink.part(&dir, &format!("{v}-{i}.zip"))).collect::<Result<Vec<_>, _>>()?;
-    let done: Vec<Result<Sink, PackageError>> = std::thread::scope(|s| {
+    let (first, done): (Result<(), PackageError>, Vec<Result<Sink, PackageError>>) = std::thread::scope(|s| {
         let running: Vec<_> = passes
             .iter()
             .zip(parts)
             .map(|(&pass, mut part)| {
                 s.spawn(move || {
                     match pass {
-                        Pass::Standard => standard_pass(plan, rows, &mut part, v),
                         Pass::Records => records_pass(rows, &mut part, v),
                         Pass::Csv => csv_pass(rows, &mut part, v),
                         Pass::Tables => tables_pass(rows, &mut part, v),
@@ -198,11 +198,14 @@ fn write_vertical(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Res
                 })
             })
             .collect();
-        running
+        let first = standard_pass(plan, rows, sink, v);
+        let done = running
             .into_iter()
             .map(|t| t.join().unwrap_or_else(|_| Err(PackageError::Staging("a pass building the package stopped".into()))))
-            .collect()
+            .collect();
+        (first, done)
     });
+    first?;
     for part in done {
         sink.absorb(part?)?;
     }

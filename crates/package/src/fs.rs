@@ -4,14 +4,13 @@
 
 use crate::PackageError;
 use crate::layout::check_relative;
+pub use crate::zip_entries::{Kind, ZipEntry, ZipFile};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
-use zip::ZipArchive;
 
 #[derive(Debug, Clone, Copy)]
 pub struct UnpackLimits {
@@ -38,13 +37,18 @@ impl Default for UnpackLimits {
     }
 }
 
-/// A file handle that reads at positions, so that clones share one open file.
+/// A file read at positions, so that clones share one open file.
 #[derive(Clone)]
-/// A file read at positions, so that the archive can be cloned cheaply.
 pub struct SharedFile {
     file: Arc<File>,
     pos: u64,
     len: u64,
+}
+
+impl SharedFile {
+    pub fn new(file: Arc<File>, len: u64) -> SharedFile {
+        SharedFile { file, pos: 0, len }
+    }
 }
 
 impl Read for SharedFile {
@@ -72,7 +76,7 @@ impl Seek for SharedFile {
 
 pub enum PackageFs {
     Dir { root: PathBuf, files: BTreeMap<String, u64> },
-    Zip { archive: ZipArchive<SharedFile>, files: BTreeMap<String, (usize, u64)>, name: String },
+    Zip { zip: ZipFile, files: BTreeMap<String, ZipEntry> },
 }
 
 impl PackageFs {
@@ -111,73 +115,31 @@ impl PackageFs {
 
     fn open_zip(path: &Path, limits: UnpackLimits) -> Result<PackageFs, PackageError> {
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| PackageError::io(format!("cannot open {name}"), e))?;
-        let len = file.metadata().map_err(|e| PackageError::io(&name, e))?.len();
-        let shared = SharedFile { file: Arc::new(file), pos: 0, len };
-        let mut archive = ZipArchive::new(shared).map_err(|e| PackageError::invalid(&name, format!("not a readable ZIP file: {e}")))?;
-        if archive.len() > limits.max_files {
-            return Err(PackageError::Limit(format!("{name}: more than {} entries", limits.max_files)));
-        }
-        // the ZIP library keeps only the last of two entries with one name: refuse them
-        if archive.has_duplicate_names() {
-            return Err(PackageError::invalid(&name, "the ZIP holds two entries with the same name (a tampered package?)"));
-        }
-        // every local header must match its central directory entry, no two entries may
-        // share data, and no local header may hide outside the central directory
-        archive
-            .validate_header_consistency()
-            .map_err(|e| PackageError::invalid(&name, format!("the ZIP's entries are inconsistent (a tampered package?): {e}")))?;
-        // what the whole ZIP unpacks to, bounded by the limit and by the ratio to its size
-        let budget = limits.max_total_bytes.min(len.saturating_mul(limits.max_ratio).max(limits.ratio_floor));
+        let len = std::fs::metadata(path).map_err(|e| PackageError::io(format!("cannot open {name}"), e))?.len();
+        let mut checks = ZipChecks::new(name, len, limits);
         let mut files = BTreeMap::new();
-        let mut total = 0u64;
-        for i in 0..archive.len() {
-            let entry = archive.by_index_raw(i).map_err(|e| PackageError::invalid(&name, format!("entry {i}: {e}")))?;
-            let entry_name = entry.name().map_err(|e| PackageError::invalid(&name, format!("entry {i}: {e}")))?.to_string();
-            if let Err(why) = check_relative(entry_name.trim_end_matches('/')) {
-                return Err(PackageError::invalid(&entry_name, format!("unsafe path in ZIP ({why})")));
+        let zip = ZipFile::open(path, |i, entry_name, kind, packed, at| {
+            checks.check(i, entry_name, kind, packed, at.size)?;
+            if kind == Kind::File && files.insert(entry_name.to_owned(), at).is_some() {
+                return Err(PackageError::invalid(entry_name, "the ZIP holds this name twice"));
             }
-            if entry.is_symlink() {
-                return Err(PackageError::invalid(&entry_name, "symbolic link in ZIP (links are refused)"));
-            }
-            if entry.is_dir() {
-                continue;
-            }
-            let (size, packed) = (entry.size(), entry.compressed_size());
-            total = total.saturating_add(size);
-            if total > budget {
-                return Err(PackageError::Limit(format!(
-                    "{name}: unpacking its entries would write more than {budget} bytes ({}:1 of its \
-                        {len} bytes, at most {} in all): a ZIP bomb?",
-                    limits.max_ratio, limits.max_total_bytes
-                )));
-            }
-            if size > limits.ratio_floor && size / packed.max(1) > limits.max_ratio {
-                return Err(PackageError::Limit(format!(
-                    "{entry_name}: expands {}:1 ({packed} to {size} bytes), over the {}:1 limit (a ZIP bomb?)",
-                    size / packed.max(1),
-                    limits.max_ratio
-                )));
-            }
-            if files.insert(entry_name.clone(), (i, size)).is_some() {
-                return Err(PackageError::invalid(&entry_name, "the ZIP holds this name twice"));
-            }
-        }
-        Ok(PackageFs::Zip { archive, files, name })
+            Ok(())
+        })?;
+        Ok(PackageFs::Zip { zip, files })
     }
 
     /// Every file with its size, by path.
     pub fn files(&self) -> Vec<(String, u64)> {
         match self {
             PackageFs::Dir { files, .. } => files.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            PackageFs::Zip { files, .. } => files.iter().map(|(k, (_, s))| (k.clone(), *s)).collect(),
+            PackageFs::Zip { files, .. } => files.iter().map(|(k, e)| (k.clone(), e.size)).collect(),
         }
     }
 
     pub fn size(&self, path: &str) -> Option<u64> {
         match self {
             PackageFs::Dir { files, .. } => files.get(path).copied(),
-            PackageFs::Zip { files, .. } => files.get(path).map(|(_, s)| *s),
+            PackageFs::Zip { files, .. } => files.get(path).map(|e| e.size),
         }
     }
 
@@ -185,10 +147,7 @@ impl PackageFs {
     pub fn crc32(&self, path: &str) -> Option<u32> {
         match self {
             PackageFs::Dir { .. } => None,
-            PackageFs::Zip { archive, files, .. } => {
-                let (index, _) = *files.get(path)?;
-                archive.clone().by_index_raw(index).ok().map(|e| e.crc32())
-            }
+            PackageFs::Zip { files, .. } => files.get(path).map(|e| e.crc32),
         }
     }
 
@@ -208,72 +167,61 @@ impl PackageFs {
                 let f = File::open(root.join(path)).map_err(|e| PackageError::io(path, e))?;
                 Ok(Box::new(f.take(size)))
             }
-            PackageFs::Zip { archive, files, .. } => {
-                let (index, size) = *files.get(path).ok_or_else(|| PackageError::invalid(path, "no such file in the package"))?;
-                let mut archive = archive.clone();
-                let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
-                let path = path.to_owned();
-                std::thread::spawn(move || {
-                    let mut entry = match archive.by_index(index) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            let _ = tx.send(Err(io::Error::new(io::ErrorKind::InvalidData, format!("{path}: {e}"))));
-                            return;
-                        }
-                    };
-                    let mut read = 0u64;
-                    loop {
-                        let mut buf = vec![0u8; 64 * 1024];
-                        match entry.read(&mut buf) {
-                            Ok(0) => return,
-                            Ok(n) => {
-                                read += n as u64;
-                                if read > size {
-                                    let _ = tx.send(Err(io::Error::new(
-                                        io::ErrorKind::InvalidData,
-                                        format!("{path}: unpacks to more than the {size} bytes its header says"),
-                                    )));
-                                    return;
-                                }
-                                buf.truncate(n);
-                                if tx.send(Ok(buf)).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(e) => {
-                                let _ = tx.send(Err(io::Error::new(e.kind(), format!("{path}: {e}"))));
-                                return;
-                            }
-                        }
-                    }
-                });
-                Ok(Box::new(ChannelReader { rx, buf: Vec::new(), pos: 0 }))
+            PackageFs::Zip { zip, files } => {
+                let at = files.get(path).ok_or_else(|| PackageError::invalid(path, "no such file in the package"))?;
+                zip.open_entry(path, at)
             }
         }
     }
 }
 
-struct ChannelReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-    pos: usize,
+/// The checks of a ZIP's entries, the ZIP treated as hostile: each a safe relative path
+/// and no link, and what they unpack to within the ZIP's budget and the ratio limit.
+pub struct ZipChecks {
+    name: String,
+    len: u64,
+    limits: UnpackLimits,
+    budget: u64,
+    total: u64,
 }
 
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(Ok(b)) => {
-                    self.buf = b;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
+impl ZipChecks {
+    /// For the ZIP at `path`, `len` bytes long.
+    pub fn new(name: String, len: u64, limits: UnpackLimits) -> ZipChecks {
+        // what the whole ZIP unpacks to, bounded by the limit and by the ratio to its size
+        let budget = limits.max_total_bytes.min(len.saturating_mul(limits.max_ratio).max(limits.ratio_floor));
+        ZipChecks { name, len, limits, budget, total: 0 }
+    }
+
+    /// Checks the `index`th entry (the first is 0).
+    pub fn check(&mut self, index: usize, entry_name: &str, kind: Kind, packed: u64, size: u64) -> Result<(), PackageError> {
+        let limits = self.limits;
+        if index >= limits.max_files {
+            return Err(PackageError::Limit(format!("{}: more than {} entries", self.name, limits.max_files)));
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        if let Err(why) = check_relative(entry_name.trim_end_matches('/')) {
+            return Err(PackageError::invalid(entry_name, format!("unsafe path in ZIP ({why})")));
+        }
+        match kind {
+            Kind::Link => return Err(PackageError::invalid(entry_name, "symbolic link in ZIP (links are refused)")),
+            Kind::Folder => return Ok(()),
+            Kind::File => {}
+        }
+        self.total = self.total.saturating_add(size);
+        if self.total > self.budget {
+            return Err(PackageError::Limit(format!(
+                "{}: unpacking its entries would write more than {} bytes ({}:1 of its \
+                    {} bytes, at most {} in all): a ZIP bomb?",
+                self.name, self.budget, limits.max_ratio, self.len, limits.max_total_bytes
+            )));
+        }
+        if size > limits.ratio_floor && size / packed.max(1) > limits.max_ratio {
+            return Err(PackageError::Limit(format!(
+                "{entry_name}: expands {}:1 ({packed} to {size} bytes), over the {}:1 limit (a ZIP bomb?)",
+                size / packed.max(1),
+                limits.max_ratio
+            )));
+        }
+        Ok(())
     }
 }

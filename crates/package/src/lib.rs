@@ -17,8 +17,9 @@ mod sink;
 mod staging;
 mod verify;
 mod writer;
+mod zip_entries;
 
-pub use fs::{PackageFs, UnpackLimits};
+pub use fs::{Kind, PackageFs, UnpackLimits, ZipChecks, ZipEntry, ZipFile};
 pub use manifest::{FileEntry, Manifest, VerticalSummary};
 pub use reader::{PackageReader, sync_to_async};
 pub use record::{ContentRef, PackageRecord};

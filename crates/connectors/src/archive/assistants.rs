@@ -32,7 +32,7 @@ fn file_index(w: &Walk) -> HashMap<String, Vec<String>> {
         keys.push(name);
         keys.dedup();
         for k in keys {
-            index.entry(k.to_owned()).or_default().push(p.clone());
+            index.entry(k.to_owned()).or_default().push(p.to_owned());
         }
     }
     index

@@ -7,28 +7,20 @@
 //! where it lies, when it is read. A ZIP or a folder is read at random; a `.tgz` is read
 //! through once when opened and then forward, from checkpoints (`tgz/`).
 
+use super::entries::{Builder, Entries};
 use super::tgz::{self, TarPart};
 use ferry_core::Content;
 use ferry_core::content::{BoxRead, ContentSource};
-use ferry_package::{PackageFs, UnpackLimits};
-use std::collections::BTreeMap;
+use ferry_package::{Kind, PackageFs, UnpackLimits, ZipChecks, ZipFile};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// One file of the archive.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub part: usize,
-    pub size: u64,
-    /// CRC-32 of its bytes, where the archive records it (ZIP): with the size, what tells
-    /// two copies of a photo apart without reading them.
-    pub crc32: Option<u32>,
-}
-
 pub enum Part {
-    /// A folder or a ZIP, read at random.
-    Package(PackageFs),
+    /// A ZIP, read at random.
+    Zip(ZipFile),
+    /// An extracted folder.
+    Dir(PathBuf),
     /// A `.tgz` / `.tar.gz`, read forward.
     Tar(TarPart),
 }
@@ -36,10 +28,9 @@ pub enum Part {
 pub struct ArchiveFs {
     /// What the person named, for messages.
     pub label: String,
-    pub part_names: Vec<String>,
     parts: Vec<Part>,
     /// Every file by its path in the archive (parts merged).
-    pub entries: BTreeMap<String, Entry>,
+    pub entries: Entries,
     /// Files a later part holds again under a path an earlier part has (each part of a
     /// Takeout repeats its `archive_browser.html`): listed, not read twice.
     pub repeated: Vec<(String, u64, usize)>,
@@ -59,42 +50,42 @@ impl ArchiveFs {
         } else {
             sibling_parts(path)?
         };
-        let mut fs = ArchiveFs { label, part_names: vec![], parts: vec![], entries: BTreeMap::new(), repeated: vec![] };
         let tars: Vec<bool> = paths.iter().map(|p| p.is_file() && (tgz::is_tgz_name(p) || tgz::is_gzip(p))).collect();
         // the checkpoints of all the tar parts together are bounded
         let tar_bytes: u64 = paths.iter().zip(&tars).filter(|(_, t)| **t).filter_map(|(p, _)| p.metadata().ok()).map(|m| m.len()).sum();
         let every = tgz::checkpoint_every(tar_bytes);
-        let parts = open_parts(&paths, &tars, limits, every)?;
+        let mut all = Builder::default();
         let mut total = 0u64;
-        for (p, part) in paths.into_iter().zip(parts) {
-            let name = p.display().to_string();
-            let index = fs.parts.len();
-            for (entry_path, size, crc32) in part_files(&part) {
-                total = total.saturating_add(size);
+        let mut parts = Vec::with_capacity(paths.len());
+        // each part's files join the others' as soon as it is open (one part's listing at
+        // a time is held twice)
+        open_parts(&paths, &tars, limits, every, |index, part, files| {
+            for (entry_path, e) in files.iter() {
+                total = total.saturating_add(e.size);
                 if total > limits.max_total_bytes {
-                    return Err(format!("{}: its parts hold more than the {} byte limit", fs.label, limits.max_total_bytes));
+                    return Err(format!("{label}: its parts hold more than the {} byte limit", limits.max_total_bytes));
                 }
-                match fs.entries.entry(entry_path) {
-                    std::collections::btree_map::Entry::Occupied(o) => fs.repeated.push((o.key().clone(), size, index)),
-                    std::collections::btree_map::Entry::Vacant(v) => {
-                        v.insert(Entry { part: index, size, crc32 });
-                    }
-                }
-                if fs.entries.len() > limits.max_files {
-                    return Err(format!("{}: more than {} files", fs.label, limits.max_files));
+                all.add(entry_path, index, e.size, e.crc32, e.zip);
+                if all.len() > limits.max_files {
+                    return Err(format!("{label}: more than {} files", limits.max_files));
                 }
             }
-            fs.part_names.push(name);
-            fs.parts.push(part);
-        }
-        Ok(fs)
+            parts.push(part);
+            Ok(())
+        })?;
+        let (entries, repeated) = all.finish();
+        Ok(ArchiveFs { label, parts, entries, repeated })
     }
 
     /// Opens a file to read; it yields exactly its listed size, or fails.
     pub fn open_file(&self, path: &str) -> Result<Box<dyn Read + Send>, String> {
         let e = self.entries.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
-        match &self.parts[e.part] {
-            Part::Package(p) => p.open_file(path).map_err(|e| e.to_string()),
+        match &self.parts[e.part as usize] {
+            Part::Zip(z) => z.open_entry(path, e.zip.as_ref().expect("a ZIP part's entry")).map_err(|e| e.to_string()),
+            Part::Dir(root) => {
+                let f = std::fs::File::open(root.join(path)).map_err(|err| format!("{path}: {err}"))?;
+                Ok(Box::new(f.take(e.size)))
+            }
             Part::Tar(t) => t.open_file(path),
         }
     }
@@ -121,42 +112,91 @@ impl ArchiveFs {
         }
     }
 
-    /// The folder of a local file, for an extracted archive (so a local destination can
-    /// link it): `None` inside a ZIP or a tar.
+    /// The path of a file of an extracted archive (so a local destination can link it):
+    /// `None` inside a ZIP or a tar.
     fn local_path(&self, path: &str) -> Option<PathBuf> {
         let e = self.entries.get(path)?;
-        match &self.parts[e.part] {
-            Part::Package(p) => p.local_path(path),
-            Part::Tar(_) => None,
+        match &self.parts[e.part as usize] {
+            Part::Dir(root) => Some(root.join(path)),
+            Part::Zip(_) | Part::Tar(_) => None,
         }
     }
 }
 
-/// Opens every part, checked: the `.tgz` ones (each read through once) side by side, on as
-/// many threads as there are cores (at most 4); the first failure, in part order, is the one
-/// said.
-fn open_parts(paths: &[PathBuf], tars: &[bool], limits: UnpackLimits, every: u64) -> Result<Vec<Part>, String> {
+/// Opens one part, checked, with its files.
+fn open_part(
+    p: &Path,
+    tar: bool,
+    limits: UnpackLimits,
+    every: u64,
+    held: &std::sync::atomic::AtomicU64,
+) -> Result<(Part, Entries), String> {
+    let mut files = Builder::default();
+    if tar {
+        let t = TarPart::open(p, limits, every, held)?;
+        for (path, f) in &t.files {
+            // a tar records no CRC-32: the one the opening pass computed, so that two
+            // copies are told apart as in a ZIP
+            files.add(path, 0, f.size, Some(f.crc32), None);
+        }
+        return Ok((Part::Tar(t), files.finish().0));
+    }
+    if tgz::is_plain_tar(p) {
+        return Err(format!(
+            "{}: a tar archive that is not compressed; ferry reads tar archives compressed with gzip (.tgz, .tar.gz): gzip it, or extract it and name the folder",
+            p.display()
+        ));
+    }
+    if p.is_dir() {
+        let PackageFs::Dir { root, files: listed } = PackageFs::open(p, limits).map_err(|e| e.to_string())? else {
+            unreachable!("a folder opens as a folder")
+        };
+        for (path, size) in &listed {
+            files.add(path, 0, *size, None, None);
+        }
+        return Ok((Part::Dir(root), files.finish().0));
+    }
+    let len = p.metadata().map_err(|e| format!("cannot open {}: {e}", p.display()))?.len();
+    let mut checks = ZipChecks::new(p.display().to_string(), len, limits);
+    let zip = ZipFile::open(p, |i, name, kind, packed, at| {
+        checks.check(i, name, kind, packed, at.size)?;
+        if kind == Kind::File {
+            files.add(name, 0, at.size, Some(at.crc32), Some(at));
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    let (files, repeated) = files.finish();
+    if let Some((name, _, _)) = repeated.first() {
+        return Err(format!("{name}: the ZIP holds this name twice"));
+    }
+    Ok((Part::Zip(zip), files))
+}
+
+/// Opens every part, checked, and hands each to `done` in part order: the `.tgz` ones
+/// (each read through once) side by side, on as many threads as there are cores (at most
+/// 4); the first failure, in part order, is the one said.
+fn open_parts(
+    paths: &[PathBuf],
+    tars: &[bool],
+    limits: UnpackLimits,
+    every: u64,
+    mut done: impl FnMut(usize, Part, Entries) -> Result<(), String>,
+) -> Result<(), String> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let held = AtomicU64::new(tgz::HELD);
-    let open = |i: usize| -> Result<Part, String> {
-        let p = &paths[i];
-        if tars[i] {
-            return TarPart::open(p, limits, every, &held).map(Part::Tar);
-        }
-        if tgz::is_plain_tar(p) {
-            return Err(format!(
-                "{}: a tar archive that is not compressed; ferry reads tar archives compressed with gzip (.tgz, .tar.gz): gzip it, or extract it and name the folder",
-                p.display()
-            ));
-        }
-        PackageFs::open(p, limits).map(Part::Package).map_err(|e| e.to_string())
-    };
+    let open = |i: usize| open_part(&paths[i], tars[i], limits, every, &held);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(tars.iter().filter(|t| **t).count());
     if threads <= 1 {
-        return (0..paths.len()).map(open).collect();
+        for i in 0..paths.len() {
+            let (part, files) = open(i)?;
+            done(i, part, files)?;
+        }
+        return Ok(());
     }
-    let results: Vec<Mutex<Option<Result<Part, String>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+    type Opened = Result<(Part, Entries), String>;
+    let results: Vec<Mutex<Option<Opened>>> = paths.iter().map(|_| Mutex::new(None)).collect();
     let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -173,24 +213,17 @@ fn open_parts(paths: &[PathBuf], tars: &[bool], limits: UnpackLimits, every: u64
             });
         }
     });
-    let mut parts = Vec::with_capacity(paths.len());
-    for r in results {
+    for (i, r) in results.into_iter().enumerate() {
         match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(r) => parts.push(r?),
+            Some(r) => {
+                let (part, files) = r?;
+                done(i, part, files)?;
+            }
             // not opened: a part before it failed, and is said above
             None => return Err("an earlier part failed".into()),
         }
     }
-    Ok(parts)
-}
-
-fn part_files(part: &Part) -> Vec<(String, u64, Option<u32>)> {
-    match part {
-        Part::Package(p) => p.files().into_iter().map(|(path, size)| (path.clone(), size, p.crc32(&path))).collect(),
-        // a tar records no CRC-32: the one the opening pass computed, so that two copies
-        // are told apart as in a ZIP
-        Part::Tar(t) => t.files.iter().map(|(path, f)| (path.clone(), f.size, Some(f.crc32))).collect(),
-    }
+    Ok(())
 }
 
 /// A multi-part name's stem and part number: `takeout-20240101T000000Z-001.zip` →

@@ -12,6 +12,7 @@
 
 mod assistants;
 mod config;
+mod entries;
 mod exporter;
 mod facebook;
 mod fit;

@@ -85,7 +85,7 @@ fn in_folder(w: &Walk, day_file: &str, file: &str) -> Vec<String> {
     w.fs.entries
         .keys()
         .filter(|p| p.starts_with(&format!("{folder}/")) && p.ends_with(&format!("/{file}")) && day(p).is_none())
-        .cloned()
+        .map(str::to_owned)
         .collect()
 }
 

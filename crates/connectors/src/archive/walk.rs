@@ -10,7 +10,6 @@ use crate::pager::Emit;
 use ferry_codecs::media::file_media_type;
 use ferry_core::model::FileEntry;
 use ferry_core::{ConnectorError, Item, ItemError, Record, Vertical};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 pub struct Walk<'a> {
@@ -18,7 +17,8 @@ pub struct Walk<'a> {
     pub layout: &'static Layout,
     pub verticals: Vec<Vertical>,
     emit: &'a mut Emit,
-    claimed: HashSet<String>,
+    /// By file number ([`super::entries::Entries::position`]).
+    claimed: Vec<bool>,
     /// False once nobody listens: every reader stops.
     pub open: bool,
 }
@@ -30,7 +30,8 @@ pub fn fail(vertical: Vertical, id: &str, location: &str, reason: impl Into<Stri
 
 impl<'a> Walk<'a> {
     pub fn new(fs: Arc<ArchiveFs>, layout: &'static Layout, verticals: Vec<Vertical>, emit: &'a mut Emit) -> Self {
-        Walk { fs, layout, verticals, emit, claimed: HashSet::new(), open: true }
+        let claimed = vec![false; fs.entries.len()];
+        Walk { fs, layout, verticals, emit, claimed, open: true }
     }
 
     pub fn wants(&self, v: Vertical) -> bool {
@@ -47,17 +48,23 @@ impl<'a> Walk<'a> {
 
     /// Marks a file as read by a reader, so it is not listed as not understood.
     pub fn claim(&mut self, path: &str) {
-        self.claimed.insert(path.to_owned());
+        self.set_claimed(path, true);
     }
 
     pub fn is_claimed(&self, path: &str) -> bool {
-        self.claimed.contains(path)
+        self.fs.entries.position(path).is_some_and(|i| self.claimed[i])
+    }
+
+    fn set_claimed(&mut self, path: &str, to: bool) {
+        if let Some(i) = self.fs.entries.position(path) {
+            self.claimed[i] = to;
+        }
     }
 
     /// Gives back a file its rule handed over but the reader does not understand: it is
     /// listed as not understood, unless a later rule takes it.
     pub fn unclaim(&mut self, path: &str) {
-        self.claimed.remove(path);
+        self.set_claimed(path, false);
     }
 
     /// Runs every rule of the layout, then lists what is left.
@@ -71,26 +78,32 @@ impl<'a> Walk<'a> {
         }
         for rule in self.layout.rules {
             let pattern = glob::Glob::new(rule.pattern);
-            let files: Vec<String> = self.fs.entries.keys().filter(|p| !self.claimed.contains(*p) && pattern.matches(p)).cloned().collect();
+            let mut files = Vec::new();
+            for (i, p) in self.fs.entries.keys().enumerate() {
+                if !self.claimed[i] && pattern.matches(p) {
+                    self.claimed[i] = true;
+                    files.push(p.to_owned());
+                }
+            }
             if files.is_empty() {
                 continue;
-            }
-            for f in &files {
-                self.claimed.insert(f.clone());
             }
             read(&mut self, rule.reader, files);
             if !self.open {
                 return Ok(());
             }
         }
-        let left: Vec<(String, u64)> =
-            self.fs.entries.iter().filter(|(p, _)| !self.claimed.contains(*p)).map(|(p, e)| (p.clone(), e.size)).collect();
-        for (path, size) in left {
+        let fs = self.fs.clone();
+        for (i, (path, e)) in fs.entries.iter().enumerate() {
+            if self.claimed[i] {
+                continue;
+            }
+            let size = e.size;
             let why = format!(
                 "not understood: no rule of the {} ({}) layout reads this file ({size} bytes)",
                 self.layout.platform, self.layout.variant
             );
-            if !self.keep_file(&path, why) {
+            if !self.keep_file(path, why) {
                 return Ok(());
             }
         }

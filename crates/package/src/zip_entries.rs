@@ -1,0 +1,174 @@
+//! A ZIP opened for reading at random, holding per entry only where its bytes lie (a few
+//! dozen bytes, not the ZIP library's full record), so that an archive of hundreds of
+//! thousands of files is listed in little memory and an entry is read on the calling
+//! thread. The ZIP library opens and checks the ZIP (every local header against the
+//! central directory, no overlapping entries, no hidden local header); then its listing is
+//! kept and the library's is dropped. Entries are stored or deflated (the only methods
+//! ferry's ZIP library is built with); each entry read checks its size and CRC-32.
+
+use crate::PackageError;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+/// Where one entry's bytes lie and what they must be.
+#[derive(Debug, Clone, Copy)]
+pub struct ZipEntry {
+    pub size: u64,
+    pub crc32: u32,
+    data_start: u64,
+    packed: u64,
+    method: Method,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Method {
+    Stored,
+    Deflated,
+    /// Encrypted, or a method this build does not read: said when the entry is read.
+    Unreadable(&'static str),
+}
+
+/// An open ZIP file, shared by the readers of its entries.
+#[derive(Clone)]
+pub struct ZipFile {
+    file: Arc<File>,
+}
+
+impl ZipFile {
+    /// Opens and checks the ZIP at `path`, handing each entry to `each` in central
+    /// directory order: its index, name, whether it is a folder or a link, its size and
+    /// packed size, and where it lies. `each` may stop the listing with an error.
+    pub fn open(
+        path: &std::path::Path,
+        mut each: impl FnMut(usize, &str, Kind, u64, ZipEntry) -> Result<(), PackageError>,
+    ) -> Result<ZipFile, PackageError> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| PackageError::io(format!("cannot open {name}"), e))?;
+        let len = file.metadata().map_err(|e| PackageError::io(&name, e))?.len();
+        let file = Arc::new(file);
+        let shared = crate::fs::SharedFile::new(file.clone(), len);
+        let mut archive =
+            zip::ZipArchive::new(shared).map_err(|e| PackageError::invalid(&name, format!("not a readable ZIP file: {e}")))?;
+        // the ZIP library keeps only the last of two entries with one name: refuse them
+        if archive.has_duplicate_names() {
+            return Err(PackageError::invalid(&name, "the ZIP holds two entries with the same name (a tampered package?)"));
+        }
+        // every local header must match its central directory entry, no two entries may
+        // share data, and no local header may hide outside the central directory
+        archive
+            .validate_header_consistency()
+            .map_err(|e| PackageError::invalid(&name, format!("the ZIP's entries are inconsistent (a tampered package?): {e}")))?;
+        let count = archive.len();
+        for i in 0..count {
+            let entry = archive.by_index_raw(i).map_err(|e| PackageError::invalid(&name, format!("entry {i}: {e}")))?;
+            let entry_name = entry.name().map_err(|e| PackageError::invalid(&name, format!("entry {i}: {e}")))?;
+            let kind = if entry.is_symlink() {
+                Kind::Link
+            } else if entry.is_dir() {
+                Kind::Folder
+            } else {
+                Kind::File
+            };
+            let method = match entry.compression() {
+                _ if entry.encrypted() => Method::Unreadable("it is encrypted (ferry reads ZIP entries that are not)"),
+                zip::CompressionMethod::Stored => Method::Stored,
+                zip::CompressionMethod::Deflated => Method::Deflated,
+                _ => Method::Unreadable("it is compressed with a method ferry does not read (only stored and deflated)"),
+            };
+            // known once the local headers were checked above
+            let data_start = entry
+                .data_start()
+                .ok_or_else(|| PackageError::invalid(&*entry_name, "where its data starts is not known (a damaged ZIP?)"))?;
+            let at = ZipEntry { size: entry.size(), crc32: entry.crc32(), data_start, packed: entry.compressed_size(), method };
+            let packed = at.packed;
+            let entry_name = entry_name.to_string();
+            drop(entry);
+            each(i, &entry_name, kind, packed, at)?;
+        }
+        Ok(ZipFile { file })
+    }
+
+    /// Reads one entry: exactly its size, its CRC-32 checked at the end (`path` names it
+    /// in errors).
+    pub fn open_entry(&self, path: &str, at: &ZipEntry) -> Result<Box<dyn Read + Send>, PackageError> {
+        let raw = Span { file: self.file.clone(), pos: at.data_start, end: at.data_start.saturating_add(at.packed) };
+        let inner: Box<dyn Read + Send> = match at.method {
+            Method::Stored => Box::new(io::BufReader::with_capacity(64 << 10, raw)),
+            Method::Deflated => Box::new(flate2::read::DeflateDecoder::new(io::BufReader::with_capacity(64 << 10, raw))),
+            Method::Unreadable(why) => return Err(PackageError::invalid(path, format!("cannot read this ZIP entry: {why}"))),
+        };
+        Ok(Box::new(Checked {
+            inner,
+            path: path.to_owned(),
+            want_size: at.size,
+            want_crc: at.crc32,
+            read: 0,
+            crc: crc32fast::Hasher::new(),
+        }))
+    }
+}
+
+/// What a ZIP entry is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    File,
+    Folder,
+    Link,
+}
+
+/// The packed bytes of one entry, read at positions (so that readers share the file).
+struct Span {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for Span {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_sub(self.pos);
+        if left == 0 {
+            return Ok(0);
+        }
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = self.file.read_at(&mut buf[..n], self.pos)?;
+        if got == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the ZIP ends inside this entry (a cut-off file?)"));
+        }
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+/// An entry's bytes, held to its recorded size and CRC-32.
+struct Checked {
+    inner: Box<dyn Read + Send>,
+    path: String,
+    want_size: u64,
+    want_crc: u32,
+    read: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl Read for Checked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
+        let n = self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path)))?;
+        self.read += n as u64;
+        if self.read > self.want_size {
+            return Err(bad(format!("{}: unpacks to more than the {} bytes its header says", self.path, self.want_size)));
+        }
+        self.crc.update(&buf[..n]);
+        if n == 0 || self.read == self.want_size {
+            if self.read < self.want_size {
+                return Err(bad(format!("{}: ends after {} of its {} bytes (a damaged ZIP?)", self.path, self.read, self.want_size)));
+            }
+            let crc = self.crc.clone().finalize();
+            if crc != self.want_crc {
+                return Err(bad(format!("{}: its bytes do not match their CRC-32 (a damaged ZIP?)", self.path)));
+            }
+        }
+        Ok(n)
+    }
+}
