@@ -89,6 +89,11 @@ impl Entries {
         self.list.len()
     }
 
+    /// The path of file number `i`.
+    pub fn path(&self, i: usize) -> &str {
+        self.name(&self.list[i])
+    }
+
     /// Every path, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.list.iter().map(|e| self.name(e))

@@ -46,13 +46,19 @@ impl Exporter for ArchiveExporter {
     }
 }
 
-/// Hands a rule's files to its reader.
-fn read(w: &mut Walk, reader: Reader, files: Vec<String>) {
+/// Hands a rule's files (by number, see `Entries::position`) to its reader: Google
+/// Photos' as numbers (a Takeout holds more of them than of anything else), the others'
+/// as paths.
+fn read(w: &mut Walk, reader: Reader, numbers: Vec<usize>) {
+    if matches!(reader, Reader::GooglePhotos) {
+        return photos::read(w, numbers);
+    }
+    let files: Vec<String> = numbers.iter().map(|&i| w.fs.entries.path(i).to_owned()).collect();
     match reader {
         Reader::Contacts => takeout::contacts(w, files),
         Reader::Calendar => takeout::calendar(w, files),
         Reader::GmailMbox => takeout::gmail_mbox(w, files),
-        Reader::GooglePhotos => photos::read(w, files),
+        Reader::GooglePhotos => unreachable!("read above"),
         Reader::Keep => takeout::keep(w, files),
         Reader::GoogleTasks => takeout::tasks(w, files),
         Reader::FitSessions => fit::sessions(w, files),

@@ -10,7 +10,7 @@ use ferry_codecs::media::{Sidecar, media_type, read_exif_bounded};
 use ferry_core::model::MediaItem;
 use ferry_core::{Item, Record, Vertical};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Year folders, as Takeout names them in English, German, French and Spanish.
 const YEAR_FOLDER_PREFIXES: [&str; 4] = ["Photos from ", "Fotos von ", "Photos de ", "Fotos de "];
@@ -46,21 +46,36 @@ fn counter(s: &str) -> (&str, Option<u32>) {
     (s, None)
 }
 
-/// The sidecars of one folder, by the name they describe (cut as Takeout cuts it) and
-/// the duplicate counter Takeout moved to their end.
+/// The sidecars of one folder, by the name they describe (cut as Takeout cuts it, lower
+/// case) and the duplicate counter Takeout moved to their end. Held as a hash of that name
+/// and the sidecar's file number (a few bytes each, however many photos); a hit is checked
+/// against the sidecar's own name.
 #[derive(Default)]
-struct Sidecars(HashMap<(String, Option<u32>), String>);
+struct Sidecars(HashMap<(u64, Option<u32>), usize>);
+
+fn key_hash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// The name a sidecar describes, in lower case, and its moved counter.
+fn described(path: &str) -> (String, Option<u32>) {
+    let name = split(path).1;
+    let (base, n) = counter(&name[..name.len() - 5]);
+    (base.to_lowercase(), n)
+}
 
 impl Sidecars {
-    fn add(&mut self, path: &str) {
-        let name = split(path).1;
-        let base = &name[..name.len() - 5];
-        let (base, n) = counter(base);
-        self.0.entry((base.to_lowercase(), n)).or_insert_with(|| path.to_owned());
+    /// Adds sidecar number `i`, at `path` (a `.json` file).
+    fn add(&mut self, i: usize, path: &str) {
+        let (base, n) = described(path);
+        self.0.entry((key_hash(&base), n)).or_insert(i);
     }
 
-    /// The sidecar of media file `name`, in any of Takeout's namings.
-    fn of(&self, name: &str) -> Option<&String> {
+    /// The sidecar of media file `name`, in any of Takeout's namings: its number.
+    fn of<'p>(&self, name: &str, path_of: impl Fn(usize) -> &'p str) -> Option<usize> {
         let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
         let (bare, n) = counter(stem);
         let dotted = |s: &str| if ext.is_empty() { s.to_owned() } else { format!("{s}.{ext}") };
@@ -79,8 +94,11 @@ impl Sidecars {
                 if !ok || cut == 0 {
                     continue;
                 }
-                if let Some(p) = self.0.get(&(full[..cut].to_owned(), n)) {
-                    return Some(p);
+                let want = &full[..cut];
+                if let Some(&i) = self.0.get(&(key_hash(want), n))
+                    && described(path_of(i)) == (want.to_owned(), n)
+                {
+                    return Some(i);
                 }
             }
         }
@@ -88,22 +106,27 @@ impl Sidecars {
     }
 }
 
-/// One distinct file and where the archive holds it.
-struct Photo {
-    /// Every path of the same file, album folders first.
-    paths: Vec<String>,
+/// The sidecar of the media file at `path`: its number.
+fn sidecar_of(w: &Walk, sidecars: &HashMap<String, Sidecars>, path: &str) -> Option<usize> {
+    let (folder, name) = split(path);
+    sidecars.get(folder)?.of(name, |i| w.fs.entries.path(i))
 }
 
-pub fn read(w: &mut Walk, files: Vec<String>) {
+/// Files by their number in the archive (`Entries::position`): the photos of a Takeout
+/// are the most files it has, so they are held as numbers, not paths.
+pub fn read(w: &mut Walk, files: Vec<usize>) {
+    let fs = w.fs.clone();
+    let path = |i: usize| fs.entries.path(i);
     // folders: their media, their JSON files
-    let mut media: Vec<String> = Vec::new();
+    let mut media: Vec<usize> = Vec::new();
     let mut sidecars: HashMap<String, Sidecars> = HashMap::new();
     let mut album_titles: HashMap<String, String> = HashMap::new();
-    for f in &files {
+    for i in files {
+        let f = path(i);
         let (folder, name) = split(f);
         let lower = name.to_lowercase();
         if ALBUM_METADATA.contains(&lower.as_str()) {
-            if let Ok(bytes) = w.fs.read_bounded(f, SIDECAR_LIMIT)
+            if let Ok(bytes) = fs.read_bounded(f, SIDECAR_LIMIT)
                 && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
             {
                 if let Some(t) = v["title"].as_str().filter(|t| !t.is_empty()) {
@@ -113,55 +136,64 @@ pub fn read(w: &mut Walk, files: Vec<String>) {
             }
             w.unclaim(f);
         } else if lower.ends_with(".json") {
-            sidecars.entry(folder.to_owned()).or_default().add(f);
+            match sidecars.get_mut(folder) {
+                Some(s) => s.add(i, f),
+                None => sidecars.entry(folder.to_owned()).or_default().add(i, f),
+            }
             w.unclaim(f); // claimed when a photo takes it
         } else if media_type(name).is_some() {
-            media.push(f.clone());
+            media.push(i);
         } else {
             w.unclaim(f);
         }
     }
-    // the same file in several folders: one item, album folders before year folders
-    let mut groups: BTreeMap<(String, u64, Option<u32>), Photo> = BTreeMap::new();
-    let mut order: Vec<(String, u64, Option<u32>)> = Vec::new();
-    media.sort_by_key(|p| (is_year_folder(split(p).0), p.clone()));
-    for p in media {
-        let e = &w.fs.entries[&p];
-        let key = (split(&p).1.to_owned(), e.size, e.crc32);
-        let g = groups.entry(key.clone()).or_insert_with(|| {
-            order.push(key.clone());
-            Photo { paths: vec![] }
-        });
-        g.paths.push(p);
+    // the same file (name, size, CRC-32) in several folders is one item, its paths album
+    // folders first; the items in the order of their first paths, album folders first
+    let entry = |i: usize| &fs.entries[path(i)];
+    let in_year = |i: usize| is_year_folder(split(path(i)).0);
+    media.sort_by(|&a, &b| {
+        let same = |i| (split(path(i)).1, entry(i).size, entry(i).crc32);
+        same(a).cmp(&same(b)).then(in_year(a).cmp(&in_year(b))).then(a.cmp(&b))
+    });
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in media {
+        match groups.last_mut() {
+            Some(g)
+                if split(path(g[0])).1 == split(path(i)).1 && entry(g[0]).size == entry(i).size && entry(g[0]).crc32 == entry(i).crc32 =>
+            {
+                g.push(i)
+            }
+            _ => groups.push(vec![i]),
+        }
     }
+    groups.sort_by_key(|g| (in_year(g[0]), g[0]));
     if !w.wants(Vertical::Media) {
-        for key in order {
-            for p in &groups[&key].paths {
-                if !w.skipped(p, "a photo or video; the media vertical was not asked for".into()) {
+        for g in groups {
+            for &p in &g {
+                if !w.skipped(path(p), "a photo or video; the media vertical was not asked for".into()) {
                     return;
                 }
             }
         }
         return;
     }
-    for key in order {
-        let photo = &groups[&key];
-        let item = photo_item(w, photo, &sidecars, &album_titles);
+    for g in groups {
+        let paths: Vec<&str> = g.iter().map(|&i| path(i)).collect();
+        let item = photo_item(w, &paths, &sidecars, &album_titles);
         if !w.send(item) {
             return;
         }
-        for other in &photo.paths[1..] {
-            let why = format!("the same file as {} (one item, in every album it is in)", photo.paths[0]);
+        for other in &paths[1..] {
+            let why = format!("the same file as {} (one item, in every album it is in)", paths[0]);
             if !w.skipped(other, why) {
                 return;
             }
             // the copy's own sidecar repeats the one the item read
-            let (folder, name) = split(other);
-            if let Some(sc) = sidecars.get(folder).and_then(|s| s.of(name)).cloned()
-                && !w.is_claimed(&sc)
+            if let Some(sc) = sidecar_of(w, &sidecars, other).map(path)
+                && !w.is_claimed(sc)
             {
-                w.claim(&sc);
-                if !w.skipped(&sc, format!("the sidecar of {other}, a copy of {}: repeats the one read with it", photo.paths[0])) {
+                w.claim(sc);
+                if !w.skipped(sc, format!("the sidecar of {other}, a copy of {}: repeats the one read with it", paths[0])) {
                     return;
                 }
             }
@@ -173,16 +205,17 @@ fn album_of(folder: &str, titles: &HashMap<String, String>) -> String {
     titles.get(folder).cloned().unwrap_or_else(|| split(folder).1.to_owned())
 }
 
+/// The item of one distinct file, from every path it has (album folders first).
 fn photo_item(
     w: &mut Walk,
-    photo: &Photo,
+    paths: &[&str],
     sidecars: &HashMap<String, Sidecars>,
     titles: &HashMap<String, String>,
 ) -> Result<Item, ferry_core::ItemError> {
-    let path = &photo.paths[0];
+    let path = paths[0];
     let (folder, name) = split(path);
     let mut record = MediaItem { file_name: name.to_owned(), ..Default::default() };
-    let albums: Vec<String> = photo.paths.iter().map(|p| split(p).0).filter(|f| !is_year_folder(f)).map(|f| album_of(f, titles)).collect();
+    let albums: Vec<String> = paths.iter().map(|p| split(p).0).filter(|f| !is_year_folder(f)).map(|f| album_of(f, titles)).collect();
     let container = albums.first().cloned().unwrap_or_else(|| album_of(folder, titles));
     if albums.len() > 1 {
         record.albums = albums;
@@ -190,14 +223,12 @@ fn photo_item(
     let mut warnings = Vec::new();
     let mut version = format!("{}-{:08x}", w.fs.entries[path].size, w.fs.entries[path].crc32.unwrap_or(0));
     // the sidecar beside any copy of the file
-    let sidecar = photo.paths.iter().find_map(|p| {
-        let (f, n) = split(p);
-        sidecars.get(f).and_then(|s| s.of(n)).cloned()
-    });
+    let fs = w.fs.clone();
+    let sidecar = paths.iter().find_map(|p| sidecar_of(w, sidecars, p)).map(|i| fs.entries.path(i));
     if let Some(sc) = sidecar {
-        w.claim(&sc);
-        let bytes = w.fs.read_bounded(&sc, SIDECAR_LIMIT).map_err(|e| fail(Vertical::Media, path, &sc, e))?;
-        Sidecar::parse(&bytes).map_err(|e| fail(Vertical::Media, path, &sc, e))?.apply(&mut record);
+        w.claim(sc);
+        let bytes = w.fs.read_bounded(&sc, SIDECAR_LIMIT).map_err(|e| fail(Vertical::Media, path, sc, e))?;
+        Sidecar::parse(&bytes).map_err(|e| fail(Vertical::Media, path, sc, e))?.apply(&mut record);
         if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(&bytes) {
             let left: Vec<String> = o
                 .iter()
@@ -226,7 +257,7 @@ fn photo_item(
         record.taken_at = time_from_name(name);
     }
     Ok(Item {
-        id: path.clone(),
+        id: path.to_owned(),
         container,
         version,
         record: Record::Media(record),
@@ -265,16 +296,17 @@ pub fn time_from_name(name: &str) -> Option<chrono::NaiveDateTime> {
 mod tests {
     use super::*;
 
-    fn sidecars(names: &[&str]) -> Sidecars {
+    fn sidecars(names: &[&str]) -> (Sidecars, Vec<String>) {
         let mut s = Sidecars::default();
-        for n in names {
-            s.add(&format!("Takeout/Google Photos/Trip/{n}"));
+        let paths: Vec<String> = names.iter().map(|n| format!("Takeout/Google Photos/Trip/{n}")).collect();
+        for (i, p) in paths.iter().enumerate() {
+            s.add(i, p);
         }
-        s
+        (s, paths)
     }
 
-    fn found(s: &Sidecars, photo: &str) -> Option<String> {
-        s.of(photo).map(|p| split(p).1.to_owned())
+    fn found((s, paths): &(Sidecars, Vec<String>), photo: &str) -> Option<String> {
+        s.of(photo, |i| paths[i].as_str()).map(|i| split(&paths[i]).1.to_owned())
     }
 
     #[test]

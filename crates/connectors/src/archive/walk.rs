@@ -68,7 +68,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Runs every rule of the layout, then lists what is left.
-    pub fn run(mut self, read: impl Fn(&mut Walk, Reader, Vec<String>)) -> Result<(), ConnectorError> {
+    pub fn run(mut self, read: impl Fn(&mut Walk, Reader, Vec<usize>)) -> Result<(), ConnectorError> {
         for (path, size, part) in self.fs.repeated.clone() {
             let reason = format!("the same path again in part {} of the archive ({size} bytes): the first part's copy is read", part + 1);
             let go_on = self.skipped(&path, reason);
@@ -82,7 +82,7 @@ impl<'a> Walk<'a> {
             for (i, p) in self.fs.entries.keys().enumerate() {
                 if !self.claimed[i] && pattern.matches(p) {
                     self.claimed[i] = true;
-                    files.push(p.to_owned());
+                    files.push(i);
                 }
             }
             if files.is_empty() {
