@@ -354,3 +354,29 @@ fn damaged_hostile_and_unknown_archives_fail_with_their_reason_and_leave_nothing
     assert!(out.contains("not an archive ferry recognises") && out.contains("Google Takeout") && out.contains("photos"), "{out}");
     assert!(!pkg.exists());
 }
+
+/// The benchmark's generated Takeout (`bench/takeout.sh`), small and in several parts:
+/// ferry finds every item it was made with, keeps every file no rule reads, and lists
+/// every repeat: the counts the benchmark checks, so that a benchmark run cannot be the
+/// first to notice a change.
+#[test]
+fn the_benchmarks_generated_takeout_arrives_with_the_counts_it_was_made_with() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let c = takeout::write_large(&t.path().join("parts"), 0.05, 8_000_000);
+    assert!(c.parts.len() >= 3, "{:?}", c.parts);
+    let pkg = t.path().join("out.zip");
+    let (code, report, out) = export(&data, &format!("archive:{}", c.parts[1].display()), &pkg);
+    assert_eq!(code, Some(0), "{out}");
+    for (v, n) in [("contacts", c.contacts), ("calendar", c.events), ("mail", c.messages), ("media", c.media), ("notes", c.notes)] {
+        assert_eq!((count(&report, v, "transferred"), count(&report, v, "failed")), (n, 0), "{v}: {out}");
+    }
+    assert_eq!(count(&report, "files", "transferred"), c.not_understood, "{out}");
+    // album copies, the year-folder sidecars of photos also in an album, label files,
+    // Keep's HTML, and the index page every part repeats (one id)
+    let listed = c.album_copies + c.album_sidecars + c.label_files + c.repeats + 1;
+    assert_eq!(count(&report, "files", "skipped"), listed, "{out}");
+    assert!(c.album_sidecars > 0 && c.edited > 0 && c.album_copies > c.album_sidecars, "{c:?}");
+    let o = ferry(&data, &["verify", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}

@@ -147,7 +147,13 @@ pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Mani
     sink.add_bytes("README.txt", "text/plain; charset=utf-8", txt.as_bytes())?;
     sink.add_bytes("README.html", "text/html; charset=utf-8", html.as_bytes())?;
     manifest.files = std::mem::take(&mut sink.entries);
-    sink.add_bytes("manifest.json", "application/json", &serde_json::to_vec_pretty(&manifest).expect("json"))?;
+    // written as it is serialized: it lists every file, and a package may hold many
+    sink.start_stream("manifest.json", "application/json", true)?;
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, &mut *sink);
+    serde_json::to_writer_pretty(&mut out, &manifest).map_err(|e| PackageError::io("writing manifest.json", e.into()))?;
+    std::io::Write::flush(&mut out).map_err(io_err("writing manifest.json"))?;
+    drop(out);
+    sink.end_stream()?;
     Ok(manifest)
 }
 

@@ -177,25 +177,32 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
         }
         return;
     }
+    // copies (a later path of an item) and the item's first path
+    let mut copies: Vec<(usize, usize)> = Vec::new();
     for g in groups {
         let paths: Vec<&str> = g.iter().map(|&i| path(i)).collect();
         let item = photo_item(w, &paths, &sidecars, &album_titles);
         if !w.send(item) {
             return;
         }
-        for other in &paths[1..] {
+        for (other, &i) in paths[1..].iter().zip(&g[1..]) {
             let why = format!("the same file as {} (one item, in every album it is in)", paths[0]);
             if !w.skipped(other, why) {
                 return;
             }
-            // the copy's own sidecar repeats the one the item read
-            if let Some(sc) = sidecar_of(w, &sidecars, other).map(path)
-                && !w.is_claimed(sc)
-            {
-                w.claim(sc);
-                if !w.skipped(sc, format!("the sidecar of {other}, a copy of {}: repeats the one read with it", paths[0])) {
-                    return;
-                }
+            copies.push((i, g[0]));
+        }
+    }
+    // a copy's own sidecar repeats the one its item read, unless another item (an edited
+    // copy beside it) read it
+    for (copy, first) in copies {
+        if let Some(sc) = sidecar_of(w, &sidecars, path(copy)).map(path)
+            && !w.is_claimed(sc)
+        {
+            w.claim(sc);
+            let why = format!("the sidecar of {}, a copy of {}: repeats the one read with it", path(copy), path(first));
+            if !w.skipped(sc, why) {
+                return;
             }
         }
     }
