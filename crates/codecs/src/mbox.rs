@@ -148,6 +148,8 @@ impl<R: BufRead> MboxReader<R> {
         }
         let index = self.index;
         self.index += 1;
+        // the message is held until it is written: without what it grew by
+        bytes.shrink_to_fit();
         Ok(Some(MboxMessage { index, line: sep_line, envelope_from, received, bytes }))
     }
 

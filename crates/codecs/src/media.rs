@@ -56,21 +56,73 @@ pub fn file_media_type(name: &str) -> &'static str {
 /// every format ferry reads it from, and a 1.5 GB TIFF or DNG must not be read whole.
 pub const EXIF_WINDOW: u64 = 8 << 20;
 
-/// [`read_exif`] on the first [`EXIF_WINDOW`] bytes of `input` only: memory and reading
-/// stay bounded whatever the file's size (or if it never ends).
-pub fn read_exif_bounded(input: impl Read, item: &mut MediaItem) {
+/// What is read of a photo first: a JPEG's EXIF (one APP1 segment, at most 64 KiB, before
+/// the image data) always lies within it.
+const FIRST_WINDOW: u64 = 256 << 10;
+
+/// [`read_exif`] on the start of `input`: the first 256 KiB, and more (up to
+/// [`EXIF_WINDOW`] bytes) only while what was read ends inside the metadata. Memory and
+/// reading stay bounded whatever the file's size (or if it never ends), and a photo is
+/// not read whole to learn that it holds no EXIF.
+pub fn read_exif_bounded(mut input: impl Read, item: &mut MediaItem) {
     let mut head = Vec::new();
-    if input.take(EXIF_WINDOW).read_to_end(&mut head).is_err() {
-        return;
+    let mut window = FIRST_WINDOW;
+    loop {
+        if (&mut input).take(window - head.len() as u64).read_to_end(&mut head).is_err() {
+            return;
+        }
+        let ended = (head.len() as u64) < window;
+        if jpeg_without_exif(&head) {
+            return;
+        }
+        let read = exif::Reader::new().continue_on_error(true).read_from_container(&mut std::io::Cursor::new(&head));
+        match read {
+            // cut off by the window (or partly read), in a file that goes on: read further
+            Err(exif::Error::Io(_) | exif::Error::InvalidFormat(_) | exif::Error::PartialResult(_)) if !ended && window < EXIF_WINDOW => {
+                window = (window * 8).min(EXIF_WINDOW);
+            }
+            read => return apply_exif(read, item),
+        }
     }
-    read_exif(&mut std::io::Cursor::new(head), item);
+}
+
+/// Whether `head` is the start of a JPEG whose image data begins (SOS) with no EXIF
+/// segment before it: the EXIF reader would read the whole file to say so.
+fn jpeg_without_exif(head: &[u8]) -> bool {
+    if !head.starts_with(&[0xff, 0xd8]) {
+        return false;
+    }
+    let mut at = 2;
+    loop {
+        // a marker: 0xFF (and fill bytes), then its code
+        while head.get(at) == Some(&0xff) && head.get(at + 1) == Some(&0xff) {
+            at += 1;
+        }
+        let (Some(0xff), Some(&code)) = (head.get(at), head.get(at + 1)) else { return false };
+        at += 2;
+        match code {
+            0xda => return true,
+            // markers with no segment
+            0x01 | 0xd0..=0xd7 => continue,
+            0xd8 | 0xd9 => return false,
+            _ => {}
+        }
+        let Some(len) = head.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize) else { return false };
+        if code == 0xe1 && head.get(at + 2..at + 8).is_none_or(|id| id == b"Exif\0\0") {
+            return false;
+        }
+        at += len;
+    }
 }
 
 /// Reads what EXIF says into `item`. A file without EXIF leaves the fields empty, and
 /// slightly broken EXIF (a bad IFD link, as some writers make) gives what could be read:
 /// metadata is never a reason to lose the photo.
 pub fn read_exif(input: &mut (impl BufRead + Seek), item: &mut MediaItem) {
-    let read = exif::Reader::new().continue_on_error(true).read_from_container(input);
+    apply_exif(exif::Reader::new().continue_on_error(true).read_from_container(input), item)
+}
+
+fn apply_exif(read: Result<exif::Exif, exif::Error>, item: &mut MediaItem) {
     let Ok(exif) = read.or_else(|e| e.distill_partial_result(|_ignored| {})) else { return };
     use exif::{In, Tag, Value};
     let text = |tag: Tag| exif.get_field(tag, In::PRIMARY).map(|f| f.display_value().to_string().trim_matches('"').trim().to_owned());
@@ -238,6 +290,51 @@ mod tests {
         read_exif_bounded(&mut input, &mut item);
         assert!(input.read <= EXIF_WINDOW + 64 * 1024, "read {} bytes", input.read);
         assert!(item.taken_at.is_none());
+    }
+
+    /// A reader that counts what is taken from it.
+    struct Counted<R> {
+        inner: R,
+        read: u64,
+    }
+
+    impl<R: Read> Read for Counted<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_photo_without_exif_is_not_read_whole_and_exif_further_in_is_still_found() {
+        // a JPEG with no APP1 segment, then 4 MiB of image data: the first window only
+        let mut jpeg =
+            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00".to_vec();
+        jpeg.resize(4 << 20, 0x55);
+        let mut input = Counted { inner: std::io::Cursor::new(jpeg), read: 0 };
+        let mut item = MediaItem::default();
+        read_exif_bounded(&mut input, &mut item);
+        assert!(input.read <= FIRST_WINDOW + 64 * 1024, "read {} bytes", input.read);
+        assert!(item.taken_at.is_none());
+
+        // a TIFF whose first IFD lies past the first window: read further, and found
+        let at = (FIRST_WINDOW + 4096) as usize;
+        let mut tiff = vec![0u8; at];
+        tiff[..4].copy_from_slice(b"II*\0");
+        tiff[4..8].copy_from_slice(&(at as u32).to_le_bytes());
+        let text_at = (at + 2 + 12 + 4) as u32;
+        tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry: DateTime, ASCII, 20 bytes
+        tiff.extend_from_slice(&0x0132u16.to_le_bytes());
+        tiff.extend_from_slice(&2u16.to_le_bytes());
+        tiff.extend_from_slice(&20u32.to_le_bytes());
+        tiff.extend_from_slice(&text_at.to_le_bytes());
+        tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+        tiff.extend_from_slice(b"2021:07:04 18:30:05\0");
+        tiff.resize(tiff.len() + (1 << 20), 0);
+        let mut item = MediaItem::default();
+        read_exif_bounded(std::io::Cursor::new(tiff), &mut item);
+        assert_eq!(item.taken_at.map(|t| t.to_string()).as_deref(), Some("2021-07-04 18:30:05"));
     }
 
     #[test]

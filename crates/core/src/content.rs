@@ -27,12 +27,24 @@ pub trait ContentSource: Send + Sync {
     fn local_path(&self) -> Option<&std::path::Path> {
         None
     }
+
+    /// The content as a blocking reader, for a source that reads local storage and never
+    /// waits on a network (a file of an archive): a destination that copies it on a
+    /// blocking thread reads it there, with no task and no channel in between. `None`
+    /// when the source has no such reader (then [`ContentSource::open`]).
+    fn open_blocking(&self) -> Option<io::Result<Box<dyn io::Read + Send>>> {
+        None
+    }
 }
 
 #[async_trait]
 impl ContentSource for Bytes {
     async fn open(&self) -> io::Result<BoxRead> {
         Ok(Box::pin(io::Cursor::new(self.clone())))
+    }
+
+    fn open_blocking(&self) -> Option<io::Result<Box<dyn io::Read + Send>>> {
+        Some(Ok(Box::new(io::Cursor::new(self.clone()))))
     }
 }
 
@@ -75,6 +87,57 @@ impl Content {
 
     pub fn from_file(media_type: impl Into<String>, path: PathBuf, size: u64) -> Self {
         Content { media_type: media_type.into(), size: Some(size), sha256: None, source: Arc::new(FileSource(path)) }
+    }
+
+    /// Copies the content from `reader` (its [`ContentSource::open_blocking`]) into `out`
+    /// (or nowhere), with the checks of [`Content::open_verified`]: its SHA-256 and size.
+    pub fn copy_verified(&self, reader: &mut dyn io::Read, out: Option<&mut dyn io::Write>) -> io::Result<(Sha256Hex, u64)> {
+        thread_local! {
+            /// One buffer per thread, kept: a copy per photo would otherwise allocate and
+            /// free (and return to the system) a quarter megabyte each time.
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with_borrow_mut(|buf| {
+            buf.resize(256 * 1024, 0);
+            self.copy_with(buf, reader, out)
+        })
+    }
+
+    fn copy_with(&self, buf: &mut [u8], reader: &mut dyn io::Read, mut out: Option<&mut dyn io::Write>) -> io::Result<(Sha256Hex, u64)> {
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        loop {
+            let n = match reader.read(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            read += n as u64;
+            if let Some(size) = self.size
+                && read > size
+            {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("content is longer than the {size} bytes announced")));
+            }
+            if let Some(o) = &mut out {
+                o.write_all(&buf[..n])?;
+            }
+        }
+        let digest = hex::encode(hasher.finalize());
+        if let Some(size) = self.size
+            && size != read
+        {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("content is {read} bytes, expected {size}")));
+        }
+        if let Some(sha) = &self.sha256
+            && *sha != digest
+        {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("content SHA-256 is {digest}, expected {sha}")));
+        }
+        Ok((digest, read))
     }
 
     /// Opens the stream wrapped in a reader that hashes and counts what passes through

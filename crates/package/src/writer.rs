@@ -75,6 +75,23 @@ impl StagingState {
 /// Content staged at once, at most, within a page (files are linked or copied and hashed).
 const CONTENT_AT_ONCE: usize = 8;
 
+/// A writer that remembers whether a write failed (to tell the staging's failure from
+/// the source's).
+struct Watched<W> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: io::Write> io::Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|_| self.failed = true)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|_| self.failed = true)
+    }
+}
+
 /// An item ready to stage: its index row (without its place in the journal), its body
 /// (the record, then its standard text if it has one) and what `add` will answer.
 struct Prepared {
@@ -318,6 +335,11 @@ impl PackageWriter {
             }
             _ => None,
         };
+        if linked.is_none()
+            && let Some(opened) = content.source.open_blocking()
+        {
+            return self.stage_blocking(content, opened, path, dir, rel, id).await;
+        }
         let (tmp, mut out, mut reader) = match linked {
             Some(tmp) => {
                 let f = tokio::fs::File::open(&tmp).await.map_err(io_err(format!("reading {id}")))?;
@@ -351,6 +373,39 @@ impl PackageWriter {
         }
         let (digest, size) = reader.finish().expect("read to the end");
         tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
+        Ok((rel.to_owned(), size, digest))
+    }
+
+    /// Stages content whose source reads it without waiting (an archive's file): read,
+    /// hashed and written on one blocking thread.
+    async fn stage_blocking(
+        &self,
+        content: &Content,
+        opened: std::io::Result<Box<dyn std::io::Read + Send>>,
+        path: PathBuf,
+        dir: PathBuf,
+        rel: &str,
+        id: &str,
+    ) -> Result<(String, u64, String), PackageError> {
+        let content = content.clone();
+        let read_err = format!("reading {id}");
+        let (size, digest) = tokio::task::spawn_blocking(move || {
+            let mut reader = opened.map_err(io_err(read_err.clone()))?;
+            // created exclusively (O_EXCL, mode 0600) under a fresh name
+            let tmp = tempfile::Builder::new().prefix(".copy-").tempfile_in(&dir).map_err(io_err("staging"))?;
+            let (f, tmp) = tmp.into_parts();
+            // written in the copy's own large pieces: no buffer in between
+            let mut out = Watched { inner: f, failed: false };
+            let (digest, size) = content.copy_verified(&mut reader, Some(&mut out)).map_err(|e| {
+                // a failed write is the staging's; a failed read or check is the item's
+                PackageError::io(if out.failed { "staging" } else { read_err.as_str() }, e)
+            })?;
+            std::io::Write::flush(&mut out.inner).map_err(io_err("staging"))?;
+            tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
+            Ok::<_, PackageError>((size, digest))
+        })
+        .await
+        .map_err(|e| PackageError::Staging(e.to_string()))??;
         Ok((rel.to_owned(), size, digest))
     }
 

@@ -95,8 +95,10 @@ impl ZipFile {
     pub fn open_entry(&self, path: &str, at: &ZipEntry) -> Result<Box<dyn Read + Send>, PackageError> {
         let raw = Span { file: self.file.clone(), pos: at.data_start, end: at.data_start.saturating_add(at.packed) };
         let inner: Box<dyn Read + Send> = match at.method {
-            Method::Stored => Box::new(io::BufReader::with_capacity(64 << 10, raw)),
-            Method::Deflated => Box::new(flate2::read::DeflateDecoder::new(io::BufReader::with_capacity(64 << 10, raw))),
+            // a small buffer for small reads (a large read passes it by); the decoder
+            // holds its own input buffer
+            Method::Stored => Box::new(io::BufReader::with_capacity(8 << 10, raw)),
+            Method::Deflated => Box::new(flate2::read::DeflateDecoder::new(raw)),
             Method::Unreadable(why) => return Err(PackageError::invalid(path, format!("cannot read this ZIP entry: {why}"))),
         };
         Ok(Box::new(Checked {

@@ -304,6 +304,10 @@ impl ContentSource for EntrySource {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         Ok(ferry_package::sync_to_async(reader))
     }
+
+    fn open_blocking(&self) -> Option<std::io::Result<Box<dyn Read + Send>>> {
+        Some(self.fs.open_file(&self.path).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+    }
 }
 
 #[cfg(test)]

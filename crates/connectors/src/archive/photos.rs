@@ -234,7 +234,7 @@ fn photo_item(
     let sidecar = paths.iter().find_map(|p| sidecar_of(w, sidecars, p)).map(|i| fs.entries.path(i));
     if let Some(sc) = sidecar {
         w.claim(sc);
-        let bytes = w.fs.read_bounded(&sc, SIDECAR_LIMIT).map_err(|e| fail(Vertical::Media, path, sc, e))?;
+        let bytes = w.fs.read_bounded(sc, SIDECAR_LIMIT).map_err(|e| fail(Vertical::Media, path, sc, e))?;
         Sidecar::parse(&bytes).map_err(|e| fail(Vertical::Media, path, sc, e))?.apply(&mut record);
         if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(&bytes) {
             let left: Vec<String> = o
