@@ -174,3 +174,76 @@ impl Read for Checked {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A ZIP of one stored and one deflated entry.
+    fn write_zip(path: &std::path::Path, body: &[u8]) {
+        let mut z = zip::ZipWriter::new(File::create(path).unwrap());
+        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        z.start_file("a/stored.bin", stored).unwrap();
+        z.write_all(body).unwrap();
+        let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        z.start_file("a/deflated.txt", deflated).unwrap();
+        z.write_all(&body.repeat(4)).unwrap();
+        z.finish().unwrap();
+    }
+
+    fn entries(path: &std::path::Path) -> (ZipFile, Vec<(String, ZipEntry)>) {
+        let mut listed = Vec::new();
+        let zip = ZipFile::open(path, |_, name, kind, _, at| {
+            assert_eq!(kind, Kind::File);
+            listed.push((name.to_owned(), at));
+            Ok(())
+        })
+        .unwrap();
+        (zip, listed)
+    }
+
+    fn read(zip: &ZipFile, (name, at): &(String, ZipEntry)) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        zip.open_entry(name, at).unwrap().read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn entries_read_back_and_a_changed_byte_fails_its_crc() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("a.zip");
+        let body: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        write_zip(&p, &body);
+        let (zip, listed) = entries(&p);
+        assert_eq!(listed.len(), 2);
+        assert_eq!(read(&zip, &listed[0]).unwrap(), body);
+        assert_eq!(read(&zip, &listed[1]).unwrap(), body.repeat(4));
+
+        // one byte of the stored entry changed on disk: the central directory still agrees
+        // with its local header, so the ZIP opens, and the entry fails when read
+        let mut bytes = std::fs::read(&p).unwrap();
+        let at = listed[0].1.data_start as usize + 1234;
+        bytes[at] ^= 0xff;
+        std::fs::write(&p, &bytes).unwrap();
+        let (zip, listed) = entries(&p);
+        let e = read(&zip, &listed[0]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("CRC-32") && e.to_string().contains("a/stored.bin"), "{e}");
+    }
+
+    #[test]
+    fn an_entry_that_says_it_is_longer_than_its_bytes_fails() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("a.zip");
+        write_zip(&p, b"hello, world");
+        let (zip, listed) = entries(&p);
+        let (name, mut at) = listed[1].clone();
+        at.size += 10;
+        let e = read(&zip, &(name.clone(), at)).unwrap_err();
+        assert!(e.to_string().contains("ends after"), "{e}");
+        at.size -= 20;
+        let e = read(&zip, &(name, at)).unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
+    }
+}
