@@ -380,3 +380,35 @@ fn the_benchmarks_generated_takeout_arrives_with_the_counts_it_was_made_with() {
     let o = ferry(&data, &["verify", pkg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// A photo whose bytes were damaged inside the ZIP after it was written (its CRC-32 no
+/// longer matches): that photo fails, with the reason, and every other item arrives; the
+/// package holds no damaged copy and verifies.
+#[test]
+fn a_photo_damaged_inside_the_zip_fails_alone_with_its_reason() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let zip = t.path().join("takeout-20250101T120000Z-001.zip");
+    let (good, bad) = (fixtures::photo_bytes(1, 300_000), fixtures::photo_bytes(2, 300_000));
+    let mut z = Zip::create(&zip);
+    z.add("Takeout/Google Photos/Photos from 2021/IMG_20210704_183005.jpg", &good);
+    z.add("Takeout/Google Photos/Photos from 2021/IMG_20210705_090000.jpg", &bad);
+    z.finish();
+    let mut bytes = std::fs::read(&zip).unwrap();
+    let at = bytes.windows(64).position(|w| w == &bad[1000..1064]).expect("the photo is stored");
+    bytes[at + 10] ^= 0x01;
+    std::fs::write(&zip, &bytes).unwrap();
+
+    let pkg = t.path().join("out.zip");
+    let (_, report, out) = export(&data, &format!("archive:{}", zip.display()), &pkg);
+    assert_eq!(count(&report, "media", "transferred"), 1, "{out}");
+    assert_eq!(count(&report, "media", "failed"), 1, "{out}");
+    let why = problems(&report, "media");
+    let reason = &why["Takeout/Google Photos/Photos from 2021/IMG_20210705_090000.jpg"];
+    assert!(reason.contains("CRC-32"), "{reason}");
+    let o = ferry(&data, &["verify", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let recs = records(&pkg, "media/media.jsonl");
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["id"], "Takeout/Google Photos/Photos from 2021/IMG_20210704_183005.jpg");
+}

@@ -30,8 +30,9 @@ pub trait ContentSource: Send + Sync {
 
     /// The content as a blocking reader, for a source that reads local storage and never
     /// waits on a network (a file of an archive): a destination that copies it on a
-    /// blocking thread reads it there, with no task and no channel in between. `None`
-    /// when the source has no such reader (then [`ContentSource::open`]).
+    /// blocking thread opens and reads it there (opening may itself read), with no task
+    /// and no channel in between. `None` when the source has no such reader (then
+    /// [`ContentSource::open`]).
     fn open_blocking(&self) -> Option<io::Result<Box<dyn io::Read + Send>>> {
         None
     }

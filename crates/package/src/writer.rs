@@ -336,9 +336,9 @@ impl PackageWriter {
             _ => None,
         };
         if linked.is_none()
-            && let Some(opened) = content.source.open_blocking()
+            && let Some(staged) = self.stage_blocking(content, &path, &dir, rel, id).await?
         {
-            return self.stage_blocking(content, opened, path, dir, rel, id).await;
+            return Ok(staged);
         }
         let (tmp, mut out, mut reader) = match linked {
             Some(tmp) => {
@@ -376,20 +376,22 @@ impl PackageWriter {
         Ok((rel.to_owned(), size, digest))
     }
 
-    /// Stages content whose source reads it without waiting (an archive's file): read,
-    /// hashed and written on one blocking thread.
+    /// Stages content whose source reads it without waiting (an archive's file, bytes in
+    /// memory): opened, read, hashed and written on one blocking thread. `None` when the
+    /// source has no blocking reader.
     async fn stage_blocking(
         &self,
         content: &Content,
-        opened: std::io::Result<Box<dyn std::io::Read + Send>>,
-        path: PathBuf,
-        dir: PathBuf,
+        path: &Path,
+        dir: &Path,
         rel: &str,
         id: &str,
-    ) -> Result<(String, u64, String), PackageError> {
-        let content = content.clone();
+    ) -> Result<Option<(String, u64, String)>, PackageError> {
+        let (content, path, dir) = (content.clone(), path.to_owned(), dir.to_owned());
         let read_err = format!("reading {id}");
-        let (size, digest) = tokio::task::spawn_blocking(move || {
+        let staged = tokio::task::spawn_blocking(move || {
+            // opened here: opening may itself read (a `.tgz` moves to the file's place)
+            let Some(opened) = content.source.open_blocking() else { return Ok(None) };
             let mut reader = opened.map_err(io_err(read_err.clone()))?;
             // created exclusively (O_EXCL, mode 0600) under a fresh name
             let tmp = tempfile::Builder::new().prefix(".copy-").tempfile_in(&dir).map_err(io_err("staging"))?;
@@ -402,11 +404,11 @@ impl PackageWriter {
             })?;
             std::io::Write::flush(&mut out.inner).map_err(io_err("staging"))?;
             tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
-            Ok::<_, PackageError>((size, digest))
+            Ok::<_, PackageError>(Some((size, digest)))
         })
         .await
         .map_err(|e| PackageError::Staging(e.to_string()))??;
-        Ok((rel.to_owned(), size, digest))
+        Ok(staged.map(|(size, digest)| (rel.to_owned(), size, digest)))
     }
 
     /// Writes the final package from what is staged, moves it into place, then removes
