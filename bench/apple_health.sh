@@ -41,10 +41,8 @@ VENV=${VENV:-$TARGET/hk-venv}
 ARCHIVE=0
 grep -q '"Apple Health"' "$REPO/crates/connectors/src/archive/layouts.rs" && ARCHIVE=1
 
-for need in /usr/bin/time=time zip=zip; do
-    command -v "${need%%=*}" >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-        $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need#*=}" >/dev/null; }
-done
+. "$REPO/bench/steps.sh"
+need_tools /usr/bin/time=time zip=zip
 if [ "${SKIP_PEER:-0}" != 1 ] && [ ! -x "$VENV/bin/healthkit-to-sqlite" ]; then
     echo "== making $VENV with healthkit-to-sqlite"
     python3 -m venv "$VENV"
@@ -61,19 +59,8 @@ READ_HEALTH=${READ_HEALTH:-$TARGET/release/examples/read_health}
 FERRY=${FERRY:-$TARGET/release/ferry}
 [ -x "$READ_HEALTH" ] || { echo "not found: $READ_HEALTH" >&2; exit 1; }
 
-mkdir -p "$BENCH_DIR"
 # export.xml, the peer's database (about as large), the zip (a tenth) and ferry's package
-need_kb=$(awk -v s="$SIZE" 'BEGIN { printf "%d", s * 1e9 * 2.6 / 1024 }')
-have_kb=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
-if [ "$have_kb" -lt "$need_kb" ] && [ "${FORCE:-0}" != 1 ]; then
-    echo "not enough space in $BENCH_DIR: need ~$((need_kb / 1048576)) GiB, have $((have_kb / 1048576)) GiB (FORCE=1 to try anyway)" >&2
-    exit 1
-fi
-WORK=$(mktemp -d "$BENCH_DIR/run.XXXXXX")
-cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "== kept $WORK"; else rm -rf "$WORK"; fi; }
-trap cleanup EXIT
-OUT=$WORK/out
-mkdir -p "$OUT"
+work_dir "$BENCH_DIR" "$(awk -v s="$SIZE" 'BEGIN { printf "%d", s * 1e9 * 2.6 / 1024 }')" run
 XML=$WORK/apple_health_export/export.xml
 
 echo "== host: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -87,18 +74,9 @@ ROWS=()
 # measure TOOL ITEMS LOG CMD... -> appends "TOOL SECONDS MAXRSS_KB ITEMS" to ROWS (ITEMS: a
 # number, or "json" to take the count from the command's JSON output)
 measure() {
-    local tool=$1 items=$2 log=$3
-    shift 3
-    sync
-    echo "-- $tool: $*"
-    if ! /usr/bin/time -o "$log.time" -f '%e %M' "$@" >"$log" 2>"$log.err"; then
-        echo "FAILED ($tool): $*" >&2
-        tail -n 20 "$log" "$log.err" >&2
-        exit 1
-    fi
-    local secs rss
-    read -r secs rss < <(tail -n 1 "$log.time")
-    ROWS+=("$tool $secs $rss $items")
+    local tool=$1 items=$2
+    timed "$tool" "${@:3}"
+    ROWS+=("$tool $SECS $RSS $items")
 }
 json_items() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"])' "$1"; }
 

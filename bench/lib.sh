@@ -5,15 +5,8 @@
 # COMMAND=PACKAGE (and /usr/bin/time) are installed from Debian's packages when missing.
 # Usage, after `set -euo pipefail`:  . "$(dirname "$0")/lib.sh" NAME [COMMAND=PACKAGE ...]
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-missing=()
-for need in /usr/bin/time=time "${@:2}"; do
-    command -v "${need%%=*}" >/dev/null || missing+=("${need#*=}")
-done
-if ((${#missing[@]})); then
-    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. "$REPO/bench/steps.sh"
+need_tools /usr/bin/time=time "${@:2}"
 [ "${SKIP_BUILD:-0}" = 1 ] || (cd "$REPO" && cargo build --release -q -p ferry-cli)
 FERRY=${FERRY:-$REPO/target/release/ferry}
 servers=$("$REPO/scripts/servers.sh")

@@ -33,15 +33,8 @@ BENCH_DIR=${BENCH_DIR:-/tmp/ferry-takeout}
 PART_BYTES=${PART_BYTES:-2000000000}
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 
-missing=()
-for need in /usr/bin/time=time unzip=unzip; do
-    command -v "${need%%=*}" >/dev/null || missing+=("${need#*=}")
-done
-if ((${#missing[@]})); then
-    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. "$REPO/bench/steps.sh"
+need_tools /usr/bin/time=time unzip=unzip
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     # two builds: the example's dev-dependencies would change the binary's features
     echo "== cargo build --release -p ferry-cli; cargo build --release -p ferry-cli --example gen_archive"
@@ -51,20 +44,9 @@ FERRY=${FERRY:-$TARGET/release/ferry}
 GEN=${GEN:-$TARGET/release/examples/gen_archive}
 for b in "$FERRY" "$GEN"; do [ -x "$b" ] || { echo "not found: $b" >&2; exit 1; }; done
 
-mkdir -p "$BENCH_DIR"
 # parts, the unzipped tree and the tar at once (the tree and the tar are removed before
 # ferry runs; its package is about the parts' size)
-need_kb=$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * (ENVIRON["DATA"] == "" ? 3 : 2) / 1024 }')
-have_kb=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
-if [ "$have_kb" -lt "$need_kb" ] && [ "${FORCE:-0}" != 1 ]; then
-    echo "not enough space in $BENCH_DIR: need ~$((need_kb / 1048576)) GiB, have $((have_kb / 1048576)) GiB (FORCE=1 to try anyway)" >&2
-    exit 1
-fi
-WORK=$(mktemp -d "$BENCH_DIR/run.XXXXXX")
-cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "== kept $WORK"; else rm -rf "$WORK"; fi; }
-trap cleanup EXIT
-OUT=$WORK/out
-mkdir -p "$OUT"
+work_dir "$BENCH_DIR" "$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * (ENVIRON["DATA"] == "" ? 3 : 2) / 1024 }')" run
 
 echo "== host: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(df -PT "$BENCH_DIR" | awk 'NR == 2 { print $2 }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== ferry: $FERRY ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
@@ -93,18 +75,8 @@ EOF
 ROWS=()
 # measure TOOL LOG CMD... -> appends "TOOL SECONDS MAXRSS_KB" to ROWS
 measure() {
-    local tool=$1 log=$2
-    shift 2
-    sync
-    echo "-- $tool: $*"
-    if ! /usr/bin/time -o "$log.time" -f '%e %M' "$@" >"$log" 2>&1; then
-        echo "FAILED ($tool): $*" >&2
-        tail -n 20 "$log" >&2
-        exit 1
-    fi
-    local secs rss
-    read -r secs rss < <(tail -n 1 "$log.time")
-    ROWS+=("$tool $secs $rss")
+    timed "$1" "${@:2}"
+    ROWS+=("$1 $SECS $RSS")
 }
 
 # the peer: what a person does by hand, every part unzipped into one folder, then packed

@@ -36,10 +36,8 @@ TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 VENV=${VENV:-$TARGET/gtp-venv}
 GTP_VERSION=${GTP_VERSION:-0.1.13}
 
-for need in /usr/bin/time=time unzip=unzip; do
-    command -v "${need%%=*}" >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-        $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need#*=}" >/dev/null; }
-done
+. "$REPO/bench/steps.sh"
+need_tools /usr/bin/time=time unzip=unzip
 if [ ! -x "$VENV/bin/google_takeout_parser" ]; then
     echo "== making $VENV with google_takeout_parser $GTP_VERSION"
     python3 -m venv "$VENV"
@@ -54,18 +52,7 @@ FERRY=${FERRY:-$TARGET/release/ferry}
 GEN=${GEN:-$TARGET/release/examples/gen_archive}
 for b in "$FERRY" "$GEN"; do [ -x "$b" ] || { echo "not found: $b" >&2; exit 1; }; done
 
-mkdir -p "$BENCH_DIR"
-need_kb=$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * (ENVIRON["DATA"] == "" ? 1.2 : 0.2) / 1024 }')
-have_kb=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
-if [ "$have_kb" -lt "$need_kb" ] && [ "${FORCE:-0}" != 1 ]; then
-    echo "not enough space in $BENCH_DIR: need ~$((need_kb / 1048576)) GiB, have $((have_kb / 1048576)) GiB (FORCE=1 to try anyway)" >&2
-    exit 1
-fi
-WORK=$(mktemp -d "$BENCH_DIR/gtp.XXXXXX")
-cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "== kept $WORK"; else rm -rf "$WORK"; fi; }
-trap cleanup EXIT
-OUT=$WORK/out
-mkdir -p "$OUT"
+work_dir "$BENCH_DIR" "$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * (ENVIRON["DATA"] == "" ? 1.2 : 0.2) / 1024 }')" gtp
 echo "== host: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== ferry: $FERRY ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')); google_takeout_parser $("$VENV/bin/pip" show google_takeout_parser 2>/dev/null | awk '/^Version/ { print $2 }'), $("$VENV/bin/python" --version)"
 if [ -n "${DATA:-}" ]; then
@@ -83,18 +70,8 @@ echo "== ${#PARTS[@]} parts; both read: $NOTES Keep notes; google_takeout_parser
 ROWS=()
 # measure CASE TOOL LOG CMD... -> appends "CASE TOOL SECONDS MAXRSS_KB" to ROWS
 measure() {
-    local case=$1 tool=$2 log=$3
-    shift 3
-    sync
-    echo "-- $case/$tool: $*"
-    if ! /usr/bin/time -o "$log.time" -f '%e %M' "$@" >"$log" 2>"$log.err"; then
-        echo "FAILED ($case/$tool): $*" >&2
-        tail -n 20 "$log" "$log.err" >&2
-        exit 1
-    fi
-    local secs rss
-    read -r secs rss < <(tail -n 1 "$log.time")
-    ROWS+=("$case $tool $secs $rss")
+    timed "$1/$2" "${@:3}"
+    ROWS+=("$1 $2 $SECS $RSS")
 }
 ferry_export() { # LOG SOURCE PKG [ARGS...]
     local log=$1 source=$2 pkg=$3

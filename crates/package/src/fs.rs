@@ -8,7 +8,7 @@ pub use crate::zip_entries::{Kind, ZipEntry, ZipFile};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -164,7 +164,12 @@ impl PackageFs {
         match self {
             PackageFs::Dir { root, files } => {
                 let size = *files.get(path).ok_or_else(|| PackageError::invalid(path, "no such file in the package"))?;
-                let f = File::open(root.join(path)).map_err(|e| PackageError::io(path, e))?;
+                // a link put in place since the folder was checked is not followed
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                    .open(root.join(path))
+                    .map_err(|e| PackageError::io(path, e))?;
                 Ok(Box::new(f.take(size)))
             }
             PackageFs::Zip { zip, files } => {

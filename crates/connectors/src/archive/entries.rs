@@ -94,6 +94,11 @@ impl Entries {
         self.name(&self.list[i])
     }
 
+    /// File number `i`.
+    pub fn nth(&self, i: usize) -> &Entry {
+        &self.list[i]
+    }
+
     /// Every path, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.list.iter().map(|e| self.name(e))

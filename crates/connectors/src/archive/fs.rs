@@ -83,7 +83,8 @@ impl ArchiveFs {
         match &self.parts[e.part as usize] {
             Part::Zip(z) => z.open_entry(path, e.zip.as_ref().expect("a ZIP part's entry")).map_err(|e| e.to_string()),
             Part::Dir(root) => {
-                let f = std::fs::File::open(root.join(path)).map_err(|err| format!("{path}: {err}"))?;
+                // a link put in place since the folder was checked is not followed
+                let (f, _) = crate::dir::safe::open_regular(&root.join(path)).map_err(|err| format!("{path}: {err}"))?;
                 Ok(Box::new(f.take(e.size)))
             }
             Part::Tar(t) => t.open_file(path),

@@ -149,20 +149,13 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
     }
     // the same file (name, size, CRC-32) in several folders is one item, its paths album
     // folders first; the items in the order of their first paths, album folders first
-    let entry = |i: usize| &fs.entries[path(i)];
     let in_year = |i: usize| is_year_folder(split(path(i)).0);
-    media.sort_by(|&a, &b| {
-        let same = |i| (split(path(i)).1, entry(i).size, entry(i).crc32);
-        same(a).cmp(&same(b)).then(in_year(a).cmp(&in_year(b))).then(a.cmp(&b))
-    });
+    let same = |i: usize| (split(path(i)).1, fs.entries.nth(i).size, fs.entries.nth(i).crc32);
+    media.sort_by(|&a, &b| same(a).cmp(&same(b)).then(in_year(a).cmp(&in_year(b))).then(a.cmp(&b)));
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in media {
         match groups.last_mut() {
-            Some(g)
-                if split(path(g[0])).1 == split(path(i)).1 && entry(g[0]).size == entry(i).size && entry(g[0]).crc32 == entry(i).crc32 =>
-            {
-                g.push(i)
-            }
+            Some(g) if same(g[0]) == same(i) => g.push(i),
             _ => groups.push(vec![i]),
         }
     }
@@ -228,7 +221,8 @@ fn photo_item(
         record.albums = albums;
     }
     let mut warnings = Vec::new();
-    let mut version = format!("{}-{:08x}", w.fs.entries[path].size, w.fs.entries[path].crc32.unwrap_or(0));
+    let e = w.fs.entries[path];
+    let mut version = format!("{}-{:08x}", e.size, e.crc32.unwrap_or(0));
     // the sidecar beside any copy of the file
     let fs = w.fs.clone();
     let sidecar = paths.iter().find_map(|p| sidecar_of(w, sidecars, p)).map(|i| fs.entries.path(i));

@@ -9,7 +9,7 @@ mod exporter;
 mod hash_set;
 mod importer;
 pub(crate) mod layout;
-mod safe;
+pub(crate) mod safe;
 
 pub use safe::check_overlap;
 

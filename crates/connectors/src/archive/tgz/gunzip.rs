@@ -58,36 +58,17 @@ fn truncated() -> io::Error {
 impl Gunzip {
     /// At the start of the file.
     pub fn new(file: Arc<File>) -> io::Result<Gunzip> {
-        let len = file.metadata()?.len();
-        Ok(Gunzip {
-            file,
-            len,
-            buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            file_pos: 0,
-            state: InflateState::new_boxed(DataFormat::Raw),
-            phase: Phase::Header { first: true },
-            out: 0,
-            check: None,
-        })
+        Gunzip::at(file, 0, InflateState::new_boxed(DataFormat::Raw), Phase::Header { first: true }, 0)
     }
 
     /// Where `at` was taken (its members' trailers are not checked: their start is not read).
     pub fn resume(file: Arc<File>, at: &Checkpoint) -> io::Result<Gunzip> {
+        Gunzip::at(file, at.input, at.state.clone(), Phase::Body, at.out)
+    }
+
+    fn at(file: Arc<File>, file_pos: u64, state: Box<InflateState>, phase: Phase, out: u64) -> io::Result<Gunzip> {
         let len = file.metadata()?.len();
-        Ok(Gunzip {
-            file,
-            len,
-            buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            file_pos: at.input,
-            state: at.state.clone(),
-            phase: Phase::Body,
-            out: at.out,
-            check: None,
-        })
+        Ok(Gunzip { file, len, buf: vec![0; INPUT_BUFFER].into_boxed_slice(), start: 0, end: 0, file_pos, state, phase, out, check: None })
     }
 
     /// Offset in the decompressed stream of the next byte read.
