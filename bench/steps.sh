@@ -46,3 +46,17 @@ timed() {
     fi
     read -r SECS RSS < <(tail -n 1 "$log.time")
 }
+
+# takeout_tools: builds ferry and the Takeout generator (unless SKIP_BUILD=1) and sets FERRY
+# and GEN (either may be given instead); needs REPO and TARGET.
+takeout_tools() {
+    if [ "${SKIP_BUILD:-0}" != 1 ]; then
+        # two builds: the example's dev-dependencies would change the binary's features
+        echo "== cargo build --release -p ferry-cli; cargo build --release -p ferry-cli --example gen_archive"
+        (cd "$REPO" && cargo build --release -q -p ferry-cli && cargo build --release -q -p ferry-cli --example gen_archive)
+    fi
+    FERRY=${FERRY:-$TARGET/release/ferry}
+    GEN=${GEN:-$TARGET/release/examples/gen_archive}
+    local b
+    for b in "$FERRY" "$GEN"; do [ -x "$b" ] || { echo "not found: $b" >&2; exit 1; }; done
+}

@@ -35,14 +35,7 @@ TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 
 . "$REPO/bench/steps.sh"
 need_tools /usr/bin/time=time unzip=unzip
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    # two builds: the example's dev-dependencies would change the binary's features
-    echo "== cargo build --release -p ferry-cli; cargo build --release -p ferry-cli --example gen_archive"
-    (cd "$REPO" && cargo build --release -q -p ferry-cli && cargo build --release -q -p ferry-cli --example gen_archive)
-fi
-FERRY=${FERRY:-$TARGET/release/ferry}
-GEN=${GEN:-$TARGET/release/examples/gen_archive}
-for b in "$FERRY" "$GEN"; do [ -x "$b" ] || { echo "not found: $b" >&2; exit 1; }; done
+takeout_tools
 
 # parts, the unzipped tree and the tar at once (the tree and the tar are removed before
 # ferry runs; its package is about the parts' size)

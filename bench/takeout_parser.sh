@@ -44,13 +44,7 @@ if [ ! -x "$VENV/bin/google_takeout_parser" ]; then
     "$VENV/bin/pip" install -q "google_takeout_parser==$GTP_VERSION"
 fi
 GTP=$VENV/bin/google_takeout_parser
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    echo "== cargo build --release -p ferry-cli; cargo build --release -p ferry-cli --example gen_archive"
-    (cd "$REPO" && cargo build --release -q -p ferry-cli && cargo build --release -q -p ferry-cli --example gen_archive)
-fi
-FERRY=${FERRY:-$TARGET/release/ferry}
-GEN=${GEN:-$TARGET/release/examples/gen_archive}
-for b in "$FERRY" "$GEN"; do [ -x "$b" ] || { echo "not found: $b" >&2; exit 1; }; done
+takeout_tools
 
 work_dir "$BENCH_DIR" "$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * (ENVIRON["DATA"] == "" ? 1.2 : 0.2) / 1024 }')" gtp
 echo "== host: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
