@@ -4,7 +4,7 @@
 use crate::index::IndexRow;
 use crate::journal::JournalReader;
 use crate::layout::{self, safe_container, safe_segment};
-use crate::manifest::{Manifest, VerticalSummary};
+use crate::manifest::{FileList, Manifest, VerticalSummary};
 use crate::record::{ContentRef, PackageRecord, schemas};
 use crate::sink::Sink;
 use crate::writer::StagingState;
@@ -120,8 +120,7 @@ fn io_err(ctx: &str) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
 }
 
 /// Writes every staged item, the schemas, the READMEs and the manifest (last) to `sink`.
-pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Manifest, PackageError> {
-    sink.time = zip_time(plan.created);
+pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<(), PackageError> {
     let mut summaries = BTreeMap::new();
     for (v, count, containers) in &plan.verticals {
         write_vertical(plan, rows, sink, *v)?;
@@ -133,7 +132,7 @@ pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Mani
     for (file, schema) in schemas() {
         sink.add_bytes(&format!("schemas/{file}"), "application/schema+json", &serde_json::to_vec_pretty(&schema).expect("json"))?;
     }
-    let mut manifest = Manifest {
+    let manifest = Manifest {
         format: FORMAT_NAME.into(),
         version: FORMAT_VERSION,
         created: plan.created,
@@ -146,15 +145,17 @@ pub(crate) fn assemble(plan: &Plan, rows: &Rows, sink: &mut Sink) -> Result<Mani
     let (txt, html) = readme::render(&manifest);
     sink.add_bytes("README.txt", "text/plain; charset=utf-8", txt.as_bytes())?;
     sink.add_bytes("README.html", "text/html; charset=utf-8", html.as_bytes())?;
-    manifest.files = std::mem::take(&mut sink.entries);
+    // the list from here on holds only manifest.json, which the manifest does not list
+    let files = std::mem::replace(&mut sink.files, FileList::new(&parts_path(&plan.staging).join("manifest.files"))?);
+    let Manifest { format, version, created, generator, source, job, verticals, files: _ } = manifest;
+    let manifest = Manifest { format, version, created, generator, source, job, verticals, files: files.finish()? };
     // written as it is serialized: it lists every file, and a package may hold many
     sink.start_stream("manifest.json", "application/json", true)?;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, &mut *sink);
     serde_json::to_writer_pretty(&mut out, &manifest).map_err(|e| PackageError::io("writing manifest.json", e.into()))?;
     std::io::Write::flush(&mut out).map_err(io_err("writing manifest.json"))?;
     drop(out);
-    sink.end_stream()?;
-    Ok(manifest)
+    sink.end_stream()
 }
 
 /// The passes over a vertical's staged items besides the standard format's, each writing
@@ -398,7 +399,7 @@ pub(crate) fn check_item(rec: &PackageRecord) -> Result<(), String> {
     Ok(())
 }
 
-fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
+pub(crate) fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
     use chrono::{Datelike, Timelike};
     zip::DateTime::from_date_and_time(
         t.year().clamp(1980, 2107) as u16,

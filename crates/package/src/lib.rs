@@ -18,6 +18,7 @@ mod staging;
 mod verify;
 mod writer;
 mod zip_entries;
+mod zip_out;
 
 pub use fs::{Kind, PackageFs, UnpackLimits, ZipChecks, ZipEntry, ZipFile};
 pub use manifest::{FileEntry, Manifest, VerticalSummary};

@@ -1,10 +1,13 @@
 //! Where the final package's files go, hashing each as it is written: a folder, a ZIP
 //! file, or a ZIP streamed straight into the age encryptor (no plaintext ZIP on disk).
+//! What it keeps of each file (the manifest's list, the ZIP's directory) waits in scratch
+//! files, not in memory.
 
 use crate::PackageError;
 use crate::crypt::Encryption;
-use crate::manifest::FileEntry;
+use crate::manifest::{FileEntry, FileList};
 use crate::staging::create_new_private;
+use crate::zip_out::ZipOut;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,8 +17,8 @@ type AgeOut = age::stream::StreamWriter<BufWriter<File>>;
 
 enum Out {
     Dir(PathBuf),
-    Zip(Box<zip::ZipWriter<BufWriter<File>>>),
-    AgeZip(Box<zip::ZipWriter<zip::write::StreamWriter<AgeOut>>>),
+    Zip(Box<ZipOut<BufWriter<File>>>),
+    AgeZip(Box<ZipOut<AgeOut>>),
 }
 
 /// Runs `$body` with `$z` bound to whichever ZIP writer `$out` holds.
@@ -45,10 +48,9 @@ struct Open {
 
 pub(crate) struct Sink {
     out: Out,
-    /// Modification time of ZIP entries: the package's creation time.
-    pub time: zip::DateTime,
     open: Option<Open>,
-    pub entries: Vec<FileEntry>,
+    /// Every file written, for the manifest.
+    pub files: FileList,
 }
 
 fn io_err(ctx: impl Into<String>) -> impl FnOnce(io::Error) -> PackageError {
@@ -56,27 +58,35 @@ fn io_err(ctx: impl Into<String>) -> impl FnOnce(io::Error) -> PackageError {
     move |e| PackageError::io(ctx, e)
 }
 
-fn zip_err(ctx: &str) -> impl FnOnce(zip::result::ZipError) -> PackageError + '_ {
-    move |e| PackageError::io(ctx, io::Error::other(e))
+/// `scratch/name.suffix`: one of a sink's scratch files.
+fn scratch_file(scratch: &Path, name: &str, suffix: &str) -> PathBuf {
+    scratch.join(format!("{name}.{suffix}"))
 }
 
 impl Sink {
-    /// A folder package built in `root` (which must not exist yet).
-    pub fn dir(root: &Path) -> Result<Sink, PackageError> {
+    /// A folder package built in `root` (which must not exist yet); its file list is kept
+    /// in the folder `scratch` until the manifest is written.
+    pub fn dir(root: &Path, scratch: &Path) -> Result<Sink, PackageError> {
         crate::staging::private_dir(root)?;
-        Ok(Sink { out: Out::Dir(root.to_owned()), time: zip::DateTime::default(), open: None, entries: Vec::new() })
+        let files = FileList::new(&scratch_file(scratch, "package", "files"))?;
+        Ok(Sink { out: Out::Dir(root.to_owned()), open: None, files })
     }
 
     /// A ZIP written to `path`, created exclusively; with `encryption`, the ZIP is streamed
-    /// into the age encryptor and only ciphertext reaches the disk.
-    pub fn zip(path: &Path, encryption: Option<&Encryption>) -> Result<Sink, PackageError> {
+    /// into the age encryptor and only ciphertext reaches the disk. Its central directory
+    /// and file list are kept in the folder `scratch` until they are written.
+    pub fn zip(path: &Path, encryption: Option<&Encryption>, scratch: &Path, time: zip::DateTime) -> Result<Sink, PackageError> {
         let f = create_new_private(path).map_err(io_err(format!("cannot create {}", path.display())))?;
         let buffered = BufWriter::with_capacity(1 << 20, f);
+        let records = scratch_file(scratch, "package", "records");
         let out = match encryption {
-            None => Out::Zip(Box::new(zip::ZipWriter::new(buffered))),
-            Some(enc) => Out::AgeZip(Box::new(zip::ZipWriter::new_stream(crate::crypt::encrypting(enc, buffered)?))),
+            None => Out::Zip(Box::new(ZipOut::new(buffered, 0, &records, time).map_err(io_err("cannot start the package"))?)),
+            Some(enc) => Out::AgeZip(Box::new(
+                ZipOut::new(crate::crypt::encrypting(enc, buffered)?, 0, &records, time).map_err(io_err("cannot start the package"))?,
+            )),
         };
-        Ok(Sink { out, time: zip::DateTime::default(), open: None, entries: Vec::new() })
+        let files = FileList::new(&scratch_file(scratch, "package", "files"))?;
+        Ok(Sink { out, open: None, files })
     }
 
     pub fn start_stream(&mut self, path: &str, media_type: &str, compress: bool) -> Result<(), PackageError> {
@@ -88,15 +98,7 @@ impl Sink {
                 Some(BufWriter::with_capacity(1 << 20, create_new_private(&p).map_err(io_err(path))?))
             }
             out => {
-                let method = if compress { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored };
-                // level 1: text compresses almost as well, several times faster
-                let opts = zip::write::SimpleFileOptions::default()
-                    .compression_method(method)
-                    .compression_level(compress.then_some(1))
-                    .large_file(true)
-                    .unix_permissions(0o644)
-                    .last_modified_time(self.time);
-                with_zip!(out, z => z.start_file(path, opts).map_err(zip_err(path))?);
+                with_zip!(out, z => z.start(path, compress).map_err(io_err(path))?);
                 None
             }
         };
@@ -122,16 +124,17 @@ impl Sink {
 
     pub fn end_stream(&mut self) -> Result<(), PackageError> {
         let open = self.open.take().expect("a file is open");
-        if let Some(mut f) = open.file {
-            f.flush().map_err(io_err(&open.path))?;
+        match (&mut self.out, open.file) {
+            (Out::Dir(_), Some(mut f)) => f.flush().map_err(io_err(&open.path))?,
+            (Out::Dir(_), None) => unreachable!("a folder file is open"),
+            (out, _) => with_zip!(out, z => z.end().map_err(io_err(&open.path))?),
         }
-        self.entries.push(FileEntry {
+        self.files.push(&FileEntry {
             path: open.path,
             size: open.size,
             media_type: open.media_type,
             sha256: hex::encode(open.hasher.finalize()),
-        });
-        Ok(())
+        })
     }
 
     pub fn add_bytes(&mut self, path: &str, media_type: &str, bytes: &[u8]) -> Result<(), PackageError> {
@@ -159,52 +162,55 @@ impl Sink {
                 let mut to = create_new_private(&p).map_err(io_err(path))?;
                 io::copy(&mut from, &mut to).map_err(io_err(path))?;
             }
-            self.entries.push(FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() });
-            return Ok(());
+            return self.files.push(&FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() });
         }
         // the hash is known from staging: copy without hashing again, but check the size
-        self.start_stream(path, media_type, compress)?;
         let mut f = File::open(staged).map_err(io_err(path))?;
-        let copied = with_zip!(&mut self.out, z => io::copy(&mut f, z).map_err(io_err(path))?);
-        self.open = None;
+        let copied = with_zip!(&mut self.out, z => {
+            z.start(path, compress).map_err(io_err(path))?;
+            let copied = io::copy(&mut f, z).map_err(io_err(path))?;
+            z.end().map_err(io_err(path))?;
+            copied
+        });
         if copied != size {
             return Err(PackageError::invalid(path, format!("staged content is {copied} bytes, expected {size}")));
         }
-        self.entries.push(FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() });
-        Ok(())
+        self.files.push(&FileEntry { path: path.into(), size, media_type: media_type.into(), sha256: sha.into() })
     }
 
     /// A sink for one part of the package, written on another thread while other parts
     /// are: a folder package's part writes into the same folder; a ZIP package's part is a
-    /// ZIP of its own, `dir/name` (created exclusively), that [`Sink::absorb`] then copies
-    /// into this one without compressing it again.
+    /// ZIP's entries of its own, `dir/name` (created exclusively), that [`Sink::absorb`]
+    /// then copies into this one without compressing it again.
     pub fn part(&self, dir: &Path, name: &str) -> Result<Sink, PackageError> {
         let out = match &self.out {
             Out::Dir(root) => Out::Dir(root.clone()),
-            Out::Zip(_) | Out::AgeZip(_) => {
-                let path = dir.join(name);
-                // read back by `absorb`
-                let f = create_new_private(&path).map_err(io_err(format!("cannot create {}", path.display())))?;
-                // smaller buffers than the package's own: several parts are written at once
-                Out::Zip(Box::new(zip::ZipWriter::new(BufWriter::with_capacity(256 << 10, f))))
-            }
+            Out::Zip(z) => Out::Zip(Box::new(Self::part_zip(dir, name, z.time())?)),
+            Out::AgeZip(z) => Out::Zip(Box::new(Self::part_zip(dir, name, z.time())?)),
         };
-        Ok(Sink { out, time: self.time, open: None, entries: Vec::new() })
+        let files = FileList::new(&scratch_file(dir, name, "files"))?;
+        Ok(Sink { out, open: None, files })
+    }
+
+    fn part_zip(dir: &Path, name: &str, time: zip::DateTime) -> Result<ZipOut<BufWriter<File>>, PackageError> {
+        let path = dir.join(name);
+        // read back by `absorb`
+        let f = create_new_private(&path).map_err(io_err(format!("cannot create {}", path.display())))?;
+        // smaller buffers than the package's own: several parts are written at once
+        ZipOut::new(BufWriter::with_capacity(256 << 10, f), 0, &scratch_file(dir, name, "records"), time)
+            .map_err(io_err(format!("cannot start {}", path.display())))
     }
 
     /// Adds a finished part (see [`Sink::part`]) after what this sink holds.
     pub fn absorb(&mut self, part: Sink) -> Result<(), PackageError> {
         assert!(self.open.is_none() && part.open.is_none(), "no package file is open");
-        self.entries.extend(part.entries);
-        let file = match part.out {
+        self.files.append(part.files)?;
+        let part = match part.out {
             Out::Dir(_) => return Ok(()),
-            Out::Zip(z) => (*z).finish().map_err(zip_err("finishing a part"))?,
+            Out::Zip(z) => (*z).into_part().map_err(io_err("finishing a part"))?,
             Out::AgeZip(_) => unreachable!("parts are plain ZIPs"),
         };
-        let mut file = file.into_inner().map_err(|e| PackageError::io("finishing a part", e.into_error()))?;
-        io::Seek::rewind(&mut file).map_err(io_err("reading a part"))?;
-        let archive = zip::ZipArchive::new(io::BufReader::with_capacity(256 << 10, file)).map_err(zip_err("reading a part"))?;
-        with_zip!(&mut self.out, z => z.merge_archive(archive).map_err(zip_err("adding a part"))?);
+        with_zip!(&mut self.out, z => z.append(part).map_err(io_err("adding a part"))?);
         Ok(())
     }
 
@@ -212,10 +218,9 @@ impl Sink {
     pub fn finish(self) -> Result<(), PackageError> {
         let file = match self.out {
             Out::Dir(_) => return Ok(()),
-            Out::Zip(z) => (*z).finish().map_err(zip_err("finishing ZIP"))?,
+            Out::Zip(z) => (*z).finish().map_err(io_err("finishing ZIP"))?,
             Out::AgeZip(z) => {
-                let z = *z;
-                let age = z.finish().map_err(zip_err("finishing ZIP"))?.into_inner();
+                let age = (*z).finish().map_err(io_err("finishing ZIP"))?;
                 age.finish().map_err(io_err("encrypting"))?
             }
         };

@@ -42,6 +42,29 @@ pub fn create_new_private(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)
 }
 
+/// Removes a finished staging folder whose lock this process holds: everything but the
+/// lock first, then the lock, then the folder unless another export has started staging
+/// in it since (it took a fresh lock the moment the old one was gone). Removing the lock
+/// early would let that export open this one's half-removed files.
+pub fn remove_staging(staging: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(staging)? {
+        let entry = entry?;
+        if entry.file_name() == "lock" {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    std::fs::remove_file(staging.join("lock"))?;
+    match std::fs::remove_dir(staging) {
+        Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => Ok(()),
+        other => other,
+    }
+}
+
 /// The exclusive lock on a staging folder, held while a writer is open.
 pub struct StagingLock {
     _file: File,

@@ -8,12 +8,11 @@
 //! it is ever opened for writing unless ferry created it just now, exclusively.
 
 use crate::ContentRef;
-use crate::assemble::{Plan, Rows, assemble, build_path, check_item, parts_path};
+use crate::assemble::{Plan, Rows, assemble, build_path, check_item, parts_path, zip_time};
 use crate::crypt::Encryption;
 use crate::index::{IndexRow, StagingIndex};
 use crate::journal::Journal;
 use crate::layout::safe_container;
-use crate::manifest::Manifest;
 use crate::record::AttachedRef;
 use crate::record::PackageRecord;
 use crate::sink::Sink;
@@ -414,7 +413,7 @@ impl PackageWriter {
     /// Writes the final package from what is staged, moves it into place, then removes
     /// the staging. The package is built (and encrypted) on a blocking thread, inside the
     /// staging folder; the rows reach it over a bounded channel.
-    pub async fn finish(&self) -> Result<Manifest, PackageError> {
+    pub async fn finish(&self) -> Result<(), PackageError> {
         let state = self.state.clone();
         let (staging, target, encryption, job) = (self.staging.clone(), self.target.clone(), self.encryption.clone(), self.job.clone());
         let build = tokio::task::spawn_blocking(move || {
@@ -446,9 +445,9 @@ impl PackageWriter {
             let rows = Rows { state, journal: staging.join(JOURNAL) };
             build_and_place(&plan, rows, &target, &job, encryption.as_ref())
         });
-        let manifest = build.await.map_err(|e| PackageError::io("building the package", io::Error::other(e)))??;
-        std::fs::remove_dir_all(&self.staging).map_err(io_err(format!("cannot remove {}", self.staging.display())))?;
-        Ok(manifest)
+        build.await.map_err(|e| PackageError::io("building the package", io::Error::other(e)))??;
+        crate::staging::remove_staging(&self.staging).map_err(io_err(format!("cannot remove {}", self.staging.display())))?;
+        Ok(())
     }
 }
 
@@ -465,7 +464,7 @@ fn foreign_staging(target: &Path, owner: &str) -> PackageError {
 
 /// Builds the package in the staging folder and moves it to `target`; a failed build
 /// leaves nothing but the (private) staging.
-fn build_and_place(plan: &Plan, rows: Rows, target: &Path, job: &str, encryption: Option<&Encryption>) -> Result<Manifest, PackageError> {
+fn build_and_place(plan: &Plan, rows: Rows, target: &Path, job: &str, encryption: Option<&Encryption>) -> Result<(), PackageError> {
     let build = build_path(&plan.staging);
     let parts = parts_path(&plan.staging);
     // what an interrupted build left in this job's own staging
@@ -476,15 +475,14 @@ fn build_and_place(plan: &Plan, rows: Rows, target: &Path, job: &str, encryption
     let result = (|| {
         crate::staging::private_dir(&parts)?;
         let mut sink = match form {
-            Form::Directory => Sink::dir(&build)?,
-            Form::Zip => Sink::zip(&build, None)?,
-            Form::EncryptedZip => Sink::zip(&build, Some(encryption.expect("checked at open")))?,
+            Form::Directory => Sink::dir(&build, &parts)?,
+            Form::Zip => Sink::zip(&build, None, &parts, zip_time(plan.created))?,
+            Form::EncryptedZip => Sink::zip(&build, Some(encryption.expect("checked at open")), &parts, zip_time(plan.created))?,
         };
-        let manifest = assemble(plan, &rows, &mut sink)?;
+        assemble(plan, &rows, &mut sink)?;
         drop(rows);
         sink.finish()?;
-        place(&build, target, job, &plan.staging)?;
-        Ok(manifest)
+        place(&build, target, job, &plan.staging)
     })();
     let _ = std::fs::remove_dir_all(&parts);
     if result.is_err() {
