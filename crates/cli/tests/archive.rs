@@ -3,93 +3,14 @@
 //! a package made again from it through `dir:` holds the same items, a file no rule reads
 //! is reported, and a damaged or hostile archive fails with its reason and leaves nothing.
 
+mod archive_checks;
 mod common;
 mod fixtures;
+use archive_checks::*;
 use common::*;
 use fixtures::{Zip, mastodon, takeout, write_tree, x};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-/// Exports `source` into `pkg`; the JSON report.
-fn export(data: &Path, source: &str, pkg: &Path) -> (Option<i32>, Value, String) {
-    let o = ferry(data, &["--json", "export", source, "-o", pkg.to_str().unwrap()]);
-    let report = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    (o.status.code(), report, text(&o))
-}
-
-fn records(pkg: &Path, path: &str) -> Vec<Value> {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
-    let mut s = String::new();
-    std::io::Read::read_to_string(&mut z.by_name(path).unwrap(), &mut s).unwrap();
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn by_id(recs: &[Value]) -> BTreeMap<String, Value> {
-    recs.iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone())).collect()
-}
-
-/// Each listed problem of a vertical: item -> reason.
-fn problems(report: &Value, v: &str) -> BTreeMap<String, String> {
-    report["report"]["verticals"][v]["failures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn warnings(report: &Value, v: &str) -> BTreeMap<String, String> {
-    report["report"]["verticals"][v]["fidelity_warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn count(report: &Value, v: &str, what: &str) -> u64 {
-    report["report"]["verticals"][v][what].as_u64().unwrap_or(0)
-}
-
-/// The package verifies, and a package made again from it through a folder holds the
-/// same items (vertical and content).
-fn verifies_and_survives_a_folder(data: &Path, pkg: &Path, dir: &Path) {
-    let o = ferry(data, &["verify", pkg.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = ferry(data, &["transfer", "--from", &format!("package:{}", pkg.display()), "--to", &format!("dir:{}", dir.display())]);
-    assert!(o.status.success(), "{}", text(&o));
-    let again = pkg.with_extension("again.zip");
-    let (_, report, out) = export(data, &format!("dir:{}", dir.display()), &again);
-    assert!(report.is_object(), "{out}");
-    // a photo kept as a file comes back as a photo (a folder tells them by extension): the
-    // content is what must be the same
-    let contents = |p: &Path| -> BTreeMap<String, u32> {
-        let mut out = BTreeMap::new();
-        for ((_, _, sha), n) in package_items(p) {
-            *out.entry(sha).or_default() += n;
-        }
-        out
-    };
-    assert_eq!(contents(pkg), contents(&again), "the folder gives back other files: {out}");
-    // the later verticals' records: what identifies each
-    for (path, keys) in [
-        ("social/social.jsonl", &["kind", "content", "in_reply_to", "url", "object", "account", "title", "members"][..]),
-        ("notes/notes.jsonl", &["title", "body", "tags", "pinned", "attachments"][..]),
-    ] {
-        let project = |p: &Path| -> Vec<String> {
-            let z = zip::ZipArchive::new(std::fs::File::open(p).unwrap()).unwrap();
-            if z.index_for_name(path).is_none() {
-                return vec![];
-            }
-            let mut v: Vec<String> =
-                records(p, path).iter().map(|r| keys.iter().map(|k| r["record"][k].to_string()).collect::<Vec<_>>().join("|")).collect();
-            v.sort();
-            v
-        };
-        assert_eq!(project(pkg), project(&again), "{path}: the folder gives back other records");
-    }
-}
 
 #[test]
 fn a_multi_part_takeout_arrives_whole_with_nothing_counted_twice() {

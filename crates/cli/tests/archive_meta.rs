@@ -4,69 +4,13 @@
 //! conversation with its media attached, a file no rule reads is reported, a broken file
 //! fails alone with its reason, and the package verifies and survives a folder.
 
+mod archive_checks;
 mod common;
 mod fixtures;
+use archive_checks::*;
 use common::*;
 use fixtures::{Zip, facebook, instagram, linkedin, write_tree};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// Exports `source` into `pkg`; the JSON report.
-fn export(data: &Path, source: &str, pkg: &Path) -> (Option<i32>, Value, String) {
-    let o = ferry(data, &["--json", "export", source, "-o", pkg.to_str().unwrap()]);
-    let report = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    (o.status.code(), report, text(&o))
-}
-
-fn zip_of(dir: &Path, name: &str, entries: &[(String, Vec<u8>)]) -> PathBuf {
-    let zip = dir.join(name);
-    let mut z = Zip::create(&zip);
-    for (n, bytes) in entries {
-        z.add(n, bytes);
-    }
-    z.finish();
-    zip
-}
-
-fn records(pkg: &Path, path: &str) -> Vec<Value> {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
-    let Ok(mut f) = z.by_name(path) else { return vec![] };
-    let mut s = String::new();
-    std::io::Read::read_to_string(&mut f, &mut s).unwrap();
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn by_id(recs: &[Value]) -> BTreeMap<String, Value> {
-    recs.iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone())).collect()
-}
-
-/// An item's reasons, one a line.
-fn listed(report: &Value, v: &str, what: &str) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for p in report["report"]["verticals"][v][what].as_array().into_iter().flatten() {
-        let reasons = out.entry(p["item"].as_str().unwrap().to_owned()).or_default();
-        if !reasons.is_empty() {
-            reasons.push('\n');
-        }
-        reasons.push_str(p["reason"].as_str().unwrap());
-    }
-    out
-}
-
-/// Each listed problem of a vertical: item -> reason.
-fn problems(report: &Value, v: &str) -> BTreeMap<String, String> {
-    listed(report, v, "failures")
-}
-
-fn warnings(report: &Value, v: &str) -> BTreeMap<String, String> {
-    listed(report, v, "fidelity_warnings")
-}
-
-/// The names of a record's attached files.
-fn attached(r: &Value) -> Vec<String> {
-    r["attached"].as_array().into_iter().flatten().map(|a| a["name"].as_str().unwrap().to_owned()).collect()
-}
 
 /// No string of the package's records still holds Meta's mojibake (`Ã`, `Â`, `ð`, `â€`);
 /// every message of a chat is one shown.
@@ -80,32 +24,6 @@ fn no_mojibake(recs: &[Value]) {
             assert!(!s.contains(bad), "mojibake left ({bad}) in {s}");
         }
     }
-}
-
-/// The package verifies, and a package made again from it through a folder holds the
-/// same records (what identifies each).
-fn verifies_and_survives_a_folder(data: &Path, pkg: &Path, dir: &Path) {
-    let o = ferry(data, &["verify", pkg.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = ferry(data, &["transfer", "--from", &format!("package:{}", pkg.display()), "--to", &format!("dir:{}", dir.display())]);
-    assert!(o.status.success(), "{}", text(&o));
-    let again = pkg.with_extension("again.zip");
-    let (_, report, out) = export(data, &format!("dir:{}", dir.display()), &again);
-    assert!(report.is_object(), "{out}");
-    for (path, keys) in [
-        ("social/social.jsonl", &["kind", "content", "in_reply_to", "url", "object", "account", "published"][..]),
-        ("conversations/conversations.jsonl", &["title", "platform", "participants", "messages"][..]),
-    ] {
-        let project = |p: &Path| -> Vec<String> {
-            let mut v: Vec<String> =
-                records(p, path).iter().map(|r| keys.iter().map(|k| r["record"][k].to_string()).collect::<Vec<_>>().join("|")).collect();
-            v.sort();
-            v
-        };
-        assert_eq!(project(pkg), project(&again), "{path}: the folder gives back other records");
-    }
-    let files = |p: &Path| -> usize { records(p, "conversations/conversations.jsonl").iter().map(|r| attached(r).len()).sum() };
-    assert_eq!(files(pkg), files(&again), "a conversation's files come back with it");
 }
 
 #[test]

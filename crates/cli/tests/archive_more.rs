@@ -1,15 +1,16 @@
 //! More platforms' archives end to end: ChatGPT and Claude (conversations), a Slack
 //! workspace, Spotify (playlists), Apple Health, a folder of bank statements (finance) and
 //! Amazon's order history (orders), each made by `fixtures::more`: every record arrives
-//! with its fields, the package verifies, unknown files are reported, a broken file fails
-//! alone.
+//! with its fields, the package verifies and survives a folder, unknown files are
+//! reported, a broken file fails alone.
 
+mod archive_checks;
 mod common;
 mod fixtures;
+use archive_checks::*;
 use common::*;
 use fixtures::{Zip, more};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 struct Run {
@@ -17,6 +18,14 @@ struct Run {
     report: Value,
     code: Option<i32>,
     out: String,
+}
+
+impl Run {
+    /// The package survives a folder `t/NAME-folder` (see `verifies_and_survives_a_folder`).
+    fn survives_a_folder(&self, t: &Path) {
+        let name = self.pkg.file_stem().unwrap().to_str().unwrap().replace("-package", "-folder");
+        verifies_and_survives_a_folder(&t.join("data"), &self.pkg, &t.join(name));
+    }
 }
 
 fn run(t: &Path, name: &str, entries: &[(String, Vec<u8>)]) -> Run {
@@ -32,26 +41,6 @@ fn run(t: &Path, name: &str, entries: &[(String, Vec<u8>)]) -> Run {
     let v = ferry(&t.join("data"), &["verify", pkg.to_str().unwrap()]);
     assert!(!pkg.exists() || v.status.success(), "{}", text(&v));
     Run { pkg, report, code: o.status.code(), out: text(&o) }
-}
-
-fn records(pkg: &Path, path: &str) -> Vec<Value> {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
-    let mut s = String::new();
-    std::io::Read::read_to_string(&mut z.by_name(path).unwrap(), &mut s).unwrap();
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn listed(r: &Value, v: &str, what: &str) -> BTreeMap<String, String> {
-    r["report"]["verticals"][v][what]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| (p["item"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn not_understood(r: &Value, path: &str) -> bool {
-    listed(r, "files", "fidelity_warnings").get(path).is_some_and(|w| w.contains("not understood"))
 }
 
 #[test]
@@ -71,6 +60,7 @@ fn chatgpt_conversations_keep_their_branches_and_files() {
     assert_eq!(c["attached"].as_array().map(Vec::len), Some(1), "the image the question shows: {c}");
     assert!(listed(&r.report, "files", "failures")["chat.html"].contains("repeats"));
     assert!(not_understood(&r.report, "message_feedback.json"), "{}", r.report);
+    r.survives_a_folder(t.path());
     // a cut-off conversations.json: the conversations before the cut, and the file fails with why
     let mut entries = more::chatgpt();
     let cut = entries[0].1.len() - 40;
@@ -91,6 +81,7 @@ fn claude_conversations_and_a_slack_workspace_arrive_as_conversations() {
     assert_eq!(convs[0]["record"]["platform"], "claude");
     assert_eq!(convs[0]["record"]["messages"].as_array().map(Vec::len), Some(2));
     assert!(listed(&r.report, "files", "fidelity_warnings")["projects.json"].contains("projects"));
+    r.survives_a_folder(t.path());
 
     let r = run(t.path(), "slack", &more::slack());
     assert_eq!(r.code, Some(0), "{}", r.out);
@@ -101,6 +92,7 @@ fn claude_conversations_and_a_slack_workspace_arrive_as_conversations() {
     let reply = messages.iter().find(|m| m["content"].to_string().contains("Same again")).unwrap();
     assert!(reply["parent"].as_str().is_some(), "a reply on the next day stays in its thread: {reply}");
     assert!(not_understood(&r.report, "integration_logs.json"), "{}", r.report);
+    r.survives_a_folder(t.path());
 }
 
 #[test]
@@ -118,6 +110,7 @@ fn spotify_playlists_and_library_arrive_as_playlists() {
     let names: Vec<String> = z.file_names().map(|n| n.unwrap().into_owned()).collect();
     assert!(names.iter().any(|n| n.ends_with("Road trip.xspf")) && names.iter().any(|n| n.ends_with("Road trip.m3u8")), "{names:?}");
     let _ = z.by_name("playlists/playlists.jsonl").unwrap();
+    r.survives_a_folder(t.path());
 }
 
 #[test]
@@ -134,6 +127,7 @@ fn apple_health_samples_workouts_and_routes_arrive_once_each() {
     assert_eq!(workout["attached"].as_array().map(Vec::len), Some(1), "the route: {workout}");
     assert!(listed(&r.report, "files", "failures")["apple_health_export/export_cda.xml"].contains("repeats"));
     assert!(not_understood(&r.report, "apple_health_export/electrocardiograms/ecg_2024-01-12.csv"), "{}", r.report);
+    r.survives_a_folder(t.path());
 }
 
 #[test]
@@ -147,6 +141,7 @@ fn bank_statements_and_an_order_history_keep_money_exact() {
         assert!(amounts.contains(&a), "{a} in {amounts:?}");
     }
     assert!(not_understood(&r.report, "statements/notes.xml"), "an XML file that is no statement: {}", r.report);
+    r.survives_a_folder(t.path());
 
     let r = run(t.path(), "orders", &more::amazon());
     assert_eq!(r.code, Some(0), "{}", r.out);
@@ -155,4 +150,5 @@ fn bank_statements_and_an_order_history_keep_money_exact() {
     let o = orders.iter().find(|o| o["record"]["number"] == "111-1").unwrap();
     assert_eq!(o["record"]["lines"].as_array().map(Vec::len), Some(2), "{o}");
     assert!(not_understood(&r.report, "Retail.CustomerReturns.1.1/Retail.CustomerReturns.1.1.csv"), "{}", r.report);
+    r.survives_a_folder(t.path());
 }
