@@ -200,7 +200,10 @@ fn both_x_archive_variants_give_tweets_with_media_likes_and_follows() {
         assert_eq!(first["attached"].as_array().map(Vec::len), Some(1), "{first}");
         assert_eq!(first["record"]["activity"]["x:tweet"]["favorite_count"], "3", "the tweet travels whole");
         assert_eq!(social["1050118621198921729"]["record"]["in_reply_to"], "https://x.com/bob/status/1050000000000000000");
-        assert_eq!(social["1050118621198921730"]["record"]["kind"], "repost");
+        let rt = &social["1050118621198921730"]["record"];
+        assert_eq!(rt["kind"], "repost");
+        assert_eq!(rt["url"], "https://x.com/i/web/status/1050118621198921730", "{rt}");
+        assert!(rt["object"].is_null(), "the archive does not say which tweet a retweet repeats: {rt}");
         assert_eq!(social["following:333"]["record"]["account"], "https://x.com/intent/user?user_id=333", "a number as an id");
         // a direct-message conversation, in time order, with its reaction and its image
         let dms = records(&pkg, "conversations/conversations.jsonl");
@@ -214,6 +217,7 @@ fn both_x_archive_variants_give_tweets_with_media_likes_and_follows() {
         assert!(fw["data/ad-engagements.js"].contains("not understood"), "{fw:?}");
         assert!(fw["data/account.js"].contains("profile"), "{fw:?}");
         assert!(problems(&report, "files")["Your archive.html"].contains("repeats"));
+        verifies_and_survives_a_folder(&data, &pkg, &t.path().join("out"));
     }
 }
 

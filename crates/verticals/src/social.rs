@@ -130,7 +130,7 @@ pub fn activity(s: &Social) -> Value {
     let mut a = match s.kind {
         Kind::Post | Kind::Repost if s.activity.is_some() => s.activity.clone().expect("just checked"),
         Kind::Post => json!({"type": "Create", "object": {"type": "Note", "content": s.content, "inReplyTo": s.in_reply_to, "url": s.url}}),
-        Kind::Repost => json!({"type": "Announce", "object": s.object}),
+        Kind::Repost => json!({"type": "Announce", "object": s.object, "url": s.url}),
         Kind::Following | Kind::Follower => json!({"type": "Follow", "object": s.account}),
         Kind::Block => json!({"type": "Block", "object": s.account}),
         Kind::Mute => json!({"type": "Ignore", "object": s.account}),
@@ -195,7 +195,9 @@ fn read(id: &str, container: &str, bytes: &[u8]) -> Result<Item, ItemError> {
             let o = &a["object"];
             s.content = o["content"].as_str().map(str::to_owned);
             s.in_reply_to = text(&o["inReplyTo"]);
-            s.url = text(&o["url"]);
+            // a post's address is its note's; a repost's is the activity's own (its object
+            // is the post it repeats)
+            s.url = if kind == Kind::Repost { text(&a["url"]) } else { text(&o["url"]) };
             s.object = if kind == Kind::Repost { text(o) } else { None };
             let mut act = a.clone();
             if let Some(m) = act.as_object_mut() {

@@ -137,10 +137,20 @@ fn tweet(w: &mut Walk, file: &str, n: usize, v: &Value, media: &HashMap<String, 
         .map(|h| json!({"type": "Hashtag", "name": format!("#{h}")}))
         .collect();
     // the tweet as the archive has it travels inside the activity: nothing is dropped
-    let activity = json!({"type": if repost { "Announce" } else { "Create" }, "published": published.map(|p| p.to_rfc3339()),
+    let mut activity = json!({"type": if repost { "Announce" } else { "Create" }, "published": published.map(|p| p.to_rfc3339()),
         "to": ["https://www.w3.org/ns/activitystreams#Public"],
         "object": {"id": url, "type": "Note", "content": text, "url": url, "inReplyTo": in_reply_to, "attachment": docs, "tag": tags},
         "x:tweet": t});
+    if repost {
+        // the retweet is the activity; the archive does not say which tweet it repeats, so
+        // the object (the text as shown) has no id of its own
+        activity["id"] = json!(url);
+        activity["url"] = json!(url);
+        if let Some(o) = activity["object"].as_object_mut() {
+            o.remove("id");
+            o.remove("url");
+        }
+    }
     let social = Social {
         kind: if repost { Kind::Repost } else { Kind::Post },
         content: Some(text),
