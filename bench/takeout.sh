@@ -90,7 +90,7 @@ import json, sys
 e = json.load(open(sys.argv[1]))
 out = open(sys.argv[2]).read()
 r = json.loads(out[out.index("{"):])["report"]["verticals"]
-want = {"contacts": e["contacts"], "calendar": e["events"], "mail": e["messages"], "media": e["media"], "notes": e["notes"]}
+want = {"contacts": e["contacts"], "calendar": e["events"], "mail": e["messages"], "media": e["media"], "notes": e["notes"], "web": e["chrome_visits"]}
 bad = []
 for v, n in want.items():
     got = r.get(v, {})

@@ -293,7 +293,14 @@ fn the_benchmarks_generated_takeout_arrives_with_the_counts_it_was_made_with() {
     let pkg = t.path().join("out.zip");
     let (code, report, out) = export(&data, &format!("archive:{}", c.parts[1].display()), &pkg);
     assert_eq!(code, Some(0), "{out}");
-    for (v, n) in [("contacts", c.contacts), ("calendar", c.events), ("mail", c.messages), ("media", c.media), ("notes", c.notes)] {
+    for (v, n) in [
+        ("contacts", c.contacts),
+        ("calendar", c.events),
+        ("mail", c.messages),
+        ("media", c.media),
+        ("notes", c.notes),
+        ("web", c.chrome_visits),
+    ] {
         assert_eq!((count(&report, v, "transferred"), count(&report, v, "failed")), (n, 0), "{v}: {out}");
     }
     assert_eq!(count(&report, "files", "transferred"), c.not_understood, "{out}");

@@ -1,15 +1,16 @@
 //! More platforms' archives end to end: ChatGPT and Claude (conversations), a Slack
-//! workspace, Spotify (playlists), Apple Health, a folder of bank statements (finance) and
-//! Amazon's order history (orders), each made by `fixtures::more`: every record arrives
-//! with its fields, the package verifies and survives a folder, unknown files are
-//! reported, a broken file fails alone.
+//! workspace, Spotify (playlists), Apple Health, a folder of bank statements (finance),
+//! Amazon's order history (orders), each made by `fixtures::more`, and a Takeout's Chrome
+//! bookmarks and history (web, `fixtures::chrome`): every record arrives with its fields,
+//! the package verifies and survives a folder, unknown files are reported, a broken file
+//! fails alone.
 
 mod archive_checks;
 mod common;
 mod fixtures;
 use archive_checks::*;
 use common::*;
-use fixtures::{Zip, more};
+use fixtures::{Zip, chrome, more};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -151,4 +152,101 @@ fn bank_statements_and_an_order_history_keep_money_exact() {
     assert_eq!(o["record"]["lines"].as_array().map(Vec::len), Some(2), "{o}");
     assert!(not_understood(&r.report, "Retail.CustomerReturns.1.1/Retail.CustomerReturns.1.1.csv"), "{}", r.report);
     r.survives_a_folder(t.path());
+}
+
+#[test]
+fn chrome_bookmarks_and_history_arrive_as_web_items_and_come_back_from_a_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(t.path(), "takeout-chrome", &chrome::entries());
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let recs = records(&r.pkg, "web/web.jsonl");
+    let find = |url: &str, kind: &str| {
+        recs.iter().find(|w| w["record"]["url"] == url && w["record"]["kind"] == kind).unwrap_or_else(|| panic!("{url} in {recs:?}"))
+    };
+    // four bookmarks, one reading list entry, three visits
+    assert_eq!(recs.len(), 8, "{recs:?}");
+    let ferry_bar = find("https://ferry.example/?a=1&b=2", "bookmark");
+    assert_eq!(ferry_bar["container"], "Bookmarks bar");
+    assert_eq!(ferry_bar["record"]["title"], "Ferry & boats");
+    assert_eq!(ferry_bar["record"]["added"], "2021-01-01T00:01:40Z");
+    assert_eq!(ferry_bar["record"]["position"], 1);
+    assert_eq!(ferry_bar["record"]["options"]["ICON"], "data:image/png;base64,iVBORw0KGgo=");
+    assert_eq!(ferry_bar["record"]["folders"][0]["options"]["PERSONAL_TOOLBAR_FOLDER"], "true");
+    let mail = find("https://mail.example/", "bookmark");
+    assert_eq!((mail["container"].as_str(), mail["record"]["position"].as_u64()), (Some("Bookmarks bar/Work"), Some(2)));
+    assert_eq!(mail["record"]["title"], "Mail – Posteingang");
+    assert_eq!(find("https://wiki.example/start", "bookmark")["container"], "Bookmarks bar/Work");
+    assert_eq!(find("https://recipes.example/bread", "bookmark")["container"], "Other bookmarks");
+    let later = find("https://news.example/long-read", "bookmark");
+    assert_eq!(
+        (later["container"].as_str(), later["record"]["added"].as_str()),
+        (Some("Reading list"), Some("2021-01-01T00:10:00.123456Z"))
+    );
+    let search = find("https://www.google.com/search?q=ferries", "visit");
+    assert_eq!(search["container"], "History");
+    assert_eq!(search["record"]["visited"], "2021-01-01T00:00:00.123456Z");
+    assert_eq!(search["record"]["transition"], "LINK");
+    assert_eq!(search["record"]["client_id"], "c1Ab==");
+    assert_eq!(search["record"]["favicon_url"], "https://www.google.com/favicon.ico");
+    assert_eq!(search["record"]["title"], "ferries - Google Search");
+    let redirect = find("https://ferry.example/", "visit");
+    assert_eq!(
+        (redirect["record"]["visited"].as_str(), redirect["record"]["transition"].as_str()),
+        (Some("2021-01-01T00:01:00Z"), Some("CLIENT_REDIRECT"))
+    );
+    assert!(redirect["record"].get("title").is_none(), "an empty title is none: {redirect}");
+    // the state beside the history is said, not kept as items
+    let warned = listed(&r.report, "web", "fidelity_warnings");
+    assert!(warned.values().any(|w| w.contains("`Typed Url` (1 entries)")), "{warned:?}");
+    // Chrome's other files, and My Activity's, are not understood
+    for f in [
+        "Chrome/Autofill.json",
+        "Chrome/Extensions.json",
+        "Chrome/Dictionary.csv",
+        "Chrome/Device Information.json",
+        "My Activity/Chrome/MyActivity.html",
+    ] {
+        assert!(not_understood(&r.report, &format!("Takeout/{f}")), "{f}: {}", r.report);
+    }
+    // a browser's bookmark file per folder, in the folder's order; the history as CSV
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&r.pkg).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut z.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}")), &mut s).unwrap();
+        s
+    };
+    let work = read("web/Bookmarks bar/Work.html");
+    assert!(work.starts_with("<!DOCTYPE NETSCAPE-Bookmark-file-1>"), "{work}");
+    assert!(work.contains("PERSONAL_TOOLBAR_FOLDER=\"true\">Bookmarks bar</H3>") && work.contains(">Work</H3>"), "{work}");
+    assert!(work.find("https://wiki.example/start").unwrap() < work.find("https://mail.example/").unwrap(), "{work}");
+    assert!(read("web/Bookmarks bar.html").contains("HREF=\"https://ferry.example/?a=1&amp;b=2\""));
+    let csv = read("web/history.csv");
+    assert!(csv.starts_with("Time,URL,Title,Transition,Client ID,Favicon URL\n"), "{csv}");
+    assert!(
+        csv.contains(
+            "2021-01-01T00:02:00.000001Z,https://wiki.example/start,\"Wiki, \"\"start\"\"\",TYPED,c1Ab==,https://wiki.example/favicon.ico\n"
+        ),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let names: Vec<String> = z.file_names().map(|n| n.unwrap().into_owned()).collect();
+    assert!(!names.iter().any(|n| n == "web/History.html"), "visits are in no bookmark file: {names:?}");
+
+    // into a folder and out again: the same items
+    let dir = t.path().join("dir");
+    let o = ferry(&t.path().join("data"), &["import", r.pkg.to_str().unwrap(), "--to", &format!("dir:{}", dir.display())]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(dir.join("web/Bookmarks bar/Work").is_dir() && dir.join("web/History").is_dir(), "{:?}", walk(&dir));
+    let again = t.path().join("again.zip");
+    let o = ferry(
+        &t.path().join("data"),
+        &["--json", "export", &format!("dir:{}", dir.display()), "-o", again.to_str().unwrap(), "--only", "web"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let items = |recs: Vec<Value>| {
+        let mut v: Vec<String> = recs.iter().map(|w| format!("{} {}", w["container"], w["record"])).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(items(records(&again, "web/web.jsonl")), items(recs));
 }

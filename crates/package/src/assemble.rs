@@ -457,6 +457,10 @@ fn framed_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form: Sta
         }
     }
     let nothing = serde_json::Value::Null;
+    if let Some(order) = frame.order {
+        ordered_parts(rows, sink, v, form, frame, order, &gathered)?;
+        return attached_files(plan, rows, sink, v);
+    }
     // the open container, and whether a part was written in it
     let mut open: Option<(String, bool)> = None;
     let close = |sink: &mut Sink, container: &str| -> Result<(), PackageError> {
@@ -487,8 +491,63 @@ fn framed_pass(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical, form: Sta
     if let Some((c, _)) = open {
         close(sink, &c)?;
     }
-    // the attached files (a workout's route), once no container's file is open: a ZIP
-    // takes one file at a time
+    attached_files(plan, rows, sink, v)
+}
+
+/// A framed form whose parts have an order of their own (a bookmark's place in its
+/// folder): a container's parts are held until its last item, then written in that order
+/// (items of one place in package order); a container without parts has no file.
+fn ordered_parts(
+    rows: &Rows,
+    sink: &mut Sink,
+    v: Vertical,
+    form: StandardForm,
+    frame: &Frame,
+    order: fn(&Record) -> u64,
+    gathered: &BTreeMap<String, serde_json::Value>,
+) -> Result<(), PackageError> {
+    let nothing = serde_json::Value::Null;
+    let flush = |sink: &mut Sink, container: &str, parts: &mut Vec<(u64, String)>| -> Result<(), PackageError> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        parts.sort_by_key(|(k, _)| *k);
+        let g = gathered.get(container).unwrap_or(&nothing);
+        let path = layout::standard_path(v, container).expect("a framed form has a file per container");
+        sink.start_stream(&path, form.media_type, true)?;
+        sink.write_stream((frame.head)(container, g).as_bytes())?;
+        for (i, (_, part)) in parts.drain(..).enumerate() {
+            if i > 0 {
+                sink.write_stream(frame.separator.as_bytes())?;
+            }
+            sink.write_stream(part.as_bytes())?;
+        }
+        sink.write_stream((frame.tail)(container, g).as_bytes())?;
+        sink.end_stream()
+    };
+    let mut container: Option<String> = None;
+    let mut parts: Vec<(u64, String)> = Vec::new();
+    for row in rows.pass(v)? {
+        let rec = row?.record()?;
+        if container.as_deref() != Some(rec.container.as_str()) {
+            if let Some(c) = container.take() {
+                flush(sink, &c, &mut parts)?;
+            }
+            container = Some(rec.container.clone());
+        }
+        if let Some(part) = (frame.part)(&rec.id, &rec.record) {
+            parts.push((order(&rec.record), part));
+        }
+    }
+    if let Some(c) = container {
+        flush(sink, &c, &mut parts)?;
+    }
+    Ok(())
+}
+
+/// The items' attached files (a workout's route), once no container's file is open: a
+/// ZIP takes one file at a time.
+fn attached_files(plan: &Plan, rows: &Rows, sink: &mut Sink, v: Vertical) -> Result<(), PackageError> {
     for row in rows.pass(v)? {
         let rec = row?.record()?;
         let names: Vec<&str> = rec.attached.iter().map(|a| a.name.as_str()).collect();

@@ -50,6 +50,11 @@ const ABOUT: &[(&str, &str)] = &[
         "orders/<seller>/<order>.jsonld (schema.org Order in JSON-LD), orders/order_lines.csv (one row per \
             order line), orders/orders.jsonl",
     ),
+    (
+        "web",
+        "web/<folder>.html (Netscape bookmark file: a browser imports it, its folders with it), web/history.csv \
+            (the history, a visit a row), web/web.jsonl",
+    ),
 ];
 
 pub fn render(m: &Manifest) -> (String, String) {

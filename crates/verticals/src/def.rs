@@ -96,6 +96,10 @@ pub struct Frame {
     pub part: fn(id: &str, record: &ferry_core::Record) -> Option<String>,
     pub separator: &'static str,
     pub tail: fn(container: &str, gathered: &serde_json::Value) -> String,
+    /// The parts' order within their container (a bookmark's place in its folder), where it
+    /// is not the items' package order: the package then holds one container's parts at a
+    /// time until its end, and a container none of whose items gives a part has no file.
+    pub order: Option<fn(&ferry_core::Record) -> u64>,
 }
 
 /// A frame is one declaration of one vertical: the same frame is the same `static`.

@@ -21,6 +21,7 @@ pub mod notes;
 pub mod orders;
 pub mod playlists;
 pub mod social;
+pub mod web;
 mod xml;
 
 pub use def::{Codec, Def, DirFile, Frame, ItemFile, Per, StandardForm, Table};
@@ -43,6 +44,7 @@ const REGISTRY: &[Def] = &[
     orders::DEF,
     health::DEF,
     finance::DEF,
+    web::DEF,
 ];
 
 static DEFS: [Def; REGISTRY.len()] = copy_defs();

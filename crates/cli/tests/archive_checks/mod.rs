@@ -86,6 +86,7 @@ const KEPT: &[(&str, &[&str])] = &[
     ("health/health.jsonl", &["kind", "data_type", "value", "unit", "start", "end", "parts"]),
     ("finance/finance.jsonl", &["kind", "date", "amount", "currency", "counterparty", "description", "balance"]),
     ("orders/orders.jsonl", &["number", "seller", "date", "status", "currency", "total", "lines"]),
+    ("web/web.jsonl", &["kind", "url", "title", "folders", "added", "visited", "transition"]),
 ];
 
 /// The package verifies, and a package made again from it through a folder holds the

@@ -1,4 +1,5 @@
 use super::config::ArchiveConfig;
+use super::found::{beside, read_all};
 use super::fs::ArchiveFs;
 use super::layouts::{LAYOUTS, Meta, Reader, recognise};
 use super::walk::Walk;
@@ -7,6 +8,7 @@ use crate::pager;
 use async_trait::async_trait;
 use ferry_core::{ConnectorError, Exporter, PageStream, Stream, Vertical};
 use ferry_package::UnpackLimits;
+use ferry_verticals::web::{self, WEB};
 use std::sync::Arc;
 
 pub struct ArchiveExporter {
@@ -63,6 +65,9 @@ fn read(w: &mut Walk, reader: Reader, numbers: Vec<usize>) {
         Reader::GoogleTasks => takeout::tasks(w, files),
         Reader::FitSessions => fit::sessions(w, files),
         Reader::FitDaily => fit::daily(w, files),
+        Reader::ChromeBookmarks => read_all(w, files, WEB, |i, each| web::read_chrome_bookmarks(i, each), &beside),
+        Reader::ChromeReadingList => read_all(w, files, WEB, |i, each| web::read_chrome_reading_list(i, each), &beside),
+        Reader::ChromeHistory => read_all(w, files, WEB, |i, each| web::read_chrome_history(i, each), &beside),
         Reader::Files => {
             for f in files {
                 if !w.wants(Vertical::Files) {

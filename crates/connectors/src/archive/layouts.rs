@@ -43,6 +43,12 @@ pub enum Reader {
     FitDaily,
     /// Google Tasks' `Tasks.json`: task lists and their tasks.
     GoogleTasks,
+    /// Chrome's bookmarks (`Bookmarks.html`, a Netscape bookmark file).
+    ChromeBookmarks,
+    /// Chrome's reading list (`ReadingList.html`): bookmarks in `Reading list`.
+    ChromeReadingList,
+    /// Chrome's history (`History.json`, older `BrowserHistory.json`): a visit each.
+    ChromeHistory,
     /// Files as they are (the files vertical): a Drive folder.
     Files,
     /// A file that repeats what another file holds (an HTML rendering, the archive's own
@@ -180,6 +186,10 @@ pub static LAYOUTS: &[Layout] = &[
                 reader: FitDaily,
             },
             Rule { pattern: "Takeout/{Drive,Mon Drive,Meine Ablage,Mi unidad}/**", reader: Files },
+            // the folder keeps its name in every language; its files' names do not
+            Rule { pattern: "Takeout/Chrome/{Bookmarks,Lesezeichen,Favoris,Marcadores}.html", reader: ChromeBookmarks },
+            Rule { pattern: "Takeout/Chrome/{ReadingList,Leseliste,Liste de lecture,Lista de lectura}.html", reader: ChromeReadingList },
+            Rule { pattern: "Takeout/Chrome/{History,BrowserHistory,Verlauf,Historique,Historial}.json", reader: ChromeHistory },
         ],
     },
     Layout {

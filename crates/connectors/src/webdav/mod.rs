@@ -30,6 +30,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
         ferry_verticals::health::HEALTH,
         ferry_verticals::finance::FINANCE,
         ferry_verticals::orders::ORDERS,
+        ferry_verticals::web::WEB,
     ],
     auth: AuthKind::Password,
     credentials: &[CredentialKind::Password, CredentialKind::Bearer, CredentialKind::ApiKey],

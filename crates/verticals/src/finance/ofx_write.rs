@@ -92,6 +92,7 @@ pub(super) static STATEMENT: Frame = Frame {
     part: |id, r| Finance::from_record(r).filter(|f| f.kind == Kind::Transaction).map(|f| transaction(id, &f, &mut Vec::new())),
     separator: "",
     tail: |c, g| tail(&summary(c, g)),
+    order: None,
 };
 
 /// One item's own statement: an account's (no transaction), or one transaction's.

@@ -401,6 +401,7 @@ pub static BUNDLE: Frame = Frame {
     part: bundle_entry,
     separator: ",\n",
     tail: |_, _| "\n]}\n".into(),
+    order: None,
 };
 
 fn bundle_entry(id: &str, record: &Record) -> Option<String> {
