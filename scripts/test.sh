@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # servers' throwaway certificates; MariaDB for the dataset-map checks of the controller side; Node.js runs the OAuth 2.0 authorization server
 # (oidc-provider, which scripts/servers.sh installs from scripts/oauth/package-lock.json);
 # Debian's chromium is the browser of the web app's tests (driven by playwright-core, with
-# axe-core, from scripts/browser/package-lock.json: never a downloaded browser).
-packages=(dovecot-imapd rclone radicale xandikos postgresql mariadb-server mariadb-client openssl time chromium python3-venv)
+# axe-core, from scripts/browser/package-lock.json: never a downloaded browser). Info-ZIP's
+# unzip and Python's zipfile read back the ZIPs ferry writes.
+packages=(dovecot-imapd rclone radicale xandikos postgresql mariadb-server mariadb-client openssl time chromium python3-venv unzip)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
