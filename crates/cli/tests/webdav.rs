@@ -72,6 +72,72 @@ fn notes_from_an_archive_go_to_webdav_as_markdown_with_their_attachments() {
     assert_eq!(r["report"]["verticals"]["notes"]["transferred"], 0, "nothing written twice: {r}");
 }
 
+/// Puts `files` (path under the server's root -> bytes) on the test WebDAV server as
+/// another program would: MKCOL for each folder, then PUT.
+fn put_on_server(files: &[(String, Vec<u8>)]) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca = std::fs::read(server_env("FERRY_TEST_CA")).unwrap();
+    let client = reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]).build().unwrap();
+    let base = format!("https://{}", server_env("FERRY_TEST_WEBDAV"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        for (path, bytes) in files {
+            let mut folder = String::new();
+            for seg in path.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
+                folder = format!("{folder}/{seg}");
+                let m = reqwest::Method::from_bytes(b"MKCOL").unwrap();
+                let r = client
+                    .request(m, format!("{base}{folder}/"))
+                    .basic_auth("ferry", Some(server_env("FERRY_TEST_PASSWORD")))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success() || r.status() == 405, "MKCOL {folder}: {}", r.status());
+            }
+            let url = format!("{base}/{}", path.replace(' ', "%20"));
+            let r = client.put(url).basic_auth("ferry", Some(server_env("FERRY_TEST_PASSWORD"))).body(bytes.clone()).send().await.unwrap();
+            assert!(r.status().is_success(), "PUT {path}: {}", r.status());
+        }
+    });
+}
+
+/// A file ferry did not write is never replaced: where a note and its image would go,
+/// files of the same names and other bytes wait (put there by another program); the note
+/// and its image go beside them, with warnings, and a rerun finds them there.
+#[test]
+fn a_file_ferry_did_not_write_is_never_replaced() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let parts = fixtures::takeout::write_parts(&t.path().join("in"), &fixtures::takeout::entries(fixtures::takeout::Locale::English), 1);
+    let from = format!("archive:{}", parts[0].display());
+    let served = Path::new(&server_env("FERRY_SERVERS_DIR")).join("webdav");
+    let (probe, guarded) = (format!("probe-{}", std::process::id()), format!("guarded-{}", std::process::id()));
+    let to = |folder: &str| format!("webdavs://ferry@{}/{folder}/", server_env("FERRY_TEST_WEBDAV"));
+    // where the note and its image go
+    let o = run_with_servers(&data, &["transfer", "--from", &from, "--to", &to(&probe), "--only", "notes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let written: Vec<String> =
+        walk(&served.join(&probe)).into_iter().map(|p| p.strip_prefix(served.join(&probe)).unwrap().to_str().unwrap().to_owned()).collect();
+    assert_eq!(written.len(), 2, "the note and its image: {written:?}");
+    let theirs = |rel: &str| format!("someone else's {rel}").into_bytes();
+    put_on_server(&written.iter().map(|rel| (format!("{guarded}/{rel}"), theirs(rel))).collect::<Vec<_>>());
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &from, "--to", &to(&guarded), "--only", "notes"]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(r["report"]["verticals"]["notes"]["transferred"], 1, "{r}");
+    for rel in &written {
+        assert_eq!(std::fs::read(served.join(&guarded).join(rel)).unwrap(), theirs(rel), "{rel} was replaced");
+    }
+    let warned = r["report"]["verticals"]["notes"]["fidelity_warnings"].to_string();
+    assert!(warned.contains("another file has the name") && warned.contains("attached file"), "{warned}");
+    let now = walk(&served.join(&guarded));
+    assert_eq!(now.len(), 4, "the note and its image beside the others: {now:?}");
+    // a rerun finds them where they went, and writes nothing
+    let o = run_with_servers(&data, &["--json", "transfer", "--from", &from, "--to", &to(&guarded), "--only", "notes"]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["report"]["verticals"]["notes"]["transferred"], 0, "{r}");
+    assert_eq!(walk(&served.join(&guarded)).len(), 4);
+}
+
 /// A WebDAV server that lists a file outside its folder, answers 503 (with Retry-After)
 /// to the first download, and optionally sends an endless listing.
 fn hostile_server(rt: &tokio::runtime::Runtime, huge: bool) -> (u16, Arc<AtomicUsize>) {
