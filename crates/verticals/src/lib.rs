@@ -12,6 +12,7 @@
 pub mod conversations;
 mod decimal;
 mod def;
+mod entities;
 pub mod finance;
 mod first_wave;
 pub mod found;

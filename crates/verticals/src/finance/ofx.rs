@@ -254,7 +254,7 @@ impl<R: Read> Tokens<R> {
                     if let Some(rest) = self.until(b'<', MAX_TEXT, "a value")? {
                         bytes.extend_from_slice(&rest);
                     }
-                    let text = unescape(&self.decode(&bytes));
+                    let text = crate::entities::decode(&self.decode(&bytes));
                     // a value broken over lines is one value
                     let text = text.split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
                     if !text.is_empty() {
@@ -275,46 +275,6 @@ impl<R: Read> Tokens<R> {
             }
         }
     }
-}
-
-/// SGML's and XML's entities; an `&` that starts none is kept (banks write `AT&T`).
-fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let entity = rest[1..].find(';').filter(|&j| j <= 8).map(|j| &rest[1..1 + j]);
-        let resolved = entity.and_then(|e| match e {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "nbsp" => Some('\u{a0}'),
-            _ => e
-                .strip_prefix("#x")
-                .or_else(|| e.strip_prefix("#X"))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| e.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        });
-        match (entity, resolved) {
-            (Some(e), Some(c)) => {
-                out.push(c);
-                rest = &rest[e.len() + 2..];
-            }
-            _ => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// OFX's date and time: `YYYYMMDD[HHMMSS[.XXX]][[offset[:name]]]`; the offset in hours

@@ -15,6 +15,7 @@
 //! second, `FERRY_OPTIONS`), which browsers pass over and ferry reads back.
 
 use super::{Folder, Found, Kind, Web, container_of, rfc3339};
+use crate::entities::decode;
 use crate::found::hash_id;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -330,46 +331,6 @@ fn parse_tag(raw: &str) -> Token {
         }
     }
     Token::Start { name, attrs }
-}
-
-/// HTML's character references: `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;`
-/// and numeric ones; any other `&name;` is kept as written.
-pub(crate) fn decode(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '#')).map(|e| e + 1).unwrap_or(rest.len());
-        let name = &rest[1..end];
-        let with_semicolon = rest[end..].starts_with(';');
-        let c = match name {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "nbsp" => Some('\u{a0}'),
-            n if n.starts_with("#x") || n.starts_with("#X") => u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32),
-            n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match c {
-            Some(c) => {
-                out.push(if c == '\0' { '\u{fffd}' } else { c });
-                rest = &rest[end + usize::from(with_semicolon)..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A date as bookmark files write it: seconds since 1970 (Netscape's, Chrome's, Firefox's);
