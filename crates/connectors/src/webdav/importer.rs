@@ -78,10 +78,8 @@ impl WebDavImporter {
 impl WebDavImporter {
     /// An item's attached files (a note's images), in a folder beside its file named after
     /// it (`Shopping-3f2a9c0b1d4e.attachments/`, ferry's own, as in a `dir:` folder): each
-    /// written unless it is there already. A different file under an attachment's name
-    /// is not replaced: the attachment goes beside it under a name with a hash of the item's
-    /// id (a warning says so). Whether any was written.
-    async fn put_attachments(&self, item: &Item, dir: &str, file: &str, warnings: &mut Vec<String>) -> Result<bool, ConnectorError> {
+    /// written unless it is there already. Whether any was written.
+    async fn put_attachments(&self, item: &Item, dir: &str, file: &str) -> Result<bool, ConnectorError> {
         if item.attachments.is_empty() {
             return Ok(false);
         }
@@ -89,19 +87,9 @@ impl WebDavImporter {
         let folder = format!("{dir}{}.attachments/", dav_segment(stem));
         let mut wrote = false;
         for a in &item.attachments {
-            let name = dav_segment(&a.name);
-            let mut rel = format!("{folder}{name}");
-            match self.present(&rel, None, &a.content).await? {
-                Some(true) => continue,
-                Some(false) => {
-                    let beside = alt_name(&name, &item.id);
-                    warnings.push(format!("attached file `{name}`: another file has its name; this one is `{beside}`"));
-                    rel = format!("{folder}{beside}");
-                    if self.present(&rel, None, &a.content).await? == Some(true) {
-                        continue;
-                    }
-                }
-                None => {}
+            let rel = format!("{folder}{}", dav_segment(&a.name));
+            if self.present(&rel, None, &a.content).await? == Some(true) {
+                continue;
             }
             self.mkcols(&folder).await?;
             let url = self.cfg.url(&rel);
@@ -214,9 +202,6 @@ impl Importer for WebDavImporter {
         let alt = format!("{dir}{}", alt_name(&kept, &item.id));
         let claimed_by_other = |rel: &str| self.claimed.lock().unwrap().get(rel).is_some_and(|owner| *owner != item.id);
         // already there, under its name or (after a clash of names) under the other one?
-        // A different file under the plain name is never replaced: ferry cannot tell it
-        // from one it did not write
-        let mut plain_taken = false;
         for rel in [&plain, &alt] {
             if *rel == plain && claimed_by_other(rel) {
                 continue;
@@ -227,35 +212,28 @@ impl Importer for WebDavImporter {
                     if *rel == alt {
                         warnings.push(format!("another file has the name `{kept}`; this one is `{}`", alt_name(&kept, &item.id)));
                     }
-                    let created = self.put_attachments(item, &dir, &kept, &mut warnings).await?;
+                    let created = self.put_attachments(item, &dir, &kept).await?;
                     return Ok(PutOutcome { dest_id: rel.clone(), created, warnings, sha256: content.sha256.clone() });
                 }
-                Some(false) if *rel == plain => plain_taken = true,
                 Some(false) => {}
                 // nothing under the plain name: no earlier run put it under the other
                 None if *rel == plain => break,
                 None => {}
             }
         }
-        // the plain name, unless a different file holds it or another item of this run
-        // took it; the other name carries a hash of the item's id, which only ferry gives
+        // the plain name, unless another item of this run took it
         let rel = {
             let mut claimed = self.claimed.lock().unwrap();
             match claimed.get(&plain) {
-                Some(owner) if *owner != item.id => Some(alt),
-                _ if plain_taken => Some(alt),
+                Some(owner) if *owner != item.id => {
+                    warnings.push(format!("another file has the name `{kept}`; this one is `{}`", alt_name(&kept, &item.id)));
+                    alt
+                }
                 _ => {
                     claimed.insert(plain.clone(), item.id.clone());
-                    None
+                    plain
                 }
             }
-        };
-        let rel = match rel {
-            Some(alt) => {
-                warnings.push(format!("another file has the name `{kept}`; this one is `{}`", alt_name(&kept, &item.id)));
-                alt
-            }
-            None => plain,
         };
         let url = self.cfg.url(&rel);
         self.mkcols(&dir).await?;
@@ -286,7 +264,7 @@ impl Importer for WebDavImporter {
         {
             warnings.push("title and description not kept: a WebDAV folder has no place for them".to_owned());
         }
-        self.put_attachments(item, &dir, &kept, &mut warnings).await?;
+        self.put_attachments(item, &dir, &kept).await?;
         Ok(PutOutcome { dest_id: rel, created: true, warnings, sha256: content.sha256.clone() })
     }
 
