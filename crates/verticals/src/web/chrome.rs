@@ -75,22 +75,30 @@ pub fn read_chrome_history(input: impl Read, each: &mut dyn FnMut(Result<Found, 
         let parts: Vec<String> = other.iter().map(|(k, n)| format!("`{k}` ({n} entries)")).collect();
         Some(format!("the history file also holds {}: browser state, not visits, not kept", parts.join(", ")))
     };
-    if let Some(mut h) = held.take() {
-        if let Some(s) = &said {
-            h.warnings.push(s.clone());
+    match (held.take(), said) {
+        (Some(mut h), said) => {
+            h.warnings.extend(said);
+            if go_on && !each(Ok(h)) {
+                return Ok(());
+            }
         }
-        if go_on && !each(Ok(h)) {
-            return Ok(());
+        // the last visit failed: no visit to say it with, so it is said as a failure
+        (None, Some(s)) if visits > 0 && go_on => {
+            if !each(Err(s)) {
+                return Ok(());
+            }
+        }
+        (None, said) => {
+            if visits == 0 {
+                r?;
+                return Err(match said {
+                    Some(s) => format!("no `Browser History` list in it; {s}"),
+                    None => "no `Browser History` list in it".into(),
+                });
+            }
         }
     }
-    r?;
-    if visits == 0 {
-        return Err(match said {
-            Some(s) => format!("no `Browser History` list in it; {s}"),
-            None => "no `Browser History` list in it".into(),
-        });
-    }
-    Ok(())
+    r
 }
 
 /// One element of `Browser History`.

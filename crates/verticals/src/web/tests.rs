@@ -305,6 +305,11 @@ fn chromes_history_is_read_visit_by_visit() {
     );
     let bad: Vec<&String> = found.iter().filter_map(|f| f.as_ref().err()).collect();
     assert!(bad.len() == 2 && bad[0].contains("visit 4: no url") && bad[1].contains("visit 5: not an object"), "{bad:?}");
+    // the state beside the history is said even when the last visit fails
+    let (found, r) =
+        read_history(history(r#"{"url": "https://a.example/", "time_usec": 1}, "not an object""#, r#", "Session": {}"#).as_bytes());
+    r.unwrap();
+    assert!(found.last().unwrap().as_ref().is_err_and(|e| e.contains("`Session`")), "{found:?}");
     // a history file without visits, a cut one (the visits before the cut stand)
     let (found, r) = read_history(br#"{"Typed Url": []}"#);
     assert!(found.is_empty() && r.unwrap_err().contains("no `Browser History`"));
