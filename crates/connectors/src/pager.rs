@@ -8,13 +8,15 @@ use ferry_core::{ConnectorError, Item, ItemError, Page, PageStream};
 use tokio::sync::mpsc;
 
 pub const PAGE_ITEMS: usize = 200;
-/// A page also ends once the items in it hold this many bytes in memory.
-pub const PAGE_BYTES: usize = 4 << 20;
+/// A page also ends once the items in it hold this many bytes in memory (with the page
+/// read ahead, the batches waiting and the one being filled, about 3.5 MiB of items are
+/// held at once: a Takeout's mail at 4 MiB pages held 14 MiB).
+pub const PAGE_BYTES: usize = 1 << 20;
 /// Items cross the channel in batches of at most this many (a wake-up per item cost more
 /// than parsing a small one) ...
 const BATCH_ITEMS: usize = 64;
 /// ... or this many bytes in memory.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 /// Batches waiting between the producer thread and the pages.
 const CHANNEL_BATCHES: usize = 4;
 

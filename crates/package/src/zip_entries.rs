@@ -12,13 +12,14 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-/// Where one entry's bytes lie and what they must be.
+/// Where one entry's bytes lie and what they must be (32 bytes: an archive's index holds
+/// one per file).
 #[derive(Debug, Clone, Copy)]
 pub struct ZipEntry {
     pub size: u64,
-    pub crc32: u32,
     data_start: u64,
     packed: u64,
+    pub crc32: u32,
     method: Method,
 }
 
@@ -26,8 +27,10 @@ pub struct ZipEntry {
 enum Method {
     Stored,
     Deflated,
-    /// Encrypted, or a method this build does not read: said when the entry is read.
-    Unreadable(&'static str),
+    /// Said when the entry is read.
+    Encrypted,
+    /// A method this build does not read: said when the entry is read.
+    Other,
 }
 
 /// An open ZIP file, shared by the readers of its entries.
@@ -72,10 +75,10 @@ impl ZipFile {
                 Kind::File
             };
             let method = match entry.compression() {
-                _ if entry.encrypted() => Method::Unreadable("it is encrypted (ferry reads ZIP entries that are not)"),
+                _ if entry.encrypted() => Method::Encrypted,
                 zip::CompressionMethod::Stored => Method::Stored,
                 zip::CompressionMethod::Deflated => Method::Deflated,
-                _ => Method::Unreadable("it is compressed with a method ferry does not read (only stored and deflated)"),
+                _ => Method::Other,
             };
             // known once the local headers were checked above
             let data_start = entry
@@ -99,7 +102,18 @@ impl ZipFile {
             // holds its own input buffer
             Method::Stored => Box::new(io::BufReader::with_capacity(8 << 10, raw)),
             Method::Deflated => Box::new(flate2::read::DeflateDecoder::new(raw)),
-            Method::Unreadable(why) => return Err(PackageError::invalid(path, format!("cannot read this ZIP entry: {why}"))),
+            Method::Encrypted => {
+                return Err(PackageError::invalid(
+                    path,
+                    "cannot read this ZIP entry: it is encrypted (ferry reads ZIP entries that are not)",
+                ));
+            }
+            Method::Other => {
+                return Err(PackageError::invalid(
+                    path,
+                    "cannot read this ZIP entry: it is compressed with a method ferry does not read (only stored and deflated)",
+                ));
+            }
         };
         Ok(Box::new(Checked {
             inner,

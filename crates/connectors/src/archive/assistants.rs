@@ -23,7 +23,7 @@ pub fn claude(w: &mut Walk, files: Vec<String>) {
 fn file_index(w: &Walk) -> HashMap<String, Vec<String>> {
     let mut index: HashMap<String, Vec<String>> = HashMap::new();
     for p in w.fs.entries.keys() {
-        let name = p.rsplit('/').next().unwrap_or(p);
+        let name = p.rsplit('/').next().unwrap_or(&p);
         if !name.starts_with("file") {
             continue;
         }
@@ -32,7 +32,7 @@ fn file_index(w: &Walk) -> HashMap<String, Vec<String>> {
         keys.push(name);
         keys.dedup();
         for k in keys {
-            index.entry(k.to_owned()).or_default().push(p.to_owned());
+            index.entry(k.to_owned()).or_default().push(p.clone());
         }
     }
     index

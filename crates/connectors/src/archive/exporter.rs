@@ -40,7 +40,7 @@ impl Exporter for ArchiveExporter {
             .map_err(|e| ConnectorError::Fatal(format!("archive: {e}")))?;
         let layout = recognise(|sign| {
             let sign = glob::Glob::new(sign);
-            fs.entries.keys().any(|p| sign.matches(p))
+            fs.entries.keys().any(|p| sign.matches(&p))
         })
         .ok_or_else(|| unknown(&fs))?;
         let fs = Arc::new(fs);
@@ -55,7 +55,7 @@ fn read(w: &mut Walk, reader: Reader, numbers: Vec<usize>) {
     if matches!(reader, Reader::GooglePhotos) {
         return photos::read(w, numbers);
     }
-    let files: Vec<String> = numbers.iter().map(|&i| w.fs.entries.path(i).to_owned()).collect();
+    let files: Vec<String> = numbers.iter().map(|&i| w.fs.entries.path(i)).collect();
     match reader {
         Reader::Contacts => takeout::contacts(w, files),
         Reader::Calendar => takeout::calendar(w, files),
@@ -126,9 +126,9 @@ fn read(w: &mut Walk, reader: Reader, numbers: Vec<usize>) {
 
 /// The archive is none that ferry knows: says which it knows and what this one holds.
 fn unknown(fs: &ArchiveFs) -> ConnectorError {
-    let mut top: Vec<&str> = fs.entries.keys().map(|p| p.split('/').next().unwrap_or(p)).collect();
+    let mut top: Vec<String> = fs.entries.keys().map(|p| p.split('/').next().unwrap_or(&p).to_owned()).collect();
     top.dedup();
-    let shown: Vec<&str> = top.iter().take(8).copied().collect();
+    let shown: Vec<&str> = top.iter().take(8).map(String::as_str).collect();
     let known: Vec<String> = LAYOUTS.iter().map(|l| format!("{} ({})", l.platform, l.variant)).collect();
     ConnectorError::Fatal(format!(
         "archive: {} is not an archive ferry recognises (it holds {}{}); ferry reads: {}",

@@ -55,25 +55,25 @@ impl ArchiveFs {
         let tar_bytes: u64 = paths.iter().zip(&tars).filter(|(_, t)| **t).filter_map(|(p, _)| p.metadata().ok()).map(|m| m.len()).sum();
         let every = tgz::checkpoint_every(tar_bytes);
         let mut all = Builder::default();
-        let mut total = 0u64;
         let mut parts = Vec::with_capacity(paths.len());
-        // each part's files join the others' as soon as it is open (one part's listing at
-        // a time is held twice)
-        open_parts(&paths, &tars, limits, every, |index, part, files| {
-            for (entry_path, e) in files.iter() {
-                total = total.saturating_add(e.size);
-                if total > limits.max_total_bytes {
-                    return Err(format!("{label}: its parts hold more than the {} byte limit", limits.max_total_bytes));
-                }
-                all.add(entry_path, index, e.size, e.crc32, e.zip);
-                if all.len() > limits.max_files {
-                    return Err(format!("{label}: more than {} files", limits.max_files));
-                }
+        // each part's files join the others' as soon as it is open (each part was held
+        // to its limits as it was listed)
+        open_parts(&paths, &tars, limits, every, |part, files| {
+            all.append(files);
+            if all.bytes > limits.max_total_bytes {
+                return Err(format!("{label}: its parts hold more than the {} byte limit", limits.max_total_bytes));
+            }
+            if all.len() > limits.max_files {
+                return Err(format!("{label}: more than {} files", limits.max_files));
             }
             parts.push(part);
             Ok(())
         })?;
         let (entries, repeated) = all.finish();
+        // a name twice in one part (a ZIP's names that differ only in how they are encoded)
+        if let Some((name, _, part)) = repeated.iter().find(|(name, _, part)| entries.get(name).is_some_and(|e| e.part as usize == *part)) {
+            return Err(format!("{name}: {} holds this name twice", paths[*part].display()));
+        }
         Ok(ArchiveFs { label, parts, entries, repeated })
     }
 
@@ -81,11 +81,11 @@ impl ArchiveFs {
     pub fn open_file(&self, path: &str) -> Result<Box<dyn Read + Send>, String> {
         let e = self.entries.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
         match &self.parts[e.part as usize] {
-            Part::Zip(z) => z.open_entry(path, e.zip.as_ref().expect("a ZIP part's entry")).map_err(|e| e.to_string()),
+            Part::Zip(z) => z.open_entry(path, e.zip().expect("a ZIP part's entry")).map_err(|e| e.to_string()),
             Part::Dir(root) => {
                 // a link put in place since the folder was checked is not followed
                 let (f, _) = crate::dir::safe::open_regular(&root.join(path)).map_err(|err| format!("{path}: {err}"))?;
-                Ok(Box::new(f.take(e.size)))
+                Ok(Box::new(f.take(e.size())))
             }
             Part::Tar(t) => t.open_file(path),
         }
@@ -93,7 +93,7 @@ impl ArchiveFs {
 
     /// A file read whole, when it is at most `max` bytes.
     pub fn read_bounded(&self, path: &str, max: u64) -> Result<Vec<u8>, String> {
-        let size = self.entries.get(path).map(|e| e.size).ok_or_else(|| format!("{path}: no such file in the archive"))?;
+        let size = self.entries.get(path).map(|e| e.size()).ok_or_else(|| format!("{path}: no such file in the archive"))?;
         if size > max {
             return Err(format!("{path} is {size} bytes, over the {max} byte limit for such a file"));
         }
@@ -104,7 +104,7 @@ impl ArchiveFs {
 
     /// A file as an item's content, read when the item is written.
     pub fn content(self: &Arc<Self>, path: &str, media_type: &str) -> Content {
-        let size = self.entries.get(path).map(|e| e.size);
+        let size = self.entries.get(path).map(|e| e.size());
         Content {
             media_type: media_type.to_owned(),
             size,
@@ -127,20 +127,21 @@ impl ArchiveFs {
 /// Opens one part, checked, with its files.
 fn open_part(
     p: &Path,
+    index: usize,
     tar: bool,
     limits: UnpackLimits,
     every: u64,
     held: &std::sync::atomic::AtomicU64,
-) -> Result<(Part, Entries), String> {
+) -> Result<(Part, Builder), String> {
     let mut files = Builder::default();
     if tar {
         let t = TarPart::open(p, limits, every, held)?;
         for (path, f) in &t.files {
             // a tar records no CRC-32: the one the opening pass computed, so that two
             // copies are told apart as in a ZIP
-            files.add(path, 0, f.size, Some(f.crc32), None);
+            files.add(path, index, f.size, Some(f.crc32), None);
         }
-        return Ok((Part::Tar(t), files.finish().0));
+        return Ok((Part::Tar(t), files));
     }
     if tgz::is_plain_tar(p) {
         return Err(format!(
@@ -153,24 +154,20 @@ fn open_part(
             unreachable!("a folder opens as a folder")
         };
         for (path, size) in &listed {
-            files.add(path, 0, *size, None, None);
+            files.add(path, index, *size, None, None);
         }
-        return Ok((Part::Dir(root), files.finish().0));
+        return Ok((Part::Dir(root), files));
     }
     let len = p.metadata().map_err(|e| format!("cannot open {}: {e}", p.display()))?.len();
     let mut checks = ZipChecks::new(p.display().to_string(), len, limits);
     let zip = ZipFile::open(p, |i, name, kind, packed, at| {
         checks.check(i, name, kind, packed, at.size)?;
         if kind == Kind::File {
-            files.add(name, 0, at.size, Some(at.crc32), Some(at));
+            files.add(name, index, at.size, Some(at.crc32), Some(at));
         }
         Ok(())
     })
     .map_err(|e| e.to_string())?;
-    let (files, repeated) = files.finish();
-    if let Some((name, _, _)) = repeated.first() {
-        return Err(format!("{name}: the ZIP holds this name twice"));
-    }
     Ok((Part::Zip(zip), files))
 }
 
@@ -182,21 +179,21 @@ fn open_parts(
     tars: &[bool],
     limits: UnpackLimits,
     every: u64,
-    mut done: impl FnMut(usize, Part, Entries) -> Result<(), String>,
+    mut done: impl FnMut(Part, Builder) -> Result<(), String>,
 ) -> Result<(), String> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let held = AtomicU64::new(tgz::HELD);
-    let open = |i: usize| open_part(&paths[i], tars[i], limits, every, &held);
+    let open = |i: usize| open_part(&paths[i], i, tars[i], limits, every, &held);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(tars.iter().filter(|t| **t).count());
     if threads <= 1 {
         for i in 0..paths.len() {
             let (part, files) = open(i)?;
-            done(i, part, files)?;
+            done(part, files)?;
         }
         return Ok(());
     }
-    type Opened = Result<(Part, Entries), String>;
+    type Opened = Result<(Part, Builder), String>;
     let results: Vec<Mutex<Option<Opened>>> = paths.iter().map(|_| Mutex::new(None)).collect();
     let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
     std::thread::scope(|s| {
@@ -214,11 +211,11 @@ fn open_parts(
             });
         }
     });
-    for (i, r) in results.into_iter().enumerate() {
+    for r in results {
         match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
             Some(r) => {
                 let (part, files) = r?;
-                done(i, part, files)?;
+                done(part, files)?;
             }
             // not opened: a part before it failed, and is said above
             None => return Err("an earlier part failed".into()),

@@ -54,7 +54,7 @@ pub fn threads(w: &mut Walk, files: Vec<String>, meta: Meta) {
         let container = id.split('/').next().unwrap_or_default().to_owned();
         let mut t = Thread::new(id, container, meta);
         for (_, file) in parts {
-            let size = w.fs.entries.get(&file).map_or(0, |e| e.size);
+            let size = w.fs.entries.get(&file).map_or(0, |e| e.size());
             if t.bytes > 0 && t.bytes + size > MAX_PART && !t.hand_on(w, true) {
                 return;
             }

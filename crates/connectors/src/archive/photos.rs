@@ -75,7 +75,7 @@ impl Sidecars {
     }
 
     /// The sidecar of media file `name`, in any of Takeout's namings: its number.
-    fn of<'p>(&self, name: &str, path_of: impl Fn(usize) -> &'p str) -> Option<usize> {
+    fn of(&self, name: &str, path_of: impl Fn(usize) -> String) -> Option<usize> {
         let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
         let (bare, n) = counter(stem);
         let dotted = |s: &str| if ext.is_empty() { s.to_owned() } else { format!("{s}.{ext}") };
@@ -96,7 +96,7 @@ impl Sidecars {
                 }
                 let want = &full[..cut];
                 if let Some(&i) = self.0.get(&(key_hash(want), n))
-                    && described(path_of(i)) == (want.to_owned(), n)
+                    && described(&path_of(i)) == (want.to_owned(), n)
                 {
                     return Some(i);
                 }
@@ -112,17 +112,34 @@ fn sidecar_of(w: &Walk, sidecars: &HashMap<String, Sidecars>, path: &str) -> Opt
     sidecars.get(folder)?.of(name, |i| w.fs.entries.path(i))
 }
 
+/// A photo or video by what makes two files one item: its name (a hash of it, checked
+/// when the files are grouped), size and CRC-32; then whether it is in a year folder (album
+/// folders first), and its number.
+struct Same {
+    name: u64,
+    size: u64,
+    crc32: Option<u32>,
+    in_year: bool,
+    i: usize,
+}
+
+impl Same {
+    fn copy_of(&self, other: &Same) -> bool {
+        (self.name, self.size, self.crc32) == (other.name, other.size, other.crc32)
+    }
+}
+
 /// Files by their number in the archive (`Entries::position`): the photos of a Takeout
 /// are the most files it has, so they are held as numbers, not paths.
 pub fn read(w: &mut Walk, files: Vec<usize>) {
     let fs = w.fs.clone();
     let path = |i: usize| fs.entries.path(i);
-    // folders: their media, their JSON files
-    let mut media: Vec<usize> = Vec::new();
+    // folders: their media (with what tells copies apart: see below), their JSON files
+    let mut media: Vec<Same> = Vec::new();
     let mut sidecars: HashMap<String, Sidecars> = HashMap::new();
     let mut album_titles: HashMap<String, String> = HashMap::new();
     for i in files {
-        let f = path(i);
+        let f = &path(i);
         let (folder, name) = split(f);
         let lower = name.to_lowercase();
         if ALBUM_METADATA.contains(&lower.as_str()) {
@@ -142,28 +159,36 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
             }
             w.unclaim(f); // claimed when a photo takes it
         } else if media_type(name).is_some() {
-            media.push(i);
+            let e = fs.entries.nth(i);
+            media.push(Same { name: key_hash(name), size: e.size(), crc32: e.crc32(), in_year: is_year_folder(folder), i });
         } else {
             w.unclaim(f);
         }
     }
     // the same file (name, size, CRC-32) in several folders is one item, its paths album
     // folders first; the items in the order of their first paths, album folders first
-    let in_year = |i: usize| is_year_folder(split(path(i)).0);
-    let same = |i: usize| (split(path(i)).1, fs.entries.nth(i).size, fs.entries.nth(i).crc32);
-    media.sort_by(|&a, &b| same(a).cmp(&same(b)).then(in_year(a).cmp(&in_year(b))).then(a.cmp(&b)));
+    media.sort_unstable_by_key(|m| (m.name, m.size, m.crc32, m.in_year, m.i));
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for i in media {
-        match groups.last_mut() {
-            Some(g) if same(g[0]) == same(i) => g.push(i),
-            _ => groups.push(vec![i]),
+    let mut firsts: Vec<&Same> = Vec::new();
+    for m in &media {
+        match (groups.last_mut(), firsts.last()) {
+            // the name's hash, checked against the name itself
+            (Some(g), Some(first)) if first.copy_of(m) && split(&path(g[0])).1 == split(&path(m.i)).1 => g.push(m.i),
+            _ => {
+                groups.push(vec![m.i]);
+                firsts.push(m);
+            }
         }
     }
-    groups.sort_by_key(|g| (in_year(g[0]), g[0]));
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_unstable_by_key(|&g| (firsts[g].in_year, firsts[g].i));
+    drop(firsts);
+    let mut groups: Vec<Vec<usize>> = order.into_iter().map(|g| std::mem::take(&mut groups[g])).collect();
+    drop(media);
     if !w.wants(Vertical::Media) {
-        for g in groups {
+        for g in groups.drain(..) {
             for &p in &g {
-                if !w.skipped(path(p), "a photo or video; the media vertical was not asked for".into()) {
+                if !w.skipped(&path(p), "a photo or video; the media vertical was not asked for".into()) {
                     return;
                 }
             }
@@ -173,7 +198,7 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
     // copies (a later path of an item) and the item's first path
     let mut copies: Vec<(usize, usize)> = Vec::new();
     for g in groups {
-        let paths: Vec<&str> = g.iter().map(|&i| path(i)).collect();
+        let paths: Vec<String> = g.iter().map(|&i| path(i)).collect();
         let item = photo_item(w, &paths, &sidecars, &album_titles);
         if !w.send(item) {
             return;
@@ -189,12 +214,12 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
     // a copy's own sidecar repeats the one its item read, unless another item (an edited
     // copy beside it) read it
     for (copy, first) in copies {
-        if let Some(sc) = sidecar_of(w, &sidecars, path(copy)).map(path)
-            && !w.is_claimed(sc)
+        if let Some(sc) = sidecar_of(w, &sidecars, &path(copy)).map(path)
+            && !w.is_claimed(&sc)
         {
-            w.claim(sc);
+            w.claim(&sc);
             let why = format!("the sidecar of {}, a copy of {}: repeats the one read with it", path(copy), path(first));
-            if !w.skipped(sc, why) {
+            if !w.skipped(&sc, why) {
                 return;
             }
         }
@@ -208,11 +233,11 @@ fn album_of(folder: &str, titles: &HashMap<String, String>) -> String {
 /// The item of one distinct file, from every path it has (album folders first).
 fn photo_item(
     w: &mut Walk,
-    paths: &[&str],
+    paths: &[String],
     sidecars: &HashMap<String, Sidecars>,
     titles: &HashMap<String, String>,
 ) -> Result<Item, ferry_core::ItemError> {
-    let path = paths[0];
+    let path = paths[0].as_str();
     let (folder, name) = split(path);
     let mut record = MediaItem { file_name: name.to_owned(), ..Default::default() };
     let albums: Vec<String> = paths.iter().map(|p| split(p).0).filter(|f| !is_year_folder(f)).map(|f| album_of(f, titles)).collect();
@@ -222,11 +247,11 @@ fn photo_item(
     }
     let mut warnings = Vec::new();
     let e = w.fs.entries[path];
-    let mut version = format!("{}-{:08x}", e.size, e.crc32.unwrap_or(0));
+    let mut version = format!("{}-{:08x}", e.size(), e.crc32().unwrap_or(0));
     // the sidecar beside any copy of the file
     let fs = w.fs.clone();
     let sidecar = paths.iter().find_map(|p| sidecar_of(w, sidecars, p)).map(|i| fs.entries.path(i));
-    if let Some(sc) = sidecar {
+    if let Some(sc) = sidecar.as_deref() {
         w.claim(sc);
         let bytes = w.fs.read_bounded(sc, SIDECAR_LIMIT).map_err(|e| fail(Vertical::Media, path, sc, e))?;
         Sidecar::parse(&bytes).map_err(|e| fail(Vertical::Media, path, sc, e))?.apply(&mut record);
@@ -307,7 +332,7 @@ mod tests {
     }
 
     fn found((s, paths): &(Sidecars, Vec<String>), photo: &str) -> Option<String> {
-        s.of(photo, |i| paths[i].as_str()).map(|i| split(&paths[i]).1.to_owned())
+        s.of(photo, |i| paths[i].clone()).map(|i| split(&paths[i]).1.to_owned())
     }
 
     #[test]

@@ -82,11 +82,7 @@ pub fn read(w: &mut Walk, files: Vec<String>) {
 /// folder (standard exports hold none: the record keeps its link).
 fn in_folder(w: &Walk, day_file: &str, file: &str) -> Vec<String> {
     let folder = day_file.split('/').next().unwrap_or("");
-    w.fs.entries
-        .keys()
-        .filter(|p| p.starts_with(&format!("{folder}/")) && p.ends_with(&format!("/{file}")) && day(p).is_none())
-        .map(str::to_owned)
-        .collect()
+    w.fs.entries.keys().filter(|p| p.starts_with(&format!("{folder}/")) && p.ends_with(&format!("/{file}")) && day(p).is_none()).collect()
 }
 
 #[cfg(test)]

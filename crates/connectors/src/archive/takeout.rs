@@ -27,7 +27,7 @@ pub fn contacts(w: &mut Walk, mut files: Vec<String>) {
     if !w.wants(Vertical::Contacts) {
         return skip_all(w, files, Vertical::Contacts);
     }
-    files.sort_by_key(|f| std::cmp::Reverse(w.fs.entries.get(f).map_or(0, |e| e.size)));
+    files.sort_by_key(|f| std::cmp::Reverse(w.fs.entries.get(f).map_or(0, |e| e.size())));
     let mut seen: HashSet<String> = HashSet::new();
     let first = files.first().cloned().unwrap_or_default();
     for file in files {

@@ -80,7 +80,7 @@ impl<'a> Walk<'a> {
             let pattern = glob::Glob::new(rule.pattern);
             let mut files = Vec::new();
             for (i, p) in self.fs.entries.keys().enumerate() {
-                if !self.claimed[i] && pattern.matches(p) {
+                if !self.claimed[i] && pattern.matches(&p) {
                     self.claimed[i] = true;
                     files.push(i);
                 }
@@ -98,12 +98,12 @@ impl<'a> Walk<'a> {
             if self.claimed[i] {
                 continue;
             }
-            let size = e.size;
+            let size = e.size();
             let why = format!(
                 "not understood: no rule of the {} ({}) layout reads this file ({size} bytes)",
                 self.layout.platform, self.layout.variant
             );
-            if !self.keep_file(path, why) {
+            if !self.keep_file(&path, why) {
                 return Ok(());
             }
         }
@@ -136,7 +136,7 @@ impl<'a> Walk<'a> {
         Some(Item {
             id: path.to_owned(),
             container: folder.to_owned(),
-            version: format!("{}-{}", e.size, e.crc32.map(|c| format!("{c:08x}")).unwrap_or_default()),
+            version: format!("{}-{}", e.size(), e.crc32().map(|c| format!("{c:08x}")).unwrap_or_default()),
             record: Record::File(FileEntry { name: name.to_owned(), modified: None, mode: None }),
             original: None,
             content: Some(self.fs.content(path, file_media_type(name))),

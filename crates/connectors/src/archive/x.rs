@@ -95,7 +95,7 @@ pub fn tweets(w: &mut Walk, files: Vec<String>) {
     for p in w.fs.entries.keys() {
         let Some(name) = p.strip_prefix("data/tweets_media/").or_else(|| p.strip_prefix("data/tweet_media/")) else { continue };
         if let Some((id, _)) = name.split_once('-') {
-            media.entry(id.to_owned()).or_default().push(p.to_owned());
+            media.entry(id.to_owned()).or_default().push(p.clone());
         }
     }
     each_script(w, files, &mut |w, file, n, v| tweet(w, file, n, &v, &media));
@@ -225,7 +225,7 @@ pub fn direct_messages(w: &mut Walk, files: Vec<String>) {
             continue;
         };
         if let Some((id, _)) = name.split_once('-') {
-            media.entry(id.to_owned()).or_default().push(p.to_owned());
+            media.entry(id.to_owned()).or_default().push(p.clone());
         }
     }
     for file in files {
