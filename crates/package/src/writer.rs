@@ -71,8 +71,13 @@ impl StagingState {
     }
 }
 
-/// Content staged at once, at most, within a page (files are linked or copied and hashed).
-const CONTENT_AT_ONCE: usize = 8;
+/// Content staged at once, at most, within a page (files are linked or copied and hashed):
+/// twice the cores, from 2 to 8. Hashing is bound by the cores; each copy holds a thread,
+/// and every thread that allocates keeps memory of its own (a Takeout's export on 2 cores
+/// ran on 19 threads at 8 at once, and peaked 13 MiB higher).
+fn content_at_once() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2).clamp(2, 8)
+}
 
 /// A writer that remembers whether a write failed (to tell the staging's failure from
 /// the source's).
@@ -183,8 +188,9 @@ impl PackageWriter {
         // (a loop, not a stream combinator: a closure here makes the future fail `Send`)
         let mut running = futures::stream::FuturesOrdered::new();
         let mut prepared = Vec::with_capacity(items.len());
+        let at_once = content_at_once();
         for item in items {
-            if running.len() >= CONTENT_AT_ONCE
+            if running.len() >= at_once
                 && let Some(p) = running.next().await
             {
                 prepared.push(p);
