@@ -14,6 +14,7 @@ mod reader;
 mod readme;
 pub mod record;
 mod sink;
+mod stagers;
 mod staging;
 mod verify;
 mod writer;

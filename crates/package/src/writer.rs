@@ -16,6 +16,7 @@ use crate::layout::safe_container;
 use crate::record::AttachedRef;
 use crate::record::PackageRecord;
 use crate::sink::Sink;
+use crate::stagers::Stagers;
 use crate::staging::{StagingLock, check_target, create_new_private, partial_path, private_dir};
 use crate::{Form, PackageError};
 use chrono::{DateTime, Utc};
@@ -35,6 +36,8 @@ pub struct PackageWriter {
     state: Arc<Mutex<StagingState>>,
     encryption: Option<Encryption>,
     job: String,
+    /// Where content is copied ([`content_at_once`] threads).
+    stagers: Stagers,
     _lock: StagingLock,
 }
 
@@ -71,10 +74,9 @@ impl StagingState {
     }
 }
 
-/// Content staged at once, at most, within a page (files are linked or copied and hashed):
-/// twice the cores, from 2 to 8. Hashing is bound by the cores; each copy holds a thread,
-/// and every thread that allocates keeps memory of its own (a Takeout's export on 2 cores
-/// ran on 19 threads at 8 at once, and peaked 13 MiB higher).
+/// Content staged at once, at most, within a page (files are linked or copied and hashed),
+/// and the writer's threads that copy it ([`Stagers`]): twice the cores, from 2 to 8.
+/// Hashing is bound by the cores, and every thread that allocates keeps memory of its own.
 fn content_at_once() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get() * 2).clamp(2, 8)
 }
@@ -172,7 +174,8 @@ impl PackageWriter {
         index.init_meta(&[("created", &Utc::now().to_rfc3339()), ("source", source), ("job", job)])?;
         let journal = Journal::open(&staging.join(JOURNAL), fresh).map_err(io_err("cannot open the staged records"))?;
         let state = Arc::new(Mutex::new(StagingState { journal, index, unsynced: Vec::new() }));
-        Ok(PackageWriter { target: target.to_owned(), staging, state, encryption, job: job.to_owned(), _lock: lock })
+        let stagers = Stagers::new(content_at_once())?;
+        Ok(PackageWriter { target: target.to_owned(), staging, state, encryption, job: job.to_owned(), stagers, _lock: lock })
     }
 
     /// Stages one item. Idempotent on (vertical, id). An item the package cannot hold
@@ -394,7 +397,7 @@ impl PackageWriter {
     ) -> Result<Option<(String, u64, String)>, PackageError> {
         let (content, path, dir) = (content.clone(), path.to_owned(), dir.to_owned());
         let read_err = format!("reading {id}");
-        let staged = tokio::task::spawn_blocking(move || {
+        let staged = self.stagers.run(move || {
             // opened here: opening may itself read (a `.tgz` moves to the file's place)
             let Some(opened) = content.source.open_blocking() else { return Ok(None) };
             let mut reader = opened.map_err(io_err(read_err.clone()))?;
@@ -411,8 +414,7 @@ impl PackageWriter {
             tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
             Ok::<_, PackageError>(Some((size, digest)))
         })
-        .await
-        .map_err(|e| PackageError::Staging(e.to_string()))??;
+        .await??;
         Ok(staged.map(|(size, digest)| (rel.to_owned(), size, digest)))
     }
 
