@@ -397,24 +397,26 @@ impl PackageWriter {
     ) -> Result<Option<(String, u64, String)>, PackageError> {
         let (content, path, dir) = (content.clone(), path.to_owned(), dir.to_owned());
         let read_err = format!("reading {id}");
-        let staged = self.stagers.run(move || {
-            // opened here: opening may itself read (a `.tgz` moves to the file's place)
-            let Some(opened) = content.source.open_blocking() else { return Ok(None) };
-            let mut reader = opened.map_err(io_err(read_err.clone()))?;
-            // created exclusively (O_EXCL, mode 0600) under a fresh name
-            let tmp = tempfile::Builder::new().prefix(".copy-").tempfile_in(&dir).map_err(io_err("staging"))?;
-            let (f, tmp) = tmp.into_parts();
-            // written in the copy's own large pieces: no buffer in between
-            let mut out = Watched { inner: f, failed: false };
-            let (digest, size) = content.copy_verified(&mut reader, Some(&mut out)).map_err(|e| {
-                // a failed write is the staging's; a failed read or check is the item's
-                PackageError::io(if out.failed { "staging" } else { read_err.as_str() }, e)
-            })?;
-            std::io::Write::flush(&mut out.inner).map_err(io_err("staging"))?;
-            tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
-            Ok::<_, PackageError>(Some((size, digest)))
-        })
-        .await??;
+        let staged = self
+            .stagers
+            .run(move || {
+                // opened here: opening may itself read (a `.tgz` moves to the file's place)
+                let Some(opened) = content.source.open_blocking() else { return Ok(None) };
+                let mut reader = opened.map_err(io_err(read_err.clone()))?;
+                // created exclusively (O_EXCL, mode 0600) under a fresh name
+                let tmp = tempfile::Builder::new().prefix(".copy-").tempfile_in(&dir).map_err(io_err("staging"))?;
+                let (f, tmp) = tmp.into_parts();
+                // written in the copy's own large pieces: no buffer in between
+                let mut out = Watched { inner: f, failed: false };
+                let (digest, size) = content.copy_verified(&mut reader, Some(&mut out)).map_err(|e| {
+                    // a failed write is the staging's; a failed read or check is the item's
+                    PackageError::io(if out.failed { "staging" } else { read_err.as_str() }, e)
+                })?;
+                std::io::Write::flush(&mut out.inner).map_err(io_err("staging"))?;
+                tmp.persist(&path).map_err(|e| PackageError::io("staging", e.error))?;
+                Ok::<_, PackageError>(Some((size, digest)))
+            })
+            .await??;
         Ok(staged.map(|(size, digest)| (rel.to_owned(), size, digest)))
     }
 
