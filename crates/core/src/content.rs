@@ -95,8 +95,8 @@ impl Content {
     pub fn copy_verified(&self, reader: &mut dyn io::Read, out: Option<&mut dyn io::Write>) -> io::Result<(Sha256Hex, u64)> {
         thread_local! {
             /// One buffer per thread, kept: a copy per photo would otherwise allocate and
-            /// free (and return to the system) one each time. 64 KiB: a package's export
-            /// copies on as many as 20 threads at once.
+            /// free (and return to the system) one each time. 64 KiB: every thread that
+            /// copies keeps one.
             static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         BUF.with_borrow_mut(|buf| {

@@ -36,7 +36,9 @@ pub struct PackageWriter {
     state: Arc<Mutex<StagingState>>,
     encryption: Option<Encryption>,
     job: String,
-    /// Where content is copied ([`content_at_once`] threads).
+    /// Content staged at once within a page ([`content_at_once`], read once at open).
+    at_once: usize,
+    /// Where content is copied (`at_once` threads).
     stagers: Stagers,
     _lock: StagingLock,
 }
@@ -174,8 +176,9 @@ impl PackageWriter {
         index.init_meta(&[("created", &Utc::now().to_rfc3339()), ("source", source), ("job", job)])?;
         let journal = Journal::open(&staging.join(JOURNAL), fresh).map_err(io_err("cannot open the staged records"))?;
         let state = Arc::new(Mutex::new(StagingState { journal, index, unsynced: Vec::new() }));
-        let stagers = Stagers::new(content_at_once())?;
-        Ok(PackageWriter { target: target.to_owned(), staging, state, encryption, job: job.to_owned(), stagers, _lock: lock })
+        let at_once = content_at_once();
+        let stagers = Stagers::new(at_once)?;
+        Ok(PackageWriter { target: target.to_owned(), staging, state, encryption, job: job.to_owned(), at_once, stagers, _lock: lock })
     }
 
     /// Stages one item. Idempotent on (vertical, id). An item the package cannot hold
@@ -191,9 +194,8 @@ impl PackageWriter {
         // (a loop, not a stream combinator: a closure here makes the future fail `Send`)
         let mut running = futures::stream::FuturesOrdered::new();
         let mut prepared = Vec::with_capacity(items.len());
-        let at_once = content_at_once();
         for item in items {
-            if running.len() >= at_once
+            if running.len() >= self.at_once
                 && let Some(p) = running.next().await
             {
                 prepared.push(p);
