@@ -4,7 +4,7 @@
 
 use crate::PackageError;
 use crate::layout::check_relative;
-pub use crate::zip_entries::{Kind, ZipEntry, ZipFile};
+pub use crate::zip_entries::{Kind, Span, ZipEntry, ZipFile};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -21,7 +21,7 @@ mod writer;
 mod zip_entries;
 mod zip_out;
 
-pub use fs::{Kind, PackageFs, UnpackLimits, ZipChecks, ZipEntry, ZipFile};
+pub use fs::{Kind, PackageFs, Span, UnpackLimits, ZipChecks, ZipEntry, ZipFile};
 pub use manifest::{FileEntry, Manifest, VerticalSummary};
 pub use reader::{PackageReader, sync_to_async};
 pub use record::{ContentRef, PackageRecord};

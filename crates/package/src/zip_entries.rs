@@ -23,6 +23,34 @@ pub struct ZipEntry {
     method: Method,
 }
 
+impl ZipEntry {
+    /// Bytes of [`ZipEntry::encode`].
+    pub const ENCODED: usize = 29;
+
+    /// Appends the entry as [`ZipEntry::ENCODED`] bytes (an index kept on disk).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.data_start.to_le_bytes());
+        out.extend_from_slice(&self.packed.to_le_bytes());
+        out.extend_from_slice(&self.crc32.to_le_bytes());
+        out.push(self.method as u8);
+    }
+
+    /// An entry from what [`ZipEntry::encode`] wrote; `None` when `b` is not such bytes.
+    pub fn decode(b: &[u8]) -> Option<ZipEntry> {
+        let b: &[u8; Self::ENCODED] = b.try_into().ok()?;
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let method = [Method::Stored, Method::Deflated, Method::Encrypted, Method::Other].into_iter().find(|m| *m as u8 == b[28])?;
+        Some(ZipEntry {
+            size: u64_at(0),
+            data_start: u64_at(8),
+            packed: u64_at(16),
+            crc32: u32::from_le_bytes(b[24..28].try_into().expect("4 bytes")),
+            method,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Method {
     Stored,
@@ -134,11 +162,18 @@ pub enum Kind {
     Link,
 }
 
-/// The packed bytes of one entry, read at positions (so that readers share the file).
-struct Span {
+/// Bytes `pos..end` of a file, read at positions (so that readers share the file): one
+/// entry's packed bytes, or a stretch of a scratch file.
+pub struct Span {
     file: Arc<File>,
     pos: u64,
     end: u64,
+}
+
+impl Span {
+    pub fn new(file: Arc<File>, pos: u64, end: u64) -> Span {
+        Span { file, pos, end }
+    }
 }
 
 impl Read for Span {
@@ -150,7 +185,7 @@ impl Read for Span {
         let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let got = self.file.read_at(&mut buf[..n], self.pos)?;
         if got == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the ZIP ends inside this entry (a cut-off file?)"));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file ends before the bytes it should hold (a cut-off file?)"));
         }
         self.pos += got as u64;
         Ok(got)
@@ -244,6 +279,31 @@ mod tests {
         let e = read(&zip, &listed[0]).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
         assert!(e.to_string().contains("CRC-32") && e.to_string().contains("a/stored.bin"), "{e}");
+    }
+
+    /// An entry written to bytes (an archive's index on disk) reads back as the same
+    /// entry, still reading its bytes; bytes that are not an entry are refused.
+    #[test]
+    fn an_entry_encoded_and_decoded_still_reads() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("a.zip");
+        write_zip(&p, b"some bytes some bytes");
+        let (zip, listed) = entries(&p);
+        for (name, at) in &listed {
+            let mut b = Vec::new();
+            at.encode(&mut b);
+            assert_eq!(b.len(), ZipEntry::ENCODED);
+            let back = ZipEntry::decode(&b).unwrap();
+            assert_eq!(
+                (back.size, back.crc32, back.data_start, back.packed, back.method),
+                (at.size, at.crc32, at.data_start, at.packed, at.method)
+            );
+            assert_eq!(read(&zip, &(name.clone(), back)).unwrap(), read(&zip, &(name.clone(), *at)).unwrap());
+            let mut bad = b.clone();
+            bad[28] = 9;
+            assert!(ZipEntry::decode(&bad).is_none());
+            assert!(ZipEntry::decode(&b[..28]).is_none());
+        }
     }
 
     #[test]

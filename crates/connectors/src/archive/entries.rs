@@ -1,19 +1,35 @@
-//! Every file of an archive by its path, in little memory. Sorted by path, the paths are
-//! front-coded: each one is the length of the prefix it shares with the one before, then
-//! the rest of it, and every [`RESTART`]th path is written whole, so that a path is found
-//! by binary search over the whole ones and a short walk after. Beside them, a list of
-//! fixed-size entries (where the file lies, its size and CRC-32). A Takeout's paths share
-//! most of their bytes with their neighbours (`Takeout/Google Photos/Photos from 2021/...`),
-//! so an archive of hundreds of thousands of files costs a few dozen bytes a file; a file
-//! is known after the search by its number in the list.
+//! Every file of an archive by its path, in memory that does not grow with the archive.
+//! The index lies in a scratch file (created unlinked, so nothing is left behind): the
+//! files sorted by path in blocks of [`BLOCK`], each path front-coded (the length of the
+//! prefix it shares with the one before, then the rest; a block's first path whole), each
+//! with its fixed-size entry (where the file lies, its size and CRC-32). Memory holds only
+//! each block's first path and where the block lies: a path is found by binary search over
+//! those and one read of its block (from the page cache, at a few microseconds). A file is
+//! known after the search by its number in path order.
+//!
+//! The [`Builder`] sorts the files it is given in runs of a few megabytes, each written to
+//! a scratch file as soon as it is full, and merges the runs into the index: an archive of
+//! a million files is listed in the same few megabytes as one of a thousand.
 
-use ferry_package::ZipEntry;
-use std::cmp::Ordering;
+use ferry_package::{Span, ZipEntry};
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::ops::ControlFlow;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
-/// Every this many paths, one is written whole.
-const RESTART: usize = 16;
+/// Paths in one block of the index (one read finds a file).
+const BLOCK: usize = 32;
+/// Bytes of paths and entries a [`Builder`] holds before it writes them as a sorted run.
+const SPILL: usize = 4 << 20;
+/// Bytes of one piece of a [`Builder`]'s paths (a longer path has a piece of its own).
+const CHUNK: usize = 256 << 10;
+/// Read buffer of each run while the runs are merged.
+const RUN_BUFFER: usize = 16 << 10;
 
-/// One file of the archive (40 bytes).
+/// One file of the archive.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
     at: At,
@@ -45,95 +61,53 @@ impl Entry {
     }
 
     /// Where it lies in a ZIP part.
-    pub fn zip(&self) -> Option<&ZipEntry> {
-        match &self.at {
+    pub fn zip(&self) -> Option<ZipEntry> {
+        match self.at {
             At::Zip(z) => Some(z),
             At::Other { .. } => None,
         }
     }
-}
 
-#[derive(Default)]
-pub struct Entries {
-    /// The front-coded paths, in order.
-    names: Vec<u8>,
-    /// Where each whole path begins in `names`: path number `k * RESTART`.
-    restarts: Vec<usize>,
-    list: Vec<Entry>,
-}
-
-/// Builds [`Entries`]: files added in any order, then sorted once. The paths are held in
-/// pieces of [`CHUNK`] bytes, never moved as they grow, and a part's builder joins the
-/// whole archive's without its paths being copied.
-#[derive(Default)]
-pub struct Builder {
-    chunks: Vec<String>,
-    /// Each file: its path's piece, start and length; the file.
-    list: Vec<(u32, u32, u32, Entry)>,
-    /// The files' bytes together.
-    pub bytes: u64,
-}
-
-/// Bytes of one piece of a [`Builder`]'s paths (a longer path has a piece of its own).
-const CHUNK: usize = 1 << 20;
-
-impl Builder {
-    pub fn add(&mut self, path: &str, part: usize, size: u64, crc32: Option<u32>, zip: Option<ZipEntry>) {
-        if self.chunks.last().is_none_or(|c| c.capacity() - c.len() < path.len()) {
-            self.chunks.push(String::with_capacity(CHUNK.max(path.len())));
-        }
-        let chunk = self.chunks.len() - 1;
-        let names = &mut self.chunks[chunk];
-        let start = names.len();
-        names.push_str(path);
-        let at = match zip {
-            Some(z) => At::Zip(z),
-            None => At::Other { size, crc32 },
-        };
-        let narrow = |n: usize| u32::try_from(n).expect("a piece is under 4 GiB");
-        self.list.push((narrow(chunk), narrow(start), narrow(path.len()), Entry { at, part: narrow(part) }));
-        self.bytes = self.bytes.saturating_add(size);
-    }
-
-    /// Takes in another builder's files (a part's), as they are.
-    pub fn append(&mut self, other: Builder) {
-        let shift = u32::try_from(self.chunks.len()).expect("pieces are counted in u32");
-        self.chunks.extend(other.chunks);
-        self.list.extend(other.list.into_iter().map(|(c, s, l, e)| (c + shift, s, l, e)));
-        self.bytes = self.bytes.saturating_add(other.bytes);
-    }
-
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// The index, and the files a later part holds again under a path an earlier part
-    /// already has (each with that part).
-    pub fn finish(self) -> (Entries, Vec<(String, u64, usize)>) {
-        let Builder { chunks, mut list, .. } = self;
-        let name = |(chunk, start, len, _): &(u32, u32, u32, Entry)| {
-            let (start, len) = (*start as usize, *len as usize);
-            &chunks[*chunk as usize][start..start + len]
-        };
-        // of two files with one path, the earlier part's comes first
-        list.sort_unstable_by(|a, b| name(a).cmp(name(b)).then(a.3.part.cmp(&b.3.part)));
-        let mut repeated = Vec::new();
-        let mut out = Entries { names: Vec::new(), restarts: Vec::new(), list: Vec::with_capacity(list.len()) };
-        let mut last: Option<&str> = None;
-        for e in &list {
-            let path = name(e);
-            if last == Some(path) {
-                repeated.push((path.to_owned(), e.3.size(), e.3.part as usize));
-                continue;
+    /// Appends the entry's bytes: its part, a tag, then the ZIP entry or size and CRC-32.
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.part.to_le_bytes());
+        match self.at {
+            At::Zip(z) => {
+                out.push(2);
+                z.encode(out);
             }
-            out.push(path, last.unwrap_or(""), e.3);
-            last = Some(path);
+            At::Other { size, crc32 } => {
+                out.push(u8::from(crc32.is_some()));
+                out.extend_from_slice(&size.to_le_bytes());
+                out.extend_from_slice(&crc32.unwrap_or(0).to_le_bytes());
+            }
         }
-        out.names.shrink_to_fit();
-        out.restarts.shrink_to_fit();
-        out.list.shrink_to_fit();
-        (out, repeated)
     }
+
+    fn decode(r: &mut impl Read) -> io::Result<Entry> {
+        let mut head = [0u8; 5];
+        r.read_exact(&mut head)?;
+        let part = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+        let at = match head[4] {
+            2 => {
+                let mut b = [0u8; ZipEntry::ENCODED];
+                r.read_exact(&mut b)?;
+                At::Zip(ZipEntry::decode(&b).ok_or_else(|| damaged("a ZIP entry"))?)
+            }
+            tag @ (0 | 1) => {
+                let mut b = [0u8; 12];
+                r.read_exact(&mut b)?;
+                let crc32 = u32::from_le_bytes(b[8..].try_into().expect("4 bytes"));
+                At::Other { size: u64::from_le_bytes(b[..8].try_into().expect("8 bytes")), crc32: (tag == 1).then_some(crc32) }
+            }
+            _ => return Err(damaged("an entry's tag")),
+        };
+        Ok(Entry { at, part })
+    }
+}
+
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("the archive's index (a scratch file) is damaged at {what}"))
 }
 
 /// A number as LEB128.
@@ -145,111 +119,145 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
     out.push(n as u8);
 }
 
-fn get_varint(bytes: &[u8], at: &mut usize) -> usize {
+fn get_varint(r: &mut impl Read) -> io::Result<usize> {
     let (mut n, mut shift) = (0usize, 0);
     loop {
-        let b = bytes[*at];
-        *at += 1;
-        n |= usize::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return n;
+        let mut b = [0u8];
+        r.read_exact(&mut b)?;
+        if shift > 56 {
+            return Err(damaged("a length"));
+        }
+        n |= usize::from(b[0] & 0x7f) << shift;
+        if b[0] < 0x80 {
+            return Ok(n);
         }
         shift += 7;
     }
 }
 
+/// Reads `len` bytes of a path onto `buf`.
+fn read_path(r: &mut impl Read, buf: &mut String, len: usize) -> io::Result<()> {
+    let mut bytes = std::mem::take(buf).into_bytes();
+    let start = bytes.len();
+    bytes.resize(start + len, 0);
+    r.read_exact(&mut bytes[start..])?;
+    *buf = String::from_utf8(bytes).map_err(|_| damaged("a path"))?;
+    Ok(())
+}
+
+/// The index: every file by its path, in path order.
+pub struct Entries {
+    /// The blocks, one after another.
+    file: File,
+    /// Where each block starts in `file`, and where the last ends.
+    blocks: Vec<u64>,
+    /// Each block's first path, whole, one after another.
+    firsts: Vec<u8>,
+    /// Where each first path starts in `firsts`, and where the last ends.
+    first_at: Vec<usize>,
+    len: usize,
+}
+
 impl Entries {
-    /// Appends `path` (after `before` in order).
-    fn push(&mut self, path: &str, before: &str, e: Entry) {
-        let shared = if self.list.len().is_multiple_of(RESTART) {
-            self.restarts.push(self.names.len());
-            0
-        } else {
-            let mut n = path.bytes().zip(before.bytes()).take_while(|(a, b)| a == b).count();
-            // a path is cut only between characters
-            while !path.is_char_boundary(n) {
-                n -= 1;
+    /// The first path of block `k`.
+    fn first(&self, k: usize) -> &str {
+        // written from a whole path
+        std::str::from_utf8(&self.firsts[self.first_at[k]..self.first_at[k + 1]]).expect("paths are UTF-8")
+    }
+
+    /// Walks block `k`: each file's number, path and entry, until `f` breaks.
+    fn walk_block(&self, k: usize, mut f: impl FnMut(usize, &str, Entry) -> ControlFlow<()>) {
+        let (start, end) = (self.blocks[k], self.blocks[k + 1]);
+        let mut bytes = vec![0u8; (end - start) as usize];
+        let read = self.file.read_exact_at(&mut bytes, start).and_then(|()| {
+            let mut r = bytes.as_slice();
+            let mut buf = String::new();
+            for i in k * BLOCK..((k + 1) * BLOCK).min(self.len) {
+                let shared = get_varint(&mut r)?;
+                let rest = get_varint(&mut r)?;
+                if shared > buf.len() || !buf.is_char_boundary(shared) {
+                    return Err(damaged("a shared prefix"));
+                }
+                buf.truncate(shared);
+                read_path(&mut r, &mut buf, rest)?;
+                let e = Entry::decode(&mut r)?;
+                if f(i, &buf, e).is_break() {
+                    break;
+                }
             }
-            n
-        };
-        put_varint(&mut self.names, shared);
-        put_varint(&mut self.names, path.len() - shared);
-        self.names.extend_from_slice(&path.as_bytes()[shared..]);
-        self.list.push(e);
+            Ok(())
+        });
+        // the scratch file is ferry's own, written just before: failing to read it back
+        // is the machine's failure, not the archive's
+        if let Err(e) = read {
+            panic!("cannot read the archive's index back from its scratch file: {e}");
+        }
     }
 
-    /// Decodes the path at `*at` after `buf` (the path before it), moving `*at` past it.
-    fn next_path(&self, at: &mut usize, buf: &mut String) {
-        let shared = get_varint(&self.names, at);
-        let rest = get_varint(&self.names, at);
-        buf.truncate(shared);
-        // written from whole paths, cut between characters
-        buf.push_str(std::str::from_utf8(&self.names[*at..*at + rest]).expect("paths are UTF-8"));
-        *at += rest;
-    }
-
-    /// Whole path number `k * RESTART`, where it lies.
-    fn restart(&self, k: usize) -> &str {
-        let mut at = self.restarts[k];
-        let shared = get_varint(&self.names, &mut at);
-        debug_assert_eq!(shared, 0);
-        let len = get_varint(&self.names, &mut at);
-        std::str::from_utf8(&self.names[at..at + len]).expect("paths are UTF-8")
+    /// The file at `path`: its number (its place in path order) and entry.
+    fn find(&self, path: &str) -> Option<(usize, Entry)> {
+        // the last block whose first path is at or before `path`
+        let (mut lo, mut hi) = (0, self.blocks.len() - 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.first(mid) <= path {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let k = lo.checked_sub(1)?;
+        let mut found = None;
+        self.walk_block(k, |i, p, e| match p.cmp(path) {
+            Ordering::Less => ControlFlow::Continue(()),
+            Ordering::Equal => {
+                found = Some((i, e));
+                ControlFlow::Break(())
+            }
+            Ordering::Greater => ControlFlow::Break(()),
+        });
+        found
     }
 
     /// The number of the file at `path` (its place in path order).
     pub fn position(&self, path: &str) -> Option<usize> {
-        // the last whole path at or before `path`
-        let (mut lo, mut hi) = (0, self.restarts.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.restart(mid).cmp(path) {
-                Ordering::Equal => return Some(mid * RESTART),
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-            }
-        }
-        let k = lo.checked_sub(1)?;
-        let mut at = self.restarts[k];
-        let mut buf = String::new();
-        self.next_path(&mut at, &mut buf);
-        for i in k * RESTART + 1..((k + 1) * RESTART).min(self.list.len()) {
-            self.next_path(&mut at, &mut buf);
-            match buf.as_str().cmp(path) {
-                Ordering::Less => continue,
-                Ordering::Equal => return Some(i),
-                Ordering::Greater => return None,
-            }
-        }
-        None
+        self.find(path).map(|(i, _)| i)
     }
 
-    pub fn get(&self, path: &str) -> Option<&Entry> {
-        self.position(path).map(|i| &self.list[i])
+    pub fn get(&self, path: &str) -> Option<Entry> {
+        self.find(path).map(|(_, e)| e)
     }
 
     pub fn contains_key(&self, path: &str) -> bool {
-        self.position(path).is_some()
+        self.find(path).is_some()
     }
 
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.len
+    }
+
+    /// File number `i`: its path and entry.
+    fn at(&self, i: usize) -> (String, Entry) {
+        assert!(i < self.len, "file {i} of {}", self.len);
+        let mut out = None;
+        self.walk_block(i / BLOCK, |j, p, e| {
+            if j < i {
+                return ControlFlow::Continue(());
+            }
+            out = Some((p.to_owned(), e));
+            ControlFlow::Break(())
+        });
+        out.expect("a block holds its files")
     }
 
     /// The path of file number `i`.
     pub fn path(&self, i: usize) -> String {
-        let k = i / RESTART;
-        let mut at = self.restarts[k];
-        let mut buf = String::new();
-        for _ in k * RESTART..=i {
-            self.next_path(&mut at, &mut buf);
-        }
-        buf
+        self.at(i).0
     }
 
     /// File number `i`.
-    pub fn nth(&self, i: usize) -> &Entry {
-        &self.list[i]
+    pub fn nth(&self, i: usize) -> Entry {
+        self.at(i).1
     }
 
     /// Every path, in order.
@@ -257,22 +265,281 @@ impl Entries {
         self.iter().map(|(p, _)| p)
     }
 
-    /// Every file with its path, in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (String, &Entry)> + '_ {
-        let mut at = 0;
-        let mut buf = String::new();
-        self.list.iter().map(move |e| {
-            self.next_path(&mut at, &mut buf);
-            (buf.clone(), e)
+    /// Every file with its path, in path order (a block read at a time).
+    pub fn iter(&self) -> impl Iterator<Item = (String, Entry)> + '_ {
+        (0..self.blocks.len() - 1).flat_map(|k| {
+            let mut files = Vec::with_capacity(BLOCK);
+            self.walk_block(k, |_, p, e| {
+                files.push((p.to_owned(), e));
+                ControlFlow::Continue(())
+            });
+            files
         })
     }
 }
 
-impl std::ops::Index<&str> for Entries {
-    type Output = Entry;
+/// Writes [`Entries`] from files given in path order.
+struct Writer {
+    out: BufWriter<File>,
+    at: u64,
+    blocks: Vec<u64>,
+    firsts: Vec<u8>,
+    first_at: Vec<usize>,
+    len: usize,
+    last: String,
+    record: Vec<u8>,
+}
 
-    fn index(&self, path: &str) -> &Entry {
-        self.get(path).unwrap_or_else(|| panic!("{path}: not a file of the archive"))
+impl Writer {
+    fn new() -> io::Result<Writer> {
+        Ok(Writer {
+            out: BufWriter::with_capacity(64 << 10, tempfile::tempfile()?),
+            at: 0,
+            blocks: Vec::new(),
+            firsts: Vec::new(),
+            first_at: Vec::new(),
+            len: 0,
+            last: String::new(),
+            record: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, path: &str, e: Entry) -> io::Result<()> {
+        let shared = if self.len.is_multiple_of(BLOCK) {
+            self.blocks.push(self.at);
+            self.first_at.push(self.firsts.len());
+            self.firsts.extend_from_slice(path.as_bytes());
+            0
+        } else {
+            let mut n = path.bytes().zip(self.last.bytes()).take_while(|(a, b)| a == b).count();
+            // a path is cut only between characters
+            while !path.is_char_boundary(n) {
+                n -= 1;
+            }
+            n
+        };
+        self.record.clear();
+        put_varint(&mut self.record, shared);
+        put_varint(&mut self.record, path.len() - shared);
+        self.record.extend_from_slice(&path.as_bytes()[shared..]);
+        e.encode(&mut self.record);
+        self.out.write_all(&self.record)?;
+        self.at += self.record.len() as u64;
+        self.len += 1;
+        self.last.clear();
+        self.last.push_str(path);
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<Entries> {
+        self.blocks.push(self.at);
+        self.first_at.push(self.firsts.len());
+        self.firsts.shrink_to_fit();
+        self.blocks.shrink_to_fit();
+        self.first_at.shrink_to_fit();
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        Ok(Entries { file, blocks: self.blocks, firsts: self.firsts, first_at: self.first_at, len: self.len })
+    }
+}
+
+/// A sorted run of files in a scratch file: each its path's length, path and entry.
+struct Run {
+    file: Arc<File>,
+    start: u64,
+    end: u64,
+}
+
+/// Builds [`Entries`]: files added in any order, held in pieces of [`CHUNK`] bytes until
+/// [`SPILL`] bytes are held, then sorted and written as a run; the runs are merged once.
+pub struct Builder {
+    chunks: Vec<String>,
+    /// Each file: its path's piece, start and length; the file.
+    list: Vec<(u32, u32, u32, Entry)>,
+    /// Bytes held in `chunks` and `list`.
+    held: usize,
+    spill_at: usize,
+    runs: Vec<Run>,
+    /// This builder's scratch file (made at the first run) and its length.
+    scratch: Option<(Arc<File>, u64)>,
+    count: usize,
+    /// The files' bytes together.
+    pub bytes: u64,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::with_spill(SPILL)
+    }
+}
+
+/// One run's next file, while the runs are merged: ordered by path, then part, then run.
+struct Head {
+    path: String,
+    entry: Entry,
+    run: usize,
+}
+
+impl Head {
+    fn key(&self) -> (&str, u32, usize) {
+        (&self.path, self.entry.part, self.run)
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// Files a later part holds again under a path an earlier part has: each path, size and
+/// part.
+pub type Repeated = Vec<(String, u64, usize)>;
+
+/// Why [`Builder::finish`] failed.
+#[derive(Debug)]
+pub enum Failed {
+    /// One part holds `.0` twice (part `.1`).
+    Twice(String, usize),
+    Scratch(io::Error),
+}
+
+impl From<io::Error> for Failed {
+    fn from(e: io::Error) -> Self {
+        Failed::Scratch(e)
+    }
+}
+
+impl Builder {
+    /// A builder that writes a run once it holds `spill_at` bytes.
+    fn with_spill(spill_at: usize) -> Builder {
+        Builder { chunks: Vec::new(), list: Vec::new(), held: 0, spill_at, runs: Vec::new(), scratch: None, count: 0, bytes: 0 }
+    }
+
+    pub fn add(&mut self, path: &str, part: usize, size: u64, crc32: Option<u32>, zip: Option<ZipEntry>) -> io::Result<()> {
+        if self.chunks.last().is_none_or(|c| c.capacity() - c.len() < path.len()) {
+            let piece = CHUNK.max(path.len());
+            self.chunks.push(String::with_capacity(piece));
+            self.held += piece;
+        }
+        let chunk = self.chunks.len() - 1;
+        let names = &mut self.chunks[chunk];
+        let start = names.len();
+        names.push_str(path);
+        let at = match zip {
+            Some(z) => At::Zip(z),
+            None => At::Other { size, crc32 },
+        };
+        let narrow = |n: usize| u32::try_from(n).expect("a piece is under 4 GiB");
+        self.list.push((narrow(chunk), narrow(start), narrow(path.len()), Entry { at, part: narrow(part) }));
+        self.held += size_of::<(u32, u32, u32, Entry)>();
+        self.count += 1;
+        self.bytes = self.bytes.saturating_add(size);
+        if self.held >= self.spill_at { self.spill() } else { Ok(()) }
+    }
+
+    /// Writes the files held, sorted (by path, then part), as a run.
+    fn spill(&mut self) -> io::Result<()> {
+        if self.list.is_empty() {
+            return Ok(());
+        }
+        let (chunks, list) = (&self.chunks, &mut self.list);
+        let name = |(chunk, start, len, _): &(u32, u32, u32, Entry)| {
+            let (start, len) = (*start as usize, *len as usize);
+            &chunks[*chunk as usize][start..start + len]
+        };
+        list.sort_unstable_by(|a, b| name(a).cmp(name(b)).then(a.3.part.cmp(&b.3.part)));
+        if self.scratch.is_none() {
+            self.scratch = Some((Arc::new(tempfile::tempfile()?), 0));
+        }
+        let (file, end) = self.scratch.as_mut().expect("made above");
+        let start = *end;
+        // the file is written only here, in order: its own position is its end
+        let mut out = BufWriter::with_capacity(64 << 10, &**file);
+        let mut record = Vec::new();
+        for e in list.iter() {
+            record.clear();
+            let path = name(e);
+            put_varint(&mut record, path.len());
+            record.extend_from_slice(path.as_bytes());
+            e.3.encode(&mut record);
+            out.write_all(&record)?;
+            *end += record.len() as u64;
+        }
+        out.flush()?;
+        drop(out);
+        self.runs.push(Run { file: file.clone(), start, end: *end });
+        self.chunks = Vec::new();
+        self.list = Vec::new();
+        self.held = 0;
+        Ok(())
+    }
+
+    /// Takes in another builder's files (a part's).
+    pub fn append(&mut self, mut other: Builder) -> io::Result<()> {
+        other.spill()?;
+        self.runs.append(&mut other.runs);
+        self.count += other.count;
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The index, and the files a later part holds again under a path an earlier part
+    /// already has (each with its size and that part). A path twice in one part fails.
+    pub fn finish(mut self) -> Result<(Entries, Repeated), Failed> {
+        self.spill()?;
+        let mut readers: Vec<BufReader<Span>> =
+            self.runs.iter().map(|r| BufReader::with_capacity(RUN_BUFFER, Span::new(r.file.clone(), r.start, r.end))).collect();
+        drop(self.runs);
+        let next = |r: &mut BufReader<Span>, run: usize| -> io::Result<Option<Head>> {
+            if r.fill_buf()?.is_empty() {
+                return Ok(None);
+            }
+            let len = get_varint(r)?;
+            let mut path = String::new();
+            read_path(r, &mut path, len)?;
+            Ok(Some(Head { path, entry: Entry::decode(r)?, run }))
+        };
+        let mut heap = BinaryHeap::with_capacity(readers.len());
+        for (run, r) in readers.iter_mut().enumerate() {
+            if let Some(h) = next(r, run)? {
+                heap.push(Reverse(h));
+            }
+        }
+        let mut out = Writer::new()?;
+        let mut repeated = Vec::new();
+        let mut last_part = None;
+        while let Some(Reverse(h)) = heap.pop() {
+            if out.len > 0 && out.last == h.path {
+                if last_part == Some(h.entry.part) {
+                    return Err(Failed::Twice(h.path, h.entry.part as usize));
+                }
+                // of two files with one path, the earlier part's was written
+                last_part = Some(h.entry.part);
+                repeated.push((h.path.clone(), h.entry.size(), h.entry.part as usize));
+            } else {
+                out.push(&h.path, h.entry)?;
+                last_part = Some(h.entry.part);
+            }
+            if let Some(n) = next(&mut readers[h.run], h.run)? {
+                heap.push(Reverse(n));
+            }
+        }
+        Ok((out.finish()?, repeated))
     }
 }
 
@@ -280,17 +547,21 @@ impl std::ops::Index<&str> for Entries {
 mod tests {
     use super::*;
 
+    fn finish(b: Builder) -> (Entries, Repeated) {
+        b.finish().unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
     #[test]
     fn files_are_found_by_path_and_a_later_parts_copy_is_a_repeat() {
         let mut b = Builder::default();
-        b.add("b/2.jpg", 0, 2, Some(7), None);
-        b.add("a.html", 0, 1, None, None);
-        b.add("b/1.jpg", 1, 3, None, None);
-        b.add("a.html", 1, 5, None, None);
-        let (e, repeated) = b.finish();
+        b.add("b/2.jpg", 0, 2, Some(7), None).unwrap();
+        b.add("a.html", 0, 1, None, None).unwrap();
+        b.add("b/1.jpg", 1, 3, None, None).unwrap();
+        b.add("a.html", 1, 5, None, None).unwrap();
+        let (e, repeated) = finish(b);
         assert_eq!(e.keys().collect::<Vec<_>>(), ["a.html", "b/1.jpg", "b/2.jpg"]);
         assert_eq!(e.get("a.html").map(|e| (e.part, e.size())), Some((0, 1)));
-        assert_eq!(e["b/2.jpg"].crc32(), Some(7));
+        assert_eq!(e.get("b/2.jpg").and_then(|e| e.crc32()), Some(7));
         assert_eq!(e.position("b/1.jpg"), Some(1));
         assert!(!e.contains_key("b"));
         assert!(!e.contains_key("c"));
@@ -298,29 +569,74 @@ mod tests {
         assert_eq!(repeated, [("a.html".to_owned(), 5, 1)]);
     }
 
-    /// Many paths over several restarts, sharing prefixes cut inside a character: each
-    /// is found at its place and comes back whole, and what is not there is not found.
+    /// Many paths over several blocks and several runs, sharing prefixes cut inside a
+    /// character, some of them ZIP entries: each is found at its place and comes back
+    /// whole with its entry, and what is not there is not found.
     #[test]
-    fn front_coded_paths_come_back_whole_across_restarts() {
+    fn paths_come_back_whole_across_blocks_and_runs() {
         let mut paths: Vec<String> = (0..200).map(|i| format!("Takeout/Google Photos/Fotos de 2021/IMG_{i:04}.jpg")).collect();
         paths.extend((0..40).map(|i| format!("Takeout/Fotos/é{}ü/{i}", if i % 2 == 0 { "à" } else { "á" })));
         paths.push("Z".into());
         paths.push("".into());
-        let mut b = Builder::default();
+        let zip = ZipEntry::decode(&[1u8; ZipEntry::ENCODED]).expect("method 1 is deflated");
+        // a run every few files
+        let mut b = Builder::with_spill(2000);
         for (i, p) in paths.iter().enumerate().rev() {
-            b.add(p, 0, i as u64, None, None);
+            b.add(p, i % 3, i as u64, (i % 2 == 0).then_some(i as u32), (i % 5 == 0).then_some(zip)).unwrap();
         }
-        let (e, repeated) = b.finish();
+        assert!(b.runs.len() > 5, "{} runs", b.runs.len());
+        let (e, repeated) = finish(b);
         assert!(repeated.is_empty());
-        paths.sort();
-        assert_eq!(e.keys().collect::<Vec<_>>(), paths);
-        for (i, p) in paths.iter().enumerate() {
+        let by_path: std::collections::HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(e.keys().collect::<Vec<_>>(), sorted);
+        for (i, p) in sorted.iter().enumerate() {
             assert_eq!(e.position(p), Some(i), "{p}");
             assert_eq!(e.path(i), *p);
+            let n = by_path[p.as_str()];
+            let got = e.nth(i);
+            assert_eq!(got.part as usize, n % 3, "{p}");
+            if n.is_multiple_of(5) {
+                assert_eq!((got.size(), got.crc32()), (zip.size, Some(zip.crc32)), "{p}");
+            } else {
+                assert_eq!((got.size(), got.crc32()), (n as u64, n.is_multiple_of(2).then_some(n as u32)), "{p}");
+            }
             let missing = format!("{p}~");
             assert!(!e.contains_key(&missing), "{missing}");
         }
-        assert!(e.names.len() < paths.iter().map(|p| p.len()).sum::<usize>() / 3, "{} bytes", e.names.len());
-        assert_eq!(std::mem::size_of::<Entry>(), 40);
+        // memory holds a block's first path, not every path
+        let whole: usize = paths.iter().map(|p| p.len()).sum();
+        assert!(e.firsts.len() < whole / 10, "{} bytes of {whole}", e.firsts.len());
+    }
+
+    /// A path twice in one part is refused even when the two copies fall in different
+    /// runs; in two parts, the later part's is a repeat.
+    #[test]
+    fn a_name_twice_in_one_part_fails_across_runs() {
+        let mut b = Builder::with_spill(1);
+        b.add("a", 0, 1, None, None).unwrap();
+        b.add("b", 0, 1, None, None).unwrap();
+        b.add("a", 0, 2, None, None).unwrap();
+        assert!(b.runs.len() >= 3);
+        match b.finish() {
+            Err(Failed::Twice(name, 0)) => assert_eq!(name, "a"),
+            other => panic!("{:?}", other.map(|(e, r)| (e.len(), r))),
+        }
+        let mut one = Builder::with_spill(1);
+        one.add("a", 1, 9, None, None).unwrap();
+        let mut all = Builder::default();
+        all.add("a", 0, 1, None, None).unwrap();
+        all.append(one).unwrap();
+        let (e, repeated) = finish(all);
+        assert_eq!((e.len(), e.get("a").map(|e| e.part)), (1, Some(0)));
+        assert_eq!(repeated, [("a".to_owned(), 9, 1)]);
+    }
+
+    #[test]
+    fn an_empty_archive_has_an_empty_index() {
+        let (e, repeated) = finish(Builder::default());
+        assert_eq!((e.len(), e.keys().count(), repeated.len()), (0, 0, 0));
+        assert!(!e.contains_key(""));
     }
 }

@@ -7,11 +7,11 @@
 //! where it lies, when it is read. A ZIP or a folder is read at random; a `.tgz` is read
 //! through once when opened and then forward, from checkpoints (`tgz/`).
 
-use super::entries::{Builder, Entries};
+use super::entries::{Builder, Entries, Failed, Repeated};
 use super::tgz::{self, TarPart};
 use ferry_core::Content;
 use ferry_core::content::{BoxRead, ContentSource};
-use ferry_package::{Kind, PackageFs, UnpackLimits, ZipChecks, ZipFile};
+use ferry_package::{Kind, PackageError, PackageFs, UnpackLimits, ZipChecks, ZipFile};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,7 +33,7 @@ pub struct ArchiveFs {
     pub entries: Entries,
     /// Files a later part holds again under a path an earlier part has (each part of a
     /// Takeout repeats its `archive_browser.html`): listed, not read twice.
-    pub repeated: Vec<(String, u64, usize)>,
+    pub repeated: Repeated,
 }
 
 impl ArchiveFs {
@@ -59,7 +59,7 @@ impl ArchiveFs {
         // each part's files join the others' as soon as it is open (each part was held
         // to its limits as it was listed)
         open_parts(&paths, &tars, limits, every, |part, files| {
-            all.append(files);
+            all.append(files).map_err(|e| scratch(&label, e))?;
             if all.bytes > limits.max_total_bytes {
                 return Err(format!("{label}: its parts hold more than the {} byte limit", limits.max_total_bytes));
             }
@@ -69,11 +69,11 @@ impl ArchiveFs {
             parts.push(part);
             Ok(())
         })?;
-        let (entries, repeated) = all.finish();
-        // a name twice in one part (a ZIP's names that differ only in how they are encoded)
-        if let Some((name, _, part)) = repeated.iter().find(|(name, _, part)| entries.get(name).is_some_and(|e| e.part as usize == *part)) {
-            return Err(format!("{name}: {} holds this name twice", paths[*part].display()));
-        }
+        let (entries, repeated) = all.finish().map_err(|e| match e {
+            // a ZIP's names that differ only in how they are encoded
+            Failed::Twice(name, part) => format!("{name}: {} holds this name twice", paths[part].display()),
+            Failed::Scratch(e) => scratch(&label, e),
+        })?;
         Ok(ArchiveFs { label, parts, entries, repeated })
     }
 
@@ -81,7 +81,7 @@ impl ArchiveFs {
     pub fn open_file(&self, path: &str) -> Result<Box<dyn Read + Send>, String> {
         let e = self.entries.get(path).ok_or_else(|| format!("{path}: no such file in the archive"))?;
         match &self.parts[e.part as usize] {
-            Part::Zip(z) => z.open_entry(path, e.zip().expect("a ZIP part's entry")).map_err(|e| e.to_string()),
+            Part::Zip(z) => z.open_entry(path, &e.zip().expect("a ZIP part's entry")).map_err(|e| e.to_string()),
             Part::Dir(root) => {
                 // a link put in place since the folder was checked is not followed
                 let (f, _) = crate::dir::safe::open_regular(&root.join(path)).map_err(|err| format!("{path}: {err}"))?;
@@ -124,6 +124,13 @@ impl ArchiveFs {
     }
 }
 
+/// What holds the index while it is built and read (see `entries`).
+const SCRATCH: &str = "cannot write the archive's index to a scratch file in the temporary folder (TMPDIR)";
+
+fn scratch(label: &str, e: std::io::Error) -> String {
+    format!("{label}: {SCRATCH}: {e}")
+}
+
 /// Opens one part, checked, with its files.
 fn open_part(
     p: &Path,
@@ -139,7 +146,7 @@ fn open_part(
         for (path, f) in &t.files {
             // a tar records no CRC-32: the one the opening pass computed, so that two
             // copies are told apart as in a ZIP
-            files.add(path, index, f.size, Some(f.crc32), None);
+            files.add(path, index, f.size, Some(f.crc32), None).map_err(|e| scratch(&p.display().to_string(), e))?;
         }
         return Ok((Part::Tar(t), files));
     }
@@ -154,7 +161,7 @@ fn open_part(
             unreachable!("a folder opens as a folder")
         };
         for (path, size) in &listed {
-            files.add(path, index, *size, None, None);
+            files.add(path, index, *size, None, None).map_err(|e| scratch(&p.display().to_string(), e))?;
         }
         return Ok((Part::Dir(root), files));
     }
@@ -163,7 +170,7 @@ fn open_part(
     let zip = ZipFile::open(p, |i, name, kind, packed, at| {
         checks.check(i, name, kind, packed, at.size)?;
         if kind == Kind::File {
-            files.add(name, index, at.size, Some(at.crc32), Some(at));
+            files.add(name, index, at.size, Some(at.crc32), Some(at)).map_err(|e| PackageError::io(SCRATCH, e))?;
         }
         Ok(())
     })

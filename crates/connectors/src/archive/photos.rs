@@ -246,7 +246,7 @@ fn photo_item(
         record.albums = albums;
     }
     let mut warnings = Vec::new();
-    let e = w.fs.entries[path];
+    let e = w.fs.entries.get(path).expect("an item's path is a file of the archive");
     let mut version = format!("{}-{:08x}", e.size(), e.crc32().unwrap_or(0));
     // the sidecar beside any copy of the file
     let fs = w.fs.clone();
