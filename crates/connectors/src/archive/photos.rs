@@ -47,14 +47,14 @@ fn counter(s: &str) -> (&str, Option<u32>) {
 }
 
 /// The sidecars of one folder, by the name they describe (cut as Takeout cuts it, lower
-/// case) and the duplicate counter Takeout moved to their end. Held as a hash of that name
-/// and the sidecar's file number (a few bytes each, however many photos); a hit is checked
-/// against the sidecar's own name.
+/// case) and the duplicate counter Takeout moved to their end. Held as a hash of those and
+/// the sidecar's file number (16 bytes each, however long the names), sorted once all are
+/// added; a hit is checked against the sidecar's own name.
 #[derive(Default)]
-struct Sidecars(HashMap<(u64, Option<u32>), usize>);
+struct Sidecars(Vec<(u64, u32)>);
 
-fn key_hash(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
+fn key_hash(s: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
     let mut h = std::hash::DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
@@ -69,9 +69,14 @@ fn described(path: &str) -> (String, Option<u32>) {
 
 impl Sidecars {
     /// Adds sidecar number `i`, at `path` (a `.json` file).
-    fn add(&mut self, i: usize, path: &str) {
-        let (base, n) = described(path);
-        self.0.entry((key_hash(&base), n)).or_insert(i);
+    fn add(&mut self, i: u32, path: &str) {
+        self.0.push((key_hash(&described(path)), i));
+    }
+
+    /// Sorts what was added, so that [`Sidecars::of`] can search it.
+    fn seal(&mut self) {
+        self.0.sort_unstable();
+        self.0.shrink_to_fit();
     }
 
     /// The sidecar of media file `name`, in any of Takeout's namings: its number.
@@ -94,11 +99,14 @@ impl Sidecars {
                 if !ok || cut == 0 {
                     continue;
                 }
-                let want = &full[..cut];
-                if let Some(&i) = self.0.get(&(key_hash(want), n))
-                    && described(&path_of(i)) == (want.to_owned(), n)
-                {
-                    return Some(i);
+                let want = (full[..cut].to_owned(), n);
+                let key = key_hash(&want);
+                // of two sidecars that describe one name (`IMG.JPG.json`, `img.jpg.json`), the first
+                let from = self.0.partition_point(|&(k, _)| k < key);
+                for &(_, i) in self.0[from..].iter().take_while(|&&(k, _)| k == key) {
+                    if described(&path_of(i as usize)) == want {
+                        return Some(i as usize);
+                    }
                 }
             }
         }
@@ -114,18 +122,38 @@ fn sidecar_of(w: &Walk, sidecars: &HashMap<String, Sidecars>, path: &str) -> Opt
 
 /// A photo or video by what makes two files one item: its name (a hash of it, checked
 /// when the files are grouped), size and CRC-32; then whether it is in a year folder (album
-/// folders first), and its number.
+/// folders first), and its number (24 bytes: a Takeout holds hundreds of thousands).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Same {
     name: u64,
     size: u64,
-    crc32: Option<u32>,
-    in_year: bool,
-    i: usize,
+    crc32: u32,
+    /// Whether the CRC-32 is known (bit 31), whether the file is in a year folder (bit
+    /// 30), and its number (below).
+    at: u32,
 }
 
+const KNOWN: u32 = 1 << 31;
+const IN_YEAR: u32 = 1 << 30;
+
 impl Same {
+    fn new(name: &str, size: u64, crc32: Option<u32>, in_year: bool, i: usize) -> Same {
+        let i = u32::try_from(i).ok().filter(|i| *i < IN_YEAR).expect("an archive holds under 2^30 files (its limit is lower)");
+        let at = i | if crc32.is_some() { KNOWN } else { 0 } | if in_year { IN_YEAR } else { 0 };
+        Same { name: key_hash(&name), size, crc32: crc32.unwrap_or(0), at }
+    }
+
+    fn i(&self) -> usize {
+        (self.at & (IN_YEAR - 1)) as usize
+    }
+
+    /// Where its item goes among the others: album folders first, then by number.
+    fn order(&self) -> u32 {
+        self.at & !KNOWN
+    }
+
     fn copy_of(&self, other: &Same) -> bool {
-        (self.name, self.size, self.crc32) == (other.name, other.size, other.crc32)
+        (self.name, self.size, self.crc32, self.at & KNOWN) == (other.name, other.size, other.crc32, other.at & KNOWN)
     }
 }
 
@@ -153,6 +181,7 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
             }
             w.unclaim(f);
         } else if lower.ends_with(".json") {
+            let i = u32::try_from(i).expect("an archive holds under 2^32 files");
             match sidecars.get_mut(folder) {
                 Some(s) => s.add(i, f),
                 None => sidecars.entry(folder.to_owned()).or_default().add(i, f),
@@ -160,34 +189,34 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
             w.unclaim(f); // claimed when a photo takes it
         } else if media_type(name).is_some() {
             let e = fs.entries.nth(i);
-            media.push(Same { name: key_hash(name), size: e.size(), crc32: e.crc32(), in_year: is_year_folder(folder), i });
+            media.push(Same::new(name, e.size(), e.crc32(), is_year_folder(folder), i));
         } else {
             w.unclaim(f);
         }
     }
+    sidecars.values_mut().for_each(Sidecars::seal);
     // the same file (name, size, CRC-32) in several folders is one item, its paths album
-    // folders first; the items in the order of their first paths, album folders first
-    media.sort_unstable_by_key(|m| (m.name, m.size, m.crc32, m.in_year, m.i));
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut firsts: Vec<&Same> = Vec::new();
-    for m in &media {
-        match (groups.last_mut(), firsts.last()) {
+    // folders first: after sorting, each item's files lie together, as (start, count)
+    media.sort_unstable();
+    let mut groups: Vec<(u32, u32)> = Vec::new();
+    for (at, m) in media.iter().enumerate() {
+        match groups.last_mut() {
             // the name's hash, checked against the name itself
-            (Some(g), Some(first)) if first.copy_of(m) && split(&path(g[0])).1 == split(&path(m.i)).1 => g.push(m.i),
-            _ => {
-                groups.push(vec![m.i]);
-                firsts.push(m);
+            Some((start, count))
+                if media[*start as usize].copy_of(m) && split(&path(media[*start as usize].i())).1 == split(&path(m.i())).1 =>
+            {
+                *count += 1
             }
+            _ => groups.push((at as u32, 1)),
         }
     }
-    let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_unstable_by_key(|&g| (firsts[g].in_year, firsts[g].i));
-    drop(firsts);
-    let mut groups: Vec<Vec<usize>> = order.into_iter().map(|g| std::mem::take(&mut groups[g])).collect();
-    drop(media);
+    // the items in the order of their first paths, album folders first
+    groups.sort_unstable_by_key(|&(start, _)| media[start as usize].order());
+    groups.shrink_to_fit();
+    let members = |&(start, count): &(u32, u32)| media[start as usize..(start + count) as usize].iter().map(Same::i);
     if !w.wants(Vertical::Media) {
-        for g in groups.drain(..) {
-            for &p in &g {
+        for g in &groups {
+            for p in members(g) {
                 if !w.skipped(&path(p), "a photo or video; the media vertical was not asked for".into()) {
                     return;
                 }
@@ -196,24 +225,27 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
         return;
     }
     // copies (a later path of an item) and the item's first path
-    let mut copies: Vec<(usize, usize)> = Vec::new();
-    for g in groups {
-        let paths: Vec<String> = g.iter().map(|&i| path(i)).collect();
+    let mut copies: Vec<(u32, u32)> = Vec::new();
+    for g in &groups {
+        let numbers: Vec<usize> = members(g).collect();
+        let paths: Vec<String> = numbers.iter().map(|&i| path(i)).collect();
         let item = photo_item(w, &paths, &sidecars, &album_titles);
         if !w.send(item) {
             return;
         }
-        for (other, &i) in paths[1..].iter().zip(&g[1..]) {
+        for (other, &i) in paths[1..].iter().zip(&numbers[1..]) {
             let why = format!("the same file as {} (one item, in every album it is in)", paths[0]);
             if !w.skipped(other, why) {
                 return;
             }
-            copies.push((i, g[0]));
+            copies.push((i as u32, numbers[0] as u32));
         }
     }
+    drop((groups, media));
     // a copy's own sidecar repeats the one its item read, unless another item (an edited
     // copy beside it) read it
     for (copy, first) in copies {
+        let (copy, first) = (copy as usize, first as usize);
         if let Some(sc) = sidecar_of(w, &sidecars, &path(copy)).map(path)
             && !w.is_claimed(&sc)
         {
@@ -326,13 +358,35 @@ mod tests {
         let mut s = Sidecars::default();
         let paths: Vec<String> = names.iter().map(|n| format!("Takeout/Google Photos/Trip/{n}")).collect();
         for (i, p) in paths.iter().enumerate() {
-            s.add(i, p);
+            s.add(i as u32, p);
         }
+        s.seal();
         (s, paths)
     }
 
     fn found((s, paths): &(Sidecars, Vec<String>), photo: &str) -> Option<String> {
         s.of(photo, |i| paths[i].clone()).map(|i| split(&paths[i]).1.to_owned())
+    }
+
+    /// Two files are one item only with the same name, size and CRC-32 (a known CRC-32
+    /// never equals an unknown one, even 0); sorted, an item's files lie together, album
+    /// folders before year folders, and items go by their first file's place.
+    #[test]
+    fn copies_sort_together_album_folders_first() {
+        let album = Same::new("a.jpg", 10, Some(0), false, 7);
+        let year = Same::new("a.jpg", 10, Some(0), true, 2);
+        assert!(album.copy_of(&year));
+        assert!(!album.copy_of(&Same::new("a.jpg", 10, None, true, 3)));
+        assert!(!album.copy_of(&Same::new("a.jpg", 11, Some(0), true, 3)));
+        assert!(!album.copy_of(&Same::new("b.jpg", 10, Some(0), true, 3)));
+        let mut all = [year, Same::new("b.jpg", 1, Some(5), true, 1), album];
+        all.sort_unstable();
+        let a: Vec<usize> = all.iter().filter(|m| m.copy_of(&album)).map(Same::i).collect();
+        assert_eq!(a, [7, 2]);
+        assert!(album.order() > Same::new("z.jpg", 1, None, false, 3).order());
+        assert!(album.order() < year.order());
+        assert_eq!((album.i(), year.i()), (7, 2));
+        assert_eq!(std::mem::size_of::<Same>(), 24);
     }
 
     #[test]
