@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// Paths in one block of the index (one read finds a file).
-const BLOCK: usize = 32;
+const BLOCK: usize = 16;
 /// Bytes of paths and entries a [`Builder`] holds before it writes them as a sorted run.
 const SPILL: usize = 4 << 20;
 /// Bytes of one piece of a [`Builder`]'s paths (a longer path has a piece of its own).
@@ -145,8 +145,17 @@ fn read_path(r: &mut impl Read, buf: &mut String, len: usize) -> io::Result<()> 
     Ok(())
 }
 
+thread_local! {
+    /// The block this thread read last: its index's id, its number, its bytes.
+    static LAST_BLOCK: std::cell::RefCell<(u64, usize, Vec<u8>)> = const { std::cell::RefCell::new((0, 0, Vec::new())) };
+}
+
+/// Tells one index from another (for [`LAST_BLOCK`]); 0 is none.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// The index: every file by its path, in path order.
 pub struct Entries {
+    id: u64,
     /// The blocks, one after another.
     file: File,
     /// Where each block starts in `file`, and where the last ends.
@@ -168,9 +177,16 @@ impl Entries {
     /// Walks block `k`: each file's number, path and entry, until `f` breaks.
     fn walk_block(&self, k: usize, mut f: impl FnMut(usize, &str, Entry) -> ControlFlow<()>) {
         let (start, end) = (self.blocks[k], self.blocks[k + 1]);
-        let mut bytes = vec![0u8; (end - start) as usize];
-        let read = self.file.read_exact_at(&mut bytes, start).and_then(|()| {
-            let mut r = bytes.as_slice();
+        let read = LAST_BLOCK.with_borrow_mut(|last| {
+            // a file is looked up several times in a row (claimed, read, its content):
+            // the block read last on this thread is read again from here
+            if (last.0, last.1) != (self.id, k) {
+                last.0 = 0;
+                last.2.resize((end - start) as usize, 0);
+                self.file.read_exact_at(&mut last.2, start)?;
+                (last.0, last.1) = (self.id, k);
+            }
+            let mut r = last.2.as_slice();
             let mut buf = String::new();
             for i in k * BLOCK..((k + 1) * BLOCK).min(self.len) {
                 let shared = get_varint(&mut r)?;
@@ -338,7 +354,8 @@ impl Writer {
         self.blocks.shrink_to_fit();
         self.first_at.shrink_to_fit();
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
-        Ok(Entries { file, blocks: self.blocks, firsts: self.firsts, first_at: self.first_at, len: self.len })
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Entries { id, file, blocks: self.blocks, firsts: self.firsts, first_at: self.first_at, len: self.len })
     }
 }
 
