@@ -19,6 +19,8 @@
 #   KEEP=1       keep the run directory (parts, package, logs)
 #   DATA=DIR     use the parts already in DIR (made by an earlier KEEP=1 run); not removed
 #   PART_BYTES   part size                           (default 2000000000, Takeout's 2 GB)
+#   SKIP_PEER=1  run ferry alone (at 20 GB the tree and the tar need twice the disk):
+#                the ratio is not printed
 #   SKIP_BUILD=1 do not run cargo; FERRY=path and GEN=path pick the binaries
 #   FORCE=1      run even if the free-space estimate says it will not fit
 set -euo pipefail
@@ -39,7 +41,7 @@ takeout_tools
 
 # parts, the unzipped tree and the tar at once (the tree and the tar are removed before
 # ferry runs; its package is about the parts' size)
-work_dir "$BENCH_DIR" "$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * (ENVIRON["DATA"] == "" ? 3 : 2) / 1024 }')" run
+work_dir "$BENCH_DIR" "$(awk -v s="$SCALE" 'BEGIN { printf "%d", s * 1.1e9 * ((ENVIRON["DATA"] == "" ? 1 : 0) + (ENVIRON["SKIP_PEER"] == "1" ? 1 : 2)) / 1024 }')" run
 
 echo "== host: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(df -PT "$BENCH_DIR" | awk 'NR == 2 { print $2 }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== ferry: $FERRY ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
@@ -73,11 +75,14 @@ measure() {
 }
 
 # the peer: what a person does by hand, every part unzipped into one folder, then packed
-measure unzip "$OUT/unzip.log" sh -c 'for p in "$@"; do unzip -q -o "$p" -d "$0" || exit 1; done' "$OUT/tree" "${PARTS[@]}"
-measure tar "$OUT/tar.log" tar -cf "$OUT/takeout.tar" -C "$OUT/tree" .
-TREE_FILES=$(find "$OUT/tree" -type f | wc -l)
-TAR_BYTES=$(stat -c %s "$OUT/takeout.tar")
-rm -rf "$OUT/tree" "$OUT/takeout.tar"
+TREE_FILES=0 TAR_BYTES=0
+if [ "${SKIP_PEER:-0}" != 1 ]; then
+    measure unzip "$OUT/unzip.log" sh -c 'for p in "$@"; do unzip -q -o "$p" -d "$0" || exit 1; done' "$OUT/tree" "${PARTS[@]}"
+    measure tar "$OUT/tar.log" tar -cf "$OUT/takeout.tar" -C "$OUT/tree" .
+    TREE_FILES=$(find "$OUT/tree" -type f | wc -l)
+    TAR_BYTES=$(stat -c %s "$OUT/takeout.tar")
+    rm -rf "$OUT/tree" "$OUT/takeout.tar"
+fi
 
 mkdir -p "$OUT/data"
 measure ferry "$OUT/ferry.log" "$FERRY" --json --data-dir "$OUT/data" export "archive:${PARTS[0]}" -o "$OUT/takeout.ferry.zip"
@@ -121,7 +126,7 @@ printf '%s\n' "${ROWS[@]}" | awk -v bytes="$IN_BYTES" '
         printf "%-12s %9s %9s %14s %11s\n", "step", "seconds", "MB/s", "peak RSS MiB", "peer/ferry"
         for (i = 1; i <= NR; i++) {
             s = secs[i] > 0 ? secs[i] : 0.01
-            ratio = tool[i] == "ferry" ? sprintf("%.2f", peer / s) : "-"
+            ratio = tool[i] == "ferry" && peer > 0 ? sprintf("%.2f", peer / s) : "-"
             name = tool[i] == "unzip" || tool[i] == "tar" ? "peer " tool[i] : tool[i]
             printf "%-12s %9.2f %9.1f %14.1f %11s\n", name, secs[i], bytes / 1e6 / s, rss[i] / 1024, ratio
             if (tool[i] == "tar") printf "%-12s %9.2f %9.1f %14.1f %11s\n", "peer total", peer, bytes / 1e6 / peer, prss / 1024, "-"
