@@ -49,27 +49,17 @@ impl Exporter for ArchiveExporter {
 }
 
 /// Hands a rule's files (by number, see `Entries::position`) to its reader: Google
-/// Photos' as numbers (a Takeout holds more of them than of anything else), the others'
-/// as paths.
-fn read(w: &mut Walk, reader: Reader, numbers: Vec<usize>) {
-    if matches!(reader, Reader::GooglePhotos) {
-        return photos::read(w, numbers);
-    }
-    let files: Vec<String> = numbers.iter().map(|&i| w.fs.entries.path(i)).collect();
+/// Photos' as numbers (a Takeout holds more of them than of anything else), files taken
+/// as they are one path at a time, the others' as paths.
+fn read(w: &mut Walk, reader: Reader, numbers: Vec<u32>) {
+    let fs = w.fs.clone();
+    let path = |i: &u32| fs.entries.path(*i as usize);
     match reader {
-        Reader::Contacts => takeout::contacts(w, files),
-        Reader::Calendar => takeout::calendar(w, files),
-        Reader::GmailMbox => takeout::gmail_mbox(w, files),
-        Reader::GooglePhotos => unreachable!("read above"),
-        Reader::Keep => takeout::keep(w, files),
-        Reader::GoogleTasks => takeout::tasks(w, files),
-        Reader::FitSessions => fit::sessions(w, files),
-        Reader::FitDaily => fit::daily(w, files),
-        Reader::ChromeBookmarks => read_all(w, files, WEB, |i, each| web::read_chrome_bookmarks(i, each), &beside),
-        Reader::ChromeReadingList => read_all(w, files, WEB, |i, each| web::read_chrome_reading_list(i, each), &beside),
-        Reader::ChromeHistory => read_all(w, files, WEB, |i, each| web::read_chrome_history(i, each), &beside),
+        Reader::GooglePhotos => return photos::read(w, numbers),
+        // files taken as they are: one path at a time, not all at once
         Reader::Files => {
-            for f in files {
+            for i in &numbers {
+                let f = path(i);
                 if !w.wants(Vertical::Files) {
                     if !w.skipped(&f, "a file; not kept, since the files vertical is not asked for".into()) {
                         return;
@@ -80,21 +70,40 @@ fn read(w: &mut Walk, reader: Reader, numbers: Vec<usize>) {
                     return;
                 }
             }
+            return;
         }
         Reader::Repeat(what) => {
-            for f in files {
-                if !w.skipped(&f, format!("repeats what the archive holds elsewhere: {what}")) {
+            for i in &numbers {
+                if !w.skipped(&path(i), format!("repeats what the archive holds elsewhere: {what}")) {
                     return;
                 }
             }
+            return;
         }
         Reader::Kept(what) => {
-            for f in files {
-                if !w.keep_file(&f, format!("kept as a file: {what}")) {
+            for i in &numbers {
+                if !w.keep_file(&path(i), format!("kept as a file: {what}")) {
                     return;
                 }
             }
+            return;
         }
+        _ => {}
+    }
+    let files: Vec<String> = numbers.iter().map(path).collect();
+    drop(numbers);
+    match reader {
+        Reader::Contacts => takeout::contacts(w, files),
+        Reader::Calendar => takeout::calendar(w, files),
+        Reader::GmailMbox => takeout::gmail_mbox(w, files),
+        Reader::GooglePhotos | Reader::Files | Reader::Repeat(_) | Reader::Kept(_) => unreachable!("read above"),
+        Reader::Keep => takeout::keep(w, files),
+        Reader::GoogleTasks => takeout::tasks(w, files),
+        Reader::FitSessions => fit::sessions(w, files),
+        Reader::FitDaily => fit::daily(w, files),
+        Reader::ChromeBookmarks => read_all(w, files, WEB, |i, each| web::read_chrome_bookmarks(i, each), &beside),
+        Reader::ChromeReadingList => read_all(w, files, WEB, |i, each| web::read_chrome_reading_list(i, each), &beside),
+        Reader::ChromeHistory => read_all(w, files, WEB, |i, each| web::read_chrome_history(i, each), &beside),
         Reader::MastodonOutbox => mastodon::outbox(w, files),
         Reader::MastodonCollection(kind) => mastodon::collection(w, files, kind),
         Reader::MastodonCsv(kind) => mastodon::csv(w, files, kind),

@@ -159,7 +159,7 @@ impl Same {
 
 /// Files by their number in the archive (`Entries::position`): the photos of a Takeout
 /// are the most files it has, so they are held as numbers, not paths.
-pub fn read(w: &mut Walk, files: Vec<usize>) {
+pub fn read(w: &mut Walk, files: Vec<u32>) {
     let fs = w.fs.clone();
     let path = |i: usize| fs.entries.path(i);
     // folders: their media (with what tells copies apart: see below), their JSON files
@@ -167,6 +167,7 @@ pub fn read(w: &mut Walk, files: Vec<usize>) {
     let mut sidecars: HashMap<String, Sidecars> = HashMap::new();
     let mut album_titles: HashMap<String, String> = HashMap::new();
     for i in files {
+        let i = i as usize;
         let f = &path(i);
         let (folder, name) = split(f);
         let lower = name.to_lowercase();

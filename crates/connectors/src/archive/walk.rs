@@ -68,7 +68,9 @@ impl<'a> Walk<'a> {
     }
 
     /// Runs every rule of the layout, then lists what is left.
-    pub fn run(mut self, read: impl Fn(&mut Walk, Reader, Vec<usize>)) -> Result<(), ConnectorError> {
+    /// A rule's files go to `read` by number (4 bytes each: a rule may take most of a
+    /// Takeout's half a million files).
+    pub fn run(mut self, read: impl Fn(&mut Walk, Reader, Vec<u32>)) -> Result<(), ConnectorError> {
         for (path, size, part) in self.fs.repeated.clone() {
             let reason = format!("the same path again in part {} of the archive ({size} bytes): the first part's copy is read", part + 1);
             let go_on = self.skipped(&path, reason);
@@ -82,7 +84,7 @@ impl<'a> Walk<'a> {
             for (i, p) in self.fs.entries.keys().enumerate() {
                 if !self.claimed[i] && pattern.matches(&p) {
                     self.claimed[i] = true;
-                    files.push(i);
+                    files.push(u32::try_from(i).expect("an archive holds under 2^32 files (its limit is lower)"));
                 }
             }
             if files.is_empty() {
