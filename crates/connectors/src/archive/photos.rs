@@ -163,7 +163,10 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
     let fs = w.fs.clone();
     let path = |i: usize| fs.entries.path(i);
     // folders: their media (with what tells copies apart: see below), their JSON files
-    let mut media: Vec<Same> = Vec::new();
+    // counted first, so that the list is made once at its size (growing it by doubling
+    // held both the old and the new list for a moment: megabytes at 200,000 photos)
+    let count = files.iter().filter(|&&i| media_type(split(&path(i as usize)).1).is_some()).count();
+    let mut media: Vec<Same> = Vec::with_capacity(count);
     let mut sidecars: HashMap<String, Sidecars> = HashMap::new();
     let mut album_titles: HashMap<String, String> = HashMap::new();
     for i in files {
@@ -199,7 +202,7 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
     // the same file (name, size, CRC-32) in several folders is one item, its paths album
     // folders first: after sorting, each item's files lie together, as (start, count)
     media.sort_unstable();
-    let mut groups: Vec<(u32, u32)> = Vec::new();
+    let mut groups: Vec<(u32, u32)> = Vec::with_capacity(media.len());
     for (at, m) in media.iter().enumerate() {
         match groups.last_mut() {
             // the name's hash, checked against the name itself
@@ -213,7 +216,6 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
     }
     // the items in the order of their first paths, album folders first
     groups.sort_unstable_by_key(|&(start, _)| media[start as usize].order());
-    groups.shrink_to_fit();
     let members = |&(start, count): &(u32, u32)| media[start as usize..(start + count) as usize].iter().map(Same::i);
     if !w.wants(Vertical::Media) {
         for g in &groups {
