@@ -465,8 +465,9 @@ impl Builder {
         if self.held >= self.spill_at { self.spill() } else { Ok(()) }
     }
 
-    /// Writes the files held, sorted (by path, then part), as a run.
-    fn spill(&mut self) -> io::Result<()> {
+    /// Writes the files held, sorted (by path, then part), as a run (a part's builder,
+    /// before it waits for the parts before it).
+    pub fn spill(&mut self) -> io::Result<()> {
         if self.list.is_empty() {
             return Ok(());
         }
@@ -648,6 +649,33 @@ mod tests {
         let (e, repeated) = finish(all);
         assert_eq!((e.len(), e.get("a").map(|e| e.part)), (1, Some(0)));
         assert_eq!(repeated, [("a".to_owned(), 9, 1)]);
+    }
+
+    /// A path twice in a later part is refused as in the first; the order in which parts
+    /// join does not change which copy wins; two indexes read in turn on one thread do
+    /// not mix (each block kept for reading again is its own index's).
+    #[test]
+    fn later_parts_and_two_indexes_on_one_thread() {
+        let mut later = Builder::default();
+        later.add("a", 1, 2, None, None).unwrap();
+        later.add("a", 1, 3, None, None).unwrap();
+        let mut all = Builder::default();
+        all.append(later).unwrap();
+        all.add("a", 0, 1, None, None).unwrap();
+        assert!(matches!(all.finish(), Err(Failed::Twice(name, 1)) if name == "a"));
+
+        let (mut x, mut y) = (Builder::default(), Builder::default());
+        let mut part1 = Builder::default();
+        part1.add("p", 1, 9, None, None).unwrap();
+        x.append(part1).unwrap();
+        x.add("p", 0, 1, None, None).unwrap();
+        y.add("p", 0, 5, None, None).unwrap();
+        let ((x, rx), (y, _)) = (finish(x), finish(y));
+        assert_eq!(rx, [("p".to_owned(), 9, 1)]);
+        for _ in 0..3 {
+            assert_eq!(x.get("p").map(|e| e.size()), Some(1));
+            assert_eq!(y.get("p").map(|e| e.size()), Some(5));
+        }
     }
 
     #[test]

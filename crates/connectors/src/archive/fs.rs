@@ -148,6 +148,8 @@ fn open_part(
             // copies are told apart as in a ZIP
             files.add(path, index, f.size, Some(f.crc32), None).map_err(|e| scratch(&p.display().to_string(), e))?;
         }
+        // written out before it waits for the parts before it (opened side by side)
+        files.spill().map_err(|e| scratch(&p.display().to_string(), e))?;
         return Ok((Part::Tar(t), files));
     }
     if tgz::is_plain_tar(p) {
