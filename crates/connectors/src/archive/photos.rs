@@ -46,18 +46,23 @@ fn counter(s: &str) -> (&str, Option<u32>) {
     (s, None)
 }
 
-/// The sidecars of one folder, by the name they describe (cut as Takeout cuts it, lower
-/// case) and the duplicate counter Takeout moved to their end. Held as a hash of those and
-/// the sidecar's file number (16 bytes each, however long the names), sorted once all are
-/// added; a hit is checked against the sidecar's own name.
+/// The sidecars of a Takeout's photo folders, by their folder, the name they describe (cut
+/// as Takeout cuts it, lower case) and the duplicate counter Takeout moved to their end.
+/// Held as a 32-bit hash of those and the sidecar's file number (8 bytes each, however
+/// long the names and however many folders), sorted once all are added; a hit is checked
+/// against the sidecar's own path, so two names with one hash cost a second look, not a
+/// wrong match.
 #[derive(Default)]
-struct Sidecars(Vec<(u64, u32)>);
+struct Sidecars(Vec<(u32, u32)>);
 
-fn key_hash(s: &impl std::hash::Hash) -> u64 {
+/// A 32-bit hash (the two halves of a 64-bit one folded): lists of hundreds of thousands
+/// of files keep these, and every hit is checked against the name itself.
+fn key_hash32(s: &impl std::hash::Hash) -> u32 {
     use std::hash::Hasher;
     let mut h = std::hash::DefaultHasher::new();
     s.hash(&mut h);
-    h.finish()
+    let h = h.finish();
+    (h ^ (h >> 32)) as u32
 }
 
 /// The name a sidecar describes, in lower case, and its moved counter.
@@ -67,10 +72,18 @@ fn described(path: &str) -> (String, Option<u32>) {
     (base.to_lowercase(), n)
 }
 
+fn sidecar_key(folder: &str, described: &(String, Option<u32>)) -> u32 {
+    key_hash32(&(folder, described))
+}
+
 impl Sidecars {
+    fn with_capacity(n: usize) -> Sidecars {
+        Sidecars(Vec::with_capacity(n))
+    }
+
     /// Adds sidecar number `i`, at `path` (a `.json` file).
     fn add(&mut self, i: u32, path: &str) {
-        self.0.push((key_hash(&described(path)), i));
+        self.0.push((sidecar_key(split(path).0, &described(path)), i));
     }
 
     /// Sorts what was added, so that [`Sidecars::of`] can search it.
@@ -79,8 +92,9 @@ impl Sidecars {
         self.0.shrink_to_fit();
     }
 
-    /// The sidecar of media file `name`, in any of Takeout's namings: its number.
-    fn of(&self, name: &str, path_of: impl Fn(usize) -> String) -> Option<usize> {
+    /// The sidecar beside the media file at `path`, in any of Takeout's namings: its number.
+    fn of(&self, path: &str, path_of: impl Fn(usize) -> String) -> Option<usize> {
+        let (folder, name) = split(path);
         let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
         let (bare, n) = counter(stem);
         let dotted = |s: &str| if ext.is_empty() { s.to_owned() } else { format!("{s}.{ext}") };
@@ -100,11 +114,12 @@ impl Sidecars {
                     continue;
                 }
                 let want = (full[..cut].to_owned(), n);
-                let key = key_hash(&want);
+                let key = sidecar_key(folder, &want);
                 // of two sidecars that describe one name (`IMG.JPG.json`, `img.jpg.json`), the first
                 let from = self.0.partition_point(|&(k, _)| k < key);
                 for &(_, i) in self.0[from..].iter().take_while(|&&(k, _)| k == key) {
-                    if described(&path_of(i as usize)) == want {
+                    let at = path_of(i as usize);
+                    if split(&at).0 == folder && described(&at) == want {
                         return Some(i as usize);
                     }
                 }
@@ -115,18 +130,20 @@ impl Sidecars {
 }
 
 /// The sidecar of the media file at `path`: its number.
-fn sidecar_of(w: &Walk, sidecars: &HashMap<String, Sidecars>, path: &str) -> Option<usize> {
-    let (folder, name) = split(path);
-    sidecars.get(folder)?.of(name, |i| w.fs.entries.path(i))
+fn sidecar_of(w: &Walk, sidecars: &Sidecars, path: &str) -> Option<usize> {
+    sidecars.of(path, |i| w.fs.entries.path(i))
 }
 
-/// A photo or video by what makes two files one item: its name (a hash of it, checked
-/// when the files are grouped), size and CRC-32; then whether it is in a year folder (album
-/// folders first), and its number (24 bytes: a Takeout holds hundreds of thousands).
+/// A photo or video by what makes two files one item: its name (a 32-bit hash of it,
+/// checked when the files are grouped), size and CRC-32; then whether it is in a year
+/// folder (album folders first), and its number. 20 bytes: a Takeout holds hundreds of
+/// thousands, so the size is two halves rather than a `u64` that would pad it to 24.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Same {
-    name: u64,
-    size: u64,
+    /// The name's hash; once grouped, the item's place (its first file's [`Same::order`]).
+    name: u32,
+    size_hi: u32,
+    size_lo: u32,
     crc32: u32,
     /// Whether the CRC-32 is known (bit 31), whether the file is in a year folder (bit
     /// 30), and its number (below).
@@ -140,7 +157,7 @@ impl Same {
     fn new(name: &str, size: u64, crc32: Option<u32>, in_year: bool, i: usize) -> Same {
         let i = u32::try_from(i).ok().filter(|i| *i < IN_YEAR).expect("an archive holds under 2^30 files (its limit is lower)");
         let at = i | if crc32.is_some() { KNOWN } else { 0 } | if in_year { IN_YEAR } else { 0 };
-        Same { name: key_hash(&name), size, crc32: crc32.unwrap_or(0), at }
+        Same { name: key_hash32(&name), size_hi: (size >> 32) as u32, size_lo: size as u32, crc32: crc32.unwrap_or(0), at }
     }
 
     fn i(&self) -> usize {
@@ -153,8 +170,33 @@ impl Same {
     }
 
     fn copy_of(&self, other: &Same) -> bool {
-        (self.name, self.size, self.crc32, self.at & KNOWN) == (other.name, other.size, other.crc32, other.at & KNOWN)
+        (self.name, self.size_hi, self.size_lo, self.crc32, self.at & KNOWN)
+            == (other.name, other.size_hi, other.size_lo, other.crc32, other.at & KNOWN)
     }
+}
+
+/// Puts the same file (name, size, CRC-32) in several folders together as one item, its
+/// files album folders first, and the items in the order of their first files; afterwards
+/// an item's files are a run of equal [`Same::name`]. `name_of` gives a file's name by its
+/// number, to check the hashes. Returns how many files are copies (not an item's first).
+///
+/// Done in place, in the list itself: sorted once, each run's `name` is overwritten with
+/// its first file's place, and sorted again. Two names with one hash, size and CRC-32
+/// that interleave split an item in two: it is sent twice, never lost.
+fn group(media: &mut [Same], name_of: impl Fn(usize) -> String) -> usize {
+    media.sort_unstable();
+    let mut copies = 0;
+    let mut start: Option<(Same, String)> = None;
+    for m in media.iter_mut() {
+        let name = name_of(m.i());
+        match &start {
+            Some((first, first_name)) if first.copy_of(m) && *first_name == name => copies += 1,
+            _ => start = Some((*m, name)),
+        }
+        m.name = start.as_ref().expect("set above").0.order();
+    }
+    media.sort_unstable();
+    copies
 }
 
 /// Files by their number in the archive (`Entries::position`): the photos of a Takeout
@@ -162,12 +204,21 @@ impl Same {
 pub fn read(w: &mut Walk, files: Vec<u32>) {
     let fs = w.fs.clone();
     let path = |i: usize| fs.entries.path(i);
-    // folders: their media (with what tells copies apart: see below), their JSON files
-    // counted first, so that the list is made once at its size (growing it by doubling
-    // held both the old and the new list for a moment: megabytes at 200,000 photos)
-    let count = files.iter().filter(|&&i| media_type(split(&path(i as usize)).1).is_some()).count();
-    let mut media: Vec<Same> = Vec::with_capacity(count);
-    let mut sidecars: HashMap<String, Sidecars> = HashMap::new();
+    // the media (with what tells copies apart: see below) and the JSON files are counted
+    // first, so that their lists are made once at their size (growing one by doubling
+    // holds both the old and the new list for a moment: megabytes at 200,000 photos)
+    let (mut media_count, mut json_count) = (0, 0);
+    for &i in &files {
+        let f = path(i as usize);
+        let name = split(&f).1;
+        if media_type(name).is_some() {
+            media_count += 1;
+        } else if name.to_ascii_lowercase().ends_with(".json") {
+            json_count += 1;
+        }
+    }
+    let mut media: Vec<Same> = Vec::with_capacity(media_count);
+    let mut sidecars = Sidecars::with_capacity(json_count);
     let mut album_titles: HashMap<String, String> = HashMap::new();
     for i in files {
         let i = i as usize;
@@ -185,11 +236,7 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
             }
             w.unclaim(f);
         } else if lower.ends_with(".json") {
-            let i = u32::try_from(i).expect("an archive holds under 2^32 files");
-            match sidecars.get_mut(folder) {
-                Some(s) => s.add(i, f),
-                None => sidecars.entry(folder.to_owned()).or_default().add(i, f),
-            }
+            sidecars.add(u32::try_from(i).expect("an archive holds under 2^32 files"), f);
             w.unclaim(f); // claimed when a photo takes it
         } else if media_type(name).is_some() {
             let e = fs.entries.nth(i);
@@ -198,29 +245,13 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
             w.unclaim(f);
         }
     }
-    sidecars.values_mut().for_each(Sidecars::seal);
-    // the same file (name, size, CRC-32) in several folders is one item, its paths album
-    // folders first: after sorting, each item's files lie together, as (start, count)
-    media.sort_unstable();
-    let mut groups: Vec<(u32, u32)> = Vec::with_capacity(media.len());
-    for (at, m) in media.iter().enumerate() {
-        match groups.last_mut() {
-            // the name's hash, checked against the name itself
-            Some((start, count))
-                if media[*start as usize].copy_of(m) && split(&path(media[*start as usize].i())).1 == split(&path(m.i())).1 =>
-            {
-                *count += 1
-            }
-            _ => groups.push((at as u32, 1)),
-        }
-    }
-    // the items in the order of their first paths, album folders first
-    groups.sort_unstable_by_key(|&(start, _)| media[start as usize].order());
-    let members = |&(start, count): &(u32, u32)| media[start as usize..(start + count) as usize].iter().map(Same::i);
+    sidecars.seal();
+    let copy_count = group(&mut media, |i| split(&path(i)).1.to_owned());
+    let items = || media.chunk_by(|a, b| a.name == b.name);
     if !w.wants(Vertical::Media) {
-        for g in &groups {
-            for p in members(g) {
-                if !w.skipped(&path(p), "a photo or video; the media vertical was not asked for".into()) {
+        for item in items() {
+            for m in item {
+                if !w.skipped(&path(m.i()), "a photo or video; the media vertical was not asked for".into()) {
                     return;
                 }
             }
@@ -228,23 +259,22 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
         return;
     }
     // copies (a later path of an item) and the item's first path
-    let mut copies: Vec<(u32, u32)> = Vec::new();
-    for g in &groups {
-        let numbers: Vec<usize> = members(g).collect();
-        let paths: Vec<String> = numbers.iter().map(|&i| path(i)).collect();
-        let item = photo_item(w, &paths, &sidecars, &album_titles);
-        if !w.send(item) {
+    let mut copies: Vec<(u32, u32)> = Vec::with_capacity(copy_count);
+    for item in items() {
+        let paths: Vec<String> = item.iter().map(|m| path(m.i())).collect();
+        let photo = photo_item(w, &paths, &sidecars, &album_titles);
+        if !w.send(photo) {
             return;
         }
-        for (other, &i) in paths[1..].iter().zip(&numbers[1..]) {
+        for (other, m) in paths[1..].iter().zip(&item[1..]) {
             let why = format!("the same file as {} (one item, in every album it is in)", paths[0]);
             if !w.skipped(other, why) {
                 return;
             }
-            copies.push((i as u32, numbers[0] as u32));
+            copies.push((m.i() as u32, item[0].i() as u32));
         }
     }
-    drop((groups, media));
+    drop(media);
     // a copy's own sidecar repeats the one its item read, unless another item (an edited
     // copy beside it) read it
     for (copy, first) in copies {
@@ -269,7 +299,7 @@ fn album_of(folder: &str, titles: &HashMap<String, String>) -> String {
 fn photo_item(
     w: &mut Walk,
     paths: &[String],
-    sidecars: &HashMap<String, Sidecars>,
+    sidecars: &Sidecars,
     titles: &HashMap<String, String>,
 ) -> Result<Item, ferry_core::ItemError> {
     let path = paths[0].as_str();
@@ -357,9 +387,11 @@ pub fn time_from_name(name: &str) -> Option<chrono::NaiveDateTime> {
 mod tests {
     use super::*;
 
+    /// Sidecars with `names` in an album folder `Trip`, and the same names in `Other`.
     fn sidecars(names: &[&str]) -> (Sidecars, Vec<String>) {
-        let mut s = Sidecars::default();
-        let paths: Vec<String> = names.iter().map(|n| format!("Takeout/Google Photos/Trip/{n}")).collect();
+        let paths: Vec<String> =
+            ["Trip", "Other"].iter().flat_map(|f| names.iter().map(move |n| format!("Takeout/Google Photos/{f}/{n}"))).collect();
+        let mut s = Sidecars::with_capacity(paths.len());
         for (i, p) in paths.iter().enumerate() {
             s.add(i as u32, p);
         }
@@ -367,29 +399,41 @@ mod tests {
         (s, paths)
     }
 
+    /// The sidecar found for `photo` in `Trip`: its name (and it is in `Trip`).
     fn found((s, paths): &(Sidecars, Vec<String>), photo: &str) -> Option<String> {
-        s.of(photo, |i| paths[i].clone()).map(|i| split(&paths[i]).1.to_owned())
+        let hit = s.of(&format!("Takeout/Google Photos/Trip/{photo}"), |i| paths[i].clone())?;
+        let (folder, name) = split(&paths[hit]);
+        assert_eq!(folder, "Takeout/Google Photos/Trip", "{photo} took a sidecar of another folder");
+        Some(name.to_owned())
     }
 
     /// Two files are one item only with the same name, size and CRC-32 (a known CRC-32
-    /// never equals an unknown one, even 0); sorted, an item's files lie together, album
-    /// folders before year folders, and items go by their first file's place.
+    /// never equals an unknown one, even 0; sizes that differ by 4 GiB differ); grouped,
+    /// an item's files lie together, album folders before year folders, and items go by
+    /// their first file's place.
     #[test]
-    fn copies_sort_together_album_folders_first() {
-        let album = Same::new("a.jpg", 10, Some(0), false, 7);
-        let year = Same::new("a.jpg", 10, Some(0), true, 2);
-        assert!(album.copy_of(&year));
-        assert!(!album.copy_of(&Same::new("a.jpg", 10, None, true, 3)));
-        assert!(!album.copy_of(&Same::new("a.jpg", 11, Some(0), true, 3)));
-        assert!(!album.copy_of(&Same::new("b.jpg", 10, Some(0), true, 3)));
-        let mut all = [year, Same::new("b.jpg", 1, Some(5), true, 1), album];
-        all.sort_unstable();
-        let a: Vec<usize> = all.iter().filter(|m| m.copy_of(&album)).map(Same::i).collect();
-        assert_eq!(a, [7, 2]);
-        assert!(album.order() > Same::new("z.jpg", 1, None, false, 3).order());
-        assert!(album.order() < year.order());
-        assert_eq!((album.i(), year.i()), (7, 2));
-        assert_eq!(std::mem::size_of::<Same>(), 24);
+    fn copies_group_together_album_folders_first() {
+        let files = [
+            ("a.jpg", 10, Some(0), true),             // 0: a year-folder copy of 6
+            ("b.jpg", 10, Some(0), false),            // 1
+            ("c.jpg", 5, Some(9), true),              // 2: a copy of 7
+            ("a.jpg", 10, None, true),                // 3: its CRC-32 unknown: not 6
+            ("a.jpg", 11, Some(0), true),             // 4: another size
+            ("a.jpg", 10 + (1 << 32), Some(0), true), // 5: 4 GiB more
+            ("a.jpg", 10, Some(0), false),            // 6: the item, in an album
+            ("c.jpg", 5, Some(9), false),             // 7
+            ("a.jpg", 10, Some(0), false),            // 8: in a second album
+            ("d.jpg", 1, None, false),                // 9
+            ("a.jpg", 10, Some(1), false),            // 10: another CRC-32
+            ("a.jpg", 10, Some(0), true),             // 11: a second year folder
+            ("A.jpg", 10, Some(0), false),            // 12: another name
+        ];
+        let mut media: Vec<Same> = files.iter().enumerate().map(|(i, &(n, size, crc, year))| Same::new(n, size, crc, year, i)).collect();
+        let copies = group(&mut media, |i| files[i].0.to_owned());
+        let items: Vec<Vec<usize>> = media.chunk_by(|a, b| a.name == b.name).map(|g| g.iter().map(Same::i).collect()).collect();
+        assert_eq!(items, [vec![1], vec![6, 8, 0, 11], vec![7, 2], vec![9], vec![10], vec![12], vec![3], vec![4], vec![5]]);
+        assert_eq!(copies, 4);
+        assert_eq!(std::mem::size_of::<Same>(), 20);
     }
 
     #[test]
