@@ -65,11 +65,18 @@ fn key_hash32(s: &impl std::hash::Hash) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
+/// A name in lower case, for comparing sidecar names with photo names. A final sigma is
+/// folded as any sigma: `to_lowercase` writes `ς` at a word's end and `σ` inside it, and a
+/// sidecar's name cut right after one would otherwise not match its photo's.
+fn fold(s: &str) -> String {
+    s.to_lowercase().replace('ς', "σ")
+}
+
 /// The name a sidecar describes, in lower case, and its moved counter.
 fn described(path: &str) -> (String, Option<u32>) {
     let name = split(path).1;
     let (base, n) = counter(&name[..name.len() - 5]);
-    (base.to_lowercase(), n)
+    (fold(base), n)
 }
 
 fn sidecar_key(folder: &str, described: &(String, Option<u32>)) -> u32 {
@@ -105,8 +112,8 @@ impl Sidecars {
             names.push((dotted(orig), n));
         }
         for (candidate, n) in names {
-            let full = format!("{candidate}{SUPPLEMENTAL}").to_lowercase();
-            let len = candidate.to_lowercase().len();
+            let full = fold(&format!("{candidate}{SUPPLEMENTAL}"));
+            let len = fold(&candidate).len();
             for (cut, _) in full.char_indices().rev().chain(std::iter::once((full.len(), ' '))) {
                 // the whole name, a cut of the suffix after it, or a name cut at Takeout's length
                 let ok = cut >= len || cut >= CUT_AT.min(len);
@@ -211,9 +218,10 @@ pub fn read(w: &mut Walk, files: Vec<u32>) {
     for &i in &files {
         let f = path(i as usize);
         let name = split(&f).1;
+        let lower = name.to_lowercase();
         if media_type(name).is_some() {
             media_count += 1;
-        } else if name.to_ascii_lowercase().ends_with(".json") {
+        } else if lower.ends_with(".json") && !ALBUM_METADATA.contains(&lower.as_str()) {
             json_count += 1;
         }
     }
@@ -387,10 +395,11 @@ pub fn time_from_name(name: &str) -> Option<chrono::NaiveDateTime> {
 mod tests {
     use super::*;
 
-    /// Sidecars with `names` in an album folder `Trip`, and the same names in `Other`.
+    /// Sidecars with `names` in an album folder `Trip`, and the same names in `Other`
+    /// (added first: of two equal keys the lower number is tried first).
     fn sidecars(names: &[&str]) -> (Sidecars, Vec<String>) {
         let paths: Vec<String> =
-            ["Trip", "Other"].iter().flat_map(|f| names.iter().map(move |n| format!("Takeout/Google Photos/{f}/{n}"))).collect();
+            ["Other", "Trip"].iter().flat_map(|f| names.iter().map(move |n| format!("Takeout/Google Photos/{f}/{n}"))).collect();
         let mut s = Sidecars::with_capacity(paths.len());
         for (i, p) in paths.iter().enumerate() {
             s.add(i as u32, p);
@@ -436,6 +445,25 @@ mod tests {
         assert_eq!(std::mem::size_of::<Same>(), 20);
     }
 
+    /// Two names with one hash (forced here) are told apart by the names themselves: when
+    /// their files interleave, an item is split (sent twice), and nothing is dropped.
+    #[test]
+    fn names_with_one_hash_are_not_one_item() {
+        // by number: a.jpg and b.jpg in an album, then each again in a year folder
+        let names = ["a.jpg", "b.jpg", "a.jpg", "b.jpg"];
+        let same = |i: usize| Same { name: 7, ..Same::new(names[i], 10, Some(4), i >= 2, i) };
+        let mut media: Vec<Same> = [3, 2, 1, 0].map(same).to_vec();
+        let copies = group(&mut media, |i| names[i].to_owned());
+        let items: Vec<Vec<usize>> = media.chunk_by(|a, b| a.name == b.name).map(|g| g.iter().map(Same::i).collect()).collect();
+        // sorted a b a b: every file its own item (a.jpg sent twice), none lost
+        assert_eq!(items, [vec![0], vec![1], vec![2], vec![3]]);
+        assert_eq!(copies, 0);
+        // not interleaved, the copies of one name are one item
+        let mut media: Vec<Same> = [2, 0].map(same).to_vec();
+        assert_eq!(group(&mut media, |i| names[i].to_owned()), 1);
+        assert_eq!(media.chunk_by(|a, b| a.name == b.name).count(), 1);
+    }
+
     #[test]
     fn every_sidecar_naming_finds_its_photo() {
         let s = sidecars(&[
@@ -465,6 +493,20 @@ mod tests {
         // a short prefix of another name is not a match
         assert_eq!(found(&sidecars(&["IMG.json"]), "IMG.jpeg"), None);
         assert_eq!(found(&s, "IMG_0009.jpg"), None);
+        // a sidecar of the same name in another folder only is not this photo's
+        let (other, paths) = sidecars(&["IMG_0010.jpg.json"]);
+        let only_other = (other, paths[..1].to_vec());
+        assert_eq!(only_other.1, ["Takeout/Google Photos/Other/IMG_0010.jpg.json"]);
+        let mut s = Sidecars::with_capacity(1);
+        s.add(0, &only_other.1[0]);
+        s.seal();
+        assert_eq!(found(&(s, only_other.1), "IMG_0010.jpg"), None);
+        // a Greek name cut right after a sigma inside a word (lower-cased as a final
+        // sigma in the cut name, as a plain one in the photo's)
+        let greek = format!("{}ΣΤΟ.jpg", "Α".repeat(30));
+        let cut = format!("{}Σ", "Α".repeat(30));
+        let s = sidecars(&[&format!("{cut}.json")]);
+        assert_eq!(found(&s, &greek), Some(format!("{cut}.json")));
     }
 
     #[test]
