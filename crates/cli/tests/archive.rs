@@ -106,15 +106,24 @@ fn a_german_takeout_extracted_to_a_folder_reads_the_same() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
     let root = t.path().join("Takeout-extracted");
-    write_tree(&root, &takeout::entries(takeout::Locale::German));
+    let mut entries = takeout::entries(takeout::Locale::German);
+    // a folder records no CRC-32: two photos of one name and size in an album and a year
+    // folder are one item only when their bytes are the same (IMG_0001 is; these are not)
+    entries.push(("Takeout/Google Fotos/Lisbon/IMG_0003.jpg".into(), fixtures::photo_bytes(7, 1800)));
+    entries.push(("Takeout/Google Fotos/Fotos von 2021/IMG_0003.jpg".into(), fixtures::photo_bytes(8, 1800)));
+    write_tree(&root, &entries);
     let pkg = t.path().join("p.zip");
     let (code, report, out) = export(&data, &format!("archive:{}", root.display()), &pkg);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(count(&report, "contacts", "transferred"), 3, "{report}");
     assert_eq!(count(&report, "mail", "transferred"), 3, "{report}");
-    assert_eq!(count(&report, "media", "transferred"), 5, "Fotos von 2021 is a year folder, -bearbeitet an edited copy: {report}");
+    assert_eq!(count(&report, "media", "transferred"), 7, "Fotos von 2021 is a year folder, -bearbeitet an edited copy: {report}");
     let media = by_id(&records(&pkg, "media/media.jsonl"));
     assert_eq!(media["Takeout/Google Fotos/Lisbon/IMG_0001-bearbeitet.jpg"]["record"]["taken_at"], "2021-01-04T10:00:00");
+    assert!(!media.contains_key("Takeout/Google Fotos/Fotos von 2021/IMG_0001.jpg"), "the same bytes are one item");
+    for f in ["Lisbon", "Fotos von 2021"] {
+        assert!(media.contains_key(&format!("Takeout/Google Fotos/{f}/IMG_0003.jpg")), "{f}: other bytes are an item of their own");
+    }
     // asking for contacts only: the rest is listed, not read
     let only = t.path().join("only.zip");
     let o = ferry(&data, &["--json", "export", &format!("archive:{}", root.display()), "--only", "contacts", "-o", only.to_str().unwrap()]);

@@ -1,4 +1,5 @@
 use super::config::ArchiveConfig;
+use super::file_set::FileSet;
 use super::found::{beside, read_all};
 use super::fs::ArchiveFs;
 use super::layouts::{LAYOUTS, Meta, Reader, recognise};
@@ -51,14 +52,14 @@ impl Exporter for ArchiveExporter {
 /// Hands a rule's files (by number, see `Entries::position`) to its reader: Google
 /// Photos' as numbers (a Takeout holds more of them than of anything else), files taken
 /// as they are one path at a time, the others' as paths.
-fn read(w: &mut Walk, reader: Reader, numbers: Vec<u32>) {
+fn read(w: &mut Walk, reader: Reader, numbers: FileSet) {
     let fs = w.fs.clone();
-    let path = |i: &u32| fs.entries.path(*i as usize);
+    let path = |i: usize| fs.entries.path(i);
     match reader {
         Reader::GooglePhotos => return photos::read(w, numbers),
         // files taken as they are: one path at a time, not all at once
         Reader::Files => {
-            for i in &numbers {
+            for i in numbers.iter() {
                 let f = path(i);
                 if !w.wants(Vertical::Files) {
                     if !w.skipped(&f, "a file; not kept, since the files vertical is not asked for".into()) {
@@ -73,7 +74,7 @@ fn read(w: &mut Walk, reader: Reader, numbers: Vec<u32>) {
             return;
         }
         Reader::Repeat(what) => {
-            for i in &numbers {
+            for i in numbers.iter() {
                 if !w.skipped(&path(i), format!("repeats what the archive holds elsewhere: {what}")) {
                     return;
                 }
@@ -81,7 +82,7 @@ fn read(w: &mut Walk, reader: Reader, numbers: Vec<u32>) {
             return;
         }
         Reader::Kept(what) => {
-            for i in &numbers {
+            for i in numbers.iter() {
                 if !w.keep_file(&path(i), format!("kept as a file: {what}")) {
                     return;
                 }

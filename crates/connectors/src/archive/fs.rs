@@ -102,6 +102,34 @@ impl ArchiveFs {
         Ok(out)
     }
 
+    /// Whether two files of the same size hold the same bytes: by their CRC-32 when both
+    /// are known (a ZIP's, or the one a tar's opening pass computed), else (an extracted
+    /// folder) read side by side and compared. A file that cannot be read matches none.
+    pub fn same_bytes(&self, a: &str, b: &str) -> bool {
+        let (Some(ea), Some(eb)) = (self.entries.get(a), self.entries.get(b)) else { return false };
+        if ea.size() != eb.size() {
+            return false;
+        }
+        if let (Some(x), Some(y)) = (ea.crc32(), eb.crc32()) {
+            return x == y;
+        }
+        let (Ok(mut ra), Ok(mut rb)) = (self.open_file(a), self.open_file(b)) else { return false };
+        let (mut ba, mut bb) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
+        loop {
+            let n = match read_full(&mut ra, &mut ba) {
+                Ok(n) => n,
+                Err(_) => return false,
+            };
+            match read_full(&mut rb, &mut bb[..n.max(1)]) {
+                Ok(m) if m == n && ba[..n] == bb[..n] => {}
+                _ => return false,
+            }
+            if n == 0 {
+                return true;
+            }
+        }
+    }
+
     /// A file as an item's content, read when the item is written.
     pub fn content(self: &Arc<Self>, path: &str, media_type: &str) -> Content {
         let size = self.entries.get(path).map(|e| e.size());
@@ -317,6 +345,20 @@ impl ContentSource for EntrySource {
     }
 }
 
+/// Reads until `buf` is full or the reader ends: how many bytes it holds.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +371,26 @@ mod tests {
         assert_eq!(part_of("export.zip"), None);
         assert_eq!(part_of("archive-1.zip"), None);
         assert_eq!(part_of("-001.zip"), None);
+    }
+
+    /// In a folder (no CRC-32) the bytes decide; across a 64 KiB read, a last byte that
+    /// differs is seen; another size, a missing file never match.
+    #[test]
+    fn same_bytes_compares_what_a_folder_holds() {
+        let t = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut other = big.clone();
+        *other.last_mut().unwrap() ^= 1;
+        for (name, bytes) in [("a/x.jpg", &big), ("b/x.jpg", &big), ("c/x.jpg", &other), ("d/x.jpg", &big[1..].to_vec())] {
+            let p = t.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        let fs = ArchiveFs::open(t.path(), UnpackLimits::default()).unwrap();
+        assert_eq!(fs.entries.get("a/x.jpg").unwrap().crc32(), None, "a folder records none");
+        assert!(fs.same_bytes("a/x.jpg", "b/x.jpg"));
+        assert!(!fs.same_bytes("a/x.jpg", "c/x.jpg"));
+        assert!(!fs.same_bytes("a/x.jpg", "d/x.jpg"));
+        assert!(!fs.same_bytes("a/x.jpg", "e/x.jpg"));
     }
 }

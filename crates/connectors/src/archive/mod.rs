@@ -15,6 +15,7 @@ mod config;
 mod entries;
 mod exporter;
 mod facebook;
+mod file_set;
 mod fit;
 mod found;
 mod fs;

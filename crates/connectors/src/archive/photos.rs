@@ -1,10 +1,12 @@
 //! Google Photos in a Takeout: year folders (`Photos from 2021`, localized) and album
 //! folders, each photo or video with a JSON sidecar named in one of several ways, and the
-//! same file in an album and in its year folder. One item per distinct file (same name,
-//! size and CRC-32), in its first album, with every album it is in; an edited copy
-//! (`IMG-edited.jpg`) is an item of its own and shares its original's sidecar. Capture
-//! time and place come from the sidecar, then EXIF, then the file name.
+//! same file in an album and in its year folder. One item per distinct file (same name and
+//! bytes: size and CRC-32, or the bytes compared where no CRC-32 is known), in its first
+//! album, with every album it is in; an edited copy (`IMG-edited.jpg`) is an item of its
+//! own and shares its original's sidecar. Capture time and place come from the sidecar,
+//! then EXIF, then the file name.
 
+use super::file_set::FileSet;
 use super::walk::{Walk, fail};
 use ferry_codecs::media::{Sidecar, media_type, read_exif_bounded};
 use ferry_core::model::MediaItem;
@@ -52,7 +54,6 @@ fn counter(s: &str) -> (&str, Option<u32>) {
 /// long the names and however many folders), sorted once all are added; a hit is checked
 /// against the sidecar's own path, so two names with one hash cost a second look, not a
 /// wrong match.
-#[derive(Default)]
 struct Sidecars(Vec<(u32, u32)>);
 
 /// A 32-bit hash (the two halves of a 64-bit one folded): lists of hundreds of thousands
@@ -96,7 +97,6 @@ impl Sidecars {
     /// Sorts what was added, so that [`Sidecars::of`] can search it.
     fn seal(&mut self) {
         self.0.sort_unstable();
-        self.0.shrink_to_fit();
     }
 
     /// The sidecar beside the media file at `path`, in any of Takeout's namings: its number.
@@ -136,35 +136,30 @@ impl Sidecars {
     }
 }
 
-/// The sidecar of the media file at `path`: its number.
-fn sidecar_of(w: &Walk, sidecars: &Sidecars, path: &str) -> Option<usize> {
-    sidecars.of(path, |i| w.fs.entries.path(i))
-}
-
-/// A photo or video by what makes two files one item: its name (a 32-bit hash of it,
-/// checked when the files are grouped), size and CRC-32; then whether it is in a year
-/// folder (album folders first), and its number. 20 bytes: a Takeout holds hundreds of
-/// thousands, so the size is two halves rather than a `u64` that would pad it to 24.
+/// A photo or video by what makes two files one item: a 64-bit hash of its name, size and
+/// CRC-32 (checked against the files themselves when they are grouped); then whether it
+/// is in a year folder (album folders first), and its number. 12 bytes: a Takeout holds
+/// hundreds of thousands, so the hash is two halves rather than a `u64` that would pad it
+/// to 16.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Same {
-    /// The name's hash; once grouped, the item's place (its first file's [`Same::order`]).
-    name: u32,
-    size_hi: u32,
-    size_lo: u32,
-    crc32: u32,
-    /// Whether the CRC-32 is known (bit 31), whether the file is in a year folder (bit
-    /// 30), and its number (below).
+    /// The hash; once grouped, the item's place (its first file's [`Same::order`]) and
+    /// then the file's own sidecar ([`Same::sidecar`]).
+    key: [u32; 2],
+    /// Whether the file is in a year folder (bit 30), and its number (below).
     at: u32,
 }
 
-const KNOWN: u32 = 1 << 31;
 const IN_YEAR: u32 = 1 << 30;
 
 impl Same {
     fn new(name: &str, size: u64, crc32: Option<u32>, in_year: bool, i: usize) -> Same {
         let i = u32::try_from(i).ok().filter(|i| *i < IN_YEAR).expect("an archive holds under 2^30 files (its limit is lower)");
-        let at = i | if crc32.is_some() { KNOWN } else { 0 } | if in_year { IN_YEAR } else { 0 };
-        Same { name: key_hash32(&name), size_hi: (size >> 32) as u32, size_lo: size as u32, crc32: crc32.unwrap_or(0), at }
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (name, size, crc32).hash(&mut h);
+        let h = h.finish();
+        Same { key: [(h >> 32) as u32, h as u32], at: i | if in_year { IN_YEAR } else { 0 } }
     }
 
     fn i(&self) -> usize {
@@ -173,127 +168,162 @@ impl Same {
 
     /// Where its item goes among the others: album folders first, then by number.
     fn order(&self) -> u32 {
-        self.at & !KNOWN
+        self.at
     }
 
-    fn copy_of(&self, other: &Same) -> bool {
-        (self.name, self.size_hi, self.size_lo, self.crc32, self.at & KNOWN)
-            == (other.name, other.size_hi, other.size_lo, other.crc32, other.at & KNOWN)
+    /// Once grouped, files of one item have one `key[0]`.
+    fn one_item(&self, other: &Same) -> bool {
+        self.key[0] == other.key[0]
+    }
+
+    /// The number of the file's own sidecar, once [`with_sidecars`] found it.
+    fn sidecar(&self) -> Option<usize> {
+        self.key[1].checked_sub(1).map(|s| s as usize)
     }
 }
 
-/// Puts the same file (name, size, CRC-32) in several folders together as one item, its
-/// files album folders first, and the items in the order of their first files; afterwards
-/// an item's files are a run of equal [`Same::name`]. `name_of` gives a file's name by its
-/// number, to check the hashes. Returns how many files are copies (not an item's first).
+/// Puts the same file (name and bytes) in several folders together as one item, its files
+/// album folders first, and the items in the order of their first files; afterwards an
+/// item's files are a run of [`Same::one_item`]. `same_file(i, j)` tells whether files `i`
+/// and `j` have one name and the same bytes; it is asked only of files with one hash.
 ///
-/// Done in place, in the list itself: sorted once, each run's `name` is overwritten with
-/// its first file's place, and sorted again. Two names with one hash, size and CRC-32
-/// that interleave split an item in two: it is sent twice, never lost.
-fn group(media: &mut [Same], name_of: impl Fn(usize) -> String) -> usize {
+/// Done in place, in the list itself: sorted once, each run's `key` is overwritten with
+/// its first file's place, and sorted again. Two files with one hash that interleave
+/// split an item in two: it is sent twice, never lost.
+fn group(media: &mut [Same], same_file: impl Fn(usize, usize) -> bool) {
     media.sort_unstable();
-    let mut copies = 0;
-    let mut start: Option<(Same, String)> = None;
+    let mut first: Option<Same> = None;
     for m in media.iter_mut() {
-        let name = name_of(m.i());
-        match &start {
-            Some((first, first_name)) if first.copy_of(m) && *first_name == name => copies += 1,
-            _ => start = Some((*m, name)),
+        if !first.is_some_and(|f| f.key == m.key && same_file(f.i(), m.i())) {
+            first = Some(*m);
         }
-        m.name = start.as_ref().expect("set above").0.order();
+        m.key = [first.expect("set above").order(), 0];
     }
     media.sort_unstable();
-    copies
+}
+
+/// Finds each grouped file's own sidecar (`path_of` gives a file's path by its number)
+/// and keeps its number in the half of the key that grouping left free, so that the
+/// sidecars' list is gone before the items are sent.
+fn with_sidecars(media: &mut [Same], sidecars: Sidecars, path_of: impl Fn(usize) -> String) {
+    for m in media.iter_mut() {
+        let found = sidecars.of(&path_of(m.i()), &path_of);
+        m.key[1] = found.map_or(0, |s| u32::try_from(s + 1).expect("under 2^30 files"));
+    }
+}
+
+/// What a file of a photo folder is to the reader.
+#[derive(PartialEq)]
+enum Kind {
+    /// An album's `metadata.json`.
+    Album,
+    /// Any other JSON file: a sidecar.
+    Sidecar,
+    Media,
+    Other,
+}
+
+fn kind(name: &str) -> Kind {
+    let lower = name.to_lowercase();
+    if ALBUM_METADATA.contains(&lower.as_str()) {
+        Kind::Album
+    } else if lower.ends_with(".json") {
+        Kind::Sidecar
+    } else if media_type(name).is_some() {
+        Kind::Media
+    } else {
+        Kind::Other
+    }
 }
 
 /// Files by their number in the archive (`Entries::position`): the photos of a Takeout
 /// are the most files it has, so they are held as numbers, not paths.
-pub fn read(w: &mut Walk, files: Vec<u32>) {
+pub fn read(w: &mut Walk, files: FileSet) {
     let fs = w.fs.clone();
     let path = |i: usize| fs.entries.path(i);
-    // the media (with what tells copies apart: see below) and the JSON files are counted
+    // the media (with what tells copies apart: see below) and the sidecars are counted
     // first, so that their lists are made once at their size (growing one by doubling
     // holds both the old and the new list for a moment: megabytes at 200,000 photos)
     let (mut media_count, mut json_count) = (0, 0);
-    for &i in &files {
-        let f = path(i as usize);
-        let name = split(&f).1;
-        let lower = name.to_lowercase();
-        if media_type(name).is_some() {
-            media_count += 1;
-        } else if lower.ends_with(".json") && !ALBUM_METADATA.contains(&lower.as_str()) {
-            json_count += 1;
+    for i in files.iter() {
+        match kind(split(&path(i)).1) {
+            Kind::Media => media_count += 1,
+            Kind::Sidecar => json_count += 1,
+            Kind::Album | Kind::Other => {}
         }
     }
     let mut media: Vec<Same> = Vec::with_capacity(media_count);
     let mut sidecars = Sidecars::with_capacity(json_count);
     let mut album_titles: HashMap<String, String> = HashMap::new();
-    for i in files {
-        let i = i as usize;
+    for i in files.iter() {
         let f = &path(i);
         let (folder, name) = split(f);
-        let lower = name.to_lowercase();
-        if ALBUM_METADATA.contains(&lower.as_str()) {
-            if let Ok(bytes) = fs.read_bounded(f, SIDECAR_LIMIT)
-                && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
-            {
-                if let Some(t) = v["title"].as_str().filter(|t| !t.is_empty()) {
-                    album_titles.insert(folder.to_owned(), t.to_owned());
+        match kind(name) {
+            Kind::Album => {
+                if let Ok(bytes) = fs.read_bounded(f, SIDECAR_LIMIT)
+                    && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
+                {
+                    if let Some(t) = v["title"].as_str().filter(|t| !t.is_empty()) {
+                        album_titles.insert(folder.to_owned(), t.to_owned());
+                    }
+                    continue; // claimed: its title is the album's name
                 }
-                continue; // claimed: its title is the album's name
+                w.unclaim(f);
             }
-            w.unclaim(f);
-        } else if lower.ends_with(".json") {
-            sidecars.add(u32::try_from(i).expect("an archive holds under 2^32 files"), f);
-            w.unclaim(f); // claimed when a photo takes it
-        } else if media_type(name).is_some() {
-            let e = fs.entries.nth(i);
-            media.push(Same::new(name, e.size(), e.crc32(), is_year_folder(folder), i));
-        } else {
-            w.unclaim(f);
+            Kind::Sidecar => {
+                sidecars.add(u32::try_from(i).expect("an archive holds under 2^32 files"), f);
+                w.unclaim(f); // claimed when a photo takes it
+            }
+            Kind::Media => {
+                let e = fs.entries.nth(i);
+                media.push(Same::new(name, e.size(), e.crc32(), is_year_folder(folder), i));
+            }
+            Kind::Other => w.unclaim(f),
         }
     }
+    drop(files);
     sidecars.seal();
-    let copy_count = group(&mut media, |i| split(&path(i)).1.to_owned());
-    let items = || media.chunk_by(|a, b| a.name == b.name);
+    let same_file = |i: usize, j: usize| {
+        let (a, b) = (path(i), path(j));
+        split(&a).1 == split(&b).1 && fs.same_bytes(&a, &b)
+    };
+    group(&mut media, same_file);
     if !w.wants(Vertical::Media) {
-        for item in items() {
-            for m in item {
-                if !w.skipped(&path(m.i()), "a photo or video; the media vertical was not asked for".into()) {
-                    return;
-                }
+        for m in &media {
+            if !w.skipped(&path(m.i()), "a photo or video; the media vertical was not asked for".into()) {
+                return;
             }
         }
         return;
     }
-    // copies (a later path of an item) and the item's first path
-    let mut copies: Vec<(u32, u32)> = Vec::with_capacity(copy_count);
-    for item in items() {
+    with_sidecars(&mut media, sidecars, path);
+    for item in media.chunk_by(Same::one_item) {
         let paths: Vec<String> = item.iter().map(|m| path(m.i())).collect();
-        let photo = photo_item(w, &paths, &sidecars, &album_titles);
+        // the sidecar beside any copy of the file
+        let sidecar = item.iter().find_map(Same::sidecar).map(path);
+        let photo = photo_item(w, &paths, sidecar.as_deref(), &album_titles);
         if !w.send(photo) {
             return;
         }
-        for (other, m) in paths[1..].iter().zip(&item[1..]) {
+        for other in &paths[1..] {
             let why = format!("the same file as {} (one item, in every album it is in)", paths[0]);
             if !w.skipped(other, why) {
                 return;
             }
-            copies.push((m.i() as u32, item[0].i() as u32));
         }
     }
-    drop(media);
     // a copy's own sidecar repeats the one its item read, unless another item (an edited
     // copy beside it) read it
-    for (copy, first) in copies {
-        let (copy, first) = (copy as usize, first as usize);
-        if let Some(sc) = sidecar_of(w, &sidecars, &path(copy)).map(path)
-            && !w.is_claimed(&sc)
-        {
-            w.claim(&sc);
-            let why = format!("the sidecar of {}, a copy of {}: repeats the one read with it", path(copy), path(first));
-            if !w.skipped(&sc, why) {
-                return;
+    for item in media.chunk_by(Same::one_item) {
+        for copy in &item[1..] {
+            if let Some(sc) = copy.sidecar().map(path)
+                && !w.is_claimed(&sc)
+            {
+                w.claim(&sc);
+                let why = format!("the sidecar of {}, a copy of {}: repeats the one read with it", path(copy.i()), path(item[0].i()));
+                if !w.skipped(&sc, why) {
+                    return;
+                }
             }
         }
     }
@@ -307,7 +337,7 @@ fn album_of(folder: &str, titles: &HashMap<String, String>) -> String {
 fn photo_item(
     w: &mut Walk,
     paths: &[String],
-    sidecars: &Sidecars,
+    sidecar: Option<&str>,
     titles: &HashMap<String, String>,
 ) -> Result<Item, ferry_core::ItemError> {
     let path = paths[0].as_str();
@@ -321,10 +351,7 @@ fn photo_item(
     let mut warnings = Vec::new();
     let e = w.fs.entries.get(path).expect("an item's path is a file of the archive");
     let mut version = format!("{}-{:08x}", e.size(), e.crc32().unwrap_or(0));
-    // the sidecar beside any copy of the file
-    let fs = w.fs.clone();
-    let sidecar = paths.iter().find_map(|p| sidecar_of(w, sidecars, p)).map(|i| fs.entries.path(i));
-    if let Some(sc) = sidecar.as_deref() {
+    if let Some(sc) = sidecar {
         w.claim(sc);
         let bytes = w.fs.read_bounded(sc, SIDECAR_LIMIT).map_err(|e| fail(Vertical::Media, path, sc, e))?;
         Sidecar::parse(&bytes).map_err(|e| fail(Vertical::Media, path, sc, e))?.apply(&mut record);
@@ -438,30 +465,51 @@ mod tests {
             ("A.jpg", 10, Some(0), false),            // 12: another name
         ];
         let mut media: Vec<Same> = files.iter().enumerate().map(|(i, &(n, size, crc, year))| Same::new(n, size, crc, year, i)).collect();
-        let copies = group(&mut media, |i| files[i].0.to_owned());
-        let items: Vec<Vec<usize>> = media.chunk_by(|a, b| a.name == b.name).map(|g| g.iter().map(Same::i).collect()).collect();
+        // an unknown CRC-32 (here) stands for bytes that differ
+        let same_file =
+            |i: usize, j: usize| files[i].2.is_some() && (files[i].0, files[i].1, files[i].2) == (files[j].0, files[j].1, files[j].2);
+        group(&mut media, same_file);
+        let items: Vec<Vec<usize>> = media.chunk_by(Same::one_item).map(|g| g.iter().map(Same::i).collect()).collect();
         assert_eq!(items, [vec![1], vec![6, 8, 0, 11], vec![7, 2], vec![9], vec![10], vec![12], vec![3], vec![4], vec![5]]);
-        assert_eq!(copies, 4);
-        assert_eq!(std::mem::size_of::<Same>(), 20);
+        assert_eq!(std::mem::size_of::<Same>(), 12);
     }
 
-    /// Two names with one hash (forced here) are told apart by the names themselves: when
-    /// their files interleave, an item is split (sent twice), and nothing is dropped.
+    /// Two files with one hash (forced here) are told apart by the files themselves: when
+    /// they interleave, an item is split (sent twice), and nothing is dropped.
     #[test]
     fn names_with_one_hash_are_not_one_item() {
         // by number: a.jpg and b.jpg in an album, then each again in a year folder
         let names = ["a.jpg", "b.jpg", "a.jpg", "b.jpg"];
-        let same = |i: usize| Same { name: 7, ..Same::new(names[i], 10, Some(4), i >= 2, i) };
+        let same = |i: usize| Same { key: [0, 7], ..Same::new(names[i], 10, Some(4), i >= 2, i) };
+        let same_file = |i: usize, j: usize| names[i] == names[j];
         let mut media: Vec<Same> = [3, 2, 1, 0].map(same).to_vec();
-        let copies = group(&mut media, |i| names[i].to_owned());
-        let items: Vec<Vec<usize>> = media.chunk_by(|a, b| a.name == b.name).map(|g| g.iter().map(Same::i).collect()).collect();
+        group(&mut media, same_file);
+        let items: Vec<Vec<usize>> = media.chunk_by(Same::one_item).map(|g| g.iter().map(Same::i).collect()).collect();
         // sorted a b a b: every file its own item (a.jpg sent twice), none lost
         assert_eq!(items, [vec![0], vec![1], vec![2], vec![3]]);
-        assert_eq!(copies, 0);
         // not interleaved, the copies of one name are one item
         let mut media: Vec<Same> = [2, 0].map(same).to_vec();
-        assert_eq!(group(&mut media, |i| names[i].to_owned()), 1);
-        assert_eq!(media.chunk_by(|a, b| a.name == b.name).count(), 1);
+        group(&mut media, same_file);
+        assert_eq!(media.chunk_by(Same::one_item).count(), 1);
+    }
+
+    /// Once grouped, each file keeps its own sidecar's number (none is 0, not file 0).
+    #[test]
+    fn grouped_files_keep_their_own_sidecars() {
+        let paths: Vec<String> = ["Trip/a.jpg.json", "Trip/a.jpg", "Photos from 2021/a.jpg", "Photos from 2021/a.jpg.json", "Trip/b.jpg"]
+            .map(|p| format!("Takeout/Google Photos/{p}"))
+            .to_vec();
+        let mut sidecars = Sidecars::with_capacity(2);
+        for i in [0, 3] {
+            sidecars.add(i as u32, &paths[i]);
+        }
+        sidecars.seal();
+        let mut media: Vec<Same> = [4, 2, 1].map(|i| Same::new(split(&paths[i]).1, 7, Some(1), i == 2, i)).to_vec();
+        group(&mut media, |i, j| split(&paths[i]).1 == split(&paths[j]).1);
+        with_sidecars(&mut media, sidecars, |i| paths[i].clone());
+        let items: Vec<Vec<(usize, Option<usize>)>> =
+            media.chunk_by(Same::one_item).map(|g| g.iter().map(|m| (m.i(), m.sidecar())).collect()).collect();
+        assert_eq!(items, [vec![(1, Some(0)), (2, Some(3))], vec![(4, None)]]);
     }
 
     #[test]
@@ -494,13 +542,11 @@ mod tests {
         assert_eq!(found(&sidecars(&["IMG.json"]), "IMG.jpeg"), None);
         assert_eq!(found(&s, "IMG_0009.jpg"), None);
         // a sidecar of the same name in another folder only is not this photo's
-        let (other, paths) = sidecars(&["IMG_0010.jpg.json"]);
-        let only_other = (other, paths[..1].to_vec());
-        assert_eq!(only_other.1, ["Takeout/Google Photos/Other/IMG_0010.jpg.json"]);
+        let other = vec!["Takeout/Google Photos/Other/IMG_0010.jpg.json".to_owned()];
         let mut s = Sidecars::with_capacity(1);
-        s.add(0, &only_other.1[0]);
+        s.add(0, &other[0]);
         s.seal();
-        assert_eq!(found(&(s, only_other.1), "IMG_0010.jpg"), None);
+        assert_eq!(found(&(s, other), "IMG_0010.jpg"), None);
         // a Greek name cut right after a sigma inside a word (lower-cased as a final
         // sigma in the cut name, as a plain one in the photo's)
         let greek = format!("{}ΣΤΟ.jpg", "Α".repeat(30));

@@ -3,6 +3,7 @@
 //! is listed as not understood. What a reader claims beside the files its rule gave it
 //! (a photo's sidecar, a post's media) is claimed through [`Walk::claim`].
 
+use super::file_set::FileSet;
 use super::fs::ArchiveFs;
 use super::glob;
 use super::layouts::{Layout, Reader};
@@ -17,8 +18,7 @@ pub struct Walk<'a> {
     pub layout: &'static Layout,
     pub verticals: Vec<Vertical>,
     emit: &'a mut Emit,
-    /// By file number ([`super::entries::Entries::position`]).
-    claimed: Vec<bool>,
+    claimed: FileSet,
     /// False once nobody listens: every reader stops.
     pub open: bool,
 }
@@ -30,7 +30,7 @@ pub fn fail(vertical: Vertical, id: &str, location: &str, reason: impl Into<Stri
 
 impl<'a> Walk<'a> {
     pub fn new(fs: Arc<ArchiveFs>, layout: &'static Layout, verticals: Vec<Vertical>, emit: &'a mut Emit) -> Self {
-        let claimed = vec![false; fs.entries.len()];
+        let claimed = FileSet::for_files(fs.entries.len());
         Walk { fs, layout, verticals, emit, claimed, open: true }
     }
 
@@ -52,12 +52,12 @@ impl<'a> Walk<'a> {
     }
 
     pub fn is_claimed(&self, path: &str) -> bool {
-        self.fs.entries.position(path).is_some_and(|i| self.claimed[i])
+        self.fs.entries.position(path).is_some_and(|i| self.claimed.contains(i))
     }
 
     fn set_claimed(&mut self, path: &str, to: bool) {
         if let Some(i) = self.fs.entries.position(path) {
-            self.claimed[i] = to;
+            self.claimed.set(i, to);
         }
     }
 
@@ -68,9 +68,9 @@ impl<'a> Walk<'a> {
     }
 
     /// Runs every rule of the layout, then lists what is left.
-    /// A rule's files go to `read` by number (4 bytes each: a rule may take most of a
-    /// Takeout's half a million files).
-    pub fn run(mut self, read: impl Fn(&mut Walk, Reader, Vec<u32>)) -> Result<(), ConnectorError> {
+    /// A rule's files go to `read` as a set of numbers (a bit each: a rule may take most
+    /// of a Takeout's half a million files).
+    pub fn run(mut self, read: impl Fn(&mut Walk, Reader, FileSet)) -> Result<(), ConnectorError> {
         for (path, size, part) in self.fs.repeated.clone() {
             let reason = format!("the same path again in part {} of the archive ({size} bytes): the first part's copy is read", part + 1);
             let go_on = self.skipped(&path, reason);
@@ -80,11 +80,11 @@ impl<'a> Walk<'a> {
         }
         for rule in self.layout.rules {
             let pattern = glob::Glob::new(rule.pattern);
-            let mut files = Vec::new();
+            let mut files = FileSet::for_files(self.fs.entries.len());
             for (i, p) in self.fs.entries.keys().enumerate() {
-                if !self.claimed[i] && pattern.matches(&p) {
-                    self.claimed[i] = true;
-                    files.push(u32::try_from(i).expect("an archive holds under 2^32 files (its limit is lower)"));
+                if !self.claimed.contains(i) && pattern.matches(&p) {
+                    self.claimed.set(i, true);
+                    files.set(i, true);
                 }
             }
             if files.is_empty() {
@@ -97,7 +97,7 @@ impl<'a> Walk<'a> {
         }
         let fs = self.fs.clone();
         for (i, (path, e)) in fs.entries.iter().enumerate() {
-            if self.claimed[i] {
+            if self.claimed.contains(i) {
                 continue;
             }
             let size = e.size();
