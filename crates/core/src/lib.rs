@@ -1,6 +1,7 @@
 //! ferry's core: the canonical data model of every vertical, the item that carries it,
 //! content streams, and the traits every connector implements.
 
+pub mod compact_set;
 pub mod connector;
 pub mod content;
 pub mod credential;

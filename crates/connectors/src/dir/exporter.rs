@@ -1,5 +1,4 @@
 use super::config::DirConfig;
-use super::hash_set::CompactSet;
 use super::layout::{classify, collection_container, container_dirs, needs_head};
 use super::safe::{RegularFileSource, not_regular, open_regular, read_bounded};
 use crate::pager::{self, Emit};
@@ -14,11 +13,12 @@ use ferry_codecs::maildir;
 use ferry_codecs::mbox::MboxReader;
 use ferry_codecs::media::{Sidecar, file_media_type, media_type, read_exif_bounded};
 use ferry_codecs::vcard::{VcardReader, build_v4};
+use ferry_core::compact_set::Occurrences;
 use ferry_core::content::sha256_hex;
 use ferry_core::model::{FileEntry, MediaItem};
 use ferry_core::{Attachment, ConnectorError, Content, Exporter, Item, ItemError, Original, PageStream, Record, Stream, Vertical};
 use ferry_verticals::{Codec, DirFile};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -52,9 +52,7 @@ impl Exporter for DirExporter {
         }
         let cfg = self.cfg.clone();
         let verticals = stream.verticals.clone();
-        Ok(pager::spawn(cursor, move |emit| {
-            Walk { cfg, verticals, emit, seen: CompactSet::default(), repeated: HashMap::new(), item_stems: None }.run()
-        }))
+        Ok(pager::spawn(cursor, move |emit| Walk { cfg, verticals, emit, seen: Occurrences::default(), item_stems: None }.run()))
     }
 }
 
@@ -63,11 +61,9 @@ struct Walk<'a> {
     /// The verticals asked for (never empty).
     verticals: Vec<Vertical>,
     emit: &'a mut Emit,
-    /// Hashes of the ids handed out so far, so that two records with one id (a UID used
-    /// twice) both go: 8 bytes an item, not the id itself (a walk of a million cards).
-    seen: CompactSet,
-    /// Ids seen more than once, with how often.
-    repeated: HashMap<(Vertical, String), u32>,
+    /// The ids handed out so far, so that two records with one id (a UID used twice)
+    /// both go: 8 bytes an item, not the id itself (a walk of a million cards).
+    seen: Occurrences<(Vertical, String)>,
     /// The stems of the item files (those a later vertical recognises) of the last folder
     /// that held a `NAME.attachments/` folder: one listing per folder, not one for each
     /// attachments folder in it.
@@ -117,10 +113,8 @@ impl Walk<'_> {
 
     fn send(&mut self, item: Result<Item, ItemError>) -> bool {
         let item = item.map(|mut i| {
-            if !self.seen.insert(id_hash(i.vertical(), &i.id)) {
-                // seen before (or, one time in 2^64, an id with the same hash: renamed all the same)
-                let n = self.repeated.entry((i.vertical(), i.id.clone())).or_insert(1);
-                *n += 1;
+            let n = self.seen.count(id_hash(i.vertical(), &i.id), || (i.vertical(), i.id.clone()));
+            if n > 1 {
                 i.id = format!("{}~{n}", i.id);
             }
             i

@@ -6,7 +6,6 @@
 
 mod config;
 mod exporter;
-mod hash_set;
 mod importer;
 pub(crate) mod layout;
 pub(crate) mod safe;

@@ -14,8 +14,9 @@ use super::{Folder, Found, HISTORY, Kind, Web};
 use crate::found::hash_id;
 use crate::json_stream::{self, Event};
 use chrono::{DateTime, Utc};
+use ferry_core::compact_set::Occurrences;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 
 /// The reading list's container.
@@ -37,11 +38,12 @@ pub fn read_chrome_reading_list(input: impl Read, each: &mut dyn FnMut(Result<Fo
 /// Chrome's history file (`History.json`, `BrowserHistory.json`): each visit an item, in
 /// the `History` container, read one at a time (the file may hold 100,000 visits and more).
 /// Ids are a hash of the visit's URL, time and client: the same visit exported twice is
-/// `…#2`. Memory: one visit, and 16 bytes a visit for telling repeats apart.
+/// `…#2`. Memory: one visit, and 8 bytes a visit for telling repeats apart (the map that
+/// took 32 and more, 13 MiB at 200,000 visits while it grew, was a Takeout's peak).
 pub fn read_chrome_history(input: impl Read, each: &mut dyn FnMut(Result<Found, String>) -> bool) -> Result<(), String> {
     let mut held: Option<Found> = None;
     let mut other: BTreeMap<String, usize> = BTreeMap::new();
-    let mut seen: HashMap<u128, u32> = HashMap::new();
+    let mut seen = Occurrences::default();
     let mut visits = 0usize;
     let mut go_on = true;
     let r = json_stream::read(input, MAX_VISIT, &mut |e| {
@@ -102,7 +104,7 @@ pub fn read_chrome_history(input: impl Read, each: &mut dyn FnMut(Result<Found, 
 }
 
 /// One element of `Browser History`.
-fn visit(bytes: &[u8], index: usize, seen: &mut HashMap<u128, u32>) -> Result<Found, String> {
+fn visit(bytes: &[u8], index: usize, seen: &mut Occurrences<String>) -> Result<Found, String> {
     let n = index + 1;
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("visit {n}: not JSON ({e})"))?;
     let Value::Object(map) = v else { return Err(format!("visit {n}: not an object")) };
@@ -137,10 +139,8 @@ fn visit(bytes: &[u8], index: usize, seen: &mut HashMap<u128, u32>) -> Result<Fo
         return Err(format!("visit {n}: no url"));
     }
     let base = hash_id(&[&w.url, &time_key, w.client_id.as_deref().unwrap_or("")]);
-    let key = u128::from_str_radix(&base, 16).unwrap_or_default();
-    let count = seen.entry(key).or_insert(0);
-    *count += 1;
-    let id = if *count == 1 { format!("visit-{base}") } else { format!("visit-{base}#{count}") };
+    let count = seen.count(u64::from_str_radix(&base[..16], 16).unwrap_or_default(), || base.clone());
+    let id = if count == 1 { format!("visit-{base}") } else { format!("visit-{base}#{count}") };
     Ok(Found { id, container: HISTORY.into(), record: w, files: vec![], warnings })
 }
 

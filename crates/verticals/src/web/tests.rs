@@ -256,6 +256,25 @@ fn history(visits: &str, after: &str) -> String {
     format!("{{\"Browser History\": [{visits}]{after}}}")
 }
 
+/// More visits than the repeat check holds in its hash set (it sorts older ones into
+/// runs): a visit seen again after many others is still `#2`, a third time `#3`, and
+/// every other id is distinct.
+#[test]
+fn a_visit_repeated_after_thousands_of_others_is_told_apart() {
+    let visit = |i: usize| format!(r#"{{"url": "https://example.com/{i}", "time_usec": {}}}"#, 1_700_000_000_000_000u64 + i as u64);
+    let mut all: Vec<String> = (0..40_000).map(visit).collect();
+    all.extend([visit(7), visit(39_999), visit(7)]);
+    let (found, r) = read_history(history(&all.join(","), "").as_bytes());
+    r.unwrap();
+    let visits = ok(&found);
+    assert_eq!(visits.len(), 40_003);
+    assert_eq!(visits[40_000].id, format!("{}#2", visits[7].id));
+    assert_eq!(visits[40_001].id, format!("{}#2", visits[39_999].id));
+    assert_eq!(visits[40_002].id, format!("{}#3", visits[7].id));
+    let ids: std::collections::HashSet<&str> = visits.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids.len(), 40_003);
+}
+
 fn read_history(text: &[u8]) -> (Vec<Result<Found, String>>, Result<(), String>) {
     let mut out = Vec::new();
     let r = read_chrome_history(text, &mut |f| {
