@@ -188,7 +188,9 @@ impl Same {
 /// and `j` have one name and the same bytes; it is asked only of files with one hash.
 ///
 /// Done in place, in the list itself: sorted once, each run's `key` is overwritten with
-/// its first file's place, and sorted again. Two files with one hash that interleave
+/// its first file's place, and sorted again. A file is compared with its run's first
+/// file only: two files with one hash that interleave, or (in a folder, where the bytes
+/// decide) a copy that comes after a file of the same name and size with other bytes,
 /// split an item in two: it is sent twice, never lost.
 fn group(media: &mut [Same], same_file: impl Fn(usize, usize) -> bool) {
     media.sort_unstable();
@@ -287,7 +289,7 @@ pub fn read(w: &mut Walk, files: FileSet) {
         let (a, b) = (path(i), path(j));
         split(&a).1 == split(&b).1 && fs.same_bytes(&a, &b)
     };
-    group(&mut media, same_file);
+    // not asked for: listed, not grouped (in a folder, grouping reads the copies' bytes)
     if !w.wants(Vertical::Media) {
         for m in &media {
             if !w.skipped(&path(m.i()), "a photo or video; the media vertical was not asked for".into()) {
@@ -296,6 +298,7 @@ pub fn read(w: &mut Walk, files: FileSet) {
         }
         return;
     }
+    group(&mut media, same_file);
     with_sidecars(&mut media, sidecars, path);
     for item in media.chunk_by(Same::one_item) {
         let paths: Vec<String> = item.iter().map(|m| path(m.i())).collect();
