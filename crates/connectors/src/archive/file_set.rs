@@ -1,7 +1,6 @@
 //! A set of an archive's files by number ([`super::entries::Entries::position`]): one bit
 //! each, so that a Takeout's half a million files cost 64 KB however many a set holds.
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSet {
     words: Vec<u64>,
 }

@@ -215,7 +215,6 @@ fn with_sidecars(media: &mut [Same], sidecars: Sidecars, path_of: impl Fn(usize)
 }
 
 /// What a file of a photo folder is to the reader.
-#[derive(PartialEq)]
 enum Kind {
     /// An album's `metadata.json`.
     Album,
@@ -285,10 +284,6 @@ pub fn read(w: &mut Walk, files: FileSet) {
     }
     drop(files);
     sidecars.seal();
-    let same_file = |i: usize, j: usize| {
-        let (a, b) = (path(i), path(j));
-        split(&a).1 == split(&b).1 && fs.same_bytes(&a, &b)
-    };
     // not asked for: listed, not grouped (in a folder, grouping reads the copies' bytes)
     if !w.wants(Vertical::Media) {
         for m in &media {
@@ -298,7 +293,10 @@ pub fn read(w: &mut Walk, files: FileSet) {
         }
         return;
     }
-    group(&mut media, same_file);
+    group(&mut media, |i, j| {
+        let (a, b) = (path(i), path(j));
+        split(&a).1 == split(&b).1 && fs.same_bytes(&a, &b)
+    });
     with_sidecars(&mut media, sidecars, path);
     for item in media.chunk_by(Same::one_item) {
         let paths: Vec<String> = item.iter().map(|m| path(m.i())).collect();
